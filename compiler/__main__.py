@@ -1,0 +1,3 @@
+from perfcfg.cli import main
+
+raise SystemExit(main())
