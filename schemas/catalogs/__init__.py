@@ -1,0 +1,1 @@
+"""Package data for perfcfg (shipped inside the wheel)."""

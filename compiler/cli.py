@@ -1,0 +1,161 @@
+"""The command line: argument parsing only; every command is a function in ``commands``.
+
+``perfcfg validate`` — the pre-commit path — is parsed with argparse so that it does not pay
+for importing typer/click; every other command goes through the Typer app.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+from perfcfg import commands
+
+BUG_REPORT = "this is a bug in perfcfg; please report it with the output of the same command " \
+             "run with --debug"
+
+
+def _io() -> commands.Io:
+    color = sys.stderr.isatty() and "NO_COLOR" not in os.environ
+    return commands.Io(sys.stdout, sys.stderr, dict(os.environ), color)
+
+
+def _guard(func, debug: bool) -> int:
+    try:
+        return func()
+    except KeyboardInterrupt:
+        return commands.INVALID
+    except Exception as exc:  # an internal error: say so, never dump a trace unless asked
+        if debug:
+            raise
+        sys.stderr.write(f"perfcfg: internal error: {type(exc).__name__}: {exc}\n"
+                         f"perfcfg: {BUG_REPORT}\n")
+        return commands.INVALID
+
+
+def _fast_validate(argv: list[str]) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="perfcfg validate",
+                                     description="Validate every environment (or the named ones).")
+    parser.add_argument("--project", type=Path, default=Path("."))
+    parser.add_argument("--env", action="append", default=[])
+    parser.add_argument("--format", choices=("text", "json", "github", "sarif"), default="text")
+    parser.add_argument("--debug", action="store_true")
+    args = parser.parse_args(argv)
+    return _guard(lambda: commands.validate(_io(), args.project, args.env, args.format),
+                  args.debug)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["validate"]:
+        try:
+            return _fast_validate(argv[1:])
+        except SystemExit as exc:  # argparse usage errors exit 2, like click's
+            return int(exc.code or 0)
+    app = _typer_app()
+    try:
+        app(args=argv, prog_name="perfcfg", standalone_mode=False)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    except Exception as exc:
+        import click
+
+        if isinstance(exc, click.exceptions.Exit):
+            return exc.exit_code
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            return exc.exit_code
+        if isinstance(exc, click.exceptions.Abort):
+            return commands.INVALID
+        raise
+    return _EXIT[0]
+
+
+_EXIT = [0]
+
+
+def _typer_app():
+    import typer
+
+    app = typer.Typer(add_completion=False, no_args_is_help=True,
+                      help="Compile YAML presets into tuned configs for PostgreSQL, pgbouncer, "
+                           "Redis and supervisord.")
+    project_opt = typer.Option(Path("."), "--project", help="Project directory (holds perfcfg.yaml).")
+    host_opt = typer.Option(None, "--host", help="Host profile file instead of the environment's.")
+    set_opt = typer.Option([], "--set", help="Override a setting: PATH=VALUE (repeatable).")
+
+    def finish(code: int) -> None:
+        _EXIT[0] = code
+
+    @app.command()
+    def build(env: str = typer.Option(..., "--env", help="Environment to compile."),
+              project: Path = project_opt, host: Optional[Path] = host_opt,
+              detect: bool = typer.Option(False, "--detect", help="Detect this machine as the host."),
+              out: Optional[Path] = typer.Option(None, "--out", help="Output directory."),
+              sets: List[str] = set_opt,
+              check: bool = typer.Option(False, "--check", help="Write nothing; exit 3 if stale."),
+              fmt: str = typer.Option("text", "--format", help="text or json."),
+              secrets: Optional[str] = typer.Option(None, "--secrets",
+                                                    help="resolve or placeholder."),
+              debug: bool = typer.Option(False, "--debug")) -> None:
+        """Compile one environment into its six files."""
+        _choice(fmt, ("text", "json"), "--format")
+        if secrets is not None:
+            _choice(secrets, ("resolve", "placeholder"), "--secrets")
+        io = _io()
+        finish(_guard(lambda: commands.build(
+            io, _request(env, project, host, detect, sets, secrets, io), out, check, fmt), debug))
+
+    @app.command()
+    def validate(project: Path = project_opt,
+                 env: List[str] = typer.Option([], "--env", help="Environment(s) to validate."),
+                 fmt: str = typer.Option("text", "--format", help="text, json, github or sarif."),
+                 debug: bool = typer.Option(False, "--debug")) -> None:
+        """Validate every environment without writing anything (the pre-commit path)."""
+        _choice(fmt, ("text", "json", "github", "sarif"), "--format")
+        finish(_guard(lambda: commands.validate(_io(), project, env, fmt), debug))
+
+    @app.command()
+    def explain(path: str = typer.Argument(..., help="Setting path, e.g. postgres.work_mem."),
+                env: str = typer.Option(..., "--env"), project: Path = project_opt,
+                host: Optional[Path] = host_opt, sets: List[str] = set_opt,
+                fmt: str = typer.Option("text", "--format", help="text or json."),
+                debug: bool = typer.Option(False, "--debug")) -> None:
+        """Show a setting's final value and the chain that produced it."""
+        _choice(fmt, ("text", "json"), "--format")
+        io = _io()
+        finish(_guard(lambda: commands.explain(
+            io, _request(env, project, host, False, sets, None, io), path, fmt), debug))
+
+    @app.command()
+    def schema(out: Optional[Path] = typer.Option(None, "--out", help="Directory to write into."),
+               debug: bool = typer.Option(False, "--debug")) -> None:
+        """Write the JSON Schemas of presets, the project file and host profiles."""
+        finish(_guard(lambda: commands.schema(_io(), out), debug))
+
+    @app.command()
+    def host(fmt: str = typer.Option("yaml", "--format", help="yaml or json."),
+             debug: bool = typer.Option(False, "--debug")) -> None:
+        """Detect this machine and print it as a host-profile file."""
+        _choice(fmt, ("yaml", "json"), "--format")
+        finish(_guard(lambda: commands.host(_io(), fmt), debug))
+
+    return app
+
+
+def _choice(value: str, allowed: tuple[str, ...], option: str) -> None:
+    import typer
+
+    if value not in allowed:
+        raise typer.BadParameter(f"{value!r} is not one of {', '.join(allowed)}", param_hint=option)
+
+
+def _request(env, project, host, detect, sets, secrets, io):
+    from perfcfg import pipeline
+
+    detected = commands.detected_profile() if detect else None
+    return pipeline.Request(project, env, host, detected, tuple(sets), secrets, io.environ)

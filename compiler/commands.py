@@ -1,0 +1,152 @@
+"""What each CLI command does, as functions returning an exit code.
+
+The CLI modules parse arguments and hand over an ``Io`` (streams, environment, colour); these
+functions run the pipeline and report. Exit codes: 0 ok, 1 invalid input, 2 usage, 3 stale.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, TextIO
+
+from perfcfg.diagnostics import Diagnostic, finalize, has_errors
+
+OK, INVALID, USAGE, STALE = 0, 1, 2, 3
+
+
+@dataclass
+class Io:
+    out: TextIO
+    err: TextIO
+    environ: Mapping[str, str] = field(default_factory=dict)
+    color: bool = False
+
+
+def report(io: Io, diagnostics: list[Diagnostic], fmt: str, sources: Mapping[str, str]) -> None:
+    from perfcfg import reporters
+
+    if not diagnostics and fmt == "text":
+        return
+    stream = io.out if fmt != "text" else io.err
+    stream.write(reporters.render(diagnostics, fmt, sources, io.color))
+
+
+def validate(io: Io, project: Path, envs: list[str], fmt: str) -> int:
+    from perfcfg import pipeline, project as projects
+    from perfcfg.resolve import Sources
+
+    sources = Sources()
+    proj, diags = projects.load_project(project, sources)
+    names = envs or (sorted(proj.environments) if proj else [])
+    for env in names if proj else []:
+        result = pipeline.compile_env(pipeline.Request(project, env, render=False,
+                                                       environ=io.environ), sources)
+        diags.extend(result.diagnostics)
+    diags = finalize(diags)
+    report(io, diags, fmt, sources.texts)
+    if fmt == "text" and not has_errors(diags):
+        io.err.write(f"perfcfg: {len(names)} environment(s) valid: {', '.join(names)}\n")
+    return INVALID if has_errors(diags) else OK
+
+
+def build(io: Io, req: Any, out: Path | None, check: bool, fmt: str) -> int:
+    from perfcfg import artifacts, pipeline
+    from perfcfg.render import SECRET_FILES
+
+    result = pipeline.compile_env(req)
+    if not result.ok:
+        report(io, result.diagnostics, fmt, result.sources.texts)
+        return INVALID
+    out_dir = out or result.output_dir
+    assert out_dir is not None
+    shown = _relative(out_dir, req.project_dir)
+    if check:
+        changes = [c for c in artifacts.compare(out_dir, result.files) if c.status != "unchanged"]
+        if fmt == "json":
+            io.out.write(json.dumps({"env": req.env, "output": shown, "stale": [
+                {"file": c.name, "status": c.status} for c in changes]}, indent=2) + "\n")
+        else:
+            report(io, result.diagnostics, fmt, result.sources.texts)
+            for change in changes:
+                io.out.write(change.diff(Path(shown)))
+            for change in changes:
+                io.err.write(f"perfcfg: {shown}/{change.name}: {change.status}\n")
+            if changes:
+                io.err.write(f"perfcfg: {len(changes)} file(s) out of date; run: perfcfg build "
+                             f"--env {req.env}\n")
+        return STALE if changes else OK
+    written = artifacts.write(out_dir, result.files, SECRET_FILES)
+    if fmt == "json":
+        io.out.write(json.dumps({"env": req.env, "output": shown, "written": written,
+                                 "files": sorted(result.files),
+                                 "diagnostics": len(result.diagnostics)}, indent=2) + "\n")
+    else:
+        report(io, result.diagnostics, fmt, result.sources.texts)
+        io.err.write(f"perfcfg: {req.env}: {len(written)} file(s) written, "
+                     f"{len(result.files) - len(written)} unchanged in {shown}/\n")
+    return OK
+
+
+def _relative(path: Path, base: Path) -> str:
+    import os
+
+    try:
+        return os.path.relpath(path, Path.cwd()).replace(os.sep, "/")
+    except ValueError:
+        return str(path)
+
+
+def explain(io: Io, req: Any, path: str, fmt: str) -> int:
+    from perfcfg import explain as explainer, pipeline
+
+    req.render = False
+    result = pipeline.compile_env(req)
+    if result.plan is None:
+        report(io, result.diagnostics, "text" if fmt == "text" else "json", result.sources.texts)
+        return INVALID
+    found = explainer.explain(result, path)
+    if found is None:
+        from perfcfg.validate import did_you_mean
+
+        hint = did_you_mean(path, sorted(result.plan.settings)) or \
+            "setting paths look like postgres.shared_buffers"
+        io.err.write(f"perfcfg: {path} is not set in environment {req.env!r}; {hint}\n")
+        return INVALID
+    io.out.write(json.dumps(found, indent=2, sort_keys=True) + "\n" if fmt == "json"
+                 else explainer.as_text(found))
+    return OK
+
+
+def schema(io: Io, out: Path | None) -> int:
+    from perfcfg import schema as schemas
+
+    documents = schemas.documents()
+    if out is None:
+        io.out.write(json.dumps(documents, indent=2, sort_keys=True) + "\n")
+        return OK
+    from perfcfg import artifacts
+
+    files = {name: (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode()
+             for name, doc in documents.items()}
+    written = artifacts.write(out, files, frozenset())
+    io.err.write(f"perfcfg: {len(written)} schema file(s) written to {out}\n")
+    return OK
+
+
+def host(io: Io, fmt: str) -> int:
+    from perfcfg import hostdetect
+
+    detected = hostdetect.detect()
+    io.out.write(hostdetect.to_json(detected) if fmt == "json" else hostdetect.to_yaml(detected))
+    return OK
+
+
+def detected_profile():
+    """This machine as a HostProfile (``build --detect``)."""
+    from perfcfg import hostdetect, model
+
+    h = hostdetect.detect()
+    return model.HostProfile(memory=h.memory, cpus=h.cpus, storage=h.storage,
+                             open_files=max(h.open_files, 256))

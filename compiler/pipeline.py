@@ -1,0 +1,143 @@
+"""One environment through the whole pipeline: load → resolve → validate → tune → check → render.
+
+``compile_env`` never prints and never raises for bad input: it returns a ``Result`` holding the
+diagnostics and, when there is no error, the Plan and the rendered files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from perfcfg import __version__, model, project as projects
+from perfcfg.diagnostics import Diagnostic, finalize, has_errors
+from perfcfg.nodes import path_str
+from perfcfg.plan import Plan
+from perfcfg.resolve import History, Sources, apply_set, load_chain, merge_layers
+from perfcfg.spans import Span
+from perfcfg.validate import Config, Validator, did_you_mean
+
+
+@dataclass
+class Request:
+    project_dir: Path
+    env: str
+    host_file: Path | None = None
+    host: model.HostProfile | None = None        # detected host (build --detect)
+    sets: tuple[str, ...] = ()
+    secrets_mode: str | None = None               # overrides the project's secrets.mode
+    environ: Mapping[str, str] = field(default_factory=dict)
+    render: bool = True                           # False on the validate path
+
+
+@dataclass
+class Result:
+    env: str
+    diagnostics: list[Diagnostic]
+    sources: Sources
+    config: Config | None = None
+    plan: Plan | None = None
+    files: dict[str, bytes] = field(default_factory=dict)
+    output_dir: Path | None = None
+    preset_files: list[str] = field(default_factory=list)
+    input_hash: str = ""
+    history: dict[str, tuple] = field(default_factory=dict)   # setting path → origins
+
+    @property
+    def ok(self) -> bool:
+        return not has_errors(self.diagnostics)
+
+
+def compile_env(req: Request, sources: Sources | None = None) -> Result:
+    sources = sources or Sources()
+    result = Result(req.env, [], sources)
+    diags = result.diagnostics
+    proj, found = projects.load_project(req.project_dir, sources)
+    diags.extend(found)
+    if proj is None:
+        return _done(result)
+    env = proj.environments.get(req.env)
+    if env is None:
+        names = sorted(proj.environments)
+        diags.append(Diagnostic("PCF119", "error", f"no environment {req.env!r} in perfcfg.yaml",
+                                Span(projects.PROJECT_FILE, 1, 1), f"environments.{req.env}",
+                                did_you_mean(req.env, names) or f"environments: {', '.join(names)}"))
+        return _done(result)
+    kind = projects.env_kind(req.env, env)
+    host, host_display = _host(req, env, sources, diags)
+    chain = load_chain(req.project_dir / env.preset, req.project_dir, sources,
+                       Span(projects.PROJECT_FILE, 1, 1))
+    diags.extend(chain.diagnostics)
+    if has_errors(diags):
+        return _done(result)
+    history: History = {}
+    tree = merge_layers(chain.layers, history)
+    for assignment in req.sets:
+        diags.extend(apply_set(tree, assignment, history))
+    result.preset_files = [layer.display for layer in chain.layers]
+    result.history = {path_str(k): tuple(v) for k, v in history.items()}
+    validator = Validator(req.env, kind, proj.targets)
+    config = validator.run(tree, host)
+    diags.extend(validator.diagnostics)
+    result.config = config
+    if has_errors(diags) or host is None:
+        return _done(result)
+    from perfcfg import planner  # tuning and rendering stay off the import path of early errors
+
+    mode = req.secrets_mode or proj.secrets.mode
+    result.input_hash = input_hash(sources, req, mode)
+    plan, found = planner.make_plan(config, history, req, mode)
+    diags.extend(found)
+    result.plan = plan
+    if has_errors(diags) or not req.render or plan is None:
+        return _done(result)
+    from perfcfg.render import render_all
+
+    header = {"env": req.env, "presets": result.preset_files, "host": host_display,
+              "hash": result.input_hash, "version": __version__, "secrets": mode}
+    files, found = render_all(plan, config, header)
+    diags.extend(found)
+    if not has_errors(diags):
+        result.files = files
+        out = env.output or proj.output
+        result.output_dir = req.project_dir / out.replace("{env}", req.env)
+    return _done(result)
+
+
+def _host(req: Request, env: model.Environment, sources: Sources, diags: list[Diagnostic]
+          ) -> tuple[model.HostProfile | None, str]:
+    if req.host is not None:
+        return req.host, "detected"
+    path = req.host_file or (req.project_dir / env.host)
+    display = _display(path, req.project_dir)
+    host, found = projects.load_host(path, display, sources)
+    diags.extend(found)
+    return host, display
+
+
+def _display(path: Path, base: Path) -> str:
+    from perfcfg.resolve import display_name
+
+    return display_name(path.resolve(), base.resolve())
+
+
+def input_hash(sources: Sources, req: Request, mode: str) -> str:
+    """SHA-256 over every input text (not secret values), the --set flags and perfcfg's version."""
+    h = hashlib.sha256()
+    for name in sorted(sources.texts):
+        h.update(name.encode() + b"\0" + sources.texts[name].encode() + b"\0")
+    for assignment in req.sets:
+        h.update(b"set\0" + assignment.encode() + b"\0")
+    h.update(f"env\0{req.env}\0secrets\0{mode}\0perfcfg\0{__version__}".encode())
+    if req.host is not None:
+        h.update(repr(req.host.model_dump()).encode())
+    return h.hexdigest()
+
+
+def _done(result: Result) -> Result:
+    result.diagnostics = finalize(result.diagnostics)
+    return result
+
+

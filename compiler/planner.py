@@ -1,0 +1,308 @@
+"""Config + provenance → Plan: fixed values, tuned values, derived topology, secrets.
+
+The order is: the values a person fixed; the tuning engine fills every ``auto`` (and every
+tunable value left unset); topology that follows from other settings is derived (pgbouncer's
+[databases] point at PostgreSQL's port, the workers' URLs at pgbouncer and Redis); then the
+cross-service checks run over the whole Plan.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from perfcfg import secrets as secret_refs
+from perfcfg.diagnostics import Diagnostic, Related
+from perfcfg.nodes import path_str
+from perfcfg.plan import HbaRule, Plan, ProgramPlan, Setting
+from perfcfg.resolve import History
+from perfcfg.spans import Origin
+from perfcfg.tune import context as tc
+from perfcfg.validate import AUTO, Config
+
+SERVICES = ("postgres", "pgbouncer", "redis", "supervisor")
+DEFAULT_PORTS = {"postgres": 5432, "pgbouncer": 6432, "redis": 6379}
+
+
+def make_plan(config: Config, history: History, req: Any, secrets_mode: str
+              ) -> tuple[Plan | None, list[Diagnostic]]:
+    diags: list[Diagnostic] = []
+    hist = {path_str(k): tuple(v) for k, v in history.items()}
+    settings: dict[str, Setting] = {}
+    autos: set[str] = set()
+    for path, value in _fixed_values(config):
+        if value == AUTO:
+            autos.add(path)
+            continue
+        chain = hist.get(path) or hist.get(_program_history_path(path), ())
+        origin = chain[-1] if chain else Origin("derived")
+        settings[path] = Setting(path, value, origin, history=chain)
+    ctx = tune_context(config, {p: s.value for p, s in settings.items()})
+    from perfcfg.tune import engine
+
+    for rec in engine.recommend_all(ctx):
+        if rec.path in settings:
+            continue
+        chain = hist.get(rec.path, ())
+        settings[rec.path] = Setting(rec.path, rec.value, Origin("tuned", None, rec.rule),
+                                     rec.reason, rec.rule, rec.formula, dict(rec.inputs),
+                                     rec.deviation, chain)
+        autos.discard(rec.path)
+    for path in sorted(autos):
+        diags.append(Diagnostic("PCF208", "error", f"perfcfg has no rule to tune {path}",
+                                config.spans.get(path), path,
+                                "give it a value, or remove it to keep the daemon's default"))
+    _derive(config, settings)
+    resolver = secret_refs.SecretResolver(secrets_mode, req.environ, Path(req.project_dir))
+    users, leaked = _users(config, resolver, diags)
+    _resolve_setting_secrets(settings, resolver, config, diags, leaked)
+    plan = Plan(config.env, config.kind, settings, _databases(config, settings), users,
+                _programs(config, settings), _hba(config), leaked)
+    diags.extend(_checks(ctx, plan, config))
+    return plan, diags
+
+
+# -- inputs ------------------------------------------------------------------------------
+
+def _fixed_values(config: Config):
+    for service, params in config.services.items():
+        for name, value in params.items():
+            yield f"{service}.{name}", value
+    for section, params in config.supervisor_sections.items():
+        for name, value in params.items():
+            yield f"supervisor.{section}.{name}", value
+    for program in config.workload.programs:
+        for name, value in program.supervisor.items():
+            yield f"supervisor.programs.{program.name}.{name}", value
+
+
+def _program_history_path(path: str) -> str:
+    parts = path.split(".")
+    if parts[:2] == ["supervisor", "programs"] and len(parts) == 4:
+        return f"workload.programs.{parts[2]}.supervisor.{parts[3]}"
+    return path
+
+
+def pools(config: Config) -> list[tc.Pool]:
+    """One pool per (database, user) the workers use, with the clients they open."""
+    if not config.databases:
+        return []
+    default_db = config.databases[0]
+    by_name = {db.name: db for db in config.databases}
+    counts: dict[tuple[str, str], int] = {}
+    for prog in config.workload.programs:
+        db = by_name.get(prog.database or default_db.name, default_db)
+        user = prog.user or db.user or (config.users[0].name if config.users else "postgres")
+        key = (db.name, user)
+        counts[key] = counts.get(key, 0) + prog.processes * prog.db_connections
+    if not counts:
+        user = default_db.user or (config.users[0].name if config.users else "postgres")
+        counts[(default_db.name, user)] = 0
+    return [tc.Pool(db, user, n) for (db, user), n in sorted(counts.items())]
+
+
+def tune_context(config: Config, fixed: dict[str, Any]) -> tc.TuneContext:
+    host = config.host
+    assert host is not None
+    from perfcfg.model import parse_share
+
+    redis = config.services.get("redis", {})
+    persistence = config.redis_role == "store" or redis.get("appendonly") is True or \
+        bool([s for s in redis.get("save", []) if s.strip()])
+    return tc.TuneContext(
+        env=config.kind,  # type: ignore[arg-type]
+        host=tc.Host(host.memory, host.cpus, host.storage, host.open_files),
+        programs=tuple(tc.Program(p.name, p.processes, p.db_connections, p.redis_connections,
+                                  p.memory) for p in config.workload.programs),
+        pools=tuple(pools(config)),
+        direct_clients=sum(c.connections for c in config.clients if not c.replication),
+        db_profile=config.workload.db_profile,
+        redis_role=config.redis_role,  # type: ignore[arg-type]
+        redis_persistence=persistence,
+        versions=tc.Versions(config.targets.postgres,
+                             _ver(config.targets.pgbouncer), _ver(config.targets.redis),
+                             _ver(config.targets.supervisor)),
+        shares=tc.Shares(parse_share(config.budget.os_reserve), parse_share(config.budget.postgres),
+                         parse_share(config.budget.redis)),
+        fixed=fixed,
+    )
+
+
+def _ver(text: str) -> tuple[int, int]:
+    major, minor = text.split(".")
+    return int(major), int(minor)
+
+
+# -- derived topology --------------------------------------------------------------------
+
+def _derive(config: Config, settings: dict[str, Setting]) -> None:
+    def put(path: str, value: Any, reason: str) -> None:
+        if path not in settings:
+            settings[path] = Setting(path, value, Origin("derived"), reason)
+
+    admins = [u.name for u in config.users if u.admin]
+    stats = [u.name for u in config.users if u.stats or u.admin]
+    if admins:
+        put("pgbouncer.admin_users", ",".join(admins), "users marked admin: true")
+    if stats:
+        put("pgbouncer.stats_users", ",".join(stats), "users marked stats: true or admin: true")
+
+
+def port(settings: dict[str, Setting], service: str) -> int:
+    key = {"postgres": "postgres.port", "pgbouncer": "pgbouncer.listen_port",
+           "redis": "redis.port"}[service]
+    setting = settings.get(key)
+    return int(setting.value) if setting else DEFAULT_PORTS[service]
+
+
+def connect_host(settings: dict[str, Setting], service: str) -> str:
+    """The address a client on the same host uses to reach a service."""
+    key = {"postgres": "postgres.listen_addresses", "pgbouncer": "pgbouncer.listen_addr",
+           "redis": "redis.bind"}[service]
+    setting = settings.get(key)
+    value = setting.value if setting else "127.0.0.1"
+    first = (value[0] if isinstance(value, list) else str(value)).split(",")[0].split()[0].strip()
+    first = first.lstrip("-")
+    if first in ("", "*", "0.0.0.0", "localhost"):
+        return "127.0.0.1"
+    if first in ("::", "::1"):
+        return "::1"
+    return first
+
+
+def _databases(config: Config, settings: dict[str, Setting]) -> list[dict[str, Any]]:
+    out = []
+    for db in config.databases:
+        entry: dict[str, Any] = {
+            "name": db.name,
+            "host": connect_host(settings, "postgres"),
+            "port": port(settings, "postgres"),
+            "dbname": db.dbname or db.name,
+        }
+        if isinstance(db.pool_size, int):
+            entry["pool_size"] = db.pool_size
+        if isinstance(db.reserve_pool, int):
+            entry["reserve_pool"] = db.reserve_pool
+        if db.pool_mode:
+            entry["pool_mode"] = db.pool_mode
+        out.append(entry)
+    return out
+
+
+def _programs(config: Config, settings: dict[str, Setting]) -> list[ProgramPlan]:
+    db_host, db_port = connect_host(settings, "pgbouncer"), port(settings, "pgbouncer")
+    redis_url = f"redis://{connect_host(settings, 'redis')}:{port(settings, 'redis')}/0"
+    by_name = {db.name: db for db in config.databases}
+    out = []
+    for prog in config.workload.programs:
+        env = {k: _env_text(v) for k, v in prog.environment.items()}
+        if config.databases:
+            db = by_name.get(prog.database or config.databases[0].name, config.databases[0])
+            user = prog.user or db.user or (config.users[0].name if config.users else "postgres")
+            env.setdefault("DATABASE_URL", f"postgresql://{user}@{db_host}:{db_port}/{db.name}")
+        if prog.redis_connections:
+            env.setdefault("REDIS_URL", redis_url)
+        options: dict[str, Any] = {"numprocs": prog.processes, "autostart": True,
+                                   "autorestart": True}
+        if prog.processes > 1:
+            options["process_name"] = "%(program_name)s_%(process_num)02d"
+        if prog.directory:
+            options["directory"] = prog.directory
+        if prog.run_as:
+            options["user"] = prog.run_as
+        prefix = f"supervisor.programs.{prog.name}."
+        for path, setting in settings.items():
+            if path.startswith(prefix):
+                options[path[len(prefix):]] = setting.value
+        out.append(ProgramPlan(prog.name, tuple(prog.argv), prog.processes,
+                               tuple(sorted(env.items())), tuple(sorted(options.items()))))
+    return out
+
+
+def _env_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _hba(config: Config) -> list[HbaRule]:
+    rules = [HbaRule("local", "all", "postgres", "", "peer",
+                     "the postgres OS user administers the cluster over the Unix socket")]
+    for pool in pools(config):
+        db = next(d for d in config.databases if d.name == pool.database)
+        rules.append(HbaRule("host", db.dbname or db.name, pool.user, "127.0.0.1/32",
+                             "scram-sha-256", f"pgbouncer pool {pool.database}/{pool.user}"))
+    for client in config.clients:
+        database = "replication" if client.replication else client.database
+        kind = "local" if client.address == "local" else "host"
+        address = "" if kind == "local" else client.address
+        rules.append(HbaRule(kind, database, client.user, address, client.method,
+                             f"client {client.name}"))
+    specific = lambda r: (r.type != "local", r.database == "all", r.user == "all")  # noqa: E731
+    return sorted(rules, key=specific)
+
+
+# -- secrets -----------------------------------------------------------------------------
+
+def _users(config: Config, resolver: secret_refs.SecretResolver, diags: list[Diagnostic]
+           ) -> tuple[list[tuple[str, str]], list[str]]:
+    users, leaked = [], []
+    for user in config.users:
+        if user.password is None:
+            continue
+        path = f"users.{user.name}.password"
+        try:
+            password = resolver.resolve(user.password)
+        except secret_refs.SecretError as exc:
+            diags.append(Diagnostic("PCF120", "error", f"{path}: {exc}", config.spans.get(path),
+                                    path, "set the variable or file at build time, or build with "
+                                          "--secrets placeholder for snapshot builds"))
+            continue
+        leaked.append(password)
+        users.append((user.name, secret_refs.scram_sha256(password, user.name)))
+    return users, leaked
+
+
+def _resolve_setting_secrets(settings: dict[str, Setting], resolver, config: Config,
+                             diags: list[Diagnostic], leaked: list[str]) -> None:
+    for path, setting in list(settings.items()):
+        if secret_refs.is_reference(setting.value):
+            try:
+                value = resolver.resolve(setting.value)
+            except secret_refs.SecretError as exc:
+                diags.append(Diagnostic("PCF120", "error", f"{path}: {exc}",
+                                        config.spans.get(path), path))
+                continue
+            leaked.append(value)
+            settings[path] = Setting(path, value, setting.origin, "secret reference",
+                                     history=setting.history)
+
+
+# -- cross-service checks ----------------------------------------------------------------
+
+def _checks(ctx: tc.TuneContext, plan: Plan, config: Config) -> list[Diagnostic]:
+    try:
+        from perfcfg.tune import checks
+    except ImportError:
+        return []
+    values = {path: s.value for path, s in plan.settings.items()}
+    out = []
+    for finding in checks.check(ctx, values):
+        spans = [(p, config.spans.get(p)) for p in finding.paths]
+        first_path, first_span = next(((p, s) for p, s in spans if s), spans[0] if spans else
+                                      (None, None))
+        related = tuple(Related(_side(plan, p), s, p) for p, s in spans if p != first_path)
+        severity = finding.severity
+        if severity == "error" and not any(s for _, s in spans):
+            severity = "warning"  # only tuned values involved: perfcfg's own miss, not the user's
+        out.append(Diagnostic(finding.code, severity, finding.message, first_span, first_path,
+                              finding.hint, related))
+    return out
+
+
+def _side(plan: Plan, path: str) -> str:
+    setting = plan.settings.get(path)
+    if setting is None:
+        return f"{path} is involved"
+    how = "tuned" if setting.tuned else "set"
+    return f"{path} is {how} here"

@@ -1,0 +1,59 @@
+"""The project file ``perfcfg.yaml``: environments, output directory, target versions.
+
+>>> import tempfile, pathlib
+>>> d = pathlib.Path(tempfile.mkdtemp())
+>>> _ = (d / "perfcfg.yaml").write_text("project: demo\\nenvironments:\\n  dev: {preset: p.yaml, host: h.yaml}\\n")
+>>> load_project(d, Sources())[0].environments["dev"].preset
+'p.yaml'
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from perfcfg import model
+from perfcfg.diagnostics import Diagnostic
+from perfcfg.nodes import Mapping
+from perfcfg.resolve import Sources
+from perfcfg.spans import Span
+from perfcfg.validate import Validator
+
+PROJECT_FILE = "perfcfg.yaml"
+
+
+def load_project(project_dir: Path, sources: Sources
+                 ) -> tuple[model.ProjectFile | None, list[Diagnostic]]:
+    path = project_dir / PROJECT_FILE
+    if not path.is_file():
+        return None, [Diagnostic("PCF117", "error", f"no {PROJECT_FILE} in {project_dir}",
+                                 Span(PROJECT_FILE, 1, 1),
+                                 hint="run perfcfg in the project directory or pass --project DIR")]
+    tree, diags = sources.load(path, PROJECT_FILE)
+    if tree is None or diags:
+        return None, diags
+    if not isinstance(tree, Mapping):
+        return None, [Diagnostic("PCF115", "error", f"{PROJECT_FILE} must be a mapping", tree.span)]
+    checker = Validator("", "", model.Targets())
+    project = checker.one("", tree, model.ProjectFile)
+    return project, checker.diagnostics
+
+
+def env_kind(name: str, env: model.Environment) -> str:
+    """The kind of an environment: stated, else its name if it is one, else production."""
+    if env.kind:
+        return env.kind
+    return name if name in ("development", "staging", "production") else "production"
+
+
+def load_host(path: Path, display: str, sources: Sources
+              ) -> tuple[model.HostProfile | None, list[Diagnostic]]:
+    if not path.is_file():
+        return None, [Diagnostic("PCF118", "error", f"host profile {display} does not exist",
+                                 Span(display, 1, 1),
+                                 hint="write one with: perfcfg host > " + display)]
+    tree, diags = sources.load(path, display)
+    if tree is None or diags:
+        return None, diags
+    checker = Validator("", "", model.Targets())
+    host = checker.one("host", tree, model.HostProfile)
+    return host, checker.diagnostics

@@ -1,0 +1,342 @@
+"""Validation: the merged preset tree → a typed ``Config``, with every problem reported.
+
+perfcfg's own structures are checked by the pydantic models of :mod:`perfcfg.model`; daemon
+parameters by the catalog of the target version (:mod:`perfcfg.catalog`). Each diagnostic
+carries the span of the offending value and its setting path; unknown names get a
+did-you-mean.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from pydantic import BaseModel, ValidationError
+
+from perfcfg import catalog as catalogs
+from perfcfg import model
+from perfcfg.diagnostics import Diagnostic
+from perfcfg.nodes import Mapping, Path, Scalar, Sequence, to_plain
+from perfcfg.spans import Span
+from perfcfg.units import UnitError
+
+SECTIONS = ("postgres", "pgbouncer", "redis", "supervisor", "databases", "users", "clients",
+            "workload", "budget", "policy")
+SERVICE_DAEMON = {"postgres": "postgresql", "pgbouncer": "pgbouncer", "redis": "redis",
+                  "supervisor": "supervisor"}
+AUTO = "auto"
+
+# perfcfg's own keys inside daemon sections (not daemon parameters).
+OWN_KEYS: dict[str, dict[str, Callable[[Any], Any]]] = {
+    "redis": {"role": lambda v: _choice(v, ("cache", "store"))},
+    "supervisor": {},
+}
+SUPERVISOR_SUBSECTIONS = ("unix_http_server", "inet_http_server")
+# Keys perfcfg writes itself; a preset must not set them (they would break the topology or
+# smuggle in other files).
+MANAGED: dict[str, dict[str, str]] = {
+    "postgres": {
+        "include": "perfcfg writes one self-contained file",
+        "include_dir": "perfcfg writes one self-contained file",
+        "include_if_exists": "perfcfg writes one self-contained file",
+        "config_file": "set by the service manager, not in postgresql.conf",
+    },
+    "pgbouncer": {"%include": "perfcfg writes one self-contained file"},
+    "redis": {"include": "perfcfg writes one self-contained file",
+              "user": "declare Redis users under redis.users"},
+}
+
+
+def _choice(value: Any, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise UnitError(f"expected one of {', '.join(allowed)}, got {value!r}")
+    return value
+
+
+@dataclass
+class Config:
+    env: str
+    kind: str
+    targets: model.Targets
+    host: model.HostProfile | None
+    services: dict[str, dict[str, Any]]           # service → param → canonical value or "auto"
+    supervisor_sections: dict[str, dict[str, Any]]
+    redis_role: str
+    databases: list[model.Database]
+    users: list[model.User]
+    clients: list[model.Client]
+    workload: model.Workload
+    budget: model.Budget
+    policy: dict[str, Any]
+    spans: dict[str, Span] = field(default_factory=dict)  # setting path → span of its value
+
+
+def did_you_mean(name: str, candidates: list[str]) -> str | None:
+    close = difflib.get_close_matches(name, candidates, n=3, cutoff=0.7)
+    return f"did you mean {' or '.join(repr(c) for c in close)}?" if close else None
+
+
+class Validator:
+    def __init__(self, env: str, kind: str, targets: model.Targets):
+        self.env, self.kind, self.targets = env, kind, targets
+        self.diagnostics: list[Diagnostic] = []
+        self.spans: dict[str, Span] = {}
+
+    def error(self, code: str, message: str, span: Span | None, path: str,
+              hint: str | None = None) -> None:
+        self.diagnostics.append(Diagnostic(code, "error", message, span, path, hint))
+
+    # -- entry point ---------------------------------------------------------------------
+
+    def run(self, tree: Mapping, host: model.HostProfile | None) -> Config:
+        for key, entry in tree.entries.items():
+            if key not in SECTIONS:
+                self.error("PCF201", f"unknown section {key!r}", entry.key_span, key,
+                           did_you_mean(key, list(SECTIONS)) or
+                           f"sections are: {', '.join(SECTIONS)}")
+        section = lambda name: tree.entries[name].value if name in tree.entries else None  # noqa: E731
+        services = {name: self.service(name, section(name)) for name in SERVICE_DAEMON}
+        sup_sections = {name: services["supervisor"].pop(name, {})
+                        for name in SUPERVISOR_SUBSECTIONS}
+        redis_role = services["redis"].pop("role", "cache")
+        return Config(
+            self.env, self.kind, self.targets, host, services, sup_sections, redis_role,
+            self.models("databases", section("databases"), model.Database),
+            self.models("users", section("users"), model.User),
+            self.models("clients", section("clients"), model.Client),
+            self.one("workload", section("workload"), model.Workload) or model.Workload(),
+            self.one("budget", section("budget"), model.Budget) or model.Budget(),
+            self.policy(section("policy")),
+            self.spans,
+        )
+
+    # -- daemon sections -----------------------------------------------------------------
+
+    def service(self, name: str, node: Any) -> dict[str, Any]:
+        if node is None:
+            return {}
+        if not isinstance(node, Mapping):
+            self.error("PCF202", f"{name} must be a mapping of parameters", node.span, name)
+            return {}
+        daemon = SERVICE_DAEMON[name]
+        version = {"postgresql": str(self.targets.postgres), "pgbouncer": self.targets.pgbouncer,
+                   "redis": self.targets.redis, "supervisor": self.targets.supervisor.split(".")[0]
+                   }[daemon]
+        cat = catalogs.load(daemon, version)
+        out: dict[str, Any] = {}
+        for key, entry in node.entries.items():
+            path = f"{name}.{key}"
+            if name == "supervisor" and key in SUPERVISOR_SUBSECTIONS:
+                out[key] = self.params(cat, entry.value, path, section=key) \
+                    if isinstance(entry.value, Mapping) else {}
+                continue
+            own = OWN_KEYS.get(name, {})
+            if key in own:
+                self.spans[path] = entry.value.span
+                value = self.scalar(entry.value, path)
+                try:
+                    out[key] = own[key](value)
+                except UnitError as exc:
+                    self.error("PCF204", f"invalid value for {path}: {exc}", entry.value.span, path)
+                continue
+            section = "supervisord" if name == "supervisor" else None
+            param = self.param(cat, daemon, version, key, entry, path, section, extra=own)
+            if param is not None:
+                canonical = self.coerce(cat, param, entry.value, path)
+                if canonical is not None:
+                    out[param.name] = canonical
+        return out
+
+    def params(self, cat: catalogs.Catalog | None, node: Mapping, prefix: str,
+               section: str) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, entry in node.entries.items():
+            path = f"{prefix}.{key}"
+            param = self.param(cat, "supervisor", self.targets.supervisor, key, entry, path, section)
+            if param is not None:
+                canonical = self.coerce(cat, param, entry.value, path)
+                if canonical is not None:
+                    out[param.name] = canonical
+        return out
+
+    def param(self, cat, daemon, version, key, entry, path, section, extra=()):
+        self.spans[path] = entry.value.span
+        service = path.split(".")[0]
+        if key in MANAGED.get(service, {}):
+            self.error("PCF206", f"{path} is managed by perfcfg", entry.key_span, path,
+                       MANAGED[service][key])
+            return None
+        if cat is None:
+            self.error("PCF207", f"perfcfg has no parameter catalog for {daemon} {version}",
+                       entry.key_span, path, "use a supported target version in perfcfg.yaml")
+            return None
+        param = cat.get(key, section)
+        if param is None:
+            names = cat.names(section) + list(extra)
+            self.error("PCF201", f"unknown {daemon} {version} parameter {key!r}", entry.key_span,
+                       path, did_you_mean(key, names) or
+                       f"see the {daemon} {version} documentation for valid names")
+        return param
+
+    def coerce(self, cat, param, node, path) -> Any:
+        value = self.scalar(node, path, allow_list=param.type == "list")
+        if value is None:
+            return None
+        if value == AUTO:
+            return AUTO
+        if isinstance(value, str) and model.SECRET_REF.match(value):
+            return value
+        try:
+            return catalogs.coerce(cat, param, value)
+        except UnitError as exc:
+            code = "PCF205" if "range" in str(exc) else "PCF204"
+            self.error(code, f"invalid value for {path}: {exc}", node.span, path, _unit_hint(cat, param))
+            return None
+
+    def scalar(self, node, path, allow_list: bool = False) -> Any:
+        if isinstance(node, Scalar):
+            if node.value is None:
+                self.error("PCF203", f"{path} has no value", node.span, path,
+                           "give a value, write auto, or remove the key (!unset removes an inherited one)")
+            return node.value
+        if allow_list and isinstance(node, Sequence):
+            plain, _ = to_plain(node)
+            return plain
+        self.error("PCF203", f"{path} must be a single value", node.span, path)
+        return None
+
+    # -- perfcfg structures --------------------------------------------------------------
+
+    def models(self, name: str, node: Any, cls: type[BaseModel]) -> list:
+        if node is None:
+            return []
+        if not isinstance(node, Sequence):
+            self.error("PCF202", f"{name} must be a list of items with a name", node.span, name)
+            return []
+        out = []
+        for i, item in enumerate(node.items):
+            obj = self.validate_model(cls, item, (name,), i)
+            if obj is not None:
+                out.append(obj)
+        return out
+
+    def one(self, name: str, node: Any, cls: type[BaseModel]):
+        if node is None:
+            return None
+        return self.validate_model(cls, node, (name,), None)
+
+    def validate_model(self, cls, node, prefix: Path, index: int | None):
+        plain, spans = to_plain(node)
+        label = _item_label(plain, index)
+        base = prefix + ((label,) if label is not None else ())
+        for sub, span in spans.items():
+            self.spans[_dotted(base + _named(plain, sub))] = span
+        try:
+            return cls.model_validate(plain)
+        except ValidationError as exc:
+            for err in exc.errors():
+                loc = tuple(err["loc"])
+                sub = _named(plain, loc)
+                span = spans.get(_longest(spans, loc), node.span)
+                path = _dotted(base + sub)
+                if err["type"] == "extra_forbidden":
+                    fields = list(_fields(cls, plain, loc[:-1]))
+                    self.error("PCF201", f"unknown key {loc[-1]!r} in {_dotted(base + sub[:-1])}",
+                               span, path, did_you_mean(str(loc[-1]), fields) or
+                               (f"known keys: {', '.join(fields)}" if fields else None))
+                elif err["type"] == "missing":
+                    self.error("PCF203", f"{path} is required", span, path)
+                else:
+                    self.error("PCF204", f"invalid value for {path}: {_msg(err)}", span, path)
+            return None
+
+    def policy(self, node: Any) -> dict[str, Any]:
+        if node is None:
+            return {}
+        plain, spans = to_plain(node)
+        for sub, span in spans.items():
+            self.spans[_dotted(("policy",) + sub)] = span
+        return plain if isinstance(plain, dict) else {}
+
+
+def _unit_hint(cat, param) -> str | None:
+    if param.values:
+        return f"allowed: {', '.join(param.values)}"
+    if cat.daemon == "postgresql" and param.unit in ("B", "kB", "8kB", "MB"):
+        return "PostgreSQL memory units are B, kB, MB, GB, TB (case-sensitive)"
+    if cat.daemon == "postgresql" and param.unit in ("us", "ms", "s", "min"):
+        return "PostgreSQL time units are us, ms, s, min, h, d (case-sensitive)"
+    if cat.daemon == "redis" and param.type == "memory":
+        return "Redis reads k/m/g as powers of 1000 and kb/mb/gb as powers of 1024"
+    if cat.daemon == "pgbouncer" and param.type == "seconds":
+        return "pgbouncer times are plain seconds, e.g. 30 or 1.5"
+    return None
+
+
+def _msg(err: dict) -> str:
+    msg = err["msg"]
+    return msg[len("Value error, "):] if msg.startswith("Value error, ") else msg
+
+
+def _item_label(plain: Any, index: int | None) -> str | None:
+    if index is None:
+        return None
+    if isinstance(plain, dict) and isinstance(plain.get("name"), str):
+        return plain["name"]
+    return f"[{index}]"
+
+
+def _named(plain: Any, loc: tuple) -> Path:
+    """Replace list indices with item names where the items have one."""
+    out: list = []
+    cur = plain
+    for part in loc:
+        if isinstance(part, int) and isinstance(cur, list) and part < len(cur):
+            item = cur[part]
+            out.append(item["name"] if isinstance(item, dict) and isinstance(item.get("name"), str)
+                       else f"[{part}]")
+            cur = item
+        else:
+            out.append(part)
+            cur = cur.get(part) if isinstance(cur, dict) else None
+    return tuple(out)
+
+
+def _dotted(path: Path) -> str:
+    out = ""
+    for part in path:
+        part = str(part)
+        out += part if part.startswith("[") else ("." if out else "") + part
+    return out
+
+
+def _longest(spans: dict, loc: tuple) -> tuple:
+    while loc and loc not in spans:
+        loc = loc[:-1]
+    return loc
+
+
+def _fields(cls: type[BaseModel], plain: Any, loc: tuple) -> list[str]:
+    """Field names of the (nested) model at ``loc`` for did-you-mean."""
+    current: Any = cls
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        info = getattr(current, "model_fields", {}).get(part)
+        if info is None:
+            return []
+        current = _inner_model(info.annotation)
+    return list(getattr(current, "model_fields", {}))
+
+
+def _inner_model(annotation: Any) -> Any:
+    import typing
+
+    for arg in typing.get_args(annotation) or (annotation,):
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            return arg
+        inner = _inner_model(arg) if typing.get_args(arg) else None
+        if inner is not None:
+            return inner
+    return None
