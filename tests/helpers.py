@@ -1,0 +1,48 @@
+"""Shared test helpers: run the CLI in-process and copy the example project."""
+
+from __future__ import annotations
+
+import io
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from perfcfg import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "botfarm"
+ENVS = ("development", "staging", "production")
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+
+def run(*args: str, monkeypatch=None) -> Run:
+    import contextlib
+    import sys
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = cli.main(list(args))
+    return Run(code, out.getvalue(), err.getvalue())
+
+
+def copy_example(tmp_path: Path, with_generated: bool = True) -> Path:
+    dest = tmp_path / "botfarm"
+    shutil.copytree(EXAMPLE, dest, ignore=None if with_generated
+                    else shutil.ignore_patterns("generated"))
+    return dest
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def snapshot_tree(path: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}

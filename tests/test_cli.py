@@ -1,0 +1,134 @@
+"""The CLI contract: commands, exit codes 0/1/2/3, atomic and idempotent writes."""
+
+import json
+import stat
+
+import pytest
+
+from helpers import ENVS, run, snapshot_tree, write
+
+FILES = ["pg_hba.conf", "pgbouncer.ini", "postgresql.conf", "redis.conf", "supervisord.conf",
+         "userlist.txt"]
+
+
+def build(root, env="staging", *extra):
+    return run("build", "--env", env, "--project", str(root), *extra)
+
+
+def test_build_writes_six_files_and_is_idempotent(project):
+    first = build(project)
+    assert first.code == 0, first.err
+    out = project / "generated/staging"
+    assert sorted(p.name for p in out.iterdir()) == FILES
+    before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in out.iterdir()}
+    second = build(project)
+    assert second.code == 0 and "0 file(s) written, 6 unchanged" in second.err
+    assert {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in out.iterdir()} == before
+
+
+def test_secret_files_are_0600(project):
+    build(project)
+    mode = stat.S_IMODE((project / "generated/staging/userlist.txt").stat().st_mode)
+    assert mode == 0o600
+    assert stat.S_IMODE((project / "generated/staging/redis.conf").stat().st_mode) == 0o644
+
+
+def test_check_after_build_is_clean_and_edits_are_stale(project):
+    assert build(project).code == 0
+    assert build(project, "staging", "--check").code == 0
+    conf = project / "generated/staging/postgresql.conf"
+    conf.write_text(conf.read_text().replace("max_connections =", "max_connections = 1 #"))
+    (project / "generated/staging/extra.conf").write_text("x\n")
+    (project / "generated/staging/redis.conf").unlink()
+    result = build(project, "staging", "--check")
+    assert result.code == 3
+    assert "--- a/" in result.out and "+++ b/" in result.out and "-max_connections = 1 #" in result.out
+    assert "postgresql.conf: changed" in result.err
+    assert "redis.conf: missing" in result.err and "extra.conf: extra" in result.err
+    assert not (project / "generated/staging/redis.conf").exists()   # --check writes nothing
+
+
+def test_check_json(project):
+    result = build(project, "staging", "--check", "--format", "json")
+    assert result.code == 3
+    assert {s["status"] for s in json.loads(result.out)["stale"]} == {"missing"}
+
+
+def test_invalid_input_exits_1_and_writes_nothing(project):
+    assert build(project).code == 0
+    before = snapshot_tree(project / "generated")
+    write(project / "presets/staging.yaml",
+          "extends: [builtin:staging, base.yaml]\npostgres:\n  work_mem: 64mb\n")
+    result = build(project)
+    assert result.code == 1
+    assert "presets/staging.yaml:3:13" in result.err and "postgres.work_mem" in result.err
+    assert snapshot_tree(project / "generated") == before
+
+
+def test_validate_ok_and_yaml_syntax_error(project):
+    assert run("validate", "--project", str(project)).code == 0
+    write(project / "presets/base.yaml", "databases: [\n")
+    result = run("validate", "--project", str(project))
+    assert result.code == 1 and "presets/base.yaml:2:1" in result.err and "PCF102" in result.err
+
+
+def test_validate_json(project):
+    write(project / "presets/staging.yaml", "extends: [builtin:staging, base.yaml]\nredis: {hz: x}\n")
+    result = run("validate", "--project", str(project), "--format", "json")
+    data = json.loads(result.out)
+    assert result.code == 1
+    assert [(d["code"], d["line"], d["path"]) for d in data["diagnostics"]] == [
+        ("PCF201", 2, "redis.hz")] or data["diagnostics"][0]["path"] == "redis.hz"
+
+
+@pytest.mark.parametrize("args", [
+    ["build"], ["build", "--env"], ["frobnicate"], ["validate", "--format", "xml"],
+    ["build", "--env", "staging", "--format", "yaml"], ["validate", "--bogus"],
+])
+def test_usage_errors_exit_2(args, project):
+    assert run(*args).code == 2
+
+
+def test_explain_shows_value_and_chain(project):
+    result = run("explain", "--env", "staging", "--project", str(project),
+                 "postgres.log_min_duration_statement")
+    assert result.code == 0
+    assert "250ms" in result.out and "builtin:staging:7:31" in result.out
+    data = json.loads(run("explain", "--env", "staging", "--project", str(project),
+                          "postgres.shared_buffers", "--format", "json").out)
+    assert data["origin"]["kind"] == "tuned" and data["rule"] and data["written_as"]
+
+
+def test_explain_never_prints_secrets(project):
+    write(project / "presets/staging.yaml",
+          "extends: [builtin:staging, base.yaml]\nusers:\n  - name: app\n    password: plain-pw-123\n")
+    result = run("explain", "--env", "staging", "--project", str(project), "users.app.password")
+    assert result.code == 0 and "plain-pw-123" not in result.out
+
+
+def test_explain_unknown_path(project):
+    result = run("explain", "--env", "staging", "--project", str(project), "postgres.shared_bufer")
+    assert result.code == 1 and "postgres.shared_buffers" in result.err
+
+
+def test_internal_errors_do_not_dump_a_traceback(project, monkeypatch):
+    from perfcfg import pipeline
+
+    monkeypatch.setattr(pipeline, "compile_env", lambda *a, **k: 1 / 0)
+    result = build(project)
+    assert result.code == 1 and "internal error" in result.err and "Traceback" not in result.err
+    assert "report" in result.err
+
+
+def test_schema_command_writes_draft7_schemas(tmp_path):
+    import jsonschema
+
+    assert run("schema", "--out", str(tmp_path)).code == 0
+    for name in ("preset", "project", "host"):
+        jsonschema.Draft7Validator.check_schema(json.loads((tmp_path / f"{name}.schema.json").read_text()))
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_example_builds_and_checks(example, env):
+    assert build(example, env, "--check").code == 0
+    assert build(example, env).code == 0

@@ -1,0 +1,66 @@
+"""The committed example artifacts: fresh, deterministic, snapshotted, schema-valid."""
+
+import pytest
+
+from helpers import ENVS, EXAMPLE, ROOT
+from perfcfg.pipeline import Request, compile_env
+from perfcfg.render import FILES
+
+
+@pytest.fixture(scope="module")
+def compiled():
+    return {env: compile_env(Request(EXAMPLE, env)) for env in ENVS}
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_committed_outputs_are_fresh(compiled, env):
+    result = compiled[env]
+    assert result.ok, result.diagnostics
+    on_disk = {name: (EXAMPLE / "generated" / env / name).read_bytes() for name in FILES}
+    assert on_disk == result.files, "run: perfcfg build --env %s --project examples/botfarm" % env
+
+
+@pytest.mark.parametrize("env", ENVS)
+@pytest.mark.parametrize("name", FILES)
+def test_snapshot(compiled, env, name, snapshot):
+    assert compiled[env].files[name].decode() == snapshot
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_build_twice_gives_identical_bytes(compiled, env):
+    assert compile_env(Request(EXAMPLE, env)).files == compiled[env].files
+
+
+def test_outputs_hold_no_absolute_project_path_or_crlf(compiled):
+    for result in compiled.values():
+        for data in result.files.values():
+            assert str(ROOT).encode() not in data and b"\r" not in data and data.endswith(b"\n")
+
+
+def test_every_example_preset_has_the_schema_modeline():
+    for path in sorted((EXAMPLE / "presets").glob("*.yaml")) + sorted((EXAMPLE / "hosts").glob("*.yaml")):
+        first = path.read_text().splitlines()[0]
+        assert first.startswith("# yaml-language-server: $schema="), path
+        target = (path.parent / first.split("$schema=", 1)[1]).resolve()
+        assert target.is_file(), target
+
+
+def test_committed_schemas_are_fresh():
+    import json
+
+    from perfcfg import schema
+
+    for name, doc in schema.documents().items():
+        assert json.loads((ROOT / "schemas" / name).read_text()) == doc, "run: perfcfg schema --out schemas"
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_workers_point_at_pgbouncer_and_redis(compiled, env):
+    plan = compiled[env].plan
+    port = plan.value("pgbouncer.listen_port")
+    for program in plan.programs:
+        env_vars = dict(program.environment)
+        assert f"127.0.0.1:{port}/botfarm" in env_vars["DATABASE_URL"]
+        assert env_vars["REDIS_URL"].startswith(f"redis://127.0.0.1:{plan.value('redis.port')}/")
+    for db in plan.databases:
+        assert db["port"] == plan.value("postgres.port")

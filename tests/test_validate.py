@@ -1,0 +1,72 @@
+"""Validation reports every problem of a run at once, each with file:line:column and path."""
+
+import pytest
+
+from helpers import write
+from perfcfg.pipeline import Request, compile_env
+
+
+def diags_for(project, text, env="staging"):
+    write(project / "presets/staging.yaml", "extends: [builtin:staging, base.yaml]\n" + text)
+    result = compile_env(Request(project, env, render=False))
+    return [(d.code, d.span.line if d.span else None, d.path, d.message, d.hint)
+            for d in result.diagnostics]
+
+
+@pytest.mark.parametrize("text, code, line, path, hint", [
+    ("postgres:\n  shared_bufers: 1GB\n", "PCF201", 3, "postgres.shared_bufers", "shared_buffers"),
+    ("postgres:\n  work_mem: 64mb\n", "PCF204", 3, "postgres.work_mem", "case-sensitive"),
+    ("postgres:\n  statement_timeout: 5m\n", "PCF204", 3, "postgres.statement_timeout", None),
+    ("postgres:\n  max_connections: 0\n", "PCF205", 3, "postgres.max_connections", None),
+    ("postgres:\n  wal_level: archive\n", "PCF204", 3, "postgres.wal_level", "minimal, replica, logical"),
+    ("pgbouncer:\n  pool_mode: turbo\n", "PCF204", 3, "pgbouncer.pool_mode", "session"),
+    ("pgbouncer:\n  query_wait_timeout: 30s\n", "PCF204", 3, "pgbouncer.query_wait_timeout", "plain seconds"),
+    ("pgbouncer:\n  max_client_con: 10\n", "PCF201", 3, "pgbouncer.max_client_con", "max_client_conn"),
+    ("redis:\n  maxmemory: 1tb\n", "PCF204", 3, "redis.maxmemory", "powers of 1024"),
+    ("redis:\n  maxmemory-policy: lru\n", "PCF204", 3, "redis.maxmemory-policy", "allkeys-lru"),
+    ("redis:\n  role: queue\n", "PCF204", 3, "redis.role", None),
+    ("supervisor:\n  minfd: 10\n", "PCF201", 3, "supervisor.minfd", "minfds"),
+    ("postgres:\n  include: other.conf\n", "PCF206", 3, "postgres.include", None),
+    ("workload:\n  programs:\n    - name: worker\n      procesess: 3\n", "PCF201", 5,
+     "workload.programs.worker.procesess", "processes"),
+    ("workload:\n  programs:\n    - name: worker\n      memory: lots\n", "PCF204", 5,
+     "workload.programs.worker.memory", None),
+    ("workloads: {}\n", "PCF201", 2, "workloads", "workload"),
+    ("clients:\n  - name: bi\n    user: bi\n    address: 10.0.0.0/33\n", "PCF204", 5,
+     "clients.bi.address", None),
+], ids=lambda v: v if isinstance(v, str) and v.startswith("PCF") else None)
+def test_one_mistake_one_precise_diagnostic(project, text, code, line, path, hint):
+    found = diags_for(project, text)
+    assert [(c, l, p) for c, l, p, _, _ in found] == [(code, line, path)], found
+    if hint:
+        assert hint in (found[0][4] or "") + found[0][3]
+
+
+def test_all_errors_are_reported_together_in_file_order(project):
+    found = diags_for(project, "postgres:\n  work_mem: 4XB\n  shared_bufers: 1GB\n"
+                               "redis:\n  maxmemory-policy: lru\n")
+    assert [(c, l) for c, l, *_ in found] == [("PCF204", 3), ("PCF201", 4), ("PCF204", 6)]
+
+
+def test_missing_environment_and_host(project):
+    result = compile_env(Request(project, "prod", render=False))
+    assert [d.code for d in result.diagnostics] == ["PCF119"]
+    assert "staging" in result.diagnostics[0].hint
+    (project / "hosts/vm.yaml").unlink()
+    result = compile_env(Request(project, "staging", render=False))
+    assert [d.code for d in result.diagnostics] == ["PCF118"]
+
+
+def test_auto_without_a_rule_is_an_error(project):
+    found = diags_for(project, "postgres:\n  commit_delay: auto\n")
+    assert [(c, p) for c, _, p, *_ in found] == [("PCF208", "postgres.commit_delay")]
+
+
+def test_missing_secret_is_an_error_without_the_value(project):
+    write(project / "perfcfg.yaml", (project / "perfcfg.yaml").read_text().replace(
+        "placeholder", "resolve"))
+    result = compile_env(Request(project, "staging", environ={}))
+    assert [d.code for d in result.diagnostics] == ["PCF120"]
+    assert result.files == {}
+    result = compile_env(Request(project, "staging", environ={"APP_DB_PASSWORD": "hunter2-xyz"}))
+    assert result.ok and b"hunter2-xyz" not in b"".join(result.files.values())
