@@ -358,8 +358,10 @@ def _classify(fs: _Root, disk: str) -> tuple[Storage | None, str]:
     flag_path = f"/sys/block/{disk}/queue/rotational"
     flag = fs.read(flag_path)
     if flag == "1":
-        virtual = " (virtual disk: the hypervisor sets this flag)" if disk.startswith(("vd", "xvd")) else ""
-        return "hdd", f"{flag_path} = 1{virtual}"
+        # virtio/Xen disks report whatever the hypervisor says, often 1 even on SSD backing.
+        virtual = disk.startswith(("vd", "xvd"))
+        note = " (virtual disk: the hypervisor sets this flag)" if virtual else ""
+        return "hdd", f"{flag_path} = 1{note}"
     if disk.startswith("nvme"):
         return "nvme", f"device name {disk}"
     if flag == "0":

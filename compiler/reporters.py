@@ -38,7 +38,8 @@ Redact = Callable[[str, int], str]
 
 FORMATS = ("text", "json", "github", "sarif")
 JSON_VERSION = 1
-SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+SARIF_SCHEMA = ("https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/"
+                "sarif-schema-2.1.0.json")
 TAB_WIDTH = 4
 
 _SEVERITIES = ("error", "warning", "info")
