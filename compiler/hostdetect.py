@@ -22,8 +22,12 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator, Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from perfcfg.tune.context import Host
 
 Storage = Literal["hdd", "ssd", "san", "nvme"]
 
@@ -47,7 +51,8 @@ class DetectedHost:
     open_files: int
     provenance: dict[str, str]  # "memory" | "cpus" | "storage" | "open_files" → source
 
-    def to_host(self):  # -> perfcfg.tune.context.Host, imported lazily like the rest
+    def to_host(self) -> Host:
+        """The profile as the tuning engine's input."""
         from perfcfg.tune.context import Host
 
         return Host(self.memory, self.cpus, self.storage, self.open_files)
@@ -382,9 +387,9 @@ def _open_files(fs: _Root) -> _Figure:
     if fs.is_live:
         import resource
 
-        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-        if soft != resource.RLIM_INFINITY:
-            return _Figure(soft, "getrlimit(RLIMIT_NOFILE) soft")
+        limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        if limit != resource.RLIM_INFINITY:
+            return _Figure(limit, "getrlimit(RLIMIT_NOFILE) soft")
         return _nr_open(fs)
     return _Figure(1024, "unknown, assumed 1024 (the Linux default soft limit)")
 

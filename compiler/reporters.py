@@ -27,7 +27,7 @@ module sits on the pre-commit fast path.
 from __future__ import annotations
 
 import json
-from typing import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from perfcfg import __version__
 from perfcfg.diagnostics import Diagnostic, Related

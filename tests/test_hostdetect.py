@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from perfcfg.hostdetect import DetectedHost, detect, format_memory, to_json, to_yaml
 
 GiB, MiB = 1 << 30, 1 << 20
@@ -50,8 +49,9 @@ class FakeRoot:
     def cgroup_v1(self, own: str = "/", memory: str | None = None,
                   quota: str | None = None, period: str = "100000",
                   cpuset: str | None = None) -> None:
-        self.write("/proc/self/cgroup",
-                   f"12:memory:{own}\n11:cpu,cpuacct:{own}\n10:cpuset:{own}\n1:name=systemd:{own}\n")
+        lines = [f"12:memory:{own}", f"11:cpu,cpuacct:{own}", f"10:cpuset:{own}",
+                 f"1:name=systemd:{own}"]
+        self.write("/proc/self/cgroup", "\n".join(lines) + "\n")
         level = own.rstrip("/")
         self.write(f"/sys/fs/cgroup/memory{level}/memory.limit_in_bytes",
                    (memory or "9223372036854771712") + "\n")
@@ -136,8 +136,9 @@ def test_cgroup_v1_memory_limit(fake: FakeRoot, limit: str, expected: int) -> No
     host = fake.detect()
     assert host.memory == expected
     if expected != 16 * GiB:
-        assert host.provenance["memory"] == ("cgroup v1 memory.limit_in_bytes "
-                                             "(/sys/fs/cgroup/memory/docker/abc/memory.limit_in_bytes)")
+        assert host.provenance["memory"] == (
+            "cgroup v1 memory.limit_in_bytes "
+            "(/sys/fs/cgroup/memory/docker/abc/memory.limit_in_bytes)")
 
 
 def test_cgroup_v1_container_without_cgroup_namespace(fake: FakeRoot) -> None:
@@ -253,7 +254,8 @@ def test_open_files_is_the_soft_limit(fake: FakeRoot) -> None:
 
 
 def test_unlimited_open_files_is_capped_by_nr_open(fake: FakeRoot) -> None:
-    fake.write("/proc/self/limits", "Max open files            unlimited            unlimited            files\n")
+    fake.write("/proc/self/limits",
+               "Max open files            unlimited            unlimited            files\n")
     fake.write("/proc/sys/fs/nr_open", "1048576\n")
     assert fake.detect().open_files == 1048576
 
