@@ -68,7 +68,8 @@ def detect(root: str = "/", *, use_psutil: bool = True, data_dir: str = "/") -> 
     """Detect the host seen from ``root`` (``/`` for this machine).
 
     ``use_psutil`` reads RAM and CPU count through psutil (imported here, not at module
-    import); otherwise from ``/proc/meminfo`` and ``/sys/devices/system/cpu/online``.
+    import) when ``root`` is this machine's ``/``; otherwise they come from
+    ``/proc/meminfo`` and ``/sys/devices/system/cpu/online`` below ``root``.
     ``data_dir`` is the directory whose block device decides ``storage``.
     """
     fs = _Root(root)
@@ -165,9 +166,16 @@ def _proc_cgroup_paths(text: str) -> dict[str, str]:
 
 
 def _ancestors(path: str) -> list[str]:
-    """'/a/b' → ['/a/b', '/a', '/']."""
+    """'/a/b' → ['/a/b', '/a', '/'].
+
+    A path outside the process's cgroup namespace reads as '/../x'; it names nothing below
+    the mount, so only the mount's own level is searched.
+    """
+    parts = [p for p in path.split("/") if p]
+    if ".." in parts:
+        return ["/"]
     levels = []
-    current = "/" + path.strip("/") if path.strip("/") else "/"
+    current = "/" + "/".join(parts) if parts else "/"
     while True:
         levels.append(current)
         if current == "/":
@@ -335,6 +343,7 @@ def _mount_device(fs: _Root, data_dir: str) -> str | None:
         fields = line.split()
         if len(fields) < 5 or not _contains(fields[4], target):
             continue
+        # ">=": of two mounts on the same point the later one hides the earlier.
         if best is None or len(fields[4]) >= best[0]:
             best = (len(fields[4]), fields[2])
     if best is None:

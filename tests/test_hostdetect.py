@@ -149,6 +149,12 @@ def test_cgroup_v1_container_without_cgroup_namespace(fake: FakeRoot) -> None:
     assert (host.memory, host.cpus) == (512 * MiB, 1)
 
 
+def test_cgroup_path_outside_namespace_reads_the_mount_level(fake: FakeRoot) -> None:
+    fake.cgroup_v2(memory_max=str(2 * GiB))
+    fake.write("/proc/self/cgroup", "0::/../../system.slice/x.service\n")
+    assert fake.detect().memory == 2 * GiB
+
+
 def test_no_cgroup_files_at_all(fake: FakeRoot) -> None:
     host = fake.detect()
     assert (host.memory, host.cpus) == (16 * GiB, 8)
