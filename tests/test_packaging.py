@@ -1,0 +1,27 @@
+"""A wheel (not the editable checkout) carries templates, presets, schemas and catalogs."""
+
+import os
+import subprocess
+import sys
+
+from helpers import EXAMPLE, ROOT
+
+
+def test_wheel_is_self_contained(tmp_path):
+    wheels, target = tmp_path / "wheels", tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels),
+                    str(ROOT)], check=True)
+    wheel = next(wheels.glob("perfcfg-*.whl"))
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target",
+                    str(target), str(wheel)], check=True)
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    where = subprocess.run([sys.executable, "-c", "import perfcfg; print(perfcfg.__file__)"],
+                           env=env, capture_output=True, text=True, check=True).stdout
+    assert where.startswith(str(target)), where  # the wheel, not the source tree
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-m", "perfcfg", "build", "--env", "production",
+                           "--project", str(EXAMPLE), "--out", str(out)], env=env,
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    for name in ("postgresql.conf", "pgbouncer.ini", "redis.conf", "supervisord.conf"):
+        assert (out / name).read_bytes() == (EXAMPLE / "generated/production" / name).read_bytes()
