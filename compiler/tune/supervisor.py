@@ -51,13 +51,17 @@ def worker_fds(program: Program) -> int:
         + WORKER_BASE_FDS
 
 
-def log_maxbytes(ctx: TuneContext) -> int:
-    streams = max(1, ctx.worker_processes) * len(STREAMS) * (LOG_BACKUPS[ctx.env] + 1)
-    share = floor_to(LOG_DISK_BUDGET[ctx.env] / streams, MiB)
-    return int(clamp(share, LOG_MAXBYTES_MIN, LOG_MAXBYTES_MAX))
+def log_rotation(ctx: TuneContext) -> tuple[int, int]:
+    """(maxbytes, backups) so every worker's logs with backups fit the environment's log disk;
+    with very many workers fewer backups are kept before a log shrinks below 1MiB."""
+    streams = max(1, ctx.worker_processes) * len(STREAMS)
+    files = LOG_DISK_BUDGET[ctx.env] // (streams * LOG_MAXBYTES_MIN)
+    backups = max(1, min(LOG_BACKUPS[ctx.env], files - 1))
+    share = floor_to(LOG_DISK_BUDGET[ctx.env] / (streams * (backups + 1)), MiB)
+    return int(clamp(share, LOG_MAXBYTES_MIN, LOG_MAXBYTES_MAX)), backups
 
 
-def _program(ctx: TuneContext, p: Program, maxbytes: int) -> list[Recommendation]:
+def _program(ctx: TuneContext, p: Program, maxbytes: int, backups: int) -> list[Recommendation]:
     base = f"supervisor.programs.{p.name}"
     drain = p.stop_seconds if p.stop_seconds is not None else DEFAULT_DRAIN_SECONDS
     out = [rec(f"{base}.numprocs", p.processes, "supervisor.program.numprocs",
@@ -67,7 +71,6 @@ def _program(ctx: TuneContext, p: Program, maxbytes: int) -> list[Recommendation
         out.append(rec(f"{base}.process_name", PROCESS_NAME, "supervisor.program.process_name",
                        "numprocs > 1 needs %(process_num)s; names sort as bot_00, bot_01…",
                        PROCESS_NAME, {"numprocs": p.processes}))
-    backups = LOG_BACKUPS[ctx.env]
     out += [
         rec(f"{base}.autorestart", True, "supervisor.program.autorestart",
             "a long-running worker is restarted whenever it exits", "true", {}),
@@ -92,7 +95,9 @@ def _program(ctx: TuneContext, p: Program, maxbytes: int) -> list[Recommendation
                 {"workers": ctx.worker_processes, "backups": backups,
                  "log_budget": LOG_DISK_BUDGET[ctx.env]}),
             rec(f"{base}.{stream}_logfile_backups", backups, "supervisor.program.log_backups",
-                f"{backups} rotated logs kept ({ctx.env})", f"{ctx.env} table", {"env": ctx.env}),
+                f"{backups} rotated logs kept ({ctx.env})",
+                f"min({ctx.env} table, what the log disk holds at ≥ 1MiB per file)",
+                {"env": ctx.env, "workers": ctx.worker_processes}),
         ]
     return out
 
@@ -130,6 +135,6 @@ def _limits(ctx: TuneContext, prior: Mapping[str, Any]) -> list[Recommendation]:
 
 
 def recommend(ctx: TuneContext, prior: Mapping[str, Any]) -> list[Recommendation]:
-    maxbytes = log_maxbytes(ctx)
-    out = [r for p in ctx.programs for r in _program(ctx, p, maxbytes)]
+    maxbytes, backups = log_rotation(ctx)
+    out = [r for p in ctx.programs for r in _program(ctx, p, maxbytes, backups)]
     return out + _limits(ctx, prior)
