@@ -12,8 +12,9 @@ parts add up to at most the host's memory (a ``shortfall`` says by how much a pr
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from perfcfg.tune import pgbouncer
 from perfcfg.tune.context import GiB, MiB, Recommendation, TuneContext
@@ -84,7 +85,7 @@ def redis_maxmemory_for(ctx: TuneContext, budget: int) -> int:
     return max(REDIS_MIN_MAXMEMORY, floor_to(usable, MiB))
 
 
-def _share(value: int | float | None, host: int) -> int | None:
+def _share(value: float | None, host: int) -> int | None:
     if value is None or isinstance(value, bool):
         return None
     return int(value) if isinstance(value, int) else floor_to(host * value, MiB)

@@ -11,11 +11,24 @@ other daemons' shares are zero here; ``perfcfg build`` splits a real host.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from perfcfg.tune.context import (GiB, KiB, MiB, DbProfile, Host, Pool, Program, Recommendation,
-                                  RedisRole, Shares, Storage, TuneContext, Versions)
+from perfcfg.tune.context import (
+    DbProfile,
+    GiB,
+    Host,
+    KiB,
+    MiB,
+    Pool,
+    Program,
+    Recommendation,
+    RedisRole,
+    Shares,
+    Storage,
+    TuneContext,
+    Versions,
+)
 from perfcfg.tune.engine import recommend_all
 from perfcfg.tune.util import floor_to, mib_text, rec
 
@@ -61,20 +74,20 @@ def context(inp: CalcInput) -> TuneContext:
         redis=_version(inp.version if inp.daemon == "redis" else None, DEFAULT_VERSIONS.redis))
     shares = Shares(os_reserve=0, postgres=1.0 if inp.daemon == "postgres" else None,
                     redis=1.0 if inp.daemon == "redis" else None)
-    base = dict(env="production", host=host, db_profile=inp.profile, versions=versions,
-                shares=shares, redis_role=inp.redis_role)
+    base = TuneContext("production", host, (), (), db_profile=inp.profile, versions=versions,
+                       shares=shares, redis_role=inp.redis_role)
     if inp.daemon == "postgres":
         fixed = {} if inp.connections is None else {"postgres.max_connections": inp.connections}
         pools = () if inp.connections is not None else (Pool("app", "app", 0),)
-        return TuneContext(programs=(), pools=pools, fixed=fixed,
-                           services=frozenset({"postgres", "pgbouncer"}), **base)
+        return replace(base, pools=pools, fixed=fixed,
+                       services=frozenset({"postgres", "pgbouncer"}))
     clients = inp.connections or (PGBOUNCER_DEFAULT_CLIENTS if inp.daemon == "pgbouncer"
                                   else REDIS_DEFAULT_CLIENTS)
     if inp.daemon == "pgbouncer":
-        return TuneContext(programs=(), pools=(Pool("app", "app", clients),),
-                           services=frozenset({"pgbouncer"}), **base)
-    return TuneContext(programs=(Program("client", clients, 0, 1, 0),), pools=(),
-                       services=frozenset({"redis"}), **base)
+        return replace(base, pools=(Pool("app", "app", clients),),
+                       services=frozenset({"pgbouncer"}))
+    return replace(base, programs=(Program("client", clients, 0, 1, 0),),
+                   services=frozenset({"redis"}))
 
 
 def calculate(inp: CalcInput) -> list[Recommendation]:

@@ -30,7 +30,8 @@ an invariant is an error; tuned values are built never to.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from perfcfg.tune import budget, pg_connections, pgbouncer, redis, supervisor
 from perfcfg.tune.context import TuneContext
@@ -112,11 +113,11 @@ def check_slots(ctx: TuneContext, s: Settings) -> list[Finding]:
     other = int(s.get("postgres.reserved_connections", 0)) if ctx.versions.postgres >= 16 else 0
     out: list[Finding] = []
     if superuser + other >= conns:
-        paths = ("postgres.superuser_reserved_connections", "postgres.max_connections")
+        reserved_paths = ("postgres.superuser_reserved_connections", "postgres.max_connections")
         out.append(Finding("PCF304", "error",
                            f"reserved slots ({superuser + other}) must be fewer than "
                            f"max_connections ({conns}); PostgreSQL refuses to start"
-                           + _who(ctx, paths), paths,
+                           + _who(ctx, reserved_paths), reserved_paths,
                            "raise max_connections or lower the reserved slots"))
     pooled = pg_connections.pooled_slots(ctx, s)
     needed = pooled + ctx.direct_clients + superuser + other
@@ -207,7 +208,7 @@ def check_versions(ctx: TuneContext, s: Settings) -> list[Finding]:
 def check_ports(ctx: TuneContext, s: Settings) -> list[Finding]:
     by_port: dict[int, list[str]] = {}
     for path, value in s.items():
-        if (path.endswith(".port") or path.endswith(".listen_port")) and value:
+        if path.endswith((".port", ".listen_port")) and value:
             by_port.setdefault(int(value), []).append(path)
     return [Finding("PCF311", "error", f"port {port} is used by {' and '.join(sorted(paths))}",
                     tuple(sorted(paths)), "give each service its own port")

@@ -15,10 +15,21 @@ preset fixed is never recommended.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
-from perfcfg.tune import (budget, pg_autovacuum, pg_connections, pg_memory, pg_parallel,
-                          pg_planner, pg_wal, pgbouncer, redis, supervisor)
+from perfcfg.tune import (
+    budget,
+    pg_autovacuum,
+    pg_connections,
+    pg_memory,
+    pg_parallel,
+    pg_planner,
+    pg_wal,
+    pgbouncer,
+    redis,
+    supervisor,
+)
 from perfcfg.tune.context import Recommendation, TuneContext
 
 Group = Callable[[TuneContext, Mapping[str, Any]], list[Recommendation]]

@@ -7,7 +7,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from perfcfg.tune.context import Recommendation, TuneContext
 from perfcfg.tune.util import rec

@@ -17,7 +17,8 @@ case that :mod:`perfcfg.tune.checks` proves (``shared_buffers + max_connections 
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from perfcfg.tune.context import GiB, KiB, MiB, Recommendation, TuneContext
 from perfcfg.tune.util import floor_to, mib_text, need, pick, rec

@@ -10,7 +10,8 @@ True
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from perfcfg.tune.context import GiB, MiB, Recommendation, TuneContext
 from perfcfg.tune.util import mib_text, rec

@@ -12,7 +12,8 @@ a pool's declared clients, and PostgreSQL's ``max_connections`` is later derived
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from perfcfg.tune.context import Pool, Recommendation, TuneContext
 from perfcfg.tune.util import ceil_div, pick, rec

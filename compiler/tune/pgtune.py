@@ -180,7 +180,7 @@ def format_kb(kb: int) -> str:
     return f"{kb}kB"
 
 
-def format_value(key: str, value: int | float | str) -> str:
+def format_value(key: str, value: float | str) -> str:
     if key in MEMORY_KEYS:
         return format_kb(int(value))
     if isinstance(value, float) and value.is_integer():
@@ -188,7 +188,7 @@ def format_value(key: str, value: int | float | str) -> str:
     return str(value)
 
 
-def to_bytes(key: str, value: int | float | str) -> int | float | str:
+def to_bytes(key: str, value: float | str) -> int | float | str:
     """A PGTune value in perfcfg's canonical units (memory in bytes)."""
     return int(value) * 1024 if key in MEMORY_KEYS else value
 

@@ -10,7 +10,8 @@ CPUs, and a client limit the fd limit can honour.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from perfcfg.tune import budget
 from perfcfg.tune.context import Recommendation, TuneContext

@@ -10,7 +10,8 @@ and the rlimits every child inherits (minfds, minprocs).
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from perfcfg.tune.context import MiB, Program, Recommendation, TuneContext
 from perfcfg.tune.util import ceil_div, clamp, floor_to, mib_text, rec

@@ -7,7 +7,8 @@ True
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from perfcfg.tune.context import MiB, Recommendation, TuneContext
 

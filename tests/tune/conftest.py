@@ -3,8 +3,7 @@
 from dataclasses import replace
 
 import pytest
-
-from perfcfg.tune.context import GiB, MiB, Host, Pool, Program, TuneContext
+from perfcfg.tune.context import GiB, Host, MiB, Pool, Program, TuneContext
 
 
 def bot_farm(**changes) -> TuneContext:

@@ -1,9 +1,8 @@
 """Memory split: OS reserve, workers, pgbouncer, Redis (+ fork headroom), PostgreSQL the rest."""
 
 import pytest
-
 from perfcfg.tune import budget
-from perfcfg.tune.context import GiB, MiB, Host, Shares
+from perfcfg.tune.context import GiB, Host, MiB, Shares
 
 
 @pytest.mark.parametrize("memory, reserve", [

@@ -3,7 +3,6 @@
 import json
 
 import pytest
-
 from perfcfg.tune.calculator import CalcInput, calculate_data, calculate_text, format_pg
 from perfcfg.tune.context import GiB, KiB, MiB
 

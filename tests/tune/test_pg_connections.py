@@ -1,7 +1,6 @@
 """max_connections = pooled slots + direct clients + reserved slots, nothing guessed."""
 
 import pytest
-
 from perfcfg.tune import pg_connections
 from perfcfg.tune.context import Pool, Versions
 

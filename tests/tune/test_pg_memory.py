@@ -1,10 +1,9 @@
 """PostgreSQL memory from its own budget; work_mem from the pooled connection count."""
 
 import pytest
-
 from perfcfg.tune import pg_memory
 from perfcfg.tune.checks import check
-from perfcfg.tune.context import GiB, KiB, MiB, Host
+from perfcfg.tune.context import GiB, Host, KiB, MiB
 from perfcfg.tune.engine import settings
 
 PRIOR = {"budget.postgres": 8 * GiB, "postgres.max_connections": 13,

@@ -1,7 +1,6 @@
 """Worker slots never below 8; parallelism from CPUs (none on one CPU)."""
 
 import pytest
-
 from perfcfg.tune import pg_parallel
 from perfcfg.tune.context import GiB, Host
 

@@ -1,7 +1,6 @@
 """PGTune oracle (slice 830d3bb) pinned to research/postgres-tuning.md §5.1."""
 
 import pytest
-
 from perfcfg.tune.pgtune import PgTuneInput, format_value, pgtune, render_conf
 
 CASES = {

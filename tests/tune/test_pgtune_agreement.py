@@ -2,7 +2,6 @@
 why not in ``Recommendation.deviation``."""
 
 import pytest
-
 from perfcfg.tune.calculator import CalcInput, calculate
 from perfcfg.tune.context import GiB
 from perfcfg.tune.pgtune import DEFAULT_CONNECTIONS, PgTuneInput, pgtune, to_bytes

@@ -4,11 +4,12 @@ compiles, stays inside PostgreSQL 15's ranges, never overcommits memory and rais
 import csv
 from pathlib import Path
 
-from hypothesis import HealthCheck, assume, example, given, settings as hsettings, strategies as st
-
+from hypothesis import HealthCheck, assume, example, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from perfcfg.tune import budget, pgbouncer, redis
 from perfcfg.tune.checks import check
-from perfcfg.tune.context import GiB, KiB, MiB, Host, Pool, Program, TuneContext, Versions
+from perfcfg.tune.context import GiB, Host, KiB, MiB, Pool, Program, TuneContext, Versions
 from perfcfg.tune.engine import recommend_all
 
 PG15 = {row["name"]: row for row in csv.DictReader(

@@ -1,7 +1,6 @@
 """Redis: maxmemory from its budget, policy by role, io-threads by CPUs, fd-bounded maxclients."""
 
 import pytest
-
 from perfcfg.tune import budget, redis
 from perfcfg.tune.context import GiB, Host, Program
 

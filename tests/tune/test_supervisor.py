@@ -1,7 +1,6 @@
 """supervisord programs and the rlimits its children inherit."""
 
 import pytest
-
 from perfcfg.tune import supervisor
 from perfcfg.tune.context import Program
 
