@@ -106,7 +106,8 @@ def _buffers(ctx: TuneContext, budget: int, sb: int) -> list[Recommendation]:
             "shared_buffers plus the page cache PostgreSQL can count on",
             f"budget × {fraction}", {"budget": budget}),
         rec("postgres.huge_pages", huge, "pg.memory.huge_pages",
-            "huge pages pay off from 2GiB of shared memory; try falls back if none are set"
+            "from 2GiB of shared memory huge pages pay off: set vm.nr_hugepages from "
+            "postgres -C shared_memory_size_in_huge_pages (try falls back without them)"
             if huge == "try" else "shared memory below 2GiB (or development): not worth it",
             "try if shared_buffers ≥ 2GiB else off", {"shared_buffers": sb}),
         rec("postgres.wal_buffers", wal, "pg.memory.wal_buffers",
