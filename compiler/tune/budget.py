@@ -18,6 +18,7 @@ from typing import Any
 
 from perfcfg.tune import pgbouncer
 from perfcfg.tune.context import GiB, MiB, Recommendation, TuneContext
+from perfcfg.tune.findings import Finding
 from perfcfg.tune.util import floor_to, mib_text, rec, runs
 
 # A minimal Debian host (kernel, systemd, journald, sshd, cron, supervisord itself) idles at
@@ -167,3 +168,17 @@ def recommend(ctx: TuneContext, prior: Mapping[str, Any]) -> list[Recommendation
             "stated share, else host − os_reserve − workers − pgbouncer − redis",
             {**host, "stated": ctx.shares.postgres, "shortfall": b.shortfall}),
     ]
+
+
+def findings(ctx: TuneContext) -> list[Finding]:
+    """PCF302 when the shares the preset stated (plus the workers) do not fit the host."""
+    stated = {"os_reserve": ctx.shares.os_reserve, "postgres": ctx.shares.postgres,
+              "redis": ctx.shares.redis}
+    named = tuple(f"budget.{k}" for k, v in stated.items() if v is not None)
+    b = plan(ctx)
+    if not named or not b.shortfall:
+        return []
+    return [Finding("PCF302", "error",
+                    f"stated memory shares plus workers need {mib_text(b.total)}, "
+                    f"{mib_text(b.shortfall)} more than the host's {mib_text(b.host)}",
+                    ("host.memory", *named), "leave a share auto, or lower the stated shares")]

@@ -90,18 +90,7 @@ def check_memory(ctx: TuneContext, s: Settings) -> list[Finding]:
 
 
 def check_shares(ctx: TuneContext, s: Settings) -> list[Finding]:
-    stated = {"os_reserve": ctx.shares.os_reserve, "postgres": ctx.shares.postgres,
-              "redis": ctx.shares.redis}
-    if all(v is None for v in stated.values()):
-        return []
-    b = budget.plan(ctx)
-    if not b.shortfall:
-        return []
-    paths = ("host.memory", *(f"budget.{k}" for k, v in stated.items() if v is not None))
-    return [Finding("PCF302", "error",
-                    f"stated memory shares plus workers need {mib_text(b.total)}, "
-                    f"{mib_text(b.shortfall)} more than the host's {mib_text(b.host)}",
-                    paths, "leave a share auto, or lower the stated shares")]
+    return budget.findings(ctx)
 
 
 def check_slots(ctx: TuneContext, s: Settings) -> list[Finding]:

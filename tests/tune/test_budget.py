@@ -54,3 +54,9 @@ def test_recommendations_cover_every_part(make_ctx):
     paths = [r.path for r in budget.recommend(make_ctx(), {})]
     assert paths == ["budget.os_reserve", "budget.workers", "budget.pgbouncer", "budget.redis",
                      "budget.postgres"]
+
+
+def test_findings_name_the_stated_shares(make_ctx):
+    found = budget.findings(make_ctx(shares=Shares(postgres=0.9, redis=0.2)))
+    assert [f.code for f in found] == ["PCF302"]
+    assert set(found[0].paths) == {"host.memory", "budget.postgres", "budget.redis"}
