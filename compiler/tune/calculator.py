@@ -66,7 +66,8 @@ def _version(text: str | None, default: tuple[int, int]) -> tuple[int, int]:
 
 def context(inp: CalcInput) -> TuneContext:
     host = Host(inp.memory, inp.cpus, inp.storage, open_files=1 << 20)
-    pg = int(inp.version) if inp.daemon == "postgres" and inp.version else 15
+    pg = _version(inp.version, (DEFAULT_VERSIONS.postgres, 0))[0] \
+        if inp.daemon == "postgres" else DEFAULT_VERSIONS.postgres
     versions = Versions(
         postgres=pg,
         pgbouncer=_version(inp.version if inp.daemon == "pgbouncer" else None,
@@ -143,8 +144,11 @@ def _line(daemon: Daemon, r: Recommendation) -> str:
 
 
 def _header(inp: CalcInput) -> list[str]:
-    given = [f"memory {mib_text(inp.memory)}", f"cpus {inp.cpus}", f"storage {inp.storage}",
-             f"profile {inp.profile}"]
+    given = [f"memory {mib_text(inp.memory)}", f"cpus {inp.cpus}"]
+    if inp.daemon == "postgres":
+        given += [f"storage {inp.storage}", f"profile {inp.profile}"]
+    if inp.daemon == "redis":
+        given.append(f"role {inp.redis_role}")
     if inp.connections is not None:
         given.append(f"connections {inp.connections}")
     if inp.version:
