@@ -1,0 +1,1 @@
+"""Run the real daemons from generated config text and read back their effective values."""
