@@ -157,6 +157,15 @@ def redis_normal(value: str) -> str:
     return " ".join(out)
 
 
-def redis_equal(intended: str, effective: str, enum: bool = False) -> bool:
+def _classes(value: str) -> dict[str, list[str]]:
+    toks = value.split()
+    return {toks[i].lower(): toks[i + 1:i + 4] for i in range(0, len(toks) - 3, 4)}
+
+
+def redis_equal(intended: str, effective: str, enum: bool = False, key: str = "") -> bool:
+    """Equal as CONFIG GET reports it; client-output-buffer-limit compares the classes given."""
     a, b = redis_normal(intended), effective.strip()
+    if key == "client-output-buffer-limit":
+        want, have = _classes(a), _classes(b)
+        return bool(want) and all(have.get(c) == v for c, v in want.items())
     return a == b or (enum and a.lower() == b.lower())
