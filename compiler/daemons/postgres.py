@@ -171,7 +171,8 @@ class PostgresServer:
 
     def query(self, sql: str, params: Any = None) -> list[tuple]:
         with self.connect() as conn:
-            return list(conn.execute(sql, params).fetchall())
+            cur = conn.execute(sql, params)
+            return list(cur.fetchall()) if cur.description is not None else []
 
     def settings(self) -> dict[str, PgSetting]:
         """``pg_settings`` by lower-case name."""

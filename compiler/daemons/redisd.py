@@ -17,6 +17,8 @@ import subprocess
 from typing import Mapping
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from perfcfg.daemons import procs
 from perfcfg.daemons.binaries import require
@@ -81,7 +83,8 @@ class RedisServer:
 
     def _probe(self) -> bool | None:
         try:
-            with self.client(socket_connect_timeout=1) as c:
+            # redis-py retries refused connections with backoff by default; a probe must not.
+            with self.client(socket_connect_timeout=1, retry=Retry(NoBackoff(), 0)) as c:
                 c.ping()
             return True
         except (redis.AuthenticationError, redis.exceptions.NoPermissionError):
