@@ -27,9 +27,9 @@ from perfcfg.daemons.errors import DaemonError
 SECTION_KINDS = ("supervisord", "unix_http_server", "inet_http_server", "supervisorctl",
                  "include", "program", "group", "eventlistener", "fcgi-program", "rpcinterface",
                  "ctlplugin")
-# Sections ServerOptions never reads (supervisorctl, ctlplugin) or reads by other means
-# (include: files; rpcinterface: every key becomes a factory argument).
-_NOT_CHECKED = ("supervisorctl", "ctlplugin", "include", "rpcinterface")
+# Sections read by other means (include: files; rpcinterface and ctlplugin: every key becomes
+# a factory argument). [supervisorctl] is read by ClientOptions, which is run as well.
+_NOT_CHECKED = ("ctlplugin", "include", "rpcinterface")
 # converter in supervisor.options → catalog type (docs/catalogs.md)
 CONVERTER_TYPES: dict[str, str] = {
     "boolean": "bool", "integer": "integer", "byte_size": "memory", "octal_type": "octal",
@@ -119,7 +119,7 @@ def recording(host_independent: bool) -> Iterator[dict[tuple[str, str], KeyRead]
 
 def parse_supervisord_conf(text: str, host_independent: bool = True) -> SupervisorParse:
     """Parse like ``supervisord -c``; raise ``DaemonError`` with supervisor's message."""
-    from supervisor.options import ServerOptions, UnhosedConfigParser
+    from supervisor.options import ClientOptions, ServerOptions, UnhosedConfigParser
 
     workdir = procs.scratch_dir("pf-svp-")
     try:
@@ -134,6 +134,13 @@ def parse_supervisord_conf(text: str, host_independent: bool = True) -> Supervis
         result = SupervisorParse(opts, dict(reads), warnings=list(opts.parse_warnings))
         parser = UnhosedConfigParser()
         parser.read_string(Path(path).read_text())
+        if parser.has_section("supervisorctl"):
+            with recording(host_independent) as ctl_reads:
+                try:
+                    ClientOptions().read_config(path)
+                except ValueError as exc:
+                    raise DaemonError("supervisor", str(exc).replace(workdir, "<dir>")) from exc
+            result.reads.update(ctl_reads)
         _unread(parser, result)
         return result
     finally:
