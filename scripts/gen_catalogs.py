@@ -20,9 +20,10 @@ import json
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from perfcfg.daemons import PgBouncer, PostgresServer, RedisServer, parse_supervisord_conf, procs
 from perfcfg.daemons.binaries import require

@@ -7,13 +7,11 @@ fails: CI must never go green by skipping the real-daemon tests.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
-from typing import Callable, Iterator
 
 import pytest
-
-from perfcfg.daemons import (PgBouncer, PgTemplate, PostgresServer, RedisServer, Supervisord,
-                             missing)
+from perfcfg.daemons import PgBouncer, PgTemplate, PostgresServer, RedisServer, Supervisord, missing
 
 
 def require_daemon(daemon: str) -> None:

@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from perfcfg.daemons import DaemonError
 
 ROOT = Path(__file__).resolve().parent.parent

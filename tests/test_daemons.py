@@ -6,7 +6,6 @@ import os
 
 import psycopg
 import pytest
-
 from perfcfg.daemons import DaemonError, check_postgresql_conf, parse_supervisord_conf
 from perfcfg.daemons.procs import alive
 
@@ -240,9 +239,8 @@ def test_redis_rejected_config_quotes_redis(start_redis, line, message):
 
 
 def test_redis_teardown_leaves_nothing():
-    from perfcfg.daemons import RedisServer
-
     from conftest import require_daemon
+    from perfcfg.daemons import RedisServer
     require_daemon("redis")
     with RedisServer("save 60 1\n") as r:
         r.client().set("k", "v")
@@ -355,9 +353,8 @@ def test_supervisor_parse_host_independent_mode():
 
 
 def test_supervisord_teardown_leaves_nothing():
-    from perfcfg.daemons import Supervisord
-
     from conftest import require_daemon
+    from perfcfg.daemons import Supervisord
     require_daemon("supervisor")
     with Supervisord(SUP_CONF) as sup:
         pids, scratch = sup.pids(), sup.dir

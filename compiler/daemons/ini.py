@@ -16,7 +16,7 @@ y=2
 from __future__ import annotations
 
 import re
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 _SECTION = re.compile(r"^\s*\[([^\]]*)\]\s*$")
 _KEY = re.compile(r"^(\s*)([^=:;#\s][^=:]*?)\s*([=:])\s*(.*?)\s*$")

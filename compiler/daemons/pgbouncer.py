@@ -23,14 +23,18 @@ import os
 import re
 import signal
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
+from typing import TYPE_CHECKING
 
 from perfcfg.daemons import ini, procs
 from perfcfg.daemons.binaries import require
 from perfcfg.daemons.errors import DaemonError, Mismatch
 from perfcfg.daemons.normalise import pgbouncer_equal
 from perfcfg.daemons.postgres import PostgresServer
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 HARNESS_KEYS = frozenset({"listen_addr", "listen_port", "unix_socket_dir", "logfile",
                           "pidfile", "auth_file", "conffile"})
@@ -89,7 +93,7 @@ class PgBouncer:
             "pidfile": f"{self.dir}/pgbouncer.pid", "auth_file": f"{self.dir}/userlist.txt"})
 
     # -- lifecycle ----------------------------------------------------------------------------
-    def start(self) -> PgBouncer:
+    def start(self) -> Self:
         try:
             self.dir = procs.scratch_dir("pf-bnc-", self.account)
             procs.write_file(f"{self.dir}/userlist.txt", self.userlist_text, self.account)
@@ -134,7 +138,7 @@ class PgBouncer:
         if self.dir:
             procs.remove_dir(self.dir)
 
-    def __enter__(self) -> PgBouncer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -147,7 +151,7 @@ class PgBouncer:
         result = subprocess.run(
             [require("psql"), "--csv", "-X", "-h", self.dir, "-p", str(self.port),
              "-U", "pgbouncer", "-d", "pgbouncer", "-c", sql],
-            capture_output=True, text=True, env=env, timeout=timeout, stdin=subprocess.DEVNULL,
+            capture_output=True, text=True, env=env, timeout=timeout, check=False, stdin=subprocess.DEVNULL,
             **self.account.popen_kwargs())
         if result.returncode != 0:
             raise DaemonError(self.daemon, f"console {sql!r} failed", result.stderr.strip())

@@ -14,16 +14,19 @@ from __future__ import annotations
 
 import signal
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 import psycopg
-
 from perfcfg.daemons import procs
 from perfcfg.daemons.binaries import require
 from perfcfg.daemons.errors import DaemonError, Mismatch
 from perfcfg.daemons.normalise import pg_equal
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 HARNESS_KEYS = frozenset({"port", "listen_addresses", "unix_socket_directories"})
 SUPERUSER = "postgres"
@@ -71,7 +74,7 @@ class PgTemplate:
     def remove(self) -> None:
         procs.remove_dir(self.root)
 
-    def __enter__(self) -> PgTemplate:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -96,7 +99,7 @@ class PostgresServer:
         self.proc: subprocess.Popen | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
-    def start(self) -> PostgresServer:
+    def start(self) -> Self:
         try:
             if self._template is None:
                 self._template = PgTemplate()
@@ -128,7 +131,9 @@ class PostgresServer:
                  "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={self.dir}"],
                 self.log, self.account)
             try:
-                procs.wait_ready(self.daemon, self.proc, self._probe, [self.log], self.timeout)
+                # logging_collector = on moves the server's words into data/log
+                procs.wait_ready(self.daemon, self.proc, self._probe,
+                                 [self.log, f"{self.data}/log/*"], self.timeout)
                 return
             except DaemonError as err:
                 if "already in use" not in err.log_tail or attempt == PORT_RETRIES - 1:
@@ -158,7 +163,7 @@ class PostgresServer:
             self._template.remove()
             self._template = None
 
-    def __enter__(self) -> PostgresServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -12,6 +12,7 @@ True
 
 from __future__ import annotations
 
+import glob
 import os
 import pwd
 import shutil
@@ -20,9 +21,10 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence, TypeVar
+from typing import TypeVar
 
 from perfcfg.daemons.errors import DaemonError
 
@@ -103,13 +105,16 @@ def spawn(argv: Sequence[str], log_path: str, account: Account | None = None,
 def run(argv: Sequence[str], account: Account | None = None, cwd: str | None = None,
         timeout: float = 60) -> subprocess.CompletedProcess:
     return subprocess.run(list(argv), capture_output=True, text=True, cwd=cwd, timeout=timeout,
+                          check=False,
                           stdin=subprocess.DEVNULL, **(account.popen_kwargs() if account else {}))
 
 
 def tail(*paths: str, lines: int = LOG_TAIL_LINES) -> str:
-    """The last lines of each existing log, so errors quote the daemon itself."""
+    """The last lines of each existing log (globs allowed), so errors quote the daemon itself."""
     chunks = []
-    for path in paths:
+    expanded = [p for pattern in paths
+                for p in (sorted(glob.glob(pattern)) if "*" in pattern else [pattern])]
+    for path in expanded:
         try:
             text = Path(path).read_text(encoding="utf-8", errors="replace")
         except OSError:

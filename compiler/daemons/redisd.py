@@ -14,16 +14,19 @@ from __future__ import annotations
 
 import signal
 import subprocess
-from typing import Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
-
 from perfcfg.daemons import procs
 from perfcfg.daemons.binaries import require
 from perfcfg.daemons.errors import DaemonError, Mismatch
 from perfcfg.daemons.normalise import redis_equal
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 HARNESS_KEYS = frozenset({"port", "bind", "daemonize", "supervised", "dir", "logfile",
                           "pidfile", "unixsocket"})
@@ -49,7 +52,7 @@ class RedisServer:
     def log(self) -> str:
         return f"{self.dir}/redis.log"
 
-    def start(self) -> RedisServer:
+    def start(self) -> Self:
         try:
             self.dir = procs.scratch_dir("pf-rds-")
             procs.write_file(f"{self.dir}/redis.conf", self.conf_text)
@@ -105,7 +108,7 @@ class RedisServer:
         if self.dir:
             procs.remove_dir(self.dir)
 
-    def __enter__(self) -> RedisServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -15,11 +15,13 @@ config can be validated in CI.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from perfcfg.daemons import procs
 from perfcfg.daemons.errors import DaemonError
@@ -96,7 +98,7 @@ def recording(host_independent: bool) -> Iterator[dict[tuple[str, str], KeyRead]
     def converter(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         def wrapped(value: Any, *a: Any, **kw: Any) -> Any:
             if last[0] is not None and value is last[1] and last[0] in reads:
-                reads[last[0]] = KeyRead(*list(vars(reads[last[0]]).values())[:3], name)
+                reads[last[0]] = dataclasses.replace(reads[last[0]], converter=name)
                 last[0] = None
             if host_independent and name in _HOST_CHECKS:
                 return 0 if name == "name_to_uid" else value

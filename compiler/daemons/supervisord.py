@@ -21,12 +21,16 @@ import signal
 import subprocess
 import sys
 import xmlrpc.client
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from perfcfg.daemons import ini, procs
 from perfcfg.daemons.binaries import require
 from perfcfg.daemons.errors import DaemonError, Mismatch
 from perfcfg.daemons.supervisor_parse import parse_supervisord_conf, section_kind
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 PROGRAM_KINDS = ("program", "eventlistener", "fcgi-program")
 HARNESS_KEYS = frozenset({
@@ -92,7 +96,7 @@ class Supervisord:
         return f"{self.dir}/logs/{os.path.basename(value.strip())}"
 
     # -- lifecycle ----------------------------------------------------------------------------
-    def start(self) -> Supervisord:
+    def start(self) -> Self:
         try:
             self.dir = procs.scratch_dir("pf-sup-")
             os.mkdir(f"{self.dir}/children")
@@ -149,7 +153,7 @@ class Supervisord:
         if self.dir:
             procs.remove_dir(self.dir)
 
-    def __enter__(self) -> Supervisord:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
