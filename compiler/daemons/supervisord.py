@@ -98,6 +98,7 @@ class Supervisord:
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> Self:
         try:
+            require("supervisord")
             self.dir = procs.scratch_dir("pf-sup-")
             os.mkdir(f"{self.dir}/children")
             os.mkdir(f"{self.dir}/logs")
@@ -120,7 +121,6 @@ class Supervisord:
         return xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport)
 
     def _probe(self) -> bool | None:
-        require("supervisord")
         try:
             proxy = self.rpc()
             if proxy.supervisor.getState()["statename"] != "RUNNING":
