@@ -42,6 +42,7 @@ _RPC_SECTION = ("[rpcinterface:supervisor]\n"
 # getAllConfigInfo() spells a few keys differently from the file
 _RPC_NAMES = {"priority": "process_prio"}
 _FAILED_STATES = ("FATAL", "EXITED", "UNKNOWN")
+PORT_RETRIES = 5
 
 
 class Supervisord:
@@ -102,15 +103,27 @@ class Supervisord:
             self.dir = procs.scratch_dir("pf-sup-")
             os.mkdir(f"{self.dir}/children")
             os.mkdir(f"{self.dir}/logs")
-            procs.write_file(self.conf, self.effective_conf())
-            self.proc = procs.spawn([sys.executable, "-m", "supervisor.supervisord", "-n",
-                                     "-c", self.conf], f"{self.dir}/stderr.log", cwd=self.dir)
-            procs.wait_ready(self.daemon, self.proc, self._probe,
-                             [f"{self.dir}/stderr.log", self.log], self.timeout)
+            self._start_until_port_free()
         except BaseException:
             self.stop()
             raise
         return self
+
+    def _start_until_port_free(self) -> None:
+        # Only [inet_http_server] binds a TCP port (rewritten to a fresh free one each try).
+        for attempt in range(PORT_RETRIES):
+            procs.write_file(self.conf, self.effective_conf())
+            stderr = f"{self.dir}/stderr.log"
+            open(stderr, "w").close()
+            self.proc = procs.spawn([sys.executable, "-m", "supervisor.supervisord", "-n",
+                                     "-c", self.conf], stderr, cwd=self.dir)
+            try:
+                procs.wait_ready(self.daemon, self.proc, self._probe, [stderr, self.log],
+                                 self.timeout)
+                return
+            except DaemonError as err:
+                if "already listening" not in err.log_tail or attempt == PORT_RETRIES - 1:
+                    raise
 
     def rpc(self) -> Any:
         """A fresh XML-RPC proxy: a transport that failed once stays broken (CannotSendRequest)."""
