@@ -32,7 +32,7 @@ from perfcfg.spans import Span
 MAX_FILE_BYTES = 1 << 20
 MAX_EXPANDED_NODES = 20_000
 
-_Parser = getattr(yaml, "CParser", None)
+_Parser = getattr(yaml, "CSafeLoader", None)  # libyaml: ~10x faster than the pure-Python parser
 
 _NULL = {"", "~", "null", "Null", "NULL"}
 _BOOL = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
@@ -90,7 +90,7 @@ def load_text(text: str, display: str) -> tuple[Node | None, list[Diagnostic]]:
         return None, [tab]
     builder = _Builder(display)
     try:
-        events = list(yaml.parse(text, Loader=yaml.CSafeLoader if _Parser else yaml.SafeLoader))
+        events = list(yaml.parse(text, Loader=_Parser or yaml.SafeLoader))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         span = Span(display, mark.line + 1, mark.column + 1) if mark else Span(display, 1, 1)
