@@ -39,10 +39,13 @@ def validate(io: Io, project: Path, envs: list[str], fmt: str) -> int:
 
     sources = Sources()
     proj, diags = projects.load_project(project, sources)
-    names = envs or (sorted(proj.environments) if proj else [])
+    names = envs or (sorted(proj.file.environments) if proj else [])
     for env in names if proj else []:
-        result = pipeline.compile_env(pipeline.Request(project, env, render=False,
-                                                       environ=io.environ), sources)
+        # Secrets are resolved at build time only: a pre-commit hook or CI lint job does not
+        # hold production passwords, and must not need them to say a preset is valid.
+        request = pipeline.Request(project, env, secrets_mode="placeholder", render=False,
+                                   environ=io.environ)
+        result = pipeline.compile_env(request, sources)
         diags.extend(result.diagnostics)
     diags = finalize(diags)
     report(io, diags, fmt, sources.texts)

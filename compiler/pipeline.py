@@ -16,7 +16,6 @@ from perfcfg.diagnostics import Diagnostic, finalize, has_errors
 from perfcfg.nodes import path_str
 from perfcfg.plan import Plan
 from perfcfg.resolve import History, Sources, apply_set, load_chain, merge_layers
-from perfcfg.spans import Span
 from perfcfg.validate import Config, Validator, did_you_mean
 
 
@@ -58,17 +57,17 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
     diags.extend(found)
     if proj is None:
         return _done(result)
-    env = proj.environments.get(req.env)
+    env = proj.file.environments.get(req.env)
     if env is None:
-        names = sorted(proj.environments)
+        names = sorted(proj.file.environments)
         diags.append(Diagnostic("PCF119", "error", f"no environment {req.env!r} in perfcfg.yaml",
-                                Span(projects.PROJECT_FILE, 1, 1), f"environments.{req.env}",
+                                proj.span("environments"), f"environments.{req.env}",
                                 did_you_mean(req.env, names) or f"environments: {', '.join(names)}"))
         return _done(result)
     kind = projects.env_kind(req.env, env)
-    host, host_display = _host(req, env, sources, diags)
+    host, host_display = _host(req, env, proj, sources, diags)
     chain = load_chain(req.project_dir / env.preset, req.project_dir, sources,
-                       Span(projects.PROJECT_FILE, 1, 1))
+                       proj.span(f"environments.{req.env}.preset"))
     diags.extend(chain.diagnostics)
     if has_errors(diags):
         return _done(result)
@@ -78,7 +77,7 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
         diags.extend(apply_set(tree, assignment, history))
     result.preset_files = [layer.display for layer in chain.layers]
     result.history = {path_str(k): tuple(v) for k, v in history.items()}
-    validator = Validator(req.env, kind, proj.targets)
+    validator = Validator(req.env, kind, proj.file.targets)
     config = validator.run(tree, host)
     diags.extend(validator.diagnostics)
     result.config = config
@@ -86,7 +85,7 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
         return _done(result)
     from perfcfg import planner  # tuning and rendering stay off the import path of early errors
 
-    mode = req.secrets_mode or proj.secrets.mode
+    mode = req.secrets_mode or proj.file.secrets.mode
     result.input_hash = input_hash(sources, req, mode)
     plan, found = planner.make_plan(config, history, req, mode)
     diags.extend(found)
@@ -101,18 +100,19 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
     diags.extend(found)
     if not has_errors(diags):
         result.files = files
-        out = env.output or proj.output
+        out = env.output or proj.file.output
         result.output_dir = req.project_dir / out.replace("{env}", req.env)
     return _done(result)
 
 
-def _host(req: Request, env: model.Environment, sources: Sources, diags: list[Diagnostic]
-          ) -> tuple[model.HostProfile | None, str]:
+def _host(req: Request, env: model.Environment, proj: projects.Project, sources: Sources,
+          diags: list[Diagnostic]) -> tuple[model.HostProfile | None, str]:
     if req.host is not None:
         return req.host, "detected"
     path = req.host_file or (req.project_dir / env.host)
     display = _display(path, req.project_dir)
-    host, found = projects.load_host(path, display, sources)
+    named_at = None if req.host_file else proj.span(f"environments.{req.env}.host")
+    host, found = projects.load_host(path, display, sources, named_at)
     diags.extend(found)
     return host, display
 
