@@ -26,11 +26,14 @@ class Io:
 
 def report(io: Io, diagnostics: list[Diagnostic], fmt: str, sources: Mapping[str, str]) -> None:
     from perfcfg import reporters
+    from perfcfg.redact import line_redactor
 
     if not diagnostics and fmt == "text":
         return
     stream = io.out if fmt != "text" else io.err
-    stream.write(reporters.render(diagnostics, fmt, sources, io.color))
+    # Code frames quote source lines: a `password:` line next to a mistake must not show it.
+    stream.write(reporters.render(diagnostics, fmt, sources, io.color,
+                                  redact=line_redactor(sources)))
 
 
 def validate(io: Io, project: Path, envs: list[str], fmt: str) -> int:
@@ -48,7 +51,7 @@ def validate(io: Io, project: Path, envs: list[str], fmt: str) -> int:
         result = pipeline.compile_env(request, sources)
         diags.extend(result.diagnostics)
     diags = finalize(diags)
-    report(io, diags, fmt, sources.texts)
+    report(io, diags, fmt, sources.shown())
     if fmt == "text" and not has_errors(diags):
         io.err.write(f"perfcfg: {len(names)} environment(s) valid: {', '.join(names)}\n")
     return INVALID if has_errors(diags) else OK
@@ -60,7 +63,7 @@ def build(io: Io, req: Any, out: Path | None, check: bool, fmt: str) -> int:
 
     result = pipeline.compile_env(req)
     if not result.ok:
-        report(io, result.diagnostics, fmt, result.sources.texts)
+        report(io, result.diagnostics, fmt, result.sources.shown())
         return INVALID
     out_dir = out or result.output_dir
     assert out_dir is not None
@@ -71,7 +74,7 @@ def build(io: Io, req: Any, out: Path | None, check: bool, fmt: str) -> int:
             io.out.write(json.dumps({"env": req.env, "output": shown, "stale": [
                 {"file": c.name, "status": c.status} for c in changes]}, indent=2) + "\n")
         else:
-            report(io, result.diagnostics, fmt, result.sources.texts)
+            report(io, result.diagnostics, fmt, result.sources.shown())
             for change in changes:
                 io.out.write(change.diff(Path(shown)))
             for change in changes:
@@ -86,7 +89,7 @@ def build(io: Io, req: Any, out: Path | None, check: bool, fmt: str) -> int:
                                  "files": sorted(result.files),
                                  "diagnostics": len(result.diagnostics)}, indent=2) + "\n")
     else:
-        report(io, result.diagnostics, fmt, result.sources.texts)
+        report(io, result.diagnostics, fmt, result.sources.shown())
         io.err.write(f"perfcfg: {req.env}: {len(written)} file(s) written, "
                      f"{len(result.files) - len(written)} unchanged in {shown}/\n")
     return OK
@@ -107,7 +110,7 @@ def explain(io: Io, req: Any, path: str, fmt: str) -> int:
     req.render = False
     result = pipeline.compile_env(req)
     if result.plan is None:
-        report(io, result.diagnostics, "text" if fmt == "text" else "json", result.sources.texts)
+        report(io, result.diagnostics, "text" if fmt == "text" else "json", result.sources.shown())
         return INVALID
     found = explainer.explain(result, path)
     if found is None:

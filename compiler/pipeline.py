@@ -15,7 +15,8 @@ from perfcfg import __version__, model, project as projects
 from perfcfg.diagnostics import Diagnostic, finalize, has_errors
 from perfcfg.nodes import path_str
 from perfcfg.plan import Plan
-from perfcfg.resolve import History, Sources, apply_set, load_chain, merge_layers
+from perfcfg.resolve import (SET_FILE, History, Sources, apply_set, load_chain, merge_layers,
+                             set_source)
 from perfcfg.validate import Config, Validator, did_you_mean
 
 
@@ -69,15 +70,18 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
     chain = load_chain(req.project_dir / env.preset, req.project_dir, sources,
                        proj.span(f"environments.{req.env}.preset"))
     diags.extend(chain.diagnostics)
-    if has_errors(diags):
+    if has_errors(chain.diagnostics):   # a host profile's errors do not stop the presets' checks
         return _done(result)
     history: History = {}
     tree = merge_layers(chain.layers, history)
-    for assignment in req.sets:
-        diags.extend(apply_set(tree, assignment, history))
+    for index, assignment in enumerate(req.sets, 1):
+        diags.extend(apply_set(tree, assignment, history, index))
+    if req.sets:
+        sources.shown_only[SET_FILE] = set_source(req.sets)
     result.preset_files = [layer.display for layer in chain.layers]
     result.history = {path_str(k): tuple(v) for k, v in history.items()}
-    validator = Validator(req.env, kind, proj.file.targets)
+    validator = Validator(req.env, kind, proj.file.targets,
+                          {k: v for k, v in proj.spans.items() if k.startswith("targets.")})
     config = validator.run(tree, host)
     diags.extend(validator.diagnostics)
     result.config = config
@@ -89,6 +93,7 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
     result.input_hash = input_hash(sources, req, mode)
     plan, found = planner.make_plan(config, history, req, mode)
     diags.extend(found)
+    secrets = plan.secrets if plan is not None else []
     result.plan = plan
     if has_errors(diags) or not req.render or plan is None:
         return _done(result)
@@ -97,7 +102,8 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
     header = {"env": req.env, "presets": result.preset_files, "host": host_display,
               "hash": result.input_hash, "version": __version__, "secrets": mode}
     files, found = render_all(plan, config, header)
-    diags.extend(found)
+    # An encoder's message may quote the value it refused; a resolved secret must not show.
+    diags.extend(_scrubbed(found, secrets))
     if not has_errors(diags):
         result.files = files
         out = env.output or proj.file.output
@@ -134,6 +140,15 @@ def input_hash(sources: Sources, req: Request, mode: str) -> str:
     if req.host is not None:
         h.update(repr(req.host.model_dump()).encode())
     return h.hexdigest()
+
+
+def _scrubbed(diagnostics: list[Diagnostic], secrets: list[str]) -> list[Diagnostic]:
+    from dataclasses import replace
+
+    from perfcfg.redact import scrub
+
+    return [replace(d, message=scrub(d.message, secrets) or "", hint=scrub(d.hint, secrets))
+            for d in diagnostics]
 
 
 def _done(result: Result) -> Result:

@@ -69,7 +69,8 @@ def test_validate_ok_and_yaml_syntax_error(project):
     assert run("validate", "--project", str(project)).code == 0
     write(project / "presets/base.yaml", "databases: [\n")
     result = run("validate", "--project", str(project))
-    assert result.code == 1 and "presets/base.yaml:2:1" in result.err and "PCF102" in result.err
+    # An unclosed bracket is reported where it opens, not at the end of the file.
+    assert result.code == 1 and "presets/base.yaml:1:13" in result.err and "PCF102" in result.err
 
 
 def test_validate_json(project):
