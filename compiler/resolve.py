@@ -51,7 +51,8 @@ class Sources:
             except OSError as exc:
                 return None, [Diagnostic("PCF101", "error",
                                          f"cannot read {display}: {exc.strerror}",
-                                         Span(display, 1, 1))]
+                                         Span(display, 1, 1),
+                                         hint="check that it is a regular file you may read")]
             tree, diags = yamlload.load_bytes(data, display)
             self.texts[display] = data.decode("utf-8", "replace")
             return tree, diags
