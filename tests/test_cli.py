@@ -133,3 +133,30 @@ def test_schema_command_writes_draft7_schemas(tmp_path):
 def test_example_builds_and_checks(example, env):
     assert build(example, env, "--check").code == 0
     assert build(example, env).code == 0
+
+
+@pytest.mark.parametrize("edit, code, says", [
+    (None, 0, "3 environment(s) up to date"),
+    ("stale", 3, "generated/staging/postgresql.conf: changed"),
+    ("invalid", 1, "error[PCF204]"),
+], ids=["fresh", "stale", "invalid"])
+def test_check_every_environment(example, edit, code, says):
+    if edit == "stale":
+        conf = example / "generated/staging/postgresql.conf"
+        conf.write_text(conf.read_text().replace("max_connections = ", "max_connections = 1 #"))
+    if edit == "invalid":
+        write(example / "presets/staging.yaml",
+              (example / "presets/staging.yaml").read_text() + "postgres:\n  work_mem: 64mb\n")
+    before = snapshot_tree(example)
+    result = run("check", "--project", str(example))
+    assert result.code == code and says in result.err
+    assert snapshot_tree(example) == before
+
+
+def test_check_json_lists_each_environment(example):
+    (example / "generated/production/redis.conf").unlink()
+    result = run("check", "--project", str(example), "--format", "json")
+    assert result.code == 3
+    assert {e["env"]: e["stale"] for e in json.loads(result.out)["environments"]} == {
+        "development": [], "staging": [],
+        "production": [{"file": "redis.conf", "status": "missing"}]}
