@@ -42,6 +42,11 @@ class Sources:
     def shown(self) -> dict[str, str]:
         return {**self.texts, **self.shown_only}
 
+    # Parsed trees by (display, text): `validate` reads a file shared by several environments
+    # (perfcfg.yaml, a base preset, a built-in) once, not once per environment.
+    _parsed: dict[tuple[str, str], tuple[Node | None, list[Diagnostic]]] = \
+        field(default_factory=dict)
+
     def load(self, real: FsPath | None, display: str, text: str | None = None
              ) -> tuple[Node | None, list[Diagnostic]]:
         if text is None:
@@ -53,11 +58,21 @@ class Sources:
                                          f"cannot read {display}: {exc.strerror}",
                                          Span(display, 1, 1),
                                          hint="check that it is a regular file you may read")]
-            tree, diags = yamlload.load_bytes(data, display)
-            self.texts[display] = data.decode("utf-8", "replace")
-            return tree, diags
+            text = data.decode("utf-8", "replace")
+            self.texts[display] = text
+            return self._parse(display, text, lambda: yamlload.load_bytes(data, display))
         self.texts[display] = text
-        return yamlload.load_text(text, display)
+        return self._parse(display, text, lambda: yamlload.load_text(text, display))
+
+    def _parse(self, display: str, text: str, parse) -> tuple[Node | None, list[Diagnostic]]:
+        key = (display, text)
+        if key not in self._parsed:
+            self._parsed[key] = parse()
+        tree, diags = self._parsed[key]
+        # Resolving pops `extends` from a layer's top mapping; the cached tree must keep it.
+        if isinstance(tree, Mapping):
+            tree = Mapping(tree.span, dict(tree.entries))
+        return tree, list(diags)
 
 
 @dataclass
