@@ -160,3 +160,24 @@ def test_check_json_lists_each_environment(example):
     assert {e["env"]: e["stale"] for e in json.loads(result.out)["environments"]} == {
         "development": [], "staging": [],
         "production": [{"file": "redis.conf", "status": "missing"}]}
+
+
+@pytest.mark.parametrize("command, allowed", [
+    ("validate", set()),
+    # check renders the files, so jinja2 is its business; typer/click still are not.
+    ("check", {"jinja2"}),
+], ids=["validate", "check"])
+def test_hook_commands_import_only_what_they_need(command, allowed):
+    import subprocess
+    import sys
+
+    from helpers import EXAMPLE, ROOT
+
+    heavy = ("jinja2", "psutil", "jsonschema", "typer", "click", "rich")
+    code = ("import sys, io, json, contextlib\nfrom perfcfg.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):\n"
+            f"    code = main([{command!r}, '--project', {str(EXAMPLE)!r}])\n"
+            f"print(json.dumps([code, [m for m in {heavy!r} if m in sys.modules]]))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                         check=True).stdout
+    assert json.loads(out) == [0, sorted(allowed)]
