@@ -29,7 +29,8 @@ def _guard(func, debug: bool) -> int:
     except KeyboardInterrupt:
         return commands.INVALID
     except BrokenPipeError:   # `perfcfg check | head`: the reader left; not perfcfg's fault
-        sys.stdout = open(os.devnull, "w")
+        # As the Python docs advise: point stdout at devnull so the flush at exit cannot fail.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return commands.INVALID
     except Exception as exc:  # an internal error: say so, never dump a trace unless asked
         if debug:

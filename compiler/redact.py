@@ -49,7 +49,8 @@ def mask_line(line: str) -> str:
     """``line`` with the value of every secret ``key: value`` (or ``PATH=VALUE``) masked."""
     assignment = _ASSIGNMENT.match(line)
     if assignment and ":" not in assignment.group("path"):
-        return f"{assignment.group('path')}={mask_value(assignment.group('path'), assignment.group('value'))}"
+        path = assignment.group("path")
+        return f"{path}={mask_value(path, assignment.group('value'))}"
     out, done = [], 0
     for key in _YAML_KEY.finditer(line):
         value = _YAML_VALUE.match(line, key.end())

@@ -297,7 +297,8 @@ def apply_set(tree: Mapping, assignment: str, history: History, index: int = 1
     parts = [p for p in raw_path.strip().split(".")]
     if not all(parts):
         return [Diagnostic("PCF501", "error", f"{label}: empty part in setting path {raw_path!r}",
-                           at_path, raw_path, hint="setting paths look like postgres.shared_buffers")]
+                           at_path, raw_path,
+                           hint="setting paths look like postgres.shared_buffers")]
     span = Span(SET_FILE, index, len(raw_path) + 2, index, len(assignment) + 1)
     value, diags = yamlload.load_text(raw_value if raw_value.strip() else '""', SET_FILE)
     if value is None or diags:
@@ -316,7 +317,8 @@ def apply_set(tree: Mapping, assignment: str, history: History, index: int = 1
             if target is None:
                 return [Diagnostic("PCF503", "error",
                                    f"{label}: no item named {name!r} in {path_str(path)}",
-                                   at_path, raw_path, _names_hint(seq.value if seq else None, name))]
+                                   at_path, raw_path,
+                                   _names_hint(seq.value if seq else None, name))]
             return _set_in(target, parts[i + 2:], value, path + (name,), history, label, raw_path,
                            at_path)
         entry = node.entries.get(part)

@@ -175,7 +175,8 @@ def test_hook_commands_import_only_what_they_need(command, allowed):
 
     heavy = ("jinja2", "psutil", "jsonschema", "typer", "click", "rich")
     code = ("import sys, io, json, contextlib\nfrom perfcfg.cli import main\n"
-            "with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):\n"
+            "quiet = io.StringIO()\n"
+            "with contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet):\n"
             f"    code = main([{command!r}, '--project', {str(EXAMPLE)!r}])\n"
             f"print(json.dumps([code, [m for m in {heavy!r} if m in sys.modules]]))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
