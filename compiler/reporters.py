@@ -334,10 +334,8 @@ def render_sarif(diagnostics: list[Diagnostic]) -> str:
 def _sarif_rule(code: str) -> dict:
     from perfcfg.codes import TITLES
 
-    family = _FAMILIES.get(code[3:4], "problem")
-    title = TITLES.get(code)
-    text = f"{title} ({family})" if title else f"perfcfg {family}"
-    return {"id": code, "shortDescription": {"text": text}}
+    title = TITLES.get(code) or f"perfcfg {_FAMILIES.get(code[3:4], 'problem')}"
+    return {"id": code, "shortDescription": {"text": title}}
 
 
 def _sarif_result(d: Diagnostic, rule_index: int) -> dict:
