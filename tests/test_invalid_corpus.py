@@ -4,7 +4,8 @@ Each ``tests/cases/invalid/<case>/`` holds a project and a ``case.yaml``::
 
     about: what the case shows
     args: [build, --env, staging, --set, postgres.work_mem=64mb]   # after `perfcfg`
-    environ: {}            # optional: the whole environment the CLI sees
+    environ: {}            # optional: the case's secrets environment (APP_* and BOTFARM_*
+                           # variables of the outer environment are removed first)
     expected:              # every diagnostic, in report order: CODE file:line
       - PCF204 --set:1
 
@@ -16,6 +17,7 @@ traceback, and that nothing was written.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -39,8 +41,8 @@ def run_case(name: str, tmp_path: Path, monkeypatch, fmt: str):
     project = tmp_path / name
     shutil.copytree(CASES / name, project, ignore=shutil.ignore_patterns("case.yaml"))
     if "environ" in case:
-        # The CLI reads os.environ at its edge; a case's environment replaces it entirely.
-        for key in list(__import__("os").environ):
+        # The CLI reads os.environ at its edge: a developer's own secrets must not leak in.
+        for key in list(os.environ):
             if key.startswith(("APP_", "BOTFARM_")):
                 monkeypatch.delenv(key)
         for key, value in case["environ"].items():
