@@ -182,3 +182,13 @@ def test_hook_commands_import_only_what_they_need(command, allowed):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
                          check=True).stdout
     assert json.loads(out) == [0, sorted(allowed)]
+
+
+def test_validate_does_not_need_the_secrets_that_build_needs(project, monkeypatch):
+    # A pre-commit hook or a CI lint job has no production passwords.
+    write(project / "perfcfg.yaml", (project / "perfcfg.yaml").read_text().replace(
+        "placeholder", "resolve"))
+    monkeypatch.delenv("APP_DB_PASSWORD", raising=False)
+    assert run("validate", "--project", str(project)).code == 0
+    result = build(project)
+    assert result.code == 1 and "error[PCF120]" in result.err
