@@ -160,7 +160,8 @@ class Validator:
         every parameter of the section would otherwise repeat it."""
         where = f"targets.{name}"
         self.error("PCF207", f"perfcfg has no parameter catalog for {daemon} {version}",
-                   self.target_spans.get(where) or next(iter(node.entries.values())).key_span,
+                   self.target_spans.get(where) or
+                   next((e.key_span for e in node.entries.values()), node.span),
                    where, f"versions with a catalog: {', '.join(_catalog_versions(daemon))}")
 
     def params(self, cat: catalogs.Catalog | None, node: Mapping, prefix: str,
