@@ -1,7 +1,8 @@
 """The command line: argument parsing only; every command is a function in ``commands``.
 
-``perfcfg validate`` — the pre-commit path — is parsed with argparse so that it does not pay
-for importing typer/click; every other command goes through the Typer app.
+``perfcfg validate`` and ``perfcfg check`` — the pre-commit hooks — are parsed with argparse so
+that they do not pay for importing typer/click; every other command goes through the Typer app
+(which also lists them in ``--help``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ def _guard(func, debug: bool) -> int:
         return func()
     except KeyboardInterrupt:
         return commands.INVALID
+    except BrokenPipeError:   # `perfcfg check | head`: the reader left; not perfcfg's fault
+        # As the Python docs advise: point stdout at devnull so the flush at exit cannot fail.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return commands.INVALID
     except Exception as exc:  # an internal error: say so, never dump a trace unless asked
         if debug:
             raise
@@ -35,25 +40,33 @@ def _guard(func, debug: bool) -> int:
         return commands.INVALID
 
 
-def _fast_validate(argv: list[str]) -> int:
+# The pre-commit commands: parsed with argparse, so a hook run never imports typer/click.
+_FAST = {
+    "validate": ("Validate every environment (or the named ones) without writing anything.",
+                 ("text", "json", "github", "sarif"), commands.validate),
+    "check": ("Check that every environment's generated files are up to date (exit 3 if not).",
+              ("text", "json"), commands.check),
+}
+
+
+def _fast(command: str, argv: list[str]) -> int:
     import argparse
 
-    parser = argparse.ArgumentParser(prog="perfcfg validate",
-                                     description="Validate every environment (or the named ones).")
+    description, formats, run = _FAST[command]
+    parser = argparse.ArgumentParser(prog=f"perfcfg {command}", description=description)
     parser.add_argument("--project", type=Path, default=Path("."))
     parser.add_argument("--env", action="append", default=[])
-    parser.add_argument("--format", choices=("text", "json", "github", "sarif"), default="text")
+    parser.add_argument("--format", choices=formats, default="text")
     parser.add_argument("--debug", action="store_true")
     args = parser.parse_args(argv)
-    return _guard(lambda: commands.validate(_io(), args.project, args.env, args.format),
-                  args.debug)
+    return _guard(lambda: run(_io(), args.project, args.env, args.format), args.debug)
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["validate"]:
+    if argv[:1] and argv[0] in _FAST:
         try:
-            return _fast_validate(argv[1:])
+            return _fast(argv[0], argv[1:])
         except SystemExit as exc:  # argparse usage errors exit 2, like click's
             return int(exc.code or 0)
     app = _typer_app()
@@ -117,6 +130,15 @@ def _typer_app():
         """Validate every environment without writing anything (the pre-commit path)."""
         _choice(fmt, ("text", "json", "github", "sarif"), "--format")
         finish(_guard(lambda: commands.validate(_io(), project, env, fmt), debug))
+
+    @app.command()
+    def check(project: Path = project_opt,
+              env: List[str] = typer.Option([], "--env", help="Environment(s) to check."),
+              fmt: str = typer.Option("text", "--format", help="text or json."),
+              debug: bool = typer.Option(False, "--debug")) -> None:
+        """build --check for every environment (or the named ones): exit 3 if any is stale."""
+        _choice(fmt, ("text", "json"), "--format")
+        finish(_guard(lambda: commands.check(_io(), project, env, fmt), debug))
 
     @app.command()
     def explain(path: str = typer.Argument(..., help="Setting path, e.g. postgres.work_mem."),

@@ -26,11 +26,14 @@ class Io:
 
 def report(io: Io, diagnostics: list[Diagnostic], fmt: str, sources: Mapping[str, str]) -> None:
     from perfcfg import reporters
+    from perfcfg.redact import line_redactor
 
     if not diagnostics and fmt == "text":
         return
     stream = io.out if fmt != "text" else io.err
-    stream.write(reporters.render(diagnostics, fmt, sources, io.color))
+    # Code frames quote source lines: a `password:` line next to a mistake must not show it.
+    stream.write(reporters.render(diagnostics, fmt, sources, io.color,
+                                  redact=line_redactor(sources)))
 
 
 def validate(io: Io, project: Path, envs: list[str], fmt: str) -> int:
@@ -39,13 +42,16 @@ def validate(io: Io, project: Path, envs: list[str], fmt: str) -> int:
 
     sources = Sources()
     proj, diags = projects.load_project(project, sources)
-    names = envs or (sorted(proj.environments) if proj else [])
+    names = envs or (sorted(proj.file.environments) if proj else [])
     for env in names if proj else []:
-        result = pipeline.compile_env(pipeline.Request(project, env, render=False,
-                                                       environ=io.environ), sources)
+        # Secrets are resolved at build time only: a pre-commit hook or CI lint job does not
+        # hold production passwords, and must not need them to say a preset is valid.
+        request = pipeline.Request(project, env, secrets_mode="placeholder", render=False,
+                                   environ=io.environ)
+        result = pipeline.compile_env(request, sources)
         diags.extend(result.diagnostics)
     diags = finalize(diags)
-    report(io, diags, fmt, sources.texts)
+    report(io, diags, fmt, sources.shown())
     if fmt == "text" and not has_errors(diags):
         io.err.write(f"perfcfg: {len(names)} environment(s) valid: {', '.join(names)}\n")
     return INVALID if has_errors(diags) else OK
@@ -57,25 +63,18 @@ def build(io: Io, req: Any, out: Path | None, check: bool, fmt: str) -> int:
 
     result = pipeline.compile_env(req)
     if not result.ok:
-        report(io, result.diagnostics, fmt, result.sources.texts)
+        report(io, result.diagnostics, fmt, result.sources.shown())
         return INVALID
     out_dir = out or result.output_dir
     assert out_dir is not None
     shown = _relative(out_dir, req.project_dir)
     if check:
-        changes = [c for c in artifacts.compare(out_dir, result.files) if c.status != "unchanged"]
+        changes = _stale(out_dir, result.files)
         if fmt == "json":
-            io.out.write(json.dumps({"env": req.env, "output": shown, "stale": [
-                {"file": c.name, "status": c.status} for c in changes]}, indent=2) + "\n")
+            io.out.write(json.dumps(_stale_json(req.env, shown, changes), indent=2) + "\n")
         else:
-            report(io, result.diagnostics, fmt, result.sources.texts)
-            for change in changes:
-                io.out.write(change.diff(Path(shown)))
-            for change in changes:
-                io.err.write(f"perfcfg: {shown}/{change.name}: {change.status}\n")
-            if changes:
-                io.err.write(f"perfcfg: {len(changes)} file(s) out of date; run: perfcfg build "
-                             f"--env {req.env}\n")
+            report(io, result.diagnostics, fmt, result.sources.shown())
+            _report_stale(io, req.env, shown, changes)
         return STALE if changes else OK
     written = artifacts.write(out_dir, result.files, SECRET_FILES)
     if fmt == "json":
@@ -83,10 +82,63 @@ def build(io: Io, req: Any, out: Path | None, check: bool, fmt: str) -> int:
                                  "files": sorted(result.files),
                                  "diagnostics": len(result.diagnostics)}, indent=2) + "\n")
     else:
-        report(io, result.diagnostics, fmt, result.sources.texts)
+        report(io, result.diagnostics, fmt, result.sources.shown())
         io.err.write(f"perfcfg: {req.env}: {len(written)} file(s) written, "
                      f"{len(result.files) - len(written)} unchanged in {shown}/\n")
     return OK
+
+
+def check(io: Io, project: Path, envs: list[str], fmt: str) -> int:
+    """``build --check`` for every environment (or the named ones): the second hook."""
+    from perfcfg import pipeline, project as projects
+    from perfcfg.resolve import Sources
+
+    sources = Sources()
+    proj, diags = projects.load_project(project, sources)
+    names = envs or (sorted(proj.file.environments) if proj else [])
+    # Fresh sources per environment, as `build` has: the input hash of each file header covers
+    # exactly the files of its own environment.
+    results = [pipeline.compile_env(pipeline.Request(project, env, environ=io.environ))
+               for env in (names if proj else [])]
+    for result in results:
+        sources.shown_only.update(result.sources.shown())
+    diags = finalize([*diags, *(d for r in results for d in r.diagnostics)])
+    if has_errors(diags):
+        report(io, diags, fmt, sources.shown())
+        return INVALID
+    stale = [(r.env, _relative(r.output_dir, project), _stale(r.output_dir, r.files))
+             for r in results if r.output_dir is not None]
+    if fmt == "json":
+        io.out.write(json.dumps({"environments": [_stale_json(*s) for s in stale]},
+                                indent=2) + "\n")
+    else:
+        report(io, diags, fmt, sources.shown())
+        for env, shown, changes in stale:
+            _report_stale(io, env, shown, changes)
+        if not any(changes for _, _, changes in stale):
+            io.err.write(f"perfcfg: {len(names)} environment(s) up to date: {', '.join(names)}\n")
+    return STALE if any(changes for _, _, changes in stale) else OK
+
+
+def _stale(out_dir: Path, files: dict[str, bytes]) -> list:
+    from perfcfg import artifacts
+
+    return [c for c in artifacts.compare(out_dir, files) if c.status != "unchanged"]
+
+
+def _stale_json(env: str, shown: str, changes: list) -> dict:
+    return {"env": env, "output": shown,
+            "stale": [{"file": c.name, "status": c.status} for c in changes]}
+
+
+def _report_stale(io: Io, env: str, shown: str, changes: list) -> None:
+    for change in changes:
+        io.out.write(change.diff(Path(shown)))
+    for change in changes:
+        io.err.write(f"perfcfg: {shown}/{change.name}: {change.status}\n")
+    if changes:
+        io.err.write(f"perfcfg: {len(changes)} file(s) out of date; run: perfcfg build "
+                     f"--env {env}\n")
 
 
 def _relative(path: Path, base: Path) -> str:
@@ -104,7 +156,7 @@ def explain(io: Io, req: Any, path: str, fmt: str) -> int:
     req.render = False
     result = pipeline.compile_env(req)
     if result.plan is None:
-        report(io, result.diagnostics, "text" if fmt == "text" else "json", result.sources.texts)
+        report(io, result.diagnostics, "text" if fmt == "text" else "json", result.sources.shown())
         return INVALID
     found = explainer.explain(result, path)
     if found is None:

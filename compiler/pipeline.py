@@ -15,8 +15,8 @@ from perfcfg import __version__, model, project as projects
 from perfcfg.diagnostics import Diagnostic, finalize, has_errors
 from perfcfg.nodes import path_str
 from perfcfg.plan import Plan
-from perfcfg.resolve import History, Sources, apply_set, load_chain, merge_layers
-from perfcfg.spans import Span
+from perfcfg.resolve import (SET_FILE, History, Sources, apply_set, load_chain, merge_layers,
+                             set_source)
 from perfcfg.validate import Config, Validator, did_you_mean
 
 
@@ -54,32 +54,38 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
     sources = sources or Sources()
     result = Result(req.env, [], sources)
     diags = result.diagnostics
-    outer_spans: dict[str, Span] = {}
-    proj, found = projects.load_project(req.project_dir, sources, outer_spans)
+    proj, found = projects.load_project(req.project_dir, sources)
     diags.extend(found)
     if proj is None:
         return _done(result)
-    env = proj.environments.get(req.env)
+    # Cross-service findings name the target versions "versions.<daemon>" and the host's
+    # figures "host.<key>"; both get the span of the line that states them.
+    outer_spans: dict[str, Span] = {"versions." + k.split(".", 1)[1]: v
+                                    for k, v in proj.spans.items() if k.startswith("targets.")}
+    env = proj.file.environments.get(req.env)
     if env is None:
-        names = sorted(proj.environments)
+        names = sorted(proj.file.environments)
         diags.append(Diagnostic("PCF119", "error", f"no environment {req.env!r} in perfcfg.yaml",
-                                Span(projects.PROJECT_FILE, 1, 1), f"environments.{req.env}",
+                                proj.span("environments"), f"environments.{req.env}",
                                 did_you_mean(req.env, names) or f"environments: {', '.join(names)}"))
         return _done(result)
     kind = projects.env_kind(req.env, env)
-    host, host_display = _host(req, env, sources, diags, outer_spans)
+    host, host_display = _host(req, env, proj, sources, diags, outer_spans)
     chain = load_chain(req.project_dir / env.preset, req.project_dir, sources,
-                       Span(projects.PROJECT_FILE, 1, 1))
+                       proj.span(f"environments.{req.env}.preset"))
     diags.extend(chain.diagnostics)
-    if has_errors(diags):
+    if has_errors(chain.diagnostics):   # a host profile's errors do not stop the presets' checks
         return _done(result)
     history: History = {}
     tree = merge_layers(chain.layers, history)
-    for assignment in req.sets:
-        diags.extend(apply_set(tree, assignment, history))
+    for index, assignment in enumerate(req.sets, 1):
+        diags.extend(apply_set(tree, assignment, history, index))
+    if req.sets:
+        sources.shown_only[SET_FILE] = set_source(req.sets)
     result.preset_files = [layer.display for layer in chain.layers]
     result.history = {path_str(k): tuple(v) for k, v in history.items()}
-    validator = Validator(req.env, kind, proj.targets)
+    validator = Validator(req.env, kind, proj.file.targets,
+                          {k: v for k, v in proj.spans.items() if k.startswith("targets.")})
     config = validator.run(tree, host)
     config.spans.update({k: v for k, v in outer_spans.items() if k not in config.spans})
     diags.extend(validator.diagnostics)
@@ -88,10 +94,11 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
         return _done(result)
     from perfcfg import planner  # tuning and rendering stay off the import path of early errors
 
-    mode = req.secrets_mode or proj.secrets.mode
+    mode = req.secrets_mode or proj.file.secrets.mode
     result.input_hash = input_hash(sources, req, mode)
     plan, found = planner.make_plan(config, history, req, mode)
     diags.extend(found)
+    secrets = plan.secrets if plan is not None else []
     result.plan = plan
     if has_errors(diags) or not req.render or plan is None:
         return _done(result)
@@ -100,21 +107,24 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
     header = {"env": req.env, "presets": result.preset_files, "host": host_display,
               "hash": result.input_hash, "version": __version__, "secrets": mode}
     files, found = render_all(plan, config, header)
-    diags.extend(found)
+    # An encoder's message may quote the value it refused; a resolved secret must not show.
+    diags.extend(_scrubbed(found, secrets))
     if not has_errors(diags):
         result.files = files
-        out = env.output or proj.output
+        out = env.output or proj.file.output
         result.output_dir = req.project_dir / out.replace("{env}", req.env)
     return _done(result)
 
 
-def _host(req: Request, env: model.Environment, sources: Sources, diags: list[Diagnostic],
-          spans: dict[str, Span]) -> tuple[model.HostProfile | None, str]:
+def _host(req: Request, env: model.Environment, proj: projects.Project, sources: Sources,
+          diags: list[Diagnostic], spans: dict[str, Span]
+          ) -> tuple[model.HostProfile | None, str]:
     if req.host is not None:
         return req.host, "detected"
     path = req.host_file or (req.project_dir / env.host)
     display = _display(path, req.project_dir)
-    host, found = projects.load_host(path, display, sources, spans)
+    named_at = None if req.host_file else proj.span(f"environments.{req.env}.host")
+    host, found = projects.load_host(path, display, sources, named_at, spans)
     diags.extend(found)
     return host, display
 
@@ -136,6 +146,15 @@ def input_hash(sources: Sources, req: Request, mode: str) -> str:
     if req.host is not None:
         h.update(repr(req.host.model_dump()).encode())
     return h.hexdigest()
+
+
+def _scrubbed(diagnostics: list[Diagnostic], secrets: list[str]) -> list[Diagnostic]:
+    from dataclasses import replace
+
+    from perfcfg.redact import scrub
+
+    return [replace(d, message=scrub(d.message, secrets) or "", hint=scrub(d.hint, secrets))
+            for d in diagnostics]
 
 
 def _done(result: Result) -> Result:

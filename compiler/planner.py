@@ -258,6 +258,10 @@ def _hba(config: Config) -> list[HbaRule]:
 
 # -- secrets -----------------------------------------------------------------------------
 
+_SECRET_HINT = ("set the variable or file at build time, or build with --secrets placeholder "
+                "for snapshot builds")
+
+
 def _users(config: Config, resolver: secret_refs.SecretResolver, diags: list[Diagnostic]
            ) -> tuple[list[tuple[str, str]], list[str]]:
     users, leaked = [], []
@@ -269,8 +273,7 @@ def _users(config: Config, resolver: secret_refs.SecretResolver, diags: list[Dia
             password = resolver.resolve(user.password)
         except secret_refs.SecretError as exc:
             diags.append(Diagnostic("PCF120", "error", f"{path}: {exc}", config.spans.get(path),
-                                    path, "set the variable or file at build time, or build with "
-                                          "--secrets placeholder for snapshot builds"))
+                                    path, _SECRET_HINT))
             continue
         leaked.append(password)
         users.append((user.name, secret_refs.scram_sha256(password, user.name)))
@@ -285,7 +288,7 @@ def _resolve_setting_secrets(settings: dict[str, Setting], resolver, config: Con
                 value = resolver.resolve(setting.value)
             except secret_refs.SecretError as exc:
                 diags.append(Diagnostic("PCF120", "error", f"{path}: {exc}",
-                                        config.spans.get(path), path))
+                                        config.spans.get(path), path, _SECRET_HINT))
                 continue
             leaked.append(value)
             settings[path] = Setting(path, value, setting.origin, "secret reference",

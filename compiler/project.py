@@ -3,12 +3,14 @@
 >>> import tempfile, pathlib
 >>> d = pathlib.Path(tempfile.mkdtemp())
 >>> _ = (d / "perfcfg.yaml").write_text("project: demo\\nenvironments:\\n  dev: {preset: p.yaml, host: h.yaml}\\n")
->>> load_project(d, Sources())[0].environments["dev"].preset
-'p.yaml'
+>>> proj = load_project(d, Sources())[0]
+>>> proj.file.environments["dev"].preset, proj.span("environments.dev.preset").label()
+('p.yaml', 'perfcfg.yaml:3:17')
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from perfcfg import model
@@ -19,10 +21,24 @@ from perfcfg.spans import Span
 from perfcfg.validate import Validator
 
 PROJECT_FILE = "perfcfg.yaml"
+_TOP = Span(PROJECT_FILE, 1, 1)
 
 
-def load_project(project_dir: Path, sources: Sources, spans: dict | None = None
-                 ) -> tuple[model.ProjectFile | None, list[Diagnostic]]:
+@dataclass(frozen=True)
+class Project:
+    """The validated project file and where each of its values is written."""
+
+    file: model.ProjectFile
+    spans: dict[str, Span]
+
+    def span(self, path: str) -> Span:
+        """The span of ``path`` (e.g. ``environments.staging.host``), else the file's top:
+        diagnostics about the project point at the line that names the culprit."""
+        return self.spans.get(path, _TOP)
+
+
+def load_project(project_dir: Path, sources: Sources
+                 ) -> tuple[Project | None, list[Diagnostic]]:
     path = project_dir / PROJECT_FILE
     if not path.is_file():
         return None, [Diagnostic("PCF117", "error", f"no {PROJECT_FILE} in {project_dir}",
@@ -32,13 +48,11 @@ def load_project(project_dir: Path, sources: Sources, spans: dict | None = None
     if tree is None or diags:
         return None, diags
     if not isinstance(tree, Mapping):
-        return None, [Diagnostic("PCF115", "error", f"{PROJECT_FILE} must be a mapping", tree.span)]
+        return None, [Diagnostic("PCF115", "error", f"{PROJECT_FILE} must be a mapping", tree.span,
+                                 hint="start it with keys like project: and environments:")]
     checker = Validator("", "", model.Targets())
     project = checker.one("", tree, model.ProjectFile)
-    if spans is not None:  # the tuner names the target versions "versions.<daemon>"
-        spans.update({"versions." + k.split(".", 1)[1]: v for k, v in checker.spans.items()
-                      if k.startswith("targets.")})
-    return project, checker.diagnostics
+    return (Project(project, checker.spans) if project else None), checker.diagnostics
 
 
 def env_kind(name: str, env: model.Environment) -> str:
@@ -48,17 +62,19 @@ def env_kind(name: str, env: model.Environment) -> str:
     return name if name in ("development", "staging", "production") else "production"
 
 
-def load_host(path: Path, display: str, sources: Sources, spans: dict | None = None
+def load_host(path: Path, display: str, sources: Sources, named_at: Span | None = None,
+              spans: dict[str, Span] | None = None
               ) -> tuple[model.HostProfile | None, list[Diagnostic]]:
+    """``named_at`` is where the path is written (perfcfg.yaml), for a missing file."""
     if not path.is_file():
         return None, [Diagnostic("PCF118", "error", f"host profile {display} does not exist",
-                                 Span(display, 1, 1),
+                                 named_at or Span(display, 1, 1),
                                  hint="write one with: perfcfg host > " + display)]
     tree, diags = sources.load(path, display)
     if tree is None or diags:
         return None, diags
     checker = Validator("", "", model.Targets())
     host = checker.one("host", tree, model.HostProfile)
-    if spans is not None:
+    if spans is not None:  # cross-service findings name host.memory, host.open_files…
         spans.update(checker.spans)
     return host, checker.diagnostics

@@ -332,8 +332,10 @@ def render_sarif(diagnostics: list[Diagnostic]) -> str:
 
 
 def _sarif_rule(code: str) -> dict:
-    family = _FAMILIES.get(code[3:4], "problem")
-    return {"id": code, "shortDescription": {"text": f"perfcfg {family}"}}
+    from perfcfg.codes import TITLES
+
+    title = TITLES.get(code) or f"perfcfg {_FAMILIES.get(code[3:4], 'problem')}"
+    return {"id": code, "shortDescription": {"text": title}}
 
 
 def _sarif_result(d: Diagnostic, rule_index: int) -> dict:

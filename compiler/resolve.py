@@ -13,6 +13,7 @@ Every leaf keeps the chain of places that set it (``history``), used by ``perfcf
 
 from __future__ import annotations
 
+import difflib
 import os
 from dataclasses import dataclass, field
 from importlib import resources
@@ -35,6 +36,16 @@ class Sources:
     """Texts of every file read, by display name (for code frames and the input hash)."""
 
     texts: dict[str, str] = field(default_factory=dict)
+    # Shown in code frames but not inputs of the build (the --set flags are hashed apart).
+    shown_only: dict[str, str] = field(default_factory=dict)
+
+    def shown(self) -> dict[str, str]:
+        return {**self.texts, **self.shown_only}
+
+    # Parsed trees by (display, text): `validate` reads a file shared by several environments
+    # (perfcfg.yaml, a base preset, a built-in) once, not once per environment.
+    _parsed: dict[tuple[str, str], tuple[Node | None, list[Diagnostic]]] = \
+        field(default_factory=dict)
 
     def load(self, real: FsPath | None, display: str, text: str | None = None
              ) -> tuple[Node | None, list[Diagnostic]]:
@@ -45,12 +56,23 @@ class Sources:
             except OSError as exc:
                 return None, [Diagnostic("PCF101", "error",
                                          f"cannot read {display}: {exc.strerror}",
-                                         Span(display, 1, 1))]
-            tree, diags = yamlload.load_bytes(data, display)
-            self.texts[display] = data.decode("utf-8", "replace")
-            return tree, diags
+                                         Span(display, 1, 1),
+                                         hint="check that it is a regular file you may read")]
+            text = data.decode("utf-8", "replace")
+            self.texts[display] = text
+            return self._parse(display, text, lambda: yamlload.load_bytes(data, display))
         self.texts[display] = text
-        return yamlload.load_text(text, display)
+        return self._parse(display, text, lambda: yamlload.load_text(text, display))
+
+    def _parse(self, display: str, text: str, parse) -> tuple[Node | None, list[Diagnostic]]:
+        key = (display, text)
+        if key not in self._parsed:
+            self._parsed[key] = parse()
+        tree, diags = self._parsed[key]
+        # Resolving pops `extends` from a layer's top mapping; the cached tree must keep it.
+        if isinstance(tree, Mapping):
+            tree = Mapping(tree.span, dict(tree.entries))
+        return tree, list(diags)
 
 
 @dataclass
@@ -108,7 +130,8 @@ def _visit(ref: tuple[str, FsPath | str], project_dir: FsPath, sources: Sources,
         if not real.is_file():
             chain.diagnostics.append(Diagnostic(
                 "PCF113", "error", f"preset file {display} does not exist", at,
-                hint="check the path; extends paths are relative to the file that names them"))
+                hint=_sibling_hint(real) or
+                "check the path; extends paths are relative to the file that names them"))
             return
     if key in stack:
         cycle = " → ".join([*stack[stack.index(key):], key])
@@ -134,6 +157,17 @@ def _visit(ref: tuple[str, FsPath | str], project_dir: FsPath, sources: Sources,
         _visit(nxt, project_dir, sources, chain, [*stack, key], done, span)
     done.add(key)
     chain.layers.append(Layer(display, tree))
+
+
+def _sibling_hint(missing: FsPath) -> str | None:
+    """Did-you-mean among the YAML files next to where the missing preset was looked for."""
+    try:
+        names = sorted(p.name for p in missing.parent.iterdir() if p.suffix in (".yaml", ".yml"))
+    except OSError:
+        return None
+    close = difflib.get_close_matches(missing.name, names, n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}? (paths are relative to the file that names them)" \
+        if close else None
 
 
 def _short(cycle: str) -> str:
@@ -237,22 +271,40 @@ def _record_unset(history: History, path: Path, span: Span, origin: str) -> None
 
 # -- --set -------------------------------------------------------------------------------
 
-def apply_set(tree: Mapping, assignment: str, history: History) -> list[Diagnostic]:
-    """Apply ``PATH=VALUE`` (VALUE is YAML: ``64MB``, ``true``, ``[a, b]``)."""
-    label = f"--set {assignment}"
+SET_FILE = "--set"   # the "file" of values given on the command line; line N = the Nth flag
+
+
+def set_source(assignments: tuple[str, ...] | list[str]) -> str:
+    """The --set flags as a text, one per line, for code frames (secret values masked)."""
+    from perfcfg.redact import mask_assignment
+
+    return "".join(mask_assignment(a) + "\n" for a in assignments)
+
+
+def apply_set(tree: Mapping, assignment: str, history: History, index: int = 1
+              ) -> list[Diagnostic]:
+    """Apply ``PATH=VALUE`` (VALUE is YAML: ``64MB``, ``true``, ``[a, b]``), the ``index``-th
+    --set flag (1-based; the line of its spans in the ``--set`` pseudo-file)."""
+    from perfcfg.redact import mask_assignment
+
+    label = f"--set {mask_assignment(assignment)}"
+    raw_path = assignment.split("=", 1)[0]
+    at_path = Span(SET_FILE, index, 1, index, len(raw_path) + 1)
     if "=" not in assignment:
-        return [Diagnostic("PCF501", "error", f"{label}: expected PATH=VALUE",
-                           hint="e.g. --set postgres.work_mem=64MB")]
-    raw_path, raw_value = assignment.split("=", 1)
+        return [Diagnostic("PCF501", "error", f"{label}: expected PATH=VALUE", at_path, raw_path,
+                           hint=f"e.g. --set {raw_path or 'postgres.work_mem'}=64MB")]
+    raw_value = assignment.split("=", 1)[1]
     parts = [p for p in raw_path.strip().split(".")]
     if not all(parts):
         return [Diagnostic("PCF501", "error", f"{label}: empty part in setting path {raw_path!r}",
+                           at_path, raw_path,
                            hint="setting paths look like postgres.shared_buffers")]
-    value, diags = yamlload.load_text(raw_value if raw_value.strip() else '""', "--set")
+    span = Span(SET_FILE, index, len(raw_path) + 2, index, len(assignment) + 1)
+    value, diags = yamlload.load_text(raw_value if raw_value.strip() else '""', SET_FILE)
     if value is None or diags:
-        return [Diagnostic("PCF502", "error", f"{label}: the value is not valid YAML",
-                           path=raw_path, hint=diags[0].message if diags else None)]
-    span = Span("--set", 1, 1)
+        return [Diagnostic("PCF502", "error", f"{label}: the value is not valid YAML", span,
+                           raw_path, diags[0].message + "; quote the value if it is text"
+                           if diags else "quote the value if it is text")]
     _respan(value, span)
     node: Mapping = tree
     path: Path = ()
@@ -265,32 +317,35 @@ def apply_set(tree: Mapping, assignment: str, history: History) -> list[Diagnost
             if target is None:
                 return [Diagnostic("PCF503", "error",
                                    f"{label}: no item named {name!r} in {path_str(path)}",
-                                   path=raw_path, hint=_names_hint(seq.value if seq else None))]
-            return _set_in(target, parts[i + 2:], value, path + (name,), history, label, raw_path)
+                                   at_path, raw_path,
+                                   _names_hint(seq.value if seq else None, name))]
+            return _set_in(target, parts[i + 2:], value, path + (name,), history, label, raw_path,
+                           at_path)
         entry = node.entries.get(part)
         if entry is None:
-            entry = Entry(span, Mapping(span))
+            entry = Entry(at_path, Mapping(span))
             node.entries[part] = entry
         if not isinstance(entry.value, Mapping):
             return [Diagnostic("PCF503", "error", f"{label}: {path_str(path)} is not a section",
-                               path=raw_path)]
+                               at_path, raw_path, f"{path_str(path)} holds a single value; set "
+                               f"it with --set {path_str(path)}=VALUE")]
         node = entry.value
-    return _set_in(node, parts[-1:], value, path, history, label, raw_path)
+    return _set_in(node, parts[-1:], value, path, history, label, raw_path, at_path)
 
 
 def _set_in(node: Mapping, rest: list[str], value: Node, path: Path, history: History,
-            label: str, raw_path: str) -> list[Diagnostic]:
+            label: str, raw_path: str, at_path: Span) -> list[Diagnostic]:
     if not rest:
         return [Diagnostic("PCF503", "error", f"{label}: name a setting inside the item",
-                           path=raw_path, hint="e.g. workload.programs.matcher.processes=4")]
+                           at_path, raw_path, hint="e.g. workload.programs.matcher.processes=4")]
     for part in rest[:-1]:
         entry = node.entries.setdefault(part, Entry(value.span, Mapping(value.span)))
         if not isinstance(entry.value, Mapping):
             return [Diagnostic("PCF503", "error", f"{label}: {part} is not a section",
-                               path=raw_path)]
+                               at_path, raw_path, f"{part} holds a single value")]
         node = entry.value
         path += (part,)
-    node.entries[rest[-1]] = Entry(value.span, value)
+    node.entries[rest[-1]] = Entry(at_path, value)   # an unknown name points at the path
     leaf = path + (rest[-1],)
     history.setdefault(leaf, []).append(Origin("set", None, label))
     return []
@@ -304,12 +359,13 @@ def _find_named(node: Node | None, name: str) -> Mapping | None:
     return None
 
 
-def _names_hint(node: Node | None) -> str | None:
-    if isinstance(node, Sequence):
-        names = [n for n in (item_name(i) for i in node.items) if n]
-        if names:
-            return "known: " + ", ".join(names)
-    return None
+def _names_hint(node: Node | None, name: str) -> str:
+    names = [n for n in (item_name(i) for i in node.items) if n] \
+        if isinstance(node, Sequence) else []
+    if not names:
+        return "there are no named items here to set"
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}?" if close else "known: " + ", ".join(names)
 
 
 def _respan(node: Node, span: Span) -> None:

@@ -78,8 +78,10 @@ def did_you_mean(name: str, candidates: list[str]) -> str | None:
 
 
 class Validator:
-    def __init__(self, env: str, kind: str, targets: model.Targets):
+    def __init__(self, env: str, kind: str, targets: model.Targets,
+                 target_spans: dict[str, Span] | None = None):
         self.env, self.kind, self.targets = env, kind, targets
+        self.target_spans = target_spans or {}   # "targets.postgres" → its span in perfcfg.yaml
         self.diagnostics: list[Diagnostic] = []
         self.spans: dict[str, Span] = {}
 
@@ -117,13 +119,17 @@ class Validator:
         if node is None:
             return {}
         if not isinstance(node, Mapping):
-            self.error("PCF202", f"{name} must be a mapping of parameters", node.span, name)
+            self.error("PCF202", f"{name} must be a mapping of parameters", node.span, name,
+                       f"write one 'parameter: value' per line under {name}:")
             return {}
         daemon = SERVICE_DAEMON[name]
         version = {"postgresql": str(self.targets.postgres), "pgbouncer": self.targets.pgbouncer,
                    "redis": self.targets.redis, "supervisor": self.targets.supervisor.split(".")[0]
                    }[daemon]
         cat = catalogs.load(daemon, version)
+        if cat is None:
+            self.no_catalog(daemon, version, node, name)
+            return {}
         out: dict[str, Any] = {}
         for key, entry in node.entries.items():
             path = f"{name}.{key}"
@@ -138,7 +144,8 @@ class Validator:
                 try:
                     out[key] = own[key](value)
                 except UnitError as exc:
-                    self.error("PCF204", f"invalid value for {path}: {exc}", entry.value.span, path)
+                    self.error("PCF204", f"invalid value for {path}: {exc}", entry.value.span, path,
+                               "redis.role is cache (evict keys) or store (keep them)")
                 continue
             section = "supervisord" if name == "supervisor" else None
             param = self.param(cat, daemon, version, key, entry, path, section, extra=own)
@@ -147,6 +154,15 @@ class Validator:
                 if canonical is not None:
                     out[param.name] = canonical
         return out
+
+    def no_catalog(self, daemon: str, version: str, node: Mapping, name: str) -> None:
+        """One diagnostic per service, at the version in perfcfg.yaml when it is known:
+        every parameter of the section would otherwise repeat it."""
+        where = f"targets.{name}"
+        self.error("PCF207", f"perfcfg has no parameter catalog for {daemon} {version}",
+                   self.target_spans.get(where) or
+                   next((e.key_span for e in node.entries.values()), node.span),
+                   where, f"versions with a catalog: {', '.join(_catalog_versions(daemon))}")
 
     def params(self, cat: catalogs.Catalog | None, node: Mapping, prefix: str,
                section: str) -> dict[str, Any]:
@@ -166,10 +182,6 @@ class Validator:
         if key in MANAGED.get(service, {}):
             self.error("PCF206", f"{path} is managed by perfcfg", entry.key_span, path,
                        MANAGED[service][key])
-            return None
-        if cat is None:
-            self.error("PCF207", f"perfcfg has no parameter catalog for {daemon} {version}",
-                       entry.key_span, path, "use a supported target version in perfcfg.yaml")
             return None
         param = cat.get(key, section)
         if param is None:
@@ -191,7 +203,8 @@ class Validator:
             return catalogs.coerce(cat, param, value)
         except UnitError as exc:
             code = "PCF205" if "range" in str(exc) else "PCF204"
-            self.error(code, f"invalid value for {path}: {exc}", node.span, path, _unit_hint(cat, param))
+            self.error(code, f"invalid value for {path}: {_shown(exc, path, value)}", node.span,
+                       path, _unit_hint(cat, param))
             return None
 
     def scalar(self, node, path, allow_list: bool = False) -> Any:
@@ -203,7 +216,8 @@ class Validator:
         if allow_list and isinstance(node, Sequence):
             plain, _ = to_plain(node)
             return plain
-        self.error("PCF203", f"{path} must be a single value", node.span, path)
+        self.error("PCF203", f"{path} must be a single value", node.span, path,
+                   "write one value; only list parameters (like redis.save) take a list")
         return None
 
     # -- perfcfg structures --------------------------------------------------------------
@@ -212,7 +226,8 @@ class Validator:
         if node is None:
             return []
         if not isinstance(node, Sequence):
-            self.error("PCF202", f"{name} must be a list of items with a name", node.span, name)
+            self.error("PCF202", f"{name} must be a list of items with a name", node.span, name,
+                       f"write each item as '- name: …' under {name}:")
             return []
         out = []
         for i, item in enumerate(node.items):
@@ -242,13 +257,17 @@ class Validator:
                 path = _dotted(base + sub)
                 if err["type"] == "extra_forbidden":
                     fields = list(_fields(cls, plain, loc[:-1]))
-                    self.error("PCF201", f"unknown key {loc[-1]!r} in {_dotted(base + sub[:-1])}",
+                    where = _dotted(base + sub[:-1]) or "this file"
+                    self.error("PCF201", f"unknown key {loc[-1]!r} in {where}",
                                span, path, did_you_mean(str(loc[-1]), fields) or
                                (f"known keys: {', '.join(fields)}" if fields else None))
                 elif err["type"] == "missing":
-                    self.error("PCF203", f"{path} is required", span, path)
+                    self.error("PCF203", f"{path} is required", span, path,
+                               f"add {loc[-1]}: to this mapping")
                 else:
-                    self.error("PCF204", f"invalid value for {path}: {_msg(err)}", span, path)
+                    self.error("PCF204", f"invalid value for {path}: "
+                               f"{_shown(_msg(err), path, err.get('input'))}", span, path,
+                               _model_hint(err))
             return None
 
     def policy(self, node: Any) -> dict[str, Any]:
@@ -260,9 +279,30 @@ class Validator:
         return plain if isinstance(plain, dict) else {}
 
 
+def _shown(message: object, path: str, value: Any) -> str:
+    """The message, without the value itself when the setting holds a secret."""
+    from perfcfg.redact import is_secret_key, scrub
+
+    text = str(message)
+    if value is None or not is_secret_key(path):
+        return text
+    return scrub(text, [repr(value), str(value)]) or text
+
+
+def _catalog_versions(daemon: str) -> list[str]:
+    from importlib import resources
+
+    prefix = catalogs.CATALOG_FILES[daemon].split("{")[0]
+    names = [p.name for p in resources.files("perfcfg.schemas.catalogs").iterdir()]
+    return sorted(n[len(prefix):-len(".json")] for n in names
+                  if n.startswith(prefix) and n.endswith(".json"))
+
+
 def _unit_hint(cat, param) -> str | None:
     if param.values:
         return f"allowed: {', '.join(param.values)}"
+    if param.type == "bool":
+        return _BOOL_HINT.get(cat.daemon)
     if cat.daemon == "postgresql" and param.unit in ("B", "kB", "8kB", "MB"):
         return "PostgreSQL memory units are B, kB, MB, GB, TB (case-sensitive)"
     if cat.daemon == "postgresql" and param.unit in ("us", "ms", "s", "min"):
@@ -271,7 +311,61 @@ def _unit_hint(cat, param) -> str | None:
         return "Redis reads k/m/g as powers of 1000 and kb/mb/gb as powers of 1024"
     if cat.daemon == "pgbouncer" and param.type == "seconds":
         return "pgbouncer times are plain seconds, e.g. 30 or 1.5"
+    if cat.daemon == "supervisor" and param.type == "memory":
+        return "supervisor sizes are bytes or KB, MB, GB (1024-based), e.g. 50MB"
+    if param.min is not None and param.max is not None:
+        unit = f" {param.unit}" if param.unit else ""
+        return f"{cat.daemon} {cat.version} accepts {param.min:g} .. {param.max:g}{unit}"
+    if param.type == "integer" and cat.daemon == "pgbouncer":
+        return "use 0 or a positive whole number"
+    if param.type == "integer":
+        return "write a whole number"
     return None
+
+
+_BOOL_HINT = {"postgresql": "PostgreSQL booleans are on or off",
+              "pgbouncer": "pgbouncer booleans are true or false (written 1 or 0)",
+              "redis": "Redis booleans are yes or no",
+              "supervisor": "supervisor booleans are true or false"}
+# Hints for pydantic's error types on perfcfg's own structures (model.py).
+_MODEL_HINTS = {
+    "int_parsing": "write a whole number, e.g. 4", "int_type": "write a whole number, e.g. 4",
+    "int_from_float": "write a whole number, e.g. 4",
+    "bool_parsing": "write true or false", "bool_type": "write true or false",
+    "string_type": "write text; quote it if it looks like a number or a boolean",
+    "list_type": "write a list: [a, b] or one '- item' per line",
+    "dict_type": "write a mapping: one 'key: value' per line",
+    "model_type": "write a mapping: one 'key: value' per line",
+    "string_pattern_mismatch": "use letters, digits, '_', '.' or '-' (see the JSON Schema)",
+}
+
+
+def _model_hint(err: Any) -> str:
+    kind, ctx = err["type"], err.get("ctx") or {}
+    if kind == "literal_error":
+        return f"allowed: {ctx.get('expected', '')}"
+    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        return "use a value " + {"greater_than_equal": ">= ", "greater_than": "> ",
+                                 "less_than_equal": "<= ", "less_than": "< "}[kind] + \
+            str(next(iter(ctx.values()), ""))
+    if kind in _MODEL_HINTS:
+        return _MODEL_HINTS[kind]
+    field = next((str(p) for p in reversed(err["loc"]) if isinstance(p, str)), "")
+    # value_error: perfcfg's own validators say what is wrong; the hint says how to write it.
+    return _FIELD_HINTS.get(field, "see docs/diagnostics.md#pcf204 for the accepted forms")
+
+
+_FIELD_HINTS = {
+    "memory": "write a size like 16GiB or 512MiB (1024-based)",
+    "address": "write local, or an address in CIDR form like 10.0.0.0/24",
+    "environments": "name environments like staging or prod-eu (lower case)",
+    "command": "write the command line, e.g. python -m app.worker",
+    "environment": "variable names are letters, digits and '_', not starting with a digit",
+    "name": "pick another name",
+    "os_reserve": "write auto, a size like 8GiB or a share like 40%",
+    "postgres": "write auto, a size like 8GiB or a share like 40%",
+    "redis": "write auto, a size like 8GiB or a share like 40%",
+}
 
 
 def _msg(err: Any) -> str:

@@ -69,7 +69,8 @@ def test_validate_ok_and_yaml_syntax_error(project):
     assert run("validate", "--project", str(project)).code == 0
     write(project / "presets/base.yaml", "databases: [\n")
     result = run("validate", "--project", str(project))
-    assert result.code == 1 and "presets/base.yaml:2:1" in result.err and "PCF102" in result.err
+    # An unclosed bracket is reported where it opens, not at the end of the file.
+    assert result.code == 1 and "presets/base.yaml:1:13" in result.err and "PCF102" in result.err
 
 
 def test_validate_json(project):
@@ -148,3 +149,62 @@ def test_tune_json_and_bad_memory():
     data = json.loads(run("tune", "postgres", "--memory", "4GiB", "--cpus", "2", "--format", "json").out)
     assert any(s["path"] == "postgres.shared_buffers" for s in data["settings"])
     assert run("tune", "postgres", "--memory", "lots", "--cpus", "2").code == 2
+
+
+@pytest.mark.parametrize("edit, code, says", [
+    (None, 0, "3 environment(s) up to date"),
+    ("stale", 3, "generated/staging/postgresql.conf: changed"),
+    ("invalid", 1, "error[PCF204]"),
+], ids=["fresh", "stale", "invalid"])
+def test_check_every_environment(example, edit, code, says):
+    if edit == "stale":
+        conf = example / "generated/staging/postgresql.conf"
+        conf.write_text(conf.read_text().replace("max_connections = ", "max_connections = 1 #"))
+    if edit == "invalid":
+        write(example / "presets/staging.yaml",
+              (example / "presets/staging.yaml").read_text() + "postgres:\n  work_mem: 64mb\n")
+    before = snapshot_tree(example)
+    result = run("check", "--project", str(example))
+    assert result.code == code and says in result.err
+    assert snapshot_tree(example) == before
+
+
+def test_check_json_lists_each_environment(example):
+    (example / "generated/production/redis.conf").unlink()
+    result = run("check", "--project", str(example), "--format", "json")
+    assert result.code == 3
+    assert {e["env"]: e["stale"] for e in json.loads(result.out)["environments"]} == {
+        "development": [], "staging": [],
+        "production": [{"file": "redis.conf", "status": "missing"}]}
+
+
+@pytest.mark.parametrize("command, allowed", [
+    ("validate", set()),
+    # check renders the files, so jinja2 is its business; typer/click still are not.
+    ("check", {"jinja2"}),
+], ids=["validate", "check"])
+def test_hook_commands_import_only_what_they_need(command, allowed):
+    import subprocess
+    import sys
+
+    from helpers import EXAMPLE, ROOT
+
+    heavy = ("jinja2", "psutil", "jsonschema", "typer", "click", "rich")
+    code = ("import sys, io, json, contextlib\nfrom perfcfg.cli import main\n"
+            "quiet = io.StringIO()\n"
+            "with contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet):\n"
+            f"    code = main([{command!r}, '--project', {str(EXAMPLE)!r}])\n"
+            f"print(json.dumps([code, [m for m in {heavy!r} if m in sys.modules]]))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                         check=True).stdout
+    assert json.loads(out) == [0, sorted(allowed)]
+
+
+def test_validate_does_not_need_the_secrets_that_build_needs(project, monkeypatch):
+    # A pre-commit hook or a CI lint job has no production passwords.
+    write(project / "perfcfg.yaml", (project / "perfcfg.yaml").read_text().replace(
+        "placeholder", "resolve"))
+    monkeypatch.delenv("APP_DB_PASSWORD", raising=False)
+    assert run("validate", "--project", str(project)).code == 0
+    result = build(project)
+    assert result.code == 1 and "error[PCF120]" in result.err

@@ -362,3 +362,13 @@ def test_import_stays_light() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "[]"
+
+
+def test_sarif_rules_are_described_by_the_code_catalogue() -> None:
+    from perfcfg.codes import TITLES
+
+    diagnostics = [Diagnostic("PCF204", "error", "bad"), Diagnostic("PCF399", "error", "new")]
+    rules = json.loads(render(diagnostics, "sarif", {}))["runs"][0]["tool"]["driver"]["rules"]
+    assert {r["id"]: r["shortDescription"]["text"] for r in rules} == {
+        "PCF204": TITLES["PCF204"],
+        "PCF399": "perfcfg cross-service problem (memory, connections, fds, ports, versions)"}

@@ -17,7 +17,7 @@ def test_plain_scalars_resolve_by_perfcfg_rules(raw, value):
     ("a: 1\na: 2\n", "PCF103", 2, 1),
     ("a: !!python/object:os.system x\n", "PCF104", 1, 4),
     ("a: !custom x\n", "PCF104", 1, 4),
-    ("a: [1,\n", "PCF102", 2, 1),
+    ("a: [1,\n", "PCF102", 1, 7),   # just past the last character, not on an empty line
     ("a:\n\tb: 1\n", "PCF108", 2, 1),
     ("a: 1\n---\nb: 2\n", "PCF109", 2, 1),
     ("port: 05432\n", "PCF110", 1, 7),

@@ -52,7 +52,7 @@ class _Renderer:
     def unknown(self, setting: Setting) -> None:
         """A setting the target's catalog does not know: never drop it silently."""
         self.diagnostics.append(Diagnostic(
-            "PCF211", "error", f"{setting.path} is not a parameter of the target version",
+            "PCF212", "error", f"{setting.path} is not a parameter of the target version",
             self.config.spans.get(setting.path), setting.path,
             "remove it, or change the target version in perfcfg.yaml"))
 

@@ -1,0 +1,100 @@
+"""docs/diagnostics.md is the catalogue of codes: complete, and its examples are real output."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from helpers import ROOT, run, write
+from perfcfg.codes import TITLES
+from test_invalid_corpus import CASES, run_case
+
+DOC = ROOT / "docs" / "diagnostics.md"
+SECTION = re.compile(r"^## (PCF\d{3})\n(.*?)(?=^## |\Z)", re.MULTILINE | re.DOTALL)
+CASE_REF = re.compile(r"^Example — case `([^`]+)`", re.MULTILINE)
+OUTPUT = re.compile(r"^```text\n(.*?)^```", re.MULTILINE | re.DOTALL)
+
+
+def codes_in_compiler() -> set[str]:
+    sources = (ROOT / "compiler").rglob("*.py")
+    return {code for path in sources for code in re.findall(r'"(PCF\d{3})"', path.read_text())}
+
+
+def doc_sections() -> dict[str, str]:
+    return {m.group(1): m.group(2) for m in SECTION.finditer(DOC.read_text())}
+
+
+def test_every_code_the_compiler_emits_is_documented_and_vice_versa():
+    emitted, documented = codes_in_compiler(), set(doc_sections())
+    assert sorted(emitted - documented) == [], "document these codes in docs/diagnostics.md"
+    assert sorted(documented - emitted) == [], "documented but never emitted"
+
+
+def test_the_code_table_matches_the_catalogue():
+    assert set(TITLES) == set(doc_sections())
+    for code, body in doc_sections().items():
+        assert f"**{TITLES[code]}**" in body, code
+
+
+@pytest.mark.parametrize("code", sorted(TITLES))
+def test_every_code_has_an_example_and_a_fix(code):
+    body = doc_sections()[code]
+    assert OUTPUT.search(body) and f"error[{code}]" in OUTPUT.search(body).group(1)
+    assert "How to fix: " in body
+
+
+def documented_cases() -> list[tuple[str, str, str]]:
+    return [(code, CASE_REF.search(body).group(1), OUTPUT.search(body).group(1))
+            for code, body in sorted(doc_sections().items()) if CASE_REF.search(body)]
+
+
+@pytest.mark.parametrize("code, case, shown", documented_cases(),
+                         ids=[c for c, _, _ in documented_cases()])
+def test_documented_example_is_the_real_output(code, case, shown, tmp_path, monkeypatch):
+    _, result, _, _ = run_case(case, tmp_path, monkeypatch, "text")
+    assert result.err.replace(str(tmp_path / case), "<project>") == shown
+
+
+# Examples that cannot be stored as corpus cases (a file over 1 MiB; a file root can always
+# read): the test makes them from a valid project. Each returns (description, project dir).
+def _valid_project(tmp_path: Path) -> Path:
+    project = tmp_path / "project"
+    shutil.copytree(CASES / "missing-environment", project,
+                    ignore=shutil.ignore_patterns("case.yaml"))
+    return project
+
+
+def _oversized(tmp_path: Path, monkeypatch) -> tuple[str, Path]:
+    project = _valid_project(tmp_path)
+    write(project / "presets/base.yaml", "# padding\n" * 110_000)
+    return "a preset of 1.1 MB", project
+
+
+def _unreadable(tmp_path: Path, monkeypatch) -> tuple[str, Path]:
+    project = _valid_project(tmp_path)
+    host = project / "hosts/vm.yaml"
+    real = Path.read_bytes
+
+    def read_bytes(self: Path) -> bytes:   # as a non-root user would meet a mode-000 file
+        if self == host:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    return "hosts/vm.yaml is not readable (mode 000)", project
+
+
+GENERATED_EXAMPLES = {"PCF101": _unreadable, "PCF107": _oversized}
+
+
+@pytest.mark.parametrize("code", sorted(GENERATED_EXAMPLES))
+def test_generated_example_is_the_real_output(code, tmp_path, monkeypatch):
+    what, project = GENERATED_EXAMPLES[code](tmp_path, monkeypatch)
+    body = doc_sections()[code]
+    assert f"Example — {what}," in body
+    result = run("validate", "--project", str(project))
+    assert result.code == 1
+    assert result.err.replace(str(project), "<project>") == OUTPUT.search(body).group(1)

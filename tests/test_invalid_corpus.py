@@ -1,0 +1,83 @@
+"""The invalid corpus: every case is a small project perfcfg must refuse, precisely.
+
+Each ``tests/cases/invalid/<case>/`` holds a project and a ``case.yaml``::
+
+    about: what the case shows
+    args: [build, --env, staging, --set, postgres.work_mem=64mb]   # after `perfcfg`
+    environ: {}            # optional: the case's secrets environment (APP_* and BOTFARM_*
+                           # variables of the outer environment are removed first)
+    expected:              # every diagnostic, in report order: CODE file:line
+      - PCF204 --set:1
+
+The test runs the CLI (``--project`` is added) and asserts exit code 1, the exact list of
+diagnostics, a message, a hint and (for schema problems) a setting path on each, no
+traceback, and that nothing was written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from helpers import run, snapshot_tree
+
+CASES = Path(__file__).parent / "cases" / "invalid"
+CASE_NAMES = sorted(p.name for p in CASES.iterdir() if (p / "case.yaml").is_file())
+# Codes about a setting: their diagnostics must name its path (file-level problems need not).
+SETTING_CODES = ("PCF2",)
+
+
+def load_case(name: str) -> dict:
+    return yaml.safe_load((CASES / name / "case.yaml").read_text())
+
+
+def run_case(name: str, tmp_path: Path, monkeypatch, fmt: str):
+    case = load_case(name)
+    project = tmp_path / name
+    shutil.copytree(CASES / name, project, ignore=shutil.ignore_patterns("case.yaml"))
+    if "environ" in case:
+        # The CLI reads os.environ at its edge: a developer's own secrets must not leak in.
+        for key in list(os.environ):
+            if key.startswith(("APP_", "BOTFARM_")):
+                monkeypatch.delenv(key)
+        for key, value in case["environ"].items():
+            monkeypatch.setenv(key, value)
+    before = snapshot_tree(project)
+    result = run(*case["args"], "--project", str(project), "--format", fmt)
+    return case, result, before, snapshot_tree(project)
+
+
+def diagnostic_line(d: dict) -> str:
+    return f"{d['code']} {d['file']}:{d['line']}"
+
+
+def test_the_corpus_is_large_enough():
+    assert len(CASE_NAMES) >= 40
+
+
+@pytest.mark.parametrize("name", CASE_NAMES)
+def test_case_reports_exactly_the_expected_diagnostics(name, tmp_path, monkeypatch):
+    case, result, before, after = run_case(name, tmp_path, monkeypatch, "json")
+    assert result.code == 1, result.err
+    found = json.loads(result.out)["diagnostics"]
+    assert [diagnostic_line(d) for d in found] == case["expected"]
+    for d in found:
+        assert d["message"] and d["hint"], d
+        if d["code"].startswith(SETTING_CODES):
+            assert d["path"], d
+    assert after == before, "an invalid project must not get any file written"
+
+
+@pytest.mark.parametrize("name", CASE_NAMES)
+def test_case_text_report_is_clean(name, tmp_path, monkeypatch):
+    case, result, before, after = run_case(name, tmp_path, monkeypatch, "text")
+    assert result.code == 1
+    assert "Traceback" not in result.err + result.out and "internal error" not in result.err
+    codes = [line.split()[0] for line in case["expected"]]
+    assert [c for c in codes if f"error[{c}]" not in result.err] == []
+    assert after == before
