@@ -29,8 +29,11 @@ def report(io: Io, diagnostics: list[Diagnostic], fmt: str, sources: Mapping[str
 
     if not diagnostics and fmt == "text":
         return
+    from perfcfg.secrets import redact_line
+
     stream = io.out if fmt != "text" else io.err
-    stream.write(reporters.render(diagnostics, fmt, sources, io.color))
+    redact = lambda file, n: redact_line(sources[file].split("\n")[n - 1])  # noqa: E731
+    stream.write(reporters.render(diagnostics, fmt, sources, io.color, redact=redact))
 
 
 def validate(io: Io, project: Path, envs: list[str], fmt: str) -> int:

@@ -12,6 +12,7 @@ from typing import Any
 from perfcfg import catalog as catalogs
 from perfcfg.plan import Setting
 from perfcfg.render import encode
+from perfcfg.secrets import is_secret_path
 from perfcfg.spans import Origin
 from perfcfg.units import human
 
@@ -29,7 +30,7 @@ def explain(result: Any, path: str) -> dict[str, Any] | None:
     if structural is None:
         return None
     chain = [_origin(o) for o in _history(result, path)]
-    value = SECRET if path.endswith(".password") and not str(structural).startswith("${") \
+    value = SECRET if is_secret_path(path) and not str(structural).startswith("${") \
         else structural
     return {"path": path, "value": value, "written_as": None, "origin": chain[-1] if chain else
             {"kind": "default"}, "chain": chain, "rule": "", "reason": "", "formula": "",
@@ -37,7 +38,7 @@ def explain(result: Any, path: str) -> dict[str, Any] | None:
 
 
 def _setting(setting: Setting, config: Any) -> dict[str, Any]:
-    secret = setting.reason == "secret reference"
+    secret = setting.reason == "secret reference" or is_secret_path(setting.path)
     return {
         "path": setting.path,
         "value": SECRET if secret else _jsonable(setting.value),

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
+import re
+
 from perfcfg.model import SECRET_REF
 
 SCRAM_ITERATIONS = 4096  # PostgreSQL's default scram_iterations (PG 16 made it settable)
@@ -74,3 +76,30 @@ def scram_sha256(password: str, user: str, iterations: int = SCRAM_ITERATIONS) -
 def redis_password_hash(password: str) -> str:
     """Redis ACL's hashed password form: ``#`` + hex SHA-256."""
     return "#" + hashlib.sha256(password.encode()).hexdigest()
+
+
+# A key that names a secret, then a value that is not a ${…} reference: the value is masked
+# wherever a source line is shown (code frames), so a plaintext password reported by PCF401
+# is not printed by the report about it.
+_SECRET_VALUE = re.compile(
+    r"""(\b[\w-]*?(?:password|passwd|requirepass|masterauth|secret|token|api_?key)["']?\s*[:=]\s*)"""
+    r"""(?!\$\{)("[^"]*"|'[^']*'|[^\s,}#]+)""", re.IGNORECASE)
+MASK = "<redacted>"
+
+
+def redact_line(line: str) -> str:
+    """A source line with every literal secret value masked.
+
+    >>> redact_line("    password: hunter2")
+    '    password: <redacted>'
+    >>> redact_line("  - {name: bot, password: ${env:P}}")
+    '  - {name: bot, password: ${env:P}}'
+    >>> redact_line("  password_encryption: scram-sha-256")
+    '  password_encryption: scram-sha-256'
+    """
+    return _SECRET_VALUE.sub(lambda m: m.group(1) + MASK, line)
+
+
+def is_secret_path(path: str) -> bool:
+    """Whether a setting path names a secret (its value is never shown)."""
+    return _SECRET_VALUE.match(path.rsplit(".", 1)[-1] + ": x") is not None

@@ -68,8 +68,9 @@ class Config:
     clients: list[model.Client]
     workload: model.Workload
     budget: model.Budget
-    policy: dict[str, Any]
+    policy: model.Policy
     spans: dict[str, Span] = field(default_factory=dict)  # setting path → span of its value
+    redis_users: list[model.RedisUser] = field(default_factory=list)
 
 
 def did_you_mean(name: str, candidates: list[str]) -> str | None:
@@ -100,6 +101,7 @@ class Validator:
         sup_sections = {name: services["supervisor"].pop(name, {})
                         for name in SUPERVISOR_SUBSECTIONS}
         redis_role = services["redis"].pop("role", "cache")
+        redis_users = services["redis"].pop("users", [])
         return Config(
             self.env, self.kind, self.targets, host, services, sup_sections, redis_role,
             self.models("databases", section("databases"), model.Database),
@@ -109,6 +111,7 @@ class Validator:
             self.one("budget", section("budget"), model.Budget) or model.Budget(),
             self.policy(section("policy")),
             self.spans,
+            redis_users,
         )
 
     # -- daemon sections -----------------------------------------------------------------
@@ -127,6 +130,9 @@ class Validator:
         out: dict[str, Any] = {}
         for key, entry in node.entries.items():
             path = f"{name}.{key}"
+            if name == "redis" and key == "users":
+                out[key] = self.models(path, entry.value, model.RedisUser)
+                continue
             if name == "supervisor" and key in SUPERVISOR_SUBSECTIONS:
                 out[key] = self.params(cat, entry.value, path, section=key) \
                     if isinstance(entry.value, Mapping) else {}
@@ -251,13 +257,20 @@ class Validator:
                     self.error("PCF204", f"invalid value for {path}: {_msg(err)}", span, path)
             return None
 
-    def policy(self, node: Any) -> dict[str, Any]:
-        if node is None:
-            return {}
-        plain, spans = to_plain(node)
-        for sub, span in spans.items():
-            self.spans[_dotted(("policy",) + sub)] = span
-        return plain if isinstance(plain, dict) else {}
+    def policy(self, node: Any) -> model.Policy:
+        policy = self.one("policy", node, model.Policy) if node is not None else None
+        if policy is None:
+            return model.Policy()
+        from perfcfg.policy import RULES  # the rule table only; checks run after planning
+
+        for i, waiver in enumerate(policy.waivers):
+            if waiver.rule not in RULES:
+                path = f"policy.waivers[{i}].rule"
+                self.error("PCF420", f"waiver for unknown rule {waiver.rule}",
+                           self.spans.get(path), path,
+                           did_you_mean(waiver.rule, sorted(RULES)) or
+                           f"security rules are {', '.join(sorted(RULES))}")
+        return policy
 
 
 def _unit_hint(cat, param) -> str | None:

@@ -1,4 +1,4 @@
-"""Rendering: Plan → the six files, byte for byte reproducible.
+"""Rendering: Plan → the seven files, byte for byte reproducible.
 
 Values are encoded here by :mod:`perfcfg.render.encode` (which refuses anything the target
 parser would misread); the jinja2 templates in ``templates/`` only lay the lines out.
@@ -18,8 +18,9 @@ from perfcfg.render.encode import EncodeError
 from perfcfg.validate import Config
 
 FILES = ("postgresql.conf", "pg_hba.conf", "pgbouncer.ini", "userlist.txt", "redis.conf",
-         "supervisord.conf")
-SECRET_FILES = frozenset({"userlist.txt"})
+         "users.acl", "supervisord.conf")
+# Mode 0600: they hold password hashes (SCRAM, SHA-256), which are offline-guessable.
+SECRET_FILES = frozenset({"userlist.txt", "users.acl"})
 
 
 @lru_cache(maxsize=None)
@@ -141,6 +142,20 @@ class _Renderer:
                 self.fail(setting.path, exc)
         return self.template("redis.conf", settings=out)
 
+    def redis_acl(self) -> bytes:
+        """The ACL file carries no header: Redis refuses to start on a comment line."""
+        lines, seen = [], set()
+        for line in self.plan.acl:
+            name = line.split(" ")[1]
+            try:
+                if name in seen:  # a duplicate user line stops Redis at startup
+                    raise EncodeError(f"Redis user {name!r} is declared twice")
+                seen.add(name)
+                lines.append(encode.acl_line(line))
+            except EncodeError as exc:
+                self.fail(f"redis.users.{name}", exc)
+        return self.template("users.acl", users=lines)
+
     def supervisor(self) -> bytes:
         fmt = lambda p, v: encode.supervisor_value(v, p)  # noqa: E731
         sections = []
@@ -219,6 +234,7 @@ def render_all(plan: Plan, config: Config, header: dict[str, Any]
         "pgbouncer.ini": r.pgbouncer(),
         "userlist.txt": r.userlist(),
         "redis.conf": r.redis(),
+        "users.acl": r.redis_acl(),
         "supervisord.conf": r.supervisor(),
     }
     return files, r.diagnostics
