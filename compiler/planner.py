@@ -149,13 +149,14 @@ def _derive(config: Config, settings: dict[str, Setting]) -> None:
     if stats:
         put("pgbouncer.stats_users", ",".join(stats), "users marked stats: true or admin: true")
     put("redis.aclfile", DEFAULT_ACLFILE, "where users.acl is deployed (Redis ACL users)")
-    if all(_local(c.address) for c in config.clients):
+    if all(is_local_address(c.address) for c in config.clients):
         # pgbouncer and every direct client are on this host: nothing needs a TCP port
         # beyond loopback (research §2.6).
         put("postgres.listen_addresses", "localhost", "every client is on this host")
 
 
-def _local(address: str) -> bool:
+def is_local_address(address: str) -> bool:
+    """Whether a pg_hba address can only match connections from this host."""
     import ipaddress
 
     if address in ("local", "samehost"):
@@ -262,7 +263,7 @@ def _hba(config: Config) -> list[HbaRule]:
         database = "replication" if client.replication else client.database
         # With ssl on, a client from another host must use it (hostssl), not just may.
         kind = "local" if client.address == "local" else \
-            "hostssl" if ssl and not _local(client.address) else "host"
+            "hostssl" if ssl and not is_local_address(client.address) else "host"
         address = "" if kind == "local" else client.address
         rules.append(HbaRule(kind, database, client.user, address, client.method,
                              f"client {client.name}"))
@@ -287,6 +288,13 @@ def _users(config: Config, resolver: secret_refs.SecretResolver, diags: list[Dia
                                           "--secrets placeholder for snapshot builds"))
             continue
         leaked.append(password)
+        if not password.isascii():
+            # PostgreSQL SASLprep-normalises non-ASCII passwords before hashing; perfcfg does
+            # not, so such a secret would never match what the client sends.
+            diags.append(Diagnostic("PCF121", "error", f"{path}: the password is not ASCII",
+                                    config.spans.get(path), path,
+                                    "use a password of printable ASCII characters"))
+            continue
         users.append((user.name, secret_refs.scram_sha256(password, user.name)))
     return users, leaked
 
@@ -333,6 +341,10 @@ def _resolve_setting_secrets(settings: dict[str, Setting], resolver, config: Con
                                         config.spans.get(path), path))
                 continue
             leaked.append(value)
+            if path.startswith("supervisor.") and path.endswith("_http_server.password"):
+                # supervisord accepts {SHA}<hex SHA-1> (research §5.6): no cleartext on disk;
+                # supervisorctl users give the password with -p.
+                value = secret_refs.supervisor_password_hash(value)
             settings[path] = Setting(path, value, setting.origin, "secret reference",
                                      history=setting.history)
 

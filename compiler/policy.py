@@ -203,6 +203,18 @@ def _pg_ssl_off(plan: Plan, config: Config) -> Iterator[Finding]:
                             "exchanges and data cross the network in clear")
 
 
+def _pg_unreachable(plan: Plan, config: Config) -> Iterator[Finding]:
+    from perfcfg.planner import is_local_address
+
+    if any(not _is_loopback(a) for a in _pg_listen(plan)):
+        return
+    for client in config.clients:
+        if not is_local_address(client.address):
+            yield Finding(f"clients.{client.name}.address",
+                          f"client {client.name!r} connects from {client.address}, but "
+                          "PostgreSQL listens on loopback only")
+
+
 def _pg_listen_all(plan: Plan, config: Config) -> Iterator[Finding]:
     if any(a in _ANY for a in _pg_listen(plan)):
         yield Finding("postgres.listen_addresses",
@@ -312,6 +324,13 @@ RULES: dict[str, Rule] = {r.code: r for r in (
          "listen_addresses = '*' exposes the server on interfaces nobody meant to serve",
          "list the addresses clients use; with pgbouncer on the same host, localhost is enough",
          _pg_listen_all),
+    Rule("PCF416", "remote client but PostgreSQL listens on loopback only",
+         _sev("warning", "warning", "warning"),
+         "perfcfg narrows listen_addresses to localhost when every client is local; a client "
+         "from another host then cannot connect",
+         "set postgres.listen_addresses to the private address the client reaches (not '*'), "
+         "and ssl: on",
+         _pg_unreachable),
     Rule("PCF410", "PostgreSQL crash safety off", NOT_DEV,
          "with fsync or full_page_writes off a crash or power loss can corrupt the cluster",
          "remove the override (both are on by default); use synchronous_commit: off to trade "

@@ -61,16 +61,32 @@ def is_reference(value: object) -> bool:
     return isinstance(value, str) and SECRET_REF.match(value) is not None
 
 
-def scram_sha256(password: str, user: str, iterations: int = SCRAM_ITERATIONS) -> str:
-    """A PostgreSQL-format SCRAM-SHA-256 secret (RFC 5803) with a derived, stable salt."""
-    salt = hmac.new(password.encode(), b"perfcfg-scram-salt:" + user.encode(),
+def scram_salt(password: str, user: str) -> bytes:
+    """16 bytes derived from the user and password (HMAC-SHA-256), so builds are reproducible.
+
+    A random salt would change userlist.txt on every build. The price: two environments that
+    give one user the same password get the same secret, which shows the reuse to whoever can
+    read both files (they are 0600) — use distinct passwords per environment.
+    """
+    return hmac.new(password.encode(), b"perfcfg-scram-salt:" + user.encode(),
                     hashlib.sha256).digest()[:16]
+
+
+def scram_sha256(password: str, user: str, iterations: int = SCRAM_ITERATIONS,
+                 salt: bytes | None = None) -> str:
+    """A PostgreSQL-format SCRAM-SHA-256 secret (RFC 5803), by default with a derived salt."""
+    salt = scram_salt(password, user) if salt is None else salt
     salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
     client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
     stored_key = hashlib.sha256(client_key).digest()
     server_key = hmac.new(salted, b"Server Key", hashlib.sha256).digest()
     b64 = lambda b: base64.b64encode(b).decode()  # noqa: E731
     return f"SCRAM-SHA-256${iterations}:{b64(salt)}${b64(stored_key)}:{b64(server_key)}"
+
+
+def supervisor_password_hash(password: str) -> str:
+    """supervisord's hashed password form for its HTTP servers: ``{SHA}`` + hex SHA-1."""
+    return "{SHA}" + hashlib.sha1(password.encode()).hexdigest()
 
 
 def redis_password_hash(password: str) -> str:

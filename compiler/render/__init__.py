@@ -19,8 +19,9 @@ from perfcfg.validate import Config
 
 FILES = ("postgresql.conf", "pg_hba.conf", "pgbouncer.ini", "userlist.txt", "redis.conf",
          "users.acl", "supervisord.conf")
-# Mode 0600: they hold password hashes (SCRAM, SHA-256), which are offline-guessable.
-SECRET_FILES = frozenset({"userlist.txt", "users.acl"})
+# Mode 0600: they hold password hashes (SCRAM, SHA-256; supervisord's HTTP server password
+# as unsalted SHA-1), which can be guessed offline by whoever reads them.
+SECRET_FILES = frozenset({"userlist.txt", "users.acl", "supervisord.conf"})
 
 
 @lru_cache(maxsize=None)
