@@ -54,6 +54,7 @@ def make_plan(config: Config, history: History, req: Any, secrets_mode: str
                                 config.spans.get(path), path,
                                 "give it a value, or remove it to keep the daemon's default"))
     _derive(config, settings)
+    diags.extend(_redis_user_refs(config))
     resolver = secret_refs.SecretResolver(secrets_mode, req.environ, Path(req.project_dir))
     users, leaked = _users(config, resolver, diags)
     acl = _redis_acl(config, resolver, diags, leaked)
@@ -237,6 +238,21 @@ def _programs(config: Config, settings: dict[str, Setting]) -> list[ProgramPlan]
                 options[path[len(prefix):]] = setting.value
         out.append(ProgramPlan(prog.name, tuple(prog.argv), prog.processes,
                                tuple(sorted(env.items())), tuple(sorted(options.items()))))
+    return out
+
+
+def _redis_user_refs(config: Config) -> list[Diagnostic]:
+    """A worker's REDIS_URL must name a Redis user that exists and is enabled."""
+    usable = {u.name for u in config.redis_users if u.enabled}
+    out = []
+    for prog in config.workload.programs:
+        if prog.redis_user is not None and prog.redis_user not in usable:
+            path = f"workload.programs.{prog.name}.redis_user"
+            out.append(Diagnostic("PCF209", "error",
+                                  f"{path} names {prog.redis_user!r}, which is not an enabled "
+                                  "user in redis.users", config.spans.get(path), path,
+                                  f"declare it under redis.users, or use one of: "
+                                  f"{', '.join(sorted(usable)) or '(none declared)'}"))
     return out
 
 

@@ -388,9 +388,21 @@ def check(plan: Plan, config: Config) -> list[Diagnostic]:
     return out
 
 
+def _span(config: Config, path: str):
+    """The span of the setting, else of its nearest written parent (e.g. the ``redis:``
+    section when ``redis.users`` is missing, or ``supervisor.inet_http_server``)."""
+    parts = path.split(".")
+    while parts:
+        span = config.spans.get(".".join(parts))
+        if span is not None:
+            return span
+        parts.pop()
+    return None
+
+
 def _diagnostic(rule: Rule, severity: Severity, finding: Finding, config: Config,
                 waiver: tuple[int, object] | None) -> Diagnostic:
-    span = config.spans.get(finding.path)
+    span = _span(config, finding.path)
     message = f"{rule.title}: {finding.message}"
     related: tuple[Related, ...] = ()
     if waiver is not None:

@@ -122,6 +122,7 @@ class Validator:
         if not isinstance(node, Mapping):
             self.error("PCF202", f"{name} must be a mapping of parameters", node.span, name)
             return {}
+        self.spans.setdefault(name, node.span)   # where rules about a missing key point
         daemon = SERVICE_DAEMON[name]
         version = {"postgresql": str(self.targets.postgres), "pgbouncer": self.targets.pgbouncer,
                    "redis": self.targets.redis, "supervisor": self.targets.supervisor.split(".")[0]

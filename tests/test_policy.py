@@ -30,6 +30,7 @@ def policy_diags(project, overlay, env="production"):
     return [d for d in result.diagnostics if d.code.startswith("PCF4")]
 
 
+REPLICA = "clients:\n  - {name: replica, user: rep, address: 10.0.0.0/24, replication: true}\n"
 SUP_AUTH = "    username: admin\n    password: ${env:SUP_PASSWORD}\n"
 
 # (rule, overlay that breaks it, setting path blamed, overlay that keeps it)
@@ -96,10 +97,8 @@ CASES = [
      "pgbouncer:\n  admin_users: app\n"),
     ("PCF415", "pgbouncer:\n  stats_users: app,monitor\n", "pgbouncer.stats_users",
      "users:\n  - {name: monitor, password: '${env:M}', stats: true}\n"),
-    ("PCF416", "clients:\n  - {name: replica, user: rep, address: 10.0.0.0/24, replication: true}\n",
-     "clients.replica.address",
-     "clients:\n  - {name: replica, user: rep, address: 10.0.0.0/24, replication: true}\n"
-     "postgres:\n  listen_addresses: 10.0.0.5\n  ssl: on\n"),
+    ("PCF416", REPLICA, "clients.replica.address",
+     REPLICA + "postgres:\n  listen_addresses: 10.0.0.5\n  ssl: on\n"),
 ]
 
 
@@ -258,3 +257,13 @@ def test_the_unmodified_example_production_passes(tmp_path):
     root = copy_example(tmp_path, with_generated=False)
     result = run("validate", "--project", str(root), "--env", "production")
     assert result.code == 0 and "PCF4" not in result.err, result.err
+
+
+def test_the_readme_documents_every_rule_with_its_severities():
+    from helpers import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    for rule in RULES.values():
+        sev = [rule.severity[k] or "–" for k in ("production", "staging", "development")]
+        assert f"| `{rule.code}` | {rule.title} | {' | '.join(sev)} | {rule.why} | {rule.fix} |" \
+            in readme, rule.code

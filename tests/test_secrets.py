@@ -37,7 +37,8 @@ def test_scram_secret_has_postgresql_format_and_a_stable_derived_salt():
 def test_scram_secret_known_answer_rfc7677():
     """RFC 7677 §3: user 'user', password 'pencil'. A server holding our StoredKey/ServerKey must
     accept the RFC's client proof and send the RFC's server signature."""
-    salt_b64, nonce = "W22ZaJ0SNY7soEsUEjb6gQ==", "rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0"
+    salt_b64 = "W22ZaJ0SNY7soEsUEjb6gQ=="
+    nonce = "rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0"
     secret = secrets.scram_sha256("pencil", "user", 4096, base64.b64decode(salt_b64))
     assert secret.startswith(f"SCRAM-SHA-256$4096:{salt_b64}$")
     stored_b64, server_b64 = secret.split("$")[2].split(":")
@@ -77,7 +78,8 @@ def test_redis_password_hash_known_answer():
 @pytest.mark.parametrize("line, shown", [
     ("    password: hunter2", "    password: <redacted>"),
     ("    password: 'two words'", "    password: <redacted>"),
-    ("  - {name: bot, password: hunter2, admin: true}", "  - {name: bot, password: <redacted>, admin: true}"),
+    ("  - {name: bot, password: hunter2, admin: true}",
+     "  - {name: bot, password: <redacted>, admin: true}"),
     ("  environment: {API_TOKEN: abc123}", "  environment: {API_TOKEN: <redacted>}"),
     ("    password: ${env:BOT_PW}", "    password: ${env:BOT_PW}"),
     ("  password_encryption: md5", "  password_encryption: md5"),
@@ -151,8 +153,8 @@ def test_explain_never_shows_a_secret(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("fmt", ["text", "json", "github", "sarif"])
 def test_a_plaintext_password_is_reported_but_never_printed(project, fmt):
-    write(project / "presets/staging.yaml",
-          "extends: [builtin:staging, base.yaml]\nusers:\n  - name: app\n    password: Hunter2-zz\n")
+    write(project / "presets/staging.yaml", "extends: [builtin:staging, base.yaml]\n"
+          "users:\n  - name: app\n    password: Hunter2-zz\n")
     result = run("validate", "--project", str(project), "--format", fmt)
     assert result.code == 1
     assert "PCF401" in result.out + result.err
