@@ -143,6 +143,33 @@ def _typer_app():
         _choice(fmt, ("yaml", "json"), "--format")
         finish(_guard(lambda: commands.host(_io(), fmt), debug))
 
+    @app.command()
+    def tune(daemon: str = typer.Argument(..., help="postgres, pgbouncer or redis."),
+             memory: str = typer.Option(..., "--memory", help="Memory for this daemon, e.g. 16GiB."),
+             cpus: int = typer.Option(..., "--cpus", min=1),
+             storage: str = typer.Option("ssd", "--storage", help="hdd, ssd, san or nvme."),
+             profile: str = typer.Option("web", "--profile",
+                                         help="web, oltp, dw, mixed or desktop."),
+             connections: Optional[int] = typer.Option(None, "--connections", min=1),
+             version: Optional[str] = typer.Option(None, "--version", help="e.g. 16 or 1.18."),
+             role: str = typer.Option("cache", "--role", help="Redis: cache or store."),
+             fmt: str = typer.Option("text", "--format", help="text or json."),
+             debug: bool = typer.Option(False, "--debug")) -> None:
+        """PGTune-style calculator from flags alone: a conf fragment with a reason per line."""
+        _choice(daemon, ("postgres", "pgbouncer", "redis"), "DAEMON")
+        _choice(storage, ("hdd", "ssd", "san", "nvme"), "--storage")
+        _choice(profile, ("web", "oltp", "dw", "mixed", "desktop"), "--profile")
+        _choice(role, ("cache", "store"), "--role")
+        _choice(fmt, ("text", "json"), "--format")
+        from perfcfg import units
+
+        try:
+            size = units.parse_size(memory)
+        except units.UnitError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--memory") from None
+        finish(_guard(lambda: commands.tune(_io(), daemon, size, cpus, storage, profile,
+                                            connections, version, role, fmt), debug))
+
     return app
 
 

@@ -153,3 +153,16 @@ def detected_profile():
     h = hostdetect.detect()
     return model.HostProfile(memory=h.memory, cpus=h.cpus, storage=h.storage,
                              open_files=max(h.open_files, 256))
+
+
+def tune(io: Io, daemon: str, memory: int, cpus: int, storage: str, profile: str,
+         connections: int | None, version: str | None, role: str, fmt: str) -> int:
+    from perfcfg.tune import calculator
+
+    inp = calculator.CalcInput(daemon, memory, cpus, storage, profile,  # type: ignore[arg-type]
+                               connections, version, role)  # type: ignore[arg-type]
+    if fmt == "json":
+        io.out.write(json.dumps(calculator.calculate_data(inp), indent=2, sort_keys=True) + "\n")
+    else:
+        io.out.write(calculator.calculate_text(inp))
+    return OK

@@ -55,7 +55,8 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
     sources = sources or Sources()
     result = Result(req.env, [], sources)
     diags = result.diagnostics
-    proj, found = projects.load_project(req.project_dir, sources)
+    outer_spans: dict[str, Span] = {}
+    proj, found = projects.load_project(req.project_dir, sources, outer_spans)
     diags.extend(found)
     if proj is None:
         return _done(result)
@@ -67,7 +68,7 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
                                 did_you_mean(req.env, names) or f"environments: {', '.join(names)}"))
         return _done(result)
     kind = projects.env_kind(req.env, env)
-    host, host_display = _host(req, env, sources, diags)
+    host, host_display = _host(req, env, sources, diags, outer_spans)
     chain = load_chain(req.project_dir / env.preset, req.project_dir, sources,
                        Span(projects.PROJECT_FILE, 1, 1))
     diags.extend(chain.diagnostics)
@@ -81,6 +82,7 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
     result.history = {path_str(k): tuple(v) for k, v in history.items()}
     validator = Validator(req.env, kind, proj.targets)
     config = validator.run(tree, host)
+    config.spans.update({k: v for k, v in outer_spans.items() if k not in config.spans})
     diags.extend(validator.diagnostics)
     result.config = config
     if has_errors(diags) or host is None:
@@ -111,13 +113,13 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
     return _done(result)
 
 
-def _host(req: Request, env: model.Environment, sources: Sources, diags: list[Diagnostic]
-          ) -> tuple[model.HostProfile | None, str]:
+def _host(req: Request, env: model.Environment, sources: Sources, diags: list[Diagnostic],
+          spans: dict[str, Span]) -> tuple[model.HostProfile | None, str]:
     if req.host is not None:
         return req.host, "detected"
     path = req.host_file or (req.project_dir / env.host)
     display = _display(path, req.project_dir)
-    host, found = projects.load_host(path, display, sources)
+    host, found = projects.load_host(path, display, sources, spans)
     diags.extend(found)
     return host, display
 

@@ -45,7 +45,8 @@ def make_plan(config: Config, history: History, req: Any, secrets_mode: str
         if rec.path in settings:
             continue
         chain = hist.get(rec.path, ())
-        settings[rec.path] = Setting(rec.path, rec.value, Origin("tuned", None, rec.rule),
+        settings[rec.path] = Setting(rec.path, _canonical(rec.path, rec.value),
+                                     Origin("tuned", None, rec.rule),
                                      rec.reason, rec.rule, rec.formula, dict(rec.inputs),
                                      rec.deviation, chain)
         autos.discard(rec.path)
@@ -63,6 +64,13 @@ def make_plan(config: Config, history: History, req: Any, secrets_mode: str
                 _programs(config, settings), _hba(config), leaked, acl)
     diags.extend(_checks(ctx, plan, config))
     return plan, diags
+
+
+def _canonical(path: str, value: Any) -> Any:
+    """The tuner's value in the shape the catalog gives the parameter."""
+    if path == "redis.save" and isinstance(value, tuple):
+        return [f"{secs} {changes}" for secs, changes in value]
+    return value
 
 
 # -- inputs ------------------------------------------------------------------------------
@@ -104,6 +112,11 @@ def pools(config: Config) -> list[tc.Pool]:
     return [tc.Pool(db, user, n) for (db, user), n in sorted(counts.items())]
 
 
+def _sized(found: list[tc.Pool], config: Config) -> list[tc.Pool]:
+    sizes = {d.name: d.pool_size for d in config.databases if isinstance(d.pool_size, int)}
+    return [tc.Pool(p.database, p.user, p.clients, pool_size=sizes.get(p.database)) for p in found]
+
+
 def tune_context(config: Config, fixed: dict[str, Any]) -> tc.TuneContext:
     host = config.host
     assert host is not None
@@ -116,8 +129,9 @@ def tune_context(config: Config, fixed: dict[str, Any]) -> tc.TuneContext:
         env=config.kind,  # type: ignore[arg-type]
         host=tc.Host(host.memory, host.cpus, host.storage, host.open_files),
         programs=tuple(tc.Program(p.name, p.processes, p.db_connections, p.redis_connections,
-                                  p.memory) for p in config.workload.programs),
-        pools=tuple(pools(config)),
+                                  p.memory, stop_seconds=p.supervisor.get("stopwaitsecs"))
+                       for p in config.workload.programs),
+        pools=tuple(_sized(pools(config), config)),
         direct_clients=sum(c.connections for c in config.clients if not c.replication),
         db_profile=config.workload.db_profile,
         redis_role=config.redis_role,  # type: ignore[arg-type]

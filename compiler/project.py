@@ -21,7 +21,7 @@ from perfcfg.validate import Validator
 PROJECT_FILE = "perfcfg.yaml"
 
 
-def load_project(project_dir: Path, sources: Sources
+def load_project(project_dir: Path, sources: Sources, spans: dict | None = None
                  ) -> tuple[model.ProjectFile | None, list[Diagnostic]]:
     path = project_dir / PROJECT_FILE
     if not path.is_file():
@@ -35,6 +35,9 @@ def load_project(project_dir: Path, sources: Sources
         return None, [Diagnostic("PCF115", "error", f"{PROJECT_FILE} must be a mapping", tree.span)]
     checker = Validator("", "", model.Targets())
     project = checker.one("", tree, model.ProjectFile)
+    if spans is not None:  # the tuner names the target versions "versions.<daemon>"
+        spans.update({"versions." + k.split(".", 1)[1]: v for k, v in checker.spans.items()
+                      if k.startswith("targets.")})
     return project, checker.diagnostics
 
 
@@ -45,7 +48,7 @@ def env_kind(name: str, env: model.Environment) -> str:
     return name if name in ("development", "staging", "production") else "production"
 
 
-def load_host(path: Path, display: str, sources: Sources
+def load_host(path: Path, display: str, sources: Sources, spans: dict | None = None
               ) -> tuple[model.HostProfile | None, list[Diagnostic]]:
     if not path.is_file():
         return None, [Diagnostic("PCF118", "error", f"host profile {display} does not exist",
@@ -56,4 +59,6 @@ def load_host(path: Path, display: str, sources: Sources
         return None, diags
     checker = Validator("", "", model.Targets())
     host = checker.one("host", tree, model.HostProfile)
+    if spans is not None:
+        spans.update(checker.spans)
     return host, checker.diagnostics

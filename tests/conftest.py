@@ -1,11 +1,84 @@
+"""Fixtures that start real daemons (perfcfg.daemons) and always tear them down.
+
+A missing daemon binary skips the test, unless ``PERFCFG_REQUIRE_DAEMONS=1`` (CI), where it
+fails: CI must never go green by skipping the real-daemon tests.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+
 import pytest
 
-from helpers import copy_example, write
+from perfcfg.daemons import PgBouncer, PgTemplate, PostgresServer, RedisServer, Supervisord, missing
+
+
+def require_daemon(daemon: str) -> None:
+    """Skip (or, under PERFCFG_REQUIRE_DAEMONS=1, fail) when ``daemon`` is not installed."""
+    lacking = missing(daemon)
+    if not lacking:
+        return
+    message = f"{daemon}: {', '.join(lacking)} not installed (run .ci/install.sh)"
+    if os.environ.get("PERFCFG_REQUIRE_DAEMONS") == "1":
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[PgTemplate]:
+    """One initdb per session; each server starts from a ``cp -a`` of it."""
+    require_daemon("postgresql")
+    with PgTemplate() as template:
+        yield template
+
+
+@pytest.fixture
+def postgres_bin() -> None:
+    """For offline checks (``postgres -C``) that need the binary but no server."""
+    require_daemon("postgresql")
+
+
+@pytest.fixture
+def start_postgres(pg_template: PgTemplate) -> Iterator[Callable[..., PostgresServer]]:
+    """``start_postgres(conf_text, hba_text=None)`` → a running server, stopped after the test."""
+    with ExitStack() as stack:
+        yield lambda conf, hba_text=None: stack.enter_context(
+            PostgresServer(conf, pg_template, hba_text=hba_text))
+
+
+@pytest.fixture
+def start_pgbouncer(pg_template: PgTemplate) -> Iterator[Callable[..., PgBouncer]]:
+    """``start_pgbouncer(ini_text, userlist_text="", postgres=None)`` → a running pgbouncer."""
+    require_daemon("pgbouncer")
+    with ExitStack() as stack:
+        yield lambda ini, userlist="", postgres=None: stack.enter_context(
+            PgBouncer(ini, userlist, postgres=postgres))
+
+
+@pytest.fixture
+def start_redis() -> Iterator[Callable[..., RedisServer]]:
+    """``start_redis(conf_text, username=None, password=None)`` → a running redis-server."""
+    require_daemon("redis")
+    with ExitStack() as stack:
+        yield lambda conf, username=None, password=None: stack.enter_context(
+            RedisServer(conf, username=username, password=password))
+
+
+@pytest.fixture
+def start_supervisord() -> Iterator[Callable[..., Supervisord]]:
+    """``start_supervisord(conf_text)`` → a supervisord whose programs are RUNNING."""
+    require_daemon("supervisor")
+    with ExitStack() as stack:
+        yield lambda conf: stack.enter_context(Supervisord(conf))
 
 
 @pytest.fixture
 def project(tmp_path):
     """A small valid project; tests overwrite its files to make cases."""
+    from helpers import write  # imported here: the harness tests copy this conftest alone
+
     root = tmp_path / "proj"
     write(root / "perfcfg.yaml", "project: demo\nsecrets: {mode: placeholder}\nenvironments:\n"
           "  staging: {preset: presets/staging.yaml, host: hosts/vm.yaml}\n")
@@ -36,4 +109,6 @@ workload:
 
 @pytest.fixture
 def example(tmp_path):
+    from helpers import copy_example
+
     return copy_example(tmp_path)

@@ -132,3 +132,19 @@ def test_schema_command_writes_draft7_schemas(tmp_path):
 def test_example_builds_and_checks(example, env):
     assert build(example, env, "--check").code == 0
     assert build(example, env).code == 0
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["postgres", "--memory", "16GiB", "--cpus", "4", "--profile", "oltp"], "shared_buffers = 4GB"),
+    (["pgbouncer", "--memory", "1GiB", "--cpus", "4", "--connections", "200"], "pool_mode = transaction"),
+    (["redis", "--memory", "2GiB", "--cpus", "2"], "maxmemory-policy allkeys-lfu"),
+])
+def test_tune_calculator(args, expected):
+    result = run("tune", *args)
+    assert result.code == 0 and expected in result.out
+
+
+def test_tune_json_and_bad_memory():
+    data = json.loads(run("tune", "postgres", "--memory", "4GiB", "--cpus", "2", "--format", "json").out)
+    assert any(s["path"] == "postgres.shared_buffers" for s in data["settings"])
+    assert run("tune", "postgres", "--memory", "lots", "--cpus", "2").code == 2

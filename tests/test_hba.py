@@ -59,7 +59,8 @@ def test_listen_addresses_is_as_narrow_as_the_clients_allow(project, text, liste
 def test_a_remote_client_leaves_listen_addresses_to_the_preset_with_a_warning(project):
     result = build(project, "clients:\n  - {name: r, user: r, address: 10.0.0.0/24}\n")
     assert "listen_addresses" not in result.files["postgresql.conf"].decode()
-    assert [(d.code, d.severity) for d in result.diagnostics] == [("PCF416", "warning")]
+    assert [(d.code, d.severity) for d in result.diagnostics if d.code.startswith("PCF4")] == [
+        ("PCF416", "warning")]
 
 
 def test_production_defaults_are_scram_and_admin_users_exist(project):

@@ -21,6 +21,8 @@ from typing import Any, Literal, Mapping
 KiB, MiB, GiB, TiB = 1 << 10, 1 << 20, 1 << 30, 1 << 40
 
 Storage = Literal["hdd", "ssd", "san", "nvme"]
+Service = Literal["postgres", "pgbouncer", "redis", "supervisor"]
+ALL_SERVICES: frozenset[str] = frozenset({"postgres", "pgbouncer", "redis", "supervisor"})
 DbProfile = Literal["web", "oltp", "dw", "mixed", "desktop"]
 EnvKind = Literal["development", "staging", "production"]
 RedisRole = Literal["cache", "store"]
@@ -52,6 +54,8 @@ class Program:
     db_connections: int         # client connections each process opens to pgbouncer
     redis_connections: int      # connections each process opens to Redis
     memory: int                 # bytes of RSS per process
+    stop_seconds: int | None = None     # graceful-shutdown time (drain); None = perfcfg default
+    open_files: int = 0         # files/sockets each process opens besides its db/Redis pools
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,7 @@ class Pool:
     database: str
     user: str
     clients: int                # client connections the workload opens to this pool
+    pool_size: int | None = None        # per-pool pool_size ([databases] pool_size); None = default
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,13 @@ class TuneContext:
     # Values the preset fixed (setting path → canonical value). Rules must respect them and
     # size the rest around them, e.g. work_mem from a fixed max_connections.
     fixed: Mapping[str, Any] = field(default_factory=dict)
+    # Daemons this host runs (a stand-alone calculator tunes one; a cache-less stack omits redis).
+    services: frozenset[str] = ALL_SERVICES
+    # Daemons started by supervisord: they inherit its minfds as their fd limit.
+    supervised: frozenset[str] = frozenset()
+    # Seconds a worker waits for a database answer before giving up; pgbouncer's
+    # query_wait_timeout is kept below it. None = unknown.
+    client_timeout: float | None = None
 
     @property
     def worker_processes(self) -> int:

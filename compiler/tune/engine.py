@@ -1,26 +1,68 @@
-"""Runs the recommenders in order (interim minimal set until the full engine lands)."""
+"""Runs every recommender group in dependency order and returns the tuned settings.
+
+Order: budget → pgbouncer pools → PostgreSQL connections → worker slots → autovacuum →
+memory (needs all three) → WAL → planner → Redis → supervisor (needs the fd needs of the
+others). Each group sees the preset's fixed values and every earlier recommendation; a path the
+preset fixed is never recommended.
+
+>>> from perfcfg.tune.context import Host, Pool, Program, TuneContext, GiB
+>>> ctx = TuneContext("staging", Host(16 * GiB, 4), (Program("bot", 40, 2, 1, 64 << 20),),
+...                   (Pool("app", "bot", 80),), fixed={"postgres.max_connections": 50})
+>>> recs = recommend_all(ctx)
+>>> "postgres.max_connections" in {r.path for r in recs}, len(recs) > 50
+(False, True)
+"""
 
 from __future__ import annotations
 
-from perfcfg.tune.context import GiB, MiB, Recommendation, TuneContext
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from perfcfg.tune import (
+    budget,
+    pg_autovacuum,
+    pg_connections,
+    pg_memory,
+    pg_parallel,
+    pg_planner,
+    pg_wal,
+    pgbouncer,
+    redis,
+    supervisor,
+)
+from perfcfg.tune.context import Recommendation, TuneContext
+
+Group = Callable[[TuneContext, Mapping[str, Any]], list[Recommendation]]
+
+# (service the group belongs to, or None for always; the group's recommend function)
+GROUPS: tuple[tuple[str | None, Group], ...] = (
+    (None, budget.recommend),
+    ("pgbouncer", pgbouncer.recommend),
+    ("postgres", pg_connections.recommend),
+    ("postgres", pg_parallel.recommend),
+    ("postgres", pg_autovacuum.recommend),
+    ("postgres", pg_memory.recommend),
+    ("postgres", pg_wal.recommend),
+    ("postgres", pg_planner.recommend),
+    ("redis", redis.recommend),
+    ("supervisor", supervisor.recommend),
+)
 
 
 def recommend_all(ctx: TuneContext) -> list[Recommendation]:
-    pg_budget = max(ctx.host.memory // 2, 256 * MiB)
-    pools = sum(min(p.clients, 10) for p in ctx.pools) or 10
-    max_conn = pools + ctx.direct_clients + 3
-    clients = sum(p.processes * p.db_connections for p in ctx.programs)
-    out = [
-        Recommendation("postgres.max_connections", max_conn, "pg.conn", "pools + direct + reserved"),
-        Recommendation("postgres.shared_buffers", pg_budget // 4 // (8 * 1024) * 8 * 1024,
-                       "pg.memory.shared_buffers", "25% of PostgreSQL's budget"),
-        Recommendation("postgres.effective_cache_size", pg_budget * 3 // 4 // 8192 * 8192,
-                       "pg.memory.effective_cache_size", "75% of PostgreSQL's budget"),
-        Recommendation("pgbouncer.default_pool_size", 10, "pgb.pool", "interim"),
-        Recommendation("pgbouncer.max_client_conn", clients + 20, "pgb.clients", "workers + 20"),
-        Recommendation("redis.maxmemory", min(ctx.host.memory // 8, 4 * GiB) // MiB * MiB,
-                       "redis.maxmemory", "interim"),
-        Recommendation("redis.maxmemory-policy", "allkeys-lfu", "redis.policy", "cache role"),
-        Recommendation("supervisor.minfds", 4096, "sup.minfds", "interim"),
-    ]
-    return [r for r in out if r.path not in ctx.fixed]
+    known: dict[str, Any] = dict(ctx.fixed)
+    out: list[Recommendation] = []
+    for service, group in GROUPS:
+        if service is not None and service not in ctx.services:
+            continue
+        for r in group(ctx, known):
+            if r.path in ctx.fixed:
+                continue
+            known[r.path] = r.value
+            out.append(r)
+    return out
+
+
+def settings(ctx: TuneContext) -> dict[str, Any]:
+    """The final plan as path → canonical value: the preset's fixed values over the tuned ones."""
+    return {**{r.path: r.value for r in recommend_all(ctx)}, **ctx.fixed}

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Install everything the real-daemon tests need on a fresh Debian 12 machine, as root.
+# Idempotent: safe to run again. Does not start any service (see
+# research/real-daemons.md §1.2/§1.4); the tests start their own daemons on loopback.
+#
+#   .ci/install.sh            # apt packages + postgres user
+#   VENV=.venv .ci/install.sh # also create the venv and install perfcfg with its test extra
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+
+if [ "$(id -u)" != 0 ]; then
+  echo "install.sh: must run as root (apt-get, useradd)" >&2
+  exit 2
+fi
+
+# Keep apt from starting redis on 6379 / pgbouncer on 6432 on a host with a real init:
+# deny service starts for the duration of the install, removing only a guard we created.
+created_policy=0
+cleanup() { if [ "$created_policy" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi; }
+trap cleanup EXIT
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+  chmod +x /usr/sbin/policy-rc.d
+  created_policy=1
+fi
+
+# A fresh postgresql-15 install also creates a stopped "main" cluster on 5432; harmless with
+# the guard above (the tests never use it), so createcluster.conf is left alone.
+apt-get update -q
+apt-get install -y -q --no-install-recommends \
+  postgresql-15 postgresql-client-15 pgbouncer redis-server redis-tools
+
+# postgres, initdb and pgbouncer refuse root; the harness drops to this account.
+if ! id -u postgres >/dev/null 2>&1; then
+  useradd --system --no-create-home --shell /usr/sbin/nologin postgres
+fi
+
+if [ -n "${VENV:-}" ]; then
+  [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+  # supervisor is pinned in the test extra (Debian's package serves only /usr/bin/python3).
+  "$VENV/bin/pip" install -q -e '.[test]'
+fi
+
+/usr/lib/postgresql/15/bin/postgres --version
+pgbouncer --version | head -1
+redis-server --version

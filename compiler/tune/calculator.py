@@ -1,0 +1,188 @@
+"""The stand-alone ``perfcfg tune postgres|pgbouncer|redis`` calculator: PGTune-style flags in,
+a conf fragment (one reason comment per line) or JSON-able data out. The CLI only parses flags.
+
+The memory flag is the memory *this daemon* may use (as in PGTune), so the OS reserve and the
+other daemons' shares are zero here; ``perfcfg build`` splits a real host.
+
+>>> text = calculate_text(CalcInput("postgres", 16 << 30, 4, "ssd", "oltp", 300, "16"))
+>>> [line.split("  #")[0] for line in text.splitlines() if line.startswith("shared_buffers")]
+['shared_buffers = 4GB']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+from perfcfg.tune.context import (
+    DbProfile,
+    GiB,
+    Host,
+    KiB,
+    MiB,
+    Pool,
+    Program,
+    Recommendation,
+    RedisRole,
+    Shares,
+    Storage,
+    TuneContext,
+    Versions,
+)
+from perfcfg.tune.engine import recommend_all
+from perfcfg.tune.util import floor_to, mib_text, rec
+
+Daemon = Literal["postgres", "pgbouncer", "redis"]
+# PostgreSQL GUC base units (pg_settings.unit) of the memory settings perfcfg recommends.
+PG_BASE_UNIT = {"shared_buffers": 8 * KiB, "effective_cache_size": 8 * KiB,
+                "wal_buffers": 8 * KiB, "work_mem": KiB, "maintenance_work_mem": KiB,
+                "autovacuum_work_mem": KiB, "min_wal_size": MiB, "max_wal_size": MiB}
+DEFAULT_VERSIONS = Versions()
+PGBOUNCER_DEFAULT_CLIENTS = 100         # pgbouncer's default max_client_conn
+REDIS_DEFAULT_CLIENTS = 100
+# PostgreSQL lines in PGTune's reading order: connections, memory, WAL, planner, parallel, vacuum.
+PG_RULE_ORDER = ("calculator", "pg.connections", "pg.memory", "pg.wal", "pg.planner",
+                 "pg.parallel", "pg.autovacuum")
+
+
+@dataclass(frozen=True)
+class CalcInput:
+    daemon: Daemon
+    memory: int                         # bytes this daemon may use
+    cpus: int
+    storage: Storage = "ssd"
+    profile: DbProfile = "web"
+    connections: int | None = None      # postgres: max_connections; others: client connections
+    version: str | None = None          # "16" for PostgreSQL, "1.18" / "7.0" for the others
+    redis_role: RedisRole = "cache"
+
+
+def _version(text: str | None, default: tuple[int, int]) -> tuple[int, int]:
+    if not text:
+        return default
+    parts = [int(p) for p in text.split(".")[:2]]
+    return (parts[0], parts[1] if len(parts) > 1 else 0)
+
+
+def context(inp: CalcInput) -> TuneContext:
+    host = Host(inp.memory, inp.cpus, inp.storage, open_files=1 << 20)
+    pg = _version(inp.version, (DEFAULT_VERSIONS.postgres, 0))[0] \
+        if inp.daemon == "postgres" else DEFAULT_VERSIONS.postgres
+    versions = Versions(
+        postgres=pg,
+        pgbouncer=_version(inp.version if inp.daemon == "pgbouncer" else None,
+                           DEFAULT_VERSIONS.pgbouncer),
+        redis=_version(inp.version if inp.daemon == "redis" else None, DEFAULT_VERSIONS.redis))
+    shares = Shares(os_reserve=0, postgres=1.0 if inp.daemon == "postgres" else None,
+                    redis=1.0 if inp.daemon == "redis" else None)
+    base = TuneContext("production", host, (), (), db_profile=inp.profile, versions=versions,
+                       shares=shares, redis_role=inp.redis_role)
+    if inp.daemon == "postgres":
+        fixed = {} if inp.connections is None else {"postgres.max_connections": inp.connections}
+        pools = () if inp.connections is not None else (Pool("app", "app", 0),)
+        return replace(base, pools=pools, fixed=fixed,
+                       services=frozenset({"postgres", "pgbouncer"}))
+    clients = inp.connections or (PGBOUNCER_DEFAULT_CLIENTS if inp.daemon == "pgbouncer"
+                                  else REDIS_DEFAULT_CLIENTS)
+    if inp.daemon == "pgbouncer":
+        return replace(base, pools=(Pool("app", "app", clients),),
+                       services=frozenset({"pgbouncer"}))
+    return replace(base, programs=(Program("client", clients, 0, 1, 0),),
+                   services=frozenset({"redis"}))
+
+
+def calculate(inp: CalcInput) -> list[Recommendation]:
+    """The daemon's recommendations (fixed inputs echoed as a line of their own)."""
+    ctx = context(inp)
+    prefix = f"{inp.daemon}."
+    out = [r for r in recommend_all(ctx) if r.path.startswith(prefix)]
+    if inp.daemon == "postgres" and inp.connections is not None:
+        out.insert(0, rec("postgres.max_connections", inp.connections, "calculator.input",
+                          "as given by --connections", "--connections", {}))
+    if inp.daemon == "postgres":
+        out.sort(key=lambda r: next(i for i, p in enumerate(PG_RULE_ORDER)
+                                    if r.rule.startswith(p)))
+    return out
+
+
+def format_pg(name: str, value: Any) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if name in PG_BASE_UNIT:
+        n = floor_to(int(value), PG_BASE_UNIT[name])
+        if n % GiB == 0 and n:
+            return f"{n // GiB}GB"
+        if n % MiB == 0 or PG_BASE_UNIT[name] >= MiB:
+            return f"{n // MiB}MB"
+        return f"{n // KiB}kB"
+    return _number(value)
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def format_redis(name: str, value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if name == "save":
+        return " ".join(f"{s} {c}" for s, c in value) if value else '""'
+    if name == "maxmemory" and value % MiB == 0:
+        return f"{value // MiB}mb"
+    return _number(value)
+
+
+def _line(daemon: Daemon, r: Recommendation) -> str:
+    name = r.path.split(".", 1)[1]
+    if daemon == "postgres":
+        return f"{name} = {format_pg(name, r.value)}  # {r.reason}"
+    if daemon == "pgbouncer":
+        return f"# {r.reason}\n{name} = {_number(r.value)}"
+    return f"# {r.reason}\n{name} {format_redis(name, r.value)}"
+
+
+def _header(inp: CalcInput) -> list[str]:
+    given = [f"memory {mib_text(inp.memory)}", f"cpus {inp.cpus}"]
+    if inp.daemon == "postgres":
+        given += [f"storage {inp.storage}", f"profile {inp.profile}"]
+    if inp.daemon == "redis":
+        given.append(f"role {inp.redis_role}")
+    if inp.connections is not None:
+        given.append(f"connections {inp.connections}")
+    if inp.version:
+        given.append(f"version {inp.version}")
+    return [f"# perfcfg tune {inp.daemon}: " + ", ".join(given)]
+
+
+def calculate_text(inp: CalcInput) -> str:
+    lines = _header(inp) + ([""] if inp.daemon == "postgres" else ["", "[pgbouncer]"]
+                            if inp.daemon == "pgbouncer" else [""])
+    lines += [_line(inp.daemon, r) for r in calculate(inp)]
+    return "\n".join(lines) + "\n"
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, frozenset):
+        return sorted(value)
+    return value
+
+
+def calculate_data(inp: CalcInput) -> dict[str, Any]:
+    formatter = {"postgres": format_pg, "redis": format_redis}.get(inp.daemon)
+    settings = []
+    for r in calculate(inp):
+        name = r.path.split(".", 1)[1]
+        text = formatter(name, r.value) if formatter else _number(r.value)
+        settings.append({"name": name, "path": r.path, "value": _jsonable(r.value),
+                         "text": text, "rule": r.rule, "reason": r.reason,
+                         "formula": r.formula, "inputs": _jsonable(dict(r.inputs)),
+                         "deviation": r.deviation})
+    inputs = {"memory": inp.memory, "cpus": inp.cpus, "storage": inp.storage,
+              "profile": inp.profile, "connections": inp.connections, "version": inp.version}
+    return {"daemon": inp.daemon, "inputs": inputs, "settings": settings}

@@ -1,0 +1,59 @@
+"""PostgreSQL worker slots and parallel query: sized from CPUs, never below PostgreSQL's defaults
+for the slot pool.
+
+>>> from perfcfg.tune.context import Host, TuneContext, GiB
+>>> [r.value for r in recommend(TuneContext("production", Host(16 * GiB, 4), (), ()), {})]
+[8, 4, 2, 2]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from perfcfg.tune.context import Recommendation, TuneContext
+from perfcfg.tune.util import ceil_div, pick, rec
+
+# max_worker_processes boot value (pg_settings); parallel workers, logical replication and
+# extensions (pg_cron, TimescaleDB) all draw from it, so never go below it.
+MAX_WORKER_PROCESSES_DEFAULT = 8
+# Slots beyond the CPUs for the logical replication launcher and one extension worker
+# (research §1.6.2: PGTune's "= CPUs" leaves none; timescaledb-tune adds 3 + bg workers).
+BGWORKER_HEADROOM = 2
+# PGTune 830d3bb: per-gather ceil(CPUs/2) capped at 4 except dw; maintenance min(ceil(CPUs/2), 4).
+PER_GATHER_CAP = 4
+MAINTENANCE_CAP = 4
+PGTUNE_PARALLEL_MIN_CPUS = 4
+
+_SMALL_HOST = ("PGTune emits nothing below 4 CPUs, leaving PostgreSQL's defaults (8 parallel "
+               "workers, 2 per gather) that oversubscribe a small host; perfcfg sizes from CPUs")
+
+
+def recommend(ctx: TuneContext, prior: Mapping[str, Any]) -> list[Recommendation]:
+    cpus = ctx.host.cpus
+    slots = max(MAX_WORKER_PROCESSES_DEFAULT, cpus + BGWORKER_HEADROOM)
+    workers = min(cpus, int(pick(ctx, "postgres.max_worker_processes", slots)))
+    half = 0 if cpus == 1 else ceil_div(cpus, 2)
+    gather = half if ctx.db_profile == "dw" else min(half, PER_GATHER_CAP)
+    gather = min(gather, int(pick(ctx, "postgres.max_parallel_workers", workers)))
+    small = _SMALL_HOST if cpus < PGTUNE_PARALLEL_MIN_CPUS else ""
+    return [
+        rec("postgres.max_worker_processes", slots, "pg.parallel.max_worker_processes",
+            "room for every parallel worker plus the replication launcher and an extension",
+            "max(8, cpus + 2)", {"cpus": cpus},
+            deviation="never below PostgreSQL's default 8 and 2 slots above the CPUs for "
+                      "background workers; PGTune sets it to the CPU count (none left over)"),
+        rec("postgres.max_parallel_workers", workers, "pg.parallel.max_parallel_workers",
+            "at most one parallel worker per CPU across all queries",
+            "min(cpus, max_worker_processes)", {"cpus": cpus}, deviation=small),
+        rec("postgres.max_parallel_workers_per_gather", gather,
+            "pg.parallel.max_parallel_workers_per_gather",
+            "half the CPUs per query" + ("" if ctx.db_profile == "dw" else ", at most 4")
+            + (" (none on one CPU: workers would only contend)" if cpus == 1 else ""),
+            "0 if cpus = 1 else ceil(cpus / 2)" + ("" if ctx.db_profile == "dw" else " ≤ 4"),
+            {"cpus": cpus, "profile": ctx.db_profile}, deviation=small),
+        rec("postgres.max_parallel_maintenance_workers", min(half, MAINTENANCE_CAP),
+            "pg.parallel.max_parallel_maintenance_workers",
+            "index builds and VACUUM may use half the CPUs, at most 4",
+            "0 if cpus = 1 else min(ceil(cpus / 2), 4)", {"cpus": cpus}, deviation=small),
+    ]

@@ -1,0 +1,144 @@
+"""Redis sizing: maxmemory from its budget, eviction and persistence by role, I/O threads by
+CPUs, and a client limit the fd limit can honour.
+
+>>> from perfcfg.tune.context import Host, Program, TuneContext, GiB
+>>> ctx = TuneContext("production", Host(16 * GiB, 8), (Program("bot", 40, 2, 2, 0),), ())
+>>> v = {r.path: r.value for r in recommend(ctx, {})}
+>>> v["redis.maxmemory-policy"], v["redis.io-threads"], v["redis.maxclients"]
+('allkeys-lfu', 4, 128)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from perfcfg.tune import budget
+from perfcfg.tune.context import Recommendation, TuneContext
+from perfcfg.tune.util import ceil_div, mib_text, pick, rec
+
+# Redis docs (key eviction): allkeys-lfu keeps the frequently used keys when access follows a
+# power law, as bot caches do (a few hot chats, users, settings); LRU would evict a hot key
+# after one scan of cold ones. A store must never lose keys: noeviction.
+POLICY = {"cache": "allkeys-lfu", "store": "noeviction"}
+# redis.conf 7.0: the default save points; a store snapshots as well as appending.
+DEFAULT_SAVE = ((3600, 1), (300, 100), (60, 10000))
+# redis.conf 7.0 (io-threads): only with ≥ 4 cores, leave cores spare, > 8 rarely helps. The
+# host also runs PostgreSQL and the workers, so Redis takes at most half the cores.
+IO_THREADS_MIN_CPUS = 4
+IO_THREADS_CAP = 8
+# redis.conf: Redis needs maxclients + 32 file descriptors (it reserves 32 for itself).
+REDIS_RESERVED_FDS = 32
+CLIENT_HEADROOM_MIN = 32            # redis-cli, monitoring, a rolling restart's overlap
+CLIENT_HEADROOM_DIVISOR = 10
+MAXCLIENTS_MIN = 128
+# tcp-backlog default 511; Linux ≥ 5.4 net.core.somaxconn default 4096 caps any larger value.
+TCP_BACKLOG_DEFAULT = 511
+SOMAXCONN_DEFAULT = 4096
+# redis.conf: timeout 0 keeps idle pooled connections (closing them makes reconnect storms);
+# tcp-keepalive 300 (the default since 3.2.1) detects dead peers.
+TIMEOUT = 0
+TCP_KEEPALIVE = 300
+
+
+def worker_clients(ctx: TuneContext) -> int:
+    return sum(p.processes * p.redis_connections for p in ctx.programs)
+
+
+def fd_limit(ctx: TuneContext) -> int | None:
+    """The fd limit Redis starts with, or None when supervisord raises it to what Redis needs."""
+    return None if "redis" in ctx.supervised else ctx.host.open_files
+
+
+def maxmemory(ctx: TuneContext) -> int:
+    if "budget.redis" in ctx.fixed:
+        return budget.redis_maxmemory_for(ctx, int(ctx.fixed["budget.redis"]))
+    return budget.plan(ctx).redis_maxmemory
+
+
+def maxclients(ctx: TuneContext) -> tuple[int, int]:
+    """(maxclients, wanted before the fd bound)."""
+    clients = worker_clients(ctx)
+    wanted = max(MAXCLIENTS_MIN,
+                 clients + max(CLIENT_HEADROOM_MIN, ceil_div(clients, CLIENT_HEADROOM_DIVISOR)))
+    limit = fd_limit(ctx)
+    return (wanted if limit is None else max(1, min(wanted, limit - REDIS_RESERVED_FDS))), wanted
+
+
+def io_threads(ctx: TuneContext) -> int:
+    if ctx.env == "development" or ctx.host.cpus < IO_THREADS_MIN_CPUS:
+        return 1
+    return min(ctx.host.cpus // 2, IO_THREADS_CAP)
+
+
+def _memory(ctx: TuneContext) -> list[Recommendation]:
+    mm, role = maxmemory(ctx), ctx.redis_role
+    persist = budget.redis_persists(ctx)
+    out = [
+        rec("redis.maxmemory", mm, "redis.memory.maxmemory",
+            f"Redis' budget less fragmentation{' and fork copy-on-write' if persist else ''}: "
+            f"{mib_text(mm)}", "(budget.redis − 16MiB) / 1.2 / (2 if persistence else 1)",
+            {"role": role, "persistence": persist}),
+        rec("redis.maxmemory-policy", POLICY[role], "redis.memory.policy",
+            "a cache evicts its least frequently used keys" if role == "cache"
+            else "a store refuses writes rather than silently dropping data",
+            "allkeys-lfu for cache, noeviction for store", {"role": role}),
+    ]
+    if role == "cache":
+        out.append(rec("redis.lazyfree-lazy-eviction", True, "redis.memory.lazyfree_eviction",
+                       "free evicted big keys in a background thread: no latency spikes",
+                       "yes for cache", {"role": role}))
+    return out
+
+
+def _persistence(ctx: TuneContext) -> list[Recommendation]:
+    if ctx.redis_role == "store":
+        return [
+            rec("redis.appendonly", True, "redis.persistence.appendonly",
+                "a store keeps every write in the AOF", "yes for store", {}),
+            rec("redis.appendfsync", "everysec", "redis.persistence.appendfsync",
+                "fsync once a second: at most one second of writes lost", "everysec", {}),
+            rec("redis.save", DEFAULT_SAVE, "redis.persistence.save",
+                "RDB snapshots as well, for fast restarts and backups", "Redis 7.0 default", {}),
+        ]
+    if ctx.redis_persistence:
+        return []
+    return [
+        rec("redis.save", (), "redis.persistence.save",
+            "a pure cache never forks to snapshot, so it never needs twice its memory",
+            'save ""', {"persistence": False}),
+        rec("redis.appendonly", False, "redis.persistence.appendonly",
+            "a cache is rebuilt from the database, not from a log", "no", {}),
+    ]
+
+
+def _clients(ctx: TuneContext) -> list[Recommendation]:
+    value, wanted = maxclients(ctx)
+    value = int(pick(ctx, "redis.maxclients", value))
+    limit = fd_limit(ctx)
+    backlog = min(SOMAXCONN_DEFAULT, max(TCP_BACKLOG_DEFAULT, value))
+    threads = io_threads(ctx)
+    return [
+        rec("redis.maxclients", value, "redis.clients.maxclients",
+            "every worker connection plus headroom" + (
+                f", cut to the fd limit {limit} − 32" if value < wanted else ""),
+            "max(128, Σ processes × redis_connections + max(32, 10%)), ≤ open_files − 32",
+            {"worker_clients": worker_clients(ctx), "fd_limit": limit}),
+        rec("redis.tcp-backlog", backlog, "redis.clients.tcp_backlog",
+            "all workers may reconnect at once after a restart; ≤ net.core.somaxconn",
+            "min(4096, max(511, maxclients))", {"maxclients": value}),
+        rec("redis.timeout", TIMEOUT, "redis.clients.timeout",
+            "pooled idle connections stay open (closing them causes reconnect storms)", "0", {}),
+        rec("redis.tcp-keepalive", TCP_KEEPALIVE, "redis.clients.tcp_keepalive",
+            "detect dead peers in minutes", "300", {}),
+        rec("redis.io-threads", threads, "redis.cpu.io_threads",
+            "I/O threads help only from 4 cores; Redis takes at most half of a shared host"
+            if threads > 1 else "fewer than 4 cores (or development): one thread is fastest",
+            "1 if cpus < 4 else min(cpus // 2, 8)", {"cpus": ctx.host.cpus, "env": ctx.env}),
+        rec("budget.redis_fds", value + REDIS_RESERVED_FDS, "redis.fds",
+            "file descriptors Redis needs", "maxclients + 32", {"maxclients": value}),
+    ]
+
+
+def recommend(ctx: TuneContext, prior: Mapping[str, Any]) -> list[Recommendation]:
+    return _memory(ctx) + _persistence(ctx) + _clients(ctx)

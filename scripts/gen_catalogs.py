@@ -1,0 +1,337 @@
+#!/usr/bin/env python3
+"""Generate schemas/catalogs/*.json (docs/catalogs.md) from the installed real daemons.
+
+    python scripts/gen_catalogs.py            # rewrite the catalogs (only files that changed)
+    python scripts/gen_catalogs.py --check    # exit 1 with a unified diff if a file is stale
+
+Sources: PostgreSQL ``pg_settings`` of a throwaway server; pgbouncer ``SHOW CONFIG`` of a real
+instance plus the enum/bool/time tables of its src/main.c; Redis ``CONFIG GET *`` plus each
+directive's type as redis-server itself reports it when fed a probe value (its
+"argument must be …" messages come from the typed config table in src/config.c); supervisor
+from its own option parser with every key read recorded (perfcfg.daemons.supervisor_parse).
+Output is deterministic: sorted keys, two-space JSON, ``\\n`` line ends.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from perfcfg.daemons import PgBouncer, PostgresServer, RedisServer, parse_supervisord_conf, procs
+from perfcfg.daemons.binaries import require
+from perfcfg.daemons.pgbouncer import ENUMS as PGBOUNCER_ENUMS
+
+ROOT = Path(__file__).resolve().parent.parent
+CATALOG_DIR = ROOT / "schemas" / "catalogs"
+
+
+def entry(type_: str, *, default: Any = None, unit: str | None = None, min_: Any = None,
+          max_: Any = None, values: list[str] | None = None, context: str | None = None,
+          section: str | None = None) -> dict[str, Any]:
+    return {"type": type_, "unit": unit, "min": min_, "max": max_, "values": values,
+            "default": default, "context": context, "section": section}
+
+
+def catalog(daemon: str, version: str, source: str, params: dict[str, dict]) -> dict[str, Any]:
+    return {"daemon": daemon, "version": version, "source": source, "parameters": params}
+
+
+# -- PostgreSQL ---------------------------------------------------------------------------------
+
+PG_TYPES = {"bool": "bool", "integer": "integer", "real": "real", "string": "string",
+            "enum": "enum"}
+
+
+def _pg_number(text: str | None, vartype: str) -> int | float | None:
+    if text is None:
+        return None
+    return int(text) if vartype == "integer" else float(text)
+
+
+def postgresql() -> dict[str, Any]:
+    with PostgresServer("") as pg:
+        version = pg.query("SELECT current_setting('server_version')")[0][0]
+        rows = pg.query("SELECT name, vartype, unit, min_val, max_val, enumvals, boot_val, context "
+                        "FROM pg_settings ORDER BY name")
+    params = {name: entry(PG_TYPES[vartype], unit=unit, min_=_pg_number(lo, vartype),
+                          max_=_pg_number(hi, vartype), values=list(enums) if enums else None,
+                          default=boot, context=context)
+              for name, vartype, unit, lo, hi, enums, boot, context in rows}
+    return catalog("postgresql", version.split(".")[0], f"pg_settings of PostgreSQL {version}",
+                   params)
+
+
+# -- pgbouncer ----------------------------------------------------------------------------------
+
+# From src/main.c (bouncer_params) at pgbouncer_1_18_0: CF_INT keys documented as 0/1 switches,
+# CF_TIME_USEC keys (float seconds), and the one octal key. Everything else is typed by the
+# shape of its default: an integer, or a string.
+PGBOUNCER_BOOLS = frozenset({
+    "application_name_add_host", "disable_pqexec", "log_connections", "log_disconnections",
+    "log_pooler_errors", "log_stats", "server_fast_close", "server_reset_query_always",
+    "server_round_robin", "so_reuseport", "syslog", "tcp_defer_accept", "tcp_keepalive"})
+PGBOUNCER_SECONDS = frozenset({
+    "autodb_idle_timeout", "client_idle_timeout", "client_login_timeout", "dns_max_ttl",
+    "dns_nxdomain_ttl", "dns_zone_check_period", "idle_transaction_timeout", "query_timeout",
+    "query_wait_timeout", "reserve_pool_timeout", "server_check_delay",
+    "server_connect_timeout", "server_idle_timeout", "server_lifetime", "server_login_retry",
+    "suspend_timeout"})
+PGBOUNCER_OCTAL = frozenset({"unix_socket_mode"})
+
+
+def _pgbouncer_type(key: str, default: str) -> str:
+    if key in PGBOUNCER_ENUMS:
+        return "enum"
+    if key in PGBOUNCER_BOOLS:
+        return "bool"
+    if key in PGBOUNCER_SECONDS:
+        return "seconds"
+    if key in PGBOUNCER_OCTAL:
+        return "octal"
+    return "integer" if re.fullmatch(r"-?\d+", default) or key == "verbose" else "string"
+
+
+def pgbouncer() -> dict[str, Any]:
+    with PgBouncer("[pgbouncer]\n") as bnc:
+        version = bnc.console("SHOW VERSION")[0]["version"].split()[-1]
+        rows = bnc.config()
+    params = {}
+    for key, row in sorted(rows.items()):
+        kind = _pgbouncer_type(key, row["default"])
+        params[key] = entry(kind, default=row["default"], context=row["changeable"],
+                            values=list(PGBOUNCER_ENUMS[key]) if kind == "enum" else None,
+                            min_=0 if kind in ("bool", "seconds") else None,
+                            max_=1 if kind == "bool" else None)
+    return catalog("pgbouncer", ".".join(version.split(".")[:2]),
+                   f"SHOW CONFIG of PgBouncer {version}", params)
+
+
+# -- Redis --------------------------------------------------------------------------------------
+
+# Multi-argument ("special") directives whose value is a list of words; types for the rest come
+# from redis-server's own validation messages.
+REDIS_LISTS = frozenset({"bind", "client-output-buffer-limit", "latency-tracking-info-percentiles",
+                         "oom-score-adj-values", "replicaof", "save", "slaveof"})
+# Values that depend on the harness or on the host's RLIMIT_NOFILE, not on Redis: no default.
+REDIS_HOST_DEFAULTS = frozenset({"bind", "daemonize", "dir", "logfile", "maxclients", "pidfile",
+                                 "port", "supervised", "unixsocket"})
+_PROBE = "pf-bogus"
+_LLONG_MIN = "-9223372036854775808"
+_REDIS_BASE = ["--save", "", "--logfile", "", "--unixsocket", "", "--daemonize", "no"]
+
+
+def _redis_message(key: str, value: str) -> str | None:
+    """redis-server's complaint about ``key value`` on its command line, or None if accepted."""
+    workdir = procs.scratch_dir("pf-rcat-")
+    try:
+        proc = subprocess.Popen([require("redis-server"), "--port", "0", *_REDIS_BASE,
+                                 "--dir", workdir, f"--{key}", value], cwd=workdir,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            out, _ = proc.communicate(timeout=1.0)
+        except subprocess.TimeoutExpired:
+            procs.stop_tree(proc, __import__("signal").SIGKILL)
+            return None
+        lines = [x for x in out.strip().splitlines() if x.strip()]
+        return lines[-1] if proc.returncode != 0 and lines else None
+    finally:
+        procs.remove_dir(workdir)
+
+
+def _redis_type(key: str) -> dict[str, Any]:
+    if key in REDIS_LISTS:
+        return {"type": "list"}
+    msg = _redis_message(key, _PROBE) or ""
+    if "must be 'yes' or 'no'" in msg:
+        return {"type": "bool"}
+    if "one of the following:" in msg:
+        return {"type": "enum", "values": [v.strip() for v in msg.split(":", 1)[1].split(",")]}
+    if "memory" in msg:
+        return {"type": "memory"}
+    if "octal" in msg:
+        return {"type": "octal"}
+    if "parsed into an integer" in msg:
+        bounds = re.search(r"between (-?\d+) and (-?\d+)", _redis_message(key, _LLONG_MIN) or "")
+        return {"type": "integer", "min": int(bounds.group(1)) if bounds else None,
+                "max": int(bounds.group(2)) if bounds else None}
+    return {"type": "string"}
+
+
+def redis() -> dict[str, Any]:
+    with RedisServer("") as r:
+        values = r.config()
+        version = r.client().info("server")["redis_version"]
+    keys = sorted(values)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        types = dict(zip(keys, pool.map(_redis_type, keys)))
+    params = {}
+    for key in keys:
+        t = types[key]
+        params[key] = entry(t["type"], values=t.get("values"), min_=t.get("min"),
+                            max_=t.get("max"),
+                            default=None if key in REDIS_HOST_DEFAULTS else values[key])
+    return catalog("redis", ".".join(version.split(".")[:2]),
+                   f"CONFIG GET * and command-line validation of Redis {version}", params)
+
+
+# -- supervisor ---------------------------------------------------------------------------------
+
+# One section of every kind, with every optional key set so each value reaches its converter.
+SUPERVISOR_PROBE = """\
+[supervisord]
+logfile=/tmp/supervisord.log
+pidfile=/tmp/supervisord.pid
+childlogdir=/tmp
+directory=/tmp
+user=root
+umask=022
+environment=A="1"
+[unix_http_server]
+file=/tmp/pf.sock
+chmod=0700
+chown=root:root
+username=u
+password=p
+[inet_http_server]
+port=127.0.0.1:9001
+username=u
+password=p
+[supervisorctl]
+serverurl=unix:///tmp/pf.sock
+[rpcinterface:supervisor]
+supervisor.rpcinterface_factory=supervisor.rpcinterface:make_main_rpcinterface
+[program:p]
+command=/bin/true
+directory=/tmp
+umask=022
+user=root
+environment=A="1"
+serverurl=AUTO
+[group:g]
+programs=p
+[eventlistener:e]
+command=/bin/true
+events=PROCESS_STATE
+[fcgi-program:f]
+command=/bin/true
+socket=unix:///tmp/pf-f.sock
+socket_owner=root:root
+socket_mode=0700
+socket_backlog=10
+"""
+# Keys whose converter runs outside saneget's value (or not at all), from supervisor/options.py.
+SUPERVISOR_OVERRIDES = {"umask": "octal", "chmod": "octal", "socket_mode": "octal",
+                        "socket_backlog": "integer", "environment": "string"}
+SUPERVISOR_ENUMS = {"auto_restart": ["false", "unexpected", "true"]}
+_HOST_DEFAULTS = {("supervisord", "childlogdir")}   # tempfile.gettempdir(): depends on TMPDIR
+
+
+def _supervisor_default(value: Any) -> str | None:
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, type):                      # datatypes.Automatic, written AUTO
+        return "AUTO" if value.__name__ == "Automatic" else value.__name__.upper()
+    return str(value)
+
+
+def supervisor() -> dict[str, Any]:
+    import supervisor as sup_pkg
+    from supervisor.loggers import LevelsByDescription
+
+    parsed = parse_supervisord_conf(SUPERVISOR_PROBE, host_independent=True)
+    from perfcfg.daemons.supervisor_parse import CONVERTER_TYPES, section_kind
+
+    levels = sorted((n for n in vars(LevelsByDescription) if not n.startswith("_")),
+                    key=lambda n: -getattr(LevelsByDescription, n))
+    params: dict[str, dict] = {}
+    for (section, key), read in sorted(parsed.reads.items()):
+        kind = section_kind(section)
+        name = f"{kind}.{key}"
+        type_ = SUPERVISOR_OVERRIDES.get(key) or CONVERTER_TYPES.get(read.converter or "", "string")
+        values = None
+        if read.converter == "logging_level":
+            values = levels
+        elif read.converter in SUPERVISOR_ENUMS:
+            values = SUPERVISOR_ENUMS[read.converter]
+        default = None if (kind, key) in _HOST_DEFAULTS else _supervisor_default(read.default)
+        params[name] = entry(type_, values=values, default=default, section=kind)
+    version = getattr(sup_pkg, "__version__", None) or _dist_version("supervisor")
+    return catalog("supervisor", version.split(".")[0],
+                   f"option parser of supervisor {version} (keys read by ServerOptions and ClientOptions)", params)
+
+
+def _dist_version(name: str) -> str:
+    from importlib.metadata import version
+
+    return version(name)
+
+
+# -- driver -------------------------------------------------------------------------------------
+
+GENERATORS: dict[str, Callable[[], dict[str, Any]]] = {
+    "postgresql-15.json": postgresql,
+    "pgbouncer-1.18.json": pgbouncer,
+    "redis-7.0.json": redis,
+    "supervisor-4.json": supervisor,
+}
+
+
+def render(obj: dict[str, Any]) -> str:
+    return json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=True) + "\n"
+
+
+def generate(names: list[str] | None = None) -> dict[str, str]:
+    """``{file name: JSON text}`` for the requested catalogs (all by default)."""
+    return {name: render(GENERATORS[name]()) for name in (names or sorted(GENERATORS))}
+
+
+def diff(texts: dict[str, str], directory: Path = CATALOG_DIR) -> str:
+    out = []
+    for name, text in texts.items():
+        path = directory / name
+        old = path.read_text() if path.exists() else ""
+        # A Debian point release (15.18 → 15.20) changes only the "source" line; the
+        # parameters are what validation relies on, so only they make a catalog stale.
+        if _without_source(old) == _without_source(text):
+            continue
+        if old != text:
+            out += difflib.unified_diff(old.splitlines(keepends=True), text.splitlines(keepends=True),
+                                        f"a/schemas/catalogs/{name}", f"b/schemas/catalogs/{name}")
+    return "".join(out)
+
+
+def _without_source(text: str) -> list[str]:
+    return [line for line in text.splitlines() if not line.lstrip().startswith('"source":')]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="compare, write nothing, exit 1 if stale")
+    parser.add_argument("--out", type=Path, default=CATALOG_DIR)
+    parser.add_argument("names", nargs="*", choices=[*sorted(GENERATORS), []], metavar="FILE")
+    args = parser.parse_args(argv)
+    texts = generate(args.names or None)
+    if args.check:
+        changes = diff(texts, args.out)
+        sys.stdout.write(changes)
+        return 1 if changes else 0
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name, text in texts.items():
+        path = args.out / name
+        if not path.exists() or path.read_text() != text:
+            path.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

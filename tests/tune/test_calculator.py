@@ -1,0 +1,48 @@
+"""The stand-alone calculator: exact PostgreSQL units, one reason per line, JSON-able data."""
+
+import json
+
+import pytest
+from perfcfg.tune.calculator import CalcInput, calculate_data, calculate_text, format_pg
+from perfcfg.tune.context import GiB, KiB, MiB
+
+
+@pytest.mark.parametrize("name, value, text", [
+    ("shared_buffers", 4 * GiB, "4GB"), ("shared_buffers", 1536 * MiB, "1536MB"),
+    ("shared_buffers", 8 * KiB * 3, "24kB"), ("work_mem", 13617 * KiB, "13617kB"),
+    ("max_wal_size", 1536 * MiB, "1536MB"), ("min_wal_size", 80 * MiB, "80MB"),
+    ("random_page_cost", 4.0, "4"), ("random_page_cost", 1.1, "1.1"), ("jit", False, "off"),
+], ids=["GB", "MB", "8kB-pages", "kB", "wal-MB", "wal-80MB", "real-int", "real", "bool"])
+def test_pg_units_exact(name, value, text):
+    assert format_pg(name, value) == text
+
+
+def test_pg_fragment_has_a_reason_on_every_line():
+    text = calculate_text(CalcInput("postgres", 16 * GiB, 4, "ssd", "oltp", 300, "16"))
+    settings = [line for line in text.splitlines() if line and not line.startswith("#")]
+    assert settings and all("  # " in line for line in settings)
+    assert "shared_buffers = 4GB  #" in text and "max_connections = 300  #" in text
+
+
+@pytest.mark.parametrize("daemon, key", [("pgbouncer", "[pgbouncer]"),
+                                         ("redis", "maxmemory-policy allkeys-lfu")],
+                         ids=["pgbouncer", "redis"])
+def test_other_fragments(daemon, key):
+    text = calculate_text(CalcInput(daemon, 2 * GiB, 8, connections=300))
+    assert key in text
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if line and not line.startswith(("#", "[")):
+            assert lines[i - 1].startswith("# "), line
+
+
+@pytest.mark.parametrize("daemon", ["postgres", "pgbouncer", "redis"])
+def test_data_is_json_and_deterministic(daemon):
+    inp = CalcInput(daemon, 8 * GiB, 4, "nvme", "web", None, None)
+    assert json.dumps(calculate_data(inp)) == json.dumps(calculate_data(inp))
+
+
+def test_without_connections_postgres_assumes_one_cpu_sized_pool():
+    data = calculate_data(CalcInput("postgres", 4 * GiB, 2))
+    values = {s["name"]: s["value"] for s in data["settings"]}
+    assert values["max_connections"] < 40
