@@ -83,7 +83,7 @@ _SECRET_ENV = re.compile(r"password|passwd|secret|token|api_?key|private_?key", 
 
 
 def _plaintext_secrets(plan: Plan, config: Config) -> Iterator[Finding]:
-    what = "is written in the preset in plaintext"
+    what = "is written in plaintext, not as a ${…} reference"
     for user in config.users:
         if user.password is not None and not is_reference(user.password):
             yield Finding(f"users.{user.name}.password", f"users.{user.name}.password {what}")
@@ -101,8 +101,8 @@ def _plaintext_secrets(plan: Plan, config: Config) -> Iterator[Finding]:
         for key, value in prog.environment.items():
             if _SECRET_ENV.search(key) and not is_reference(value):
                 path = f"workload.programs.{prog.name}.environment.{key}"
-                yield Finding(path, f"{path} looks like a secret and {what} "
-                                    "(supervisord.conf is readable and shows it to supervisorctl)")
+                yield Finding(path, f"{path} looks like a secret and {what}; "
+                                    "supervisord.conf would carry it in clear")
 
 
 # -- Redis --------------------------------------------------------------------------------
@@ -149,6 +149,22 @@ def _redis_nopass(plan: Plan, config: Config) -> Iterator[Finding]:
         if _open(user):
             yield Finding(f"redis.users.{user.name}.nopass",
                           f"Redis user {user.name!r} is enabled with no password")
+
+
+def _redis_no_tls(plan: Plan, config: Config) -> Iterator[Finding]:
+    if _redis_beyond_loopback(plan) and not plan.value("redis.tls-port"):
+        yield Finding("redis.bind", "Redis listens beyond loopback without TLS (tls-port): "
+                                    "AUTH passwords and data cross the network in clear")
+
+
+_REDIS_ADMIN = ("enable-debug-command", "enable-module-command", "enable-protected-configs")
+
+
+def _redis_admin_commands(plan: Plan, config: Config) -> Iterator[Finding]:
+    for name in _REDIS_ADMIN:
+        if plan.value(f"redis.{name}") in ("yes", True):
+            yield Finding(f"redis.{name}", f"redis.{name} is yes: any client with the command "
+                                           "may use it, not only local ones")
 
 
 # -- supervisord --------------------------------------------------------------------------
@@ -199,8 +215,8 @@ def _pg_ssl_off(plan: Plan, config: Config) -> Iterator[Finding]:
     remote = [a for a in _pg_listen(plan) if not _is_loopback(a)]
     if remote and not _on(plan.value("postgres.ssl", False)):
         path = "postgres.ssl" if "postgres.ssl" in config.spans else "postgres.listen_addresses"
-        yield Finding(path, f"PostgreSQL listens on {', '.join(remote)} with ssl off: passwords "
-                            "exchanges and data cross the network in clear")
+        yield Finding(path, f"PostgreSQL listens on {', '.join(remote)} with ssl off: queries "
+                            "and results cross the network in clear")
 
 
 def _pg_unreachable(plan: Plan, config: Config) -> Iterator[Finding]:
@@ -268,6 +284,16 @@ def _pgbouncer_listen_all(plan: Plan, config: Config) -> Iterator[Finding]:
                                                "client TLS (client_tls_sslmode)")
 
 
+def _pgbouncer_no_tls(plan: Plan, config: Config) -> Iterator[Finding]:
+    listen = [a for a in _split(plan.value("pgbouncer.listen_addr", ""))
+              if a not in _ANY and not _is_loopback(a)]   # '*' is PCF414's
+    tls = plan.value("pgbouncer.client_tls_sslmode", "disable")
+    if listen and tls not in ("require", "verify-ca", "verify-full"):
+        yield Finding("pgbouncer.listen_addr", f"pgbouncer listens on {', '.join(listen)} "
+                                               "without client TLS: queries and results cross "
+                                               "the network in clear")
+
+
 def _pgbouncer_admins(plan: Plan, config: Config) -> Iterator[Finding]:
     known = {name for name, _ in plan.users}
     for key in ("admin_users", "stats_users"):
@@ -324,13 +350,6 @@ RULES: dict[str, Rule] = {r.code: r for r in (
          "listen_addresses = '*' exposes the server on interfaces nobody meant to serve",
          "list the addresses clients use; with pgbouncer on the same host, localhost is enough",
          _pg_listen_all),
-    Rule("PCF416", "remote client but PostgreSQL listens on loopback only",
-         _sev("warning", "warning", "warning"),
-         "perfcfg narrows listen_addresses to localhost when every client is local; a client "
-         "from another host then cannot connect",
-         "set postgres.listen_addresses to the private address the client reaches (not '*'), "
-         "and ssl: on",
-         _pg_unreachable),
     Rule("PCF410", "PostgreSQL crash safety off", NOT_DEV,
          "with fsync or full_page_writes off a crash or power loss can corrupt the cluster",
          "remove the override (both are on by default); use synchronous_commit: off to trade "
@@ -361,6 +380,27 @@ RULES: dict[str, Rule] = {r.code: r for r in (
          "missing there can never log in to the console, so nobody can SHOW or PAUSE",
          "declare the user under users: with a password and admin: true or stats: true",
          _pgbouncer_admins),
+    Rule("PCF416", "remote client but PostgreSQL listens on loopback only",
+         _sev("warning", "warning", "warning"),
+         "perfcfg narrows listen_addresses to localhost when every client is local; a client "
+         "from another host then cannot connect",
+         "set postgres.listen_addresses to the private address the client reaches (not '*'), "
+         "and ssl: on",
+         _pg_unreachable),
+    Rule("PCF417", "pgbouncer beyond loopback without TLS", _sev("error", "warning", None),
+         "SCRAM protects the password but not the queries and results that cross the network",
+         "client_tls_sslmode: require with client_tls_cert_file and client_tls_key_file, or "
+         "listen_addr: 127.0.0.1",
+         _pgbouncer_no_tls),
+    Rule("PCF418", "Redis beyond loopback without TLS", _sev("error", "warning", None),
+         "Redis's AUTH sends the password in clear, and every key and value follows it",
+         "tls-port with tls-cert-file and tls-key-file (and port 0), or bind 127.0.0.1 -::1",
+         _redis_no_tls),
+    Rule("PCF419", "Redis debug, module or protected-config commands enabled", STRICT,
+         "DEBUG, MODULE LOAD and CONFIG SET of protected paths let a client run code or "
+         "rewrite files as the redis user; Redis 7 disables them by default",
+         "remove the override, or use local to allow them from loopback only",
+         _redis_admin_commands),
 )}
 
 

@@ -97,6 +97,14 @@ CASES = [
      "pgbouncer:\n  admin_users: app\n"),
     ("PCF415", "pgbouncer:\n  stats_users: app,monitor\n", "pgbouncer.stats_users",
      "users:\n  - {name: monitor, password: '${env:M}', stats: true}\n"),
+    ("PCF417", "pgbouncer:\n  listen_addr: 10.0.0.5\n", "pgbouncer.listen_addr",
+     "pgbouncer:\n  listen_addr: 10.0.0.5\n  client_tls_sslmode: verify-full\n"),
+    ("PCF418", "redis:\n  bind: [10.0.0.5, 127.0.0.1]\n", "redis.bind",
+     "redis:\n  bind: [10.0.0.5, 127.0.0.1]\n  tls-port: 6380\n  port: 0\n"),
+    ("PCF419", "redis:\n  enable-debug-command: yes\n", "redis.enable-debug-command",
+     "redis:\n  enable-debug-command: local\n"),
+    ("PCF419", "redis:\n  enable-module-command: 'yes'\n", "redis.enable-module-command",
+     "redis:\n  enable-module-command: no\n"),
     ("PCF416", REPLICA, "clients.replica.address",
      REPLICA + "postgres:\n  listen_addresses: 10.0.0.5\n  ssl: on\n"),
 ]
@@ -225,6 +233,9 @@ FLIPS = [
     ("PCF413", "pgbouncer", ["  auth_type: plain"], 1),
     ("PCF414", "pgbouncer", ["  listen_addr: '*'"], 1),
     ("PCF415", "pgbouncer", ["  admin_users: root"], 1),
+    ("PCF417", "pgbouncer", ["  listen_addr: 10.1.2.3"], 1),
+    ("PCF418", "redis", ["  bind: [10.1.2.3]"], 1),
+    ("PCF419", "redis", ["  enable-protected-configs: yes"], 1),
 ]
 
 

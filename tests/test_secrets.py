@@ -151,6 +151,17 @@ def test_explain_never_shows_a_secret(tmp_path, monkeypatch):
                 assert value not in result.out + result.err
 
 
+@pytest.mark.parametrize("command", ["build", "explain"])
+def test_a_password_given_with_set_is_never_printed(project, command):
+    args = ["--env", "staging", "--project", str(project), "--set", "users.app.password=Set-pw.9q"]
+    for fmt in ("text", "json"):
+        for extra in (["users.app.password"], ["users.app"], ["users"]) \
+                if command == "explain" else ([],):
+            result = run(command, *args, "--format", fmt, *extra)
+            assert "Set-pw.9q" not in result.out + result.err
+        assert ("PCF401" in result.out + result.err) == (command == "build")
+
+
 @pytest.mark.parametrize("fmt", ["text", "json", "github", "sarif"])
 def test_a_plaintext_password_is_reported_but_never_printed(project, fmt):
     write(project / "presets/staging.yaml", "extends: [builtin:staging, base.yaml]\n"
