@@ -61,7 +61,7 @@ def make_plan(config: Config, history: History, req: Any, secrets_mode: str
     acl = _redis_acl(config, resolver, diags, leaked)
     _resolve_setting_secrets(settings, resolver, config, diags, leaked)
     plan = Plan(config.env, config.kind, settings, _databases(config, settings), users,
-                _programs(config, settings), _hba(config), leaked, acl)
+                _programs(config, settings), _hba(config, settings), leaked, acl)
     diags.extend(_checks(ctx, plan, config))
     return plan, diags
 
@@ -281,12 +281,16 @@ def _env_text(value: Any) -> str:
     return str(value)
 
 
-def _hba(config: Config) -> list[HbaRule]:
+def _hba(config: Config, settings: dict[str, Setting]) -> list[HbaRule]:
     rules = [HbaRule("local", "all", "postgres", "", "peer",
                      "the postgres OS user administers the cluster over the Unix socket")]
+    # pgbouncer connects from the address it connects to (same host), so that is the source
+    # address its lines must allow.
+    bouncer_from = connect_host(settings, "postgres")
+    bouncer_from += "/128" if ":" in bouncer_from else "/32"
     for pool in pools(config):
         db = next(d for d in config.databases if d.name == pool.database)
-        rules.append(HbaRule("host", db.dbname or db.name, pool.user, "127.0.0.1/32",
+        rules.append(HbaRule("host", db.dbname or db.name, pool.user, bouncer_from,
                              "scram-sha-256", f"pgbouncer pool {pool.database}/{pool.user}"))
     ssl = config.services.get("postgres", {}).get("ssl") in (True, "on")
     for client in config.clients:

@@ -264,13 +264,18 @@ class Validator:
             return model.Policy()
         from perfcfg.policy import RULES  # the rule table only; checks run after planning
 
+        seen: set[str] = set()
         for i, waiver in enumerate(policy.waivers):
+            path = f"policy.waivers[{i}].rule"
             if waiver.rule not in RULES:
-                path = f"policy.waivers[{i}].rule"
                 self.error("PCF420", f"waiver for unknown rule {waiver.rule}",
                            self.spans.get(path), path,
                            did_you_mean(waiver.rule, sorted(RULES)) or
                            f"security rules are {', '.join(sorted(RULES))}")
+            elif waiver.rule in seen:
+                self.error("PCF420", f"a second waiver for {waiver.rule}", self.spans.get(path),
+                           path, "keep one waiver per rule, with every reason in it")
+            seen.add(waiver.rule)
         return policy
 
 

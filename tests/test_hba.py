@@ -32,7 +32,7 @@ def test_most_specific_lines_first_and_scram_everywhere_but_peer(project):
     assert hba_lines(result) == [
         ["local", "all", "postgres", "peer"],
         ["local", "all", "backup", "peer"],
-        ["host", "app", "app", "127.0.0.1/32", "scram-sha-256"],
+        ["host", "app", "app", "10.0.0.5/32", "scram-sha-256"],
         ["host", "app", "monitor", "127.0.0.1/32", "scram-sha-256"],
         ["hostssl", "replication", "rep", "10.0.0.0/24", "scram-sha-256"],
         ["hostssl", "all", "all", "10.0.0.7/32", "scram-sha-256"],
@@ -71,3 +71,9 @@ def test_production_defaults_are_scram_and_admin_users_exist(project):
                  "listen_addr = 127.0.0.1"):
         assert f"\n{line}\n" in bouncer
     assert '"ops" "SCRAM-SHA-256$4096:' in result.files["userlist.txt"].decode()
+
+
+def test_pgbouncer_lines_allow_the_address_pgbouncer_connects_from(project):
+    result = build(project, "postgres:\n  listen_addresses: 10.0.0.5\n  ssl: on\n")
+    assert "host=10.0.0.5" in result.files["pgbouncer.ini"].decode()
+    assert ["host", "app", "app", "10.0.0.5/32", "scram-sha-256"] in hba_lines(result)

@@ -197,12 +197,14 @@ def test_an_unused_waiver_is_reported_as_info(kinds):
     ("    - {rule: PCF403, reason: '  '}\n", "PCF204", "policy.waivers[0].reason"),
     ("    - {rule: PCF403}\n", "PCF203", "policy.waivers[0].reason"),
     ("    - {rule: PCF403, reason: ok, until: 2027}\n", "PCF201", "policy.waivers[0].until"),
-], ids=["unknown-rule", "bad-code", "empty-reason", "no-reason", "unknown-key"])
+    ("    - {rule: PCF403, reason: a}\n    - {rule: PCF403, reason: b}\n", "PCF420",
+     "policy.waivers[1].rule"),
+], ids=["unknown-rule", "bad-code", "empty-reason", "no-reason", "unknown-key", "twice"])
 def test_an_invalid_waiver_is_an_error_at_its_line(kinds, waiver, code, path):
     write(kinds / "presets/overlay.yaml", "policy:\n  waivers:\n" + waiver)
     result = compile_env(Request(kinds, "production", render=False))
     found = [(d.code, d.severity, d.path, d.span.line) for d in result.diagnostics]
-    assert found == [(code, "error", path, 3)]
+    assert found == [(code, "error", path, 2 + waiver.count("\n"))]
 
 
 def test_an_unknown_policy_key_is_an_error(kinds):
