@@ -48,10 +48,10 @@ Size = Annotated[int, BeforeValidator(_size), WithJsonSchema(
 class Targets(Strict):
     """Daemon versions the files are written for."""
 
-    postgres: int = Field(15, ge=10, le=18)
-    pgbouncer: str = Field("1.18", pattern=r"^1\.[0-9]+$")
-    redis: str = Field("7.0", pattern=r"^[6-8]\.[0-9]+$")
-    supervisor: str = Field("4.2", pattern=r"^4\.[0-9]+$")
+    postgres: int = Field(default=15, ge=10, le=18)
+    pgbouncer: str = Field(default="1.18", pattern=r"^1\.[0-9]+$")
+    redis: str = Field(default="7.0", pattern=r"^[6-8]\.[0-9]+$")
+    supervisor: str = Field(default="4.2", pattern=r"^4\.[0-9]+$")
 
 
 class Environment(Strict):

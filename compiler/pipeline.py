@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Mapping
 
 from perfcfg import __version__, model, project as projects
 from perfcfg.diagnostics import Diagnostic, finalize, has_errors

@@ -84,7 +84,7 @@ def format_pg_memory(nbytes: int, base_unit: str) -> str:
                         "(PostgreSQL would round it)")
     for unit in ("TB", "GB", "MB", "kB"):
         size = PG_MEMORY_UNITS[unit]
-        if nbytes and nbytes % size == 0 and size >= base:
+        if nbytes and nbytes % size == 0:
             return f"{nbytes // size}{unit}"
     return str(nbytes // base) if base_unit != "B" else f"{nbytes}B"
 
@@ -96,7 +96,7 @@ def format_pg_time(us: int, base_unit: str) -> str:
                         "PostgreSQL would round it, possibly to 0 = disabled")
     for unit in ("d", "h", "min", "s", "ms", "us"):
         size = PG_TIME_UNITS[unit]
-        if us and us % size == 0 and size >= base:
+        if us and us % size == 0:
             return f"{us // size}{unit}"
     return "0"
 

@@ -293,7 +293,7 @@ def _unit_hint(cat, param) -> str | None:
     return None
 
 
-def _msg(err: dict) -> str:
+def _msg(err: Any) -> str:
     msg = err["msg"]
     return msg[len("Value error, "):] if msg.startswith("Value error, ") else msg
 

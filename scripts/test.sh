@@ -17,7 +17,11 @@ fi
 
 python3 -m venv .venv
 .venv/bin/pip install -q --upgrade pip
-.venv/bin/pip install -q -e '.[test]'
+.venv/bin/pip install -q -e '.[test,dev]'
+
+# The house style is ruff- and mypy-clean (STYLE.md); both are pinned in the dev extra.
+.venv/bin/ruff check compiler tests scripts
+.venv/bin/mypy compiler
 
 # The catalogs in schemas/catalogs must match the installed daemons.
 if [ -x /usr/sbin/pgbouncer ] && command -v redis-server >/dev/null; then

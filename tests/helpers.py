@@ -23,7 +23,6 @@ class Run:
 
 def run(*args: str, monkeypatch=None) -> Run:
     import contextlib
-    import sys
 
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):

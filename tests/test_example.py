@@ -65,3 +65,21 @@ def test_workers_point_at_pgbouncer_and_redis(compiled, env):
         assert env_vars["REDIS_URL"] == f"redis://bot@127.0.0.1:{plan.value('redis.port')}/0"
     for db in plan.databases:
         assert db["port"] == plan.value("postgres.port")
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_budgets_fit_the_host(compiled, env):
+    plan, host = compiled[env].plan, compiled[env].config.host
+    parts = ("os_reserve", "workers", "pgbouncer", "redis", "postgres")
+    total = sum(plan.value(f"budget.{p}") for p in parts)
+    assert total <= host.memory
+    assert plan.value("postgres.shared_buffers") < plan.value("budget.postgres")
+    assert plan.value("redis.maxmemory") < plan.value("budget.redis")
+    assert not [d for d in compiled[env].diagnostics if d.severity == "error"]
+
+
+def test_staging_explain_shows_the_budget_arithmetic():
+    from helpers import run
+
+    out = run("explain", "--env", "staging", "--project", str(EXAMPLE), "budget.postgres").out
+    assert "host − os_reserve − workers − pgbouncer − redis" in out and "16 GiB" in out

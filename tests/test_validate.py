@@ -37,7 +37,7 @@ def diags_for(project, text, env="staging"):
 ], ids=lambda v: v if isinstance(v, str) and v.startswith("PCF") else None)
 def test_one_mistake_one_precise_diagnostic(project, text, code, line, path, hint):
     found = diags_for(project, text)
-    assert [(c, l, p) for c, l, p, _, _ in found] == [(code, line, path)], found
+    assert [(c, ln, p) for c, ln, p, _, _ in found] == [(code, line, path)], found
     if hint:
         assert hint in (found[0][4] or "") + found[0][3]
 
@@ -45,7 +45,7 @@ def test_one_mistake_one_precise_diagnostic(project, text, code, line, path, hin
 def test_all_errors_are_reported_together_in_file_order(project):
     found = diags_for(project, "postgres:\n  work_mem: 4XB\n  shared_bufers: 1GB\n"
                                "redis:\n  maxmemory-policy: lru\n")
-    assert [(c, l) for c, l, *_ in found] == [("PCF204", 3), ("PCF201", 4), ("PCF204", 6)]
+    assert [(c, ln) for c, ln, *_ in found] == [("PCF204", 3), ("PCF201", 4), ("PCF204", 6)]
 
 
 def test_missing_environment_and_host(project):

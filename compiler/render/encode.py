@@ -224,13 +224,17 @@ def supervisor_value(value: Any, param: Param | None = None) -> str:
         return f"0{int(value):03o}"
     if isinstance(value, int):
         return str(value)
-    text = _no_control(str(value))
+    return _supervisor_checked(str(value)).replace("%", "%%")
+
+
+def _supervisor_checked(text: str) -> str:
+    _no_control(text)
     if text != text.strip():
         raise EncodeError("supervisor trims spaces around values")
     if re.search(r"\s[;#]", text):
         raise EncodeError("supervisor reads ' ;' and ' #' as the start of a comment, even inside "
                           "quotes, and there is no escape for it")
-    return text.replace("%", "%%")
+    return text
 
 
 _SUPERVISOR_REF = re.compile(r"%\((program_name|process_num|group_name|numprocs)\)(s|0?[0-9]*d)")
@@ -239,14 +243,13 @@ _SUPERVISOR_REF = re.compile(r"%\((program_name|process_num|group_name|numprocs)
 def supervisor_template(text: str) -> str:
     """A value where perfcfg's whitelisted ``%(process_num)02d``-style references stay live and
     every other ``%`` is literal (e.g. ``process_name``)."""
+    _supervisor_checked(text)
     parts, last = [], 0
     for m in _SUPERVISOR_REF.finditer(text):
-        parts.append(supervisor_value(text[last:m.start()]) if m.start() > last else "")
+        parts.append(text[last:m.start()].replace("%", "%%"))
         parts.append(m.group(0))
         last = m.end()
-    rest = text[last:]
-    if rest:
-        parts.append(supervisor_value(rest))
+    parts.append(text[last:].replace("%", "%%"))
     return "".join(parts)
 
 
