@@ -78,7 +78,8 @@ def _on(value: object) -> bool:
 
 # Daemon parameters that hold a secret end with one of these words (password_encryption and
 # ssl_key_file do not); environment variables are matched anywhere in the name.
-_SECRET_PARAM = re.compile(r".*(password|passwd|requirepass|masterauth)$", re.IGNORECASE)
+_SECRET_PARAM = re.compile(r".*(password|passwd|requirepass|masterauth|[-_]pass)$",
+                           re.IGNORECASE)
 _SECRET_ENV = re.compile(r"password|passwd|secret|token|api_?key|private_?key", re.IGNORECASE)
 
 

@@ -94,11 +94,14 @@ def redis_password_hash(password: str) -> str:
     return "#" + hashlib.sha256(password.encode()).hexdigest()
 
 
+# Shorter secrets are not looked for in the generated files: they would match by chance.
+LEAK_MIN_LENGTH = 8
+
 # A key that names a secret, then a value that is not a ${…} reference: the value is masked
 # wherever a source line is shown (code frames), so a plaintext password reported by PCF401
 # is not printed by the report about it.
 _SECRET_VALUE = re.compile(
-    r"""(\b[\w-]*?(?:password|passwd|requirepass|masterauth|secret|token|api_?key)["']?\s*[:=]\s*)"""
+    r"""(\b[\w-]*?(?:password|passwd|requirepass|masterauth|secret|token|api_?key|[-_]pass)["']?\s*[:=]\s*)"""
     r"""(?!\$\{)("[^"]*"|'[^']*'|[^\s,}#]+)""", re.IGNORECASE)
 MASK = "<redacted>"
 
@@ -119,3 +122,14 @@ def redact_line(line: str) -> str:
 def is_secret_path(path: str) -> bool:
     """Whether a setting path names a secret (its value is never shown)."""
     return _SECRET_VALUE.match(path.rsplit(".", 1)[-1] + ": x") is not None
+
+
+def leaked_into(files: Mapping[str, bytes], secrets: list[str]) -> list[str]:
+    """Names of the files that contain one of ``secrets`` in clear (a last line of defence:
+    every secret should reach the files hashed).
+
+    >>> leaked_into({"a.conf": b"requirepass hunter2-long"}, ["hunter2-long"])
+    ['a.conf']
+    """
+    values = [s.encode() for s in secrets if len(s) >= LEAK_MIN_LENGTH]
+    return sorted(name for name, data in files.items() if any(v in data for v in values))

@@ -44,7 +44,9 @@ MANAGED: dict[str, dict[str, str]] = {
     },
     "pgbouncer": {"%include": "perfcfg writes one self-contained file"},
     "redis": {"include": "perfcfg writes one self-contained file",
-              "user": "declare Redis users under redis.users"},
+              "user": "declare Redis users under redis.users",
+              "requirepass": "declare redis.users: Redis ignores requirepass when it reads an "
+                             "aclfile, and it would put the password in redis.conf"},
 }
 
 

@@ -188,3 +188,26 @@ def test_a_non_ascii_password_is_refused(project, monkeypatch):
     monkeypatch.setenv("APP_REDIS_PASSWORD", "x-redis-pw")
     result = run("build", "--env", "staging", "--project", str(project), "--secrets", "resolve")
     assert result.code == 1 and "PCF121" in result.err and "pässwort" not in result.err
+
+
+def test_a_secret_that_would_reach_a_file_in_clear_stops_the_build(project, monkeypatch):
+    """masterauth has no hashed form: perfcfg refuses to write it rather than leak it."""
+    for name, value in (("APP_DB_PASSWORD", "x-db-pw-long"), ("APP_REDIS_PASSWORD", "x-rd-pw-long"),
+                        ("PRIMARY_PW", "Primary-pw.42")):
+        monkeypatch.setenv(name, value)
+    write(project / "presets/staging.yaml", "extends: [builtin:staging, base.yaml]\n"
+          "redis:\n  masterauth: ${env:PRIMARY_PW}\n")
+    result = run("build", "--env", "staging", "--project", str(project), "--secrets", "resolve")
+    assert result.code == 1 and "PCF211" in result.err and "redis.conf" in result.err
+    assert "Primary-pw.42" not in result.err and not (project / "generated").exists()
+
+
+@pytest.mark.parametrize("setting, code", [
+    ("redis:\n  requirepass: ${env:X}\n", "PCF206"),
+    ("redis:\n  tls-key-file-pass: literal-pw\n", "PCF401"),
+    ("redis:\n  masterauth: literal-pw\n", "PCF401"),
+])
+def test_redis_password_directives(project, setting, code):
+    write(project / "presets/staging.yaml", "extends: [builtin:staging, base.yaml]\n" + setting)
+    result = run("validate", "--project", str(project))
+    assert result.code == 1 and f"[{code}]" in result.err and "literal-pw" not in result.err

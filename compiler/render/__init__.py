@@ -247,4 +247,14 @@ def render_all(plan: Plan, config: Config, header: dict[str, Any]
         "users.acl": r.redis_acl(),
         "supervisord.conf": r.supervisor(),
     }
-    return files, r.diagnostics
+    return files, r.diagnostics + _leaks(plan, files)
+
+
+def _leaks(plan: Plan, files: dict[str, bytes]) -> list[Diagnostic]:
+    from perfcfg.secrets import leaked_into
+
+    return [Diagnostic("PCF211", "error", f"a secret would be written in clear into {name}",
+                       None, None, "secrets reach the files hashed (SCRAM, SHA); a secret "
+                       "given to any other setting (e.g. masterauth) cannot be written safely, "
+                       "and a password that also occurs in the file by chance is too weak")
+            for name in leaked_into(files, plan.secrets)]
