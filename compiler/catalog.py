@@ -122,7 +122,12 @@ def _as_bool(value: Any, words: dict[str, bool], spelled: str) -> bool:
 
 def _as_enum(param: Param, value: Any) -> str:
     if isinstance(value, bool):
-        value = "on" if value else "off"
+        # YAML reads yes/no/on/off as booleans; give back the spelling this enum accepts
+        # (Redis 7's enable-*-command enums are no/yes/local).
+        spelled = [w for w in (("on", "off"), ("yes", "no"), ("true", "false"))
+                   if {w[0], w[1]} <= {v.lower() for v in param.values or ()}]
+        pair = spelled[0] if spelled else ("on", "off")
+        value = pair[0] if value else pair[1]
     text = str(value)
     for allowed in param.values or ():
         if allowed.lower() == text.lower():

@@ -114,7 +114,7 @@ def _typer_app():
               secrets: Optional[str] = typer.Option(None, "--secrets",
                                                     help="resolve or placeholder."),
               debug: bool = typer.Option(False, "--debug")) -> None:
-        """Compile one environment into its six files."""
+        """Compile one environment into its seven files."""
         _choice(fmt, ("text", "json"), "--format")
         if secrets is not None:
             _choice(secrets, ("resolve", "placeholder"), "--secrets")

@@ -30,6 +30,7 @@ def report(io: Io, diagnostics: list[Diagnostic], fmt: str, sources: Mapping[str
 
     if not diagnostics and fmt == "text":
         return
+
     stream = io.out if fmt != "text" else io.err
     # Code frames quote source lines: a `password:` line next to a mistake must not show it.
     stream.write(reporters.render(diagnostics, fmt, sources, io.color,

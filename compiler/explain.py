@@ -12,6 +12,7 @@ from typing import Any
 from perfcfg import catalog as catalogs
 from perfcfg.plan import Setting
 from perfcfg.render import encode
+from perfcfg.secrets import is_reference, is_secret_path, redact_line
 from perfcfg.spans import Origin
 from perfcfg.units import human
 
@@ -29,15 +30,14 @@ def explain(result: Any, path: str) -> dict[str, Any] | None:
     if structural is None:
         return None
     chain = [_origin(o) for o in _history(result, path)]
-    value = SECRET if path.endswith(".password") and not str(structural).startswith("${") \
-        else structural
+    value = _mask(path, structural)
     return {"path": path, "value": value, "written_as": None, "origin": chain[-1] if chain else
             {"kind": "default"}, "chain": chain, "rule": "", "reason": "", "formula": "",
             "inputs": {}, "deviation": ""}
 
 
 def _setting(setting: Setting, config: Any) -> dict[str, Any]:
-    secret = setting.reason == "secret reference"
+    secret = setting.reason == "secret reference" or is_secret_path(setting.path)
     return {
         "path": setting.path,
         "value": SECRET if secret else _jsonable(setting.value),
@@ -83,8 +83,8 @@ def _origin(origin: Origin) -> dict[str, Any]:
     out: dict[str, Any] = {"kind": origin.kind}
     if origin.span is not None:
         out.update(file=origin.span.file, line=origin.span.line, column=origin.span.column)
-    if origin.detail:
-        out["detail"] = origin.detail
+    if origin.detail:  # a --set flag may carry a literal password: mask it like a code frame
+        out["detail"] = redact_line(origin.detail)
     return out
 
 
@@ -108,6 +108,17 @@ def _structural(config: Any, path: str) -> Any:
             return None
         node = node[part]
     return _jsonable(node)
+
+
+def _mask(path: str, value: Any) -> Any:
+    """The value with every literal secret inside it replaced (references stay visible)."""
+    if isinstance(value, dict):
+        return {k: _mask(f"{path}.{k}", v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask(path, v) for v in value]
+    if is_secret_path(path) and value is not None and not is_reference(value):
+        return SECRET
+    return value
 
 
 def _jsonable(value: Any) -> Any:

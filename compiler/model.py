@@ -22,6 +22,7 @@ from typing_extensions import Annotated
 from perfcfg import units
 
 NAME = r"^[A-Za-z_][A-Za-z0-9_.-]{0,62}$"
+REDIS_NAME = r"^[A-Za-z0-9_.-]{1,64}$"
 ENV_KEY = r"^[A-Za-z_][A-Za-z0-9_]*$"
 SECRET_REF = re.compile(r"^\$\{(env|file):([^}]+)\}$")
 EnvKind = Literal["development", "staging", "production"]
@@ -108,6 +109,7 @@ class Program(Strict):
     user: str | None = None
     directory: str | None = None
     run_as: str | None = Field(None, pattern=r"^[a-z_][a-z0-9_-]*$")
+    redis_user: str | None = Field(None, pattern=REDIS_NAME)
     environment: dict[str, str | int | float | bool] = {}
     supervisor: dict[str, Any] = {}
 
@@ -171,7 +173,10 @@ class Client(Strict):
     user: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     database: str = Field("all", pattern=r"^[A-Za-z0-9_.-]+$")
     address: str = "127.0.0.1/32"
-    method: Literal["scram-sha-256", "md5", "trust", "peer", "reject"] = "scram-sha-256"
+    # md5, password and trust are accepted here so that the policy stage can refuse them with
+    # a rule code (and a waiver) rather than a bare schema error.
+    method: Literal["scram-sha-256", "md5", "password", "trust", "peer", "cert",
+                    "reject"] = "scram-sha-256"
     connections: int = Field(1, ge=0, le=10000)
     replication: bool = False
 
@@ -188,6 +193,85 @@ class Client(Strict):
             raise ValueError(f"{value!r} is not 'local' or an address in CIDR form "
                              f"like 10.0.0.0/24 ({exc})") from None
         return value
+
+
+# An ACL file line is split on single spaces with no quoting (research §4.3), so a rule can
+# carry no whitespace, quote or control character; a leading '#', '>' or '<' would be a
+# password, which only ``password`` may set.
+_ACL_TOKEN = re.compile(r"[!-~]+")
+_ACL_FORBIDDEN = re.compile(r"[\s\"'\\]")
+
+
+def _acl_tokens(values: list[str], what: str, check: "re.Pattern[str]") -> list[str]:
+    for value in values:
+        if any(mark in value for mark in "><#"):
+            # Never echo it: it may be a password written in the wrong place.
+            raise ValueError(f"a {what} cannot contain '>', '<' or '#': Redis reads those as "
+                             "passwords; set the password with password: ${env:…}")
+        if not _ACL_TOKEN.fullmatch(value) or _ACL_FORBIDDEN.search(value):
+            raise ValueError(f"{what} {value!r} must be one word of printable ASCII without "
+                             "quotes or backslashes (Redis ACL files have no quoting)")
+        if not check.fullmatch(value):
+            raise ValueError(f"{what} {value!r} is not valid here")
+    return values
+
+
+class RedisUser(Strict):
+    """A Redis ACL user (``redis.users``), written to the ACL file with a hashed password.
+
+    >>> RedisUser(name="bot", password="${env:P}", keys=["cache:*"], commands=["+@read"]).enabled
+    True
+    """
+
+    name: str = Field(pattern=REDIS_NAME)
+    password: str | None = None
+    nopass: bool = False
+    enabled: bool = True
+    keys: list[str] = []
+    channels: list[str] = []
+    commands: list[str] = []
+
+    @field_validator("keys")
+    @classmethod
+    def _keys(cls, value: list[str]) -> list[str]:
+        return _acl_tokens(value, "key pattern", re.compile(r"[^~%&].*"))
+
+    @field_validator("channels")
+    @classmethod
+    def _channels(cls, value: list[str]) -> list[str]:
+        return _acl_tokens(value, "channel pattern", re.compile(r"[^&].*"))
+
+    @field_validator("commands")
+    @classmethod
+    def _commands(cls, value: list[str]) -> list[str]:
+        return _acl_tokens(value, "command rule",
+                           re.compile(r"[+-](@[a-z]+|[a-z][a-z0-9-]*(\|[a-z][a-z0-9-]*)?)"
+                                      r"|allcommands|nocommands"))
+
+    @field_validator("password")
+    @classmethod
+    def _password(cls, value: str | None) -> str | None:
+        if value is not None and not value:
+            raise ValueError("a password cannot be empty; use nopass: true for no password")
+        return value
+
+
+class Waiver(Strict):
+    """An accepted exception to one security rule, with the reason it is accepted."""
+
+    rule: str = Field(pattern=r"^PCF4[0-9]{2}$")
+    reason: str
+
+    @field_validator("reason")
+    @classmethod
+    def _reason(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("a waiver needs a reason: say why the risk is accepted")
+        return value
+
+
+class Policy(Strict):
+    waivers: list[Waiver] = []
 
 
 class Budget(Strict):

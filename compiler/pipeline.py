@@ -1,4 +1,5 @@
-"""One environment through the whole pipeline: load → resolve → validate → tune → check → render.
+"""One environment through the whole pipeline: load → resolve → validate → tune → check → policy
+→ render.
 
 ``compile_env`` never prints and never raises for bad input: it returns a ``Result`` holding the
 diagnostics and, when there is no error, the Plan and the rendered files.
@@ -100,6 +101,10 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
     diags.extend(found)
     secrets = plan.secrets if plan is not None else []
     result.plan = plan
+    if plan is not None:
+        from perfcfg import policy
+
+        diags.extend(policy.check(plan, config))
     if has_errors(diags) or not req.render or plan is None:
         return _done(result)
     from perfcfg.render import render_all

@@ -71,6 +71,7 @@ class Plan:
     programs: list[ProgramPlan]
     hba: list[HbaRule]
     secrets: list[str]                      # resolved secret values, for leak scans only
+    acl: list[str] = field(default_factory=list)   # Redis ACL file lines, passwords hashed
 
     def service(self, name: str, section: str | None = None) -> list[Setting]:
         """Settings of one service (one supervisor section), in path order."""

@@ -22,6 +22,7 @@ from perfcfg.validate import AUTO, Config
 
 SERVICES = ("postgres", "pgbouncer", "redis", "supervisor")
 DEFAULT_PORTS = {"postgres": 5432, "pgbouncer": 6432, "redis": 6379}
+DEFAULT_ACLFILE = "/etc/redis/users.acl"   # Debian's /etc/redis, next to redis.conf
 
 
 def make_plan(config: Config, history: History, req: Any, secrets_mode: str
@@ -54,11 +55,13 @@ def make_plan(config: Config, history: History, req: Any, secrets_mode: str
                                 config.spans.get(path), path,
                                 "give it a value, or remove it to keep the daemon's default"))
     _derive(config, settings)
+    diags.extend(_redis_user_refs(config))
     resolver = secret_refs.SecretResolver(secrets_mode, req.environ, Path(req.project_dir))
     users, leaked = _users(config, resolver, diags)
+    acl = _redis_acl(config, resolver, diags, leaked)
     _resolve_setting_secrets(settings, resolver, config, diags, leaked)
     plan = Plan(config.env, config.kind, settings, _databases(config, settings), users,
-                _programs(config, settings), _hba(config), leaked)
+                _programs(config, settings), _hba(config, settings), leaked, acl)
     diags.extend(_checks(ctx, plan, config))
     return plan, diags
 
@@ -160,6 +163,22 @@ def _derive(config: Config, settings: dict[str, Setting]) -> None:
         put("pgbouncer.admin_users", ",".join(admins), "users marked admin: true")
     if stats:
         put("pgbouncer.stats_users", ",".join(stats), "users marked stats: true or admin: true")
+    put("redis.aclfile", DEFAULT_ACLFILE, "where users.acl is deployed (Redis ACL users)")
+    if all(is_local_address(c.address) for c in config.clients):
+        # pgbouncer and every direct client are on this host: nothing needs a TCP port
+        # beyond loopback (research §2.6).
+        put("postgres.listen_addresses", "localhost", "every client is on this host")
+
+
+def is_local_address(address: str) -> bool:
+    """Whether a pg_hba address can only match connections from this host."""
+    import ipaddress
+
+    if address in ("local", "samehost"):
+        return True
+    if address == "samenet":
+        return False
+    return ipaddress.ip_network(address).is_loopback
 
 
 def port(settings: dict[str, Setting], service: str) -> int:
@@ -205,7 +224,7 @@ def _databases(config: Config, settings: dict[str, Setting]) -> list[dict[str, A
 
 def _programs(config: Config, settings: dict[str, Setting]) -> list[ProgramPlan]:
     db_host, db_port = connect_host(settings, "pgbouncer"), port(settings, "pgbouncer")
-    redis_url = f"redis://{connect_host(settings, 'redis')}:{port(settings, 'redis')}/0"
+    redis_at = f"{connect_host(settings, 'redis')}:{port(settings, 'redis')}/0"
     by_name = {db.name: db for db in config.databases}
     out = []
     for prog in config.workload.programs:
@@ -215,7 +234,10 @@ def _programs(config: Config, settings: dict[str, Setting]) -> list[ProgramPlan]
             user = prog.user or db.user or (config.users[0].name if config.users else "postgres")
             env.setdefault("DATABASE_URL", f"postgresql://{user}@{db_host}:{db_port}/{db.name}")
         if prog.redis_connections:
-            env.setdefault("REDIS_URL", redis_url)
+            # The URL names the ACL user; the password reaches the worker another way
+            # (supervisord.conf is not a secret file).
+            ruser = prog.redis_user or _default_redis_user(config)
+            env.setdefault("REDIS_URL", f"redis://{ruser + '@' if ruser else ''}{redis_at}")
         options: dict[str, Any] = {"numprocs": prog.processes, "autostart": True,
                                    "autorestart": True}
         if prog.processes > 1:
@@ -233,22 +255,49 @@ def _programs(config: Config, settings: dict[str, Setting]) -> list[ProgramPlan]
     return out
 
 
+def _redis_user_refs(config: Config) -> list[Diagnostic]:
+    """A worker's REDIS_URL must name a Redis user that exists and is enabled."""
+    usable = {u.name for u in config.redis_users if u.enabled}
+    out = []
+    for prog in config.workload.programs:
+        if prog.redis_user is not None and prog.redis_user not in usable:
+            path = f"workload.programs.{prog.name}.redis_user"
+            out.append(Diagnostic("PCF209", "error",
+                                  f"{path} names {prog.redis_user!r}, which is not an enabled "
+                                  "user in redis.users", config.spans.get(path), path,
+                                  f"declare it under redis.users, or use one of: "
+                                  f"{', '.join(sorted(usable)) or '(none declared)'}"))
+    return out
+
+
+def _default_redis_user(config: Config) -> str | None:
+    names = [u.name for u in config.redis_users if u.enabled and u.name != "default"]
+    return names[0] if names else None
+
+
 def _env_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
 
 
-def _hba(config: Config) -> list[HbaRule]:
+def _hba(config: Config, settings: dict[str, Setting]) -> list[HbaRule]:
     rules = [HbaRule("local", "all", "postgres", "", "peer",
                      "the postgres OS user administers the cluster over the Unix socket")]
+    # pgbouncer connects from the address it connects to (same host), so that is the source
+    # address its lines must allow.
+    bouncer_from = connect_host(settings, "postgres")
+    bouncer_from += "/128" if ":" in bouncer_from else "/32"
     for pool in pools(config):
         db = next(d for d in config.databases if d.name == pool.database)
-        rules.append(HbaRule("host", db.dbname or db.name, pool.user, "127.0.0.1/32",
+        rules.append(HbaRule("host", db.dbname or db.name, pool.user, bouncer_from,
                              "scram-sha-256", f"pgbouncer pool {pool.database}/{pool.user}"))
+    ssl = config.services.get("postgres", {}).get("ssl") in (True, "on")
     for client in config.clients:
         database = "replication" if client.replication else client.database
-        kind = "local" if client.address == "local" else "host"
+        # With ssl on, a client from another host must use it (hostssl), not just may.
+        kind = "local" if client.address == "local" else \
+            "hostssl" if ssl and not is_local_address(client.address) else "host"
         address = "" if kind == "local" else client.address
         rules.append(HbaRule(kind, database, client.user, address, client.method,
                              f"client {client.name}"))
@@ -276,8 +325,46 @@ def _users(config: Config, resolver: secret_refs.SecretResolver, diags: list[Dia
                                     path, _SECRET_HINT))
             continue
         leaked.append(password)
+        if not password.isascii():
+            # PostgreSQL SASLprep-normalises non-ASCII passwords before hashing; perfcfg does
+            # not, so such a secret would never match what the client sends.
+            diags.append(Diagnostic("PCF121", "error", f"{path}: the password is not ASCII",
+                                    config.spans.get(path), path,
+                                    "use a password of printable ASCII characters"))
+            continue
         users.append((user.name, secret_refs.scram_sha256(password, user.name)))
     return users, leaked
+
+
+def _redis_acl(config: Config, resolver: secret_refs.SecretResolver, diags: list[Diagnostic],
+               leaked: list[str]) -> list[str]:
+    """ACL file lines: ``default`` first (off unless declared), then the declared users."""
+    declared = {u.name for u in config.redis_users}
+    lines = []
+    if "default" not in declared:
+        # With users declared, nobody should get in without naming one; with none declared,
+        # Redis's own default is written out as is and policy rule PCF404 reports it.
+        lines.append("user default off resetpass resetkeys resetchannels -@all"
+                     if config.redis_users else "user default on nopass ~* &* +@all")
+    for user in config.redis_users:
+        path = f"redis.users.{user.name}.password"
+        words = ["user", user.name, "on" if user.enabled else "off"]
+        if user.password is not None:
+            try:
+                password = resolver.resolve(user.password)
+            except secret_refs.SecretError as exc:
+                diags.append(Diagnostic("PCF120", "error", f"{path}: {exc}",
+                                        config.spans.get(path), path,
+                                        "set the variable or file at build time, or build "
+                                        "with --secrets placeholder for snapshot builds"))
+                continue
+            leaked.append(password)
+            words.append(secret_refs.redis_password_hash(password))
+        elif user.nopass:
+            words.append("nopass")
+        words += [f"~{k}" for k in user.keys] + [f"&{c}" for c in user.channels] + user.commands
+        lines.append(" ".join(words))
+    return lines
 
 
 def _resolve_setting_secrets(settings: dict[str, Setting], resolver, config: Config,
@@ -291,6 +378,10 @@ def _resolve_setting_secrets(settings: dict[str, Setting], resolver, config: Con
                                         config.spans.get(path), path, _SECRET_HINT))
                 continue
             leaked.append(value)
+            if path.startswith("supervisor.") and path.endswith("_http_server.password"):
+                # supervisord accepts {SHA}<hex SHA-1> (research §5.6): no cleartext on disk;
+                # supervisorctl users give the password with -p.
+                value = secret_refs.supervisor_password_hash(value)
             settings[path] = Setting(path, value, setting.origin, "secret reference",
                                      history=setting.history)
 

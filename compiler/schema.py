@@ -72,13 +72,20 @@ def preset_schema(targets: model.Targets) -> dict[str, Any]:
     for section in ("unix_http_server", "inet_http_server"):
         props["supervisor"]["properties"][section] = _service(
             "supervisor", targets.supervisor.split(".")[0], section)
-    props["policy"] = {"type": "object"}
+    ruser = _draft7(model.RedisUser.model_json_schema())
+    props["redis"]["properties"]["users"] = {"type": "array",
+                                             "items": {"anyOf": [ruser, {"type": "string"}]}}
+    policy = _draft7(model.Policy.model_json_schema())
+    definitions.update(policy.pop("definitions", {}))
+    props["policy"] = policy
     # A preset is an overlay: any field may come from a base, except the names that merge
     # list items.
     props = _optional(props)
     definitions = _optional(definitions)
     for name in ("databases", "users", "clients"):
         props[name]["items"]["anyOf"][0]["required"] = ["name"]
+    props["redis"]["properties"]["users"]["items"]["anyOf"][0]["required"] = ["name"]
+    definitions["Waiver"]["required"] = ["rule", "reason"]
     props["workload"]["properties"]["programs"]["items"] = {
         "anyOf": [{"$ref": "#/definitions/Program", }, {"type": "string"}]}
     definitions["Program"]["required"] = ["name"]

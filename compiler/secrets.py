@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
+import re
+
 from perfcfg.model import SECRET_REF
 
 SCRAM_ITERATIONS = 4096  # PostgreSQL's default scram_iterations (PG 16 made it settable)
@@ -59,10 +61,21 @@ def is_reference(value: object) -> bool:
     return isinstance(value, str) and SECRET_REF.match(value) is not None
 
 
-def scram_sha256(password: str, user: str, iterations: int = SCRAM_ITERATIONS) -> str:
-    """A PostgreSQL-format SCRAM-SHA-256 secret (RFC 5803) with a derived, stable salt."""
-    salt = hmac.new(password.encode(), b"perfcfg-scram-salt:" + user.encode(),
+def scram_salt(password: str, user: str) -> bytes:
+    """16 bytes derived from the user and password (HMAC-SHA-256), so builds are reproducible.
+
+    A random salt would change userlist.txt on every build. The price: two environments that
+    give one user the same password get the same secret, which shows the reuse to whoever can
+    read both files (they are 0600) — use distinct passwords per environment.
+    """
+    return hmac.new(password.encode(), b"perfcfg-scram-salt:" + user.encode(),
                     hashlib.sha256).digest()[:16]
+
+
+def scram_sha256(password: str, user: str, iterations: int = SCRAM_ITERATIONS,
+                 salt: bytes | None = None) -> str:
+    """A PostgreSQL-format SCRAM-SHA-256 secret (RFC 5803), by default with a derived salt."""
+    salt = scram_salt(password, user) if salt is None else salt
     salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
     client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
     stored_key = hashlib.sha256(client_key).digest()
@@ -71,6 +84,47 @@ def scram_sha256(password: str, user: str, iterations: int = SCRAM_ITERATIONS) -
     return f"SCRAM-SHA-256${iterations}:{b64(salt)}${b64(stored_key)}:{b64(server_key)}"
 
 
+def supervisor_password_hash(password: str) -> str:
+    """supervisord's hashed password form for its HTTP servers: ``{SHA}`` + hex SHA-1."""
+    return "{SHA}" + hashlib.sha1(password.encode()).hexdigest()
+
+
 def redis_password_hash(password: str) -> str:
     """Redis ACL's hashed password form: ``#`` + hex SHA-256."""
     return "#" + hashlib.sha256(password.encode()).hexdigest()
+
+
+# Shorter secrets are not looked for in the generated files: they would match by chance.
+LEAK_MIN_LENGTH = 8
+
+def redact_line(line: str) -> str:
+    """A source line with every literal secret value masked (see :mod:`perfcfg.redact`).
+
+    >>> redact_line("    password: hunter2")
+    '    password: ***'
+    >>> redact_line("  - {name: bot, password: ${env:P}}")
+    '  - {name: bot, password: ${env:P}}'
+    >>> redact_line("  password_encryption: scram-sha-256")
+    '  password_encryption: scram-sha-256'
+    """
+    from perfcfg.redact import mask_line
+
+    return mask_line(line)
+
+
+def is_secret_path(path: str) -> bool:
+    """Whether a setting path names a secret (its value is never shown)."""
+    from perfcfg.redact import is_secret_key
+
+    return is_secret_key(path)
+
+
+def leaked_into(files: Mapping[str, bytes], secrets: list[str]) -> list[str]:
+    """Names of the files that contain one of ``secrets`` in clear (a last line of defence:
+    every secret should reach the files hashed).
+
+    >>> leaked_into({"a.conf": b"requirepass hunter2-long"}, ["hunter2-long"])
+    ['a.conf']
+    """
+    values = [s.encode() for s in secrets if len(s) >= LEAK_MIN_LENGTH]
+    return sorted(name for name, data in files.items() if any(v in data for v in values))

@@ -44,7 +44,9 @@ MANAGED: dict[str, dict[str, str]] = {
     },
     "pgbouncer": {"%include": "perfcfg writes one self-contained file"},
     "redis": {"include": "perfcfg writes one self-contained file",
-              "user": "declare Redis users under redis.users"},
+              "user": "declare Redis users under redis.users",
+              "requirepass": "declare redis.users: Redis ignores requirepass when it reads an "
+                             "aclfile, and it would put the password in redis.conf"},
 }
 
 
@@ -68,8 +70,9 @@ class Config:
     clients: list[model.Client]
     workload: model.Workload
     budget: model.Budget
-    policy: dict[str, Any]
+    policy: model.Policy
     spans: dict[str, Span] = field(default_factory=dict)  # setting path → span of its value
+    redis_users: list[model.RedisUser] = field(default_factory=list)
 
 
 def did_you_mean(name: str, candidates: list[str]) -> str | None:
@@ -102,6 +105,7 @@ class Validator:
         sup_sections = {name: services["supervisor"].pop(name, {})
                         for name in SUPERVISOR_SUBSECTIONS}
         redis_role = services["redis"].pop("role", "cache")
+        redis_users = services["redis"].pop("users", [])
         return Config(
             self.env, self.kind, self.targets, host, services, sup_sections, redis_role,
             self.models("databases", section("databases"), model.Database),
@@ -111,6 +115,7 @@ class Validator:
             self.one("budget", section("budget"), model.Budget) or model.Budget(),
             self.policy(section("policy")),
             self.spans,
+            redis_users,
         )
 
     # -- daemon sections -----------------------------------------------------------------
@@ -122,6 +127,7 @@ class Validator:
             self.error("PCF202", f"{name} must be a mapping of parameters", node.span, name,
                        f"write one 'parameter: value' per line under {name}:")
             return {}
+        self.spans.setdefault(name, node.span)   # where rules about a missing key point
         daemon = SERVICE_DAEMON[name]
         version = {"postgresql": str(self.targets.postgres), "pgbouncer": self.targets.pgbouncer,
                    "redis": self.targets.redis, "supervisor": self.targets.supervisor.split(".")[0]
@@ -133,6 +139,9 @@ class Validator:
         out: dict[str, Any] = {}
         for key, entry in node.entries.items():
             path = f"{name}.{key}"
+            if name == "redis" and key == "users":
+                out[key] = self.models(path, entry.value, model.RedisUser)
+                continue
             if name == "supervisor" and key in SUPERVISOR_SUBSECTIONS:
                 out[key] = self.params(cat, entry.value, path, section=key) \
                     if isinstance(entry.value, Mapping) else {}
@@ -270,13 +279,25 @@ class Validator:
                                _model_hint(err))
             return None
 
-    def policy(self, node: Any) -> dict[str, Any]:
-        if node is None:
-            return {}
-        plain, spans = to_plain(node)
-        for sub, span in spans.items():
-            self.spans[_dotted(("policy",) + sub)] = span
-        return plain if isinstance(plain, dict) else {}
+    def policy(self, node: Any) -> model.Policy:
+        policy = self.one("policy", node, model.Policy) if node is not None else None
+        if policy is None:
+            return model.Policy()
+        from perfcfg.policy import RULES  # the rule table only; checks run after planning
+
+        seen: set[str] = set()
+        for i, waiver in enumerate(policy.waivers):
+            path = f"policy.waivers[{i}].rule"
+            if waiver.rule not in RULES:
+                self.error("PCF420", f"waiver for unknown rule {waiver.rule}",
+                           self.spans.get(path), path,
+                           did_you_mean(waiver.rule, sorted(RULES)) or
+                           f"security rules are {', '.join(sorted(RULES))}")
+            elif waiver.rule in seen:
+                self.error("PCF420", f"a second waiver for {waiver.rule}", self.spans.get(path),
+                           path, "keep one waiver per rule, with every reason in it")
+            seen.add(waiver.rule)
+        return policy
 
 
 def _shown(message: object, path: str, value: Any) -> str:

@@ -90,6 +90,12 @@ databases:
 users:
   - name: app
     password: ${env:APP_DB_PASSWORD}
+redis:
+  users:
+    - name: app
+      password: ${env:APP_REDIS_PASSWORD}
+      keys: ["app:*"]
+      commands: [-@all, +@read, +@write, +@connection]
 workload:
   programs:
     - name: worker

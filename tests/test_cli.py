@@ -8,28 +8,28 @@ import pytest
 from helpers import ENVS, run, snapshot_tree, write
 
 FILES = ["pg_hba.conf", "pgbouncer.ini", "postgresql.conf", "redis.conf", "supervisord.conf",
-         "userlist.txt"]
+         "userlist.txt", "users.acl"]
 
 
 def build(root, env="staging", *extra):
     return run("build", "--env", env, "--project", str(root), *extra)
 
 
-def test_build_writes_six_files_and_is_idempotent(project):
+def test_build_writes_seven_files_and_is_idempotent(project):
     first = build(project)
     assert first.code == 0, first.err
     out = project / "generated/staging"
     assert sorted(p.name for p in out.iterdir()) == FILES
     before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in out.iterdir()}
     second = build(project)
-    assert second.code == 0 and "0 file(s) written, 6 unchanged" in second.err
+    assert second.code == 0 and "0 file(s) written, 7 unchanged" in second.err
     assert {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in out.iterdir()} == before
 
 
 def test_secret_files_are_0600(project):
     build(project)
-    mode = stat.S_IMODE((project / "generated/staging/userlist.txt").stat().st_mode)
-    assert mode == 0o600
+    for name in ("userlist.txt", "users.acl"):
+        assert stat.S_IMODE((project / "generated/staging" / name).stat().st_mode) == 0o600
     assert stat.S_IMODE((project / "generated/staging/redis.conf").stat().st_mode) == 0o644
 
 

@@ -96,6 +96,21 @@ def test_redis_refuses_newlines():
         encode.redis_arg("x\nrequirepass y")
 
 
+def test_acl_lines_pass_through_when_every_word_is_safe():
+    line = "user bot on #" + "a" * 64 + " ~cache:* &events:* -@all +@read"
+    assert encode.acl_line(line) == line
+
+
+@pytest.mark.parametrize("line", [
+    'user bot on ~"x"', "user bot on ~a\\b", "user bot on +get\n", "user bot on  +get",
+    "default on nopass", "user bot", "user bot on caf\u00e9",
+], ids=["quote", "backslash", "newline", "double-space", "no-user-keyword", "no-rules",
+        "non-ascii"])
+def test_acl_lines_refuse_what_the_acl_file_cannot_carry(line):
+    with pytest.raises(EncodeError):
+        encode.acl_line(line)
+
+
 def test_redis_memory_is_written_1024_based():
     assert encode.redis_value(Param("maxmemory", "memory"), 256 << 20) == "256mb"
 

@@ -61,7 +61,8 @@ def test_workers_point_at_pgbouncer_and_redis(compiled, env):
     for program in plan.programs:
         env_vars = dict(program.environment)
         assert f"127.0.0.1:{port}/botfarm" in env_vars["DATABASE_URL"]
-        assert env_vars["REDIS_URL"].startswith(f"redis://127.0.0.1:{plan.value('redis.port')}/")
+        # The URL names the ACL user and never carries a password.
+        assert env_vars["REDIS_URL"] == f"redis://bot@127.0.0.1:{plan.value('redis.port')}/0"
     for db in plan.databases:
         assert db["port"] == plan.value("postgres.port")
 

@@ -66,7 +66,11 @@ def test_missing_secret_is_an_error_without_the_value(project):
     write(project / "perfcfg.yaml", (project / "perfcfg.yaml").read_text().replace(
         "placeholder", "resolve"))
     result = compile_env(Request(project, "staging", environ={}))
-    assert [d.code for d in result.diagnostics if d.severity == "error"] == ["PCF120"]
+    assert [(d.code, d.path) for d in result.diagnostics if d.severity == "error"] == [
+        ("PCF120", "users.app.password"), ("PCF120", "redis.users.app.password")]
     assert result.files == {}
-    result = compile_env(Request(project, "staging", environ={"APP_DB_PASSWORD": "hunter2-xyz"}))
-    assert result.ok and b"hunter2-xyz" not in b"".join(result.files.values())
+    environ = {"APP_DB_PASSWORD": "hunter2-xyz", "APP_REDIS_PASSWORD": "redis-pw-xyz"}
+    result = compile_env(Request(project, "staging", environ=environ))
+    assert result.ok and result.files
+    for data in result.files.values():
+        assert b"hunter2-xyz" not in data and b"redis-pw-xyz" not in data

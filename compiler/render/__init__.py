@@ -1,4 +1,4 @@
-"""Rendering: Plan → the six files, byte for byte reproducible.
+"""Rendering: Plan → the seven files, byte for byte reproducible.
 
 Values are encoded here by :mod:`perfcfg.render.encode` (which refuses anything the target
 parser would misread); the jinja2 templates in ``templates/`` only lay the lines out.
@@ -18,8 +18,10 @@ from perfcfg.render.encode import EncodeError
 from perfcfg.validate import Config
 
 FILES = ("postgresql.conf", "pg_hba.conf", "pgbouncer.ini", "userlist.txt", "redis.conf",
-         "supervisord.conf")
-SECRET_FILES = frozenset({"userlist.txt"})
+         "users.acl", "supervisord.conf")
+# Mode 0600: they hold password hashes (SCRAM, SHA-256; supervisord's HTTP server password
+# as unsalted SHA-1), which can be guessed offline by whoever reads them.
+SECRET_FILES = frozenset({"userlist.txt", "users.acl", "supervisord.conf"})
 
 
 @lru_cache(maxsize=None)
@@ -150,6 +152,20 @@ class _Renderer:
                 self.fail(setting.path, exc)
         return self.template("redis.conf", settings=out)
 
+    def redis_acl(self) -> bytes:
+        """The ACL file carries no header: Redis refuses to start on a comment line."""
+        lines, seen = [], set()
+        for line in self.plan.acl:
+            name = line.split(" ")[1]
+            try:
+                if name in seen:  # a duplicate user line stops Redis at startup
+                    raise EncodeError(f"Redis user {name!r} is declared twice")
+                seen.add(name)
+                lines.append(encode.acl_line(line))
+            except EncodeError as exc:
+                self.fail(f"redis.users.{name}", exc)
+        return self.template("users.acl", users=lines)
+
     def supervisor(self) -> bytes:
         fmt = lambda p, v: encode.supervisor_value(v, p)  # noqa: E731
         sections = []
@@ -228,6 +244,17 @@ def render_all(plan: Plan, config: Config, header: dict[str, Any]
         "pgbouncer.ini": r.pgbouncer(),
         "userlist.txt": r.userlist(),
         "redis.conf": r.redis(),
+        "users.acl": r.redis_acl(),
         "supervisord.conf": r.supervisor(),
     }
-    return files, r.diagnostics
+    return files, r.diagnostics + _leaks(plan, files)
+
+
+def _leaks(plan: Plan, files: dict[str, bytes]) -> list[Diagnostic]:
+    from perfcfg.secrets import leaked_into
+
+    return [Diagnostic("PCF211", "error", f"a secret would be written in clear into {name}",
+                       None, None, "secrets reach the files hashed (SCRAM, SHA); a secret "
+                       "given to any other setting (e.g. masterauth) cannot be written safely, "
+                       "and a password that also occurs in the file by chance is too weak")
+            for name in leaked_into(files, plan.secrets)]

@@ -185,6 +185,22 @@ def redis_arg(value: str) -> str:
     return '"' + "".join(out) + '"'
 
 
+_ACL_WORD = re.compile(r"[!-~]+")
+
+
+def acl_line(line: str) -> str:
+    """A Redis ACL file line. The file is split on spaces with no quoting and no comments
+    (research §4.3), so each word must be printable ASCII without quotes or backslashes."""
+    words = line.split(" ")
+    if words[:1] != ["user"] or len(words) < 3:
+        raise EncodeError("an ACL file line must start with 'user NAME'")
+    for word in words:
+        if not _ACL_WORD.fullmatch(word) or any(c in word for c in "\"'\\"):
+            raise EncodeError("an ACL rule must be one word of printable ASCII without quotes "
+                              "or backslashes")
+    return line
+
+
 def redis_value(param: Param, value: Any) -> str:
     if param.type == "bool":
         return "yes" if value else "no"

@@ -198,7 +198,8 @@ def check_ports(ctx: TuneContext, s: Settings) -> list[Finding]:
     by_port: dict[int, list[str]] = {}
     for path, value in s.items():
         if path.endswith((".port", ".listen_port")) and value:
-            by_port.setdefault(int(value), []).append(path)
+            # supervisor.inet_http_server.port is "host:port" (or a bare port)
+            by_port.setdefault(int(str(value).rpartition(":")[2]), []).append(path)
     return [Finding("PCF311", "error", f"port {port} is used by {' and '.join(sorted(paths))}",
                     tuple(sorted(paths)), "give each service its own port")
             for port, paths in sorted(by_port.items()) if len(paths) > 1]

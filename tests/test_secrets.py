@@ -1,0 +1,213 @@
+"""Secrets: SCRAM and ACL hash formats with known answers, no plaintext in any output, never
+printed by diagnostics or explain."""
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+
+import pytest
+
+from helpers import ENVS, copy_example, run, write
+from perfcfg import secrets
+
+SCRAM = re.compile(r"^SCRAM-SHA-256\$4096:(?P<salt>[A-Za-z0-9+/]{22}==)"
+                   r"\$(?P<stored>[A-Za-z0-9+/]{43}=):(?P<server>[A-Za-z0-9+/]{43}=)$")
+
+# Real-looking values, each unlikely to occur in a file by chance.
+EXAMPLE_SECRETS = {
+    "BOTFARM_DB_PASSWORD": "Db-pw.7f3kQ2xZ",
+    "BOTFARM_PGBOUNCER_ADMIN_PASSWORD": "Adm1n_pw-9LmR4t",
+    "BOTFARM_REDIS_PASSWORD": "redis-Pw_Hx83vQe",
+    "SUP_PASSWORD": "sup-Pw_71xQ",
+}
+
+
+def test_scram_secret_has_postgresql_format_and_a_stable_derived_salt():
+    secret = secrets.scram_sha256("correct horse", "bot")
+    m = SCRAM.match(secret)
+    assert m, secret
+    assert base64.b64decode(m["salt"]) == secrets.scram_salt("correct horse", "bot")
+    assert secret == secrets.scram_sha256("correct horse", "bot")
+    assert secret != secrets.scram_sha256("correct horse", "bot2")   # salt differs per user
+    assert "correct horse" not in secret
+
+
+def test_scram_secret_known_answer_rfc7677():
+    """RFC 7677 §3: user 'user', password 'pencil'. A server holding our StoredKey/ServerKey must
+    accept the RFC's client proof and send the RFC's server signature."""
+    salt_b64 = "W22ZaJ0SNY7soEsUEjb6gQ=="
+    nonce = "rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0"
+    secret = secrets.scram_sha256("pencil", "user", 4096, base64.b64decode(salt_b64))
+    assert secret.startswith(f"SCRAM-SHA-256$4096:{salt_b64}$")
+    stored_b64, server_b64 = secret.split("$")[2].split(":")
+    stored, server = base64.b64decode(stored_b64), base64.b64decode(server_b64)
+    auth_message = (f"n=user,r=rOprNGfwEbeRWgbNEkqO,r={nonce},s={salt_b64},i=4096,"
+                    f"c=biws,r={nonce}").encode()
+    signature = hmac.new(server, auth_message, hashlib.sha256).digest()
+    assert base64.b64encode(signature).decode() == "6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4="
+    proof = base64.b64decode("dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=")
+    client_signature = hmac.new(stored, auth_message, hashlib.sha256).digest()
+    client_key = bytes(a ^ b for a, b in zip(proof, client_signature))
+    assert hashlib.sha256(client_key).digest() == stored
+
+
+def test_scram_secret_matches_a_step_by_step_computation():
+    salt = bytes(range(16))
+    salted = hashlib.pbkdf2_hmac("sha256", b"s3cret", salt, 4096)
+    client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
+    stored = base64.b64encode(hashlib.sha256(client_key).digest()).decode()
+    server = base64.b64encode(hmac.new(salted, b"Server Key", hashlib.sha256).digest()).decode()
+    assert secrets.scram_sha256("s3cret", "bot", salt=salt) == \
+        f"SCRAM-SHA-256$4096:{base64.b64encode(salt).decode()}${stored}:{server}"
+
+
+def test_supervisor_password_hash_known_answer():
+    # FIPS 180-1 test vector: SHA-1("abc").
+    assert secrets.supervisor_password_hash("abc") == \
+        "{SHA}a9993e364706816aba3e25717850c26c9cd0d89d"
+
+
+def test_redis_password_hash_known_answer():
+    # FIPS 180-2 test vector: SHA-256("abc").
+    assert secrets.redis_password_hash("abc") == \
+        "#ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+
+
+@pytest.mark.parametrize("line, shown", [
+    ("    password: hunter2", "    password: ***"),
+    ("    password: 'two words'", "    password: ***"),
+    ("  - {name: bot, password: hunter2, admin: true}",
+     "  - {name: bot, password: ***, admin: true}"),
+    ("  environment: {API_TOKEN: abc123}", "  environment: {API_TOKEN: ***}"),
+    ("    password: ${env:BOT_PW}", "    password: ${env:BOT_PW}"),
+    ("  password_encryption: md5", "  password_encryption: md5"),
+])
+def test_redact_line(line, shown):
+    assert secrets.redact_line(line) == shown
+
+
+# -- the example, built with real-looking secrets -----------------------------------------
+
+@pytest.fixture
+def resolved_example(tmp_path, monkeypatch):
+    for name, value in EXAMPLE_SECRETS.items():
+        monkeypatch.setenv(name, value)
+    root = copy_example(tmp_path, with_generated=False)
+    with (root / "presets/base.yaml").open("a") as f:   # a fourth secret, in supervisord.conf
+        f.write("supervisor:\n  inet_http_server:\n    port: 127.0.0.1:9001\n"
+                "    username: ops\n    password: ${env:SUP_PASSWORD}\n")
+    for env in ENVS:
+        result = run("build", "--env", env, "--project", str(root), "--secrets", "resolve")
+        assert result.code == 0, result.err
+        for value in EXAMPLE_SECRETS.values():
+            assert value not in result.out + result.err
+    return root
+
+
+def test_no_generated_file_holds_a_secret_in_plaintext(resolved_example):
+    files = sorted((resolved_example / "generated").rglob("*"))
+    assert len([p for p in files if p.is_file()]) == 7 * len(ENVS)
+    for path in files:
+        if not path.is_file():
+            continue
+        data = path.read_bytes()
+        for value in EXAMPLE_SECRETS.values():
+            for form in (value, value.lower(), base64.b64encode(value.encode()).decode()):
+                assert form.encode() not in data, f"{form!r} in {path}"
+
+
+def test_the_secrets_reach_the_files_as_hashes(resolved_example):
+    for env in ENVS:
+        out = resolved_example / "generated" / env
+        userlist = (out / "userlist.txt").read_text()
+        assert f'"bot" "{secrets.scram_sha256(EXAMPLE_SECRETS["BOTFARM_DB_PASSWORD"], "bot")}"' \
+            in userlist
+        acl = (out / "users.acl").read_text()
+        assert secrets.redis_password_hash(EXAMPLE_SECRETS["BOTFARM_REDIS_PASSWORD"]) in acl
+        assert acl.splitlines()[0].startswith("user default off")
+        assert "placeholder" not in (out / "redis.conf").read_text().lower()
+        sup = secrets.supervisor_password_hash(EXAMPLE_SECRETS["SUP_PASSWORD"])
+        assert f"password = {sup}" in (out / "supervisord.conf").read_text()
+
+
+def test_explain_never_shows_a_secret(tmp_path, monkeypatch):
+    for name, value in EXAMPLE_SECRETS.items():
+        monkeypatch.setenv(name, value)
+    root = copy_example(tmp_path, with_generated=False)
+    project_file = root / "perfcfg.yaml"
+    project_file.write_text(project_file.read_text().replace("mode: placeholder", "mode: resolve"))
+    with (root / "presets/production.yaml").open("a") as f:
+        f.write("supervisor:\n  inet_http_server:\n    port: 127.0.0.1:9001\n"
+                "    username: ops\n    password: ${env:SUP_PASSWORD}\n")
+    for path in ("supervisor.inet_http_server.password", "users.bot.password",
+                 "redis.aclfile"):
+        for fmt in ("text", "json"):
+            result = run("explain", "--env", "production", "--project", str(root), path,
+                         "--format", fmt)
+            assert result.code == 0, result.err
+            for value in EXAMPLE_SECRETS.values():
+                assert value not in result.out + result.err
+
+
+@pytest.mark.parametrize("command", ["build", "explain"])
+def test_a_password_given_with_set_is_never_printed(project, command):
+    args = ["--env", "staging", "--project", str(project), "--set", "users.app.password=Set-pw.9q"]
+    for fmt in ("text", "json"):
+        for extra in (["users.app.password"], ["users.app"], ["users"]) \
+                if command == "explain" else ([],):
+            result = run(command, *args, "--format", fmt, *extra)
+            assert "Set-pw.9q" not in result.out + result.err
+        assert ("PCF401" in result.out + result.err) == (command == "build")
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "github", "sarif"])
+def test_a_plaintext_password_is_reported_but_never_printed(project, fmt):
+    write(project / "presets/staging.yaml", "extends: [builtin:staging, base.yaml]\n"
+          "users:\n  - name: app\n    password: Hunter2-zz\n")
+    result = run("validate", "--project", str(project), "--format", fmt)
+    assert result.code == 1
+    assert "PCF401" in result.out + result.err
+    assert "Hunter2-zz" not in result.out + result.err
+
+
+def test_a_missing_secret_fails_the_build_and_writes_nothing(project, monkeypatch):
+    monkeypatch.delenv("APP_DB_PASSWORD", raising=False)
+    monkeypatch.setenv("APP_REDIS_PASSWORD", "x-redis-pw")
+    result = run("build", "--env", "staging", "--project", str(project), "--secrets", "resolve",
+                 "--format", "json")
+    assert result.code == 1
+    found = json.loads(result.out)
+    assert "APP_DB_PASSWORD" in json.dumps(found) and "x-redis-pw" not in result.out
+    assert not (project / "generated").exists()
+
+
+def test_a_non_ascii_password_is_refused(project, monkeypatch):
+    monkeypatch.setenv("APP_DB_PASSWORD", "pässwort")
+    monkeypatch.setenv("APP_REDIS_PASSWORD", "x-redis-pw")
+    result = run("build", "--env", "staging", "--project", str(project), "--secrets", "resolve")
+    assert result.code == 1 and "PCF121" in result.err and "pässwort" not in result.err
+
+
+def test_a_secret_that_would_reach_a_file_in_clear_stops_the_build(project, monkeypatch):
+    """masterauth has no hashed form: perfcfg refuses to write it rather than leak it."""
+    for name, value in (("APP_DB_PASSWORD", "x-db-pw-long"), ("APP_REDIS_PASSWORD", "x-rd-pw-long"),
+                        ("PRIMARY_PW", "Primary-pw.42")):
+        monkeypatch.setenv(name, value)
+    write(project / "presets/staging.yaml", "extends: [builtin:staging, base.yaml]\n"
+          "redis:\n  masterauth: ${env:PRIMARY_PW}\n")
+    result = run("build", "--env", "staging", "--project", str(project), "--secrets", "resolve")
+    assert result.code == 1 and "PCF211" in result.err and "redis.conf" in result.err
+    assert "Primary-pw.42" not in result.err and not (project / "generated").exists()
+
+
+@pytest.mark.parametrize("setting, code", [
+    ("redis:\n  requirepass: ${env:X}\n", "PCF206"),
+    ("redis:\n  tls-key-file-pass: literal-pw\n", "PCF401"),
+    ("redis:\n  masterauth: literal-pw\n", "PCF401"),
+])
+def test_redis_password_directives(project, setting, code):
+    write(project / "presets/staging.yaml", "extends: [builtin:staging, base.yaml]\n" + setting)
+    result = run("validate", "--project", str(project))
+    assert result.code == 1 and f"[{code}]" in result.err and "literal-pw" not in result.err
