@@ -16,6 +16,7 @@ from perfcfg import __version__, model, project as projects
 from perfcfg.diagnostics import Diagnostic, finalize, has_errors
 from perfcfg.nodes import path_str
 from perfcfg.plan import Plan
+from perfcfg.spans import Span
 from perfcfg.resolve import (SET_FILE, History, Sources, apply_set, load_chain, merge_layers,
                              set_source)
 from perfcfg.validate import Config, Validator, did_you_mean

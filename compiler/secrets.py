@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
-import re
 
 from perfcfg.model import SECRET_REF
 
