@@ -44,6 +44,7 @@ class Row:
 @dataclass
 class Report:
     checked: list[str] = field(default_factory=list)         # daemons started and compared
+    refused: list[str] = field(default_factory=list)         # daemons that rejected their file
     missing: dict[str, list[str]] = field(default_factory=dict)  # daemon → binaries it lacks
     rows: list[Row] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)            # what the harness changed, and why
@@ -51,7 +52,8 @@ class Report:
 
     @property
     def verified_anything(self) -> bool:
-        return bool(self.checked)
+        """A daemon was started: it ran (and was compared) or refused the file."""
+        return bool(self.checked or self.refused)
 
     @property
     def ok(self) -> bool:
@@ -83,9 +85,12 @@ def _refused(report: Report, daemon: str, err: Exception) -> None:
     from perfcfg.daemons import DaemonError
 
     detail = err.message if isinstance(err, DaemonError) else str(err)
-    tail = err.log_tail.strip().splitlines()[-1:] if isinstance(err, DaemonError) else []
+    lines = err.log_tail.strip().splitlines() if isinstance(err, DaemonError) else []
+    # the daemon's own reason, not its closing "shut down" line
+    report.refused.append(daemon)
+    said = [line for line in lines if re.search(r"FATAL|ERROR|Error", line)] or lines
     report.rows.append(Row(daemon, "(start)", "starts with the generated file",
-                           "; ".join([detail, *tail])))
+                           "; ".join([detail, *said[:1]])))
 
 
 def _add(report: Report, daemon: str, mismatches: list[tuple[str, str, str]], compared: int
@@ -244,3 +249,17 @@ def _process_rows(info: list[dict[str, Any]], want: intent.Intended
             out.append((f"program:{program}.processes RUNNING", ", ".join(names),
                         ", ".join(running) or "none"))
     return out
+
+
+# -- report text -------------------------------------------------------------------------
+
+COLUMNS = ("daemon", "setting", "intended", "effective")
+
+
+def table(rows: list[Row]) -> str:
+    """The mismatches as an aligned ``daemon | setting | intended | effective`` table."""
+    cells = [COLUMNS] + [(r.daemon, r.setting, r.intended, r.effective) for r in rows]
+    widths = [max(len(c[i]) for c in cells) for i in range(len(COLUMNS))]
+    line = lambda c: " | ".join(v.ljust(w) for v, w in zip(c, widths)).rstrip()  # noqa: E731
+    rule = "-+-".join("-" * w for w in widths)
+    return "\n".join([line(cells[0]), rule, *(line(c) for c in cells[1:])]) + "\n"
