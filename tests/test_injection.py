@@ -123,6 +123,17 @@ def test_redis_arg_round_trips(x):
         assert encode.decode_redis_arg(text) == x
 
 
+NAME_CHARS = "abcXYZ019_.-"
+
+
+@pure
+@given(st.one_of(values, st.text(NAME_CHARS, min_size=60, max_size=70)))
+def test_pgbouncer_name_refuses_what_pgbouncer_refuses(x):
+    text = encoded(encode.pgbouncer_name, x)
+    valid = re.fullmatch(r"[A-Za-z0-9_.-]{1,63}", x) is not None and x not in ("pgbouncer", "*")
+    assert (text == x) if valid else (text is None)
+
+
 def supervisor_refuses(x: str) -> bool:
     return control(x) or x != x.strip() or re.search(r"\s[;#]", x) is not None
 
@@ -220,6 +231,20 @@ def test_pgbouncer_reads_back_every_string(bouncer_ready, xs):
     assert sorted(shown) == sorted(f"f{i}" for i in range(len(dbnames)))
     assert [(shown[f"f{i}"]["database"], shown[f"f{i}"]["force_user"], shown[f"f{i}"]["pool_size"])
             for i in range(len(dbnames))] == [(x, x[:40] or "u", "7") for x, _ in dbnames]
+
+
+@daemon
+@given(st.lists(st.text(NAME_CHARS, min_size=1, max_size=70), min_size=BATCH, max_size=BATCH,
+                unique=True))
+def test_pgbouncer_loads_every_database_name_the_encoder_writes(bouncer_ready, names):
+    """Found by this test: 64+ character names passed the encoder and stopped pgbouncer."""
+    edges = ["n" * size for size in (62, 63, 64, 65, 70)] + ["pgbouncer", "*", "a b", "x#y"]
+    ok = [n for n in dict.fromkeys(edges + names) if encoded(encode.pgbouncer_name, n) is not None]
+    text = "[pgbouncer]\nauth_type = trust\n[databases]\n" + "".join(
+        f"{encode.pgbouncer_name(n)} = host=127.0.0.1 port=1 dbname=x\n" for n in ok)
+    with PgBouncer(text) as bnc:
+        shown = sorted(d["name"] for d in bnc.databases() if d["name"] != "pgbouncer")
+    assert shown == sorted(ok)
 
 
 @daemon

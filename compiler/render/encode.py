@@ -184,10 +184,17 @@ def decode_pgbouncer_connstr(text: str) -> list[tuple[str, str]]:
     return pairs
 
 
+PGBOUNCER_MAX_DBNAME = 64   # include/bouncer.h (1.18), with the terminating NUL
+
+
 def pgbouncer_name(value: str) -> str:
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", value) or value in ("pgbouncer", "*"):
         raise EncodeError(f"{value!r} cannot be a pgbouncer database name in 1.18 "
                           "(letters, digits, '_', '.', '-' only; 'pgbouncer' is reserved)")
+    if len(value) >= PGBOUNCER_MAX_DBNAME:
+        # pgbouncer refuses to start on a longer [databases] name ("invalid value … no memory?")
+        raise EncodeError(f"pgbouncer 1.18 limits database names to "
+                          f"{PGBOUNCER_MAX_DBNAME - 1} characters")
     return value
 
 
