@@ -178,6 +178,7 @@ def accepted(fn, xs: list[str]) -> list[tuple[str, str]]:
     return [(x, e) for x in HAZARDS + xs if (e := encoded(fn, x)) is not None]
 
 
+@pytest.mark.daemons
 @daemon
 @given(batches)
 def test_postgres_reads_back_every_string(pg_template, xs):
@@ -207,6 +208,7 @@ def bouncer_ready():
     require_daemon("pgbouncer")
 
 
+@pytest.mark.daemons
 @daemon
 @given(batches)
 def test_pgbouncer_reads_back_every_string(bouncer_ready, xs):
@@ -233,6 +235,7 @@ def test_pgbouncer_reads_back_every_string(bouncer_ready, xs):
             for i in range(len(dbnames))] == [(x, x[:40] or "u", "7") for x, _ in dbnames]
 
 
+@pytest.mark.daemons
 @daemon
 @given(st.lists(st.text(NAME_CHARS, min_size=1, max_size=70), min_size=BATCH, max_size=BATCH,
                 unique=True))
@@ -247,6 +250,7 @@ def test_pgbouncer_loads_every_database_name_the_encoder_writes(bouncer_ready, n
     assert shown == sorted(ok)
 
 
+@pytest.mark.daemons
 @daemon
 @given(batches)
 def test_redis_reads_back_every_string(xs):
@@ -282,6 +286,7 @@ def proc_env(pid: int) -> dict[str, str]:
 STAND_IN = ["/bin/bash", "-c", "sleep 1000; exit", "fuzz"]   # keeps its argv while it sleeps
 
 
+@pytest.mark.daemons
 @daemon
 @given(batches)
 def test_supervisord_runs_every_program_with_its_argv_and_environment(xs):
