@@ -211,7 +211,8 @@ def userlist_line(user: str, secret: str) -> str:
 
 def decode_userlist_line(line: str) -> tuple[str, str]:
     """The (user, secret) pgbouncer's ``load_auth_file`` reads from a line we wrote."""
-    fields, i = [], 0
+    fields: list[str] = []
+    i = 0
     while len(fields) < 2:
         while line[i] == " ":
             i += 1
