@@ -128,7 +128,7 @@ def _postgres(stack: ExitStack, files: dict[str, str], want: intent.Intended, re
     except DaemonError as err:
         _refused(report, "postgresql", err)
         return None
-    if host_memory > _machine(machine_memory):
+    if host_memory > _machine(machine_memory) and "shared_buffers" in expected:
         report.notes.append(f"postgresql: the host profile has {_gib(host_memory)}, this machine "
                             f"{_gib(_machine(machine_memory))}; the files started unchanged")
     # the harness's -c port/listen_addresses make the file's lines "not applied"

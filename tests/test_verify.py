@@ -3,6 +3,8 @@ table naming them; missing daemons and missing packages are said, never passed o
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from conftest import require_daemon
@@ -57,6 +59,24 @@ def test_values_the_daemons_silently_change_fail_with_a_table(example):
         "redis     | hz             | 1000       | 500",
     ]
     assert ", 2 differ" in result.err
+
+
+def test_a_host_bigger_than_this_machine_is_scaled_down_and_said(example, monkeypatch):
+    """256 GiB of tuning cannot map here: shared_buffers is lowered, left out, and named."""
+    import psutil
+
+    require_daemon("postgresql")
+    if psutil.virtual_memory().total > 100 * 2**30:
+        pytest.skip("this machine could map a 256 GiB host's shared_buffers")
+    only_installed(monkeypatch, "postgres", "initdb", "psql")
+    host = write(example / "hosts/huge.yaml", "memory: 256GiB\ncpus: 4\nstorage: ssd\n"
+                 "open_files: 65536\n")
+    result = verify(example, "--host", str(host))
+    assert result.code == 0, result.out + result.err
+    assert re.search(r"note: postgresql: shared_buffers = \d+MB does not fit this machine "
+                     r"\(\d+GiB; the host profile has 256GiB\): started with shared_buffers = "
+                     r"\d+MB and did not compare it", result.err)
+    assert "staging: postgresql started from the compiled files" in result.err
 
 
 def test_missing_daemons_are_named_and_the_rest_verified(example, monkeypatch):
