@@ -19,6 +19,7 @@ from perfcfg import intended
 from perfcfg.daemons import PgBouncer, PostgresServer, RedisServer, Supervisord
 from perfcfg.daemons.postgres import HARNESS_KEYS as PG_HARNESS_KEYS
 from perfcfg.pipeline import Request, compile_env
+from perfcfg.render import encode
 from perfcfg.secrets import SecretResolver
 from perfcfg.verify import SUPERVISOR_DROPPED, supervisor_stand_in
 
@@ -46,6 +47,44 @@ def stack(request, compiled, pg_template):
             PgBouncer(text(compiled, env, "pgbouncer.ini"), text(compiled, env, "userlist.txt"),
                       postgres=pg) as bnc:
         yield env, pg, bnc
+
+
+# -- the intended values are the files: every line written is compared --------------------
+
+def written(compiled, env: str) -> dict[str, dict[str, str]]:
+    """Each file's settings as written, keyed like perfcfg.intended (comments skipped)."""
+    import configparser
+
+    def lines(name: str, sep: str) -> dict[str, str]:
+        return dict(line.split(sep, 1) for line in text(compiled, env, name).splitlines()
+                    if line and not line.startswith(("#", ";", "[")))
+
+    ini = configparser.RawConfigParser(strict=False, interpolation=None)
+    ini.read_string(text(compiled, env, "pgbouncer.ini"))
+    sup = configparser.RawConfigParser(strict=False, interpolation=None)
+    sup.read_string(text(compiled, env, "supervisord.conf"))
+    return {
+        "postgres": lines("postgresql.conf", " = "),
+        "pgbouncer": dict(ini["pgbouncer"]),
+        "redis": lines("redis.conf", " "),
+        "supervisor": {f"{section}.{k}": v for section in sup.sections()
+                       if section == "supervisord" or section.startswith("program:")
+                       for k, v in sup[section].items()},
+    }
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_every_line_written_is_an_intended_value(compiled, env):
+    want = intended.from_result(compiled[env])
+    files = written(compiled, env)
+    assert files["postgres"] == want.postgres
+    assert files["pgbouncer"] == want.pgbouncer
+    assert files["redis"] == want.redis
+    sup = {k: v for k, v in files["supervisor"].items()
+           if k.rsplit(".", 1)[1] not in intended.SUPERVISOR_HOST_KEYS}
+    env_keys = [k for k in sup if k.endswith(".environment")]
+    assert {k: encode.decode_supervisor_value(v) if k in env_keys else v
+            for k, v in sup.items()} == want.supervisor
 
 
 # -- PostgreSQL --------------------------------------------------------------------------

@@ -218,7 +218,10 @@ def test_pgbouncer_reads_back_every_string(bouncer_ready, xs):
                if len(x.encode()) < 64]        # MAX_DBNAME in 1.18 (see test below)
     ini_keys = ("server_reset_query", "server_check_query", "auth_query",
                 "ignore_startup_parameters")
-    strings = accepted(encode.pgbouncer_value, xs)[-len(ini_keys):]
+    strings = accepted(encode.pgbouncer_value, xs)
+    # one start carries only len(ini_keys) of them: two with ini hazards, two generated
+    tricky = [p for p in strings if re.search(r"[#;'\"%\\=\[]", p[0])]
+    strings = tricky[-2:] + strings[-2:]
     text = "[pgbouncer]\nmax_client_conn = 77\nauth_type = trust\n"
     text += "".join(f"{k} = {e}\n" for k, (_, e) in zip(ini_keys, strings))
     text += "[databases]\n" + "".join(
