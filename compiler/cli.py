@@ -153,6 +153,16 @@ def _typer_app():
             io, _request(env, project, host, False, sets, None, io), path, fmt), debug))
 
     @app.command()
+    def verify(env: str = typer.Option(..., "--env", help="Environment to verify."),
+               project: Path = project_opt, host: Optional[Path] = host_opt,
+               sets: List[str] = set_opt, debug: bool = typer.Option(False, "--debug")) -> None:
+        """Boot the installed daemons from the compiled files on loopback and compare their
+        effective values with the intended ones (writes nothing in the project)."""
+        io = _io()
+        finish(_guard(lambda: commands.verify(
+            io, _request(env, project, host, False, sets, None, io)), debug))
+
+    @app.command()
     def schema(out: Optional[Path] = typer.Option(None, "--out", help="Directory to write into."),
                debug: bool = typer.Option(False, "--debug")) -> None:
         """Write the JSON Schemas of presets, the project file and host profiles."""

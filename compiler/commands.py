@@ -172,6 +172,44 @@ def explain(io: Io, req: Any, path: str, fmt: str) -> int:
     return OK
 
 
+VERIFY_MODULES = ("psycopg", "redis", "supervisor")
+
+
+def verify(io: Io, req: Any) -> int:
+    """Compile like build (writing nothing), boot the installed daemons, compare; 1 on any
+    difference, on a daemon that refused its file, or when no daemon could be started."""
+    import importlib.util
+
+    lacking = [m for m in VERIFY_MODULES if importlib.util.find_spec(m) is None]
+    if lacking:
+        io.err.write(f"perfcfg: verify needs the Python packages {', '.join(lacking)}; install "
+                     "them with: pip install 'perfcfg[verify]'\n")
+        return INVALID
+    from perfcfg import pipeline, verify as verifier
+
+    result = pipeline.compile_env(req)
+    report(io, result.diagnostics, "text", result.sources.texts)
+    if not result.ok:
+        return INVALID
+    found = verifier.verify(result)
+    for daemon, binaries in sorted(found.missing.items()):
+        io.err.write(f"perfcfg: {daemon} not verified: {', '.join(binaries)} not installed\n")
+    for note in found.notes:
+        io.err.write(f"perfcfg: note: {note}\n")
+    if not found.verified_anything:
+        io.err.write("perfcfg: nothing verified: none of the daemons is installed\n")
+        return INVALID
+    if found.rows:
+        io.out.write(verifier.table(found.rows))
+    if found.refused:
+        io.err.write(f"perfcfg: {req.env}: {', '.join(found.refused)} refused the compiled "
+                     "files\n")
+    if found.checked:
+        io.err.write(f"perfcfg: {req.env}: {', '.join(found.checked)} started from the compiled "
+                     f"files; {found.compared} value(s) compared, {len(found.rows)} differ\n")
+    return INVALID if found.rows else OK
+
+
 def schema(io: Io, out: Path | None) -> int:
     from perfcfg import schema as schemas
 

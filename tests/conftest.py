@@ -62,8 +62,8 @@ def start_redis() -> Iterator[Callable[..., RedisServer]]:
     """``start_redis(conf_text, username=None, password=None)`` → a running redis-server."""
     require_daemon("redis")
     with ExitStack() as stack:
-        yield lambda conf, username=None, password=None: stack.enter_context(
-            RedisServer(conf, username=username, password=password))
+        yield lambda conf, username=None, password=None, acl=None: stack.enter_context(
+            RedisServer(conf, username=username, password=password, acl_text=acl))
 
 
 @pytest.fixture

@@ -4,6 +4,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from helpers import EXAMPLE, ROOT
 
 
@@ -25,3 +27,10 @@ def test_wheel_is_self_contained(tmp_path):
     assert done.returncode == 0, done.stderr
     for name in ("postgresql.conf", "pgbouncer.ini", "redis.conf", "supervisord.conf"):
         assert (out / name).read_bytes() == (EXAMPLE / "generated/production" / name).read_bytes()
+
+
+def test_test_extra_pins_what_verify_needs():
+    tomllib = pytest.importorskip("tomllib")   # Python 3.11+
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert extras["verify"] and set(extras["verify"]) <= set(extras["test"])

@@ -12,6 +12,7 @@ Redis runs fine as root, so it is not dropped to the service user.
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 from collections.abc import Mapping
@@ -29,7 +30,10 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
 HARNESS_KEYS = frozenset({"port", "bind", "daemonize", "supervised", "dir", "logfile",
-                          "pidfile", "unixsocket"})
+                          "pidfile", "unixsocket", "aclfile"})
+# With an ACL file the harness adds a user of its own (the file's users may not run CONFIG,
+# and `user default off` refuses the unauthenticated reads).
+HARNESS_USER = "perfcfg-harness"
 PORT_RETRIES = 5
 
 
@@ -39,8 +43,9 @@ class RedisServer:
     daemon = "redis"
 
     def __init__(self, conf_text: str, username: str | None = None, password: str | None = None,
-                 timeout: float = 15) -> None:
+                 timeout: float = 15, acl_text: str | None = None) -> None:
         self.conf_text = conf_text
+        self.acl_text = acl_text
         self.username = username
         self.password = password
         self.timeout = timeout
@@ -56,6 +61,12 @@ class RedisServer:
         try:
             self.dir = procs.scratch_dir("pf-rds-")
             procs.write_file(f"{self.dir}/redis.conf", self.conf_text)
+            if self.acl_text is not None:
+                secret = os.urandom(16).hex()
+                procs.write_file(f"{self.dir}/users.acl", self.acl_text.rstrip("\n") +
+                                 f"\nuser {HARNESS_USER} on >{secret} ~* &* +@all\n")
+                if self.username is None:
+                    self.username, self.password = HARNESS_USER, secret
             self._start_on_free_port()
         except BaseException:
             self.stop()
@@ -69,7 +80,8 @@ class RedisServer:
                 [require("redis-server"), f"{self.dir}/redis.conf", "--port", str(self.port),
                  "--bind", "127.0.0.1", "--daemonize", "no", "--supervised", "no",
                  "--dir", self.dir, "--logfile", "", "--pidfile", f"{self.dir}/redis.pid",
-                 "--unixsocket", ""],
+                 "--unixsocket", "",
+                 *(["--aclfile", f"{self.dir}/users.acl"] if self.acl_text is not None else [])],
                 self.log, cwd=self.dir)
             try:
                 procs.wait_ready(self.daemon, self.proc, self._probe, [self.log], self.timeout)

@@ -149,10 +149,52 @@ def pgbouncer_connstr(pairs: Iterable[tuple[str, Any]]) -> str:
     return " ".join(out)
 
 
+def decode_pgbouncer_value(text: str) -> str:
+    """What pgbouncer's ini parser makes of ``key = <text>``: the rest of the line, trimmed."""
+    return text.strip(" \t")
+
+
+def decode_pgbouncer_connstr(text: str) -> list[tuple[str, str]]:
+    """The pairs pgbouncer's ``parse_database`` reads from a connection string we wrote."""
+    pairs, i = [], 0
+    while i < len(text):
+        if text[i] == " ":
+            i += 1
+            continue
+        eq = text.index("=", i)
+        key, i = text[i:eq], eq + 1
+        if text[i:i + 1] == "'":
+            value, i = [], i + 1
+            while True:
+                if text[i] == "'" and text[i + 1:i + 2] == "'":
+                    value.append("'")
+                    i += 2
+                elif text[i] == "'":
+                    i += 1
+                    break
+                else:
+                    value.append(text[i])
+                    i += 1
+            pairs.append((key, "".join(value)))
+        else:
+            end = text.find(" ", i)
+            end = len(text) if end < 0 else end
+            pairs.append((key, text[i:end]))
+            i = end
+    return pairs
+
+
+PGBOUNCER_MAX_DBNAME = 64   # include/bouncer.h (1.18), with the terminating NUL
+
+
 def pgbouncer_name(value: str) -> str:
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", value) or value in ("pgbouncer", "*"):
         raise EncodeError(f"{value!r} cannot be a pgbouncer database name in 1.18 "
                           "(letters, digits, '_', '.', '-' only; 'pgbouncer' is reserved)")
+    if len(value) >= PGBOUNCER_MAX_DBNAME:
+        # pgbouncer refuses to start on a longer [databases] name ("invalid value … no memory?")
+        raise EncodeError(f"pgbouncer 1.18 limits database names to "
+                          f"{PGBOUNCER_MAX_DBNAME - 1} characters")
     return value
 
 
@@ -165,6 +207,30 @@ def userlist_line(user: str, secret: str) -> str:
         raise EncodeError("pgbouncer 1.18 limits secrets to 2047 bytes")
     q = lambda s: '"' + s.replace('"', '""') + '"'  # noqa: E731
     return f"{q(user)} {q(secret)}"
+
+
+def decode_userlist_line(line: str) -> tuple[str, str]:
+    """The (user, secret) pgbouncer's ``load_auth_file`` reads from a line we wrote."""
+    fields: list[str] = []
+    i = 0
+    while len(fields) < 2:
+        while line[i] == " ":
+            i += 1
+        assert line[i] == '"'
+        i += 1
+        out = []
+        while True:
+            if line[i] == '"' and line[i + 1:i + 2] == '"':
+                out.append('"')
+                i += 2
+            elif line[i] == '"':
+                i += 1
+                break
+            else:
+                out.append(line[i])
+                i += 1
+        fields.append("".join(out))
+    return fields[0], fields[1]
 
 
 # -- redis.conf --------------------------------------------------------------------------
@@ -201,6 +267,30 @@ def acl_line(line: str) -> str:
     return line
 
 
+def decode_redis_arg(text: str) -> str:
+    """The one argument Redis's ``sdssplitargs`` reads from an argument we wrote."""
+    if not text.startswith('"'):
+        assert text and not re.search(r"[\s\"']", text)
+        return text
+    assert text.endswith('"') and len(text) >= 2
+    body, out, i = text[1:-1], bytearray(), 0
+    escapes = {"n": 10, "r": 13, "t": 9, "b": 8, "a": 7}
+    while i < len(body):
+        c = body[i]
+        if c == "\\" and body[i + 1] == "x" and re.fullmatch(r"[0-9a-fA-F]{2}", body[i + 2:i + 4]):
+            out.append(int(body[i + 2:i + 4], 16))
+            i += 4
+        elif c == "\\":
+            out.extend(bytes([escapes[body[i + 1]]]) if body[i + 1] in escapes
+                       else body[i + 1].encode("utf-8"))
+            i += 2
+        else:
+            assert c != '"', "an unescaped quote would end the argument"
+            out.extend(c.encode("utf-8"))
+            i += 1
+    return out.decode("utf-8")
+
+
 def redis_value(param: Param, value: Any) -> str:
     if param.type == "bool":
         return "yes" if value else "no"
@@ -235,6 +325,25 @@ def _supervisor_checked(text: str) -> str:
         raise EncodeError("supervisor reads ' ;' and ' #' as the start of a comment, even inside "
                           "quotes, and there is no escape for it")
     return text
+
+
+def decode_supervisor_value(text: str) -> str:
+    """What supervisor makes of ``key = <text>``: trimmed, cut at an inline comment, then
+    ``%``-expanded once (``%%`` → ``%``; any other ``%`` would be a reference or an error)."""
+    value = text.strip()
+    m = re.search(r"\s[;#]", value)
+    if m:
+        value = value[:m.start()].rstrip()
+    assert "%" not in value.replace("%%", ""), "a live %-reference"
+    return value.replace("%%", "%")
+
+
+def decode_supervisor_environment(text: str) -> list[tuple[str, str]]:
+    """The pairs of an ``environment =`` value we wrote (values are always double-quoted)."""
+    value = decode_supervisor_value(text)
+    pairs = re.findall(r'([A-Za-z_][A-Za-z0-9_]*)="([^"]*)"(?:,|$)', value)
+    assert ",".join(f'{k}="{v}"' for k, v in pairs) == value
+    return pairs
 
 
 _SUPERVISOR_REF = re.compile(r"%\((program_name|process_num|group_name|numprocs)\)(s|0?[0-9]*d)")

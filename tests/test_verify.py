@@ -1,0 +1,120 @@
+"""``perfcfg verify``: the real daemons agree with the example; silent changes fail with a
+table naming them; missing daemons and missing packages are said, never passed over."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from conftest import require_daemon
+from helpers import run, snapshot_tree, write
+from perfcfg.daemons import binaries
+
+pytestmark = pytest.mark.daemons
+
+
+def verify(project, *extra: str):
+    return run("verify", "--env", "staging", "--project", str(project), *extra)
+
+
+def only_installed(monkeypatch, *keep: str) -> None:
+    """Make every daemon binary except ``keep`` look uninstalled (a path that is not there)."""
+    for name in binaries.BINARIES:
+        if name not in keep:
+            monkeypatch.setitem(binaries.BINARIES, name, f"/nonexistent/{name}")
+
+
+def test_example_verifies_and_nothing_is_written(example):
+    for daemon in ("postgresql", "pgbouncer", "redis", "supervisor"):
+        require_daemon(daemon)
+    before = snapshot_tree(example)
+    result = verify(example)
+    assert result.code == 0, result.out + result.err
+    assert result.out == ""
+    assert "postgresql, pgbouncer, redis, supervisor started from the compiled files" in result.err
+    assert ", 0 differ" in result.err
+    assert snapshot_tree(example) == before
+
+
+SILENT_CHANGES = """\
+extends: [builtin:staging, base.yaml]
+redis:
+  hz: 1000                      # Redis clamps to 500 and says nothing
+pgbouncer:
+  listen_backlog: 4294967424    # pgbouncer 1.18 keeps the low 32 bits: 128
+"""
+
+
+def test_values_the_daemons_silently_change_fail_with_a_table(example):
+    for daemon in ("postgresql", "pgbouncer", "redis"):
+        require_daemon(daemon)
+    write(example / "presets/staging.yaml", SILENT_CHANGES)
+    result = verify(example)
+    assert result.code == 1
+    assert result.out.splitlines() == [
+        "daemon    | setting        | intended   | effective",
+        "----------+----------------+------------+----------",
+        "pgbouncer | listen_backlog | 4294967424 | 128",
+        "redis     | hz             | 1000       | 500",
+    ]
+    assert ", 2 differ" in result.err
+
+
+def test_a_host_bigger_than_this_machine_is_scaled_down_and_said(example, monkeypatch):
+    """256 GiB of tuning cannot map here: shared_buffers is lowered, left out, and named."""
+    import psutil
+
+    require_daemon("postgresql")
+    if psutil.virtual_memory().total > 100 * 2**30:
+        pytest.skip("this machine could map a 256 GiB host's shared_buffers")
+    only_installed(monkeypatch, "postgres", "initdb", "psql")
+    host = write(example / "hosts/huge.yaml", "memory: 256GiB\ncpus: 4\nstorage: ssd\n"
+                 "open_files: 65536\n")
+    result = verify(example, "--host", str(host))
+    assert result.code == 0, result.out + result.err
+    assert re.search(r"note: postgresql: shared_buffers = \d+MB does not fit this machine "
+                     r"\(\d+GiB; the host profile has 256GiB\): started with shared_buffers = "
+                     r"\d+MB and did not compare it", result.err)
+    assert "staging: postgresql started from the compiled files" in result.err
+
+
+def test_missing_daemons_are_named_and_the_rest_verified(example, monkeypatch):
+    require_daemon("redis")
+    only_installed(monkeypatch, "redis-server")
+    result = verify(example)
+    assert result.code == 0, result.err
+    for line in ("postgresql not verified: postgres, initdb, psql not installed",
+                 "pgbouncer not verified: pgbouncer, postgres, initdb, psql not installed",
+                 "supervisor not verified: supervisord not installed",
+                 "staging: redis started from the compiled files"):
+        assert line in result.err
+
+
+def test_nothing_installed_is_a_failure(example, monkeypatch):
+    only_installed(monkeypatch)
+    result = verify(example)
+    assert result.code == 1
+    assert "nothing verified: none of the daemons is installed" in result.err
+
+
+def test_a_daemon_that_refuses_its_file_fails_with_its_words(example, monkeypatch):
+    require_daemon("postgresql")
+    only_installed(monkeypatch, "postgres", "initdb", "psql")
+    write(example / "presets/staging.yaml", "extends: [builtin:staging, base.yaml]\n"
+          "postgres:\n  shared_preload_libraries: no_such_extension\n")
+    result = verify(example)
+    assert result.code == 1, result.err
+    [row] = [[cell.strip() for cell in line.split(" | ")] for line in result.out.splitlines()[2:]]
+    assert row[:3] == ["postgresql", "(start)", "starts with the generated file"]
+    assert 'could not access file "no_such_extension"' in row[3]
+
+
+def test_missing_python_packages_name_the_extra(example, monkeypatch):
+    from perfcfg import commands
+
+    monkeypatch.setattr(commands, "VERIFY_MODULES", ("psycopg", "no_such_module_for_perfcfg"))
+    result = verify(example)
+    assert result.code == 1
+    assert "needs the Python packages no_such_module_for_perfcfg" in result.err
+    assert "pip install 'perfcfg[verify]'" in result.err
