@@ -31,6 +31,8 @@ CATALOG_FILES = {
     "supervisor": "supervisor-{v}.json",
 }
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# pgbouncer's cf_set_int stores into a C int; larger values wrap without an error.
+PGBOUNCER_INT_MAX = 2**31 - 1
 _BOOL_WORDS = {"on": True, "off": False, "true": True, "false": False, "yes": True,
                "no": False, "1": True, "0": False}
 
@@ -201,6 +203,9 @@ def _pgbouncer(param: Param, value: Any) -> Any:
         if number < 0:
             raise UnitError(f"expected a non-negative integer, got {number} "
                             "(pgbouncer would accept it silently)")
+        if number > PGBOUNCER_INT_MAX:
+            raise UnitError(f"{number} is outside the range 0 .. {PGBOUNCER_INT_MAX}: pgbouncer keeps only "
+                            "the low 32 bits of an integer setting, silently")
         return number
     return _as_string(value)
 

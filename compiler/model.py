@@ -142,8 +142,9 @@ class Workload(Strict):
 class Database(Strict):
     """A database served through pgbouncer: one pool per (database, user)."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
-    dbname: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]+$")
+    # PostgreSQL truncates identifiers to 63 bytes; pgbouncer 1.18 refuses 64+ in [databases].
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=63)
+    dbname: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]+$", max_length=63)
     user: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     pool_size: int | Literal["auto"] = "auto"
     reserve_pool: int | Literal["auto"] = "auto"

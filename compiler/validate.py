@@ -27,6 +27,12 @@ SERVICE_DAEMON = {"postgres": "postgresql", "pgbouncer": "pgbouncer", "redis": "
                   "supervisor": "supervisor"}
 AUTO = "auto"
 
+# Values a daemon accepts without an error but changes: (daemon, name) → (effective maximum,
+# why). Found by perfcfg verify against the real daemons.
+SILENT_CLAMPS: dict[tuple[str, str], tuple[int, str]] = {
+    ("redis", "hz"): (500, "Redis clamps hz to 500 (CONFIG GET then shows 500)"),
+}
+
 # perfcfg's own keys inside daemon sections (not daemon parameters).
 OWN_KEYS: dict[str, dict[str, Callable[[Any], Any]]] = {
     "redis": {"role": lambda v: _choice(v, ("cache", "store"))},
@@ -209,12 +215,22 @@ class Validator:
         if isinstance(value, str) and model.SECRET_REF.match(value):
             return value
         try:
-            return catalogs.coerce(cat, param, value)
+            canonical = catalogs.coerce(cat, param, value)
         except UnitError as exc:
             code = "PCF205" if "range" in str(exc) else "PCF204"
             self.error(code, f"invalid value for {path}: {_shown(exc, path, value)}", node.span,
                        path, _unit_hint(cat, param))
             return None
+        self.clamped(cat.daemon, param.name, canonical, node.span, path)
+        return canonical
+
+    def clamped(self, daemon: str, name: str, value: Any, span: Span, path: str) -> None:
+        """Values the daemon accepts but silently changes: say so now (verify proves it)."""
+        limit = SILENT_CLAMPS.get((daemon, name))
+        if limit is not None and isinstance(value, int) and value > limit[0]:
+            self.diagnostics.append(Diagnostic(
+                "PCF213", "warning", f"{path} = {value} is silently lowered to {limit[0]} by "
+                f"{daemon}: {limit[1]}", span, path, f"write {limit[0]} or less"))
 
     def scalar(self, node, path, allow_list: bool = False) -> Any:
         if isinstance(node, Scalar):

@@ -41,8 +41,6 @@ SILENT_CHANGES = """\
 extends: [builtin:staging, base.yaml]
 redis:
   hz: 1000                      # Redis clamps to 500 and says nothing
-pgbouncer:
-  listen_backlog: 4294967424    # pgbouncer 1.18 keeps the low 32 bits: 128
 """
 
 
@@ -53,12 +51,20 @@ def test_values_the_daemons_silently_change_fail_with_a_table(example):
     result = verify(example)
     assert result.code == 1
     assert result.out.splitlines() == [
-        "daemon    | setting        | intended   | effective",
-        "----------+----------------+------------+----------",
-        "pgbouncer | listen_backlog | 4294967424 | 128",
-        "redis     | hz             | 1000       | 500",
+        "daemon | setting | intended | effective",
+        "-------+---------+----------+----------",
+        "redis  | hz      | 1000     | 500",
     ]
-    assert ", 2 differ" in result.err
+    assert ", 1 differ" in result.err
+    assert "warning[PCF213]" in result.err   # validation saw it coming; verify proves it
+
+
+def test_values_verify_found_are_now_refused_at_validation(example):
+    """pgbouncer 1.18 kept the low 32 bits of listen_backlog (verify found it): an error now."""
+    write(example / "presets/staging.yaml", "extends: [builtin:staging, base.yaml]\n"
+          "pgbouncer:\n  listen_backlog: 4294967424\n")
+    result = run("validate", "--project", str(example), "--env", "staging")
+    assert result.code == 1 and "error[PCF205]" in result.err
 
 
 def test_a_host_bigger_than_this_machine_is_scaled_down_and_said(example, monkeypatch):
