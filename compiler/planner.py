@@ -396,10 +396,10 @@ def _checks(ctx: tc.TuneContext, plan: Plan, config: Config) -> list[Diagnostic]
     values = {path: s.value for path, s in plan.settings.items()}
     out = []
     for finding in checks.check(ctx, values):
-        spans = [(p, config.spans.get(p)) for p in finding.paths]
-        first_path, first_span = next(((p, s) for p, s in spans if s), spans[0] if spans else
-                                      (None, None))
-        related = tuple(Related(_side(plan, p), s, p) for p, s in spans if p != first_path)
+        spans = [_written_at(config, p) for p in finding.paths]
+        first_path, first_span = _primary(spans)
+        related = tuple(Related(_side(plan, config, p, s), s, p)
+                        for p, s in spans if p != first_path)
         severity = finding.severity
         if severity == "error" and not any(s for _, s in spans):
             severity = "warning"  # only tuned values involved: perfcfg's own miss, not the user's
@@ -408,9 +408,41 @@ def _checks(ctx: tc.TuneContext, plan: Plan, config: Config) -> list[Diagnostic]
     return out
 
 
-def _side(plan: Plan, path: str) -> str:
+def _written_at(config: Config, path: str) -> tuple[str, Any]:
+    """The path a person wrote for a check's path, and where: a program's ``numprocs`` is its
+    ``processes``, a program is its workload entry, ``versions.*`` are ``targets.*``."""
+    parts = path.split(".")
+    aliases = [path, _program_history_path(path)]
+    if parts[:2] == ["supervisor", "programs"] and len(parts) in (3, 4):
+        aliases.append(".".join(["workload", *parts[1:3], *(["processes"] if parts[3:] ==
+                                                           ["numprocs"] else parts[3:])]))
+    if parts[0] == "versions":
+        aliases.append(f"targets.{parts[1]}")
+    return next(((a, config.spans[a]) for a in aliases if config.spans.get(a)), (path, None))
+
+
+def _primary(spans: list[tuple[str, Any]]) -> tuple[str | None, Any]:
+    """Where to report a conflict: the line a person edits to fix it, so a project's preset
+    before a built-in preset, and a preset before the host profile or the versions."""
+    written = [(p, s) for p, s in spans if s]
+    if not written:
+        return spans[0] if spans else (None, None)
+    return min(written, key=lambda ps: (ps[1].file.startswith("builtin:"),
+                                        ps[0].startswith(("host.", "versions."))))
+
+
+def _side(plan: Plan, config: Config, path: str, span: Any) -> str:
+    if path.startswith("host."):
+        return f"{path} comes from the host profile"
+    if path.startswith("versions."):
+        return f"{path} is the target version (targets in perfcfg.yaml)"
     setting = plan.settings.get(path)
     if setting is None:
-        return f"{path} is involved"
-    how = "tuned" if setting.tuned else "set"
+        return f"{path} is set here" if span else f"{path} is involved"
+    if span is None:
+        return f"{path} is {'tuned' if setting.tuned else 'derived'} by perfcfg (no preset sets it)"
+    service, _, name = path.partition(".")
+    written = getattr(config.budget, name, None) if service == "budget" else \
+        config.services.get(service, {}).get(name)
+    how = "tuned" if setting.tuned and written == AUTO else "set"
     return f"{path} is {how} here"

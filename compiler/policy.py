@@ -235,7 +235,7 @@ def _pg_unreachable(plan: Plan, config: Config) -> Iterator[Finding]:
 def _pg_listen_all(plan: Plan, config: Config) -> Iterator[Finding]:
     if any(a in _ANY for a in _pg_listen(plan)):
         yield Finding("postgres.listen_addresses",
-                      "PostgreSQL listens on every interface (listen_addresses = '*')")
+                      "listen_addresses = '*' accepts connections on every network interface")
 
 
 def _pg_durability(plan: Plan, config: Config) -> Iterator[Finding]:

@@ -247,14 +247,24 @@ def render_all(plan: Plan, config: Config, header: dict[str, Any]
         "users.acl": r.redis_acl(),
         "supervisord.conf": r.supervisor(),
     }
-    return files, r.diagnostics + _leaks(plan, files)
+    return files, r.diagnostics + _leaks(plan, config, files)
 
 
-def _leaks(plan: Plan, files: dict[str, bytes]) -> list[Diagnostic]:
+def _leaks(plan: Plan, config: Config, files: dict[str, bytes]) -> list[Diagnostic]:
     from perfcfg.secrets import leaked_into
 
-    return [Diagnostic("PCF211", "error", f"a secret would be written in clear into {name}",
-                       None, None, "secrets reach the files hashed (SCRAM, SHA); a secret "
+    return [Diagnostic("PCF211", "error", f"a secret would be written in clear into {name}"
+                       + (f" by {path}" if path else ""), config.spans.get(path) if path else
+                       None, path, "secrets reach the files hashed (SCRAM, SHA); a secret "
                        "given to any other setting (e.g. masterauth) cannot be written safely, "
                        "and a password that also occurs in the file by chance is too weak")
-            for name in leaked_into(files, plan.secrets)]
+            for name in leaked_into(files, plan.secrets)
+            for path in [_leaking_setting(plan, files[name])]]
+
+
+def _leaking_setting(plan: Plan, data: bytes) -> str | None:
+    """The setting that carries a resolved secret into the file, if one does (else the secret
+    occurs there by chance)."""
+    return next((path for path, setting in sorted(plan.settings.items())
+                 if isinstance(setting.value, str) and setting.value in plan.secrets
+                 and setting.value.encode() in data), None)

@@ -211,7 +211,7 @@ def check_worker_fds(ctx: TuneContext, s: Settings) -> list[Finding]:
     where = "supervisor.minfds" if supervised else "host.open_files"
     return [Finding("PCF312", "error",
                     f"each {p.name} process needs {supervisor.worker_fds(p)} file descriptors "
-                    f"but inherits a limit of {limit}", (f"supervisor.programs.{p.name}", where),
+                    f"but inherits a limit of {limit}", (where, f"supervisor.programs.{p.name}"),
                     f"raise {where} to at least {supervisor.worker_fds(p)}")
             for p in ctx.programs if supervisor.worker_fds(p) > limit]
 
