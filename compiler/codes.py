@@ -45,6 +45,7 @@ TITLES: dict[str, str] = {
     "PCF210": "value cannot be written safely",
     "PCF211": "secret would be written in clear",
     "PCF212": "not a parameter of the target version",
+    "PCF213": "value the daemon silently changes",
     "PCF301": "memory worst case exceeds the host",
     "PCF302": "memory shares exceed the host",
     "PCF303": "pools need more than max_connections",
