@@ -32,7 +32,9 @@ from perfcfg.spans import Span
 MAX_FILE_BYTES = 1 << 20
 MAX_EXPANDED_NODES = 20_000
 
-_Parser = getattr(yaml, "CParser", None)
+# libyaml's event parser when PyYAML was built with it (``yaml.CParser`` does not exist, so
+# looking it up by that name silently chose the pure-Python parser, ~10x slower).
+_CLoader = getattr(yaml, "CSafeLoader", None) if yaml.__with_libyaml__ else None
 
 _NULL = {"", "~", "null", "Null", "NULL"}
 _BOOL = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
@@ -90,7 +92,7 @@ def load_text(text: str, display: str) -> tuple[Node | None, list[Diagnostic]]:
         return None, [tab]
     builder = _Builder(display)
     try:
-        events = list(yaml.parse(text, Loader=yaml.CSafeLoader if _Parser else yaml.SafeLoader))
+        events = _events(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         span = Span(display, mark.line + 1, mark.column + 1) if mark else Span(display, 1, 1)
@@ -100,6 +102,17 @@ def load_text(text: str, display: str) -> tuple[Node | None, list[Diagnostic]]:
                                  hint="check indentation, quotes and colons on this line")]
     tree = builder.build(events)
     return tree, builder.diagnostics
+
+
+def _events(text: str) -> list:
+    """The event list, from libyaml when present; a syntax error is re-raised by the Python
+    parser so that its message and position read the same with or without libyaml."""
+    if _CLoader is not None:
+        try:
+            return list(yaml.parse(text, Loader=_CLoader))
+        except yaml.YAMLError:
+            pass
+    return list(yaml.parse(text, Loader=yaml.SafeLoader))
 
 
 def _tab_indent(text: str, display: str) -> Diagnostic | None:
