@@ -1,0 +1,68 @@
+"""``python -m bench [--quick] [--out DIR] [--only SECTION]…``: run the benchmarks, print
+progress, write results.md / results.json / plots into ``bench/results/`` (or ``--out``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from bench import machine, report
+from bench.sizes import FULL, QUICK
+
+SECTIONS = ("fleet", "database", "cache", "compiler")
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    p.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run, not numbers")
+    p.add_argument("--out", type=Path, default=RESULTS, help="where results go")
+    p.add_argument("--only", action="append", choices=SECTIONS, help="run only these sections")
+    return p.parse_args(argv)
+
+
+def run(args: argparse.Namespace, log=print) -> dict:
+    from perfcfg.daemons import PgTemplate
+
+    from bench import cache, compiler, database, fleet, stackproject
+
+    size = QUICK if args.quick else FULL
+    sections = args.only or list(SECTIONS)
+    results: dict = {"size": size.name}
+    start = time.perf_counter()
+    files = stackproject.compile_stack(size.fleet_clients)
+    if "fleet" in sections or "database" in sections:
+        with PgTemplate() as template:
+            for name, module in (("fleet", fleet), ("database", database)):
+                if name in sections:
+                    log(f"{name}…")
+                    results[name] = module.run(size, template, files, log)
+    if "cache" in sections:
+        log("cache…")
+        fill_sets = (f"redis.maxmemory={size.redis_fill_maxmemory}",) \
+            if size.redis_fill_maxmemory else ()
+        fill_conf = stackproject.compile_stack(size.fleet_clients, fill_sets)["redis.conf"]
+        results["cache"] = cache.run(size, files["redis.conf"], fill_conf, log)
+    if "compiler" in sections:
+        log("compiler…")
+        results["compiler"] = compiler.run(size, log)
+    results["seconds"] = time.perf_counter() - start
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(sys.argv[1:] if argv is None else argv)
+    results = run(args)
+    command = "python -m bench" + (" --quick" if args.quick else "") + "".join(
+        f" --only {s}" for s in args.only or ())
+    for path in report.write(args.out, results, machine.describe(), command):
+        print(f"wrote {path}")
+    print(report.markdown(results, machine.describe(), command))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
