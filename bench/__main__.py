@@ -32,6 +32,7 @@ def run(args: argparse.Namespace, log=print) -> dict:
     size = QUICK if args.quick else FULL
     sections = args.only or list(SECTIONS)
     results: dict = {"size": size.name}
+    timings: dict[str, float] = {}
     start = time.perf_counter()
     files = stackproject.compile_stack(size.fleet_clients)
     if "fleet" in sections or "database" in sections:
@@ -39,17 +40,24 @@ def run(args: argparse.Namespace, log=print) -> dict:
             for name, module in (("fleet", fleet), ("database", database)):
                 if name in sections:
                     log(f"{name}…")
+                    began = time.perf_counter()
                     results[name] = module.run(size, template, files, log)
+                    timings[name] = time.perf_counter() - began
     if "cache" in sections:
         log("cache…")
+        began = time.perf_counter()
         fill_sets = (f"redis.maxmemory={size.redis_fill_maxmemory}",) \
             if size.redis_fill_maxmemory else ()
         fill_conf = stackproject.compile_stack(size.fleet_clients, fill_sets)["redis.conf"]
         results["cache"] = cache.run(size, files["redis.conf"], fill_conf, log)
+        timings["cache"] = time.perf_counter() - began
     if "compiler" in sections:
         log("compiler…")
+        began = time.perf_counter()
         results["compiler"] = compiler.run(size, log)
+        timings["compiler"] = time.perf_counter() - began
     results["seconds"] = time.perf_counter() - start
+    results["section_seconds"] = timings
     return results
 
 

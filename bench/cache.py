@@ -87,7 +87,9 @@ def run(size: Size, tuned_conf: str, fill_conf: str, log=print) -> dict:
             for case, (test, pipeline) in CASES.items():
                 order = list(servers) if rnd % 2 == 0 else list(reversed(servers))
                 for name in order:
-                    r = redis_benchmark(servers[name].port, test, pipeline, size.redis_requests)
+                    # pipelined runs get more requests so they last about as long
+                    r = redis_benchmark(servers[name].port, test, pipeline,
+                                        size.redis_requests * (4 if pipeline > 1 else 1))
                     log(f"  cache {case} {name} round {rnd + 1}: {r.rps:.0f} rps")
                     bench[case][name].append(r)
     fills: dict[str, Fill] = {}

@@ -4,7 +4,7 @@ smaller than the tuned one — perfcfg's postgresql.conf vs stock vs PGTune for 
 PGTune gets what its web form would: this machine's RAM and CPUs, the host profile's storage
 class, "oltp", PostgreSQL 15 and the fleet's worker connections. All three servers start from
 the same data directory and are reached as the superuser over their unix socket, so only the
-postgresql.conf differs.
+postgresql.conf differs. Each server is prewarmed (``pg_prewarm``) before its first run.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from perfcfg import hostdetect
 from perfcfg.daemons import PgTemplate, PostgresServer
 from perfcfg.tune.pgtune import PgTuneInput, pgtune, render_conf
 
-from bench.pgrun import DataTemplate, Run, Target, pgbench, stock_conf
+from bench.pgrun import DataTemplate, Run, Target, pgbench, prewarm, stock_conf
 from bench.sizes import Size
 from bench.stackproject import DATABASE
 
@@ -31,6 +31,7 @@ def pgtune_conf(connections: int) -> str:
 
 def _server(stack: ExitStack, conf: str, data: DataTemplate) -> Target:
     pg = stack.enter_context(PostgresServer(conf, data))  # type: ignore[arg-type]
+    prewarm(pg)
     return Target(pg.dir, pg.port, "postgres", None, lambda: {"postgres": pg.pids()})
 
 

@@ -14,7 +14,7 @@ from contextlib import ExitStack
 
 from perfcfg.daemons import PgBouncer, PgTemplate, PostgresServer
 
-from bench.pgrun import DataTemplate, Run, Target, pgbench, stock_conf
+from bench.pgrun import DataTemplate, Run, Target, pgbench, prewarm, stock_conf
 from bench.sizes import Size
 from bench.stackproject import PASSWORD, USER, scram_secret
 
@@ -28,6 +28,7 @@ def _tuned(stack: ExitStack, files: dict[str, str], data: DataTemplate) -> Targe
                                             hba_text=files["pg_hba.conf"]))
     secret = scram_secret(files["userlist.txt"])
     pg.query(f"ALTER ROLE {USER} PASSWORD '{secret}'")
+    prewarm(pg)
     bnc = stack.enter_context(PgBouncer(files["pgbouncer.ini"], files["userlist.txt"], postgres=pg))
     return Target("127.0.0.1", bnc.port, USER, PASSWORD,
                   lambda: {"postgres": pg.pids(), "pgbouncer": bnc.pids()})
@@ -37,6 +38,7 @@ def _stock(stack: ExitStack, template: PgTemplate, data: DataTemplate, clients: 
     conf = stock_conf(template) + f"\nmax_connections = {clients + RESERVED}\n"
     pg = stack.enter_context(PostgresServer(conf, data, hba_text=STOCK_HBA))  # type: ignore[arg-type]
     pg.query(f"ALTER ROLE {USER} PASSWORD '{PASSWORD}'")
+    prewarm(pg)
     return Target("127.0.0.1", pg.port, USER, PASSWORD, lambda: {"postgres": pg.pids()})
 
 

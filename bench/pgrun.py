@@ -2,7 +2,7 @@
 
 A :class:`DataTemplate` is a data directory that already holds the pgbench tables and the
 bench role, so every server under test starts from a ``cp -a`` of the same bytes (it
-duck-types ``PgTemplate``). :func:`pgbench` runs one timed pgbench, computes latency
+duck-types ``PgTemplate``); :func:`prewarm` loads them into each server's shared_buffers. :func:`pgbench` runs one timed pgbench, computes latency
 percentiles from its per-transaction logs, and samples the memory of the daemons under test
 while the clients are connected.
 
@@ -61,6 +61,7 @@ class DataTemplate:
                 raise RuntimeError(f"pgbench -i failed: {init.stderr[-2000:]}")
             with pg.connect(DATABASE) as conn:
                 conn.execute(f"GRANT ALL ON ALL TABLES IN SCHEMA public TO {USER}")
+                conn.execute("CREATE EXTENSION pg_prewarm")
                 conn.execute("CHECKPOINT")
             assert pg.proc is not None
             procs.stop_tree(pg.proc, signal.SIGINT)   # clean shutdown, then keep the files
@@ -82,6 +83,15 @@ class DataTemplate:
 
     def __exit__(self, *exc: object) -> None:
         self.remove()
+
+
+def prewarm(pg: PostgresServer) -> None:
+    """Read every pgbench table and index through shared_buffers (``pg_prewarm``), as a
+    long-running server would have: each config then keeps what its own buffers can hold."""
+    with pg.connect(DATABASE) as conn:
+        conn.execute("SELECT pg_prewarm(c.oid) FROM pg_class c JOIN pg_namespace n "
+                     "ON n.oid = c.relnamespace WHERE n.nspname = 'public' "
+                     "AND c.relkind IN ('r', 'i') ORDER BY c.relpages")
 
 
 @dataclass(frozen=True)

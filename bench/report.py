@@ -80,7 +80,9 @@ def compiler_tables(results: dict) -> str:
 
 
 def markdown(results: dict, machine: dict[str, str], command: str) -> str:
-    parts = [f"Command: `{command}` (size: {results['size']}, total {results['seconds']:.0f} s)\n",
+    took = ", ".join(f"{k} {v:.0f} s" for k, v in results.get("section_seconds", {}).items())
+    parts = [f"Command: `{command}` (size: {results['size']}, total {results['seconds']:.0f} s: "
+             f"{took})\n",
              _table(["machine / version", "value"], [[k, v] for k, v in machine.items()])]
     if "fleet" in results:
         parts += ["\n### Bot fleet (pgbench through perfcfg's pgbouncer vs straight into stock)\n",

@@ -1,7 +1,7 @@
 """How big each benchmark runs: the full size (under ten minutes on 2 cores) and ``--quick``.
 
 >>> QUICK.reps, FULL.reps
-(1, 3)
+(1, 5)
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ class Size:
     scale_envs: tuple[int, ...]
 
 
-FULL = Size("full", reps=3, seconds=8, warmup_seconds=3, fleet_clients=200, fleet_scale=10,
+FULL = Size("full", reps=5, seconds=6, warmup_seconds=3, fleet_clients=200, fleet_scale=10,
             db_clients=8, db_scale=50, redis_requests=200_000, redis_fill_maxmemory=None,
             cold_runs=15, scale_envs=(1, 10, 100, 1000))
 QUICK = Size("quick", reps=1, seconds=1, warmup_seconds=0, fleet_clients=10, fleet_scale=1,
