@@ -1,4 +1,4 @@
-"""``python -m bench [--quick] [--out DIR] [--only SECTION]…``: run the benchmarks, print
+"""``python -m bench [--quick] [--out DIR] [--only SECTION]… [--set PATH=VALUE]…``: run the benchmarks, print
 progress, write results.md / results.json / plots into ``bench/results/`` (or ``--out``).
 """
 
@@ -21,6 +21,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run, not numbers")
     p.add_argument("--out", type=Path, default=RESULTS, help="where results go")
     p.add_argument("--only", action="append", choices=SECTIONS, help="run only these sections")
+    p.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
+                   help="override a setting of perfcfg's side (as perfcfg build --set), "
+                        "to measure a tuning-engine change before making it")
     return p.parse_args(argv)
 
 
@@ -34,7 +37,7 @@ def run(args: argparse.Namespace, log=print) -> dict:
     results: dict = {"size": size.name}
     timings: dict[str, float] = {}
     start = time.perf_counter()
-    files = stackproject.compile_stack(size.fleet_clients)
+    files = stackproject.compile_stack(size.fleet_clients, tuple(args.set))
     if "fleet" in sections or "database" in sections:
         with PgTemplate() as template:
             for name, module in (("fleet", fleet), ("database", database)):
@@ -48,7 +51,8 @@ def run(args: argparse.Namespace, log=print) -> dict:
         began = time.perf_counter()
         fill_sets = (f"redis.maxmemory={size.redis_fill_maxmemory}",) \
             if size.redis_fill_maxmemory else ()
-        fill_conf = stackproject.compile_stack(size.fleet_clients, fill_sets)["redis.conf"]
+        fill_conf = stackproject.compile_stack(size.fleet_clients,
+                                               tuple(args.set) + fill_sets)["redis.conf"]
         results["cache"] = cache.run(size, files["redis.conf"], fill_conf, log)
         timings["cache"] = time.perf_counter() - began
     if "compiler" in sections:
@@ -65,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
     results = run(args)
     command = "python -m bench" + (" --quick" if args.quick else "") + "".join(
-        f" --only {s}" for s in args.only or ())
+        f" --only {s}" for s in args.only or ()) + "".join(f" --set {s}" for s in args.set)
     for path in report.write(args.out, results, machine.describe(), command):
         print(f"wrote {path}")
     print(report.markdown(results, machine.describe(), command))
