@@ -97,7 +97,6 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
     from perfcfg import planner  # tuning and rendering stay off the import path of early errors
 
     mode = req.secrets_mode or proj.file.secrets.mode
-    result.input_hash = input_hash(sources, req, mode)
     plan, found = planner.make_plan(config, history, req, mode)
     diags.extend(found)
     secrets = plan.secrets if plan is not None else []
@@ -109,6 +108,10 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
     if has_errors(diags) or not req.render or plan is None:
         return _done(result)
     from perfcfg.render import render_all
+
+    # Only rendered headers carry the hash; validate shares one Sources over every
+    # environment, where hashing all texts read so far per environment is O(N²).
+    result.input_hash = input_hash(sources, req, mode)
 
     header = {"env": req.env, "presets": result.preset_files, "host": host_display,
               "hash": result.input_hash, "version": __version__, "secrets": mode}

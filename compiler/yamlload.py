@@ -33,7 +33,9 @@ from perfcfg.spans import Span
 MAX_FILE_BYTES = 1 << 20
 MAX_EXPANDED_NODES = 20_000
 
-_Parser = getattr(yaml, "CSafeLoader", None)  # libyaml: ~10x faster than the pure-Python parser
+# libyaml's event parser when PyYAML was built with it (``yaml.CParser`` does not exist, so
+# looking it up by that name silently chose the pure-Python parser, ~10x slower).
+_CLoader = getattr(yaml, "CSafeLoader", None) if yaml.__with_libyaml__ else None
 
 _STANDARD_TAGS = "tag:yaml.org,2002:"   # what "!!" abbreviates; shown as written
 _NULL = {"", "~", "null", "Null", "NULL"}
@@ -92,7 +94,7 @@ def load_text(text: str, display: str) -> tuple[Node | None, list[Diagnostic]]:
         return None, [tab]
     builder = _Builder(display)
     try:
-        events = list(yaml.parse(text, Loader=_Parser or yaml.SafeLoader))
+        events = _events(text)
     except yaml.MarkedYAMLError as exc:
         return None, [_syntax_error(exc, text, display)]
     tree = builder.build(events)
@@ -124,6 +126,12 @@ def _syntax_error(exc: yaml.MarkedYAMLError, text: str, display: str) -> Diagnos
     return Diagnostic("PCF102", "error", f"YAML syntax error: {what}{context_text}", span,
                       hint="check indentation, quotes, brackets and colons on this line",
                       related=related)
+
+
+def _events(text: str) -> list:
+    """The event list, from libyaml when present (its messages are the ones documented in
+    docs/diagnostics.md), else from the pure-Python parser."""
+    return list(yaml.parse(text, Loader=_CLoader or yaml.SafeLoader))
 
 
 def _tab_indent(text: str, display: str) -> Diagnostic | None:
