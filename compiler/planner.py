@@ -57,7 +57,7 @@ def make_plan(config: Config, history: History, req: Any, secrets_mode: str
     _derive(config, settings)
     diags.extend(_redis_user_refs(config))
     resolver = secret_refs.SecretResolver(secrets_mode, req.environ, Path(req.project_dir))
-    users, leaked = _users(config, resolver, diags)
+    users, leaked = _users(config, resolver, diags, hashed=req.render)
     acl = _redis_acl(config, resolver, diags, leaked)
     _resolve_setting_secrets(settings, resolver, config, diags, leaked)
     plan = Plan(config.env, config.kind, settings, _databases(config, settings), users,
@@ -311,8 +311,10 @@ _SECRET_HINT = ("set the variable or file at build time, or build with --secrets
                 "for snapshot builds")
 
 
-def _users(config: Config, resolver: secret_refs.SecretResolver, diags: list[Diagnostic]
-           ) -> tuple[list[tuple[str, str]], list[str]]:
+def _users(config: Config, resolver: secret_refs.SecretResolver, diags: list[Diagnostic],
+           hashed: bool = True) -> tuple[list[tuple[str, str]], list[str]]:
+    """Auth-file entries. ``hashed=False`` (validate: nothing is written) skips the SCRAM
+    key derivation, 4096 PBKDF2 rounds per user, which the pre-commit path does not need."""
     users, leaked = [], []
     for user in config.users:
         if user.password is None:
@@ -332,7 +334,8 @@ def _users(config: Config, resolver: secret_refs.SecretResolver, diags: list[Dia
                                     config.spans.get(path), path,
                                     "use a password of printable ASCII characters"))
             continue
-        users.append((user.name, secret_refs.scram_sha256(password, user.name)))
+        secret = secret_refs.scram_sha256(password, user.name) if hashed else ""
+        users.append((user.name, secret))
     return users, leaked
 
 
