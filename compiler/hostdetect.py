@@ -371,11 +371,14 @@ def _disks(fs: _Root, name: str, depth: int = 0) -> list[str]:
 def _classify(fs: _Root, disk: str) -> tuple[Storage | None, str]:
     flag_path = f"/sys/block/{disk}/queue/rotational"
     flag = fs.read(flag_path)
+    if flag == "1" and disk.startswith(("vd", "xvd")):
+        # virtio/Xen disks report whatever the hypervisor says, 1 even on the SSD-backed
+        # volumes clouds mostly give; tuning a VM as spinning rust (random_page_cost 4,
+        # effective_io_concurrency 2) is the costlier mistake, so assume ssd and say so.
+        return "ssd", (f"{flag_path} = 1 on a virtual disk (the hypervisor sets it): assumed "
+                       "ssd; state storage: hdd in the host profile if the volume spins")
     if flag == "1":
-        # virtio/Xen disks report whatever the hypervisor says, often 1 even on SSD backing.
-        virtual = disk.startswith(("vd", "xvd"))
-        note = " (virtual disk: the hypervisor sets this flag)" if virtual else ""
-        return "hdd", f"{flag_path} = 1{note}"
+        return "hdd", f"{flag_path} = 1"
     if disk.startswith("nvme"):
         return "nvme", f"device name {disk}"
     if flag == "0":

@@ -210,6 +210,14 @@ def test_rotational_disk_is_hdd(fake: FakeRoot) -> None:
     assert host.provenance["storage"] == "/sys/block/sda/queue/rotational = 1"
 
 
+@pytest.mark.parametrize("disk", ["vda", "xvdb"])
+def test_virtual_disk_rotational_flag_is_not_trusted(fake: FakeRoot, disk: str) -> None:
+    fake.disk(disk, rotational="1")
+    host = fake.detect()
+    assert host.storage == "ssd"
+    assert "virtual disk" in host.provenance["storage"] and "storage: hdd" in host.provenance["storage"]
+
+
 def test_non_rotational_disk_is_ssd(fake: FakeRoot) -> None:
     fake.disk("sdb", rotational="0")
     assert fake.detect().storage == "ssd"
