@@ -1,0 +1,42 @@
+"""Any host from 1 GiB/1 CPU to 1 TiB/128 CPUs compiles end to end, and the budgets add up."""
+
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from helpers import write
+from perfcfg.pipeline import Request, compile_env
+from perfcfg.units import GiB, MiB
+
+BUDGETS = ("os_reserve", "workers", "pgbouncer", "redis", "postgres")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(memory_mib=st.integers(1024, 1024 * 1024), cpus=st.integers(1, 128),
+       storage=st.sampled_from(["hdd", "ssd", "san", "nvme"]),
+       open_files=st.sampled_from([1024, 4096, 65536, 1048576]),
+       env=st.sampled_from(["development", "staging", "production"]))
+def test_every_host_compiles_and_budgets_fit(project, memory_mib, cpus, storage, open_files, env):
+    write(project / "perfcfg.yaml", "project: demo\nsecrets: {mode: placeholder}\nenvironments:\n"
+          f"  {env}: {{preset: presets/staging.yaml, host: hosts/vm.yaml}}\n")
+    write(project / "presets/staging.yaml", f"extends: [builtin:{env}, base.yaml]\n"
+          "redis:\n  users:\n    - {name: app, password: \"${env:R}\", keys: [\"app:*\"]}\n")
+    write(project / "hosts/vm.yaml", f"memory: {memory_mib}MiB\ncpus: {cpus}\n"
+          f"storage: {storage}\nopen_files: {open_files}\n")
+    result = compile_env(Request(project, env))
+    errors = [d for d in result.diagnostics if d.severity == "error"]
+    assert errors == [] and len(result.files) == 7, errors
+    plan = result.plan
+    assert sum(plan.value(f"budget.{b}") for b in BUDGETS) <= memory_mib * MiB
+    assert plan.value("postgres.shared_buffers") >= 16 * 8192
+    assert plan.value("redis.maxmemory") > 0
+    assert plan.value("postgres.max_connections") > plan.value("postgres.superuser_reserved_connections")
+
+
+def test_the_smallest_host_still_gets_sane_minimums(project):
+    write(project / "hosts/vm.yaml", "memory: 1GiB\ncpus: 1\nstorage: hdd\nopen_files: 1024\n")
+    write(project / "presets/staging.yaml", "extends: [builtin:staging, base.yaml]\n"
+          "redis:\n  users:\n    - {name: app, password: \"${env:R}\", keys: [\"app:*\"]}\n")
+    plan = compile_env(Request(project, "staging")).plan
+    assert plan.value("postgres.shared_buffers") >= 32 * MiB
+    assert plan.value("postgres.work_mem") >= 64 * 1024
+    assert plan.value("budget.os_reserve") >= 256 * MiB
+    assert plan.value("postgres.shared_buffers") < 1 * GiB
