@@ -58,10 +58,11 @@ def repoint_databases(text: str, host: str, port: int) -> str:
     return ini.map_values(text, lambda s: s == "databases", rewrite)
 
 
-class PgBouncer:
+class PgBouncer(procs.Handle):
     """A running pgbouncer; ``postgres`` (optional) is the server its databases point at."""
 
     daemon = "pgbouncer"
+    stop_signal = signal.SIGTERM  # immediate shutdown ("got SIGTERM, fast exit")
 
     def __init__(self, ini_text: str, userlist_text: str = "",
                  postgres: PostgresServer | None = None, timeout: float = 15) -> None:
@@ -127,22 +128,8 @@ class PgBouncer:
         except DaemonError:
             return None
 
-    def pids(self) -> list[int]:
-        if self.proc is None or self.proc.poll() is not None:
-            return []
-        return [self.proc.pid, *procs.descendants(self.proc.pid)]
 
-    def stop(self) -> None:
-        if self.proc is not None:
-            procs.stop_tree(self.proc, signal.SIGTERM)   # SIGTERM = immediate shutdown
-        if self.dir:
-            procs.remove_dir(self.dir)
 
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # -- reading --------------------------------------------------------------------------------
     def console(self, sql: str, timeout: float = 10) -> list[dict[str, str]]:

@@ -81,10 +81,11 @@ class PgTemplate:
         self.remove()
 
 
-class PostgresServer:
+class PostgresServer(procs.Handle):
     """A running PostgreSQL from the text of a postgresql.conf (and optionally pg_hba.conf)."""
 
     daemon = "postgresql"
+    stop_signal = signal.SIGINT   # fast shutdown: abort transactions, no wait for clients
 
     def __init__(self, conf_text: str, template: PgTemplate | None = None,
                  hba_text: str | None = None, timeout: float = 30) -> None:
@@ -148,26 +149,13 @@ class PostgresServer:
         except psycopg.OperationalError:
             return None
 
-    def pids(self) -> list[int]:
-        """The postmaster and every process below it (backends leave its process group)."""
-        if self.proc is None or self.proc.poll() is not None:
-            return []
-        return [self.proc.pid, *procs.descendants(self.proc.pid)]
 
     def stop(self) -> None:
-        if self.proc is not None:
-            procs.stop_tree(self.proc, signal.SIGINT)   # SIGINT = fast shutdown
-        if self.dir:
-            procs.remove_dir(self.dir)
+        super().stop()
         if self._own_template and self._template is not None:
             self._template.remove()
             self._template = None
 
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # -- reading --------------------------------------------------------------------------------
     def connect(self, dbname: str = "postgres", **kwargs: Any) -> psycopg.Connection:

@@ -212,3 +212,37 @@ def wait_ready(daemon: str, proc: subprocess.Popen, probe: Callable[[], T | None
             raise DaemonError(daemon, f"not ready after {timeout:g}s", tail(*logs))
         time.sleep(delay)
         delay = min(delay * 2, 0.1)
+
+
+class Handle:
+    """What every daemon handle shares: a foreground child in a scratch dir, stopped with
+    ``stop_signal``, its whole process tree killed, the dir removed; usable with ``with``.
+
+    Subclasses set ``daemon`` and ``stop_signal`` and implement ``start()`` (which sets
+    ``self.proc`` and ``self.dir`` and returns ``self``)."""
+
+    daemon = ""
+    stop_signal = signal.SIGTERM
+    proc: subprocess.Popen | None = None
+    dir = ""
+
+    def start(self):  # pragma: no cover - every handle defines its own
+        raise NotImplementedError
+
+    def pids(self) -> list[int]:
+        """The daemon and every process below it (children may leave its process group)."""
+        if self.proc is None or self.proc.poll() is not None:
+            return []
+        return [self.proc.pid, *descendants(self.proc.pid)]
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop_tree(self.proc, self.stop_signal)
+        if self.dir:
+            remove_dir(self.dir)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

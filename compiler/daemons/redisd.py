@@ -13,7 +13,6 @@ Redis runs fine as root, so it is not dropped to the service user.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
@@ -37,7 +36,7 @@ HARNESS_USER = "perfcfg-harness"
 PORT_RETRIES = 5
 
 
-class RedisServer:
+class RedisServer(procs.Handle):
     """A running redis-server; ``username``/``password`` authenticate the harness's reads."""
 
     daemon = "redis"
@@ -109,22 +108,8 @@ class RedisServer:
         except (redis.ConnectionError, redis.TimeoutError):
             return None
 
-    def pids(self) -> list[int]:
-        if self.proc is None or self.proc.poll() is not None:
-            return []
-        return [self.proc.pid, *procs.descendants(self.proc.pid)]
 
-    def stop(self) -> None:
-        if self.proc is not None:
-            procs.stop_tree(self.proc, signal.SIGTERM)
-        if self.dir:
-            procs.remove_dir(self.dir)
 
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # -- reading --------------------------------------------------------------------------------
     def config(self) -> dict[str, str]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import configparser
 import os
-import signal
 import subprocess
 import sys
 import xmlrpc.client
@@ -45,7 +44,7 @@ _FAILED_STATES = ("FATAL", "EXITED", "UNKNOWN")
 PORT_RETRIES = 5
 
 
-class Supervisord:
+class Supervisord(procs.Handle):
     """A running supervisord whose programs reached RUNNING."""
 
     daemon = "supervisord"
@@ -155,22 +154,8 @@ class Supervisord:
         logs = [p.get("stderr_logfile") or "", p.get("stdout_logfile") or "", self.log]
         return procs.tail(*[x for x in logs if x])
 
-    def pids(self) -> list[int]:
-        if self.proc is None or self.proc.poll() is not None:
-            return []
-        return [self.proc.pid, *procs.descendants(self.proc.pid)]
 
-    def stop(self) -> None:
-        if self.proc is not None:
-            procs.stop_tree(self.proc, signal.SIGTERM)
-        if self.dir:
-            procs.remove_dir(self.dir)
 
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # -- reading --------------------------------------------------------------------------------
     def config_info(self) -> list[dict[str, Any]]:
