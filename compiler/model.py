@@ -258,9 +258,10 @@ class RedisUser(Strict):
 
 
 class Waiver(Strict):
-    """An accepted exception to one security rule, with the reason it is accepted."""
+    """An accepted exception to one security rule or cross-service check (PCF3xx), with the
+    reason it is accepted."""
 
-    rule: str = Field(pattern=r"^PCF4[0-9]{2}$")
+    rule: str = Field(pattern=r"^PCF[34][0-9]{2}$")
     reason: str
 
     @field_validator("reason")

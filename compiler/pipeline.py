@@ -98,13 +98,17 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
 
     mode = req.secrets_mode or proj.file.secrets.mode
     plan, found = planner.make_plan(config, history, req, mode)
-    diags.extend(found)
     secrets = plan.secrets if plan is not None else []
     result.plan = plan
-    if plan is not None:
+    if plan is None:
+        diags.extend(found)
+    else:
         from perfcfg import policy
 
-        diags.extend(policy.check(plan, config))
+        # Cross-service findings (PCF3xx) can be waived like the security rules.
+        cross = [d for d in found if d.code.startswith("PCF3")]
+        diags.extend(d for d in found if not d.code.startswith("PCF3"))
+        diags.extend(policy.check(plan, config, cross))
     if has_errors(diags) or not req.render or plan is None:
         return _done(result)
     from perfcfg.render import render_all

@@ -12,6 +12,8 @@ section turns an error into a warning that names the waiver and its reason.
 
 from __future__ import annotations
 
+import dataclasses
+
 import re
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Mapping
@@ -407,7 +409,9 @@ RULES: dict[str, Rule] = {r.code: r for r in (
 
 # -- the stage ----------------------------------------------------------------------------
 
-def check(plan: Plan, config: Config) -> list[Diagnostic]:
+def check(plan: Plan, config: Config, cross: Iterable[Diagnostic] = ()) -> list[Diagnostic]:
+    """The security rules' diagnostics, and ``cross`` (the cross-service findings), each
+    with the preset's waivers applied; a waiver that matched nothing is reported (PCF421)."""
     waivers = {w.rule: (i, w) for i, w in enumerate(config.policy.waivers)}
     used: set[str] = set()
     out: list[Diagnostic] = []
@@ -420,6 +424,12 @@ def check(plan: Plan, config: Config) -> list[Diagnostic]:
             if waiver is not None:
                 used.add(rule.code)
             out.append(_diagnostic(rule, severity, finding, config, waiver))
+    for diag in cross:
+        waiver = waivers.get(diag.code)
+        if waiver is not None:
+            used.add(diag.code)
+            diag = _waived(diag, config, waiver)
+        out.append(diag)
     for code, (i, _) in sorted(waivers.items()):
         if code not in used:
             path = f"policy.waivers[{i}].rule"
@@ -427,6 +437,21 @@ def check(plan: Plan, config: Config) -> list[Diagnostic]:
                                   f"environment {config.env!r}", config.spans.get(path), path,
                                   "remove it once no environment needs it"))
     return out
+
+
+_LOWER: dict[str, Severity] = {"error": "warning", "warning": "info", "info": "info"}
+
+
+def _waived(diag: Diagnostic, config: Config, waiver: tuple[int, object]) -> Diagnostic:
+    """A cross-service finding a person accepted: one severity lower, reason recorded."""
+    i, w = waiver
+    path = f"policy.waivers[{i}]"
+    reason = getattr(w, "reason", "")
+    return dataclasses.replace(
+        diag, severity=_LOWER[diag.severity],
+        message=f"{diag.message} (waived by {path}: {reason})",
+        related=(*diag.related, Related(f"waived here: {reason}",
+                                        config.spans.get(f"{path}.rule"), path)))
 
 
 def _span(config: Config, path: str):

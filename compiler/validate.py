@@ -299,16 +299,18 @@ class Validator:
         policy = self.one("policy", node, model.Policy) if node is not None else None
         if policy is None:
             return model.Policy()
+        from perfcfg.codes import TITLES
         from perfcfg.policy import RULES  # the rule table only; checks run after planning
 
+        waivable = sorted({*RULES, *(c for c in TITLES if c.startswith("PCF3"))})
         seen: set[str] = set()
         for i, waiver in enumerate(policy.waivers):
             path = f"policy.waivers[{i}].rule"
-            if waiver.rule not in RULES:
+            if waiver.rule not in waivable:
                 self.error("PCF420", f"waiver for unknown rule {waiver.rule}",
                            self.spans.get(path), path,
-                           did_you_mean(waiver.rule, sorted(RULES)) or
-                           f"security rules are {', '.join(sorted(RULES))}")
+                           did_you_mean(waiver.rule, waivable) or
+                           f"rules that can be waived: {', '.join(waivable)}")
             elif waiver.rule in seen:
                 self.error("PCF420", f"a second waiver for {waiver.rule}", self.spans.get(path),
                            path, "keep one waiver per rule, with every reason in it")

@@ -280,3 +280,31 @@ def test_the_readme_documents_every_rule_with_its_severities():
         sev = [rule.severity[k] or "–" for k in ("production", "staging", "development")]
         assert f"| `{rule.code}` | {rule.title} | {' | '.join(sev)} | {rule.why} | {rule.fix} |" \
             in readme, rule.code
+
+
+def _waive_310(project, rule="PCF310"):
+    from helpers import write
+
+    write(project / "presets/staging.yaml", "extends: [builtin:staging, base.yaml]\n"
+          "redis:\n  users:\n    - {name: app, password: \"${env:R}\", keys: [\"app:*\"]}\n"
+          f"policy:\n  waivers:\n    - rule: {rule}\n      reason: asyncpg has statement_cache_size=0\n")
+
+
+def test_a_cross_service_warning_can_be_waived_to_an_info(project):
+    from perfcfg.pipeline import Request, compile_env
+
+    before = [d for d in compile_env(Request(project, "staging")).diagnostics if d.code == "PCF310"]
+    assert [d.severity for d in before] == ["warning"]
+    _waive_310(project)
+    after = [d for d in compile_env(Request(project, "staging")).diagnostics if d.code == "PCF310"]
+    assert [d.severity for d in after] == ["info"]
+    assert "waived by policy.waivers[0]: asyncpg" in after[0].message
+    assert any(r.path == "policy.waivers[0]" and r.span for r in after[0].related)
+
+
+def test_a_waiver_for_an_unknown_cross_service_code_is_refused(project):
+    from perfcfg.pipeline import Request, compile_env
+
+    _waive_310(project, "PCF399")
+    codes = [d.code for d in compile_env(Request(project, "staging")).diagnostics]
+    assert "PCF420" in codes
