@@ -101,45 +101,44 @@ def format_pg_time(us: int, base_unit: str) -> str:
     return "0"
 
 
-def parse_redis_memory(value: object) -> int:
+def _parse_suffixed(value: object, table: dict[str, int], expected: str) -> int:
+    """``<digits><unit>`` with a case-insensitive unit from ``table`` (the key "" = bytes)."""
     if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise UnitError(f"expected a size like 512mb, got {value!r}")
+        raise UnitError(f"expected {expected}, got {value!r}")
     if isinstance(value, int):
         return value
     m = re.fullmatch(r"([0-9]+)([A-Za-z]*)", value.strip())
     unit = m.group(2).lower() if m else None
-    if not m or unit not in REDIS_MEMORY_UNITS:
-        raise UnitError(f"expected a size like 512mb (units b, k, kb, m, mb, g, gb), got {value!r}")
-    return int(m.group(1)) * REDIS_MEMORY_UNITS[unit]
+    if not m or unit not in table:
+        raise UnitError(f"expected {expected}, got {value!r}")
+    return int(m.group(1)) * table[unit]
+
+
+def _format_exact(nbytes: int, table: dict[str, int], spellings: tuple[str, ...]) -> str:
+    """The coarsest spelling that divides ``nbytes`` exactly, else plain bytes."""
+    for unit in spellings:
+        size = table[unit.lower()]
+        if nbytes and nbytes % size == 0:
+            return f"{nbytes // size}{unit}"
+    return str(nbytes)
+
+
+def parse_redis_memory(value: object) -> int:
+    return _parse_suffixed(value, REDIS_MEMORY_UNITS,
+                           "a size like 512mb (units b, k, kb, m, mb, g, gb)")
 
 
 def format_redis_memory(nbytes: int) -> str:
     """Always the 1024-based spelling (``mb``), never the 1000-based ``m``."""
-    for unit in ("gb", "mb", "kb"):
-        size = REDIS_MEMORY_UNITS[unit]
-        if nbytes and nbytes % size == 0:
-            return f"{nbytes // size}{unit}"
-    return str(nbytes)
+    return _format_exact(nbytes, REDIS_MEMORY_UNITS, ("gb", "mb", "kb"))
 
 
 def parse_supervisor_bytes(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise UnitError(f"expected a size like 50MB, got {value!r}")
-    if isinstance(value, int):
-        return value
-    m = re.fullmatch(r"([0-9]+)([A-Za-z]*)", value.strip())
-    unit = m.group(2).lower() if m else None
-    if not m or unit not in SUPERVISOR_MEMORY_UNITS:
-        raise UnitError(f"expected a size like 50MB (units KB, MB, GB), got {value!r}")
-    return int(m.group(1)) * SUPERVISOR_MEMORY_UNITS[unit]
+    return _parse_suffixed(value, SUPERVISOR_MEMORY_UNITS, "a size like 50MB (units KB, MB, GB)")
 
 
 def format_supervisor_bytes(nbytes: int) -> str:
-    for unit in ("GB", "MB", "KB"):
-        size = SUPERVISOR_MEMORY_UNITS[unit.lower()]
-        if nbytes and nbytes % size == 0:
-            return f"{nbytes // size}{unit}"
-    return str(nbytes)
+    return _format_exact(nbytes, SUPERVISOR_MEMORY_UNITS, ("GB", "MB", "KB"))
 
 
 def parse_size(value: object) -> int:
