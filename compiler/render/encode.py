@@ -164,24 +164,29 @@ def decode_pgbouncer_connstr(text: str) -> list[tuple[str, str]]:
         eq = text.index("=", i)
         key, i = text[i:eq], eq + 1
         if text[i:i + 1] == "'":
-            value, i = [], i + 1
-            while True:
-                if text[i] == "'" and text[i + 1:i + 2] == "'":
-                    value.append("'")
-                    i += 2
-                elif text[i] == "'":
-                    i += 1
-                    break
-                else:
-                    value.append(text[i])
-                    i += 1
-            pairs.append((key, "".join(value)))
+            value, i = _read_doubled(text, i + 1, "'")
+            pairs.append((key, value))
         else:
             end = text.find(" ", i)
             end = len(text) if end < 0 else end
             pairs.append((key, text[i:end]))
             i = end
     return pairs
+
+
+def _read_doubled(text: str, i: int, quote: str) -> tuple[str, int]:
+    """The quoted field starting after its opening ``quote`` at ``i``, where a doubled quote
+    stands for one; returns it and the index after the closing quote."""
+    out = []
+    while True:
+        if text[i] == quote and text[i + 1:i + 2] == quote:
+            out.append(quote)
+            i += 2
+        elif text[i] == quote:
+            return "".join(out), i + 1
+        else:
+            out.append(text[i])
+            i += 1
 
 
 PGBOUNCER_MAX_DBNAME = 64   # include/bouncer.h (1.18), with the terminating NUL
@@ -217,19 +222,8 @@ def decode_userlist_line(line: str) -> tuple[str, str]:
         while line[i] == " ":
             i += 1
         assert line[i] == '"'
-        i += 1
-        out = []
-        while True:
-            if line[i] == '"' and line[i + 1:i + 2] == '"':
-                out.append('"')
-                i += 2
-            elif line[i] == '"':
-                i += 1
-                break
-            else:
-                out.append(line[i])
-                i += 1
-        fields.append("".join(out))
+        value, i = _read_doubled(line, i + 1, '"')
+        fields.append(value)
     return fields[0], fields[1]
 
 
