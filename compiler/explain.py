@@ -12,7 +12,8 @@ from typing import Any
 from perfcfg import catalog as catalogs
 from perfcfg.plan import Setting
 from perfcfg.render import encode
-from perfcfg.secrets import is_reference, is_secret_path, redact_line
+from perfcfg.redact import is_secret_key, mask_line
+from perfcfg.secrets import is_reference
 from perfcfg.spans import Origin
 from perfcfg.units import human
 
@@ -37,7 +38,7 @@ def explain(result: Any, path: str) -> dict[str, Any] | None:
 
 
 def _setting(setting: Setting, config: Any) -> dict[str, Any]:
-    secret = setting.reason == "secret reference" or is_secret_path(setting.path)
+    secret = setting.reason == "secret reference" or is_secret_key(setting.path)
     return {
         "path": setting.path,
         "value": SECRET if secret else _jsonable(setting.value),
@@ -84,7 +85,7 @@ def _origin(origin: Origin) -> dict[str, Any]:
     if origin.span is not None:
         out.update(file=origin.span.file, line=origin.span.line, column=origin.span.column)
     if origin.detail:  # a --set flag may carry a literal password: mask it like a code frame
-        out["detail"] = redact_line(origin.detail)
+        out["detail"] = mask_line(origin.detail)
     return out
 
 
@@ -116,7 +117,7 @@ def _mask(path: str, value: Any) -> Any:
         return {k: _mask(f"{path}.{k}", v) for k, v in value.items()}
     if isinstance(value, list):
         return [_mask(path, v) for v in value]
-    if is_secret_path(path) and value is not None and not is_reference(value):
+    if is_secret_key(path) and value is not None and not is_reference(value):
         return SECRET
     return value
 

@@ -96,28 +96,6 @@ def redis_password_hash(password: str) -> str:
 # Shorter secrets are not looked for in the generated files: they would match by chance.
 LEAK_MIN_LENGTH = 8
 
-def redact_line(line: str) -> str:
-    """A source line with every literal secret value masked (see :mod:`perfcfg.redact`).
-
-    >>> redact_line("    password: hunter2")
-    '    password: ***'
-    >>> redact_line("  - {name: bot, password: ${env:P}}")
-    '  - {name: bot, password: ${env:P}}'
-    >>> redact_line("  password_encryption: scram-sha-256")
-    '  password_encryption: scram-sha-256'
-    """
-    from perfcfg.redact import mask_line
-
-    return mask_line(line)
-
-
-def is_secret_path(path: str) -> bool:
-    """Whether a setting path names a secret (its value is never shown)."""
-    from perfcfg.redact import is_secret_key
-
-    return is_secret_key(path)
-
-
 def leaked_into(files: Mapping[str, bytes], secrets: list[str]) -> list[str]:
     """Names of the files that contain one of ``secrets`` in clear (a last line of defence:
     every secret should reach the files hashed).

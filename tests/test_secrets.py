@@ -10,7 +10,7 @@ import re
 import pytest
 
 from helpers import ENVS, copy_example, run, write
-from perfcfg import secrets
+from perfcfg import redact, secrets
 
 SCRAM = re.compile(r"^SCRAM-SHA-256\$4096:(?P<salt>[A-Za-z0-9+/]{22}==)"
                    r"\$(?P<stored>[A-Za-z0-9+/]{43}=):(?P<server>[A-Za-z0-9+/]{43}=)$")
@@ -85,7 +85,7 @@ def test_redis_password_hash_known_answer():
     ("  password_encryption: md5", "  password_encryption: md5"),
 ])
 def test_redact_line(line, shown):
-    assert secrets.redact_line(line) == shown
+    assert redact.mask_line(line) == shown
 
 
 # -- the example, built with real-looking secrets -----------------------------------------
