@@ -34,7 +34,7 @@ from perfcfg.daemons.normalise import pgbouncer_equal
 from perfcfg.daemons.postgres import PostgresServer
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
+    pass
 
 HARNESS_KEYS = frozenset({"listen_addr", "listen_port", "unix_socket_dir", "logfile",
                           "pidfile", "auth_file", "conffile"})
@@ -94,15 +94,10 @@ class PgBouncer(procs.Handle):
             "pidfile": f"{self.dir}/pgbouncer.pid", "auth_file": f"{self.dir}/userlist.txt"})
 
     # -- lifecycle ----------------------------------------------------------------------------
-    def start(self) -> Self:
-        try:
-            self.dir = procs.scratch_dir("pf-bnc-", self.account)
-            procs.write_file(f"{self.dir}/userlist.txt", self.userlist_text, self.account)
-            self._start_on_free_port()
-        except BaseException:
-            self.stop()
-            raise
-        return self
+    def _launch(self) -> None:
+        self.dir = procs.scratch_dir("pf-bnc-", self.account)
+        procs.write_file(f"{self.dir}/userlist.txt", self.userlist_text, self.account)
+        self._start_on_free_port()
 
     def _start_on_free_port(self) -> None:
         for attempt in range(PORT_RETRIES):

@@ -100,21 +100,16 @@ class PostgresServer(procs.Handle):
         self.proc: subprocess.Popen | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
-    def start(self) -> Self:
-        try:
-            if self._template is None:
-                self._template = PgTemplate()
-            self.dir = procs.scratch_dir("pf-pg-", self.account)
-            self._template.copy_to(self.data)
-            procs.write_file(f"{self.data}/postgresql.conf", self.conf_text, self.account)
-            if self.hba_text is not None:
-                procs.write_file(f"{self.data}/pg_hba.conf", HARNESS_HBA_LINE + self.hba_text,
-                                 self.account)
-            self._start_on_free_port()
-        except BaseException:
-            self.stop()
-            raise
-        return self
+    def _launch(self) -> None:
+        if self._template is None:
+            self._template = PgTemplate()
+        self.dir = procs.scratch_dir("pf-pg-", self.account)
+        self._template.copy_to(self.data)
+        procs.write_file(f"{self.data}/postgresql.conf", self.conf_text, self.account)
+        if self.hba_text is not None:
+            procs.write_file(f"{self.data}/pg_hba.conf", HARNESS_HBA_LINE + self.hba_text,
+                             self.account)
+        self._start_on_free_port()
 
     @property
     def data(self) -> str:

@@ -218,16 +218,25 @@ class Handle:
     """What every daemon handle shares: a foreground child in a scratch dir, stopped with
     ``stop_signal``, its whole process tree killed, the dir removed; usable with ``with``.
 
-    Subclasses set ``daemon`` and ``stop_signal`` and implement ``start()`` (which sets
-    ``self.proc`` and ``self.dir`` and returns ``self``)."""
+    Subclasses set ``daemon`` and ``stop_signal`` and implement ``_launch()`` (which makes
+    ``self.dir``, writes the files and starts ``self.proc``); ``start()`` stops whatever was
+    begun when that fails, so a failed start leaves no process and no scratch dir."""
 
     daemon = ""
     stop_signal = signal.SIGTERM
     proc: subprocess.Popen | None = None
     dir = ""
 
-    def start(self):  # pragma: no cover - every handle defines its own
+    def _launch(self) -> None:  # pragma: no cover - every handle defines its own
         raise NotImplementedError
+
+    def start(self):
+        try:
+            self._launch()
+        except BaseException:
+            self.stop()
+            raise
+        return self
 
     def pids(self) -> list[int]:
         """The daemon and every process below it (children may leave its process group)."""

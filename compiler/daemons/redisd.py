@@ -26,7 +26,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
+    pass
 
 HARNESS_KEYS = frozenset({"port", "bind", "daemonize", "supervised", "dir", "logfile",
                           "pidfile", "unixsocket", "aclfile"})
@@ -56,21 +56,16 @@ class RedisServer(procs.Handle):
     def log(self) -> str:
         return f"{self.dir}/redis.log"
 
-    def start(self) -> Self:
-        try:
-            self.dir = procs.scratch_dir("pf-rds-")
-            procs.write_file(f"{self.dir}/redis.conf", self.conf_text)
-            if self.acl_text is not None:
-                secret = os.urandom(16).hex()
-                procs.write_file(f"{self.dir}/users.acl", self.acl_text.rstrip("\n") +
-                                 f"\nuser {HARNESS_USER} on >{secret} ~* &* +@all\n")
-                if self.username is None:
-                    self.username, self.password = HARNESS_USER, secret
-            self._start_on_free_port()
-        except BaseException:
-            self.stop()
-            raise
-        return self
+    def _launch(self) -> None:
+        self.dir = procs.scratch_dir("pf-rds-")
+        procs.write_file(f"{self.dir}/redis.conf", self.conf_text)
+        if self.acl_text is not None:
+            secret = os.urandom(16).hex()
+            procs.write_file(f"{self.dir}/users.acl", self.acl_text.rstrip("\n") +
+                             f"\nuser {HARNESS_USER} on >{secret} ~* &* +@all\n")
+            if self.username is None:
+                self.username, self.password = HARNESS_USER, secret
+        self._start_on_free_port()
 
     def _start_on_free_port(self) -> None:
         for attempt in range(PORT_RETRIES):

@@ -29,7 +29,7 @@ from perfcfg.daemons.errors import DaemonError, Mismatch
 from perfcfg.daemons.supervisor_parse import parse_supervisord_conf, section_kind
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
+    pass
 
 PROGRAM_KINDS = ("program", "eventlistener", "fcgi-program")
 HARNESS_KEYS = frozenset({
@@ -96,17 +96,12 @@ class Supervisord(procs.Handle):
         return f"{self.dir}/logs/{os.path.basename(value.strip())}"
 
     # -- lifecycle ----------------------------------------------------------------------------
-    def start(self) -> Self:
-        try:
-            require("supervisord")
-            self.dir = procs.scratch_dir("pf-sup-")
-            os.mkdir(f"{self.dir}/children")
-            os.mkdir(f"{self.dir}/logs")
-            self._start_until_port_free()
-        except BaseException:
-            self.stop()
-            raise
-        return self
+    def _launch(self) -> None:
+        require("supervisord")
+        self.dir = procs.scratch_dir("pf-sup-")
+        os.mkdir(f"{self.dir}/children")
+        os.mkdir(f"{self.dir}/logs")
+        self._start_until_port_free()
 
     def _start_until_port_free(self) -> None:
         # Only [inet_http_server] binds a TCP port (rewritten to a fresh free one each try).
