@@ -63,8 +63,9 @@ def _fast(command: str, argv: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    # perfcfg uses no pydantic plugins; looking them up scans every installed distribution's
-    # entry points (~10 ms of the pre-commit hook's start-up).
+    # perfcfg uses no pydantic plugins; where pydantic is imported at all (`perfcfg schema`, or a
+    # pydantic-core other than the one perfcfg.model was generated with), looking them up would
+    # scan every installed distribution's entry points.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] and argv[0] in _FAST:

@@ -1,305 +1,902 @@
-"""Typed models of perfcfg's own input structures (pydantic, unknown keys rejected).
+"""perfcfg's own input structures as it runs with them — GENERATED, do not edit.
 
-Daemon parameters (``postgres.*``, ``pgbouncer.*``, ``redis.*``, ``supervisor.*``) are not
-modelled field by field here: they are checked against the catalog of the target daemon
-version by :mod:`perfcfg.validate`. This module models the rest: the project file, the host
-profile, the workload, databases, users and direct clients.
-
->>> Program.model_validate({"name": "matcher", "command": "python -m bots.matcher",
-...                        "processes": 4, "memory": "200MiB"}).memory
-209715200
+Written by ``scripts/gen_model.py`` from the pydantic declarations in
+:mod:`perfcfg.modeldef` (pydantic 2.14.4, pydantic-core 2.50.5): one immutable
+:class:`~perfcfg.modelbase.Record` class per model and the core schema pydantic built for it.
+Validation runs in pydantic-core with the checks of :mod:`perfcfg.modelrules`; importing this
+module does not import pydantic. Change modeldef.py or modelrules.py, then run
+``python scripts/gen_model.py``.
 """
+# ruff: noqa: E501
 
 from __future__ import annotations
 
-import re
-import shlex
 from typing import Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator
-from typing_extensions import Annotated
+from perfcfg import modelrules as rules
+from perfcfg.modelbase import Record
+from perfcfg.modelrules import SECRET_REF, ProgramMethods, parse_share
 
-from perfcfg import units
+__all__ = ["Targets", "Environment", "Secrets", "ProjectFile", "HostProfile", "Program", "Workload", "Database", "User", "Client", "RedisUser", "Waiver", "Policy", "Budget", "SECRET_REF", "parse_share"]
 
-NAME = r"^[A-Za-z_][A-Za-z0-9_.-]{0,62}$"
-REDIS_NAME = r"^[A-Za-z0-9_.-]{1,64}$"
-ENV_KEY = r"^[A-Za-z_][A-Za-z0-9_]*$"
-SECRET_REF = re.compile(r"^\$\{(env|file):([^}]+)\}$")
-EnvKind = Literal["development", "staging", "production"]
+PYDANTIC_CORE = '2.50.5'
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _size(value: Any) -> int:
-    try:
-        return units.parse_size(value)
-    except units.UnitError as exc:
-        raise ValueError(str(exc)) from None
-
-
-SIZE_PATTERN = r"^[0-9]+(\.[0-9]+)?\s*(B|KiB|MiB|GiB|TiB|kB|KB|MB|GB|TB)?$"
-Size = Annotated[int, BeforeValidator(_size), WithJsonSchema(
-    {"anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": SIZE_PATTERN}],
-     "description": "bytes, or a size like 512MiB or 16GiB (1024-based)"})]
-
-
-class Targets(Strict):
+class Targets(Record):
     """Daemon versions the files are written for."""
 
-    postgres: int = Field(default=15, ge=10, le=18)
-    pgbouncer: str = Field(default="1.18", pattern=r"^1\.[0-9]+$")
-    redis: str = Field(default="7.0", pattern=r"^[6-8]\.[0-9]+$")
-    supervisor: str = Field(default="4.2", pattern=r"^4\.[0-9]+$")
+    postgres: int
+    pgbouncer: str
+    redis: str
+    supervisor: str
+
+    FIELDS = {'postgres': None, 'pgbouncer': None, 'redis': None, 'supervisor': None}
 
 
-class Environment(Strict):
+class Environment(Record):
     preset: str
     host: str
-    kind: EnvKind | None = None
-    output: str | None = None
+    kind: Literal['development', 'staging', 'production'] | None
+    output: str | None
+
+    FIELDS = {'preset': None, 'host': None, 'kind': None, 'output': None}
 
 
-class Secrets(Strict):
-    mode: Literal["resolve", "placeholder"] = "resolve"
+class Secrets(Record):
+    mode: Literal['resolve', 'placeholder']
+
+    FIELDS = {'mode': None}
 
 
-class ProjectFile(Strict):
-    project: str = Field(pattern=NAME)
-    output: str = "generated/{env}"
-    targets: Targets = Targets()
-    secrets: Secrets = Secrets()
-    environments: dict[str, Environment] = Field(min_length=1)
+class ProjectFile(Record):
+    project: str
+    output: str
+    targets: Targets
+    secrets: Secrets
+    environments: dict[str, Environment]
 
-    @field_validator("environments")
-    @classmethod
-    def _env_names(cls, value: dict[str, Environment]) -> dict[str, Environment]:
-        for name in value:
-            if not re.fullmatch(r"[a-z][a-z0-9_-]*", name):
-                raise ValueError(f"environment name {name!r} must be lower-case letters, "
-                                 "digits, '-' or '_'")
-        return value
-
-
-class HostProfile(Strict):
-    memory: Size
-    cpus: int = Field(ge=1, le=4096)
-    storage: Literal["hdd", "ssd", "san", "nvme"] = "ssd"
-    open_files: int = Field(65536, ge=256)
-
-    @field_validator("memory")
-    @classmethod
-    def _enough(cls, value: int) -> int:
-        if value < 256 * units.MiB:
-            raise ValueError("a host needs at least 256MiB of memory")
-        return value
+    FIELDS = {
+        'project': None,
+        'output': None,
+        'targets': Targets,
+        'secrets': Secrets,
+        'environments': Environment,
+    }
 
 
-class Program(Strict):
+class HostProfile(Record):
+    memory: int
+    cpus: int
+    storage: Literal['hdd', 'ssd', 'san', 'nvme']
+    open_files: int
+
+    FIELDS = {'memory': None, 'cpus': None, 'storage': None, 'open_files': None}
+
+
+class Program(ProgramMethods, Record):
     """A worker program: supervisord runs ``processes`` copies of ``command``."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str
     command: str | list[str]
-    processes: int = Field(1, ge=0, le=10000)
-    db_connections: int = Field(1, ge=0, le=1000)
-    redis_connections: int = Field(1, ge=0, le=1000)
-    memory: Size = 128 * units.MiB
-    database: str | None = None
-    user: str | None = None
-    directory: str | None = None
-    run_as: str | None = Field(None, pattern=r"^[a-z_][a-z0-9_-]*$")
-    redis_user: str | None = Field(None, pattern=REDIS_NAME)
-    environment: dict[str, str | int | float | bool] = {}
-    supervisor: dict[str, Any] = {}
+    processes: int
+    db_connections: int
+    redis_connections: int
+    memory: int
+    database: str | None
+    user: str | None
+    directory: str | None
+    run_as: str | None
+    redis_user: str | None
+    environment: dict[str, str | int | float | bool]
+    supervisor: dict[str, Any]
 
-    @field_validator("command")
-    @classmethod
-    def _argv(cls, value: str | list[str]) -> str | list[str]:
-        argv = shlex.split(value) if isinstance(value, str) else value
-        if not argv or not all(isinstance(a, str) and a for a in argv):
-            raise ValueError("command must be a non-empty command line or list of arguments")
-        return value
-
-    @field_validator("environment")
-    @classmethod
-    def _env_keys(cls, value: dict[str, Any]) -> dict[str, Any]:
-        for key in value:
-            if not re.fullmatch(ENV_KEY, key):
-                raise ValueError(f"environment variable name {key!r} is not valid")
-        return value
-
-    @property
-    def argv(self) -> list[str]:
-        return shlex.split(self.command) if isinstance(self.command, str) else list(self.command)
+    FIELDS = {
+        'name': None,
+        'command': None,
+        'processes': None,
+        'db_connections': None,
+        'redis_connections': None,
+        'memory': None,
+        'database': None,
+        'user': None,
+        'directory': None,
+        'run_as': None,
+        'redis_user': None,
+        'environment': None,
+        'supervisor': None,
+    }
 
 
-class Workload(Strict):
-    db_profile: Literal["web", "oltp", "dw", "mixed", "desktop"] = "web"
-    programs: list[Program] = []
+class Workload(Record):
+    db_profile: Literal['web', 'oltp', 'dw', 'mixed', 'desktop']
+    programs: list[Program]
+
+    FIELDS = {'db_profile': None, 'programs': Program}
 
 
-class Database(Strict):
+class Database(Record):
     """A database served through pgbouncer: one pool per (database, user)."""
 
-    # PostgreSQL truncates identifiers to 63 bytes; pgbouncer 1.18 refuses 64+ in [databases].
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=63)
-    dbname: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]+$", max_length=63)
-    user: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
-    pool_size: int | Literal["auto"] = "auto"
-    reserve_pool: int | Literal["auto"] = "auto"
-    pool_mode: Literal["session", "transaction", "statement"] | None = None
+    name: str
+    dbname: str | None
+    user: str | None
+    pool_size: int | Literal['auto']
+    reserve_pool: int | Literal['auto']
+    pool_mode: Literal['session', 'transaction', 'statement'] | None
 
-    @field_validator("name")
-    @classmethod
-    def _not_reserved(cls, value: str) -> str:
-        if value in ("pgbouncer", "*"):
-            raise ValueError(f"{value!r} is reserved by pgbouncer")
-        return value
+    FIELDS = {
+        'name': None,
+        'dbname': None,
+        'user': None,
+        'pool_size': None,
+        'reserve_pool': None,
+        'pool_mode': None,
+    }
 
 
-class User(Strict):
+class User(Record):
     """A PostgreSQL role that logs in through pgbouncer (written to userlist.txt)."""
 
-    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
-    password: str | None = None
-    admin: bool = False
-    stats: bool = False
+    name: str
+    password: str | None
+    admin: bool
+    stats: bool
+
+    FIELDS = {'name': None, 'password': None, 'admin': None, 'stats': None}
 
 
-class Client(Strict):
+class Client(Record):
     """A client that connects to PostgreSQL directly, not through pgbouncer."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
-    user: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
-    database: str = Field("all", pattern=r"^[A-Za-z0-9_.-]+$")
-    address: str = "127.0.0.1/32"
-    # md5, password and trust are accepted here so that the policy stage can refuse them with
-    # a rule code (and a waiver) rather than a bare schema error.
-    method: Literal["scram-sha-256", "md5", "password", "trust", "peer", "cert",
-                    "reject"] = "scram-sha-256"
-    connections: int = Field(1, ge=0, le=10000)
-    replication: bool = False
+    name: str
+    user: str
+    database: str
+    address: str
+    method: Literal['scram-sha-256', 'md5', 'password', 'trust', 'peer', 'cert', 'reject']
+    connections: int
+    replication: bool
 
-    @field_validator("address")
-    @classmethod
-    def _address(cls, value: str) -> str:
-        import ipaddress
-
-        if value in ("local", "samehost", "samenet"):
-            return value
-        try:
-            ipaddress.ip_network(value, strict=True)
-        except ValueError as exc:
-            raise ValueError(f"{value!r} is not 'local' or an address in CIDR form "
-                             f"like 10.0.0.0/24 ({exc})") from None
-        return value
+    FIELDS = {
+        'name': None,
+        'user': None,
+        'database': None,
+        'address': None,
+        'method': None,
+        'connections': None,
+        'replication': None,
+    }
 
 
-# An ACL file line is split on single spaces with no quoting (research §4.3), so a rule can
-# carry no whitespace, quote or control character; a leading '#', '>' or '<' would be a
-# password, which only ``password`` may set.
-_ACL_TOKEN = re.compile(r"[!-~]+")
-_ACL_FORBIDDEN = re.compile(r"[\s\"'\\]")
+class RedisUser(Record):
+    """A Redis ACL user (``redis.users``), written to the ACL file with a hashed password."""
+
+    name: str
+    password: str | None
+    nopass: bool
+    enabled: bool
+    keys: list[str]
+    channels: list[str]
+    commands: list[str]
+
+    FIELDS = {
+        'name': None,
+        'password': None,
+        'nopass': None,
+        'enabled': None,
+        'keys': None,
+        'channels': None,
+        'commands': None,
+    }
 
 
-def _acl_tokens(values: list[str], what: str, check: "re.Pattern[str]") -> list[str]:
-    for value in values:
-        if any(mark in value for mark in "><#"):
-            # Never echo it: it may be a password written in the wrong place.
-            raise ValueError(f"a {what} cannot contain '>', '<' or '#': Redis reads those as "
-                             "passwords; set the password with password: ${env:…}")
-        if not _ACL_TOKEN.fullmatch(value) or _ACL_FORBIDDEN.search(value):
-            raise ValueError(f"{what} {value!r} must be one word of printable ASCII without "
-                             "quotes or backslashes (Redis ACL files have no quoting)")
-        if not check.fullmatch(value):
-            raise ValueError(f"{what} {value!r} is not valid here")
-    return values
-
-
-class RedisUser(Strict):
-    """A Redis ACL user (``redis.users``), written to the ACL file with a hashed password.
-
-    >>> RedisUser(name="bot", password="${env:P}", keys=["cache:*"], commands=["+@read"]).enabled
-    True
-    """
-
-    name: str = Field(pattern=REDIS_NAME)
-    password: str | None = None
-    nopass: bool = False
-    enabled: bool = True
-    keys: list[str] = []
-    channels: list[str] = []
-    commands: list[str] = []
-
-    @field_validator("keys")
-    @classmethod
-    def _keys(cls, value: list[str]) -> list[str]:
-        return _acl_tokens(value, "key pattern", re.compile(r"[^~%&].*"))
-
-    @field_validator("channels")
-    @classmethod
-    def _channels(cls, value: list[str]) -> list[str]:
-        return _acl_tokens(value, "channel pattern", re.compile(r"[^&].*"))
-
-    @field_validator("commands")
-    @classmethod
-    def _commands(cls, value: list[str]) -> list[str]:
-        return _acl_tokens(value, "command rule",
-                           re.compile(r"[+-](@[a-z]+|[a-z][a-z0-9-]*(\|[a-z][a-z0-9-]*)?)"
-                                      r"|allcommands|nocommands"))
-
-    @field_validator("password")
-    @classmethod
-    def _password(cls, value: str | None) -> str | None:
-        if value is not None and not value:
-            raise ValueError("a password cannot be empty; use nopass: true for no password")
-        return value
-
-
-class Waiver(Strict):
+class Waiver(Record):
     """An accepted exception to one security rule or cross-service check (PCF3xx), with the
     reason it is accepted."""
 
-    rule: str = Field(pattern=r"^PCF[34][0-9]{2}$")
+    rule: str
     reason: str
 
-    @field_validator("reason")
-    @classmethod
-    def _reason(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("a waiver needs a reason: say why the risk is accepted")
-        return value
+    FIELDS = {'rule': None, 'reason': None}
 
 
-class Policy(Strict):
-    waivers: list[Waiver] = []
+class Policy(Record):
+    waivers: list[Waiver]
+
+    FIELDS = {'waivers': Waiver}
 
 
-class Budget(Strict):
+class Budget(Record):
     """Memory shares: ``auto``, a size (``8GiB``) or a share of the host (``40%``)."""
 
-    os_reserve: str | int = "auto"
-    postgres: str | int = "auto"
-    redis: str | int = "auto"
+    os_reserve: str | int
+    postgres: str | int
+    redis: str | int
 
-    @field_validator("os_reserve", "postgres", "redis")
-    @classmethod
-    def _share(cls, value: str | int) -> str | int:
-        parse_share(value)
-        return value
+    FIELDS = {'os_reserve': None, 'postgres': None, 'redis': None}
 
-
-def parse_share(value: str | int) -> int | float | None:
-    """``auto`` → None, ``40%`` → 0.4, a size → bytes."""
-    if value == "auto":
-        return None
-    if isinstance(value, str) and value.endswith("%"):
-        try:
-            pct = float(value[:-1])
-        except ValueError:
-            raise ValueError(f"expected a percentage like 40%, got {value!r}") from None
-        if not 0 < pct < 100:
-            raise ValueError("a share must be between 0% and 100%")
-        return pct / 100
-    return _size(value)
+Targets.__core_schema__ = {
+    'type': 'model',
+    'cls': Targets,
+    'schema': {
+        'type': 'model-fields',
+        'fields': {
+            'postgres': {
+                'type': 'model-field',
+                'schema': {'type': 'default', 'schema': {'type': 'int', 'ge': 10, 'le': 18}, 'default': 15},
+            },
+            'pgbouncer': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {'type': 'str', 'pattern': '^1\\.[0-9]+$'},
+                    'default': '1.18',
+                },
+            },
+            'redis': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {'type': 'str', 'pattern': '^[6-8]\\.[0-9]+$'},
+                    'default': '7.0',
+                },
+            },
+            'supervisor': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {'type': 'str', 'pattern': '^4\\.[0-9]+$'},
+                    'default': '4.2',
+                },
+            },
+        },
+        'model_name': 'Targets',
+        'computed_fields': [],
+    },
+    'custom_init': False,
+    'root_model': False,
+    'config': {'extra_fields_behavior': 'forbid', 'title': 'Targets'},
+}
+Environment.__core_schema__ = {
+    'type': 'model',
+    'cls': Environment,
+    'schema': {
+        'type': 'model-fields',
+        'fields': {
+            'preset': {'type': 'model-field', 'schema': {'type': 'str'}},
+            'host': {'type': 'model-field', 'schema': {'type': 'str'}},
+            'kind': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {
+                        'type': 'nullable',
+                        'schema': {'type': 'literal', 'expected': ['development', 'staging', 'production']},
+                    },
+                    'default': None,
+                },
+            },
+            'output': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {'type': 'nullable', 'schema': {'type': 'str'}},
+                    'default': None,
+                },
+            },
+        },
+        'model_name': 'Environment',
+        'computed_fields': [],
+    },
+    'custom_init': False,
+    'root_model': False,
+    'config': {'extra_fields_behavior': 'forbid', 'title': 'Environment'},
+}
+Secrets.__core_schema__ = {
+    'type': 'model',
+    'cls': Secrets,
+    'schema': {
+        'type': 'model-fields',
+        'fields': {
+            'mode': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {'type': 'literal', 'expected': ['resolve', 'placeholder']},
+                    'default': 'resolve',
+                },
+            },
+        },
+        'model_name': 'Secrets',
+        'computed_fields': [],
+    },
+    'custom_init': False,
+    'root_model': False,
+    'config': {'extra_fields_behavior': 'forbid', 'title': 'Secrets'},
+}
+ProjectFile.__core_schema__ = {
+    'type': 'model',
+    'cls': ProjectFile,
+    'schema': {
+        'type': 'model-fields',
+        'fields': {
+            'project': {
+                'type': 'model-field',
+                'schema': {'type': 'str', 'pattern': '^[A-Za-z_][A-Za-z0-9_.-]{0,62}$'},
+            },
+            'output': {
+                'type': 'model-field',
+                'schema': {'type': 'default', 'schema': {'type': 'str'}, 'default': 'generated/{env}'},
+            },
+            'targets': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': Targets.__core_schema__,
+                    'default': Targets._make({'postgres': 15, 'pgbouncer': '1.18', 'redis': '7.0', 'supervisor': '4.2'}),
+                },
+            },
+            'secrets': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': Secrets.__core_schema__,
+                    'default': Secrets._make({'mode': 'resolve'}),
+                },
+            },
+            'environments': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'function-after',
+                    'function': {'type': 'no-info', 'function': rules.env_names},
+                    'schema': {
+                        'type': 'dict',
+                        'keys_schema': {'type': 'str'},
+                        'values_schema': Environment.__core_schema__,
+                        'min_length': 1,
+                    },
+                },
+            },
+        },
+        'model_name': 'ProjectFile',
+        'computed_fields': [],
+    },
+    'custom_init': False,
+    'root_model': False,
+    'config': {'extra_fields_behavior': 'forbid', 'title': 'ProjectFile'},
+}
+HostProfile.__core_schema__ = {
+    'type': 'model',
+    'cls': HostProfile,
+    'schema': {
+        'type': 'model-fields',
+        'fields': {
+            'memory': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'function-after',
+                    'function': {'type': 'no-info', 'function': rules.host_memory},
+                    'schema': {
+                        'type': 'function-before',
+                        'function': {'type': 'no-info', 'function': rules.size},
+                        'schema': {'type': 'int'},
+                    },
+                },
+            },
+            'cpus': {'type': 'model-field', 'schema': {'type': 'int', 'ge': 1, 'le': 4096}},
+            'storage': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {'type': 'literal', 'expected': ['hdd', 'ssd', 'san', 'nvme']},
+                    'default': 'ssd',
+                },
+            },
+            'open_files': {
+                'type': 'model-field',
+                'schema': {'type': 'default', 'schema': {'type': 'int', 'ge': 256}, 'default': 65536},
+            },
+        },
+        'model_name': 'HostProfile',
+        'computed_fields': [],
+    },
+    'custom_init': False,
+    'root_model': False,
+    'config': {'extra_fields_behavior': 'forbid', 'title': 'HostProfile'},
+}
+Program.__core_schema__ = {
+    'type': 'model',
+    'cls': Program,
+    'schema': {
+        'type': 'model-fields',
+        'fields': {
+            'name': {'type': 'model-field', 'schema': {'type': 'str', 'pattern': '^[A-Za-z0-9_.-]+$'}},
+            'command': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'function-after',
+                    'function': {'type': 'no-info', 'function': rules.command},
+                    'schema': {
+                        'type': 'union',
+                        'choices': [{'type': 'str'}, {'type': 'list', 'items_schema': {'type': 'str'}}],
+                    },
+                },
+            },
+            'processes': {
+                'type': 'model-field',
+                'schema': {'type': 'default', 'schema': {'type': 'int', 'ge': 0, 'le': 10000}, 'default': 1},
+            },
+            'db_connections': {
+                'type': 'model-field',
+                'schema': {'type': 'default', 'schema': {'type': 'int', 'ge': 0, 'le': 1000}, 'default': 1},
+            },
+            'redis_connections': {
+                'type': 'model-field',
+                'schema': {'type': 'default', 'schema': {'type': 'int', 'ge': 0, 'le': 1000}, 'default': 1},
+            },
+            'memory': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {
+                        'type': 'function-before',
+                        'function': {'type': 'no-info', 'function': rules.size},
+                        'schema': {'type': 'int'},
+                    },
+                    'default': 134217728,
+                },
+            },
+            'database': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {'type': 'nullable', 'schema': {'type': 'str'}},
+                    'default': None,
+                },
+            },
+            'user': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {'type': 'nullable', 'schema': {'type': 'str'}},
+                    'default': None,
+                },
+            },
+            'directory': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {'type': 'nullable', 'schema': {'type': 'str'}},
+                    'default': None,
+                },
+            },
+            'run_as': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {
+                        'type': 'nullable',
+                        'schema': {'type': 'str', 'pattern': '^[a-z_][a-z0-9_-]*$'},
+                    },
+                    'default': None,
+                },
+            },
+            'redis_user': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {
+                        'type': 'nullable',
+                        'schema': {'type': 'str', 'pattern': '^[A-Za-z0-9_.-]{1,64}$'},
+                    },
+                    'default': None,
+                },
+            },
+            'environment': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {
+                        'type': 'function-after',
+                        'function': {'type': 'no-info', 'function': rules.env_keys},
+                        'schema': {
+                            'type': 'dict',
+                            'keys_schema': {'type': 'str'},
+                            'values_schema': {
+                                'type': 'union',
+                                'choices': [
+                                    {'type': 'str'},
+                                    {'type': 'int'},
+                                    {'type': 'float'},
+                                    {'type': 'bool'},
+                                ],
+                            },
+                        },
+                    },
+                    'default': {},
+                },
+            },
+            'supervisor': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {
+                        'type': 'dict',
+                        'keys_schema': {'type': 'str'},
+                        'values_schema': {'type': 'any'},
+                    },
+                    'default': {},
+                },
+            },
+        },
+        'model_name': 'Program',
+        'computed_fields': [],
+    },
+    'custom_init': False,
+    'root_model': False,
+    'config': {'extra_fields_behavior': 'forbid', 'title': 'Program'},
+}
+Workload.__core_schema__ = {
+    'type': 'model',
+    'cls': Workload,
+    'schema': {
+        'type': 'model-fields',
+        'fields': {
+            'db_profile': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {'type': 'literal', 'expected': ['web', 'oltp', 'dw', 'mixed', 'desktop']},
+                    'default': 'web',
+                },
+            },
+            'programs': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {'type': 'list', 'items_schema': Program.__core_schema__},
+                    'default': [],
+                },
+            },
+        },
+        'model_name': 'Workload',
+        'computed_fields': [],
+    },
+    'custom_init': False,
+    'root_model': False,
+    'config': {'extra_fields_behavior': 'forbid', 'title': 'Workload'},
+}
+Database.__core_schema__ = {
+    'type': 'model',
+    'cls': Database,
+    'schema': {
+        'type': 'model-fields',
+        'fields': {
+            'name': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'function-after',
+                    'function': {'type': 'no-info', 'function': rules.pool_name},
+                    'schema': {'type': 'str', 'max_length': 63, 'pattern': '^[A-Za-z0-9_.-]+$'},
+                },
+            },
+            'dbname': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {
+                        'type': 'nullable',
+                        'schema': {'type': 'str', 'max_length': 63, 'pattern': '^[A-Za-z0-9_.-]+$'},
+                    },
+                    'default': None,
+                },
+            },
+            'user': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {
+                        'type': 'nullable',
+                        'schema': {'type': 'str', 'pattern': '^[A-Za-z_][A-Za-z0-9_]*$'},
+                    },
+                    'default': None,
+                },
+            },
+            'pool_size': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {
+                        'type': 'union',
+                        'choices': [{'type': 'int'}, {'type': 'literal', 'expected': ['auto']}],
+                    },
+                    'default': 'auto',
+                },
+            },
+            'reserve_pool': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {
+                        'type': 'union',
+                        'choices': [{'type': 'int'}, {'type': 'literal', 'expected': ['auto']}],
+                    },
+                    'default': 'auto',
+                },
+            },
+            'pool_mode': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {
+                        'type': 'nullable',
+                        'schema': {'type': 'literal', 'expected': ['session', 'transaction', 'statement']},
+                    },
+                    'default': None,
+                },
+            },
+        },
+        'model_name': 'Database',
+        'computed_fields': [],
+    },
+    'custom_init': False,
+    'root_model': False,
+    'config': {'extra_fields_behavior': 'forbid', 'title': 'Database'},
+}
+User.__core_schema__ = {
+    'type': 'model',
+    'cls': User,
+    'schema': {
+        'type': 'model-fields',
+        'fields': {
+            'name': {
+                'type': 'model-field',
+                'schema': {'type': 'str', 'pattern': '^[A-Za-z_][A-Za-z0-9_]{0,62}$'},
+            },
+            'password': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {'type': 'nullable', 'schema': {'type': 'str'}},
+                    'default': None,
+                },
+            },
+            'admin': {
+                'type': 'model-field',
+                'schema': {'type': 'default', 'schema': {'type': 'bool'}, 'default': False},
+            },
+            'stats': {
+                'type': 'model-field',
+                'schema': {'type': 'default', 'schema': {'type': 'bool'}, 'default': False},
+            },
+        },
+        'model_name': 'User',
+        'computed_fields': [],
+    },
+    'custom_init': False,
+    'root_model': False,
+    'config': {'extra_fields_behavior': 'forbid', 'title': 'User'},
+}
+Client.__core_schema__ = {
+    'type': 'model',
+    'cls': Client,
+    'schema': {
+        'type': 'model-fields',
+        'fields': {
+            'name': {'type': 'model-field', 'schema': {'type': 'str', 'pattern': '^[A-Za-z0-9_.-]+$'}},
+            'user': {
+                'type': 'model-field',
+                'schema': {'type': 'str', 'pattern': '^[A-Za-z_][A-Za-z0-9_]*$'},
+            },
+            'database': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {'type': 'str', 'pattern': '^[A-Za-z0-9_.-]+$'},
+                    'default': 'all',
+                },
+            },
+            'address': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {
+                        'type': 'function-after',
+                        'function': {'type': 'no-info', 'function': rules.hba_address},
+                        'schema': {'type': 'str'},
+                    },
+                    'default': '127.0.0.1/32',
+                },
+            },
+            'method': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {
+                        'type': 'literal',
+                        'expected': ['scram-sha-256', 'md5', 'password', 'trust', 'peer', 'cert', 'reject'],
+                    },
+                    'default': 'scram-sha-256',
+                },
+            },
+            'connections': {
+                'type': 'model-field',
+                'schema': {'type': 'default', 'schema': {'type': 'int', 'ge': 0, 'le': 10000}, 'default': 1},
+            },
+            'replication': {
+                'type': 'model-field',
+                'schema': {'type': 'default', 'schema': {'type': 'bool'}, 'default': False},
+            },
+        },
+        'model_name': 'Client',
+        'computed_fields': [],
+    },
+    'custom_init': False,
+    'root_model': False,
+    'config': {'extra_fields_behavior': 'forbid', 'title': 'Client'},
+}
+RedisUser.__core_schema__ = {
+    'type': 'model',
+    'cls': RedisUser,
+    'schema': {
+        'type': 'model-fields',
+        'fields': {
+            'name': {'type': 'model-field', 'schema': {'type': 'str', 'pattern': '^[A-Za-z0-9_.-]{1,64}$'}},
+            'password': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {
+                        'type': 'function-after',
+                        'function': {'type': 'no-info', 'function': rules.acl_password},
+                        'schema': {'type': 'nullable', 'schema': {'type': 'str'}},
+                    },
+                    'default': None,
+                },
+            },
+            'nopass': {
+                'type': 'model-field',
+                'schema': {'type': 'default', 'schema': {'type': 'bool'}, 'default': False},
+            },
+            'enabled': {
+                'type': 'model-field',
+                'schema': {'type': 'default', 'schema': {'type': 'bool'}, 'default': True},
+            },
+            'keys': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {
+                        'type': 'function-after',
+                        'function': {'type': 'no-info', 'function': rules.acl_keys},
+                        'schema': {'type': 'list', 'items_schema': {'type': 'str'}},
+                    },
+                    'default': [],
+                },
+            },
+            'channels': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {
+                        'type': 'function-after',
+                        'function': {'type': 'no-info', 'function': rules.acl_channels},
+                        'schema': {'type': 'list', 'items_schema': {'type': 'str'}},
+                    },
+                    'default': [],
+                },
+            },
+            'commands': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {
+                        'type': 'function-after',
+                        'function': {'type': 'no-info', 'function': rules.acl_commands},
+                        'schema': {'type': 'list', 'items_schema': {'type': 'str'}},
+                    },
+                    'default': [],
+                },
+            },
+        },
+        'model_name': 'RedisUser',
+        'computed_fields': [],
+    },
+    'custom_init': False,
+    'root_model': False,
+    'config': {'extra_fields_behavior': 'forbid', 'title': 'RedisUser'},
+}
+Waiver.__core_schema__ = {
+    'type': 'model',
+    'cls': Waiver,
+    'schema': {
+        'type': 'model-fields',
+        'fields': {
+            'rule': {'type': 'model-field', 'schema': {'type': 'str', 'pattern': '^PCF[34][0-9]{2}$'}},
+            'reason': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'function-after',
+                    'function': {'type': 'no-info', 'function': rules.waiver_reason},
+                    'schema': {'type': 'str'},
+                },
+            },
+        },
+        'model_name': 'Waiver',
+        'computed_fields': [],
+    },
+    'custom_init': False,
+    'root_model': False,
+    'config': {'extra_fields_behavior': 'forbid', 'title': 'Waiver'},
+}
+Policy.__core_schema__ = {
+    'type': 'model',
+    'cls': Policy,
+    'schema': {
+        'type': 'model-fields',
+        'fields': {
+            'waivers': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {'type': 'list', 'items_schema': Waiver.__core_schema__},
+                    'default': [],
+                },
+            },
+        },
+        'model_name': 'Policy',
+        'computed_fields': [],
+    },
+    'custom_init': False,
+    'root_model': False,
+    'config': {'extra_fields_behavior': 'forbid', 'title': 'Policy'},
+}
+Budget.__core_schema__ = {
+    'type': 'model',
+    'cls': Budget,
+    'schema': {
+        'type': 'model-fields',
+        'fields': {
+            'os_reserve': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {
+                        'type': 'function-after',
+                        'function': {'type': 'no-info', 'function': rules.share},
+                        'schema': {'type': 'union', 'choices': [{'type': 'str'}, {'type': 'int'}]},
+                    },
+                    'default': 'auto',
+                },
+            },
+            'postgres': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {
+                        'type': 'function-after',
+                        'function': {'type': 'no-info', 'function': rules.share},
+                        'schema': {'type': 'union', 'choices': [{'type': 'str'}, {'type': 'int'}]},
+                    },
+                    'default': 'auto',
+                },
+            },
+            'redis': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {
+                        'type': 'function-after',
+                        'function': {'type': 'no-info', 'function': rules.share},
+                        'schema': {'type': 'union', 'choices': [{'type': 'str'}, {'type': 'int'}]},
+                    },
+                    'default': 'auto',
+                },
+            },
+        },
+        'model_name': 'Budget',
+        'computed_fields': [],
+    },
+    'custom_init': False,
+    'root_model': False,
+    'config': {'extra_fields_behavior': 'forbid', 'title': 'Budget'},
+}

@@ -9,18 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from perfcfg import catalog as catalogs, model
+from perfcfg import catalog as catalogs, model, modeldef, modelrules
 
 DRAFT7 = "http://json-schema.org/draft-07/schema#"
 AUTO = {"const": "auto"}
-SECRET = {"type": "string", "pattern": model.SECRET_REF.pattern}
+SECRET = {"type": "string", "pattern": modelrules.SECRET_REF.pattern}
 
 
 def documents() -> dict[str, dict[str, Any]]:
     return {
         "preset.schema.json": preset_schema(model.Targets()),
-        "project.schema.json": _model_schema(model.ProjectFile, "perfcfg project file"),
-        "host.schema.json": _model_schema(model.HostProfile, "perfcfg host profile"),
+        "project.schema.json": _model_schema(modeldef.ProjectFile, "perfcfg project file"),
+        "host.schema.json": _model_schema(modeldef.HostProfile, "perfcfg host profile"),
     }
 
 
@@ -55,12 +55,12 @@ def preset_schema(targets: model.Targets) -> dict[str, Any]:
                                    "or a path relative to this file.",
                     "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
     }
-    for name, cls in (("workload", model.Workload), ("budget", model.Budget)):
+    for name, cls in (("workload", modeldef.Workload), ("budget", modeldef.Budget)):
         sub = _draft7(cls.model_json_schema())
         definitions.update(sub.pop("definitions", {}))
         props[name] = sub
-    for name, cls in (("databases", model.Database), ("users", model.User),
-                      ("clients", model.Client)):
+    for name, cls in (("databases", modeldef.Database), ("users", modeldef.User),
+                      ("clients", modeldef.Client)):
         sub = _draft7(cls.model_json_schema())
         definitions.update(sub.pop("definitions", {}))
         props[name] = {"type": "array", "items": {"anyOf": [sub, {"type": "string"}]}}
@@ -72,10 +72,10 @@ def preset_schema(targets: model.Targets) -> dict[str, Any]:
     for section in ("unix_http_server", "inet_http_server"):
         props["supervisor"]["properties"][section] = _service(
             "supervisor", targets.supervisor.split(".")[0], section)
-    ruser = _draft7(model.RedisUser.model_json_schema())
+    ruser = _draft7(modeldef.RedisUser.model_json_schema())
     props["redis"]["properties"]["users"] = {"type": "array",
                                              "items": {"anyOf": [ruser, {"type": "string"}]}}
-    policy = _draft7(model.Policy.model_json_schema())
+    policy = _draft7(modeldef.Policy.model_json_schema())
     definitions.update(policy.pop("definitions", {}))
     props["policy"] = policy
     # A preset is an overlay: any field may come from a base, except the names that merge

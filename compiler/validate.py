@@ -1,6 +1,7 @@
 """Validation: the merged preset tree → a typed ``Config``, with every problem reported.
 
-perfcfg's own structures are checked by the pydantic models of :mod:`perfcfg.model`; daemon
+perfcfg's own structures are checked by the models of :mod:`perfcfg.model` (pydantic-core,
+compiled from the pydantic declarations of :mod:`perfcfg.modeldef`); daemon
 parameters by the catalog of the target version (:mod:`perfcfg.catalog`). Each diagnostic
 carries the span of the offending value and its setting path; unknown names get a
 did-you-mean.
@@ -12,11 +13,12 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from pydantic import BaseModel, ValidationError
+from pydantic_core import ValidationError
 
 from perfcfg import catalog as catalogs
 from perfcfg import model
 from perfcfg.diagnostics import Diagnostic
+from perfcfg.modelbase import Record
 from perfcfg.nodes import Mapping, Path, Scalar, Sequence, to_plain
 from perfcfg.spans import Span
 from perfcfg.units import UnitError
@@ -247,7 +249,7 @@ class Validator:
 
     # -- perfcfg structures --------------------------------------------------------------
 
-    def models(self, name: str, node: Any, cls: type[BaseModel]) -> list:
+    def models(self, name: str, node: Any, cls: type[Record]) -> list:
         if node is None:
             return []
         if not isinstance(node, Sequence):
@@ -261,7 +263,7 @@ class Validator:
                 out.append(obj)
         return out
 
-    def one(self, name: str, node: Any, cls: type[BaseModel]):
+    def one(self, name: str, node: Any, cls: type[Record]):
         if node is None:
             return None
         return self.validate_model(cls, node, (name,), None)
@@ -450,26 +452,13 @@ def _longest(spans: dict, loc: tuple) -> tuple:
     return loc
 
 
-def _fields(cls: type[BaseModel], plain: Any, loc: tuple) -> list[str]:
+def _fields(cls: type[Record], plain: Any, loc: tuple) -> list[str]:
     """Field names of the (nested) model at ``loc`` for did-you-mean."""
-    current: Any = cls
+    current: type[Record] | None = cls
     for part in loc:
         if isinstance(part, int):
             continue
-        info = getattr(current, "model_fields", {}).get(part)
-        if info is None:
+        if current is None or part not in current.FIELDS:
             return []
-        current = _inner_model(info.annotation)
-    return list(getattr(current, "model_fields", {}))
-
-
-def _inner_model(annotation: Any) -> Any:
-    import typing
-
-    for arg in typing.get_args(annotation) or (annotation,):
-        if isinstance(arg, type) and issubclass(arg, BaseModel):
-            return arg
-        inner = _inner_model(arg) if typing.get_args(arg) else None
-        if inner is not None:
-            return inner
-    return None
+        current = current.FIELDS[part]
+    return list(current.FIELDS) if current is not None else []

@@ -23,6 +23,9 @@ python3 -m venv .venv
 .venv/bin/ruff check compiler tests scripts
 .venv/bin/mypy compiler
 
+# compiler/model.py must be what scripts/gen_model.py makes of compiler/modeldef.py.
+.venv/bin/python scripts/gen_model.py --check
+
 # The catalogs in schemas/catalogs must match the installed daemons.
 if [ -x /usr/sbin/pgbouncer ] && command -v redis-server >/dev/null; then
   .venv/bin/python scripts/gen_catalogs.py --check

@@ -189,7 +189,8 @@ def test_hook_commands_import_only_what_they_need(command, allowed):
 
     from helpers import EXAMPLE, ROOT
 
-    heavy = ("jinja2", "psutil", "jsonschema", "typer", "click", "rich")
+    # pydantic too: the hook path validates with pydantic-core and the generated perfcfg.model.
+    heavy = ("jinja2", "psutil", "jsonschema", "typer", "click", "rich", "pydantic")
     code = ("import sys, io, json, contextlib\nfrom perfcfg.cli import main\n"
             "quiet = io.StringIO()\n"
             "with contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet):\n"

@@ -1,0 +1,121 @@
+"""The base of perfcfg's run-time model classes: pydantic-core validation without pydantic.
+
+:mod:`perfcfg.modeldef` declares perfcfg's own structures with pydantic. Importing pydantic and
+building those models costs about as much as the rest of ``perfcfg validate`` together, and a
+pre-commit hook pays it on every commit. So ``scripts/gen_model.py`` compiles the declarations
+into :mod:`perfcfg.model`: one :class:`Record` subclass per model and the core schema pydantic
+built for it, written out as Python. At run time only ``pydantic_core`` (the validator pydantic
+itself runs) is imported; the values, the errors and their messages are pydantic's own.
+
+If the installed pydantic-core is not the version the schemas were generated with, the schema
+is taken from the pydantic declarations instead (slower start, same result), so a different
+pydantic never breaks perfcfg.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, ClassVar
+
+import pydantic_core
+
+# Keys of a core schema that only pydantic's JSON Schema and serializer read.
+_DROPPED = frozenset({"metadata", "ref", "serialization"})
+
+
+class Record:
+    """An immutable value of one of perfcfg's input structures, validated on construction."""
+
+    # pydantic-core sets these four on every instance it builds (its ``model`` schema).
+    __slots__ = ("__dict__", "__pydantic_fields_set__", "__pydantic_extra__",
+                 "__pydantic_private__")
+    # Field name → the Record class it holds (directly or in a list/dict), else None.
+    FIELDS: ClassVar[dict[str, type[Record] | None]] = {}
+    __core_schema__: ClassVar[dict[str, Any]]
+    __validator: ClassVar[pydantic_core.SchemaValidator | None] = None
+
+    def __init__(self, **data: Any) -> None:
+        type(self)._validator().validate_python(data, self_instance=self)
+
+    @classmethod
+    def model_validate(cls, obj: Any) -> Any:
+        return cls._validator().validate_python(obj)
+
+    @classmethod
+    def _validator(cls) -> pydantic_core.SchemaValidator:
+        validator = cls.__dict__.get("_Record__validator")
+        if validator is None:
+            validator = pydantic_core.SchemaValidator(cls._schema())
+            type.__setattr__(cls, "_Record__validator", validator)
+        return validator
+
+    @classmethod
+    def _schema(cls) -> dict[str, Any]:
+        from perfcfg import model
+
+        if pydantic_core.__version__ == model.PYDANTIC_CORE:
+            return cls.__core_schema__
+        from perfcfg import modeldef
+
+        declared = getattr(modeldef, cls.__name__).__pydantic_core_schema__
+        return runtime_schema(declared, lambda name: getattr(model, name),
+                              lambda name, fields: getattr(model, name)._make(fields))
+
+    @classmethod
+    def _make(cls, fields: dict[str, Any]) -> Any:
+        """An instance from already valid field values (defaults inside generated schemas)."""
+        obj = cls.__new__(cls)
+        object.__setattr__(obj, "__dict__", dict(fields))
+        object.__setattr__(obj, "__pydantic_fields_set__", set())
+        object.__setattr__(obj, "__pydantic_extra__", None)
+        object.__setattr__(obj, "__pydantic_private__", None)
+        return obj
+
+    def model_dump(self) -> dict[str, Any]:
+        return {name: _dump(value) for name, value in self.__dict__.items()}
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return self.__dict__ == other.__dict__
+
+    def __hash__(self) -> int:
+        return hash((type(self), tuple(self.__dict__.values())))
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{k}={v!r}" for k, v in self.__dict__.items())
+        return f"{type(self).__name__}({inner})"
+
+
+def _dump(value: Any) -> Any:
+    if isinstance(value, Record):
+        return value.model_dump()
+    if isinstance(value, list):
+        return [_dump(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _dump(v) for k, v in value.items()}
+    return value
+
+
+def runtime_schema(schema: Any, record: Callable[[str], Any],
+                   instance: Callable[[str, dict[str, Any]], Any]) -> Any:
+    """pydantic's core schema of a model, made for the run-time classes: each pydantic model
+    class becomes ``record(name)``, each model instance used as a default becomes
+    ``instance(name, fields)``, and the keys only pydantic's JSON Schema and serializer read
+    are dropped. :mod:`perfcfg.model` is this, written out by ``scripts/gen_model.py``."""
+    if isinstance(schema, dict):
+        return {key: record(value.__name__) if key == "cls" else
+                runtime_schema(value, record, instance)
+                for key, value in schema.items() if key not in _DROPPED}
+    if isinstance(schema, list):
+        return [runtime_schema(v, record, instance) for v in schema]
+    if hasattr(type(schema), "__pydantic_core_schema__"):   # a model instance as a default
+        return instance(type(schema).__name__,
+                        {name: runtime_schema(getattr(schema, name), record, instance)
+                         for name in type(schema).model_fields})
+    return schema
