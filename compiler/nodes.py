@@ -52,21 +52,24 @@ class Sequence(Node):
     items: list[Node] = field(default_factory=list)
 
 
-def to_plain(node: Node, path: Path = ()) -> tuple[Any, dict[Path, Span]]:
-    """Plain Python data and the span of every node, keyed by its path (indices for lists)."""
+def to_plain(node: Node, path: Path = (),
+             keys: dict[Path, Span] | None = None) -> tuple[Any, dict[Path, Span]]:
+    """Plain Python data and the span of every node, keyed by its path (indices for lists).
+    ``keys``, if given, receives the span of every mapping key under the same paths."""
     spans: dict[Path, Span] = {}
-    return _plain(node, path, spans), spans
+    return _plain(node, path, spans, {} if keys is None else keys), spans
 
 
-def _plain(node: Node, path: Path, spans: dict[Path, Span]) -> Any:
+def _plain(node: Node, path: Path, spans: dict[Path, Span], keys: dict[Path, Span]) -> Any:
     spans[path] = node.span
     if isinstance(node, Mapping):
         out = {}
         for key, entry in node.entries.items():
-            out[key] = _plain(entry.value, path + (key,), spans)
+            keys[path + (key,)] = entry.key_span
+            out[key] = _plain(entry.value, path + (key,), spans, keys)
         return out
     if isinstance(node, Sequence):
-        return [_plain(item, path + (i,), spans) for i, item in enumerate(node.items)]
+        return [_plain(item, path + (i,), spans, keys) for i, item in enumerate(node.items)]
     assert isinstance(node, Scalar)
     return node.value
 

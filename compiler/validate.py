@@ -269,7 +269,8 @@ class Validator:
         return self.validate_model(cls, node, (name,), None)
 
     def validate_model(self, cls, node, prefix: Path, index: int | None):
-        plain, spans = to_plain(node)
+        keys: dict[Path, Span] = {}
+        plain, spans = to_plain(node, keys=keys)
         label = _item_label(plain, index)
         base = prefix + ((label,) if label is not None else ())
         for sub, span in spans.items():
@@ -283,6 +284,7 @@ class Validator:
                 span = spans.get(_longest(spans, loc), node.span)
                 path = _dotted(base + sub)
                 if err["type"] == "extra_forbidden":
+                    span = keys.get(loc, span)  # point at the unknown key, not its value
                     fields = list(_fields(cls, plain, loc[:-1]))
                     where = _dotted(base + sub[:-1]) or "this file"
                     self.error("PCF201", f"unknown key {loc[-1]!r} in {where}",

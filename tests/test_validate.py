@@ -42,6 +42,16 @@ def test_one_mistake_one_precise_diagnostic(project, text, code, line, path, hin
         assert hint in (found[0][4] or "") + found[0][3]
 
 
+def test_unknown_key_points_at_the_key_not_its_value(project):
+    # The value is a block mapping on the next lines; the caret belongs under the key.
+    write(project / "presets/staging.yaml", "extends: [builtin:staging, base.yaml]\n"
+          "workload:\n  programs:\n    - name: worker\n      env:\n        MODE: fast\n")
+    result = compile_env(Request(project, "staging", render=False))
+    found = [(d.code, d.span.line, d.span.column, d.path) for d in result.diagnostics
+             if d.severity == "error"]
+    assert found == [("PCF201", 5, 7, "workload.programs.worker.env")]
+
+
 def test_all_errors_are_reported_together_in_file_order(project):
     found = diags_for(project, "postgres:\n  work_mem: 4XB\n  shared_bufers: 1GB\n"
                                "redis:\n  maxmemory-policy: lru\n")
