@@ -9,7 +9,9 @@ each median to check-jsonschema's.
 
 perfcfg validates all three environments of examples/botfarm (project file, host profiles,
 presets, daemon catalogs, tuning and cross-service checks); check-jsonschema makes one schema
-pass over the same preset files.
+pass over the same preset files. A fourth row is perfcfg on a broken copy of the example
+(three errors in the staging preset, reported with code frames; exit 1): a hook that says no
+must be as quick as one that says yes.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from __future__ import annotations
 import argparse
 import platform
 import shutil
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -37,24 +41,48 @@ def script(name: str) -> str:
     return found
 
 
-def commands() -> dict[str, list[str]]:
+# Three mistakes in the staging preset: an out-of-range value, a misspelt key (both in
+# perfcfg's own workload section) and a misspelt Redis parameter.
+BREAK = [("      processes: 8\n", "      processes: -1\n      procesess: 8\n"),
+         ("\nworkload:\n", "\nredis:\n  maxmemory-polcy: allkeys-lru\n\nworkload:\n")]
+
+
+def broken_copy(into: Path) -> Path:
+    """A copy of the example whose staging preset has three errors."""
+    dest = into / "broken"
+    shutil.copytree(ROOT / PROJECT, dest, ignore=shutil.ignore_patterns("generated"))
+    preset = dest / "presets" / "staging.yaml"
+    text = preset.read_text()
+    for old, new in BREAK:
+        if old not in text:
+            raise SystemExit(f"bench: {PROJECT}/presets/staging.yaml changed; update BREAK")
+        text = text.replace(old, new, 1)
+    preset.write_text(text)
+    return dest
+
+
+def commands(broken: Path) -> dict[str, tuple[list[str], int]]:
+    """Each command with the exit code it must give."""
     presets = sorted(str(p.relative_to(ROOT)) for p in (ROOT / PROJECT / "presets").glob("*.yaml"))
     return {
-        f"perfcfg validate --project {PROJECT}": [script("perfcfg"), "validate", "--project",
-                                                  PROJECT],
-        f"check-jsonschema --schemafile {SCHEMA} <{len(presets)} presets>":
-            [script("check-jsonschema"), "--schemafile", SCHEMA, *presets],
-        "python -c pass": [sys.executable, "-c", "pass"],
+        f"perfcfg validate --project {PROJECT}": (
+            [script("perfcfg"), "validate", "--project", PROJECT], 0),
+        f"check-jsonschema --schemafile {SCHEMA} <{len(presets)} presets>": (
+            [script("check-jsonschema"), "--schemafile", SCHEMA, *presets], 0),
+        "python -c pass": ([sys.executable, "-c", "pass"], 0),
+        "perfcfg validate --project <broken copy: 3 errors>": (
+            [script("perfcfg"), "validate", "--project", str(broken)], 1),
     }
 
 
-def once(argv: list[str]) -> float:
+def once(argv: list[str], expected: int) -> float:
     start = time.perf_counter()
     proc = subprocess.run(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                           check=False)
     elapsed = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise SystemExit(f"{argv[0]} failed ({proc.returncode}): {proc.stderr.decode()[-500:]}")
+    if proc.returncode != expected:
+        raise SystemExit(f"{argv[0]} exited {proc.returncode}, not {expected}: "
+                         f"{proc.stderr.decode()[-500:]}")
     return elapsed
 
 
@@ -70,14 +98,15 @@ def compile_perfcfg() -> None:
 
 
 def measure(runs: int) -> dict[str, list[float]]:
-    cmds = commands()
-    times: dict[str, list[float]] = {name: [] for name in cmds}
-    compile_perfcfg()
-    for argv in cmds.values():   # one unmeasured run each: fill the disk cache
-        once(argv)
-    for _ in range(runs):
-        for name, argv in cmds.items():
-            times[name].append(once(argv))
+    with tempfile.TemporaryDirectory(prefix="perfcfg-latency-") as scratch:
+        cmds = commands(broken_copy(Path(scratch)))
+        times: dict[str, list[float]] = {name: [] for name in cmds}
+        compile_perfcfg()
+        for argv, expected in cmds.values():   # one unmeasured run each: fill the disk cache
+            once(argv, expected)
+        for _ in range(runs):
+            for name, (argv, expected) in cmds.items():
+                times[name].append(once(argv, expected))
     return times
 
 
