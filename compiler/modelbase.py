@@ -64,11 +64,18 @@ class Record:
     def _make(cls, fields: dict[str, Any]) -> Any:
         """An instance from already valid field values (defaults inside generated schemas)."""
         obj = cls.__new__(cls)
-        object.__setattr__(obj, "__dict__", dict(fields))
-        object.__setattr__(obj, "__pydantic_fields_set__", set())
-        object.__setattr__(obj, "__pydantic_extra__", None)
-        object.__setattr__(obj, "__pydantic_private__", None)
+        obj.__setstate__({"fields": dict(fields), "fields_set": set()})
         return obj
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"fields": self.__dict__,
+                "fields_set": getattr(self, "__pydantic_fields_set__", set())}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:   # copy and pickle
+        object.__setattr__(self, "__dict__", state["fields"])
+        object.__setattr__(self, "__pydantic_fields_set__", state["fields_set"])
+        object.__setattr__(self, "__pydantic_extra__", None)
+        object.__setattr__(self, "__pydantic_private__", None)
 
     def model_dump(self) -> dict[str, Any]:
         return {name: _dump(value) for name, value in self.__dict__.items()}

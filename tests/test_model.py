@@ -102,6 +102,19 @@ def test_records_are_immutable_values():
         model.HostProfile(memory="1MiB", cpus=2)
 
 
+def test_records_copy_and_pickle():
+    import copy
+    import pickle
+
+    project = model.ProjectFile.model_validate(
+        {"project": "p", "environments": {"staging": {"preset": "s.yaml", "host": "h.yaml"}}})
+    for clone in (copy.copy(project), copy.deepcopy(project),
+                  pickle.loads(pickle.dumps(project))):
+        assert clone == project and type(clone.targets) is model.Targets
+        with pytest.raises(AttributeError):
+            clone.project = "q"  # type: ignore[misc]
+
+
 def test_other_pydantic_core_falls_back_to_the_declarations(monkeypatch):
     # A perfcfg installed beside another pydantic must not break: the schema then comes from
     # modeldef (pydantic builds it), and the values and errors stay the same.
