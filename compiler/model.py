@@ -62,6 +62,7 @@ class ProjectFile(Record):
         'secrets': Secrets,
         'environments': Environment,
     }
+    KEYED = frozenset(['environments'])
 
 
 class HostProfile(Record):

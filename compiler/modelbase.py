@@ -30,6 +30,8 @@ class Record:
                  "__pydantic_private__")
     # Field name → the Record class it holds (directly or in a list/dict), else None.
     FIELDS: ClassVar[dict[str, type[Record] | None]] = {}
+    # Fields holding a mapping of records: in an error location, a free key follows them.
+    KEYED: ClassVar[frozenset[str]] = frozenset()
     __core_schema__: ClassVar[dict[str, Any]]
     __validator: ClassVar[pydantic_core.SchemaValidator | None] = None
 

@@ -457,10 +457,13 @@ def _longest(spans: dict, loc: tuple) -> tuple:
 def _fields(cls: type[Record], plain: Any, loc: tuple) -> list[str]:
     """Field names of the (nested) model at ``loc`` for did-you-mean."""
     current: type[Record] | None = cls
+    free_key = False   # the next part is a key of a mapping of records (an environment name)
     for part in loc:
-        if isinstance(part, int):
+        if isinstance(part, int) or free_key:
+            free_key = False
             continue
         if current is None or part not in current.FIELDS:
             return []
+        free_key = part in current.KEYED
         current = current.FIELDS[part]
     return list(current.FIELDS) if current is not None else []

@@ -78,6 +78,13 @@ def type_text(tp: Any) -> str:
     raise SystemExit(f"gen_model: cannot write the type {tp!r}")
 
 
+def keyed(tp: Any) -> bool:
+    """Whether a field holds a mapping of models (``dict[str, Environment]``)."""
+    if typing.get_origin(tp) is dict:
+        return nested(typing.get_args(tp)[1]) is not None
+    return any(keyed(arg) for arg in typing.get_args(tp))
+
+
 def nested(tp: Any) -> str | None:
     """The name of the model a field holds, directly or inside list/dict/union/Annotated."""
     if isinstance(tp, type) and issubclass(tp, pydantic.BaseModel):
@@ -128,6 +135,9 @@ def generate() -> str:
         fields = {name: Code(nested(info.annotation) or "None")
                   for name, info in cls.model_fields.items()}
         body.append(f"\n    FIELDS = {literal(fields, 4)}")
+        maps = sorted(name for name, info in cls.model_fields.items() if keyed(info.annotation))
+        if maps:
+            body.append(f"    KEYED = frozenset({maps!r})")
         parts.append("\n".join(body) + "\n")
     parts.append("\n")
     written: dict[str, Any] = {}

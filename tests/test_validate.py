@@ -52,6 +52,15 @@ def test_unknown_key_points_at_the_key_not_its_value(project):
     assert found == [("PCF201", 5, 7, "workload.programs.worker.env")]
 
 
+def test_unknown_key_inside_an_environment_gets_a_did_you_mean(project):
+    # environments is a mapping of records: the environment name in the path is not a field.
+    text = (project / "perfcfg.yaml").read_text()
+    write(project / "perfcfg.yaml", text.replace(" host:", " hots:", 1))
+    result = compile_env(Request(project, "staging", render=False))
+    found = [(d.code, d.path, d.hint) for d in result.diagnostics if d.code == "PCF201"]
+    assert found == [("PCF201", "environments.staging.hots", "did you mean 'host'?")]
+
+
 def test_all_errors_are_reported_together_in_file_order(project):
     found = diags_for(project, "postgres:\n  work_mem: 4XB\n  shared_bufers: 1GB\n"
                                "redis:\n  maxmemory-policy: lru\n")
