@@ -10,6 +10,7 @@ did-you-mean.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -386,7 +387,10 @@ _MODEL_HINTS = {
 def _model_hint(err: Any) -> str:
     kind, ctx = err["type"], err.get("ctx") or {}
     if kind == "literal_error":
-        return f"allowed: {ctx.get('expected', '')}"
+        # The message lists the allowed values already; the hint names the one meant.
+        allowed = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+        return (did_you_mean(str(err.get("input")), allowed) if isinstance(err.get("input"), str)
+                else None) or f"allowed: {ctx.get('expected', '')}"
     if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
         return "use a value " + {"greater_than_equal": ">= ", "greater_than": "> ",
                                  "less_than_equal": "<= ", "less_than": "< "}[kind] + \

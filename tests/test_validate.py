@@ -61,6 +61,17 @@ def test_unknown_key_inside_an_environment_gets_a_did_you_mean(project):
     assert found == [("PCF201", "environments.staging.hots", "did you mean 'host'?")]
 
 
+@pytest.mark.parametrize("storage, hint", [
+    ("nvm", "did you mean 'nvme'?"),
+    ("tape", "allowed: 'hdd', 'ssd', 'san' or 'nvme'"),
+])
+def test_a_misspelt_choice_gets_a_did_you_mean(project, storage, hint):
+    write(project / "hosts/vm.yaml", f"memory: 16GiB\ncpus: 4\nstorage: {storage}\n")
+    result = compile_env(Request(project, "staging", render=False))
+    assert [(d.code, d.path, d.hint) for d in result.diagnostics if d.severity == "error"] == [
+        ("PCF204", "host.storage", hint)]
+
+
 def test_all_errors_are_reported_together_in_file_order(project):
     found = diags_for(project, "postgres:\n  work_mem: 4XB\n  shared_bufers: 1GB\n"
                                "redis:\n  maxmemory-policy: lru\n")
