@@ -110,9 +110,10 @@ class Program(ProgramMethods, Record):
 
 class Workload(Record):
     db_profile: Literal['web', 'oltp', 'dw', 'mixed', 'desktop']
+    client_timeout: float | None
     programs: list[Program]
 
-    FIELDS = {'db_profile': None, 'programs': Program}
+    FIELDS = {'db_profile': None, 'client_timeout': None, 'programs': Program}
 
 
 class Database(Record):
@@ -548,6 +549,21 @@ Workload.__core_schema__ = {
                     'type': 'default',
                     'schema': {'type': 'literal', 'expected': ['web', 'oltp', 'dw', 'mixed', 'desktop']},
                     'default': 'web',
+                },
+            },
+            'client_timeout': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {
+                        'type': 'nullable',
+                        'schema': {
+                            'type': 'function-before',
+                            'function': {'type': 'no-info', 'function': rules.duration},
+                            'schema': {'type': 'float'},
+                        },
+                    },
+                    'default': None,
                 },
             },
             'programs': {

@@ -25,7 +25,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from typing_extensions import Annotated
 
 from perfcfg import modelrules as rules, units
-from perfcfg.modelrules import NAME, REDIS_NAME, SIZE_PATTERN
+from perfcfg.modelrules import DURATION_PATTERN, NAME, REDIS_NAME, SIZE_PATTERN
 
 EnvKind = Literal["development", "staging", "production"]
 
@@ -37,6 +37,12 @@ class Strict(BaseModel):
 Size = Annotated[int, BeforeValidator(rules.size), WithJsonSchema(
     {"anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": SIZE_PATTERN}],
      "description": "bytes, or a size like 512MiB or 16GiB (1024-based)"})]
+
+
+Duration = Annotated[float, BeforeValidator(rules.duration), WithJsonSchema(
+    {"anyOf": [{"type": "number", "exclusiveMinimum": 0, "maximum": 86400},
+               {"type": "string", "pattern": DURATION_PATTERN}],
+     "description": "seconds, or a duration like 10s, 500ms or 2min"})]
 
 
 class Targets(Strict):
@@ -96,6 +102,9 @@ class Program(rules.ProgramMethods, Strict):
 
 class Workload(Strict):
     db_profile: Literal["web", "oltp", "dw", "mixed", "desktop"] = "web"
+    # How long a worker waits for the database before it gives up (its driver's or its own
+    # timeout); pgbouncer's query_wait_timeout is kept below it.
+    client_timeout: Duration | None = None
     programs: list[Program] = []
 
 

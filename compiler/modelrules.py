@@ -34,6 +34,28 @@ def size(value: Any) -> int:
         raise ValueError(str(exc)) from None
 
 
+_DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(ms|s|min|h)?")
+_SECONDS = {"ms": 0.001, "s": 1.0, "min": 60.0, "h": 3600.0, None: 1.0}
+DURATION_PATTERN = r"^[0-9]+(\.[0-9]+)?\s*(ms|s|min|h)?$"
+
+
+def duration(value: Any) -> float:
+    """Seconds: a number, or a string like ``10s``, ``500ms``, ``2min`` (at most one day).
+
+    >>> duration("500ms"), duration(10), duration("2min")
+    (0.5, 10.0, 120.0)
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(f"expected seconds or a duration like 10s or 500ms, got {value!r}")
+    match = _DURATION.fullmatch(value.strip()) if isinstance(value, str) else None
+    if isinstance(value, str) and match is None:
+        raise ValueError(f"expected a duration like 10s, 500ms or 2min, got {value!r}")
+    seconds = float(match.group(1)) * _SECONDS[match.group(2)] if match else float(value)
+    if not 0 < seconds <= 86400:
+        raise ValueError(f"a timeout must be more than 0 and at most 1 day, got {seconds:g} s")
+    return seconds
+
+
 def env_names(value: dict[str, Any]) -> dict[str, Any]:
     for name in value:
         if not re.fullmatch(r"[a-z][a-z0-9_-]*", name):

@@ -134,6 +134,7 @@ def tune_context(config: Config, fixed: dict[str, Any]) -> tc.TuneContext:
         pools=tuple(_sized(pools(config), config)),
         direct_clients=sum(c.connections for c in config.clients if not c.replication),
         db_profile=config.workload.db_profile,
+        client_timeout=config.workload.client_timeout,
         redis_role=config.redis_role,  # type: ignore[arg-type]
         redis_persistence=persistence,
         versions=tc.Versions(config.targets.postgres,

@@ -404,6 +404,7 @@ def _model_hint(err: Any) -> str:
 
 _FIELD_HINTS = {
     "memory": "write a size like 16GiB or 512MiB (1024-based)",
+    "client_timeout": "write seconds, or a duration like 10s, 500ms or 2min",
     "address": "write local, or an address in CIDR form like 10.0.0.0/24",
     "environments": "name environments like staging or prod-eu (lower case)",
     "command": "write the command line, e.g. python -m app.worker",

@@ -100,3 +100,36 @@ def test_generated_example_is_the_real_output(code, tmp_path, monkeypatch):
     result = run("validate", "--project", str(project))
     assert result.code == 1
     assert result.err.replace(str(project), "<project>") == OUTPUT.search(body).group(1)
+
+
+# Warnings and information exit 0, so they cannot be corpus cases: their examples show the
+# preset written over case `auto-without-rule`'s staging preset, and the output of validate.
+PRESET_EXAMPLE = re.compile(r"^Example — .*\((?:not a corpus case|run on a copy of case "
+                            r"`auto-without-rule`)", re.MULTILINE)
+YAML_BLOCK = re.compile(r"^```yaml\n# (presets/[\w.-]+)\n(.*?)^```", re.MULTILINE | re.DOTALL)
+
+
+def preset_examples() -> list[tuple[str, str, str, str]]:
+    out = []
+    for code, body in sorted(doc_sections().items()):
+        if PRESET_EXAMPLE.search(body):
+            name, text = YAML_BLOCK.search(body).groups()
+            out.append((code, name, text, OUTPUT.search(body).group(1)))
+    return out
+
+
+def test_the_warning_examples_are_found():
+    assert {code for code, *_ in preset_examples()} >= {
+        "PCF213", "PCF306", "PCF310", "PCF313", "PCF314", "PCF315", "PCF416", "PCF421"}
+
+
+@pytest.mark.parametrize("code, name, text, shown", preset_examples(),
+                         ids=[c for c, *_ in preset_examples()])
+def test_warning_example_is_the_real_output(code, name, text, shown, tmp_path):
+    project = tmp_path / "project"
+    shutil.copytree(CASES / "auto-without-rule", project,
+                    ignore=shutil.ignore_patterns("case.yaml"))
+    write(project / name, text)
+    result = run("validate", "--project", str(project))
+    assert result.code == 0
+    assert result.err.replace(str(project), "<project>") == shown

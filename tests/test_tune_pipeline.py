@@ -40,3 +40,22 @@ def test_the_smallest_host_still_gets_sane_minimums(project):
     assert plan.value("postgres.work_mem") >= 64 * 1024
     assert plan.value("budget.os_reserve") >= 256 * MiB
     assert plan.value("postgres.shared_buffers") < 1 * GiB
+
+
+def test_client_timeout_keeps_pgbouncer_queue_wait_below_it(project):
+    write(project / "presets/staging.yaml", "extends: [builtin:staging, base.yaml]\n"
+          "workload:\n  client_timeout: 8s\n")
+    result = compile_env(Request(project, "staging", render=False))
+    assert result.plan is not None, result.diagnostics
+    assert result.plan.settings["pgbouncer.query_wait_timeout"].value == 4.0
+
+
+def test_queue_wait_not_below_the_client_timeout_is_a_warning_naming_both(project):
+    write(project / "presets/staging.yaml", "extends: [builtin:staging, base.yaml]\n"
+          "workload:\n  client_timeout: 500ms\npgbouncer:\n  query_wait_timeout: 30\n")
+    result = compile_env(Request(project, "staging", render=False))
+    [found] = [d for d in result.diagnostics if d.code == "PCF315"]
+    assert (found.severity, found.path, found.span.line) == \
+        ("warning", "pgbouncer.query_wait_timeout", 5)
+    assert [(r.path, r.span.line) for r in found.related] == [("workload.client_timeout", 3)]
+    assert "0.5 s" in found.message

@@ -239,7 +239,7 @@ def check_timeouts(ctx: TuneContext, s: Settings) -> list[Finding]:
     paths = ("pgbouncer.query_wait_timeout", "workload.client_timeout")
     return [Finding("PCF315", "warning",
                     f"query_wait_timeout {wait} s ≥ the workers' client timeout "
-                    f"{ctx.client_timeout} s: clients give up before pgbouncer says why",
+                    f"{ctx.client_timeout:g} s: clients give up before pgbouncer says why",
                     paths, "keep query_wait_timeout below the client timeout")]
 
 
