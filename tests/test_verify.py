@@ -37,6 +37,14 @@ def test_example_verifies_and_nothing_is_written(example):
     assert snapshot_tree(example) == before
 
 
+def test_a_fractional_queue_wait_from_the_client_timeout_is_what_pgbouncer_runs(example):
+    # client_timeout 3 s → query_wait_timeout = 1.5 s: pgbouncer must read the fraction.
+    require_daemon("pgbouncer")
+    result = verify(example, "--set", "workload.client_timeout=3s")
+    assert result.code == 0, result.err
+    assert ", 0 differ" in result.err
+
+
 SILENT_CHANGES = """\
 extends: [builtin:staging, base.yaml]
 redis:
