@@ -292,6 +292,8 @@ class Validator:
                                span, path, did_you_mean(str(loc[-1]), fields) or
                                (f"known keys: {', '.join(fields)}" if fields else None))
                 elif err["type"] == "missing":
+                    # Point at the key whose mapping lacks it (`development:`), if it has one.
+                    span = keys.get(loc[:-1], span)
                     self.error("PCF203", f"{path} is required", span, path,
                                f"add {loc[-1]}: to this mapping")
                 else:

@@ -72,6 +72,14 @@ def test_a_misspelt_choice_gets_a_did_you_mean(project, storage, hint):
         ("PCF204", "host.storage", hint)]
 
 
+def test_missing_key_points_at_the_mapping_that_lacks_it(project):
+    text = (project / "perfcfg.yaml").read_text()
+    write(project / "perfcfg.yaml", text.replace(", host: hosts/vm.yaml", ""))
+    result = compile_env(Request(project, "staging", render=False))
+    found = [(d.code, d.span.line, d.span.column, d.path, d.hint) for d in result.diagnostics]
+    assert found == [("PCF203", 4, 3, "environments.staging.host", "add host: to this mapping")]
+
+
 def test_all_errors_are_reported_together_in_file_order(project):
     found = diags_for(project, "postgres:\n  work_mem: 4XB\n  shared_bufers: 1GB\n"
                                "redis:\n  maxmemory-policy: lru\n")
