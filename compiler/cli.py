@@ -58,8 +58,12 @@ def _fast(command: str, argv: list[str]) -> int:
     parser.add_argument("--env", action="append", default=[])
     parser.add_argument("--format", choices=formats, default="text")
     parser.add_argument("--debug", action="store_true")
+    if command == "validate":   # what-if: would this override pass, in every environment?
+        parser.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
+                            help="Override a setting (repeatable), as build --set does.")
     args = parser.parse_args(argv)
-    return _guard(lambda: run(_io(), args.project, args.env, args.format), args.debug)
+    extra = {"sets": tuple(args.set)} if command == "validate" else {}
+    return _guard(lambda: run(_io(), args.project, args.env, args.format, **extra), args.debug)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -130,10 +134,11 @@ def _typer_app():
     def validate(project: Path = project_opt,
                  env: List[str] = typer.Option([], "--env", help="Environment(s) to validate."),
                  fmt: str = typer.Option("text", "--format", help="text, json, github or sarif."),
+                 sets: List[str] = set_opt,
                  debug: bool = typer.Option(False, "--debug")) -> None:
         """Validate every environment without writing anything (the pre-commit path)."""
         _choice(fmt, ("text", "json", "github", "sarif"), "--format")
-        finish(_guard(lambda: commands.validate(_io(), project, env, fmt), debug))
+        finish(_guard(lambda: commands.validate(_io(), project, env, fmt, tuple(sets)), debug))
 
     @app.command()
     def check(project: Path = project_opt,

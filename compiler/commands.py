@@ -37,7 +37,7 @@ def report(io: Io, diagnostics: list[Diagnostic], fmt: str, sources: Mapping[str
                                   redact=line_redactor(sources)))
 
 
-def validate(io: Io, project: Path, envs: list[str], fmt: str) -> int:
+def validate(io: Io, project: Path, envs: list[str], fmt: str, sets: tuple[str, ...] = ()) -> int:
     from perfcfg import pipeline, project as projects
     from perfcfg.resolve import Sources
 
@@ -48,7 +48,7 @@ def validate(io: Io, project: Path, envs: list[str], fmt: str) -> int:
         # Secrets are resolved at build time only: a pre-commit hook or CI lint job does not
         # hold production passwords, and must not need them to say a preset is valid.
         request = pipeline.Request(project, env, secrets_mode="placeholder", render=False,
-                                   environ=io.environ)
+                                   environ=io.environ, sets=sets)
         result = pipeline.compile_env(request, sources)
         diags.extend(result.diagnostics)
     diags = finalize(diags)

@@ -71,8 +71,9 @@ def parse_pg_time(value: object, base_unit: str) -> int:
     if unit == "":
         return number * PG_BASE_US[base_unit]
     if unit not in PG_TIME_UNITS:
+        note = "; 'm' is not minutes" if unit == "m" else ""
         raise UnitError(f"unknown time unit {unit!r}; PostgreSQL accepts us, ms, s, min, h, d "
-                        "(case-sensitive; 'm' is not minutes)")
+                        f"(case-sensitive{note})")
     return number * PG_TIME_UNITS[unit]
 
 

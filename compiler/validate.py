@@ -222,7 +222,7 @@ class Validator:
         except UnitError as exc:
             code = "PCF205" if "range" in str(exc) else "PCF204"
             self.error(code, f"invalid value for {path}: {_shown(exc, path, value)}", node.span,
-                       path, _unit_hint(cat, param))
+                       path, _fix_it(cat, param, value) or _unit_hint(cat, param))
             return None
         self.clamped(cat.daemon, param.name, canonical, node.span, path)
         return canonical
@@ -342,6 +342,38 @@ def _catalog_versions(daemon: str) -> list[str]:
     names = [p.name for p in resources.files("perfcfg.schemas.catalogs").iterdir()]
     return sorted(n[len(prefix):-len(".json")] for n in names
                   if n.startswith(prefix) and n.endswith(".json"))
+
+
+# Unit spellings people carry over from elsewhere → the daemon's own (same meaning).
+_PG_MEMORY_FIX = {"b": "B", "k": "kB", "kb": "kB", "kib": "kB", "m": "MB", "mb": "MB",
+                  "mib": "MB", "g": "GB", "gb": "GB", "gib": "GB", "t": "TB", "tb": "TB",
+                  "tib": "TB"}
+_PG_TIME_FIX = {"usec": "us", "msec": "ms", "sec": "s", "secs": "s", "second": "s",
+                "seconds": "s", "m": "min", "mins": "min", "minute": "min", "minutes": "min",
+                "hr": "h", "hrs": "h", "hour": "h", "hours": "h", "day": "d", "days": "d"}
+_REDIS_MEMORY_FIX = {"kib": "kb", "mib": "mb", "gib": "gb"}
+_NUMBER_UNIT = re.compile(r"\s*([0-9]+)\s*([A-Za-z]+)\s*")
+
+
+def _fix_it(cat, param, value: Any) -> str | None:
+    """The value as the daemon spells it, when only the unit's spelling is wrong:
+    ``2GiB`` → ``2GB`` for PostgreSQL (whose GB is 1024-based), ``5m`` → ``5min``."""
+    match = _NUMBER_UNIT.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
+        return None
+    number, unit = match.groups()
+    if cat.daemon == "postgresql" and param.unit in ("B", "kB", "8kB", "MB"):
+        fixed, why = _PG_MEMORY_FIX.get(unit.lower()), "PostgreSQL's units are case-sensitive " \
+            "and 1024-based: MB means MiB"
+    elif cat.daemon == "postgresql" and param.unit in ("us", "ms", "s", "min"):
+        fixed, why = _PG_TIME_FIX.get(unit.lower()), "PostgreSQL time units are us, ms, s, " \
+            "min, h, d"
+    elif cat.daemon == "redis" and param.type == "memory":
+        fixed, why = _REDIS_MEMORY_FIX.get(unit.lower()), "Redis's kb/mb/gb are 1024-based; " \
+            "k/m/g are powers of 1000"
+    else:
+        return None
+    return f"write {number}{fixed} ({why})" if fixed and fixed != unit else None
 
 
 def _unit_hint(cat, param) -> str | None:

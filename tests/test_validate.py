@@ -80,6 +80,20 @@ def test_missing_key_points_at_the_mapping_that_lacks_it(project):
     assert found == [("PCF203", 4, 3, "environments.staging.host", "add host: to this mapping")]
 
 
+@pytest.mark.parametrize("text, hint", [
+    ("postgres:\n  shared_buffers: 2GiB\n", "write 2GB (PostgreSQL's units are case-sensitive"),
+    ("postgres:\n  work_mem: 64mb\n", "write 64MB ("),
+    ("postgres:\n  statement_timeout: 5m\n", "write 5min ("),
+    ("postgres:\n  lock_timeout: 30sec\n", "write 30s ("),
+    ("redis:\n  maxmemory: 2GiB\n", "write 2gb (Redis's kb/mb/gb are 1024-based"),
+    # Not a spelling of a known unit: the general hint, no invented fix.
+    ("postgres:\n  work_mem: 64XB\n", "PostgreSQL memory units are B, kB, MB, GB, TB"),
+])
+def test_a_misspelt_unit_gets_the_value_as_the_daemon_writes_it(project, text, hint):
+    [(code, _, _, _, found)] = diags_for(project, text)
+    assert code == "PCF204" and found.startswith(hint), found
+
+
 def test_all_errors_are_reported_together_in_file_order(project):
     found = diags_for(project, "postgres:\n  work_mem: 4XB\n  shared_bufers: 1GB\n"
                                "redis:\n  maxmemory-policy: lru\n")
