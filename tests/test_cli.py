@@ -209,3 +209,14 @@ def test_validate_does_not_need_the_secrets_that_build_needs(project, monkeypatc
     assert run("validate", "--project", str(project)).code == 0
     result = build(project)
     assert result.code == 1 and "error[PCF120]" in result.err
+
+
+def test_validate_tries_an_override_on_every_environment(tmp_path):
+    from helpers import copy_example
+
+    project = copy_example(tmp_path, with_generated=False)
+    # The same --set in each of the three environments is one diagnostic, pointed at the flag.
+    ok = run("validate", "--project", str(project), "--set", "postgres.work_mem=64MB")
+    assert ok.code == 0 and "3 environment(s) valid" in ok.err, ok.err
+    bad = run("validate", "--project", str(project), "--set", "postgres.work_mem=64mb")
+    assert bad.code == 1 and bad.err.count("error[PCF204]") == 1 and "--> --set:1:" in bad.err
