@@ -11,7 +11,8 @@ perfcfg validates all three environments of examples/botfarm (project file, host
 presets, daemon catalogs, tuning and cross-service checks); check-jsonschema makes one schema
 pass over the same preset files. A fourth row is perfcfg on a broken copy of the example
 (three errors in the staging preset, reported with code frames; exit 1): a hook that says no
-must be as quick as one that says yes.
+must be as quick as one that says yes. The fifth is the other hook, ``perfcfg check``, which
+also renders every environment and compares the files with the committed ones.
 """
 
 from __future__ import annotations
@@ -72,6 +73,9 @@ def commands(broken: Path) -> dict[str, tuple[list[str], int]]:
         "python -c pass": ([sys.executable, "-c", "pass"], 0),
         "perfcfg validate --project <broken copy: 3 errors>": (
             [script("perfcfg"), "validate", "--project", str(broken)], 1),
+        # The second hook: renders all three environments and compares with generated/.
+        f"perfcfg check --project {PROJECT}": (
+            [script("perfcfg"), "check", "--project", PROJECT], 0),
     }
 
 
