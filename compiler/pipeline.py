@@ -62,8 +62,9 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
         return _done(result)
     # Cross-service findings name the target versions "versions.<daemon>" and the host's
     # figures "host.<key>"; both get the span of the line that states them.
+    target_spans = proj.target_spans
     outer_spans: dict[str, Span] = {"versions." + k.split(".", 1)[1]: v
-                                    for k, v in proj.spans.items() if k.startswith("targets.")}
+                                    for k, v in target_spans.items()}
     env = proj.file.environments.get(req.env)
     if env is None:
         names = sorted(proj.file.environments)
@@ -86,8 +87,7 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
         sources.shown_only[SET_FILE] = set_source(req.sets)
     result.preset_files = [layer.display for layer in chain.layers]
     result.history = {path_str(k): tuple(v) for k, v in history.items()}
-    validator = Validator(req.env, kind, proj.file.targets,
-                          {k: v for k, v in proj.spans.items() if k.startswith("targets.")})
+    validator = Validator(req.env, kind, proj.file.targets, target_spans)
     config = validator.run(tree, host)
     config.spans.update({k: v for k, v in outer_spans.items() if k not in config.spans})
     diags.extend(validator.diagnostics)

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from perfcfg import model
@@ -31,6 +32,11 @@ class Project:
     file: model.ProjectFile
     spans: dict[str, Span]
 
+    @cached_property
+    def target_spans(self) -> dict[str, Span]:
+        """Where each ``targets.*`` version is written (cross-service findings name them)."""
+        return {k: v for k, v in self.spans.items() if k.startswith("targets.")}
+
     def span(self, path: str) -> Span:
         """The span of ``path`` (e.g. ``environments.staging.host``), else the file's top:
         diagnostics about the project point at the line that names the culprit."""
@@ -39,7 +45,18 @@ class Project:
 
 def load_project(project_dir: Path, sources: Sources
                  ) -> tuple[Project | None, list[Diagnostic]]:
+    """The project, validated once per run: ``validate`` asks for it once per environment,
+    and it names every environment, so validating it each time would cost O(N²)."""
     path = project_dir / PROJECT_FILE
+    key = ("project", str(path.resolve()))
+    if key not in sources.derived:
+        sources.derived[key] = _load_project(path, sources)
+    project, diags = sources.derived[key]
+    return project, list(diags)
+
+
+def _load_project(path: Path, sources: Sources) -> tuple[Project | None, list[Diagnostic]]:
+    project_dir = path.parent
     if not path.is_file():
         return None, [Diagnostic("PCF117", "error", f"no {PROJECT_FILE} in {project_dir}",
                                  Span(PROJECT_FILE, 1, 1),

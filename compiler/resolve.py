@@ -18,6 +18,7 @@ import os
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path as FsPath
+from typing import Any
 
 from perfcfg import yamlload
 from perfcfg.diagnostics import Diagnostic
@@ -46,6 +47,10 @@ class Sources:
     # (perfcfg.yaml, a base preset, a built-in) once, not once per environment.
     _parsed: dict[tuple[str, str], tuple[Node | None, list[Diagnostic]]] = \
         field(default_factory=dict)
+
+    # Results derived from those files that every environment of a run shares (the validated
+    # project file), keyed by their producer.
+    derived: dict[tuple[str, str], Any] = field(default_factory=dict)
 
     def load(self, real: FsPath | None, display: str, text: str | None = None
              ) -> tuple[Node | None, list[Diagnostic]]:

@@ -220,3 +220,30 @@ def test_validate_tries_an_override_on_every_environment(tmp_path):
     assert ok.code == 0 and "3 environment(s) valid" in ok.err, ok.err
     bad = run("validate", "--project", str(project), "--set", "postgres.work_mem=64mb")
     assert bad.code == 1 and bad.err.count("error[PCF204]") == 1 and "--> --set:1:" in bad.err
+
+
+def test_validate_reads_and_checks_shared_files_once_per_run(tmp_path, monkeypatch):
+    # Work per environment must not grow with the number of environments: perfcfg.yaml names
+    # them all, so validating it (or re-parsing shared presets) per environment is O(N²)
+    # (bench/README.md, "Scaling"). Counted, not timed.
+    from helpers import copy_example
+    from perfcfg import project as projects, yamlload
+
+    example = copy_example(tmp_path, with_generated=False)
+    calls = {"project": 0, "parse": 0}
+    real_project, real_parse = projects._load_project, yamlload.load_bytes
+
+    def count_project(*args):
+        calls["project"] += 1
+        return real_project(*args)
+
+    def count_parse(*args):
+        calls["parse"] += 1
+        return real_parse(*args)
+
+    monkeypatch.setattr(projects, "_load_project", count_project)
+    monkeypatch.setattr(yamlload, "load_bytes", count_parse)
+    assert run("validate", "--project", str(example)).code == 0
+    files = 1 + len(list((example / "hosts").glob("*.yaml"))) + \
+        len(list((example / "presets").glob("*.yaml")))
+    assert calls == {"project": 1, "parse": files}
