@@ -45,18 +45,7 @@ class Project:
 
 def load_project(project_dir: Path, sources: Sources
                  ) -> tuple[Project | None, list[Diagnostic]]:
-    """The project, validated once per run: ``validate`` asks for it once per environment,
-    and it names every environment, so validating it each time would cost O(N²)."""
     path = project_dir / PROJECT_FILE
-    key = ("project", str(path.resolve()))
-    if key not in sources.derived:
-        sources.derived[key] = _load_project(path, sources)
-    project, diags = sources.derived[key]
-    return project, list(diags)
-
-
-def _load_project(path: Path, sources: Sources) -> tuple[Project | None, list[Diagnostic]]:
-    project_dir = path.parent
     if not path.is_file():
         return None, [Diagnostic("PCF117", "error", f"no {PROJECT_FILE} in {project_dir}",
                                  Span(PROJECT_FILE, 1, 1),
@@ -67,9 +56,24 @@ def _load_project(path: Path, sources: Sources) -> tuple[Project | None, list[Di
     if not isinstance(tree, Mapping):
         return None, [Diagnostic("PCF115", "error", f"{PROJECT_FILE} must be a mapping", tree.span,
                                  hint="start it with keys like project: and environments:")]
-    checker = Validator("", "", model.Targets())
-    project = checker.one("", tree, model.ProjectFile)
-    return (Project(project, checker.spans) if project else None), checker.diagnostics
+    project, diags = _checked(sources.texts[PROJECT_FILE], tree)
+    return project, list(diags)
+
+
+# Validated project files by content, for the whole process: every environment asks for the
+# project, and it names every environment, so checking it each time would cost O(N²).
+_CHECKED: dict[str, tuple[Project | None, list[Diagnostic]]] = {}
+
+
+def _checked(text: str, tree: Mapping) -> tuple[Project | None, list[Diagnostic]]:
+    if text not in _CHECKED:
+        if len(_CHECKED) >= 16:
+            _CHECKED.pop(next(iter(_CHECKED)))
+        checker = Validator("", "", model.Targets())
+        project = checker.one("", tree, model.ProjectFile)
+        _CHECKED[text] = (Project(project, checker.spans) if project else None,
+                          checker.diagnostics)
+    return _CHECKED[text]
 
 
 def env_kind(name: str, env: model.Environment) -> str:

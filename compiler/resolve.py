@@ -14,11 +14,11 @@ Every leaf keeps the chain of places that set it (``history``), used by ``perfcf
 from __future__ import annotations
 
 import difflib
+import functools
 import os
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path as FsPath
-from typing import Any
 
 from perfcfg import yamlload
 from perfcfg.diagnostics import Diagnostic
@@ -43,15 +43,6 @@ class Sources:
     def shown(self) -> dict[str, str]:
         return {**self.texts, **self.shown_only}
 
-    # Parsed trees by (display, text): `validate` reads a file shared by several environments
-    # (perfcfg.yaml, a base preset, a built-in) once, not once per environment.
-    _parsed: dict[tuple[str, str], tuple[Node | None, list[Diagnostic]]] = \
-        field(default_factory=dict)
-
-    # Results derived from those files that every environment of a run shares (the validated
-    # project file), keyed by their producer.
-    derived: dict[tuple[str, str], Any] = field(default_factory=dict)
-
     def load(self, real: FsPath | None, display: str, text: str | None = None
              ) -> tuple[Node | None, list[Diagnostic]]:
         if text is None:
@@ -63,21 +54,39 @@ class Sources:
                                          f"cannot read {display}: {exc.strerror}",
                                          Span(display, 1, 1),
                                          hint="check that it is a regular file you may read")]
-            text = data.decode("utf-8", "replace")
-            self.texts[display] = text
-            return self._parse(display, text, lambda: yamlload.load_bytes(data, display))
+            self.texts[display] = data.decode("utf-8", "replace")
+            return _fresh(_parse_bytes(display, data))
         self.texts[display] = text
-        return self._parse(display, text, lambda: yamlload.load_text(text, display))
+        return _fresh(_parse_text(display, text))
 
-    def _parse(self, display: str, text: str, parse) -> tuple[Node | None, list[Diagnostic]]:
-        key = (display, text)
-        if key not in self._parsed:
-            self._parsed[key] = parse()
-        tree, diags = self._parsed[key]
-        # Resolving pops `extends` from a layer's top mapping; the cached tree must keep it.
-        if isinstance(tree, Mapping):
-            tree = Mapping(tree.span, dict(tree.entries))
-        return tree, list(diags)
+
+# Parsed trees by file name and content, for the whole process: a file that several
+# environments share (perfcfg.yaml, a base preset, a built-in) is parsed once, also where each
+# environment gets its own Sources (`check`, or a tool building environments in a loop) —
+# perfcfg.yaml names every environment, so parsing it per environment is O(N²). Trees are
+# not changed after parsing, except the top mapping, which _fresh copies.
+@functools.lru_cache(maxsize=4096)
+def _parse_bytes(display: str, data: bytes) -> tuple[Node | None, list[Diagnostic]]:
+    return yamlload.load_bytes(data, display)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_text(display: str, text: str) -> tuple[Node | None, list[Diagnostic]]:
+    return yamlload.load_text(text, display)
+
+
+def _fresh(parsed: tuple[Node | None, list[Diagnostic]]) -> tuple[Node | None, list[Diagnostic]]:
+    tree, diags = parsed
+    # Resolving pops `extends` from a layer's top mapping; the cached tree must keep it.
+    if isinstance(tree, Mapping):
+        tree = Mapping(tree.span, dict(tree.entries))
+    return tree, list(diags)
+
+
+def forget_parsed() -> None:
+    """Drop the parse cache (tests that count parses start from nothing)."""
+    _parse_bytes.cache_clear()
+    _parse_text.cache_clear()
 
 
 @dataclass

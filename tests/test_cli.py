@@ -222,28 +222,32 @@ def test_validate_tries_an_override_on_every_environment(tmp_path):
     assert bad.code == 1 and bad.err.count("error[PCF204]") == 1 and "--> --set:1:" in bad.err
 
 
-def test_validate_reads_and_checks_shared_files_once_per_run(tmp_path, monkeypatch):
+@pytest.mark.parametrize("command", ["validate", "check"])
+def test_shared_files_are_read_and_checked_once_per_process(command, tmp_path, monkeypatch):
     # Work per environment must not grow with the number of environments: perfcfg.yaml names
     # them all, so validating it (or re-parsing shared presets) per environment is O(N²)
-    # (bench/README.md, "Scaling"). Counted, not timed.
+    # (bench/README.md, "Scaling"). `check` gives each environment its own Sources, as `build`
+    # does; the caches are by content, so it shares them too. Counted, not timed.
     from helpers import copy_example
-    from perfcfg import project as projects, yamlload
+    from perfcfg import model, project as projects, resolve, yamlload
 
-    example = copy_example(tmp_path, with_generated=False)
+    example = copy_example(tmp_path, with_generated=command == "check")
+    resolve.forget_parsed()
+    monkeypatch.setattr(projects, "_CHECKED", {})
     calls = {"project": 0, "parse": 0}
-    real_project, real_parse = projects._load_project, yamlload.load_bytes
+    real_validate, real_parse = model.ProjectFile.model_validate, yamlload.load_bytes
 
-    def count_project(*args):
+    def count_project(obj):
         calls["project"] += 1
-        return real_project(*args)
+        return real_validate(obj)
 
     def count_parse(*args):
         calls["parse"] += 1
         return real_parse(*args)
 
-    monkeypatch.setattr(projects, "_load_project", count_project)
+    monkeypatch.setattr(model.ProjectFile, "model_validate", count_project)
     monkeypatch.setattr(yamlload, "load_bytes", count_parse)
-    assert run("validate", "--project", str(example)).code == 0
+    assert run(command, "--project", str(example)).code == 0
     files = 1 + len(list((example / "hosts").glob("*.yaml"))) + \
         len(list((example / "presets").glob("*.yaml")))
     assert calls == {"project": 1, "parse": files}
