@@ -251,3 +251,16 @@ def test_shared_files_are_read_and_checked_once_per_process(command, tmp_path, m
     files = 1 + len(list((example / "hosts").glob("*.yaml"))) + \
         len(list((example / "presets").glob("*.yaml")))
     assert calls == {"project": 1, "parse": files}
+
+
+def test_a_set_flag_does_not_leak_into_the_next_build_of_the_same_process(tmp_path):
+    # Parsed trees are shared by every build of a process; --set and !unset work on the
+    # merged copy only.
+    from helpers import copy_example
+
+    example = copy_example(tmp_path)
+    out = tmp_path / "out"
+    assert run("build", "--env", "staging", "--project", str(example), "--out", str(out),
+               "--set", "redis.hz=100", "--set", "workload.programs.matcher.processes=3").code == 0
+    assert "hz 100" in (out / "redis.conf").read_text()
+    assert run("check", "--project", str(example)).code == 0   # committed files, no --set
