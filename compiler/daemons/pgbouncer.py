@@ -129,15 +129,21 @@ class PgBouncer(procs.Handle):
     # -- reading --------------------------------------------------------------------------------
     def console(self, sql: str, timeout: float = 10) -> list[dict[str, str]]:
         """Rows of an admin-console command (``SHOW CONFIG``, ``SHOW DATABASES``, …)."""
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PGCONNECT_TIMEOUT": "2"}
+        # SQL_ASCII: psql passes the bytes through as pgbouncer sent them. Under UTF8 its output
+        # check silently drops the noncharacters U+nFFFE/U+nFFFF of planes 1-16, so a value
+        # pgbouncer holds exactly would read back changed.
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PGCONNECT_TIMEOUT": "2",
+               "PGCLIENTENCODING": "SQL_ASCII"}
         result = subprocess.run(
             [require("psql"), "--csv", "-X", "-h", self.dir, "-p", str(self.port),
              "-U", "pgbouncer", "-d", "pgbouncer", "-c", sql],
-            capture_output=True, text=True, env=env, timeout=timeout, check=False, stdin=subprocess.DEVNULL,
+            capture_output=True, env=env, timeout=timeout, check=False, stdin=subprocess.DEVNULL,
             **self.account.popen_kwargs())
         if result.returncode != 0:
-            raise DaemonError(self.daemon, f"console {sql!r} failed", result.stderr.strip())
-        return list(csv.DictReader(io.StringIO(result.stdout)))
+            raise DaemonError(self.daemon, f"console {sql!r} failed",
+                              result.stderr.decode("utf-8", "replace").strip())
+        text = result.stdout.decode("utf-8", "surrogateescape")
+        return list(csv.DictReader(io.StringIO(text, newline="")))
 
     def config(self) -> dict[str, dict[str, str]]:
         """``SHOW CONFIG`` as ``{key: {"value", "default", "changeable"}}``."""
