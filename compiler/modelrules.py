@@ -34,9 +34,10 @@ def size(value: Any) -> int:
         raise ValueError(str(exc)) from None
 
 
-_DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(ms|s|min|h)?")
+# One pattern for the JSON Schema (editors) and for parsing: the number, then the unit.
+DURATION_PATTERN = r"^([0-9]+(?:\.[0-9]+)?)\s*(ms|s|min|h)?$"
+_DURATION = re.compile(DURATION_PATTERN)
 _SECONDS = {"ms": 0.001, "s": 1.0, "min": 60.0, "h": 3600.0, None: 1.0}
-DURATION_PATTERN = r"^[0-9]+(\.[0-9]+)?\s*(ms|s|min|h)?$"
 
 
 def duration(value: Any) -> float:
