@@ -316,7 +316,9 @@ def supervisor_value(value: Any, param: Param | None = None) -> str:
 _NOT_XML = re.compile("[\ud800-\udfff\ufffe\uffff]")
 
 
-def _xml_safe(text: str, what: str = "value") -> str:
+def _supervisor_chars(text: str, what: str = "value") -> str:
+    """Refuse the characters neither supervisord.conf nor supervisorctl's XML-RPC can carry."""
+    _no_control(text, what)
     if _NOT_XML.search(text):
         raise EncodeError(f"the {what} contains U+FFFE, U+FFFF or a lone surrogate, which "
                           "supervisorctl's XML-RPC cannot carry")
@@ -324,8 +326,7 @@ def _xml_safe(text: str, what: str = "value") -> str:
 
 
 def _supervisor_checked(text: str) -> str:
-    _no_control(text)
-    _xml_safe(text)
+    _supervisor_chars(text)
     if text != text.strip():
         raise EncodeError("supervisor trims spaces around values")
     if re.search(r"\s[;#]", text):
@@ -384,8 +385,7 @@ def supervisor_environment(pairs: Iterable[tuple[str, str]]) -> str:
     for key, value in pairs:
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
             raise EncodeError(f"{key!r} is not a valid environment variable name")
-        _no_control(value, f"value of {key}")
-        _xml_safe(value, f"value of {key}")
+        _supervisor_chars(value, f"value of {key}")
         if '"' in value or "\\" in value or value.startswith("'") or value.endswith("'"):
             raise EncodeError(f"supervisor cannot carry the value of {key}: it contains a "
                               "double quote or backslash, or starts/ends with a single quote")
