@@ -344,35 +344,49 @@ def _catalog_versions(daemon: str) -> list[str]:
                   if n.startswith(prefix) and n.endswith(".json"))
 
 
-# Unit spellings people carry over from elsewhere → the daemon's own (same meaning).
-_PG_MEMORY_FIX = {"b": "B", "k": "kB", "kb": "kB", "kib": "kB", "m": "MB", "mb": "MB",
-                  "mib": "MB", "g": "GB", "gb": "GB", "gib": "GB", "t": "TB", "tb": "TB",
-                  "tib": "TB"}
-_PG_TIME_FIX = {"usec": "us", "msec": "ms", "sec": "s", "secs": "s", "second": "s",
-                "seconds": "s", "m": "min", "mins": "min", "minute": "min", "minutes": "min",
-                "hr": "h", "hrs": "h", "hour": "h", "hours": "h", "day": "d", "days": "d"}
-_REDIS_MEMORY_FIX = {"kib": "kb", "mib": "mb", "gib": "gb"}
+def _unit_kind(cat, param) -> str | None:
+    """The unit family a parameter is written in, where units are easy to get wrong."""
+    if cat.daemon == "postgresql" and param.unit in ("B", "kB", "8kB", "MB"):
+        return "pg_memory"
+    if cat.daemon == "postgresql" and param.unit in ("us", "ms", "s", "min"):
+        return "pg_time"
+    if cat.daemon == "redis" and param.type == "memory":
+        return "redis_memory"
+    return None
+
+
+# Per unit family: the general hint; unit spellings people carry over from elsewhere → the
+# daemon's own (same meaning); and why, for the fix-it hint.
+_UNIT_HINTS = {
+    "pg_memory": "PostgreSQL memory units are B, kB, MB, GB, TB (case-sensitive)",
+    "pg_time": "PostgreSQL time units are us, ms, s, min, h, d (case-sensitive)",
+    "redis_memory": "Redis reads k/m/g as powers of 1000 and kb/mb/gb as powers of 1024",
+}
+_UNIT_FIXES = {
+    "pg_memory": ({"b": "B", "k": "kB", "kb": "kB", "kib": "kB", "m": "MB", "mb": "MB",
+                   "mib": "MB", "g": "GB", "gb": "GB", "gib": "GB", "t": "TB", "tb": "TB",
+                   "tib": "TB"},
+                  "PostgreSQL's units are case-sensitive and 1024-based: MB means MiB"),
+    "pg_time": ({"usec": "us", "msec": "ms", "sec": "s", "secs": "s", "second": "s",
+                 "seconds": "s", "m": "min", "mins": "min", "minute": "min", "minutes": "min",
+                 "hr": "h", "hrs": "h", "hour": "h", "hours": "h", "day": "d", "days": "d"},
+                "PostgreSQL time units are us, ms, s, min, h, d"),
+    "redis_memory": ({"kib": "kb", "mib": "mb", "gib": "gb"},
+                     "Redis's kb/mb/gb are 1024-based; k/m/g are powers of 1000"),
+}
 _NUMBER_UNIT = re.compile(r"\s*([0-9]+)\s*([A-Za-z]+)\s*")
 
 
 def _fix_it(cat, param, value: Any) -> str | None:
     """The value as the daemon spells it, when only the unit's spelling is wrong:
     ``2GiB`` → ``2GB`` for PostgreSQL (whose GB is 1024-based), ``5m`` → ``5min``."""
-    match = _NUMBER_UNIT.fullmatch(value) if isinstance(value, str) else None
-    if match is None:
+    kind = _unit_kind(cat, param)
+    match = _NUMBER_UNIT.fullmatch(value) if kind and isinstance(value, str) else None
+    if kind is None or match is None:
         return None
     number, unit = match.groups()
-    if cat.daemon == "postgresql" and param.unit in ("B", "kB", "8kB", "MB"):
-        fixed, why = _PG_MEMORY_FIX.get(unit.lower()), "PostgreSQL's units are case-sensitive " \
-            "and 1024-based: MB means MiB"
-    elif cat.daemon == "postgresql" and param.unit in ("us", "ms", "s", "min"):
-        fixed, why = _PG_TIME_FIX.get(unit.lower()), "PostgreSQL time units are us, ms, s, " \
-            "min, h, d"
-    elif cat.daemon == "redis" and param.type == "memory":
-        fixed, why = _REDIS_MEMORY_FIX.get(unit.lower()), "Redis's kb/mb/gb are 1024-based; " \
-            "k/m/g are powers of 1000"
-    else:
-        return None
+    spellings, why = _UNIT_FIXES[kind]
+    fixed = spellings.get(unit.lower())
     return f"write {number}{fixed} ({why})" if fixed and fixed != unit else None
 
 
@@ -381,12 +395,9 @@ def _unit_hint(cat, param) -> str | None:
         return f"allowed: {', '.join(param.values)}"
     if param.type == "bool":
         return _BOOL_HINT.get(cat.daemon)
-    if cat.daemon == "postgresql" and param.unit in ("B", "kB", "8kB", "MB"):
-        return "PostgreSQL memory units are B, kB, MB, GB, TB (case-sensitive)"
-    if cat.daemon == "postgresql" and param.unit in ("us", "ms", "s", "min"):
-        return "PostgreSQL time units are us, ms, s, min, h, d (case-sensitive)"
-    if cat.daemon == "redis" and param.type == "memory":
-        return "Redis reads k/m/g as powers of 1000 and kb/mb/gb as powers of 1024"
+    kind = _unit_kind(cat, param)
+    if kind is not None:
+        return _UNIT_HINTS[kind]
     if cat.daemon == "pgbouncer" and param.type == "seconds":
         return "pgbouncer times are plain seconds, e.g. 30 or 1.5"
     if cat.daemon == "supervisor" and param.type == "memory":
