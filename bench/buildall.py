@@ -10,7 +10,8 @@ import io
 import sys
 from pathlib import Path
 
-from perfcfg import commands, pipeline, project
+from perfcfg import commands
+from perfcfg.stages import pipeline, project
 
 
 def build_all(root: Path) -> int:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import redis
 from perfcfg.daemons import RedisServer
-from perfcfg.daemons.binaries import require
+from perfcfg.harness.binaries import require
 
 from bench.sizes import Size
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import platform
 import shutil
-import shutil
 import statistics
 import subprocess
 import sys

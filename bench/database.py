@@ -9,11 +9,16 @@ postgresql.conf differs. Each server is prewarmed (``pg_prewarm``) before its fi
 
 from __future__ import annotations
 
+import sys
 from contextlib import ExitStack
+from pathlib import Path
 
 from perfcfg import hostdetect
 from perfcfg.daemons import PgTemplate, PostgresServer
-from perfcfg.tune.pgtune import PgTuneInput, pgtune, render_conf
+
+# PGTune's port is a test oracle (tests/tune/), not part of the perfcfg package.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from tune.pgtune_oracle import PgTuneInput, pgtune, render_conf  # noqa: E402
 
 from bench.pgrun import DataTemplate, Run, Target, pgbench, prewarm, stock_conf
 from bench.sizes import Size

@@ -12,7 +12,7 @@ import re
 import subprocess
 
 from perfcfg import __version__
-from perfcfg.daemons.binaries import PG_BINDIR, require
+from perfcfg.harness.binaries import PG_BINDIR, require
 
 PGBENCH = f"{PG_BINDIR}/pgbench"
 

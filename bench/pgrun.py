@@ -23,7 +23,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from perfcfg.daemons import PgTemplate, PostgresServer, procs
+from perfcfg.daemons import PgTemplate, PostgresServer
+from perfcfg.harness import procs
 
 from bench.machine import PGBENCH
 from bench.stackproject import DATABASE, USER

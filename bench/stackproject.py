@@ -14,7 +14,8 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from perfcfg import hostdetect, pipeline
+from perfcfg import hostdetect
+from perfcfg.stages import pipeline
 
 ENV = "fleet"
 DATABASE = "bench"

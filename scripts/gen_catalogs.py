@@ -8,7 +8,7 @@ Sources: PostgreSQL ``pg_settings`` of a throwaway server; pgbouncer ``SHOW CONF
 instance plus the enum/bool/time tables of its src/main.c; Redis ``CONFIG GET *`` plus each
 directive's type as redis-server itself reports it when fed a probe value (its
 "argument must be …" messages come from the typed config table in src/config.c); supervisor
-from its own option parser with every key read recorded (perfcfg.daemons.supervisor_parse).
+from its own option parser with every key read recorded (perfcfg.services.supervisor.parse).
 Output is deterministic: sorted keys, two-space JSON, ``\\n`` line ends.
 """
 
@@ -25,9 +25,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from perfcfg.daemons import PgBouncer, PostgresServer, RedisServer, parse_supervisord_conf, procs
-from perfcfg.daemons.binaries import require
-from perfcfg.daemons.pgbouncer import ENUMS as PGBOUNCER_ENUMS
+from perfcfg.daemons import PgBouncer, PostgresServer, RedisServer, parse_supervisord_conf
+from perfcfg.harness import procs
+from perfcfg.harness.binaries import require
+from perfcfg.services.pgbouncer.daemon import ENUMS as PGBOUNCER_ENUMS
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOG_DIR = ROOT / "schemas" / "catalogs"
@@ -249,7 +250,7 @@ def supervisor() -> dict[str, Any]:
     from supervisor.loggers import LevelsByDescription
 
     parsed = parse_supervisord_conf(SUPERVISOR_PROBE, host_independent=True)
-    from perfcfg.daemons.supervisor_parse import CONVERTER_TYPES, section_kind
+    from perfcfg.services.supervisor.parse import CONVERTER_TYPES, section_kind
 
     levels = sorted((n for n in vars(LevelsByDescription) if not n.startswith("_")),
                     key=lambda n: -getattr(LevelsByDescription, n))

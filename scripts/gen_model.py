@@ -1,4 +1,4 @@
-"""Compile perfcfg's pydantic declarations (compiler/modeldef.py) into compiler/model.py.
+"""Compile perfcfg's pydantic declarations (compiler/perfcfg/modeldef.py) into compiler/perfcfg/model.py.
 
 For each model: a :class:`perfcfg.modelbase.Record` class with the same fields, and the core
 schema pydantic built for it, written out as Python so that perfcfg runs on pydantic-core alone.
@@ -23,7 +23,7 @@ import pydantic_core
 from perfcfg import modelrules, modeldef
 from perfcfg.modelbase import runtime_schema
 
-OUT = Path(__file__).resolve().parent.parent / "compiler" / "model.py"
+OUT = Path(__file__).resolve().parent.parent / "compiler" / "perfcfg" / "model.py"
 WIDTH = 100
 
 HEADER = '''\

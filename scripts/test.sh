@@ -23,7 +23,7 @@ python3 -m venv .venv
 .venv/bin/ruff check compiler tests scripts
 .venv/bin/mypy compiler
 
-# compiler/model.py must be what scripts/gen_model.py makes of compiler/modeldef.py.
+# compiler/perfcfg/model.py must be what scripts/gen_model.py makes of compiler/perfcfg/modeldef.py.
 .venv/bin/python scripts/gen_model.py --check
 
 # The catalogs in schemas/catalogs must match the installed daemons.

@@ -113,7 +113,7 @@ def test_explain_unknown_path(project):
 
 
 def test_internal_errors_do_not_dump_a_traceback(project, monkeypatch):
-    from perfcfg import pipeline
+    from perfcfg.stages import pipeline
 
     monkeypatch.setattr(pipeline, "compile_env", lambda *a, **k: 1 / 0)
     result = build(project)
@@ -229,7 +229,8 @@ def test_shared_files_are_read_and_checked_once_per_process(command, tmp_path, m
     # (bench/README.md, "Scaling"). `check` gives each environment its own Sources, as `build`
     # does; the caches are by content, so it shares them too. Counted, not timed.
     from helpers import copy_example
-    from perfcfg import model, project as projects, resolve, yamlload
+    from perfcfg import model
+    from perfcfg.stages import project as projects, layers as resolve, load as yamlload
 
     example = copy_example(tmp_path, with_generated=command == "check")
     resolve.forget_parsed()

@@ -7,7 +7,7 @@ import os
 import psycopg
 import pytest
 from perfcfg.daemons import DaemonError, check_postgresql_conf, parse_supervisord_conf
-from perfcfg.daemons.procs import alive
+from perfcfg.harness.procs import alive
 
 pytestmark = pytest.mark.daemons
 

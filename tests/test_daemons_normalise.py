@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from perfcfg.daemons.ini import set_keys
-from perfcfg.daemons.normalise import c_int, pg_bool, pg_equal, pgbouncer_equal, redis_equal
+from perfcfg.harness.ini import set_keys
+from perfcfg.harness.normalise import c_int, pg_bool, pg_equal, pgbouncer_equal, redis_equal
 
 
 @pytest.mark.parametrize("intended, setting, unit, vartype, equal", [

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from helpers import ROOT, run, write
-from perfcfg.codes import TITLES
+from perfcfg.core.codes import TITLES
 from test_invalid_corpus import CASES, run_case
 
 DOC = ROOT / "docs" / "diagnostics.md"

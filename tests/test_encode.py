@@ -4,9 +4,9 @@ import shlex
 
 import pytest
 
-from perfcfg.catalog import Param
-from perfcfg.render import encode
-from perfcfg.render.encode import EncodeError
+from perfcfg.services.catalog import Param
+from perfcfg.stages.render import encode
+from perfcfg.stages.render.encode import EncodeError
 
 STRING = Param("application_name", "string")
 MEMORY_8K = Param("shared_buffers", "integer", unit="8kB")

@@ -3,8 +3,8 @@
 import pytest
 
 from helpers import ENVS, EXAMPLE, ROOT
-from perfcfg.pipeline import Request, compile_env
-from perfcfg.render import FILES
+from perfcfg.stages.pipeline import Request, compile_env
+from perfcfg.stages.render import FILES
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,5 @@
 """Every file generated for the example is loaded by the real daemon, which runs with exactly
-the values perfcfg wrote (intended values derived from the Plan by perfcfg.intended).
+the values perfcfg wrote (intended values derived from the Plan by perfcfg.services.intended).
 
 One PostgreSQL (with pgbouncer in front) per environment, shared by that environment's tests.
 The production files are sized for a 64 GiB host; this machine has less, and they start as
@@ -15,12 +15,12 @@ import pytest
 
 from conftest import require_daemon
 from helpers import ENVS, EXAMPLE
-from perfcfg import intended
+from perfcfg.services import intended
 from perfcfg.daemons import PgBouncer, PostgresServer, RedisServer, Supervisord
-from perfcfg.daemons.postgres import HARNESS_KEYS as PG_HARNESS_KEYS
-from perfcfg.pipeline import Request, compile_env
-from perfcfg.render import encode
-from perfcfg.secrets import SecretResolver
+from perfcfg.services.postgres.daemon import HARNESS_KEYS as PG_HARNESS_KEYS
+from perfcfg.stages.pipeline import Request, compile_env
+from perfcfg.stages.render import encode
+from perfcfg.stages.secrets import SecretResolver
 from perfcfg.verify import SUPERVISOR_DROPPED, supervisor_stand_in
 
 pytestmark = pytest.mark.daemons
@@ -52,7 +52,7 @@ def stack(request, compiled, pg_template):
 # -- the intended values are the files: every line written is compared --------------------
 
 def written(compiled, env: str) -> dict[str, dict[str, str]]:
-    """Each file's settings as written, keyed like perfcfg.intended (comments skipped)."""
+    """Each file's settings as written, keyed like perfcfg.services.intended (comments skipped)."""
     import configparser
 
     def lines(name: str, sep: str) -> dict[str, str]:

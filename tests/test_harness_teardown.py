@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from perfcfg.daemons import PostgresServer
-from perfcfg.daemons.procs import alive
+from perfcfg.harness.procs import alive
 
 pytestmark = pytest.mark.daemons
 
@@ -79,7 +79,7 @@ def test_missing_daemon_skips_locally_and_fails_in_ci(tmp_path: Path, require: s
     shutil.copy(Path(__file__).with_name("conftest.py"), tmp_path / "conftest.py")
     # Point the harness at a redis-server that does not exist, as on a machine without it.
     (tmp_path / "test_inner.py").write_text(
-        "from perfcfg.daemons import binaries\n"
+        "from perfcfg.harness import binaries\n"
         "binaries.BINARIES['redis-server'] = '/nonexistent/redis-server'\n\n"
         "def test_needs_redis(start_redis):\n    start_redis('')\n")
     env = {**os.environ, "PERFCFG_REQUIRE_DAEMONS": require}

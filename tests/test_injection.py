@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 
 from conftest import require_daemon
 from perfcfg.daemons import PgBouncer, PostgresServer, RedisServer, Supervisord
-from perfcfg.render import encode
-from perfcfg.render.encode import EncodeError
+from perfcfg.stages.render import encode
+from perfcfg.stages.render.encode import EncodeError
 
 # The traps of research/target-formats.md §1, always part of every daemon batch.
 HAZARDS = [

@@ -6,8 +6,8 @@ import re
 import pytest
 
 from helpers import copy_example, run, write
-from perfcfg.pipeline import Request, compile_env
-from perfcfg.policy import RULES
+from perfcfg.stages.pipeline import Request, compile_env
+from perfcfg.stages.policy import RULES
 
 KINDS = ("development", "staging", "production")
 
@@ -291,7 +291,7 @@ def _waive_310(project, rule="PCF310"):
 
 
 def test_a_cross_service_warning_can_be_waived_to_an_info(project):
-    from perfcfg.pipeline import Request, compile_env
+    from perfcfg.stages.pipeline import Request, compile_env
 
     before = [d for d in compile_env(Request(project, "staging")).diagnostics if d.code == "PCF310"]
     assert [d.severity for d in before] == ["warning"]
@@ -303,7 +303,7 @@ def test_a_cross_service_warning_can_be_waived_to_an_info(project):
 
 
 def test_a_waiver_for_an_unknown_cross_service_code_is_refused(project):
-    from perfcfg.pipeline import Request, compile_env
+    from perfcfg.stages.pipeline import Request, compile_env
 
     _waive_310(project, "PCF399")
     codes = [d.code for d in compile_env(Request(project, "staging")).diagnostics]

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from helpers import ROOT, run, write
-from perfcfg.redact import mask_line
+from perfcfg.core.redact import mask_line
 
 SECRET = "hunter2-xyz"
 HEAD = "extends: [builtin:staging, base.yaml]\n"
@@ -85,7 +85,7 @@ def test_a_user_error_never_shows_a_traceback_even_with_debug(args, project):
 
 
 # A real process: what the user sees when perfcfg itself breaks, with and without --debug.
-BROKEN = ("import sys, perfcfg.pipeline as p\n"
+BROKEN = ("import sys, perfcfg.stages.pipeline as p\n"
           "p.compile_env = lambda *a, **k: 1 / 0\n"
           "from perfcfg.cli import main\n"
           "raise SystemExit(main(sys.argv[1:]))\n")
@@ -109,7 +109,7 @@ def test_internal_errors_show_a_traceback_only_with_debug(command, debug, traceb
 def test_resolved_secrets_are_scrubbed_from_messages():
     # Encoders may quote the value they refuse; after a build resolved secrets, any message
     # passes through scrub (pipeline._scrubbed) with the resolved values.
-    from perfcfg.redact import scrub
+    from perfcfg.core.redact import scrub
 
     assert scrub(f"cannot write x: {SECRET!r} has ' ;'", [SECRET, ""]) == \
         "cannot write x: '***' has ' ;'"

@@ -5,7 +5,7 @@ import hashlib
 import pytest
 
 from helpers import write
-from perfcfg.pipeline import Request, compile_env
+from perfcfg.stages.pipeline import Request, compile_env
 
 
 def build(project, redis_yaml, extra=""):

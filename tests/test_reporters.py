@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from perfcfg.diagnostics import Diagnostic, Related
+from perfcfg.core.diagnostics import Diagnostic, Related
 from perfcfg.reporters import FORMATS, render
-from perfcfg.spans import Span
+from perfcfg.core.spans import Span
 
 STAGING = (
     "extends: base\n"
@@ -365,7 +365,7 @@ def test_import_stays_light() -> None:
 
 
 def test_sarif_rules_are_described_by_the_code_catalogue() -> None:
-    from perfcfg.codes import TITLES
+    from perfcfg.core.codes import TITLES
 
     diagnostics = [Diagnostic("PCF204", "error", "bad"), Diagnostic("PCF399", "error", "new")]
     rules = json.loads(render(diagnostics, "sarif", {}))["runs"][0]["tool"]["driver"]["rules"]

@@ -10,7 +10,8 @@ import re
 import pytest
 
 from helpers import ENVS, copy_example, run, write
-from perfcfg import redact, secrets
+from perfcfg.core import redact
+from perfcfg.stages import secrets
 
 SCRAM = re.compile(r"^SCRAM-SHA-256\$4096:(?P<salt>[A-Za-z0-9+/]{22}==)"
                    r"\$(?P<stored>[A-Za-z0-9+/]{43}=):(?P<server>[A-Za-z0-9+/]{43}=)$")

@@ -12,8 +12,8 @@ import redis
 from psycopg import sql
 
 from helpers import write
-from perfcfg.pipeline import Request, compile_env
-from perfcfg.secrets import scram_sha256
+from perfcfg.stages.pipeline import Request, compile_env
+from perfcfg.stages.secrets import scram_sha256
 
 pytestmark = pytest.mark.daemons
 

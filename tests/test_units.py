@@ -1,8 +1,8 @@
 import pytest
 from hypothesis import given, strategies as st
 
-from perfcfg import units
-from perfcfg.units import GiB, KiB, MiB, UnitError
+from perfcfg.services import units
+from perfcfg.services.units import GiB, KiB, MiB, UnitError
 
 
 @pytest.mark.parametrize("text, base, expected", [

@@ -3,7 +3,7 @@
 import pytest
 
 from helpers import write
-from perfcfg.pipeline import Request, compile_env
+from perfcfg.stages.pipeline import Request, compile_env
 
 
 def diags_for(project, text, env="staging"):

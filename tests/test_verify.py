@@ -9,7 +9,7 @@ import pytest
 
 from conftest import require_daemon
 from helpers import run, snapshot_tree, write
-from perfcfg.daemons import binaries
+from perfcfg.harness import binaries
 
 pytestmark = pytest.mark.daemons
 

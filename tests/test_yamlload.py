@@ -1,7 +1,7 @@
 import pytest
 
-from perfcfg.nodes import to_plain
-from perfcfg.yamlload import load_bytes, load_text, resolve_plain
+from perfcfg.core.nodes import to_plain
+from perfcfg.stages.load import load_bytes, load_text, resolve_plain
 
 
 @pytest.mark.parametrize("raw, value", [

@@ -1,17 +1,25 @@
-"""Every tuning module's docstring example runs."""
+"""Every tuning module's docstring example runs, and so do the PGTune oracle's."""
 
 import doctest
 import importlib
 
 import pytest
 
-MODULES = ["budget", "calculator", "checks", "engine", "findings", "pg_autovacuum",
-           "pg_connections", "pg_memory", "pg_parallel", "pg_planner", "pg_wal", "pgbouncer",
-           "pgtune", "redis", "supervisor", "util", "context"]
+MODULES = ["perfcfg.tune.budget", "perfcfg.tune.calculator", "perfcfg.tune.checks",
+           "perfcfg.tune.engine", "perfcfg.tune.findings", "perfcfg.tune.util",
+           "perfcfg.tune.context",
+           "perfcfg.services.postgres.tuning.autovacuum",
+           "perfcfg.services.postgres.tuning.connections",
+           "perfcfg.services.postgres.tuning.memory",
+           "perfcfg.services.postgres.tuning.parallel",
+           "perfcfg.services.postgres.tuning.planner",
+           "perfcfg.services.postgres.tuning.wal",
+           "perfcfg.services.pgbouncer.tuning", "perfcfg.services.redis.tuning",
+           "perfcfg.services.supervisor.tuning", "tune.pgtune_oracle"]
 
 
 @pytest.mark.parametrize("name", MODULES)
 def test_doctests(name):
-    module = importlib.import_module(f"perfcfg.tune.{name}")
+    module = importlib.import_module(name)
     result = doctest.testmod(module)
     assert result.failed == 0 and result.attempted > 0

@@ -1,7 +1,7 @@
 """max_connections = pooled slots + direct clients + reserved slots, nothing guessed."""
 
 import pytest
-from perfcfg.tune import pg_connections
+from perfcfg.services.postgres.tuning import connections as pg_connections
 from perfcfg.tune.context import Pool, Versions
 
 POOLS = {"pgbouncer.default_pool_size": 8, "pgbouncer.reserve_pool_size": 2}

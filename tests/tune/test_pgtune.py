@@ -1,7 +1,7 @@
 """PGTune oracle (slice 830d3bb) pinned to research/postgres-tuning.md §5.1."""
 
 import pytest
-from perfcfg.tune.pgtune import PgTuneInput, format_value, pgtune, render_conf
+from tune.pgtune_oracle import PgTuneInput, format_value, pgtune, render_conf
 
 CASES = {
     "a-web-4G-2cpu-ssd": (PgTuneInput(16, "linux", "web", 4, "GB", 2, hd_type="ssd"), {

@@ -4,7 +4,7 @@ why not in ``Recommendation.deviation``."""
 import pytest
 from perfcfg.tune.calculator import CalcInput, calculate
 from perfcfg.tune.context import GiB
-from perfcfg.tune.pgtune import DEFAULT_CONNECTIONS, PgTuneInput, pgtune, to_bytes
+from tune.pgtune_oracle import DEFAULT_CONNECTIONS, PgTuneInput, pgtune, to_bytes
 
 TOLERANCE = 0.10
 # What PostgreSQL uses when PGTune omits a key (pg_settings boot values; autovacuum_work_mem -1

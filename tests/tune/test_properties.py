@@ -7,7 +7,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, assume, example, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
-from perfcfg.tune import budget, pgbouncer, redis
+from perfcfg.tune import budget
+from perfcfg.services.pgbouncer import tuning as pgbouncer
+from perfcfg.services.redis import tuning as redis
 from perfcfg.tune.checks import check
 from perfcfg.tune.context import GiB, Host, KiB, MiB, Pool, Program, TuneContext, Versions
 from perfcfg.tune.engine import recommend_all

@@ -1,7 +1,8 @@
 """Redis: maxmemory from its budget, policy by role, io-threads by CPUs, fd-bounded maxclients."""
 
 import pytest
-from perfcfg.tune import budget, redis
+from perfcfg.tune import budget
+from perfcfg.services.redis import tuning as redis
 from perfcfg.tune.context import GiB, Host, Program
 
 

@@ -1,0 +1,258 @@
+"""What each CLI command does, as functions returning an exit code.
+
+The CLI modules parse arguments and hand over an ``Io`` (streams, environment, colour); these
+functions run the pipeline and report. Exit codes: 0 ok, 1 invalid input, 2 usage, 3 stale.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, TextIO
+
+from perfcfg.core.diagnostics import Diagnostic, finalize, has_errors
+
+OK, INVALID, USAGE, STALE = 0, 1, 2, 3
+
+
+@dataclass
+class Io:
+    out: TextIO
+    err: TextIO
+    environ: Mapping[str, str] = field(default_factory=dict)
+    color: bool = False
+
+
+def report(io: Io, diagnostics: list[Diagnostic], fmt: str, sources: Mapping[str, str]) -> None:
+    from perfcfg import reporters
+    from perfcfg.core.redact import line_redactor
+
+    if not diagnostics and fmt == "text":
+        return
+
+    stream = io.out if fmt != "text" else io.err
+    # Code frames quote source lines: a `password:` line next to a mistake must not show it.
+    stream.write(reporters.render(diagnostics, fmt, sources, io.color,
+                                  redact=line_redactor(sources)))
+
+
+def validate(io: Io, project: Path, envs: list[str], fmt: str, sets: tuple[str, ...] = ()) -> int:
+    from perfcfg.stages import pipeline, project as projects
+    from perfcfg.stages.layers import Sources
+
+    sources = Sources()
+    proj, diags = projects.load_project(project, sources)
+    names = envs or (sorted(proj.file.environments) if proj else [])
+    for env in names if proj else []:
+        # Secrets are resolved at build time only: a pre-commit hook or CI lint job does not
+        # hold production passwords, and must not need them to say a preset is valid.
+        request = pipeline.Request(project, env, secrets_mode="placeholder", render=False,
+                                   environ=io.environ, sets=sets)
+        result = pipeline.compile_env(request, sources)
+        diags.extend(result.diagnostics)
+    diags = finalize(diags)
+    report(io, diags, fmt, sources.shown())
+    if fmt == "text" and not has_errors(diags):
+        io.err.write(f"perfcfg: {len(names)} environment(s) valid: {', '.join(names)}\n")
+    return INVALID if has_errors(diags) else OK
+
+
+def build(io: Io, req: Any, out: Path | None, check: bool, fmt: str) -> int:
+    from perfcfg.stages import write as artifacts, pipeline
+    from perfcfg.stages.render import SECRET_FILES
+
+    result = pipeline.compile_env(req)
+    if not result.ok:
+        report(io, result.diagnostics, fmt, result.sources.shown())
+        return INVALID
+    out_dir = out or result.output_dir
+    assert out_dir is not None
+    shown = _relative(out_dir, req.project_dir)
+    if check:
+        changes = _stale(out_dir, result.files)
+        if fmt == "json":
+            io.out.write(json.dumps(_stale_json(req.env, shown, changes), indent=2) + "\n")
+        else:
+            report(io, result.diagnostics, fmt, result.sources.shown())
+            _report_stale(io, req.env, shown, changes)
+        return STALE if changes else OK
+    written = artifacts.write(out_dir, result.files, SECRET_FILES)
+    if fmt == "json":
+        io.out.write(json.dumps({"env": req.env, "output": shown, "written": written,
+                                 "files": sorted(result.files),
+                                 "diagnostics": len(result.diagnostics)}, indent=2) + "\n")
+    else:
+        report(io, result.diagnostics, fmt, result.sources.shown())
+        io.err.write(f"perfcfg: {req.env}: {len(written)} file(s) written, "
+                     f"{len(result.files) - len(written)} unchanged in {shown}/\n")
+    return OK
+
+
+def check(io: Io, project: Path, envs: list[str], fmt: str) -> int:
+    """``build --check`` for every environment (or the named ones): the second hook."""
+    from perfcfg.stages import pipeline, project as projects
+    from perfcfg.stages.layers import Sources
+
+    sources = Sources()
+    proj, diags = projects.load_project(project, sources)
+    names = envs or (sorted(proj.file.environments) if proj else [])
+    # Fresh sources per environment, as `build` has: the input hash of each file header covers
+    # exactly the files of its own environment.
+    results = [pipeline.compile_env(pipeline.Request(project, env, environ=io.environ))
+               for env in (names if proj else [])]
+    for result in results:
+        sources.shown_only.update(result.sources.shown())
+    diags = finalize([*diags, *(d for r in results for d in r.diagnostics)])
+    if has_errors(diags):
+        report(io, diags, fmt, sources.shown())
+        return INVALID
+    stale = [(r.env, _relative(r.output_dir, project), _stale(r.output_dir, r.files))
+             for r in results if r.output_dir is not None]
+    if fmt == "json":
+        io.out.write(json.dumps({"environments": [_stale_json(*s) for s in stale]},
+                                indent=2) + "\n")
+    else:
+        report(io, diags, fmt, sources.shown())
+        for env, shown, changes in stale:
+            _report_stale(io, env, shown, changes)
+        if not any(changes for _, _, changes in stale):
+            io.err.write(f"perfcfg: {len(names)} environment(s) up to date: {', '.join(names)}\n")
+    return STALE if any(changes for _, _, changes in stale) else OK
+
+
+def _stale(out_dir: Path, files: dict[str, bytes]) -> list:
+    from perfcfg.stages import write as artifacts
+
+    return [c for c in artifacts.compare(out_dir, files) if c.status != "unchanged"]
+
+
+def _stale_json(env: str, shown: str, changes: list) -> dict:
+    return {"env": env, "output": shown,
+            "stale": [{"file": c.name, "status": c.status} for c in changes]}
+
+
+def _report_stale(io: Io, env: str, shown: str, changes: list) -> None:
+    for change in changes:
+        io.out.write(change.diff(Path(shown)))
+    for change in changes:
+        io.err.write(f"perfcfg: {shown}/{change.name}: {change.status}\n")
+    if changes:
+        io.err.write(f"perfcfg: {len(changes)} file(s) out of date; run: perfcfg build "
+                     f"--env {env}\n")
+
+
+def _relative(path: Path, base: Path) -> str:
+    import os
+
+    try:
+        return os.path.relpath(path, Path.cwd()).replace(os.sep, "/")
+    except ValueError:
+        return str(path)
+
+
+def explain(io: Io, req: Any, path: str, fmt: str) -> int:
+    from perfcfg import explain as explainer
+    from perfcfg.stages import pipeline
+
+    req.render = False
+    result = pipeline.compile_env(req)
+    if result.plan is None:
+        report(io, result.diagnostics, "text" if fmt == "text" else "json", result.sources.shown())
+        return INVALID
+    found = explainer.explain(result, path)
+    if found is None:
+        from perfcfg.stages.validate import did_you_mean
+
+        hint = did_you_mean(path, sorted(result.plan.settings)) or \
+            "setting paths look like postgres.shared_buffers"
+        io.err.write(f"perfcfg: {path} is not set in environment {req.env!r}; {hint}\n")
+        return INVALID
+    io.out.write(json.dumps(found, indent=2, sort_keys=True) + "\n" if fmt == "json"
+                 else explainer.as_text(found))
+    return OK
+
+
+VERIFY_MODULES = ("psycopg", "redis", "supervisor")
+
+
+def verify(io: Io, req: Any) -> int:
+    """Compile like build (writing nothing), boot the installed daemons, compare; 1 on any
+    difference, on a daemon that refused its file, or when no daemon could be started."""
+    import importlib.util
+
+    lacking = [m for m in VERIFY_MODULES if importlib.util.find_spec(m) is None]
+    if lacking:
+        io.err.write(f"perfcfg: verify needs the Python packages {', '.join(lacking)}; install "
+                     "them with: pip install 'perfcfg[verify]'\n")
+        return INVALID
+    from perfcfg.stages import pipeline
+    from perfcfg import verify as verifier
+
+    result = pipeline.compile_env(req)
+    report(io, result.diagnostics, "text", result.sources.texts)
+    if not result.ok:
+        return INVALID
+    found = verifier.verify(result)
+    for daemon, binaries in sorted(found.missing.items()):
+        io.err.write(f"perfcfg: {daemon} not verified: {', '.join(binaries)} not installed\n")
+    for note in found.notes:
+        io.err.write(f"perfcfg: note: {note}\n")
+    if not found.verified_anything:
+        io.err.write("perfcfg: nothing verified: none of the daemons is installed\n")
+        return INVALID
+    if found.rows:
+        io.out.write(verifier.table(found.rows))
+    if found.refused:
+        io.err.write(f"perfcfg: {req.env}: {', '.join(found.refused)} refused the compiled "
+                     "files\n")
+    if found.checked:
+        io.err.write(f"perfcfg: {req.env}: {', '.join(found.checked)} started from the compiled "
+                     f"files; {found.compared} value(s) compared, {len(found.rows)} differ\n")
+    return INVALID if found.rows else OK
+
+
+def schema(io: Io, out: Path | None) -> int:
+    from perfcfg import schema as schemas
+
+    documents = schemas.documents()
+    if out is None:
+        io.out.write(json.dumps(documents, indent=2, sort_keys=True) + "\n")
+        return OK
+    from perfcfg.stages import write as artifacts
+
+    files = {name: (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode()
+             for name, doc in documents.items()}
+    written = artifacts.write(out, files, frozenset())
+    io.err.write(f"perfcfg: {len(written)} schema file(s) written to {out}\n")
+    return OK
+
+
+def host(io: Io, fmt: str) -> int:
+    from perfcfg import hostdetect
+
+    detected = hostdetect.detect()
+    io.out.write(hostdetect.to_json(detected) if fmt == "json" else hostdetect.to_yaml(detected))
+    return OK
+
+
+def detected_profile():
+    """This machine as a HostProfile (``build --detect``)."""
+    from perfcfg import hostdetect, model
+
+    h = hostdetect.detect()
+    return model.HostProfile(memory=h.memory, cpus=h.cpus, storage=h.storage,
+                             open_files=max(h.open_files, 256))
+
+
+def tune(io: Io, daemon: str, memory: int, cpus: int, storage: str, profile: str,
+         connections: int | None, version: str | None, role: str, fmt: str) -> int:
+    from perfcfg.tune import calculator
+
+    inp = calculator.CalcInput(daemon, memory, cpus, storage, profile,  # type: ignore[arg-type]
+                               connections, version, role)  # type: ignore[arg-type]
+    if fmt == "json":
+        io.out.write(json.dumps(calculator.calculate_data(inp), indent=2, sort_keys=True) + "\n")
+    else:
+        io.out.write(calculator.calculate_text(inp))
+    return OK

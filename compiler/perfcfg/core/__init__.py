@@ -1,0 +1,1 @@
+"""Stage types and the diagnostics machinery every stage shares: spans, diagnostics, codes, located nodes, the Plan, redaction."""

@@ -1,0 +1,257 @@
+"""Process plumbing shared by every daemon handle: scratch dirs, service user, ports, teardown.
+
+Daemons run as **foreground children in their own session**; PostgreSQL backends (``setsid``)
+and supervisor programs (``setpgrp``) leave that process group, so teardown kills by the PIDs
+recorded before the stop rather than by group (research/real-daemons.md §2.7, §5.2).
+
+>>> d = scratch_dir("pf-doc-")
+>>> len(d) < 40 and d.startswith("/tmp/pf-doc-")
+True
+>>> remove_dir(d)
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from perfcfg.harness.errors import DaemonError
+
+SERVICE_USER = "postgres"
+"""Unprivileged account for postgres/initdb/pgbouncer, which refuse to run as root."""
+
+LOG_TAIL_LINES = 30
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Account:
+    """Who a child runs as; ``uid is None`` means "as ourselves" (not root)."""
+
+    uid: int | None
+    gid: int | None
+
+    def popen_kwargs(self) -> dict:
+        if self.uid is None:
+            return {}
+        # extra_groups=[] drops root's supplementary groups; Popen keeps our rlimits
+        # (runuser/PAM would reset nofile to 1024).
+        return {"user": self.uid, "group": self.gid, "extra_groups": []}
+
+
+def service_account(name: str = SERVICE_USER) -> Account:
+    """The account to drop to when we are root; ourselves otherwise."""
+    if os.geteuid() != 0:
+        return Account(None, None)
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError as exc:
+        raise DaemonError(name, f"system user {name!r} is missing (useradd --system {name})") from exc
+    return Account(entry.pw_uid, entry.pw_gid)
+
+
+def scratch_dir(prefix: str, owner: Account | None = None) -> str:
+    """A short private dir under /tmp (unix-socket paths must stay under 107 bytes)."""
+    path = tempfile.mkdtemp(prefix=prefix, dir="/tmp")
+    if owner is not None and owner.uid is not None:
+        os.chown(path, owner.uid, owner.gid if owner.gid is not None else -1)
+    return path
+
+
+def write_file(path: str | Path, text: str, owner: Account | None = None, mode: int = 0o600) -> str:
+    p = Path(path)
+    p.write_text(text, encoding="utf-8", newline="")
+    os.chmod(p, mode)
+    if owner is not None and owner.uid is not None:
+        os.chown(p, owner.uid, owner.gid if owner.gid is not None else -1)
+    return str(p)
+
+
+def remove_dir(path: str) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def free_port() -> int:
+    """A loopback port that was free a moment ago; callers retry when it was taken since."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def spawn(argv: Sequence[str], log_path: str, account: Account | None = None,
+          cwd: str | None = None, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """Start a foreground child in its own session, stdout+stderr into ``log_path``."""
+    with open(log_path, "ab") as log:
+        if account is not None and account.uid is not None:
+            os.chown(log_path, account.uid, account.gid if account.gid is not None else -1)
+        return subprocess.Popen(
+            list(argv), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            cwd=cwd, env=env, start_new_session=True, close_fds=True,
+            **(account.popen_kwargs() if account else {}),
+        )
+
+
+def run(argv: Sequence[str], account: Account | None = None, cwd: str | None = None,
+        timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run(list(argv), capture_output=True, text=True, cwd=cwd, timeout=timeout,
+                          check=False,
+                          stdin=subprocess.DEVNULL, **(account.popen_kwargs() if account else {}))
+
+
+def tail(*paths: str, lines: int = LOG_TAIL_LINES) -> str:
+    """The last lines of each existing log (globs allowed), so errors quote the daemon itself."""
+    chunks = []
+    expanded = [p for pattern in paths
+                for p in (sorted(glob.glob(pattern)) if "*" in pattern else [pattern])]
+    for path in expanded:
+        try:
+            text = Path(path).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        if text.strip():
+            chunks.append("\n".join(text.rstrip("\n").splitlines()[-lines:]))
+    return "\n".join(chunks)
+
+
+# -- process tree -------------------------------------------------------------------------
+
+def _stat(pid: int) -> tuple[int, int] | None:
+    """(ppid, starttime) from /proc; starttime guards against PID reuse."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = raw[raw.rindex(")") + 2:].split()
+    return int(fields[1]), int(fields[19])
+
+
+def descendants(root: int) -> dict[int, int]:
+    """Every live descendant of ``root`` as ``{pid: starttime}``."""
+    children: dict[int, list[tuple[int, int]]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            st = _stat(int(entry))
+            if st is not None:
+                children.setdefault(st[0], []).append((int(entry), st[1]))
+    found: dict[int, int] = {}
+    todo = [root]
+    while todo:
+        for pid, start in children.get(todo.pop(), []):
+            if pid not in found:
+                found[pid] = start
+                todo.append(pid)
+    return found
+
+
+def alive(pid: int, starttime: int | None = None) -> bool:
+    """True if ``pid`` runs and is not a zombie (and is the same process, if starttime given)."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    rest = raw[raw.rindex(")") + 2:].split()
+    if rest[0] == "Z":
+        return False
+    return starttime is None or int(rest[19]) == starttime
+
+
+def stop_tree(proc: subprocess.Popen, polite: signal.Signals, grace: float = 10.0) -> None:
+    """Polite signal, wait, SIGKILL, then SIGKILL every descendant recorded before the stop."""
+    family = descendants(proc.pid) if proc.poll() is None else {}
+    if proc.poll() is None:
+        try:
+            proc.send_signal(polite)
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=grace)
+        except ProcessLookupError:
+            pass
+    _kill_leftovers(family, grace)
+
+
+def _kill_leftovers(family: dict[int, int], grace: float) -> None:
+    for pid, start in family.items():
+        if alive(pid, start):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    deadline = time.monotonic() + grace
+    while any(alive(pid, start) for pid, start in family.items()):
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.01)
+
+
+def wait_ready(daemon: str, proc: subprocess.Popen, probe: Callable[[], T | None],
+               logs: Sequence[str], timeout: float) -> T:
+    """Poll ``probe`` until it returns non-None; raise with the log tail if the child exits."""
+    deadline = time.monotonic() + timeout
+    delay = 0.005
+    while True:
+        code = proc.poll()
+        if code is not None:
+            raise DaemonError(daemon, f"exited with code {code} before it was ready",
+                              tail(*logs), code)
+        result = probe()
+        if result is not None:
+            return result
+        if time.monotonic() > deadline:
+            raise DaemonError(daemon, f"not ready after {timeout:g}s", tail(*logs))
+        time.sleep(delay)
+        delay = min(delay * 2, 0.1)
+
+
+class Handle:
+    """What every daemon handle shares: a foreground child in a scratch dir, stopped with
+    ``stop_signal``, its whole process tree killed, the dir removed; usable with ``with``.
+
+    Subclasses set ``daemon`` and ``stop_signal`` and implement ``_launch()`` (which makes
+    ``self.dir``, writes the files and starts ``self.proc``); ``start()`` stops whatever was
+    begun when that fails, so a failed start leaves no process and no scratch dir."""
+
+    daemon = ""
+    stop_signal = signal.SIGTERM
+    proc: subprocess.Popen | None = None
+    dir = ""
+
+    def _launch(self) -> None:  # pragma: no cover - every handle defines its own
+        raise NotImplementedError
+
+    def start(self):
+        try:
+            self._launch()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def pids(self) -> list[int]:
+        """The daemon and every process below it (children may leave its process group)."""
+        if self.proc is None or self.proc.poll() is not None:
+            return []
+        return [self.proc.pid, *descendants(self.proc.pid)]
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop_tree(self.proc, self.stop_signal)
+        if self.dir:
+            remove_dir(self.dir)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,191 @@
+"""perfcfg's own input structures, declared with pydantic (unknown keys rejected).
+
+This is the one definition of the project file, the host profile, the workload, databases,
+users, direct clients, Redis ACL users, waivers and the memory budget. It feeds three things:
+the JSON Schemas for editors (:mod:`perfcfg.schema`), the documentation, and
+``scripts/gen_model.py``, which compiles it into :mod:`perfcfg.model` — the classes and
+pydantic-core schemas perfcfg runs with, so that ``perfcfg validate`` (a pre-commit hook) does
+not pay for importing pydantic and building its models on every commit. The checks themselves
+live in :mod:`perfcfg.modelrules` and are shared by both.
+
+Daemon parameters (``postgres.*``, ``pgbouncer.*``, ``redis.*``, ``supervisor.*``) are not
+modelled field by field here: they are checked against the catalog of the target daemon
+version by :mod:`perfcfg.stages.validate`.
+
+>>> Program.model_validate({"name": "matcher", "command": "python -m bots.matcher",
+...                        "processes": 4, "memory": "200MiB"}).memory
+209715200
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from typing_extensions import Annotated
+
+from perfcfg import modelrules as rules
+from perfcfg.services import units
+from perfcfg.modelrules import DURATION_PATTERN, NAME, REDIS_NAME, SIZE_PATTERN
+
+EnvKind = Literal["development", "staging", "production"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Size = Annotated[int, BeforeValidator(rules.size), WithJsonSchema(
+    {"anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": SIZE_PATTERN}],
+     "description": "bytes, or a size like 512MiB or 16GiB (1024-based)"})]
+
+
+Duration = Annotated[float, BeforeValidator(rules.duration), WithJsonSchema(
+    {"anyOf": [{"type": "number", "exclusiveMinimum": 0, "maximum": 86400},
+               {"type": "string", "pattern": DURATION_PATTERN}],
+     "description": "seconds, or a duration like 10s, 500ms or 2min"})]
+
+
+class Targets(Strict):
+    """Daemon versions the files are written for."""
+
+    postgres: int = Field(default=15, ge=10, le=18)
+    pgbouncer: str = Field(default="1.18", pattern=r"^1\.[0-9]+$")
+    redis: str = Field(default="7.0", pattern=r"^[6-8]\.[0-9]+$")
+    supervisor: str = Field(default="4.2", pattern=r"^4\.[0-9]+$")
+
+
+class Environment(Strict):
+    preset: str
+    host: str
+    kind: EnvKind | None = None
+    output: str | None = None
+
+
+class Secrets(Strict):
+    mode: Literal["resolve", "placeholder"] = "resolve"
+
+
+class ProjectFile(Strict):
+    project: str = Field(pattern=NAME)
+    output: str = "generated/{env}"
+    targets: Targets = Targets()
+    secrets: Secrets = Secrets()
+    environments: Annotated[dict[str, Environment], AfterValidator(rules.env_names)] = Field(
+        min_length=1)
+
+
+class HostProfile(Strict):
+    memory: Annotated[Size, AfterValidator(rules.host_memory)]
+    cpus: int = Field(ge=1, le=4096)
+    storage: Literal["hdd", "ssd", "san", "nvme"] = "ssd"
+    open_files: int = Field(65536, ge=256)
+
+
+class Program(rules.ProgramMethods, Strict):
+    """A worker program: supervisord runs ``processes`` copies of ``command``."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    command: Annotated[str | list[str], AfterValidator(rules.command)]
+    processes: int = Field(1, ge=0, le=10000)
+    db_connections: int = Field(1, ge=0, le=1000)
+    redis_connections: int = Field(1, ge=0, le=1000)
+    memory: Size = 128 * units.MiB
+    database: str | None = None
+    user: str | None = None
+    directory: str | None = None
+    run_as: str | None = Field(None, pattern=r"^[a-z_][a-z0-9_-]*$")
+    redis_user: str | None = Field(None, pattern=REDIS_NAME)
+    environment: Annotated[dict[str, str | int | float | bool],
+                           AfterValidator(rules.env_keys)] = {}
+    supervisor: dict[str, Any] = {}
+
+
+class Workload(Strict):
+    db_profile: Literal["web", "oltp", "dw", "mixed", "desktop"] = "web"
+    # How long a worker waits for the database before it gives up (its driver's or its own
+    # timeout); pgbouncer's query_wait_timeout is kept below it.
+    client_timeout: Duration | None = None
+    programs: list[Program] = []
+
+
+class Database(Strict):
+    """A database served through pgbouncer: one pool per (database, user)."""
+
+    # PostgreSQL truncates identifiers to 63 bytes; pgbouncer 1.18 refuses 64+ in [databases].
+    name: Annotated[str, AfterValidator(rules.pool_name)] = Field(
+        pattern=r"^[A-Za-z0-9_.-]+$", max_length=63)
+    dbname: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]+$", max_length=63)
+    user: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    pool_size: int | Literal["auto"] = "auto"
+    reserve_pool: int | Literal["auto"] = "auto"
+    pool_mode: Literal["session", "transaction", "statement"] | None = None
+
+
+class User(Strict):
+    """A PostgreSQL role that logs in through pgbouncer (written to userlist.txt)."""
+
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+    password: str | None = None
+    admin: bool = False
+    stats: bool = False
+
+
+class Client(Strict):
+    """A client that connects to PostgreSQL directly, not through pgbouncer."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    user: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    database: str = Field("all", pattern=r"^[A-Za-z0-9_.-]+$")
+    address: Annotated[str, AfterValidator(rules.hba_address)] = "127.0.0.1/32"
+    # md5, password and trust are accepted here so that the policy stage can refuse them with
+    # a rule code (and a waiver) rather than a bare schema error.
+    method: Literal["scram-sha-256", "md5", "password", "trust", "peer", "cert",
+                    "reject"] = "scram-sha-256"
+    connections: int = Field(1, ge=0, le=10000)
+    replication: bool = False
+
+
+class RedisUser(Strict):
+    """A Redis ACL user (``redis.users``), written to the ACL file with a hashed password.
+
+    >>> RedisUser(name="bot", password="${env:P}", keys=["cache:*"], commands=["+@read"]).enabled
+    True
+    """
+
+    name: str = Field(pattern=REDIS_NAME)
+    password: Annotated[str | None, AfterValidator(rules.acl_password)] = None
+    nopass: bool = False
+    enabled: bool = True
+    keys: Annotated[list[str], AfterValidator(rules.acl_keys)] = []
+    channels: Annotated[list[str], AfterValidator(rules.acl_channels)] = []
+    commands: Annotated[list[str], AfterValidator(rules.acl_commands)] = []
+
+
+class Waiver(Strict):
+    """An accepted exception to one security rule or cross-service check (PCF3xx), with the
+    reason it is accepted."""
+
+    rule: str = Field(pattern=r"^PCF[34][0-9]{2}$")
+    reason: Annotated[str, AfterValidator(rules.waiver_reason)]
+
+
+class Policy(Strict):
+    waivers: list[Waiver] = []
+
+
+Share = Annotated[str | int, AfterValidator(rules.share)]
+
+
+class Budget(Strict):
+    """Memory shares: ``auto``, a size (``8GiB``) or a share of the host (``40%``)."""
+
+    os_reserve: Share = "auto"
+    postgres: Share = "auto"
+    redis: Share = "auto"
+
+
+# The structures perfcfg validates on its own, in the order scripts/gen_model.py writes them.
+MODELS: tuple[type[Strict], ...] = (Targets, Environment, Secrets, ProjectFile, HostProfile,
+                                    Program, Workload, Database, User, Client, RedisUser, Waiver,
+                                    Policy, Budget)

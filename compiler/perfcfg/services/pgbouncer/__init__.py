@@ -1,0 +1,1 @@
+"""pgbouncer: its tuning rules and its throwaway-daemon harness."""

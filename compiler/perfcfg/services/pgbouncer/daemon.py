@@ -1,0 +1,176 @@
+"""A throwaway pgbouncer 1.18 from the text of a pgbouncer.ini (+ userlist.txt), optionally in
+front of a ``PostgresServer``.
+
+Harness-owned keys are rewritten in place (never a second ``[pgbouncer]`` header, which would
+reset every key): ``listen_addr``, ``listen_port``, ``unix_socket_dir``, ``logfile``,
+``pidfile``, ``auth_file``, and each ``[databases]`` entry's ``host``/``port`` when a server is
+given. The admin console is reached as the built-in user ``pgbouncer`` over the unix socket,
+which pgbouncer admits without a password when the peer runs under its own UID — so neither
+``admin_users`` nor the userlist need a harness entry. The console speaks only the simple
+query protocol, hence the versioned ``psql --csv``, run as that same service user.
+
+>>> ini = "[databases]\\napp = host=db port=5432 dbname=app\\n[pgbouncer]\\npool_mode = transaction\\n"
+>>> with PgBouncer(ini, '"app" ""\\n', postgres=pg) as bnc:  # doctest: +SKIP
+...     bnc.mismatches({"pool_mode": "transaction"})
+[]
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import signal
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from perfcfg.harness import ini, procs
+from perfcfg.harness.binaries import require
+from perfcfg.harness.errors import DaemonError, Mismatch
+from perfcfg.harness.normalise import pgbouncer_equal
+from perfcfg.services.postgres.daemon import PostgresServer
+
+if TYPE_CHECKING:
+    pass
+
+HARNESS_KEYS = frozenset({"listen_addr", "listen_port", "unix_socket_dir", "logfile",
+                          "pidfile", "auth_file", "conffile"})
+# Enum (CfLookup) parameters of pgbouncer 1.18, from src/main.c (auth_type_map, pool_mode_map,
+# sslmode_map); Debian's build links PAM, so "pam" is accepted. Not reported by SHOW CONFIG.
+ENUMS: dict[str, tuple[str, ...]] = {
+    "auth_type": ("any", "trust", "plain", "md5", "cert", "hba", "pam", "scram-sha-256"),
+    "pool_mode": ("session", "transaction", "statement"),
+    "client_tls_sslmode": ("disable", "allow", "prefer", "require", "verify-ca", "verify-full"),
+    "server_tls_sslmode": ("disable", "allow", "prefer", "require", "verify-ca", "verify-full"),
+}
+PORT_RETRIES = 5
+_CONNSTR = re.compile(r"(\w+)\s*=\s*('(?:[^']|'')*'|\S+)")
+
+
+def repoint_databases(text: str, host: str, port: int) -> str:
+    """Point every ``[databases]`` entry at ``host:port``, keeping its other parameters."""
+    def rewrite(_section: str, _name: str, value: str) -> str:
+        pairs = [(k, v) for k, v in _CONNSTR.findall(value) if k not in ("host", "port")]
+        return " ".join([f"host={host}", f"port={port}"] + [f"{k}={v}" for k, v in pairs])
+    return ini.map_values(text, lambda s: s == "databases", rewrite)
+
+
+class PgBouncer(procs.Handle):
+    """A running pgbouncer; ``postgres`` (optional) is the server its databases point at."""
+
+    daemon = "pgbouncer"
+    stop_signal = signal.SIGTERM  # immediate shutdown ("got SIGTERM, fast exit")
+
+    def __init__(self, ini_text: str, userlist_text: str = "",
+                 postgres: PostgresServer | None = None, timeout: float = 15) -> None:
+        self.ini_text = ini_text
+        self.userlist_text = userlist_text
+        self.postgres = postgres
+        self.timeout = timeout
+        self.account = procs.service_account()
+        self.dir = ""
+        self.port = 0
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def conf(self) -> str:
+        return f"{self.dir}/pgbouncer.ini"
+
+    @property
+    def log(self) -> str:
+        return f"{self.dir}/stderr.log"
+
+    def effective_ini(self) -> str:
+        """The ini text as started: harness keys rewritten, everything else untouched."""
+        text = self.ini_text
+        if self.postgres is not None:
+            text = repoint_databases(text, "127.0.0.1", self.postgres.port)
+        return ini.set_keys(text, "pgbouncer", {
+            "listen_addr": "127.0.0.1", "listen_port": str(self.port),
+            "unix_socket_dir": self.dir, "logfile": f"{self.dir}/pgbouncer.log",
+            "pidfile": f"{self.dir}/pgbouncer.pid", "auth_file": f"{self.dir}/userlist.txt"})
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def _launch(self) -> None:
+        self.dir = procs.scratch_dir("pf-bnc-", self.account)
+        procs.write_file(f"{self.dir}/userlist.txt", self.userlist_text, self.account)
+        self._start_on_free_port()
+
+    def _start_on_free_port(self) -> None:
+        for attempt in range(PORT_RETRIES):
+            self.port = procs.free_port()
+            procs.write_file(self.conf, self.effective_ini(), self.account)
+            Path(self.log).write_text("")
+            self.proc = procs.spawn([require("pgbouncer"), self.conf], self.log, self.account,
+                                    cwd=self.dir)
+            procs.wait_ready(self.daemon, self.proc, self._probe, [self.log], self.timeout)
+            log = procs.tail(self.log, lines=200)
+            if "cannot listen on 127.0.0.1" in log and attempt < PORT_RETRIES - 1:
+                procs.stop_tree(self.proc, signal.SIGTERM)
+                continue
+            # Missing or broken auth files, busy ports: pgbouncer only logs them and runs on.
+            bad = [line for line in log.splitlines() if " ERROR " in line or "cannot listen" in line]
+            if bad:
+                raise DaemonError(self.daemon, "started with errors", "\n".join(bad))
+            return
+
+    def _probe(self) -> bool | None:
+        try:
+            return True if self.console("SHOW VERSION", timeout=5) else None
+        except DaemonError:
+            return None
+
+
+
+
+    # -- reading --------------------------------------------------------------------------------
+    def console(self, sql: str, timeout: float = 10) -> list[dict[str, str]]:
+        """Rows of an admin-console command (``SHOW CONFIG``, ``SHOW DATABASES``, …)."""
+        # SQL_ASCII: psql passes the bytes through as pgbouncer sent them. Under UTF8 its output
+        # check silently drops the noncharacters U+nFFFE/U+nFFFF of planes 1-16, so a value
+        # pgbouncer holds exactly would read back changed.
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PGCONNECT_TIMEOUT": "2",
+               "PGCLIENTENCODING": "SQL_ASCII"}
+        result = subprocess.run(
+            [require("psql"), "--csv", "-X", "-h", self.dir, "-p", str(self.port),
+             "-U", "pgbouncer", "-d", "pgbouncer", "-c", sql],
+            capture_output=True, env=env, timeout=timeout, check=False, stdin=subprocess.DEVNULL,
+            **self.account.popen_kwargs())
+        if result.returncode != 0:
+            raise DaemonError(self.daemon, f"console {sql!r} failed",
+                              result.stderr.decode("utf-8", "replace").strip())
+        text = result.stdout.decode("utf-8", "surrogateescape")
+        return list(csv.DictReader(io.StringIO(text, newline="")))
+
+    def config(self) -> dict[str, dict[str, str]]:
+        """``SHOW CONFIG`` as ``{key: {"value", "default", "changeable"}}``."""
+        return {r["key"]: {k: r[k] for k in ("value", "default", "changeable")}
+                for r in self.console("SHOW CONFIG")}
+
+    def databases(self) -> list[dict[str, str]]:
+        return self.console("SHOW DATABASES")
+
+    def users(self) -> list[dict[str, str]]:
+        return self.console("SHOW USERS")
+
+    def dsn(self, dbname: str, user: str, password: str | None = None) -> str:
+        """A libpq DSN for a client connecting through this pgbouncer over TCP."""
+        pw = f" password={password}" if password is not None else ""
+        return f"host=127.0.0.1 port={self.port} dbname={dbname} user={user}{pw}"
+
+    def mismatches(self, intended: Mapping[str, str]) -> list[Mismatch]:
+        """Intended ``[pgbouncer]`` values that differ from ``SHOW CONFIG``."""
+        current = self.config()
+        out: list[Mismatch] = []
+        for key, value in sorted(intended.items()):
+            if key in HARNESS_KEYS:
+                continue
+            row = current.get(key)
+            if row is None:
+                out.append((key, value, "<unknown parameter>"))
+            elif not pgbouncer_equal(value, row["value"], enum=key in ENUMS):
+                out.append((key, value, row["value"]))
+        return out

@@ -1,0 +1,1 @@
+"""PostgreSQL: its tuning rules and its throwaway-server harness."""

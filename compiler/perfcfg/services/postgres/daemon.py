@@ -1,0 +1,214 @@
+"""A throwaway PostgreSQL 15 server (and an offline ``postgres -C`` check) for a postgresql.conf.
+
+The server runs as the ``postgres`` system user in a short scratch dir, on a free loopback
+port; only ``port``, ``listen_addresses`` and ``unix_socket_directories`` are overridden (with
+``-c``, so they show ``source = 'command line'``). The harness talks to it over the unix socket
+in the scratch dir, so the generated pg_hba.conf decides only what TCP clients may do.
+
+>>> with PgTemplate() as tpl, PostgresServer("shared_buffers = '32MB'\\n", tpl) as pg:  # doctest: +SKIP
+...     pg.mismatches({"shared_buffers": "32MB"})
+[]
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import psycopg
+from perfcfg.harness import procs
+from perfcfg.harness.binaries import require
+from perfcfg.harness.errors import DaemonError, Mismatch
+from perfcfg.harness.normalise import pg_equal
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+HARNESS_KEYS = frozenset({"port", "listen_addresses", "unix_socket_directories"})
+SUPERUSER = "postgres"
+# The harness reaches the server through its private socket dir; prepended to a generated
+# pg_hba.conf only, so the file's own rules still govern every TCP client.
+HARNESS_HBA_LINE = f"local all {SUPERUSER} trust\n"
+PORT_RETRIES = 5
+
+
+@dataclass(frozen=True)
+class PgSetting:
+    """One row of ``pg_settings``: the value in its base ``unit``."""
+
+    name: str
+    setting: str
+    unit: str | None
+    vartype: str
+    source: str
+
+    def display(self) -> str:
+        return f"{self.setting} {self.unit}" if self.unit else self.setting
+
+
+class PgTemplate:
+    """An initdb'd data directory, copied (``cp -a``) for each server to skip initdb."""
+
+    def __init__(self) -> None:
+        self.account = procs.service_account()
+        self.root = procs.scratch_dir("pf-tpl-", self.account)
+        self.data = f"{self.root}/data"
+        result = procs.run([require("initdb"), "-N", "-D", self.data, "-U", SUPERUSER,
+                            "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-instructions"],
+                           self.account)
+        if result.returncode != 0:
+            self.remove()
+            raise DaemonError("initdb", f"exited with code {result.returncode}",
+                              (result.stdout + result.stderr)[-4000:], result.returncode)
+
+    def copy_to(self, dest: str) -> None:
+        # cp -a keeps the postgres ownership and 0700 mode that shutil.copytree would lose.
+        result = procs.run(["cp", "-a", self.data, dest])
+        if result.returncode != 0:
+            raise DaemonError("postgresql", f"cannot copy template: {result.stderr.strip()}")
+
+    def remove(self) -> None:
+        procs.remove_dir(self.root)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove()
+
+
+class PostgresServer(procs.Handle):
+    """A running PostgreSQL from the text of a postgresql.conf (and optionally pg_hba.conf)."""
+
+    daemon = "postgresql"
+    stop_signal = signal.SIGINT   # fast shutdown: abort transactions, no wait for clients
+
+    def __init__(self, conf_text: str, template: PgTemplate | None = None,
+                 hba_text: str | None = None, timeout: float = 30) -> None:
+        self.conf_text = conf_text
+        self.hba_text = hba_text
+        self.timeout = timeout
+        self._template = template
+        self._own_template = template is None
+        self.account = procs.service_account()
+        self.dir = ""
+        self.port = 0
+        self.proc: subprocess.Popen | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def _launch(self) -> None:
+        if self._template is None:
+            self._template = PgTemplate()
+        self.dir = procs.scratch_dir("pf-pg-", self.account)
+        self._template.copy_to(self.data)
+        procs.write_file(f"{self.data}/postgresql.conf", self.conf_text, self.account)
+        if self.hba_text is not None:
+            procs.write_file(f"{self.data}/pg_hba.conf", HARNESS_HBA_LINE + self.hba_text,
+                             self.account)
+        self._start_on_free_port()
+
+    @property
+    def data(self) -> str:
+        return f"{self.dir}/data"
+
+    @property
+    def log(self) -> str:
+        return f"{self.dir}/server.log"
+
+    def _start_on_free_port(self) -> None:
+        for attempt in range(PORT_RETRIES):
+            self.port = procs.free_port()
+            self.proc = procs.spawn(
+                [require("postgres"), "-D", self.data, "-c", f"port={self.port}",
+                 "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={self.dir}"],
+                self.log, self.account)
+            try:
+                # logging_collector = on moves the server's words into data/log
+                procs.wait_ready(self.daemon, self.proc, self._probe,
+                                 [self.log, f"{self.data}/log/*"], self.timeout)
+                return
+            except DaemonError as err:
+                if "already in use" not in err.log_tail or attempt == PORT_RETRIES - 1:
+                    raise
+                Path(self.log).write_text("")
+
+    def _probe(self) -> bool | None:
+        try:
+            with self.connect(connect_timeout=2) as conn:
+                conn.execute("SELECT 1")
+            return True
+        except psycopg.OperationalError:
+            return None
+
+
+    def stop(self) -> None:
+        super().stop()
+        if self._own_template and self._template is not None:
+            self._template.remove()
+            self._template = None
+
+
+    # -- reading --------------------------------------------------------------------------------
+    def connect(self, dbname: str = "postgres", **kwargs: Any) -> psycopg.Connection:
+        return psycopg.connect(host=self.dir, port=self.port, user=SUPERUSER, dbname=dbname,
+                               autocommit=True, **kwargs)
+
+    def query(self, sql: str, params: Any = None) -> list[tuple]:
+        with self.connect() as conn:
+            cur = conn.execute(sql, params)
+            return list(cur.fetchall()) if cur.description is not None else []
+
+    def settings(self) -> dict[str, PgSetting]:
+        """``pg_settings`` by lower-case name."""
+        rows = self.query("SELECT name, setting, unit, vartype, source FROM pg_settings")
+        return {r[0].lower(): PgSetting(*r) for r in rows}
+
+    def file_errors(self) -> list[tuple[str, int, str, str]]:
+        """``pg_file_settings`` rows with an error: (file, line, name, error)."""
+        return [tuple(r) for r in self.query(  # type: ignore[misc]
+            "SELECT sourcefile, sourceline, name, error FROM pg_file_settings "
+            "WHERE error IS NOT NULL ORDER BY seqno")]
+
+    def mismatches(self, intended: Mapping[str, str]) -> list[Mismatch]:
+        """Intended GUC values (file syntax) that differ from ``pg_settings``."""
+        current = self.settings()
+        out: list[Mismatch] = []
+        for name, value in sorted(intended.items()):
+            if name.lower() in HARNESS_KEYS:
+                continue
+            s = current.get(name.lower())
+            if s is None:
+                out.append((name, value, "<unknown parameter>"))
+            elif not pg_equal(value, s.setting, s.unit, s.vartype):
+                out.append((name, value, s.display()))
+        return out
+
+
+def check_postgresql_conf(conf_text: str, names: tuple[str, ...] = ("shared_buffers",)
+                          ) -> dict[str, str]:
+    """``postgres -C`` on a scratch copy: every value parsed and validated, no server started.
+
+    Returns ``{name: value in base units}``; raises ``DaemonError`` with the server's
+    ``LOG``/``FATAL`` lines for a syntax error, unknown key or invalid value. Cross-parameter
+    and memory problems show only at a real start (``PostgresServer``).
+    """
+    account = procs.service_account()
+    workdir = procs.scratch_dir("pf-pgc-", account)
+    try:
+        procs.write_file(f"{workdir}/postgresql.conf", conf_text, account)
+        procs.write_file(f"{workdir}/postgresql.auto.conf", "", account)
+        values: dict[str, str] = {}
+        for name in names:
+            # -C must come first: that is what lets it run as root.
+            result = procs.run([require("postgres"), "-C", name, "-D", workdir])
+            if result.returncode != 0:
+                raise DaemonError("postgresql", f"postgres -C exited with code {result.returncode}",
+                                  (result.stderr + result.stdout).strip()[-4000:], result.returncode)
+            values[name] = result.stdout.strip()
+        return values
+    finally:
+        procs.remove_dir(workdir)

@@ -1,0 +1,1 @@
+"""PostgreSQL's tuning groups: memory, connections, parallelism, planner, WAL and autovacuum."""

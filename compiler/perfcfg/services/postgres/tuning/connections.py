@@ -1,0 +1,64 @@
+"""PostgreSQL connection slots: exactly what pgbouncer's pools and the direct clients need.
+
+``max_connections = Σ pools min(pool_size + reserve, clients) [≤ max_db_connections per db]
++ direct clients + superuser_reserved_connections (+ reserved_connections on 16+)``.
+
+>>> from perfcfg.tune.context import Host, Pool, TuneContext, GiB
+>>> ctx = TuneContext("production", Host(16 * GiB, 4), (), (Pool("app", "bot", 80),), 2)
+>>> settings = {"pgbouncer.default_pool_size": 8, "pgbouncer.reserve_pool_size": 2}
+>>> [r.value for r in recommend(ctx, settings)]
+[15, 3]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from perfcfg.services.pgbouncer import tuning as pgbouncer
+from perfcfg.tune.context import Recommendation, TuneContext
+from perfcfg.tune.util import rec, runs
+
+# pg_settings boot values (PostgreSQL 15 / 16).
+SUPERUSER_RESERVED_DEFAULT = 3
+RESERVED_CONNECTIONS_DEFAULT = 0
+RESERVED_CONNECTIONS_SINCE = 16     # reserved_connections exists from PostgreSQL 16
+# PGTune's per-profile guesses (slice 830d3bb), quoted in the deviation text.
+PGTUNE_DEFAULT_CONNECTIONS = {"web": 200, "oltp": 300, "dw": 40, "desktop": 20, "mixed": 100}
+
+
+def reserved(ctx: TuneContext) -> tuple[int, int]:
+    """(superuser_reserved_connections, reserved_connections) as fixed or defaulted."""
+    superuser = int(ctx.fixed.get("postgres.superuser_reserved_connections",
+                                  SUPERUSER_RESERVED_DEFAULT))
+    other = 0
+    if ctx.versions.postgres >= RESERVED_CONNECTIONS_SINCE:
+        other = int(ctx.fixed.get("postgres.reserved_connections", RESERVED_CONNECTIONS_DEFAULT))
+    return superuser, other
+
+
+def pooled_slots(ctx: TuneContext, settings: Mapping[str, Any]) -> int:
+    return pgbouncer.server_slots(ctx.pools, settings) if runs(ctx, "pgbouncer") else 0
+
+
+def recommend(ctx: TuneContext, prior: Mapping[str, Any]) -> list[Recommendation]:
+    superuser, other = reserved(ctx)
+    slots = pooled_slots(ctx, prior)
+    users = max(1, slots + ctx.direct_clients)
+    value = users + superuser + other
+    return [
+        rec("postgres.max_connections", value, "pg.connections.max_connections",
+            f"{slots} pooled server slots + {ctx.direct_clients} direct clients "
+            f"+ {superuser + other} reserved: exactly what can connect",
+            "Σ pools min(pool_size + reserve, clients) + direct + superuser_reserved"
+            + (" + reserved_connections" if other else ""),
+            {"pooled_slots": slots, "direct_clients": ctx.direct_clients,
+             "superuser_reserved_connections": superuser, "reserved_connections": other},
+            deviation=f"PGTune guesses {PGTUNE_DEFAULT_CONNECTIONS[ctx.db_profile]} for "
+                      f"{ctx.db_profile}; behind pgbouncer only the pools' server connections "
+                      "can exist, so perfcfg admits those and nothing more"),
+        rec("postgres.superuser_reserved_connections", superuser,
+            "pg.connections.superuser_reserved",
+            "slots kept for an admin when the pools are full (counted in max_connections)",
+            "3 (PostgreSQL default)", {}),
+    ]

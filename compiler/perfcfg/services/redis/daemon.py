@@ -1,0 +1,132 @@
+"""A throwaway redis-server 7.0 from the text of a redis.conf.
+
+Harness-owned directives are appended on the command line, which Redis applies after the
+file: ``port bind daemonize supervised dir logfile pidfile unixsocket``. ``dir`` matters
+beyond tidiness: with a ``save`` rule, Redis writes ``dump.rdb`` into it on SIGTERM.
+Redis runs fine as root, so it is not dropped to the service user.
+
+>>> with RedisServer("maxmemory 256mb\\n") as r:  # doctest: +SKIP
+...     r.mismatches({"maxmemory": "256mb"})
+[]
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+import redis
+from perfcfg.harness import procs
+from perfcfg.harness.binaries import require
+from perfcfg.harness.errors import DaemonError, Mismatch
+from perfcfg.harness.normalise import redis_equal
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+if TYPE_CHECKING:
+    pass
+
+HARNESS_KEYS = frozenset({"port", "bind", "daemonize", "supervised", "dir", "logfile",
+                          "pidfile", "unixsocket", "aclfile"})
+# With an ACL file the harness adds a user of its own (the file's users may not run CONFIG,
+# and `user default off` refuses the unauthenticated reads).
+HARNESS_USER = "perfcfg-harness"
+PORT_RETRIES = 5
+
+
+class RedisServer(procs.Handle):
+    """A running redis-server; ``username``/``password`` authenticate the harness's reads."""
+
+    daemon = "redis"
+
+    def __init__(self, conf_text: str, username: str | None = None, password: str | None = None,
+                 timeout: float = 15, acl_text: str | None = None) -> None:
+        self.conf_text = conf_text
+        self.acl_text = acl_text
+        self.username = username
+        self.password = password
+        self.timeout = timeout
+        self.dir = ""
+        self.port = 0
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def log(self) -> str:
+        return f"{self.dir}/redis.log"
+
+    def _launch(self) -> None:
+        self.dir = procs.scratch_dir("pf-rds-")
+        procs.write_file(f"{self.dir}/redis.conf", self.conf_text)
+        if self.acl_text is not None:
+            secret = os.urandom(16).hex()
+            procs.write_file(f"{self.dir}/users.acl", self.acl_text.rstrip("\n") +
+                             f"\nuser {HARNESS_USER} on >{secret} ~* &* +@all\n")
+            if self.username is None:
+                self.username, self.password = HARNESS_USER, secret
+        self._start_on_free_port()
+
+    def _start_on_free_port(self) -> None:
+        for attempt in range(PORT_RETRIES):
+            self.port = procs.free_port()
+            self.proc = procs.spawn(
+                [require("redis-server"), f"{self.dir}/redis.conf", "--port", str(self.port),
+                 "--bind", "127.0.0.1", "--daemonize", "no", "--supervised", "no",
+                 "--dir", self.dir, "--logfile", "", "--pidfile", f"{self.dir}/redis.pid",
+                 "--unixsocket", "",
+                 *(["--aclfile", f"{self.dir}/users.acl"] if self.acl_text is not None else [])],
+                self.log, cwd=self.dir)
+            try:
+                procs.wait_ready(self.daemon, self.proc, self._probe, [self.log], self.timeout)
+                return
+            except DaemonError as err:
+                if "already in use" not in err.log_tail or attempt == PORT_RETRIES - 1:
+                    raise
+                open(self.log, "w").close()
+
+    def client(self, **kwargs: object) -> redis.Redis:
+        return redis.Redis(host="127.0.0.1", port=self.port, username=self.username,
+                           password=self.password, decode_responses=True, socket_timeout=5,
+                           **kwargs)  # type: ignore[arg-type]
+
+    def _probe(self) -> bool | None:
+        try:
+            # redis-py retries refused connections with backoff by default; a probe must not.
+            with self.client(socket_connect_timeout=1, retry=Retry(NoBackoff(), 0)) as c:
+                c.ping()
+            return True
+        except (redis.AuthenticationError, redis.exceptions.NoPermissionError):
+            return True   # it answered: the server is up, our credentials are another matter
+        except redis.ResponseError as exc:
+            return True if "NOAUTH" in str(exc) else None
+        except (redis.ConnectionError, redis.TimeoutError):
+            return None
+
+
+
+
+    # -- reading --------------------------------------------------------------------------------
+    def config(self) -> dict[str, str]:
+        """``CONFIG GET *`` (memory in bytes, aliases such as ``slaveof`` included)."""
+        with self.client() as c:
+            return dict(c.config_get("*"))
+
+    def acl_list(self) -> list[str]:
+        with self.client() as c:
+            return list(c.acl_list())
+
+    def mismatches(self, intended: Mapping[str, str], enums: frozenset[str] = frozenset()
+                   ) -> list[Mismatch]:
+        """Intended directives that differ from ``CONFIG GET``; ``enums`` compare any case."""
+        current = self.config()
+        out: list[Mismatch] = []
+        for key, value in sorted(intended.items()):
+            name = key.lower()
+            if name in HARNESS_KEYS:
+                continue
+            if name not in current:
+                out.append((key, value, "<unknown parameter>"))
+            elif not redis_equal(value, current[name], enum=name in enums, key=name):
+                out.append((key, value, current[name]))
+        return out

@@ -1,0 +1,1 @@
+"""supervisord: its tuning rules, its in-process config parse and its throwaway-daemon harness."""

@@ -1,0 +1,252 @@
+"""A throwaway supervisord 4.x from the text of a supervisord.conf, its programs really started.
+
+Harness-owned keys are rewritten into the scratch dir: ``[unix_http_server] file`` (added with
+``[rpcinterface:supervisor]`` when missing, since readiness is probed over XML-RPC),
+``[supervisord] logfile pidfile childlogdir nodaemon``, ``[supervisorctl] serverurl``,
+``[inet_http_server] port`` and every program's ``stdout_logfile``/``stderr_logfile`` directory.
+Ready means state RUNNING and every autostart process RUNNING. Program children call
+``setpgrp()``, so teardown kills them by the PIDs recorded before the stop.
+
+>>> conf = "[supervisord]\\n[program:w]\\ncommand=/bin/sleep 1000\\n"
+>>> with Supervisord(conf) as sup:  # doctest: +SKIP
+...     sup.mismatches({"program:w.startsecs": "1"})
+[]
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+import subprocess
+import sys
+import xmlrpc.client
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from perfcfg.harness import ini, procs
+from perfcfg.harness.binaries import require
+from perfcfg.harness.errors import DaemonError, Mismatch
+from perfcfg.services.supervisor.parse import parse_supervisord_conf, section_kind
+
+if TYPE_CHECKING:
+    pass
+
+PROGRAM_KINDS = ("program", "eventlistener", "fcgi-program")
+HARNESS_KEYS = frozenset({
+    "unix_http_server.file", "supervisord.logfile", "supervisord.pidfile",
+    "supervisord.childlogdir", "supervisord.nodaemon", "supervisorctl.serverurl",
+    "inet_http_server.port", "stdout_logfile", "stderr_logfile"})
+_RPC_SECTION = ("[rpcinterface:supervisor]\n"
+                "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n")
+# getAllConfigInfo() spells a few keys differently from the file
+_RPC_NAMES = {"priority": "process_prio"}
+_FAILED_STATES = ("FATAL", "EXITED", "UNKNOWN")
+PORT_RETRIES = 5
+
+
+class Supervisord(procs.Handle):
+    """A running supervisord whose programs reached RUNNING."""
+
+    daemon = "supervisord"
+
+    def __init__(self, conf_text: str, timeout: float = 30) -> None:
+        self.conf_text = conf_text
+        self.timeout = timeout
+        self.dir = ""
+        self.proc: subprocess.Popen | None = None
+        self._auth = _credentials(conf_text)
+
+    @property
+    def socket(self) -> str:
+        return f"{self.dir}/supervisor.sock"
+
+    @property
+    def conf(self) -> str:
+        return f"{self.dir}/supervisord.conf"
+
+    @property
+    def log(self) -> str:
+        return f"{self.dir}/supervisord.log"
+
+    def effective_conf(self) -> str:
+        """The conf text as started, with harness-owned paths in the scratch dir."""
+        text = self.conf_text
+        names = ini.sections(text)
+        if "unix_http_server" not in names:
+            text = text.rstrip("\n") + "\n[unix_http_server]\n"
+        if not any(section_kind(s) == "rpcinterface" for s in names):
+            text = text.rstrip("\n") + "\n" + _RPC_SECTION
+        text = ini.set_keys(text, "unix_http_server", {"file": self.socket}, key_case=False)
+        text = ini.set_keys(text, "supervisord", {
+            "logfile": self.log, "pidfile": f"{self.dir}/supervisord.pid",
+            "childlogdir": f"{self.dir}/children", "nodaemon": "true"}, key_case=False)
+        if "supervisorctl" in names:
+            text = ini.set_keys(text, "supervisorctl", {"serverurl": f"unix://{self.socket}"},
+                                key_case=False)
+        if "inet_http_server" in names:
+            text = ini.set_keys(text, "inet_http_server",
+                                {"port": f"127.0.0.1:{procs.free_port()}"}, key_case=False)
+        return ini.map_values(text, lambda s: section_kind(s) in PROGRAM_KINDS, self._log_path)
+
+    def _log_path(self, section: str, key: str, value: str) -> str | None:
+        if key.lower() not in ("stdout_logfile", "stderr_logfile"):
+            return None
+        if value.strip().upper() in ("AUTO", "NONE", "SYSLOG", "") or value.startswith("/dev/"):
+            return None   # AUTO lands in childlogdir, which is already ours
+        return f"{self.dir}/logs/{os.path.basename(value.strip())}"
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def _launch(self) -> None:
+        require("supervisord")
+        self.dir = procs.scratch_dir("pf-sup-")
+        os.mkdir(f"{self.dir}/children")
+        os.mkdir(f"{self.dir}/logs")
+        self._start_until_port_free()
+
+    def _start_until_port_free(self) -> None:
+        # Only [inet_http_server] binds a TCP port (rewritten to a fresh free one each try).
+        for attempt in range(PORT_RETRIES):
+            procs.write_file(self.conf, self.effective_conf())
+            stderr = f"{self.dir}/stderr.log"
+            open(stderr, "w").close()
+            self.proc = procs.spawn([sys.executable, "-m", "supervisor.supervisord", "-n",
+                                     "-c", self.conf], stderr, cwd=self.dir)
+            try:
+                procs.wait_ready(self.daemon, self.proc, self._probe, [stderr, self.log],
+                                 self.timeout)
+                return
+            except DaemonError as err:
+                if "already listening" not in err.log_tail or attempt == PORT_RETRIES - 1:
+                    raise
+
+    def rpc(self) -> Any:
+        """A fresh XML-RPC proxy: a transport that failed once stays broken (CannotSendRequest)."""
+        from supervisor.xmlrpc import SupervisorTransport
+
+        user, password = self._auth
+        transport = SupervisorTransport(user, password, f"unix://{self.socket}")
+        return xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport)
+
+    def _probe(self) -> bool | None:
+        try:
+            proxy = self.rpc()
+            if proxy.supervisor.getState()["statename"] != "RUNNING":
+                return None
+            autostart = {f"{c['group']}:{c['name']}": c["autostart"]
+                         for c in proxy.supervisor.getAllConfigInfo()}
+            states = proxy.supervisor.getAllProcessInfo()
+        except (OSError, xmlrpc.client.Fault, xmlrpc.client.ProtocolError):
+            return None
+        for p in states:
+            if p["statename"] in _FAILED_STATES and autostart.get(f"{p['group']}:{p['name']}"):
+                raise DaemonError(self.daemon, f"{p['group']}:{p['name']} is {p['statename']}: "
+                                  f"{p.get('description', '')}", self._program_tail(p))
+        waiting = [p for p in states if p["statename"] != "RUNNING"
+                   and autostart.get(f"{p['group']}:{p['name']}")]
+        return None if waiting else True
+
+    def _program_tail(self, p: dict) -> str:
+        logs = [p.get("stderr_logfile") or "", p.get("stdout_logfile") or "", self.log]
+        return procs.tail(*[x for x in logs if x])
+
+
+
+
+    # -- reading --------------------------------------------------------------------------------
+    def config_info(self) -> list[dict[str, Any]]:
+        """``getAllConfigInfo()``: the effective per-process settings."""
+        return list(self.rpc().supervisor.getAllConfigInfo())
+
+    def process_info(self) -> list[dict[str, Any]]:
+        return list(self.rpc().supervisor.getAllProcessInfo())
+
+    def mismatches(self, intended: Mapping[str, str]) -> list[Mismatch]:
+        """Compare ``{"program:NAME.key" | "supervisord.key": value}`` with what runs.
+
+        Program keys are read from ``getAllConfigInfo()`` for every process of the program;
+        keys RPC does not expose (autorestart, stopasgroup, numprocs, environment, …) and
+        ``[supervisord]`` keys come from supervisor's own parse of the started file.
+        """
+        info = self.config_info()
+        parsed = parse_supervisord_conf(self.effective_conf(), host_independent=False)
+        out: list[Mismatch] = []
+        for path, value in sorted(intended.items()):
+            section, _, key = path.rpartition(".")
+            if path in HARNESS_KEYS or key in HARNESS_KEYS:
+                continue
+            for effective in _effective(section, key, info, parsed.options):
+                if not _same(section, key, value, effective):
+                    out.append((path, value, _show(effective)))
+                    break
+        return out
+
+
+def _credentials(text: str) -> tuple[str | None, str | None]:
+    """The unix_http_server login, which the harness's RPC client must present."""
+    parser = configparser.RawConfigParser(strict=False, inline_comment_prefixes=(";", "#"))
+    try:
+        parser.read_string(text)
+        user = parser.get("unix_http_server", "username", fallback=None)
+        password = parser.get("unix_http_server", "password", fallback=None)
+    except configparser.Error:
+        return None, None
+    return user, password
+
+
+def _effective(section: str, key: str, info: list[dict[str, Any]], options: Any) -> list[Any]:
+    if section == "supervisord":
+        return [getattr(options, key, getattr(options.configroot.supervisord, key, "<unknown>"))]
+    group = section.split(":", 1)[1] if ":" in section else section
+    values: list[Any] = []
+    configs = {p.name: p for g in options.process_group_configs for p in g.process_configs
+               if g.name == group}
+    for proc in info:
+        if proc["group"] != group:
+            continue
+        rpc_key = _RPC_NAMES.get(key, key)
+        if rpc_key in proc:
+            values.append(proc[rpc_key])
+        elif proc["name"] in configs:
+            values.append(getattr(configs[proc["name"]], key, "<unknown>"))
+    if key in ("numprocs", "numprocs_start"):
+        return [len(values)] if key == "numprocs" else values[:1]
+    return values or ["<no process>"]
+
+
+def _same(section: str, key: str, intended: str, effective: Any) -> bool:
+    """Convert ``intended`` with supervisor's own datatype for that key, then compare."""
+    from supervisor import datatypes as dt
+
+    converters = {
+        "autostart": dt.boolean, "redirect_stderr": dt.boolean, "stopasgroup": dt.boolean,
+        "killasgroup": dt.boolean, "nodaemon": dt.boolean, "autorestart": dt.auto_restart,
+        "stopsignal": dt.signal_number, "exitcodes": dt.list_of_exitcodes,
+        "umask": dt.octal_type, "loglevel": dt.logging_level,
+        "logfile_maxbytes": dt.byte_size, "stdout_logfile_maxbytes": dt.byte_size,
+        "stderr_logfile_maxbytes": dt.byte_size, "stdout_capture_maxbytes": dt.byte_size,
+        "stderr_capture_maxbytes": dt.byte_size, "environment": dt.dict_of_key_value_pairs,
+    }
+    try:
+        if key in converters:
+            want: Any = converters[key](intended)
+        elif isinstance(effective, bool):
+            want = dt.boolean(intended)
+        elif isinstance(effective, int):
+            want = int(intended)
+        else:
+            want = intended
+    except ValueError:
+        return False
+    if key == "environment" and isinstance(effective, dict):
+        return all(effective.get(k) == v for k, v in want.items())
+    if isinstance(effective, (list, tuple)):
+        return list(want) == list(effective)
+    return bool(want == effective)
+
+
+def _show(effective: Any) -> str:
+    if isinstance(effective, bool):
+        return "true" if effective else "false"
+    if isinstance(effective, type):
+        return effective.__name__
+    return str(effective)

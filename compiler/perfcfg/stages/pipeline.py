@@ -1,0 +1,178 @@
+"""One environment through the whole pipeline: load → resolve → validate → tune → check → policy
+→ render.
+
+``compile_env`` never prints and never raises for bad input: it returns a ``Result`` holding the
+diagnostics and, when there is no error, the Plan and the rendered files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+from perfcfg import __version__, model
+from perfcfg.stages import project as projects
+from perfcfg.core.diagnostics import Diagnostic, finalize, has_errors
+from perfcfg.core.nodes import path_str
+from perfcfg.core.plan import Plan
+from perfcfg.core.spans import Span
+from perfcfg.stages.layers import (SET_FILE, History, Sources, apply_set, load_chain, merge_layers,
+                             set_source)
+from perfcfg.stages.validate import Config, Validator, did_you_mean
+
+
+@dataclass
+class Request:
+    project_dir: Path
+    env: str
+    host_file: Path | None = None
+    host: model.HostProfile | None = None        # detected host (build --detect)
+    sets: tuple[str, ...] = ()
+    secrets_mode: str | None = None               # overrides the project's secrets.mode
+    environ: Mapping[str, str] = field(default_factory=dict)
+    render: bool = True                           # False on the validate path
+
+
+@dataclass
+class Result:
+    env: str
+    diagnostics: list[Diagnostic]
+    sources: Sources
+    config: Config | None = None
+    plan: Plan | None = None
+    files: dict[str, bytes] = field(default_factory=dict)
+    output_dir: Path | None = None
+    preset_files: list[str] = field(default_factory=list)
+    input_hash: str = ""
+    history: dict[str, tuple] = field(default_factory=dict)   # setting path → origins
+
+    @property
+    def ok(self) -> bool:
+        return not has_errors(self.diagnostics)
+
+
+def compile_env(req: Request, sources: Sources | None = None) -> Result:
+    sources = sources or Sources()
+    result = Result(req.env, [], sources)
+    diags = result.diagnostics
+    proj, found = projects.load_project(req.project_dir, sources)
+    diags.extend(found)
+    if proj is None:
+        return _done(result)
+    # Cross-service findings name the target versions "versions.<daemon>" and the host's
+    # figures "host.<key>"; both get the span of the line that states them.
+    target_spans = proj.target_spans
+    outer_spans: dict[str, Span] = {"versions." + k.split(".", 1)[1]: v
+                                    for k, v in target_spans.items()}
+    env = proj.file.environments.get(req.env)
+    if env is None:
+        names = sorted(proj.file.environments)
+        diags.append(Diagnostic("PCF119", "error", f"no environment {req.env!r} in perfcfg.yaml",
+                                proj.span("environments"), f"environments.{req.env}",
+                                did_you_mean(req.env, names) or f"environments: {', '.join(names)}"))
+        return _done(result)
+    kind = projects.env_kind(req.env, env)
+    host, host_display = _host(req, env, proj, sources, diags, outer_spans)
+    chain = load_chain(req.project_dir / env.preset, req.project_dir, sources,
+                       proj.span(f"environments.{req.env}.preset"))
+    diags.extend(chain.diagnostics)
+    if has_errors(chain.diagnostics):   # a host profile's errors do not stop the presets' checks
+        return _done(result)
+    history: History = {}
+    tree = merge_layers(chain.layers, history)
+    for index, assignment in enumerate(req.sets, 1):
+        diags.extend(apply_set(tree, assignment, history, index))
+    if req.sets:
+        sources.shown_only[SET_FILE] = set_source(req.sets)
+    result.preset_files = [layer.display for layer in chain.layers]
+    result.history = {path_str(k): tuple(v) for k, v in history.items()}
+    validator = Validator(req.env, kind, proj.file.targets, target_spans)
+    config = validator.run(tree, host)
+    config.spans.update({k: v for k, v in outer_spans.items() if k not in config.spans})
+    diags.extend(validator.diagnostics)
+    result.config = config
+    if has_errors(diags) or host is None:
+        return _done(result)
+    from perfcfg.stages import planner  # tuning and rendering stay off the import path of early errors
+
+    mode = req.secrets_mode or proj.file.secrets.mode
+    plan, found = planner.make_plan(config, history, req, mode)
+    secrets = plan.secrets if plan is not None else []
+    result.plan = plan
+    if plan is None:
+        diags.extend(found)
+    else:
+        from perfcfg.stages import policy
+
+        # Cross-service findings (PCF3xx) can be waived like the security rules.
+        cross = [d for d in found if d.code.startswith("PCF3")]
+        diags.extend(d for d in found if not d.code.startswith("PCF3"))
+        diags.extend(policy.check(plan, config, cross))
+    if has_errors(diags) or not req.render or plan is None:
+        return _done(result)
+    from perfcfg.stages.render import render_all
+
+    # Only rendered headers carry the hash; validate shares one Sources over every
+    # environment, where hashing all texts read so far per environment is O(N²).
+    result.input_hash = input_hash(sources, req, mode)
+
+    header = {"env": req.env, "presets": result.preset_files, "host": host_display,
+              "hash": result.input_hash, "version": __version__, "secrets": mode}
+    files, found = render_all(plan, config, header)
+    # An encoder's message may quote the value it refused; a resolved secret must not show.
+    diags.extend(_scrubbed(found, secrets))
+    if not has_errors(diags):
+        result.files = files
+        out = env.output or proj.file.output
+        result.output_dir = req.project_dir / out.replace("{env}", req.env)
+    return _done(result)
+
+
+def _host(req: Request, env: model.Environment, proj: projects.Project, sources: Sources,
+          diags: list[Diagnostic], spans: dict[str, Span]
+          ) -> tuple[model.HostProfile | None, str]:
+    if req.host is not None:
+        return req.host, "detected"
+    path = req.host_file or (req.project_dir / env.host)
+    display = _display(path, req.project_dir)
+    named_at = None if req.host_file else proj.span(f"environments.{req.env}.host")
+    host, found = projects.load_host(path, display, sources, named_at, spans)
+    diags.extend(found)
+    return host, display
+
+
+def _display(path: Path, base: Path) -> str:
+    from perfcfg.stages.layers import display_name
+
+    return display_name(path.resolve(), base.resolve())
+
+
+def input_hash(sources: Sources, req: Request, mode: str) -> str:
+    """SHA-256 over every input text (not secret values), the --set flags and perfcfg's version."""
+    h = hashlib.sha256()
+    for name in sorted(sources.texts):
+        h.update(name.encode() + b"\0" + sources.texts[name].encode() + b"\0")
+    for assignment in req.sets:
+        h.update(b"set\0" + assignment.encode() + b"\0")
+    h.update(f"env\0{req.env}\0secrets\0{mode}\0perfcfg\0{__version__}".encode())
+    if req.host is not None:
+        h.update(repr(req.host.model_dump()).encode())
+    return h.hexdigest()
+
+
+def _scrubbed(diagnostics: list[Diagnostic], secrets: list[str]) -> list[Diagnostic]:
+    from dataclasses import replace
+
+    from perfcfg.core.redact import scrub
+
+    return [replace(d, message=scrub(d.message, secrets) or "", hint=scrub(d.hint, secrets))
+            for d in diagnostics]
+
+
+def _done(result: Result) -> Result:
+    result.diagnostics = finalize(result.diagnostics)
+    return result
+
+

@@ -1,0 +1,452 @@
+"""Config + provenance → Plan: fixed values, tuned values, derived topology, secrets.
+
+The order is: the values a person fixed; the tuning engine fills every ``auto`` (and every
+tunable value left unset); topology that follows from other settings is derived (pgbouncer's
+[databases] point at PostgreSQL's port, the workers' URLs at pgbouncer and Redis); then the
+cross-service checks run over the whole Plan.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from perfcfg.stages import secrets as secret_refs
+from perfcfg.core.diagnostics import Diagnostic, Related
+from perfcfg.core.nodes import path_str
+from perfcfg.core.plan import HbaRule, Plan, ProgramPlan, Setting
+from perfcfg.stages.layers import History
+from perfcfg.core.spans import Origin
+from perfcfg.tune import context as tc
+from perfcfg.stages.validate import AUTO, Config
+
+SERVICES = ("postgres", "pgbouncer", "redis", "supervisor")
+DEFAULT_PORTS = {"postgres": 5432, "pgbouncer": 6432, "redis": 6379}
+DEFAULT_ACLFILE = "/etc/redis/users.acl"   # Debian's /etc/redis, next to redis.conf
+
+
+def make_plan(config: Config, history: History, req: Any, secrets_mode: str
+              ) -> tuple[Plan | None, list[Diagnostic]]:
+    diags: list[Diagnostic] = []
+    hist = {path_str(k): tuple(v) for k, v in history.items()}
+    settings: dict[str, Setting] = {}
+    autos: set[str] = set()
+    for path, value in _fixed_values(config):
+        if value == AUTO:
+            autos.add(path)
+            continue
+        chain = hist.get(path) or hist.get(_program_history_path(path), ())
+        origin = chain[-1] if chain else Origin("derived")
+        settings[path] = Setting(path, value, origin, history=chain)
+    ctx = tune_context(config, {p: s.value for p, s in settings.items()})
+    from perfcfg.tune import engine
+
+    for rec in engine.recommend_all(ctx):
+        if rec.path in settings:
+            continue
+        chain = hist.get(rec.path, ())
+        settings[rec.path] = Setting(rec.path, _canonical(rec.path, rec.value),
+                                     Origin("tuned", None, rec.rule),
+                                     rec.reason, rec.rule, rec.formula, dict(rec.inputs),
+                                     rec.deviation, chain)
+        autos.discard(rec.path)
+    for path in sorted(autos):
+        diags.append(Diagnostic("PCF208", "error", f"perfcfg has no rule to tune {path}",
+                                config.spans.get(path), path,
+                                "give it a value, or remove it to keep the daemon's default"))
+    _derive(config, settings)
+    diags.extend(_redis_user_refs(config))
+    resolver = secret_refs.SecretResolver(secrets_mode, req.environ, Path(req.project_dir))
+    users, leaked = _users(config, resolver, diags, hashed=req.render)
+    acl = _redis_acl(config, resolver, diags, leaked)
+    _resolve_setting_secrets(settings, resolver, config, diags, leaked)
+    plan = Plan(config.env, config.kind, settings, _databases(config, settings), users,
+                _programs(config, settings), _hba(config, settings), leaked, acl)
+    diags.extend(_checks(ctx, plan, config))
+    return plan, diags
+
+
+def _canonical(path: str, value: Any) -> Any:
+    """The tuner's value in the shape the catalog gives the parameter."""
+    if path == "redis.save" and isinstance(value, tuple):
+        return [f"{secs} {changes}" for secs, changes in value]
+    return value
+
+
+# -- inputs ------------------------------------------------------------------------------
+
+def _fixed_values(config: Config):
+    for service, params in config.services.items():
+        for name, value in params.items():
+            yield f"{service}.{name}", value
+    for section, params in config.supervisor_sections.items():
+        for name, value in params.items():
+            yield f"supervisor.{section}.{name}", value
+    for program in config.workload.programs:
+        for name, value in program.supervisor.items():
+            yield f"supervisor.programs.{program.name}.{name}", value
+
+
+def _program_history_path(path: str) -> str:
+    parts = path.split(".")
+    if parts[:2] == ["supervisor", "programs"] and len(parts) == 4:
+        return f"workload.programs.{parts[2]}.supervisor.{parts[3]}"
+    return path
+
+
+def pools(config: Config) -> list[tc.Pool]:
+    """One pool per (database, user) the workers use, with the clients they open."""
+    if not config.databases:
+        return []
+    default_db = config.databases[0]
+    by_name = {db.name: db for db in config.databases}
+    counts: dict[tuple[str, str], int] = {}
+    for prog in config.workload.programs:
+        db = by_name.get(prog.database or default_db.name, default_db)
+        user = prog.user or db.user or (config.users[0].name if config.users else "postgres")
+        key = (db.name, user)
+        counts[key] = counts.get(key, 0) + prog.processes * prog.db_connections
+    if not counts:
+        user = default_db.user or (config.users[0].name if config.users else "postgres")
+        counts[(default_db.name, user)] = 0
+    return [tc.Pool(db, user, n) for (db, user), n in sorted(counts.items())]
+
+
+def _sized(found: list[tc.Pool], config: Config) -> list[tc.Pool]:
+    sizes = {d.name: d.pool_size for d in config.databases if isinstance(d.pool_size, int)}
+    return [tc.Pool(p.database, p.user, p.clients, pool_size=sizes.get(p.database)) for p in found]
+
+
+def tune_context(config: Config, fixed: dict[str, Any]) -> tc.TuneContext:
+    host = config.host
+    assert host is not None
+    from perfcfg.model import parse_share
+
+    redis = config.services.get("redis", {})
+    persistence = config.redis_role == "store" or redis.get("appendonly") is True or \
+        bool([s for s in redis.get("save", []) if s.strip()])
+    return tc.TuneContext(
+        env=config.kind,  # type: ignore[arg-type]
+        host=tc.Host(host.memory, host.cpus, host.storage, host.open_files),
+        programs=tuple(tc.Program(p.name, p.processes, p.db_connections, p.redis_connections,
+                                  p.memory, stop_seconds=p.supervisor.get("stopwaitsecs"))
+                       for p in config.workload.programs),
+        pools=tuple(_sized(pools(config), config)),
+        direct_clients=sum(c.connections for c in config.clients if not c.replication),
+        db_profile=config.workload.db_profile,
+        client_timeout=config.workload.client_timeout,
+        redis_role=config.redis_role,  # type: ignore[arg-type]
+        redis_persistence=persistence,
+        versions=tc.Versions(config.targets.postgres,
+                             _ver(config.targets.pgbouncer), _ver(config.targets.redis),
+                             _ver(config.targets.supervisor)),
+        shares=tc.Shares(parse_share(config.budget.os_reserve), parse_share(config.budget.postgres),
+                         parse_share(config.budget.redis)),
+        fixed=fixed,
+    )
+
+
+def _ver(text: str) -> tuple[int, int]:
+    major, minor = text.split(".")
+    return int(major), int(minor)
+
+
+# -- derived topology --------------------------------------------------------------------
+
+def _derive(config: Config, settings: dict[str, Setting]) -> None:
+    def put(path: str, value: Any, reason: str) -> None:
+        if path not in settings:
+            settings[path] = Setting(path, value, Origin("derived"), reason)
+
+    admins = [u.name for u in config.users if u.admin]
+    stats = [u.name for u in config.users if u.stats or u.admin]
+    if admins:
+        put("pgbouncer.admin_users", ",".join(admins), "users marked admin: true")
+    if stats:
+        put("pgbouncer.stats_users", ",".join(stats), "users marked stats: true or admin: true")
+    put("redis.aclfile", DEFAULT_ACLFILE, "where users.acl is deployed (Redis ACL users)")
+    if all(is_local_address(c.address) for c in config.clients):
+        # pgbouncer and every direct client are on this host: nothing needs a TCP port
+        # beyond loopback (research §2.6).
+        put("postgres.listen_addresses", "localhost", "every client is on this host")
+
+
+def is_local_address(address: str) -> bool:
+    """Whether a pg_hba address can only match connections from this host."""
+    import ipaddress
+
+    if address in ("local", "samehost"):
+        return True
+    if address == "samenet":
+        return False
+    return ipaddress.ip_network(address).is_loopback
+
+
+def port(settings: dict[str, Setting], service: str) -> int:
+    key = {"postgres": "postgres.port", "pgbouncer": "pgbouncer.listen_port",
+           "redis": "redis.port"}[service]
+    setting = settings.get(key)
+    return int(setting.value) if setting else DEFAULT_PORTS[service]
+
+
+def connect_host(settings: dict[str, Setting], service: str) -> str:
+    """The address a client on the same host uses to reach a service."""
+    key = {"postgres": "postgres.listen_addresses", "pgbouncer": "pgbouncer.listen_addr",
+           "redis": "redis.bind"}[service]
+    setting = settings.get(key)
+    value = setting.value if setting else "127.0.0.1"
+    first = (value[0] if isinstance(value, list) else str(value)).split(",")[0].split()[0].strip()
+    first = first.lstrip("-")
+    if first in ("", "*", "0.0.0.0", "localhost"):
+        return "127.0.0.1"
+    if first in ("::", "::1"):
+        return "::1"
+    return first
+
+
+def _databases(config: Config, settings: dict[str, Setting]) -> list[dict[str, Any]]:
+    out = []
+    for db in config.databases:
+        entry: dict[str, Any] = {
+            "name": db.name,
+            "host": connect_host(settings, "postgres"),
+            "port": port(settings, "postgres"),
+            "dbname": db.dbname or db.name,
+        }
+        if isinstance(db.pool_size, int):
+            entry["pool_size"] = db.pool_size
+        if isinstance(db.reserve_pool, int):
+            entry["reserve_pool"] = db.reserve_pool
+        if db.pool_mode:
+            entry["pool_mode"] = db.pool_mode
+        out.append(entry)
+    return out
+
+
+def _programs(config: Config, settings: dict[str, Setting]) -> list[ProgramPlan]:
+    db_host, db_port = connect_host(settings, "pgbouncer"), port(settings, "pgbouncer")
+    redis_at = f"{connect_host(settings, 'redis')}:{port(settings, 'redis')}/0"
+    by_name = {db.name: db for db in config.databases}
+    out = []
+    for prog in config.workload.programs:
+        env = {k: _env_text(v) for k, v in prog.environment.items()}
+        if config.databases:
+            db = by_name.get(prog.database or config.databases[0].name, config.databases[0])
+            user = prog.user or db.user or (config.users[0].name if config.users else "postgres")
+            env.setdefault("DATABASE_URL", f"postgresql://{user}@{db_host}:{db_port}/{db.name}")
+        if prog.redis_connections:
+            # The URL names the ACL user; the password reaches the worker another way
+            # (supervisord.conf is not a secret file).
+            ruser = prog.redis_user or _default_redis_user(config)
+            env.setdefault("REDIS_URL", f"redis://{ruser + '@' if ruser else ''}{redis_at}")
+        options: dict[str, Any] = {"numprocs": prog.processes, "autostart": True,
+                                   "autorestart": True}
+        if prog.processes > 1:
+            options["process_name"] = "%(program_name)s_%(process_num)02d"
+        if prog.directory:
+            options["directory"] = prog.directory
+        if prog.run_as:
+            options["user"] = prog.run_as
+        prefix = f"supervisor.programs.{prog.name}."
+        for path, setting in settings.items():
+            if path.startswith(prefix):
+                options[path[len(prefix):]] = setting.value
+        out.append(ProgramPlan(prog.name, tuple(prog.argv), prog.processes,
+                               tuple(sorted(env.items())), tuple(sorted(options.items()))))
+    return out
+
+
+def _redis_user_refs(config: Config) -> list[Diagnostic]:
+    """A worker's REDIS_URL must name a Redis user that exists and is enabled."""
+    usable = {u.name for u in config.redis_users if u.enabled}
+    out = []
+    for prog in config.workload.programs:
+        if prog.redis_user is not None and prog.redis_user not in usable:
+            path = f"workload.programs.{prog.name}.redis_user"
+            out.append(Diagnostic("PCF209", "error",
+                                  f"{path} names {prog.redis_user!r}, which is not an enabled "
+                                  "user in redis.users", config.spans.get(path), path,
+                                  f"declare it under redis.users, or use one of: "
+                                  f"{', '.join(sorted(usable)) or '(none declared)'}"))
+    return out
+
+
+def _default_redis_user(config: Config) -> str | None:
+    names = [u.name for u in config.redis_users if u.enabled and u.name != "default"]
+    return names[0] if names else None
+
+
+def _env_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _hba(config: Config, settings: dict[str, Setting]) -> list[HbaRule]:
+    rules = [HbaRule("local", "all", "postgres", "", "peer",
+                     "the postgres OS user administers the cluster over the Unix socket")]
+    # pgbouncer connects from the address it connects to (same host), so that is the source
+    # address its lines must allow.
+    bouncer_from = connect_host(settings, "postgres")
+    bouncer_from += "/128" if ":" in bouncer_from else "/32"
+    for pool in pools(config):
+        db = next(d for d in config.databases if d.name == pool.database)
+        rules.append(HbaRule("host", db.dbname or db.name, pool.user, bouncer_from,
+                             "scram-sha-256", f"pgbouncer pool {pool.database}/{pool.user}"))
+    ssl = config.services.get("postgres", {}).get("ssl") in (True, "on")
+    for client in config.clients:
+        database = "replication" if client.replication else client.database
+        # With ssl on, a client from another host must use it (hostssl), not just may.
+        kind = "local" if client.address == "local" else \
+            "hostssl" if ssl and not is_local_address(client.address) else "host"
+        address = "" if kind == "local" else client.address
+        rules.append(HbaRule(kind, database, client.user, address, client.method,
+                             f"client {client.name}"))
+    specific = lambda r: (r.type != "local", r.database == "all", r.user == "all")  # noqa: E731
+    return sorted(rules, key=specific)
+
+
+# -- secrets -----------------------------------------------------------------------------
+
+_SECRET_HINT = ("set the variable or file at build time, or build with --secrets placeholder "
+                "for snapshot builds")
+
+
+def _users(config: Config, resolver: secret_refs.SecretResolver, diags: list[Diagnostic],
+           hashed: bool = True) -> tuple[list[tuple[str, str]], list[str]]:
+    """Auth-file entries. ``hashed=False`` (validate: nothing is written) skips the SCRAM
+    key derivation, 4096 PBKDF2 rounds per user, which the pre-commit path does not need."""
+    users, leaked = [], []
+    for user in config.users:
+        if user.password is None:
+            continue
+        path = f"users.{user.name}.password"
+        try:
+            password = resolver.resolve(user.password)
+        except secret_refs.SecretError as exc:
+            diags.append(Diagnostic("PCF120", "error", f"{path}: {exc}", config.spans.get(path),
+                                    path, _SECRET_HINT))
+            continue
+        leaked.append(password)
+        if not password.isascii():
+            # PostgreSQL SASLprep-normalises non-ASCII passwords before hashing; perfcfg does
+            # not, so such a secret would never match what the client sends.
+            diags.append(Diagnostic("PCF121", "error", f"{path}: the password is not ASCII",
+                                    config.spans.get(path), path,
+                                    "use a password of printable ASCII characters"))
+            continue
+        secret = secret_refs.scram_sha256(password, user.name) if hashed else ""
+        users.append((user.name, secret))
+    return users, leaked
+
+
+def _redis_acl(config: Config, resolver: secret_refs.SecretResolver, diags: list[Diagnostic],
+               leaked: list[str]) -> list[str]:
+    """ACL file lines: ``default`` first (off unless declared), then the declared users."""
+    declared = {u.name for u in config.redis_users}
+    lines = []
+    if "default" not in declared:
+        # With users declared, nobody should get in without naming one; with none declared,
+        # Redis's own default is written out as is and policy rule PCF404 reports it.
+        lines.append("user default off resetpass resetkeys resetchannels -@all"
+                     if config.redis_users else "user default on nopass ~* &* +@all")
+    for user in config.redis_users:
+        path = f"redis.users.{user.name}.password"
+        words = ["user", user.name, "on" if user.enabled else "off"]
+        if user.password is not None:
+            try:
+                password = resolver.resolve(user.password)
+            except secret_refs.SecretError as exc:
+                diags.append(Diagnostic("PCF120", "error", f"{path}: {exc}",
+                                        config.spans.get(path), path,
+                                        "set the variable or file at build time, or build "
+                                        "with --secrets placeholder for snapshot builds"))
+                continue
+            leaked.append(password)
+            words.append(secret_refs.redis_password_hash(password))
+        elif user.nopass:
+            words.append("nopass")
+        words += [f"~{k}" for k in user.keys] + [f"&{c}" for c in user.channels] + user.commands
+        lines.append(" ".join(words))
+    return lines
+
+
+def _resolve_setting_secrets(settings: dict[str, Setting], resolver, config: Config,
+                             diags: list[Diagnostic], leaked: list[str]) -> None:
+    for path, setting in list(settings.items()):
+        if secret_refs.is_reference(setting.value):
+            try:
+                value = resolver.resolve(setting.value)
+            except secret_refs.SecretError as exc:
+                diags.append(Diagnostic("PCF120", "error", f"{path}: {exc}",
+                                        config.spans.get(path), path, _SECRET_HINT))
+                continue
+            leaked.append(value)
+            if path.startswith("supervisor.") and path.endswith("_http_server.password"):
+                # supervisord accepts {SHA}<hex SHA-1> (research §5.6): no cleartext on disk;
+                # supervisorctl users give the password with -p.
+                value = secret_refs.supervisor_password_hash(value)
+            settings[path] = Setting(path, value, setting.origin, "secret reference",
+                                     history=setting.history)
+
+
+# -- cross-service checks ----------------------------------------------------------------
+
+def _checks(ctx: tc.TuneContext, plan: Plan, config: Config) -> list[Diagnostic]:
+    try:
+        from perfcfg.tune import checks
+    except ImportError:
+        return []
+    values = {path: s.value for path, s in plan.settings.items()}
+    out = []
+    for finding in checks.check(ctx, values):
+        spans = [_written_at(config, p) for p in finding.paths]
+        first_path, first_span = _primary(spans)
+        related = tuple(Related(_side(plan, config, p, s), s, p)
+                        for p, s in spans if p != first_path)
+        severity = finding.severity
+        if severity == "error" and not any(s for _, s in spans):
+            severity = "warning"  # only tuned values involved: perfcfg's own miss, not the user's
+        out.append(Diagnostic(finding.code, severity, finding.message, first_span, first_path,
+                              finding.hint, related))
+    return out
+
+
+def _written_at(config: Config, path: str) -> tuple[str, Any]:
+    """The path a person wrote for a check's path, and where: a program's ``numprocs`` is its
+    ``processes``, a program is its workload entry, ``versions.*`` are ``targets.*``."""
+    parts = path.split(".")
+    aliases = [path, _program_history_path(path)]
+    if parts[:2] == ["supervisor", "programs"] and len(parts) in (3, 4):
+        aliases.append(".".join(["workload", *parts[1:3], *(["processes"] if parts[3:] ==
+                                                           ["numprocs"] else parts[3:])]))
+    if parts[0] == "versions":
+        aliases.append(f"targets.{parts[1]}")
+    return next(((a, config.spans[a]) for a in aliases if config.spans.get(a)), (path, None))
+
+
+def _primary(spans: list[tuple[str, Any]]) -> tuple[str | None, Any]:
+    """Where to report a conflict: the line a person edits to fix it, so a project's preset
+    before a built-in preset, and a preset before the host profile or the versions."""
+    written = [(p, s) for p, s in spans if s]
+    if not written:
+        return spans[0] if spans else (None, None)
+    return min(written, key=lambda ps: (ps[1].file.startswith("builtin:"),
+                                        ps[0].startswith(("host.", "versions."))))
+
+
+def _side(plan: Plan, config: Config, path: str, span: Any) -> str:
+    if path.startswith("host."):
+        return f"{path} comes from the host profile"
+    if path.startswith("versions."):
+        return f"{path} is the target version (targets in perfcfg.yaml)"
+    setting = plan.settings.get(path)
+    if setting is None:
+        return f"{path} is set here" if span else f"{path} is involved"
+    if span is None:
+        return f"{path} is {'tuned' if setting.tuned else 'derived'} by perfcfg (no preset sets it)"
+    service, _, name = path.partition(".")
+    written = getattr(config.budget, name, None) if service == "budget" else \
+        config.services.get(service, {}).get(name)
+    how = "tuned" if setting.tuned and written == AUTO else "set"
+    return f"{path} is {how} here"

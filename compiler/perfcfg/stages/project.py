@@ -1,0 +1,101 @@
+"""The project file ``perfcfg.yaml``: environments, output directory, target versions.
+
+>>> import tempfile, pathlib
+>>> d = pathlib.Path(tempfile.mkdtemp())
+>>> _ = (d / "perfcfg.yaml").write_text("project: demo\\nenvironments:\\n  dev: {preset: p.yaml, host: h.yaml}\\n")
+>>> proj = load_project(d, Sources())[0]
+>>> proj.file.environments["dev"].preset, proj.span("environments.dev.preset").label()
+('p.yaml', 'perfcfg.yaml:3:17')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from perfcfg import model
+from perfcfg.core.diagnostics import Diagnostic
+from perfcfg.core.nodes import Mapping
+from perfcfg.stages.layers import Sources
+from perfcfg.core.spans import Span
+from perfcfg.stages.validate import Validator
+
+PROJECT_FILE = "perfcfg.yaml"
+_TOP = Span(PROJECT_FILE, 1, 1)
+
+
+@dataclass(frozen=True)
+class Project:
+    """The validated project file and where each of its values is written."""
+
+    file: model.ProjectFile
+    spans: dict[str, Span]
+
+    @cached_property
+    def target_spans(self) -> dict[str, Span]:
+        """Where each ``targets.*`` version is written (cross-service findings name them)."""
+        return {k: v for k, v in self.spans.items() if k.startswith("targets.")}
+
+    def span(self, path: str) -> Span:
+        """The span of ``path`` (e.g. ``environments.staging.host``), else the file's top:
+        diagnostics about the project point at the line that names the culprit."""
+        return self.spans.get(path, _TOP)
+
+
+def load_project(project_dir: Path, sources: Sources
+                 ) -> tuple[Project | None, list[Diagnostic]]:
+    path = project_dir / PROJECT_FILE
+    if not path.is_file():
+        return None, [Diagnostic("PCF117", "error", f"no {PROJECT_FILE} in {project_dir}",
+                                 Span(PROJECT_FILE, 1, 1),
+                                 hint="run perfcfg in the project directory or pass --project DIR")]
+    tree, diags = sources.load(path, PROJECT_FILE)
+    if tree is None or diags:
+        return None, diags
+    if not isinstance(tree, Mapping):
+        return None, [Diagnostic("PCF115", "error", f"{PROJECT_FILE} must be a mapping", tree.span,
+                                 hint="start it with keys like project: and environments:")]
+    project, diags = _checked(sources.texts[PROJECT_FILE], tree)
+    return project, list(diags)
+
+
+# Validated project files by content, for the whole process: every environment asks for the
+# project, and it names every environment, so checking it each time would cost O(N²).
+_CHECKED: dict[str, tuple[Project | None, list[Diagnostic]]] = {}
+
+
+def _checked(text: str, tree: Mapping) -> tuple[Project | None, list[Diagnostic]]:
+    if text not in _CHECKED:
+        if len(_CHECKED) >= 16:
+            _CHECKED.pop(next(iter(_CHECKED)))
+        checker = Validator("", "", model.Targets())
+        project = checker.one("", tree, model.ProjectFile)
+        _CHECKED[text] = (Project(project, checker.spans) if project else None,
+                          checker.diagnostics)
+    return _CHECKED[text]
+
+
+def env_kind(name: str, env: model.Environment) -> str:
+    """The kind of an environment: stated, else its name if it is one, else production."""
+    if env.kind:
+        return env.kind
+    return name if name in ("development", "staging", "production") else "production"
+
+
+def load_host(path: Path, display: str, sources: Sources, named_at: Span | None = None,
+              spans: dict[str, Span] | None = None
+              ) -> tuple[model.HostProfile | None, list[Diagnostic]]:
+    """``named_at`` is where the path is written (perfcfg.yaml), for a missing file."""
+    if not path.is_file():
+        return None, [Diagnostic("PCF118", "error", f"host profile {display} does not exist",
+                                 named_at or Span(display, 1, 1),
+                                 hint="write one with: perfcfg host > " + display)]
+    tree, diags = sources.load(path, display)
+    if tree is None or diags:
+        return None, diags
+    checker = Validator("", "", model.Targets())
+    host = checker.one("host", tree, model.HostProfile)
+    if spans is not None:  # cross-service findings name host.memory, host.open_files…
+        spans.update(checker.spans)
+    return host, checker.diagnostics

@@ -1,0 +1,66 @@
+"""Runs every recommender group in dependency order and returns the tuned settings.
+
+Order: budget → pgbouncer pools → PostgreSQL connections → worker slots → autovacuum →
+memory (needs all three) → WAL → planner → Redis → supervisor (needs the fd needs of the
+others). Each group sees the preset's fixed values and every earlier recommendation; a path the
+preset fixed is never recommended.
+
+>>> from perfcfg.tune.context import Host, Pool, Program, TuneContext, GiB
+>>> ctx = TuneContext("staging", Host(16 * GiB, 4), (Program("bot", 40, 2, 1, 64 << 20),),
+...                   (Pool("app", "bot", 80),), fixed={"postgres.max_connections": 50})
+>>> recs = recommend_all(ctx)
+>>> "postgres.max_connections" in {r.path for r in recs}, len(recs) > 50
+(False, True)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from perfcfg.services.pgbouncer import tuning as pgbouncer
+from perfcfg.services.postgres.tuning import autovacuum as pg_autovacuum
+from perfcfg.services.postgres.tuning import connections as pg_connections
+from perfcfg.services.postgres.tuning import memory as pg_memory
+from perfcfg.services.postgres.tuning import parallel as pg_parallel
+from perfcfg.services.postgres.tuning import planner as pg_planner
+from perfcfg.services.postgres.tuning import wal as pg_wal
+from perfcfg.services.redis import tuning as redis
+from perfcfg.services.supervisor import tuning as supervisor
+from perfcfg.tune import budget
+from perfcfg.tune.context import Recommendation, TuneContext
+
+Group = Callable[[TuneContext, Mapping[str, Any]], list[Recommendation]]
+
+# (service the group belongs to, or None for always; the group's recommend function)
+GROUPS: tuple[tuple[str | None, Group], ...] = (
+    (None, budget.recommend),
+    ("pgbouncer", pgbouncer.recommend),
+    ("postgres", pg_connections.recommend),
+    ("postgres", pg_parallel.recommend),
+    ("postgres", pg_autovacuum.recommend),
+    ("postgres", pg_memory.recommend),
+    ("postgres", pg_wal.recommend),
+    ("postgres", pg_planner.recommend),
+    ("redis", redis.recommend),
+    ("supervisor", supervisor.recommend),
+)
+
+
+def recommend_all(ctx: TuneContext) -> list[Recommendation]:
+    known: dict[str, Any] = dict(ctx.fixed)
+    out: list[Recommendation] = []
+    for service, group in GROUPS:
+        if service is not None and service not in ctx.services:
+            continue
+        for r in group(ctx, known):
+            if r.path in ctx.fixed:
+                continue
+            known[r.path] = r.value
+            out.append(r)
+    return out
+
+
+def settings(ctx: TuneContext) -> dict[str, Any]:
+    """The final plan as path → canonical value: the preset's fixed values over the tuned ones."""
+    return {**{r.path: r.value for r in recommend_all(ctx)}, **ctx.fixed}

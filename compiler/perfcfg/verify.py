@@ -1,0 +1,265 @@
+"""``perfcfg verify``: boot the installed daemons from compiled files, compare effective values.
+
+Owns the orchestration only: which daemons run (those installed), what the harness rewrites
+beyond :mod:`perfcfg.daemons` (supervisor programs get a stand-in command; a PostgreSQL sized
+for a bigger host gets its ``shared_buffers`` scaled down, and says so), and the report. The
+intended values come from :mod:`perfcfg.services.intended`; the comparison from each daemon handle.
+Returns data; the CLI prints it.
+
+>>> report = Report(checked=["redis"], missing={"postgresql": ["postgres"]})
+>>> report.rows.append(Row("redis", "hz", "1000", "500"))
+>>> report.ok, report.verified_anything
+(False, True)
+"""
+
+from __future__ import annotations
+
+import re
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from typing import Any
+
+from perfcfg.services import intended as intent
+
+DAEMONS = ("postgresql", "pgbouncer", "redis", "supervisor")
+STAND_IN_COMMAND = "/bin/sleep 1000"
+# Keys of a [program:x] that name this host's users and paths: verify runs programs as itself.
+SUPERVISOR_DROPPED = ("user", "directory")
+# PostgreSQL cannot map more shared memory than this share of the machine and still run.
+SHARED_BUFFERS_SHARE = 4
+_SHMEM_FAILURE = re.compile(r"could not (map|create) (anonymous )?shared memory|out of memory",
+                            re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One value a daemon runs with that is not what perfcfg wrote (or a daemon that refused)."""
+
+    daemon: str
+    setting: str
+    intended: str
+    effective: str
+
+
+@dataclass
+class Report:
+    checked: list[str] = field(default_factory=list)         # daemons started and compared
+    refused: list[str] = field(default_factory=list)         # daemons that rejected their file
+    missing: dict[str, list[str]] = field(default_factory=dict)  # daemon → binaries it lacks
+    rows: list[Row] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)            # what the harness changed, and why
+    compared: int = 0                                         # values compared in total
+
+    @property
+    def verified_anything(self) -> bool:
+        """A daemon was started: it ran (and was compared) or refused the file."""
+        return bool(self.checked or self.refused)
+
+    @property
+    def ok(self) -> bool:
+        return self.verified_anything and not self.rows
+
+
+def verify(result: Any, machine_memory: int | None = None) -> Report:
+    """Start every installed daemon from ``result.files`` (a compiled ``pipeline.Result``)."""
+    from perfcfg.daemons import missing
+
+    want = intent.from_result(result)
+    report = Report(missing={d: m for d in DAEMONS if (m := missing(d))})
+    files = {name: data.decode("utf-8") for name, data in result.files.items()}
+    host_memory = result.config.host.memory if result.config.host is not None else 0
+    with ExitStack() as stack:
+        pg = None
+        if "postgresql" not in report.missing:
+            pg = _postgres(stack, files, want, report, host_memory, machine_memory)
+        if pg is not None and "pgbouncer" not in report.missing:
+            _pgbouncer(stack, files, want, report, pg)
+        if "redis" not in report.missing:
+            _redis(files, want, report)
+        if "supervisor" not in report.missing:
+            _supervisor(files, want, report)
+    return report
+
+
+def _refused(report: Report, daemon: str, err: Exception) -> None:
+    from perfcfg.daemons import DaemonError
+
+    detail = err.message if isinstance(err, DaemonError) else str(err)
+    lines = err.log_tail.strip().splitlines() if isinstance(err, DaemonError) else []
+    # the daemon's own reason, not its closing "shut down" line
+    report.refused.append(daemon)
+    said = [line for line in lines if re.search(r"FATAL|ERROR|Error", line)] or lines
+    report.rows.append(Row(daemon, "(start)", "starts with the generated file",
+                           "; ".join([detail, *said[:1]])))
+
+
+def _add(report: Report, daemon: str, mismatches: list[tuple[str, str, str]], compared: int
+         ) -> None:
+    report.checked.append(daemon)
+    report.compared += compared
+    report.rows.extend(Row(daemon, *m) for m in mismatches)
+
+
+# -- PostgreSQL --------------------------------------------------------------------------
+
+def _postgres(stack: ExitStack, files: dict[str, str], want: intent.Intended, report: Report,
+              host_memory: int, machine_memory: int | None) -> Any:
+    from perfcfg.daemons import DaemonError, PgTemplate, PostgresServer
+    from perfcfg.services.postgres.daemon import HARNESS_KEYS
+
+    conf, hba = files["postgresql.conf"], files["pg_hba.conf"]
+    expected = dict(want.postgres)
+    try:
+        template = stack.enter_context(PgTemplate())
+        try:
+            pg = stack.enter_context(PostgresServer(conf, template, hba_text=hba))
+        except DaemonError as err:
+            scaled = _scaled_shared_buffers(err, host_memory, machine_memory)
+            if scaled is None:
+                raise
+            report.notes.append(
+                f"postgresql: shared_buffers = {expected.get('shared_buffers')} does not fit "
+                f"this machine ({_gib(_machine(machine_memory))}; the host profile has "
+                f"{_gib(host_memory)}): started with shared_buffers = {scaled} and did not "
+                "compare it")
+            expected.pop("shared_buffers", None)
+            pg = stack.enter_context(PostgresServer(
+                conf + f"shared_buffers = {scaled}\n", template, hba_text=hba))
+    except DaemonError as err:
+        _refused(report, "postgresql", err)
+        return None
+    if host_memory > _machine(machine_memory) and "shared_buffers" in expected:
+        report.notes.append(f"postgresql: the host profile has {_gib(host_memory)}, this machine "
+                            f"{_gib(_machine(machine_memory))}; the files started unchanged")
+    # the harness's -c port/listen_addresses make the file's lines "not applied"
+    errors = [(f"{name} (line {line})", "applied", error)
+              for _f, line, name, error in pg.file_errors() if name not in HARNESS_KEYS]
+    _add(report, "postgresql", pg.mismatches(expected) + errors, len(expected))
+    return pg
+
+
+def _machine(machine_memory: int | None) -> int:
+    if machine_memory is not None:
+        return machine_memory
+    import psutil
+
+    return int(psutil.virtual_memory().total)
+
+
+def _scaled_shared_buffers(err: Exception, host_memory: int, machine_memory: int | None
+                           ) -> str | None:
+    """A ``shared_buffers`` for this machine, when the failure was shared memory not fitting."""
+    tail = getattr(err, "log_tail", "")
+    if not _SHMEM_FAILURE.search(tail) or host_memory <= _machine(machine_memory):
+        return None
+    return f"{_machine(machine_memory) // SHARED_BUFFERS_SHARE // 2**20}MB"
+
+
+def _gib(n: int) -> str:
+    return f"{n / 2**30:.0f}GiB"
+
+
+# -- pgbouncer ---------------------------------------------------------------------------
+
+def _pgbouncer(stack: ExitStack, files: dict[str, str], want: intent.Intended, report: Report,
+               pg: Any) -> None:
+    from perfcfg.daemons import DaemonError, PgBouncer
+
+    try:
+        bnc = stack.enter_context(PgBouncer(files["pgbouncer.ini"], files["userlist.txt"],
+                                            postgres=pg))
+        rows = bnc.mismatches(want.pgbouncer) + _database_rows(bnc.databases(), want.databases)
+    except DaemonError as err:
+        _refused(report, "pgbouncer", err)
+        return
+    _add(report, "pgbouncer", rows, len(want.pgbouncer) + len(want.databases))
+
+
+def _database_rows(shown: list[dict[str, str]], databases: dict[str, dict[str, str]]
+                   ) -> list[tuple[str, str, str]]:
+    """``[databases]`` entries against SHOW DATABASES (host/port are the harness's)."""
+    by_name = {row["name"]: row for row in shown}
+    out = []
+    for name, columns in sorted(databases.items()):
+        row = by_name.get(name)
+        for column, value in sorted(columns.items()):
+            if column in ("host", "port"):
+                continue
+            effective = "<missing database>" if row is None else row.get(column, "<unknown>")
+            if effective != value:
+                out.append((f"databases.{name}.{column}", value, effective))
+    return out
+
+
+# -- Redis -------------------------------------------------------------------------------
+
+def _redis(files: dict[str, str], want: intent.Intended, report: Report) -> None:
+    from perfcfg.daemons import DaemonError, RedisServer
+
+    try:
+        with RedisServer(files["redis.conf"], acl_text=files.get("users.acl")) as r:
+            rows = r.mismatches(want.redis, want.redis_enums)
+    except DaemonError as err:
+        _refused(report, "redis", err)
+        return
+    _add(report, "redis", rows, len(want.redis))
+
+
+# -- supervisord -------------------------------------------------------------------------
+
+def supervisor_stand_in(text: str, command: str = STAND_IN_COMMAND) -> str:
+    """Every program runs ``command`` as ourselves; all its other options stay as generated."""
+    out, program = [], False
+    for line in text.splitlines(keepends=True):
+        stripped = line.strip()
+        if stripped.startswith("["):
+            program = stripped.startswith("[program:")
+        elif program and "=" in stripped and not stripped.startswith((";", "#")):
+            key = stripped.split("=", 1)[0].strip().lower()
+            if key in SUPERVISOR_DROPPED:
+                continue
+            if key == "command":
+                line = f"command = {command}\n"
+        out.append(line)
+    return "".join(out)
+
+
+def _supervisor(files: dict[str, str], want: intent.Intended, report: Report) -> None:
+    from perfcfg.daemons import DaemonError, Supervisord
+
+    report.notes.append(f"supervisor: every program ran {STAND_IN_COMMAND!r} as this user "
+                        f"({', '.join(SUPERVISOR_DROPPED)} and command not compared)")
+    try:
+        with Supervisord(supervisor_stand_in(files["supervisord.conf"])) as sup:
+            rows = sup.mismatches(want.supervisor) + _process_rows(sup.process_info(), want)
+    except DaemonError as err:
+        _refused(report, "supervisor", err)
+        return
+    _add(report, "supervisor", rows, len(want.supervisor))
+
+
+def _process_rows(info: list[dict[str, Any]], want: intent.Intended
+                  ) -> list[tuple[str, str, str]]:
+    """Each program's processes exist under the intended names and are RUNNING."""
+    out = []
+    for program, names in sorted(want.process_names.items()):
+        running = sorted(p["name"] for p in info
+                         if p["group"] == program and p["statename"] == "RUNNING")
+        if running != sorted(names):
+            out.append((f"program:{program}.processes RUNNING", ", ".join(names),
+                        ", ".join(running) or "none"))
+    return out
+
+
+# -- report text -------------------------------------------------------------------------
+
+COLUMNS = ("daemon", "setting", "intended", "effective")
+
+
+def table(rows: list[Row]) -> str:
+    """The mismatches as an aligned ``daemon | setting | intended | effective`` table."""
+    cells = [COLUMNS] + [(r.daemon, r.setting, r.intended, r.effective) for r in rows]
+    widths = [max(len(c[i]) for c in cells) for i in range(len(COLUMNS))]
+    line = lambda c: " | ".join(v.ljust(w) for v, w in zip(c, widths)).rstrip()  # noqa: E731
+    rule = "-+-".join("-" * w for w in widths)
+    return "\n".join([line(cells[0]), rule, *(line(c) for c in cells[1:])]) + "\n"
