@@ -1,8 +1,10 @@
-"""The command line: argument parsing only; every command is a function in ``commands``.
+"""The command line: one table of commands and options, two parsers built from it.
 
-``perfcfg validate`` and ``perfcfg check`` — the pre-commit hooks — are parsed with argparse so
-that they do not pay for importing typer/click; every other command goes through the Typer app
-(which also lists them in ``--help``).
+``COMMANDS`` declares every command, option, help text and example once. ``perfcfg validate``
+and ``perfcfg check`` — the pre-commit hooks — are parsed with an argparse parser built from
+that table, so that a hook run never imports typer/click; everything else (every other
+command, ``--help`` of any command, shell completion) goes through the Typer app built from the
+same table. Every command is a function in ``commands``.
 """
 
 from __future__ import annotations
@@ -10,28 +12,197 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Optional
+from typing import Any
 
-from perfcfg import commands
+from perfcfg import __version__, commands
 
 BUG_REPORT = "this is a bug in perfcfg; please report it with the output of the same command " \
              "run with --debug"
 
 
-def _io() -> commands.Io:
-    color = sys.stderr.isatty() and "NO_COLOR" not in os.environ
-    return commands.Io(sys.stdout, sys.stderr, dict(os.environ), color)
+@dataclass(frozen=True)
+class Opt:
+    """One option (``flags``) or positional argument (no flags) of a command."""
+
+    dest: str
+    flags: tuple[str, ...]
+    help: str
+    kind: str = "text"            # text | path | flag | many (repeatable text) | int
+    choices: tuple[str, ...] = ()
+    default: Any = None
+    required: bool = False
+    metavar: str | None = None
+    minimum: int | None = None
 
 
-def _guard(func, debug: bool) -> int:
+@dataclass(frozen=True)
+class Command:
+    name: str
+    help: str
+    options: tuple[Opt, ...]
+    run: Callable[[commands.Io, dict[str, Any]], int]
+    examples: tuple[str, ...] = ()
+    hook: bool = False            # parsed by argparse: a pre-commit hook never imports typer
+
+
+# Options every command takes, before or after the command's name (main() moves them after).
+DEBUG = Opt("debug", ("--debug",), "Show a traceback when perfcfg fails with an internal error.",
+            kind="flag", default=False)
+QUIET = Opt("quiet", ("--quiet", "-q"), "Print only diagnostics and results: no progress, no "
+            "summary line.", kind="flag", default=False)
+GLOBAL = (DEBUG, QUIET)
+# --project also goes before or after the command, for the commands that read a project.
+PROJECT = Opt("project", ("--project",), "Project directory (holds perfcfg.yaml).", kind="path",
+              default=Path("."), metavar="DIR")
+# How many values each movable option takes (main() moves them after the command's name).
+_MOVABLE = {flag: (0 if o.kind == "flag" else 1)
+            for o in (*GLOBAL, PROJECT) for flag in o.flags}
+
+ENV_ONE = Opt("env", ("--env",), "Environment to use (a name under environments: in "
+              "perfcfg.yaml).", required=True, metavar="ENV")
+HOST = Opt("host", ("--host",), "Host profile file instead of the environment's.", kind="path",
+           metavar="FILE")
+SETS = Opt("sets", ("--set",), "Override a setting (repeatable); VALUE is YAML.", kind="many",
+           default=(), metavar="PATH=VALUE")
+TEXT_JSON = Opt("fmt", ("--format",), "Output format.", choices=("text", "json"), default="text")
+SECRETS = Opt("secrets", ("--secrets",), "Resolve the password references, or use "
+              "deterministic placeholders (default: the project file's secrets.mode).",
+              choices=("resolve", "placeholder"))
+
+
+def _request(o: dict[str, Any], io: commands.Io, *, detect: bool = False, render: bool = True):
+    from perfcfg.stages import pipeline
+
+    detected = commands.detected_profile() if detect else None
+    return pipeline.Request(o["project"], o["env"], o.get("host"), detected,
+                            tuple(o.get("sets", ())), o.get("secrets"), io.environ, render=render)
+
+
+def _tune(io: commands.Io, o: dict[str, Any]) -> int:
+    from perfcfg.services import units
+
     try:
-        return func()
+        size = units.parse_size(o["memory"])
+    except units.UnitError as exc:
+        io.err.write(f"perfcfg tune: --memory: {exc}\n")
+        return commands.USAGE
+    return commands.tune(io, o["daemon"], size, o["cpus"], o["storage"], o["profile"],
+                         o["connections"], o["version"], o["role"], o["fmt"])
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("build", "Compile one environment into its seven files.", (
+        ENV_ONE, PROJECT, HOST,
+        Opt("detect", ("--detect",), "Detect this machine and use it as the host.", kind="flag",
+            default=False),
+        Opt("out", ("--out",), "Output directory (default: the project's output:).", kind="path",
+            metavar="DIR"),
+        SETS,
+        Opt("check", ("--check",), "Write nothing; show a diff and exit 3 if a file is stale, "
+            "missing or extra.", kind="flag", default=False),
+        TEXT_JSON, SECRETS),
+        lambda io, o: commands.build(io, _request(o, io, detect=o["detect"]), o["out"],
+                                     o["check"], o["fmt"]),
+        examples=("perfcfg build --env staging --project examples/botfarm",
+                  "perfcfg build --env staging --project examples/botfarm --check",
+                  "perfcfg build --env staging --set postgres.work_mem=64MB --out /tmp/try")),
+    Command("validate", "Validate every environment (or the named ones) without writing "
+            "anything: the pre-commit path.", (
+        PROJECT,
+        Opt("envs", ("--env",), "Environment to validate (repeatable; default: all).",
+            kind="many", default=(), metavar="ENV"),
+        Opt("fmt", ("--format",), "Output format.", choices=("text", "json", "github", "sarif"),
+            default="text"),
+        SETS),
+        lambda io, o: commands.validate(io, o["project"], list(o["envs"]), o["fmt"],
+                                        tuple(o["sets"])),
+        examples=("perfcfg validate --project examples/botfarm",
+                  "perfcfg validate --env staging --set postgres.work_mem=64MB",
+                  "perfcfg validate --format sarif > perfcfg.sarif"),
+        hook=True),
+    Command("check", "Check that every environment's generated files are up to date (exit 3 "
+            "if not): validate, then build --check each environment.", (
+        PROJECT,
+        Opt("envs", ("--env",), "Environment to check (repeatable; default: all).", kind="many",
+            default=(), metavar="ENV"),
+        TEXT_JSON),
+        lambda io, o: commands.check(io, o["project"], list(o["envs"]), o["fmt"]),
+        examples=("perfcfg check --project examples/botfarm",
+                  "perfcfg check --env production --format json"),
+        hook=True),
+    Command("explain", "Show a setting's final value and the chain that produced it.", (
+        Opt("path", (), "Setting path, e.g. postgres.work_mem.", required=True, metavar="PATH"),
+        ENV_ONE, PROJECT, HOST, SETS, TEXT_JSON),
+        lambda io, o: commands.explain(io, _request(o, io, render=False), o["path"], o["fmt"]),
+        examples=("perfcfg explain --env staging --project examples/botfarm "
+                  "postgres.shared_buffers",
+                  "perfcfg explain --env production databases.botfarm.pool_size --format json")),
+    Command("verify", "Boot the installed daemons from the compiled files on loopback and "
+            "compare their effective values with the intended ones (writes nothing in the "
+            "project).", (ENV_ONE, PROJECT, HOST, SETS),
+        lambda io, o: commands.verify(io, _request(o, io)),
+        examples=("perfcfg verify --env staging --project examples/botfarm",)),
+    Command("schema", "Write the JSON Schemas of presets, the project file and host profiles "
+            "(to standard output without --out).", (
+        Opt("out", ("--out",), "Directory to write the schema files into.", kind="path",
+            metavar="DIR"),),
+        lambda io, o: commands.schema(io, o["out"]),
+        examples=("perfcfg schema --out schemas",)),
+    Command("host", "Detect this machine and print it as a host-profile file.", (
+        Opt("fmt", ("--format",), "Output format.", choices=("yaml", "json"), default="yaml"),),
+        lambda io, o: commands.host(io, o["fmt"]),
+        examples=("perfcfg host > examples/botfarm/hosts/this-machine.yaml",)),
+    Command("tune", "PGTune-style calculator from flags alone: a conf fragment with a reason "
+            "per line.", (
+        Opt("daemon", (), "The daemon to tune.", choices=("postgres", "pgbouncer", "redis"), metavar="DAEMON",
+            required=True),
+        Opt("memory", ("--memory",), "Memory for this daemon, e.g. 16GiB.", required=True,
+            metavar="SIZE"),
+        Opt("cpus", ("--cpus",), "CPUs for this daemon.", kind="int", required=True,
+            metavar="N", minimum=1),
+        Opt("storage", ("--storage",), "Storage class.", choices=("hdd", "ssd", "san", "nvme"),
+            default="ssd"),
+        Opt("profile", ("--profile",), "Workload profile (PostgreSQL).",
+            choices=("web", "oltp", "dw", "mixed", "desktop"), default="web"),
+        Opt("connections", ("--connections",), "Expected client connections.", kind="int",
+            metavar="N", minimum=1),
+        Opt("version", ("--version",), "Daemon version, e.g. 16 or 1.18 (default: perfcfg's "
+            "target).", metavar="VERSION"),
+        Opt("role", ("--role",), "Redis: cache (evicts) or store (persists).",
+            choices=("cache", "store"), default="cache"),
+        TEXT_JSON),
+        _tune,
+        examples=("perfcfg tune postgres --memory 16GiB --cpus 4 --profile oltp",
+                  "perfcfg tune redis --memory 2GiB --cpus 2 --role store")),
+)
+BY_NAME = {c.name: c for c in COMMANDS}
+
+
+def _io(quiet: bool = False) -> commands.Io:
+    color = sys.stderr.isatty() and "NO_COLOR" not in os.environ
+    return commands.Io(sys.stdout, sys.stderr, dict(os.environ), color, quiet=quiet,
+                       progress=not quiet and sys.stderr.isatty())
+
+
+def _guard(func: Callable[[], int], debug: bool) -> int:
+    try:
+        code = func()
+        sys.stdout.flush()    # `perfcfg host > /dev/full` fails here, where it can be reported
+        return code
     except KeyboardInterrupt:
         return commands.INVALID
     except BrokenPipeError:   # `perfcfg check | head`: the reader left; not perfcfg's fault
-        # As the Python docs advise: point stdout at devnull so the flush at exit cannot fail.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _silence_stdout()
+        return commands.INVALID
+    except OSError as exc:    # the filesystem said no: a user's path, a full disk, a permission
+        if debug:
+            raise
+        where = exc.filename if exc.filename is not None else "standard output"
+        sys.stderr.write(f"perfcfg: cannot write or read {where}: {exc.strerror or exc}\n")
+        if exc.filename is None:
+            _silence_stdout()
         return commands.INVALID
     except Exception as exc:  # an internal error: say so, never dump a trace unless asked
         if debug:
@@ -41,30 +212,146 @@ def _guard(func, debug: bool) -> int:
         return commands.INVALID
 
 
-# The pre-commit commands: parsed with argparse, so a hook run never imports typer/click.
-_FAST: dict[str, tuple[str, tuple[str, ...], Callable[..., int]]] = {
-    "validate": ("Validate every environment (or the named ones) without writing anything.",
-                 ("text", "json", "github", "sarif"), commands.validate),
-    "check": ("Check that every environment's generated files are up to date (exit 3 if not).",
-              ("text", "json"), commands.check),
-}
+def _silence_stdout() -> None:
+    # As the Python docs advise for a broken pipe: point stdout at devnull so that the flush at
+    # exit cannot fail a second time.
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
-def _fast(command: str, argv: list[str]) -> int:
+def _run(command: Command, values: dict[str, Any]) -> int:
+    return _guard(lambda: command.run(_io(values["quiet"]), values), values["debug"])
+
+
+def _options(command: Command) -> tuple[Opt, ...]:
+    return (*command.options, *GLOBAL)
+
+
+def _examples(command: Command) -> str:
+    # "\b" keeps click from re-wrapping the paragraph; argparse's raw formatter drops nothing.
+    return "Examples:\n\n\b\n" + "\n".join(f"  {e}" for e in command.examples)
+
+
+# --- the hook path: argparse --------------------------------------------------------------
+
+def _argparse(command: Command):
     import argparse
 
-    description, formats, run = _FAST[command]
-    parser = argparse.ArgumentParser(prog=f"perfcfg {command}", description=description)
-    parser.add_argument("--project", type=Path, default=Path("."))
-    parser.add_argument("--env", action="append", default=[])
-    parser.add_argument("--format", choices=formats, default="text")
-    parser.add_argument("--debug", action="store_true")
-    if command == "validate":   # what-if: would this override pass, in every environment?
-        parser.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
-                            help="Override a setting (repeatable), as build --set does.")
-    args = parser.parse_args(argv)
-    extra = {"sets": tuple(args.set)} if command == "validate" else {}
-    return _guard(lambda: run(_io(), args.project, args.env, args.format, **extra), args.debug)
+    parser = argparse.ArgumentParser(
+        prog=f"perfcfg {command.name}", description=command.help, epilog=_examples(command),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    for o in _options(command):
+        kwargs: dict[str, Any] = {"help": o.help}
+        if o.kind == "flag":
+            kwargs["action"] = "store_true"
+        else:
+            kwargs.update(metavar=o.metavar, default=o.default)
+            if o.choices:
+                kwargs["choices"] = o.choices
+            if o.kind == "many":
+                kwargs.update(action="append", default=[])
+            if o.kind in ("path", "int"):
+                kwargs["type"] = Path if o.kind == "path" else int
+        if o.flags:
+            parser.add_argument(*o.flags, dest=o.dest, required=o.required, **kwargs)
+        else:
+            parser.add_argument(o.dest, **kwargs)
+    return parser
+
+
+def _hook(command: Command, argv: list[str]) -> int:
+    try:
+        values = vars(_argparse(command).parse_args(argv))
+    except SystemExit as exc:   # argparse's usage errors exit 2, like click's
+        return int(exc.code or 0)
+    return _run(command, values)
+
+
+# --- everything else: the Typer app --------------------------------------------------------
+
+def _typer_app():
+    import inspect
+    from typing import List, Literal, Optional
+
+    import typer
+
+    app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
+                      context_settings={"help_option_names": ["--help", "-h"]},
+                      epilog="--debug, --quiet and --project may be given before or after the "
+                             "command's name. Shell completion: perfcfg --install-completion "
+                             "(bash, zsh, fish), then start a new shell.")
+
+    def param(o: Opt) -> inspect.Parameter:
+        if o.choices:
+            annotation: Any = Literal[o.choices]   # typer checks it and shows text|json
+        else:
+            annotation = {"text": str, "path": Path, "flag": bool, "many": List[str],
+                          "int": int}[o.kind]
+        if not o.required and o.kind != "flag" and o.default is None:
+            annotation = Optional[annotation]
+        default = ... if o.required else (list(o.default) if o.kind == "many" else o.default)
+        common: dict[str, Any] = {"help": o.help, "min": o.minimum} if o.kind == "int" else \
+            {"help": o.help}
+        if o.flags:
+            # A flag shows no type; an option shows its metavar (DIR, ENV), not <path>/<str>.
+            info = typer.Option(default, *o.flags, metavar="" if o.kind == "flag" else o.metavar,
+                                show_default=o.kind != "flag" and o.default not in (None, ()),
+                                **common)
+        else:
+            info = typer.Argument(default, metavar=o.metavar, **common)
+        return inspect.Parameter(o.dest, inspect.Parameter.KEYWORD_ONLY, default=info,
+                                 annotation=annotation)
+
+    def add(command: Command) -> None:
+        def run(**values: Any) -> None:
+            code = _run(command, values)
+            if code:
+                raise typer.Exit(code)
+
+        params = [param(o) for o in _options(command)]
+        run.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+        run.__annotations__ = {p.name: p.annotation for p in params}
+        run.__doc__ = command.help
+        app.command(command.name, epilog=_examples(command))(run)
+
+    def version(value: bool) -> None:
+        if value:
+            typer.echo(f"perfcfg {__version__}")
+            raise typer.Exit()
+
+    def group(**values: Any) -> None:
+        """Compile YAML presets into tuned configs for PostgreSQL, pgbouncer, Redis and
+        supervisord."""
+
+    # The movable options are listed here for --help; main() hands them to the command.
+    params = [inspect.Parameter("show_version", inspect.Parameter.KEYWORD_ONLY,
+                                annotation=bool, default=typer.Option(
+                                    False, "--version", callback=version, is_eager=True,
+                                    metavar="", help="Print perfcfg's version and exit.")),
+              *(param(o) for o in (*GLOBAL, PROJECT))]
+    group.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    group.__annotations__ = {p.name: p.annotation for p in params}
+    app.callback()(group)
+
+    for command in COMMANDS:
+        add(command)
+    return app
+
+
+def _move_global_options(argv: list[str]) -> list[str]:
+    """``perfcfg --debug --project x validate …`` → ``perfcfg validate --debug --project x …``:
+    each command declares the global options, so one parser sees them wherever they were."""
+    moved: list[str] = []
+    i = 0
+    while i < len(argv) and argv[i].startswith("-"):
+        flag = argv[i].split("=", 1)[0]
+        if flag not in _MOVABLE:
+            break
+        take = 1 if "=" in argv[i] else 1 + _MOVABLE[flag]
+        moved += argv[i:i + take]
+        i += take
+    if not moved or i >= len(argv):
+        return argv
+    return [argv[i], *moved, *argv[i + 1:]]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,158 +359,13 @@ def main(argv: list[str] | None = None) -> int:
     # pydantic-core other than the one perfcfg.model was generated with), looking them up would
     # scan every installed distribution's entry points.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] and argv[0] in _FAST:
-        try:
-            return _fast(argv[0], argv[1:])
-        except SystemExit as exc:  # argparse usage errors exit 2, like click's
-            return int(exc.code or 0)
-    app = _typer_app()
+    argv = _move_global_options(list(sys.argv[1:] if argv is None else argv))
+    command = BY_NAME.get(argv[0]) if argv else None
+    if command is not None and command.hook and not {"--help", "-h"} & set(argv):
+        return _hook(command, argv[1:])
     try:
-        app(args=argv, prog_name="perfcfg", standalone_mode=False)
+        # Standalone: typer shows its own usage errors (exit 2); a command exits with its code.
+        _typer_app()(args=argv, prog_name="perfcfg")
     except SystemExit as exc:
-        return int(exc.code or 0)
-    except Exception as exc:
-        # typer's (vendored) click exceptions: usage errors know how to show themselves.
-        if hasattr(exc, "show") and hasattr(exc, "exit_code"):
-            exc.show()
-            return int(exc.exit_code)
-        if type(exc).__name__ == "Exit" and hasattr(exc, "exit_code"):
-            return int(exc.exit_code)
-        if type(exc).__name__ == "Abort":
-            return commands.INVALID
-        raise
-    return _EXIT[0]
-
-
-_EXIT = [0]
-
-
-def _typer_app():
-    import typer
-
-    app = typer.Typer(add_completion=False, no_args_is_help=True,
-                      help="Compile YAML presets into tuned configs for PostgreSQL, pgbouncer, "
-                           "Redis and supervisord.")
-    project_opt = typer.Option(Path("."), "--project", help="Project directory (holds perfcfg.yaml).")
-    host_opt = typer.Option(None, "--host", help="Host profile file instead of the environment's.")
-    set_opt = typer.Option([], "--set", help="Override a setting: PATH=VALUE (repeatable).")
-
-    def finish(code: int) -> None:
-        _EXIT[0] = code
-
-    @app.command()
-    def build(env: str = typer.Option(..., "--env", help="Environment to compile."),
-              project: Path = project_opt, host: Optional[Path] = host_opt,
-              detect: bool = typer.Option(False, "--detect", help="Detect this machine as the host."),
-              out: Optional[Path] = typer.Option(None, "--out", help="Output directory."),
-              sets: List[str] = set_opt,
-              check: bool = typer.Option(False, "--check", help="Write nothing; exit 3 if stale."),
-              fmt: str = typer.Option("text", "--format", help="text or json."),
-              secrets: Optional[str] = typer.Option(None, "--secrets",
-                                                    help="resolve or placeholder."),
-              debug: bool = typer.Option(False, "--debug")) -> None:
-        """Compile one environment into its seven files."""
-        _choice(fmt, ("text", "json"), "--format")
-        if secrets is not None:
-            _choice(secrets, ("resolve", "placeholder"), "--secrets")
-        io = _io()
-        finish(_guard(lambda: commands.build(
-            io, _request(env, project, host, detect, sets, secrets, io), out, check, fmt), debug))
-
-    @app.command()
-    def validate(project: Path = project_opt,
-                 env: List[str] = typer.Option([], "--env", help="Environment(s) to validate."),
-                 fmt: str = typer.Option("text", "--format", help="text, json, github or sarif."),
-                 sets: List[str] = set_opt,
-                 debug: bool = typer.Option(False, "--debug")) -> None:
-        """Validate every environment without writing anything (the pre-commit path)."""
-        _choice(fmt, ("text", "json", "github", "sarif"), "--format")
-        finish(_guard(lambda: commands.validate(_io(), project, env, fmt, tuple(sets)), debug))
-
-    @app.command()
-    def check(project: Path = project_opt,
-              env: List[str] = typer.Option([], "--env", help="Environment(s) to check."),
-              fmt: str = typer.Option("text", "--format", help="text or json."),
-              debug: bool = typer.Option(False, "--debug")) -> None:
-        """build --check for every environment (or the named ones): exit 3 if any is stale."""
-        _choice(fmt, ("text", "json"), "--format")
-        finish(_guard(lambda: commands.check(_io(), project, env, fmt), debug))
-
-    @app.command()
-    def explain(path: str = typer.Argument(..., help="Setting path, e.g. postgres.work_mem."),
-                env: str = typer.Option(..., "--env"), project: Path = project_opt,
-                host: Optional[Path] = host_opt, sets: List[str] = set_opt,
-                fmt: str = typer.Option("text", "--format", help="text or json."),
-                debug: bool = typer.Option(False, "--debug")) -> None:
-        """Show a setting's final value and the chain that produced it."""
-        _choice(fmt, ("text", "json"), "--format")
-        io = _io()
-        finish(_guard(lambda: commands.explain(
-            io, _request(env, project, host, False, sets, None, io), path, fmt), debug))
-
-    @app.command()
-    def verify(env: str = typer.Option(..., "--env", help="Environment to verify."),
-               project: Path = project_opt, host: Optional[Path] = host_opt,
-               sets: List[str] = set_opt, debug: bool = typer.Option(False, "--debug")) -> None:
-        """Boot the installed daemons from the compiled files on loopback and compare their
-        effective values with the intended ones (writes nothing in the project)."""
-        io = _io()
-        finish(_guard(lambda: commands.verify(
-            io, _request(env, project, host, False, sets, None, io)), debug))
-
-    @app.command()
-    def schema(out: Optional[Path] = typer.Option(None, "--out", help="Directory to write into."),
-               debug: bool = typer.Option(False, "--debug")) -> None:
-        """Write the JSON Schemas of presets, the project file and host profiles."""
-        finish(_guard(lambda: commands.schema(_io(), out), debug))
-
-    @app.command()
-    def host(fmt: str = typer.Option("yaml", "--format", help="yaml or json."),
-             debug: bool = typer.Option(False, "--debug")) -> None:
-        """Detect this machine and print it as a host-profile file."""
-        _choice(fmt, ("yaml", "json"), "--format")
-        finish(_guard(lambda: commands.host(_io(), fmt), debug))
-
-    @app.command()
-    def tune(daemon: str = typer.Argument(..., help="postgres, pgbouncer or redis."),
-             memory: str = typer.Option(..., "--memory", help="Memory for this daemon, e.g. 16GiB."),
-             cpus: int = typer.Option(..., "--cpus", min=1),
-             storage: str = typer.Option("ssd", "--storage", help="hdd, ssd, san or nvme."),
-             profile: str = typer.Option("web", "--profile",
-                                         help="web, oltp, dw, mixed or desktop."),
-             connections: Optional[int] = typer.Option(None, "--connections", min=1),
-             version: Optional[str] = typer.Option(None, "--version", help="e.g. 16 or 1.18."),
-             role: str = typer.Option("cache", "--role", help="Redis: cache or store."),
-             fmt: str = typer.Option("text", "--format", help="text or json."),
-             debug: bool = typer.Option(False, "--debug")) -> None:
-        """PGTune-style calculator from flags alone: a conf fragment with a reason per line."""
-        _choice(daemon, ("postgres", "pgbouncer", "redis"), "DAEMON")
-        _choice(storage, ("hdd", "ssd", "san", "nvme"), "--storage")
-        _choice(profile, ("web", "oltp", "dw", "mixed", "desktop"), "--profile")
-        _choice(role, ("cache", "store"), "--role")
-        _choice(fmt, ("text", "json"), "--format")
-        from perfcfg.services import units
-
-        try:
-            size = units.parse_size(memory)
-        except units.UnitError as exc:
-            raise typer.BadParameter(str(exc), param_hint="--memory") from None
-        finish(_guard(lambda: commands.tune(_io(), daemon, size, cpus, storage, profile,
-                                            connections, version, role, fmt), debug))
-
-    return app
-
-
-def _choice(value: str, allowed: tuple[str, ...], option: str) -> None:
-    import typer
-
-    if value not in allowed:
-        raise typer.BadParameter(f"{value!r} is not one of {', '.join(allowed)}", param_hint=option)
-
-
-def _request(env, project, host, detect, sets, secrets, io):
-    from perfcfg.stages import pipeline
-
-    detected = commands.detected_profile() if detect else None
-    return pipeline.Request(project, env, host, detected, tuple(sets), secrets, io.environ)
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    return commands.OK

@@ -22,6 +22,19 @@ class Io:
     err: TextIO
     environ: Mapping[str, str] = field(default_factory=dict)
     color: bool = False
+    quiet: bool = False        # --quiet: diagnostics and results only, no summary line
+    progress: bool = False     # progress lines on err (a terminal, and not --quiet)
+
+    def say(self, line: str) -> None:
+        """A summary line on err (what was done), unless --quiet."""
+        if not self.quiet:
+            self.err.write(f"perfcfg: {line}\n")
+
+    def step(self, line: str) -> None:
+        """A progress line on err, only on a terminal and without --quiet."""
+        if self.progress:
+            self.err.write(f"perfcfg: {line}\n")
+            self.err.flush()
 
 
 def report(io: Io, diagnostics: list[Diagnostic], fmt: str, sources: Mapping[str, str]) -> None:
@@ -54,7 +67,7 @@ def validate(io: Io, project: Path, envs: list[str], fmt: str, sets: tuple[str, 
     diags = finalize(diags)
     report(io, diags, fmt, sources.shown())
     if fmt == "text" and not has_errors(diags):
-        io.err.write(f"perfcfg: {len(names)} environment(s) valid: {', '.join(names)}\n")
+        io.say(f"{len(names)} environment(s) valid: {', '.join(names)}")
     return INVALID if has_errors(diags) else OK
 
 
@@ -76,6 +89,8 @@ def build(io: Io, req: Any, out: Path | None, check: bool, fmt: str) -> int:
         else:
             report(io, result.diagnostics, fmt, result.sources.shown())
             _report_stale(io, req.env, shown, changes)
+            if not changes:
+                io.say(f"{req.env}: {len(result.files)} file(s) in {shown}/ up to date")
         return STALE if changes else OK
     written = artifacts.write(out_dir, result.files, SECRET_FILES)
     if fmt == "json":
@@ -84,8 +99,8 @@ def build(io: Io, req: Any, out: Path | None, check: bool, fmt: str) -> int:
                                  "diagnostics": len(result.diagnostics)}, indent=2) + "\n")
     else:
         report(io, result.diagnostics, fmt, result.sources.shown())
-        io.err.write(f"perfcfg: {req.env}: {len(written)} file(s) written, "
-                     f"{len(result.files) - len(written)} unchanged in {shown}/\n")
+        io.say(f"{req.env}: {len(written)} file(s) written, "
+               f"{len(result.files) - len(written)} unchanged in {shown}/")
     return OK
 
 
@@ -117,7 +132,7 @@ def check(io: Io, project: Path, envs: list[str], fmt: str) -> int:
         for env, shown, changes in stale:
             _report_stale(io, env, shown, changes)
         if not any(changes for _, _, changes in stale):
-            io.err.write(f"perfcfg: {len(names)} environment(s) up to date: {', '.join(names)}\n")
+            io.say(f"{len(names)} environment(s) up to date: {', '.join(names)}")
     return STALE if any(changes for _, _, changes in stale) else OK
 
 
@@ -224,7 +239,8 @@ def schema(io: Io, out: Path | None) -> int:
     files = {name: (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode()
              for name, doc in documents.items()}
     written = artifacts.write(out, files, frozenset())
-    io.err.write(f"perfcfg: {len(written)} schema file(s) written to {out}\n")
+    io.say(f"{len(written)} schema file(s) written to {out}" if written else
+           f"{len(files)} schema file(s) in {out} already up to date; nothing written")
     return OK
 
 
