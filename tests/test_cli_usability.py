@@ -75,3 +75,74 @@ def test_shell_completion_completes_commands_and_options():
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                           cwd=ROOT)
     assert done.stdout.split() == ["--format"]
+
+
+def _broken_project_below(tmp_path, monkeypatch):
+    from helpers import copy_example, write
+
+    monkeypatch.chdir(tmp_path)
+    project = copy_example(tmp_path / "deploy", with_generated=False)
+    write(project / "presets/staging.yaml",
+          (project / "presets/staging.yaml").read_text() + "postgres:\n  work_mem: 64mb\n")
+    return project
+
+
+def test_github_annotations_name_files_from_the_current_directory(tmp_path, monkeypatch):
+    _broken_project_below(tmp_path, monkeypatch)
+    result = run("validate", "--format", "github", "--project", "deploy/botfarm")
+    assert result.code == 1
+    files = {p.split("=", 1)[1] for line in result.out.splitlines()
+             for p in line.split("::")[1].split(" ", 1)[1].split(",") if p.startswith("file=")}
+    assert "deploy/botfarm/presets/staging.yaml" in files
+    for name in files:
+        assert name.startswith("builtin:") or (tmp_path / name).is_file(), name
+
+
+def test_sarif_names_files_from_the_current_directory_and_validates(tmp_path, monkeypatch):
+    import json
+
+    from test_reporters import _sarif_validator
+
+    _broken_project_below(tmp_path, monkeypatch)
+    result = run("validate", "--format", "sarif", "--project", "deploy/botfarm")
+    assert result.code == 1
+    log = json.loads(result.out)
+    assert not list(_sarif_validator().iter_errors(log))
+    run_ = log["runs"][0]
+    assert run_["originalUriBaseIds"] == {"%SRCROOT%": {"uri": tmp_path.as_uri() + "/"}}
+    located = [loc["physicalLocation"]["artifactLocation"]
+               for r in run_["results"] for loc in r["locations"] if "physicalLocation" in loc]
+    assert {"uri": "deploy/botfarm/presets/staging.yaml", "uriBaseId": "%SRCROOT%"} in located
+    for artifact in located:
+        if "uriBaseId" in artifact:
+            assert (tmp_path / artifact["uri"]).is_file(), artifact
+
+
+@pytest.mark.parametrize("args", [
+    ["build", "--env", "staging", "--out", "README.md"],
+    ["build", "--env", "staging", "--out", "/proc/x"],
+    ["build", "--env", "staging", "--out", "README.md/x"],
+    ["schema", "--out", "/proc/zz"],
+    ["schema", "--out", "README.md"],
+], ids=["out-is-a-file", "out-in-proc", "out-below-a-file", "schema-in-proc", "schema-file"])
+def test_filesystem_mistakes_are_one_line_user_errors(args, tmp_path, monkeypatch):
+    from helpers import copy_example
+
+    project = copy_example(tmp_path, with_generated=False)
+    monkeypatch.chdir(project)
+    (project / "README.md").write_text("mine\n")
+    result = run("-q", *args)
+    assert result.code in (1, 2)
+    own = [line for line in result.err.splitlines() if line.startswith("perfcfg:")]
+    assert len(own) == 1 and "internal error" not in result.err, result.err
+    assert args[-1] in own[0]
+    assert (project / "README.md").read_text() == "mine\n"
+
+
+@pytest.mark.parametrize("command", [["host"], ["schema"]])
+def test_a_full_standard_output_is_a_one_line_user_error(command):
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "perfcfg", *command], stdout=full,
+                              stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    assert done.returncode == 1
+    assert done.stderr == "perfcfg: cannot write the output: No space left on device\n"

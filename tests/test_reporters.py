@@ -335,7 +335,7 @@ def test_sarif_content() -> None:
     budget = results[2]
     assert budget["ruleId"] == "PCF301" and rule_ids[budget["ruleIndex"]] == "PCF301"
     assert budget["locations"][0]["physicalLocation"] == {
-        "artifactLocation": {"uri": "presets/staging.yaml"},
+        "artifactLocation": {"uri": "presets/staging.yaml", "uriBaseId": "%SRCROOT%"},
         "region": {"startLine": 4, "startColumn": 3, "endLine": 4, "endColumn": 18}}
     assert budget["locations"][0]["logicalLocations"] == \
         [{"fullyQualifiedName": "postgres.max_connections", "kind": "member"}]
@@ -351,6 +351,19 @@ def test_sarif_uri_is_a_relative_reference() -> None:
     uri = log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
     assert uri == {"uri": "builtin%3Aproduction%20preset.yaml"}
     assert not list(_sarif_validator().iter_errors(log))
+
+
+def test_sarif_names_files_from_where_perfcfg_runs() -> None:
+    log = json.loads(render(FIXED, "sarif", SOURCES, False, base="deploy/botfarm",
+                            root_uri="file:///srv/repo/"))
+    assert not list(_sarif_validator().iter_errors(log))
+    run = log["runs"][0]
+    assert run["originalUriBaseIds"] == {"%SRCROOT%": {"uri": "file:///srv/repo/"}}
+    uris = {loc["physicalLocation"]["artifactLocation"]["uri"]
+            for r in run["results"] for loc in r.get("locations", [])
+            if "physicalLocation" in loc}
+    assert "deploy/botfarm/presets/staging.yaml" in uris
+    assert all(u.startswith("deploy/botfarm/") or u.startswith("builtin") for u in uris), uris
 
 
 # --- the fast path ------------------------------------------------------------------------

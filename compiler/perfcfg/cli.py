@@ -196,13 +196,14 @@ def _guard(func: Callable[[], int], debug: bool) -> int:
     except BrokenPipeError:   # `perfcfg check | head`: the reader left; not perfcfg's fault
         _silence_stdout()
         return commands.INVALID
-    except OSError as exc:    # the filesystem said no: a user's path, a full disk, a permission
+    except OSError as exc:    # the filesystem said no: `> /dev/full`, a permission, a full disk
         if debug:
             raise
-        where = exc.filename if exc.filename is not None else "standard output"
-        sys.stderr.write(f"perfcfg: cannot write or read {where}: {exc.strerror or exc}\n")
-        if exc.filename is None:
+        if exc.filename is None:   # writing standard output failed
+            sys.stderr.write(f"perfcfg: cannot write the output: {exc.strerror or exc}\n")
             _silence_stdout()
+        else:
+            sys.stderr.write(f"perfcfg: {exc.filename}: {exc.strerror or exc}\n")
         return commands.INVALID
     except Exception as exc:  # an internal error: say so, never dump a trace unless asked
         if debug:

@@ -37,7 +37,8 @@ class Io:
             self.err.flush()
 
 
-def report(io: Io, diagnostics: list[Diagnostic], fmt: str, sources: Mapping[str, str]) -> None:
+def report(io: Io, diagnostics: list[Diagnostic], fmt: str, sources: Mapping[str, str],
+           project: Path = Path(".")) -> None:
     from perfcfg import reporters
     from perfcfg.core.redact import line_redactor
 
@@ -46,8 +47,11 @@ def report(io: Io, diagnostics: list[Diagnostic], fmt: str, sources: Mapping[str
 
     stream = io.out if fmt != "text" else io.err
     # Code frames quote source lines: a `password:` line next to a mistake must not show it.
+    # Machine formats name files from where perfcfg runs (a CI job's checkout root).
+    root = Path.cwd().as_uri() + "/" if fmt == "sarif" else None
     stream.write(reporters.render(diagnostics, fmt, sources, io.color,
-                                  redact=line_redactor(sources)))
+                                  redact=line_redactor(sources), base=relative(project),
+                                  root_uri=root))
 
 
 def validate(io: Io, project: Path, envs: list[str], fmt: str, sets: tuple[str, ...] = ()) -> int:
@@ -65,14 +69,14 @@ def validate(io: Io, project: Path, envs: list[str], fmt: str, sets: tuple[str, 
         result = pipeline.compile_env(request, sources)
         diags.extend(result.diagnostics)
     diags = finalize(diags)
-    report(io, diags, fmt, sources.shown())
+    report(io, diags, fmt, sources.shown(), project)
     if fmt == "text" and not has_errors(diags):
         io.say(f"{len(names)} environment(s) valid: {', '.join(names)}")
     return INVALID if has_errors(diags) else OK
 
 
 def build(io: Io, req: Any, out: Path | None, check: bool, fmt: str) -> int:
-    from perfcfg.stages import write as artifacts, pipeline
+    from perfcfg.stages import pipeline
     from perfcfg.stages.render import SECRET_FILES
 
     result = pipeline.compile_env(req)
@@ -81,7 +85,7 @@ def build(io: Io, req: Any, out: Path | None, check: bool, fmt: str) -> int:
         return INVALID
     out_dir = out or result.output_dir
     assert out_dir is not None
-    shown = _relative(out_dir, req.project_dir)
+    shown = relative(out_dir)
     if check:
         changes = _stale(out_dir, result.files)
         if fmt == "json":
@@ -92,7 +96,9 @@ def build(io: Io, req: Any, out: Path | None, check: bool, fmt: str) -> int:
             if not changes:
                 io.say(f"{req.env}: {len(result.files)} file(s) in {shown}/ up to date")
         return STALE if changes else OK
-    written = artifacts.write(out_dir, result.files, SECRET_FILES)
+    written = write_files(io, out_dir, result.files, SECRET_FILES)
+    if written is None:
+        return INVALID
     if fmt == "json":
         io.out.write(json.dumps({"env": req.env, "output": shown, "written": written,
                                  "files": sorted(result.files),
@@ -120,9 +126,9 @@ def check(io: Io, project: Path, envs: list[str], fmt: str) -> int:
         sources.shown_only.update(result.sources.shown())
     diags = finalize([*diags, *(d for r in results for d in r.diagnostics)])
     if has_errors(diags):
-        report(io, diags, fmt, sources.shown())
+        report(io, diags, fmt, sources.shown(), project)
         return INVALID
-    stale = [(r.env, _relative(r.output_dir, project), _stale(r.output_dir, r.files))
+    stale = [(r.env, relative(r.output_dir), _stale(r.output_dir, r.files))
              for r in results if r.output_dir is not None]
     if fmt == "json":
         io.out.write(json.dumps({"environments": [_stale_json(*s) for s in stale]},
@@ -134,6 +140,25 @@ def check(io: Io, project: Path, envs: list[str], fmt: str) -> int:
         if not any(changes for _, _, changes in stale):
             io.say(f"{len(names)} environment(s) up to date: {', '.join(names)}")
     return STALE if any(changes for _, _, changes in stale) else OK
+
+
+def write_files(io: Io, out_dir: Path, files: dict[str, bytes],
+                secret: frozenset[str]) -> list[str] | None:
+    """Write into ``out_dir``; a directory that cannot be written is the user's to fix: one
+    line saying where and why, and None."""
+    from perfcfg.stages import write as artifacts
+
+    shown = relative(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        io.err.write(f"perfcfg: cannot write into {shown}: it is a file, not a directory\n")
+        return None
+    try:
+        return artifacts.write(out_dir, files, secret)
+    except OSError as exc:
+        where = relative(Path(exc.filename)) if exc.filename else shown
+        io.err.write(f"perfcfg: cannot write into {shown}: "
+                     f"{'' if where == shown else where + ': '}{exc.strerror or exc}\n")
+        return None
 
 
 def _stale(out_dir: Path, files: dict[str, bytes]) -> list:
@@ -157,11 +182,15 @@ def _report_stale(io: Io, env: str, shown: str, changes: list) -> None:
                      f"--env {env}\n")
 
 
-def _relative(path: Path, base: Path) -> str:
+def relative(path: Path) -> str:
+    """``path`` as seen from the current directory, the way a user would type it."""
     import os
 
+    cwd = Path.cwd()
+    if path.is_absolute() and not path.is_relative_to(cwd):
+        return str(path)      # /tmp/out stays /tmp/out, not ../../tmp/out
     try:
-        return os.path.relpath(path, Path.cwd()).replace(os.sep, "/")
+        return os.path.relpath(path, cwd).replace(os.sep, "/")
     except ValueError:
         return str(path)
 
@@ -234,11 +263,11 @@ def schema(io: Io, out: Path | None) -> int:
     if out is None:
         io.out.write(json.dumps(documents, indent=2, sort_keys=True) + "\n")
         return OK
-    from perfcfg.stages import write as artifacts
-
     files = {name: (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode()
              for name, doc in documents.items()}
-    written = artifacts.write(out, files, frozenset())
+    written = write_files(io, out, files, frozenset())
+    if written is None:
+        return INVALID
     io.say(f"{len(written)} schema file(s) written to {out}" if written else
            f"{len(files)} schema file(s) in {out} already up to date; nothing written")
     return OK

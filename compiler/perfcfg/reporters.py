@@ -56,12 +56,16 @@ _FAMILIES = {
 
 
 def render(diagnostics: Iterable[Diagnostic], fmt: str, sources: Mapping[str, str],
-           color: bool = False, *, redact: Redact | None = None) -> str:
+           color: bool = False, *, redact: Redact | None = None, base: str = "",
+           root_uri: str | None = None) -> str:
     """Render ``diagnostics`` in ``fmt`` (one of ``FORMATS``), sorted by place.
 
     ``sources`` maps ``span.file`` to the file's text (for code frames); ``color`` adds ANSI
     colour to ``text`` only; ``redact`` replaces each framed source line (``text`` only, the
-    one format that quotes source lines).
+    one format that quotes source lines). ``base`` is the project directory as seen from where
+    perfcfg runs: ``github`` and ``sarif`` name files from there (spans are project-relative),
+    because annotations and code scanning resolve them from the checkout's root; ``root_uri``
+    is that place as an absolute URI, SARIF's ``%SRCROOT%``.
     """
     ordered = sorted(diagnostics, key=Diagnostic.sort_key)
     if fmt == "text":
@@ -69,9 +73,9 @@ def render(diagnostics: Iterable[Diagnostic], fmt: str, sources: Mapping[str, st
     if fmt == "json":
         return render_json(ordered)
     if fmt == "github":
-        return render_github(ordered)
+        return render_github(ordered, base)
     if fmt == "sarif":
-        return render_sarif(ordered)
+        return render_sarif(ordered, base, root_uri)
     raise ValueError(f"unknown report format {fmt!r}; expected one of {', '.join(FORMATS)}")
 
 
@@ -268,22 +272,40 @@ def _json_related(r: Related) -> dict:
 
 # --- github -----------------------------------------------------------------------------
 
-def render_github(diagnostics: list[Diagnostic]) -> str:
+def in_project(file: str) -> bool:
+    """Whether a span's file is a file of the project (not a built-in preset or --set)."""
+    return bool(file) and not file.startswith("builtin:") and file != "--set"
+
+
+def located(file: str, base: str) -> str:
+    """A span's file as seen from where perfcfg runs (``base``: the project from there).
+
+    >>> located("presets/a.yaml", "examples/botfarm"), located("builtin:staging", "x")
+    ('examples/botfarm/presets/a.yaml', 'builtin:staging')
+    """
+    import posixpath
+
+    if not in_project(file) or base in ("", "."):
+        return file
+    return posixpath.normpath(posixpath.join(base, file))
+
+
+def render_github(diagnostics: list[Diagnostic], base: str = "") -> str:
     """One ``::error|warning|notice …::message`` workflow command per diagnostic."""
-    return "".join(_github_command(d) + "\n" for d in diagnostics)
+    return "".join(_github_command(d, base) + "\n" for d in diagnostics)
 
 
-def _github_command(d: Diagnostic) -> str:
+def _github_command(d: Diagnostic, base: str) -> str:
     props = ",".join(f"{key}={_escape_property(str(value))}"
-                     for key, value in _github_properties(d) if value)
+                     for key, value in _github_properties(d, base) if value)
     return f"::{_GITHUB_COMMAND[d.severity]} {props}::{_escape_data(_github_message(d))}"
 
 
-def _github_properties(d: Diagnostic) -> list[tuple[str, object]]:
+def _github_properties(d: Diagnostic, base: str) -> list[tuple[str, object]]:
     span = d.span
     if span is None:
         return [("title", d.code)]
-    props: list[tuple[str, object]] = [("file", span.file), ("line", span.line)]
+    props: list[tuple[str, object]] = [("file", located(span.file, base)), ("line", span.line)]
     one_line = span.end_line in (0, span.line)
     # GitHub rejects columns on annotations that span several lines (toolkit AnnotationProperties).
     if one_line:
@@ -319,14 +341,20 @@ def _escape_property(s: str) -> str:
 
 # --- sarif ------------------------------------------------------------------------------
 
-def render_sarif(diagnostics: list[Diagnostic]) -> str:
+SRCROOT = "%SRCROOT%"    # the base id GitHub code scanning and other SARIF viewers know
+
+
+def render_sarif(diagnostics: list[Diagnostic], base: str = "", root_uri: str | None = None
+                 ) -> str:
     """A SARIF 2.1.0 log with one run of the ``perfcfg`` driver."""
     rule_ids = sorted({d.code for d in diagnostics})
     driver = {"name": "perfcfg", "version": __version__,
               "rules": [_sarif_rule(code) for code in rule_ids]}
     run = {"tool": {"driver": driver},
            "columnKind": "unicodeCodePoints",
-           "results": [_sarif_result(d, rule_ids.index(d.code)) for d in diagnostics]}
+           "results": [_sarif_result(d, rule_ids.index(d.code), base) for d in diagnostics]}
+    if root_uri is not None:
+        run["originalUriBaseIds"] = {SRCROOT: {"uri": root_uri}}
     log = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
     return json.dumps(log, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
@@ -338,14 +366,14 @@ def _sarif_rule(code: str) -> dict:
     return {"id": code, "shortDescription": {"text": title}}
 
 
-def _sarif_result(d: Diagnostic, rule_index: int) -> dict:
+def _sarif_result(d: Diagnostic, rule_index: int, base: str) -> dict:
     text = d.message + (f"\nhint: {d.hint}" if d.hint else "")
     result: dict = {"ruleId": d.code, "ruleIndex": rule_index, "level": _SARIF_LEVEL[d.severity],
                     "message": {"text": text}}
-    location = _sarif_location(d.span, d.path)
+    location = _sarif_location(d.span, d.path, base)
     if location:
         result["locations"] = [location]
-    related = [_sarif_related(i, r) for i, r in enumerate(d.related)]
+    related = [_sarif_related(i, r, base) for i, r in enumerate(d.related)]
     if related:
         result["relatedLocations"] = related
     if d.path:
@@ -353,15 +381,18 @@ def _sarif_result(d: Diagnostic, rule_index: int) -> dict:
     return result
 
 
-def _sarif_related(index: int, r: Related) -> dict:
-    location = _sarif_location(r.span, r.path)
+def _sarif_related(index: int, r: Related, base: str) -> dict:
+    location = _sarif_location(r.span, r.path, base)
     return {"id": index, "message": {"text": r.message}, **location}
 
 
-def _sarif_location(span: Span | None, path: str | None) -> dict:
+def _sarif_location(span: Span | None, path: str | None, base: str) -> dict:
     location: dict = {}
     if span is not None and span.file:
-        location["physicalLocation"] = {"artifactLocation": {"uri": _uri(span.file)},
+        artifact = {"uri": _uri(located(span.file, base))}
+        if in_project(span.file):
+            artifact["uriBaseId"] = SRCROOT
+        location["physicalLocation"] = {"artifactLocation": artifact,
                                          "region": _sarif_region(span)}
     if path:
         location["logicalLocations"] = [{"fullyQualifiedName": path, "kind": "member"}]
