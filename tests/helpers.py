@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,3 +46,21 @@ def write(path: Path, text: str) -> Path:
 
 def snapshot_tree(path: Path) -> dict[str, bytes]:
     return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
+
+
+def printed_commands(text: str) -> list[str]:
+    """The commands perfcfg told the user to run (``…; run: CMD`` and ``write one with: CMD``)."""
+    import re
+
+    return [m.group(1).strip() for m in re.finditer(r"(?:; run|write one with): (.+)$", text,
+                                                   re.MULTILINE)]
+
+
+def run_as_printed(command: str, cwd: Path) -> subprocess.CompletedProcess:
+    """Run a printed command in a shell, from ``cwd``, with this venv's ``perfcfg`` on PATH."""
+    import os
+    import sys
+
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    return subprocess.run(["bash", "-c", command], cwd=cwd, env=env, capture_output=True,
+                          text=True)

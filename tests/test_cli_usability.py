@@ -146,3 +146,56 @@ def test_a_full_standard_output_is_a_one_line_user_error(command):
                               stderr=subprocess.PIPE, text=True, cwd=ROOT)
     assert done.returncode == 1
     assert done.stderr == "perfcfg: cannot write the output: No space left on device\n"
+
+
+def test_check_advice_works_when_run_as_printed(tmp_path, monkeypatch):
+    # From a directory above a project whose name needs quoting: a changed file, a missing
+    # one, an extra one; every command check prints is run as printed, then check is green.
+    from helpers import copy_example, printed_commands, run_as_printed
+
+    project = copy_example(tmp_path)
+    spaced = project.rename(tmp_path / "bot farm")
+    monkeypatch.chdir(tmp_path)
+    conf = spaced / "generated/staging/postgresql.conf"
+    conf.write_text(conf.read_text().replace("max_connections = ", "max_connections = 1 #"))
+    (spaced / "generated/production/redis.conf").unlink()
+    (spaced / "generated/development/notes.txt").write_text("mine\n")
+    result = run("check", "--project", "bot farm")
+    assert result.code == 3
+    commands = printed_commands(result.err)
+    assert len(commands) == 3, result.err      # two rebuilds, one removal
+    for command in commands:
+        done = run_as_printed(command, tmp_path)
+        assert done.returncode == 0, (command, done.stderr)
+    assert run("check", "--project", "bot farm").code == 0
+
+
+def test_build_check_advice_keeps_the_flags_of_the_build(tmp_path, monkeypatch):
+    from helpers import copy_example, printed_commands, run_as_printed
+
+    project = copy_example(tmp_path)
+    monkeypatch.chdir(project / "presets")
+    args = ["build", "--env", "staging", "--project", "..", "--out", str(tmp_path / "try out"),
+            "--set", "redis.hz=100"]
+    assert run(*args).code == 0
+    (tmp_path / "try out/redis.conf").write_text("hz 10\n")
+    result = run(*args, "--check")
+    [command] = printed_commands(result.err)
+    assert result.code == 3 and "--set redis.hz=100" in command
+    assert run_as_printed(command, project / "presets").returncode == 0
+    assert run(*args, "--check").code == 0
+
+
+def test_missing_host_profile_advice_works_as_printed(tmp_path, monkeypatch):
+    from helpers import copy_example, printed_commands, run_as_printed
+
+    project = copy_example(tmp_path, with_generated=False)
+    (project / "perfcfg.yaml").write_text((project / "perfcfg.yaml").read_text().replace(
+        "hosts/laptop.yaml", "hosts/new/this machine.yaml"))
+    monkeypatch.chdir(tmp_path)
+    result = run("validate", "--project", "botfarm", "--env", "development")
+    assert result.code == 1 and "PCF118" in result.err
+    [command] = printed_commands(result.err)
+    assert "botfarm/hosts/new" in command     # from here, not from the project
+    assert run_as_printed(command, tmp_path).returncode == 0
+    assert run("validate", "--project", "botfarm", "--env", "development").code == 0

@@ -92,7 +92,9 @@ def build(io: Io, req: Any, out: Path | None, check: bool, fmt: str) -> int:
             io.out.write(json.dumps(_stale_json(req.env, shown, changes), indent=2) + "\n")
         else:
             report(io, result.diagnostics, fmt, result.sources.shown())
-            _report_stale(io, req.env, shown, changes)
+            _report_stale(io, shown, changes, build_command(
+                req.env, req.project_dir, out, req.host_file, req.sets, req.secrets_mode,
+                req.host is not None))
             if not changes:
                 io.say(f"{req.env}: {len(result.files)} file(s) in {shown}/ up to date")
         return STALE if changes else OK
@@ -136,7 +138,7 @@ def check(io: Io, project: Path, envs: list[str], fmt: str) -> int:
     else:
         report(io, diags, fmt, sources.shown())
         for env, shown, changes in stale:
-            _report_stale(io, env, shown, changes)
+            _report_stale(io, shown, changes, build_command(env, project))
         if not any(changes for _, _, changes in stale):
             io.say(f"{len(names)} environment(s) up to date: {', '.join(names)}")
     return STALE if any(changes for _, _, changes in stale) else OK
@@ -172,14 +174,44 @@ def _stale_json(env: str, shown: str, changes: list) -> dict:
             "stale": [{"file": c.name, "status": c.status} for c in changes]}
 
 
-def _report_stale(io: Io, env: str, shown: str, changes: list) -> None:
+def _report_stale(io: Io, shown: str, changes: list, rebuild: str) -> None:
+    """The diff, one line per file, and the commands that fix it, runnable from here."""
+    import shlex
+
     for change in changes:
         io.out.write(change.diff(Path(shown)))
     for change in changes:
-        io.err.write(f"perfcfg: {shown}/{change.name}: {change.status}\n")
-    if changes:
-        io.err.write(f"perfcfg: {len(changes)} file(s) out of date; run: perfcfg build "
-                     f"--env {env}\n")
+        note = " (perfcfg does not write it)" if change.status == "extra" else ""
+        io.err.write(f"perfcfg: {shown}/{change.name}: {change.status}{note}\n")
+    stale = [c for c in changes if c.status != "extra"]
+    extra = [c for c in changes if c.status == "extra"]
+    if stale:
+        io.err.write(f"perfcfg: {len(stale)} file(s) out of date; run: {rebuild}\n")
+    if extra:
+        paths = " ".join(shlex.quote(f"{shown}/{c.name}") for c in extra)
+        io.err.write(f"perfcfg: {len(extra)} file(s) in the output directory that perfcfg does "
+                     f"not write; move them elsewhere or delete them; run: rm -- {paths}\n")
+
+
+def build_command(env: str, project: Path, out: Path | None = None, host: Path | None = None,
+                  sets: tuple[str, ...] = (), secrets: str | None = None,
+                  detect: bool = False) -> str:
+    """The ``perfcfg build`` command line that rebuilds ``env``, as typed from here."""
+    import shlex
+
+    words = ["perfcfg", "build", "--env", env]
+    if relative(project) != ".":
+        words += ["--project", relative(project)]
+    for flag, path in (("--host", host), ("--out", out)):
+        if path is not None:
+            words += [flag, relative(path)]
+    if detect:
+        words.append("--detect")
+    for item in sets:
+        words += ["--set", item]
+    if secrets:
+        words += ["--secrets", secrets]
+    return " ".join(shlex.quote(w) for w in words)
 
 
 def relative(path: Path) -> str:

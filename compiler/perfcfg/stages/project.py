@@ -83,6 +83,19 @@ def env_kind(name: str, env: model.Environment) -> str:
     return name if name in ("development", "staging", "production") else "production"
 
 
+def _host_command(path: Path) -> str:
+    """``perfcfg host > FILE`` as typed from the current directory (creating its folder)."""
+    import os
+    import shlex
+
+    shown = path if path.is_absolute() and not path.is_relative_to(Path.cwd()) else \
+        Path(os.path.relpath(path))
+    command = f"perfcfg host > {shlex.quote(shown.as_posix())}"
+    if not path.parent.is_dir():
+        command = f"mkdir -p {shlex.quote(shown.parent.as_posix())} && {command}"
+    return command
+
+
 def load_host(path: Path, display: str, sources: Sources, named_at: Span | None = None,
               spans: dict[str, Span] | None = None
               ) -> tuple[model.HostProfile | None, list[Diagnostic]]:
@@ -90,7 +103,7 @@ def load_host(path: Path, display: str, sources: Sources, named_at: Span | None 
     if not path.is_file():
         return None, [Diagnostic("PCF118", "error", f"host profile {display} does not exist",
                                  named_at or Span(display, 1, 1),
-                                 hint="write one with: perfcfg host > " + display)]
+                                 hint="write one with: " + _host_command(path))]
     tree, diags = sources.load(path, display)
     if tree is None or diags:
         return None, diags
