@@ -5,8 +5,12 @@ import shlex
 import pytest
 
 from perfcfg.services.catalog import Param
-from perfcfg.stages.render import encode
-from perfcfg.stages.render.encode import EncodeError
+from perfcfg.services.postgres import encode as pg_enc
+from perfcfg.services.pgbouncer import encode as bnc_enc
+from perfcfg.services.redis import encode as redis_enc
+from perfcfg.services.supervisor import encode as sup_enc
+from perfcfg.core import encoding
+from perfcfg.core.encoding import EncodeError
 
 STRING = Param("application_name", "string")
 MEMORY_8K = Param("shared_buffers", "integer", unit="8kB")
@@ -19,14 +23,14 @@ ENUM = Param("wal_level", "enum", values=("minimal", "replica", "logical"))
     ("%m [%p] ", "'%m [%p] '"),
 ])
 def test_postgres_strings_are_quoted_and_escaped(value, written):
-    assert encode.pg_value(STRING, value) == written
-    assert encode.decode_pg_string(written) == value
+    assert pg_enc.pg_value(STRING, value) == written
+    assert pg_enc.decode_pg_string(written) == value
 
 
 @pytest.mark.parametrize("value", ["a\nb", "a\rb", "a\x00b", "tab\there", "caf\u00e9"])
 def test_postgres_refuses_what_it_cannot_carry(value):
     with pytest.raises(EncodeError):
-        encode.pg_value(STRING, value)
+        pg_enc.pg_value(STRING, value)
 
 
 @pytest.mark.parametrize("param, value, written", [
@@ -37,13 +41,13 @@ def test_postgres_refuses_what_it_cannot_carry(value):
     (Param("fsync", "bool"), True, "on"), (Param("port", "integer"), 5432, "5432"),
 ])
 def test_postgres_numbers_use_the_coarsest_exact_unit(param, value, written):
-    assert encode.pg_value(param, value) == written
+    assert pg_enc.pg_value(param, value) == written
 
 
 @pytest.mark.parametrize("param, value", [(MEMORY_8K, 4096), (TIME_MS, 100)])
 def test_postgres_values_finer_than_the_base_unit_are_refused(param, value):
     with pytest.raises(EncodeError):
-        encode.pg_value(param, value)
+        pg_enc.pg_value(param, value)
 
 
 @pytest.mark.parametrize("value, written", [
@@ -51,36 +55,36 @@ def test_postgres_values_finer_than_the_base_unit_are_refused(param, value):
     ("a;b #c", "a;b #c"),
 ])
 def test_pgbouncer_values(value, written):
-    assert encode.pgbouncer_value(value) == written
+    assert bnc_enc.pgbouncer_value(value) == written
 
 
 def test_pgbouncer_octal_keeps_its_leading_zero():
-    assert encode.pgbouncer_value(0o700, Param("unix_socket_mode", "octal")) == "0700"
+    assert bnc_enc.pgbouncer_value(0o700, Param("unix_socket_mode", "octal")) == "0700"
 
 
 @pytest.mark.parametrize("value", ["a\nlisten_port = 1", " lead", "trail ", "nul\x00"])
 def test_pgbouncer_refuses_newlines_and_edge_spaces(value):
     with pytest.raises(EncodeError):
-        encode.pgbouncer_value(value)
+        bnc_enc.pgbouncer_value(value)
 
 
 def test_pgbouncer_connstr_quotes_and_refuses_empty():
-    assert encode.pgbouncer_connstr([("host", "127.0.0.1"), ("application_name", "it's a bot")]) \
+    assert bnc_enc.pgbouncer_connstr([("host", "127.0.0.1"), ("application_name", "it's a bot")]) \
         == "host=127.0.0.1 application_name='it''s a bot'"
     with pytest.raises(EncodeError):
-        encode.pgbouncer_connstr([("password", "")])
+        bnc_enc.pgbouncer_connstr([("password", "")])
 
 
 @pytest.mark.parametrize("name", ["my db", "pgbouncer", "*", "a=b"])
 def test_pgbouncer_database_names(name):
     with pytest.raises(EncodeError):
-        encode.pgbouncer_name(name)
+        bnc_enc.pgbouncer_name(name)
 
 
 def test_userlist_doubles_quotes_and_refuses_newlines():
-    assert encode.userlist_line('we"ird', "s") == '"we""ird" "s"'
+    assert bnc_enc.userlist_line('we"ird', "s") == '"we""ird" "s"'
     with pytest.raises(EncodeError):
-        encode.userlist_line("bot", "x\n\"admin\" \"\"")
+        bnc_enc.userlist_line("bot", "x\n\"admin\" \"\"")
 
 
 @pytest.mark.parametrize("value, written", [
@@ -88,17 +92,17 @@ def test_userlist_doubles_quotes_and_refuses_newlines():
     ("", '""'), ("caf\u00e9", '"caf\\xc3\\xa9"'),
 ])
 def test_redis_arguments(value, written):
-    assert encode.redis_arg(value) == written
+    assert redis_enc.redis_arg(value) == written
 
 
 def test_redis_refuses_newlines():
     with pytest.raises(EncodeError):
-        encode.redis_arg("x\nrequirepass y")
+        redis_enc.redis_arg("x\nrequirepass y")
 
 
 def test_acl_lines_pass_through_when_every_word_is_safe():
     line = "user bot on #" + "a" * 64 + " ~cache:* &events:* -@all +@read"
-    assert encode.acl_line(line) == line
+    assert redis_enc.acl_line(line) == line
 
 
 @pytest.mark.parametrize("line", [
@@ -108,59 +112,59 @@ def test_acl_lines_pass_through_when_every_word_is_safe():
         "non-ascii"])
 def test_acl_lines_refuse_what_the_acl_file_cannot_carry(line):
     with pytest.raises(EncodeError):
-        encode.acl_line(line)
+        redis_enc.acl_line(line)
 
 
 def test_redis_memory_is_written_1024_based():
-    assert encode.redis_value(Param("maxmemory", "memory"), 256 << 20) == "256mb"
+    assert redis_enc.redis_value(Param("maxmemory", "memory"), 256 << 20) == "256mb"
 
 
 @pytest.mark.parametrize("value, written", [
     ("50%", "50%%"), ("%(ENV_HOME)s", "%%(ENV_HOME)s"), (True, "true"), (7, "7"), ("a;b", "a;b"),
 ])
 def test_supervisor_values(value, written):
-    assert encode.supervisor_value(value) == written
+    assert sup_enc.supervisor_value(value) == written
 
 
 @pytest.mark.parametrize("value", ["a ;b", "a #b", " x", "x\ny=1"])
 def test_supervisor_refuses_inline_comment_markers_and_newlines(value):
     with pytest.raises(EncodeError):
-        encode.supervisor_value(value)
+        sup_enc.supervisor_value(value)
 
 
 def test_supervisor_template_keeps_only_whitelisted_references():
-    assert encode.supervisor_template("%(program_name)s_%(process_num)02d 5%") == \
+    assert sup_enc.supervisor_template("%(program_name)s_%(process_num)02d 5%") == \
         "%(program_name)s_%(process_num)02d 5%%"
-    assert encode.supervisor_template("%(ENV_SECRET)s") == "%%(ENV_SECRET)s"
+    assert sup_enc.supervisor_template("%(ENV_SECRET)s") == "%%(ENV_SECRET)s"
 
 
 def test_supervisor_command_survives_shlex():
     argv = ["python", "-m", "bots", "--name", "it's a bot", "50%"]
-    line = encode.supervisor_command(argv)
+    line = sup_enc.supervisor_command(argv)
     assert shlex.split(line.replace("%%", "%")) == argv
 
 
 @pytest.mark.parametrize("value", ['say "hi"', "back\\slash", "'quoted'", "x ;y"])
 def test_supervisor_environment_refuses_unrepresentable_values(value):
     with pytest.raises(EncodeError):
-        encode.supervisor_environment([("K", value)])
+        sup_enc.supervisor_environment([("K", value)])
 
 
 def test_supervisor_environment_is_quoted_and_escaped():
-    assert encode.supervisor_environment([("A", "x y"), ("B", "50%")]) == 'A="x y",B="50%%"'
+    assert sup_enc.supervisor_environment([("A", "x y"), ("B", "50%")]) == 'A="x y",B="50%%"'
 
 
 @pytest.mark.parametrize("value, written", [("botfarm", "botfarm"), ("10.0.0.0/8", "10.0.0.0/8"),
                                             ("my db", '"my db"'), ("+group", '"+group"')])
 def test_hba_tokens(value, written):
-    assert encode.hba_token(value) == written
+    assert pg_enc.hba_token(value) == written
 
 
 @pytest.mark.parametrize("value", ['a"b', "", "a\nb"])
 def test_hba_refuses(value):
     with pytest.raises(EncodeError):
-        encode.hba_token(value)
+        pg_enc.hba_token(value)
 
 
 def test_comments_cannot_be_ended_early():
-    assert "\n" not in encode.comment_text("reason\nmax_connections = 1")
+    assert "\n" not in encoding.comment_text("reason\nmax_connections = 1")

@@ -19,7 +19,7 @@ from perfcfg.services import intended
 from perfcfg.daemons import PgBouncer, PostgresServer, RedisServer, Supervisord
 from perfcfg.services.postgres.daemon import HARNESS_KEYS as PG_HARNESS_KEYS
 from perfcfg.stages.pipeline import Request, compile_env
-from perfcfg.stages.render import encode
+from perfcfg.services.supervisor import encode as sup_enc
 from perfcfg.stages.secrets import SecretResolver
 from perfcfg.verify import SUPERVISOR_DROPPED, supervisor_stand_in
 
@@ -83,7 +83,7 @@ def test_every_line_written_is_an_intended_value(compiled, env):
     sup = {k: v for k, v in files["supervisor"].items()
            if k.rsplit(".", 1)[1] not in intended.SUPERVISOR_HOST_KEYS}
     env_keys = [k for k in sup if k.endswith(".environment")]
-    assert {k: encode.decode_supervisor_value(v) if k in env_keys else v
+    assert {k: sup_enc.decode_supervisor_value(v) if k in env_keys else v
             for k, v in sup.items()} == want.supervisor
 
 

@@ -22,8 +22,11 @@ from hypothesis import strategies as st
 
 from conftest import require_daemon
 from perfcfg.daemons import PgBouncer, PostgresServer, RedisServer, Supervisord
-from perfcfg.stages.render import encode
-from perfcfg.stages.render.encode import EncodeError
+from perfcfg.services.postgres import encode as pg_enc
+from perfcfg.services.pgbouncer import encode as bnc_enc
+from perfcfg.services.redis import encode as redis_enc
+from perfcfg.services.supervisor import encode as sup_enc
+from perfcfg.core.encoding import EncodeError
 
 # The traps of research/target-formats.md §1, always part of every daemon batch.
 HAZARDS = [
@@ -80,50 +83,50 @@ PG_STRING_TOKEN = re.compile(r"'([^'\\\n]|\\.|'')*'")   # guc-file.l STRING
 @pure
 @given(values)
 def test_pg_string_round_trips(x):
-    text = encoded(encode.pg_string, x)
+    text = encoded(pg_enc.pg_string, x)
     assert (text is None) == (control(x) or not x.isascii())
     if text is not None:
         assert PG_STRING_TOKEN.fullmatch(text)
-        assert encode.decode_pg_string(text) == x
+        assert pg_enc.decode_pg_string(text) == x
 
 
 @pure
 @given(values)
 def test_pgbouncer_value_round_trips(x):
-    text = encoded(encode.pgbouncer_value, x)
+    text = encoded(bnc_enc.pgbouncer_value, x)
     assert (text is None) == (control(x) or x != x.strip())
     if text is not None:
-        assert encode.decode_pgbouncer_value(text) == x
+        assert bnc_enc.decode_pgbouncer_value(text) == x
 
 
 @pure
 @given(values, values)
 def test_pgbouncer_connstr_round_trips(x, y):
     pairs = [("dbname", x), ("application_name", y), ("pool_size", "7")]
-    text = encoded(encode.pgbouncer_connstr, pairs)
+    text = encoded(bnc_enc.pgbouncer_connstr, pairs)
     assert (text is None) == any(control(v) or not v for v in (x, y))
     if text is not None:
-        assert encode.decode_pgbouncer_connstr(text) == pairs
+        assert bnc_enc.decode_pgbouncer_connstr(text) == pairs
 
 
 @pure
 @given(values, values)
 def test_userlist_line_round_trips(user, secret):
-    text = encoded(lambda _: encode.userlist_line(user, secret), None)
+    text = encoded(lambda _: bnc_enc.userlist_line(user, secret), None)
     too_long = len(user.encode()) >= 128 or len(secret.encode()) >= 2048
     assert (text is None) == (control(user) or control(secret) or too_long)
     if text is not None:
-        assert encode.decode_userlist_line(text) == (user, secret)
+        assert bnc_enc.decode_userlist_line(text) == (user, secret)
 
 
 @pure
 @given(values)
 def test_redis_arg_round_trips(x):
-    text = encoded(encode.redis_arg, x)
+    text = encoded(redis_enc.redis_arg, x)
     assert (text is None) == control(x)
     if text is not None:
         assert text.isascii()     # non-ASCII travels as \xHH escapes
-        assert encode.decode_redis_arg(text) == x
+        assert redis_enc.decode_redis_arg(text) == x
 
 
 NAME_CHARS = "abcXYZ019_.-"
@@ -132,7 +135,7 @@ NAME_CHARS = "abcXYZ019_.-"
 @pure
 @given(st.one_of(values, st.text(NAME_CHARS, min_size=60, max_size=70)))
 def test_pgbouncer_name_refuses_what_pgbouncer_refuses(x):
-    text = encoded(encode.pgbouncer_name, x)
+    text = encoded(bnc_enc.pgbouncer_name, x)
     valid = re.fullmatch(r"[A-Za-z0-9_.-]{1,63}", x) is not None and x not in ("pgbouncer", "*")
     assert (text == x) if valid else (text is None)
 
@@ -149,20 +152,20 @@ def supervisor_refuses(x: str) -> bool:
 @pure
 @given(values)
 def test_supervisor_value_round_trips(x):
-    text = encoded(encode.supervisor_value, x)
+    text = encoded(sup_enc.supervisor_value, x)
     assert (text is None) == supervisor_refuses(x)
     if text is not None:
-        assert encode.decode_supervisor_value(text) == x
+        assert sup_enc.decode_supervisor_value(text) == x
 
 
 @pure
 @given(st.lists(values, min_size=1, max_size=4))
 def test_supervisor_command_round_trips(argv):
-    text = encoded(encode.supervisor_command, argv)
+    text = encoded(sup_enc.supervisor_command, argv)
     assert (text is None) == (any(control(a) for a in argv)
                               or supervisor_refuses(shlex.join(argv)))
     if text is not None:
-        assert shlex.split(encode.decode_supervisor_value(text)) == argv
+        assert shlex.split(sup_enc.decode_supervisor_value(text)) == argv
 
 
 def environment_refuses(v: str) -> bool:
@@ -173,10 +176,10 @@ def environment_refuses(v: str) -> bool:
 @pure
 @given(values)
 def test_supervisor_environment_round_trips(v):
-    text = encoded(encode.supervisor_environment, [("A", v), ("B", "sentinel")])
+    text = encoded(sup_enc.supervisor_environment, [("A", v), ("B", "sentinel")])
     assert (text is None) == environment_refuses(v)
     if text is not None:
-        assert encode.decode_supervisor_environment(text) == [("A", v), ("B", "sentinel")]
+        assert sup_enc.decode_supervisor_environment(text) == [("A", v), ("B", "sentinel")]
 
 
 # -- the real daemons --------------------------------------------------------------------
@@ -192,7 +195,7 @@ def accepted(fn, xs: list[str]) -> list[tuple[str, str]]:
 def test_postgres_reads_back_every_string(pg_template, xs):
     """Custom ``perfcfg_fuzz.vN`` placeholders take any string unchecked, so they expose the
     lexer and GUC_scanstr alone; application_name and log_line_prefix are real string GUCs."""
-    ok = accepted(encode.pg_string, xs)
+    ok = accepted(pg_enc.pg_string, xs)
     lines = ["work_mem = '7MB'"]                                   # sentinel
     lines += [f"perfcfg_fuzz.v{i} = {e}" for i, (_, e) in enumerate(ok)]
     lines += [f"application_name = {ok[-1][1]}", f"log_line_prefix = {ok[-2][1]}"]
@@ -222,11 +225,11 @@ def bouncer_ready():
 def test_pgbouncer_reads_back_every_string(bouncer_ready, xs):
     """``[databases]`` connstr values (dbname, user) of BATCH databases, and string keys of
     ``[pgbouncer]``; each entry's ``pool_size=7`` and ``max_client_conn`` are sentinels."""
-    dbnames = [(x, e) for x, e in accepted(lambda v: encode.pgbouncer_connstr([("dbname", v)]), xs)
+    dbnames = [(x, e) for x, e in accepted(lambda v: bnc_enc.pgbouncer_connstr([("dbname", v)]), xs)
                if len(x.encode()) < 64]        # MAX_DBNAME in 1.18 (see test below)
     ini_keys = ("server_reset_query", "server_check_query", "auth_query",
                 "ignore_startup_parameters")
-    strings = accepted(encode.pgbouncer_value, xs)
+    strings = accepted(bnc_enc.pgbouncer_value, xs)
     # one start carries only len(ini_keys) of them: two with ini hazards, two generated
     tricky = [p for p in strings if re.search(r"[#;'\"%\\=\[]", p[0])]
     strings = tricky[-2:] + strings[-2:]
@@ -234,7 +237,7 @@ def test_pgbouncer_reads_back_every_string(bouncer_ready, xs):
     text += "".join(f"{k} = {e}\n" for k, (_, e) in zip(ini_keys, strings))
     text += "[databases]\n" + "".join(
         f"f{i} = host=127.0.0.1 port=1 {e} "
-        f"{encode.pgbouncer_connstr([('user', x[:40] or 'u'), ('pool_size', 7)])}\n"
+        f"{bnc_enc.pgbouncer_connstr([('user', x[:40] or 'u'), ('pool_size', 7)])}\n"
         for i, (x, e) in enumerate(dbnames))
     with PgBouncer(text) as bnc:
         config = bnc.config()
@@ -253,9 +256,9 @@ def test_pgbouncer_reads_back_every_string(bouncer_ready, xs):
 def test_pgbouncer_loads_every_database_name_the_encoder_writes(bouncer_ready, names):
     """Found by this test: 64+ character names passed the encoder and stopped pgbouncer."""
     edges = ["n" * size for size in (62, 63, 64, 65, 70)] + ["pgbouncer", "*", "a b", "x#y"]
-    ok = [n for n in dict.fromkeys(edges + names) if encoded(encode.pgbouncer_name, n) is not None]
+    ok = [n for n in dict.fromkeys(edges + names) if encoded(bnc_enc.pgbouncer_name, n) is not None]
     text = "[pgbouncer]\nauth_type = trust\n[databases]\n" + "".join(
-        f"{encode.pgbouncer_name(n)} = host=127.0.0.1 port=1 dbname=x\n" for n in ok)
+        f"{bnc_enc.pgbouncer_name(n)} = host=127.0.0.1 port=1 dbname=x\n" for n in ok)
     with PgBouncer(text) as bnc:
         shown = sorted(d["name"] for d in bnc.databases() if d["name"] != "pgbouncer")
     assert shown == sorted(ok)
@@ -268,10 +271,10 @@ def test_redis_reads_back_every_string(xs):
     """BATCH ACL users with password ``>x`` (ACL GETUSER shows sha256(x), and any extra rule
     an argument leaked would show too) and the string directives masterauth and masteruser."""
     require_daemon("redis")
-    ok = accepted(lambda v: encode.redis_arg(">" + v), xs)
+    ok = accepted(lambda v: redis_enc.redis_arg(">" + v), xs)
     lines = ["maxmemory-policy allkeys-lru", "user default on nopass ~* &* +@all"]  # sentinels
     lines += [f"user f{i} on {e}" for i, (_, e) in enumerate(ok)]
-    strings = accepted(encode.redis_arg, xs)[-2:]
+    strings = accepted(redis_enc.redis_arg, xs)[-2:]
     lines += [f"masterauth {strings[0][1]}", f"masteruser {strings[1][1]}"]
     with RedisServer("\n".join(lines) + "\n") as r, r.client() as c:
         acl = c.acl_list()
@@ -305,9 +308,9 @@ def test_supervisord_runs_every_program_with_its_argv_and_environment(xs):
     one as FUZZ; each process's /proc argv and environ is what the kernel got from supervisord.
     ``stopwaitsecs = 7`` before them is the sentinel."""
     require_daemon("supervisor")
-    args = accepted(lambda v: encode.supervisor_command(STAND_IN + [v]), xs)
+    args = accepted(lambda v: sup_enc.supervisor_command(STAND_IN + [v]), xs)
     envs = [e for x in HAZARDS + xs
-            if (e := encoded(lambda v: encode.supervisor_environment([("FUZZ", v)]), x))]
+            if (e := encoded(lambda v: sup_enc.supervisor_environment([("FUZZ", v)]), x))]
     envs = (envs * (len(args) // len(envs) + 1))[:len(args)]
     text = "[supervisord]\nminfds = 4096\n"
     for i, ((_, command), env) in enumerate(zip(args, envs)):
@@ -321,5 +324,5 @@ def test_supervisord_runs_every_program_with_its_argv_and_environment(xs):
     assert sorted(procs) == sorted(f"f{i}" for i in range(len(args)))
     assert [argv[f"f{i}"][4:] for i in range(len(args))] == [[x] for x, _ in args]
     assert [environ[f"f{i}"] for i in range(len(args))] == [
-        dict(encode.decode_supervisor_environment(e))["FUZZ"] for e in envs]
+        dict(sup_enc.decode_supervisor_environment(e))["FUZZ"] for e in envs]
     assert {config[f"f{i}"]["stopwaitsecs"] for i in range(len(args))} == {7}

@@ -4,7 +4,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from helpers import write
 from perfcfg.stages.pipeline import Request, compile_env
-from perfcfg.services.units import GiB, MiB
+from perfcfg.core.units import GiB, MiB
 
 BUDGETS = ("os_reserve", "workers", "pgbouncer", "redis", "postgres")
 

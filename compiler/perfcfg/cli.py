@@ -81,7 +81,7 @@ def _request(o: dict[str, Any], io: commands.Io, *, detect: bool = False, render
 
 
 def _tune(io: commands.Io, o: dict[str, Any]) -> int:
-    from perfcfg.services import units
+    from perfcfg.core import units
 
     try:
         size = units.parse_size(o["memory"])

@@ -9,17 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from perfcfg.services import catalog as catalogs
 from perfcfg.core.plan import Setting
-from perfcfg.stages.render import encode
+from perfcfg.core.encoding import EncodeError
+from perfcfg.services import registry
 from perfcfg.core.redact import is_secret_key, mask_line
 from perfcfg.stages.secrets import is_reference
 from perfcfg.core.spans import Origin
-from perfcfg.services.units import human
+from perfcfg.core.units import human
 
 SECRET = "<secret>"
-DAEMON = {"postgres": ("postgresql", encode.pg_value), "pgbouncer": ("pgbouncer", None),
-          "redis": ("redis", encode.redis_value), "supervisor": ("supervisor", None)}
 
 
 def explain(result: Any, path: str) -> dict[str, Any] | None:
@@ -54,29 +52,21 @@ def _setting(setting: Setting, config: Any) -> dict[str, Any]:
 
 
 def _written(setting: Setting, config: Any) -> str | None:
-    service = setting.service
-    if service not in DAEMON:
+    if setting.service not in registry.names():
         return None
-    daemon, fmt = DAEMON[service]
-    t = config.targets
-    version = {"postgresql": str(t.postgres), "pgbouncer": t.pgbouncer, "redis": t.redis,
-               "supervisor": t.supervisor.split(".")[0]}[daemon]
-    cat = catalogs.load(daemon, version)
+    service = registry.by_name(setting.service)
     parts = setting.path.split(".")
-    section = None
-    if service == "supervisor":
+    section = service.section
+    if service.subsections or len(parts) > 2:
+        # a program's key (workload.programs.X.key) or a nested section (supervisor.S.key)
         section = "program" if parts[1] == "programs" else (parts[1] if len(parts) == 3
-                                                            else "supervisord")
-    param = cat.get(setting.name, section) if cat else None
+                                                            else service.section)
+    param = service.param(config.targets, setting.name, section)
     if param is None:
         return None
     try:
-        if fmt is not None:
-            return fmt(param, setting.value)
-        if service == "pgbouncer":
-            return encode.pgbouncer_value(setting.value, param)
-        return encode.supervisor_value(setting.value, param)
-    except encode.EncodeError:
+        return service.encode(param, setting.value)
+    except EncodeError:
         return None
 
 

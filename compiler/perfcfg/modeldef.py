@@ -25,7 +25,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from typing_extensions import Annotated
 
 from perfcfg import modelrules as rules
-from perfcfg.services import units
+from perfcfg.core import units
 from perfcfg.modelrules import DURATION_PATTERN, NAME, REDIS_NAME, SIZE_PATTERN
 
 EnvKind = Literal["development", "staging", "production"]

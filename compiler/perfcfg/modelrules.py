@@ -17,7 +17,7 @@ import re
 import shlex
 from typing import TYPE_CHECKING, Any
 
-from perfcfg.services import units
+from perfcfg.core import units
 
 NAME = r"^[A-Za-z_][A-Za-z0-9_.-]{0,62}$"
 REDIS_NAME = r"^[A-Za-z0-9_.-]{1,64}$"

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from perfcfg.services import catalog as catalogs
 from perfcfg import model, modeldef, modelrules
+from perfcfg.services import catalog as catalogs
+from perfcfg.services import registry
+from perfcfg.services.base import Service
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -71,17 +73,12 @@ def preset_schema(targets: model.Targets) -> dict[str, Any]:
         sub = _draft7(cls.model_json_schema())
         definitions.update(sub.pop("definitions", {}))
         props[name] = {"type": "array", "items": {"anyOf": [sub, {"type": "string"}]}}
-    props["postgres"] = _service("postgresql", str(targets.postgres))
-    props["pgbouncer"] = _service("pgbouncer", targets.pgbouncer)
-    props["redis"] = _service("redis", targets.redis)
-    props["redis"]["properties"]["role"] = {"enum": ["cache", "store"]}
-    props["supervisor"] = _service("supervisor", targets.supervisor.split(".")[0], "supervisord")
-    for section in ("unix_http_server", "inet_http_server"):
-        props["supervisor"]["properties"][section] = _service(
-            "supervisor", targets.supervisor.split(".")[0], section)
-    ruser = _draft7(modeldef.RedisUser.model_json_schema())
-    props["redis"]["properties"]["users"] = {"type": "array",
-                                             "items": {"anyOf": [ruser, {"type": "string"}]}}
+    for service in registry.SERVICES:
+        props[service.name] = _service(service, targets, service.section)
+        for section in service.subsections:
+            props[service.name]["properties"][section] = _service(service, targets, section)
+        if service.own_schema is not None:
+            props[service.name]["properties"].update(service.own_schema(_draft7))
     policy = _draft7(modeldef.Policy.model_json_schema())
     definitions.update(policy.pop("definitions", {}))
     props["policy"] = policy
@@ -108,17 +105,18 @@ def _optional(node: Any) -> Any:
     return node
 
 
-def _service(daemon: str, version: str, section: str | None = None) -> dict[str, Any]:
-    cat = catalogs.load(daemon, version)
+def _service(service: Service, targets: model.Targets, section: str | None
+             ) -> dict[str, Any]:
+    cat = service.catalog(targets)
     props: dict[str, Any] = {}
     for param in (cat.params.values() if cat else ()):
         if param.section != section:
             continue
-        props[param.name] = {"anyOf": [_param(daemon, param), AUTO, SECRET]}
+        props[param.name] = {"anyOf": [_param(param), AUTO, SECRET]}
     return {"type": "object", "additionalProperties": False, "properties": dict(sorted(props.items()))}
 
 
-def _param(daemon: str, param: catalogs.Param) -> dict[str, Any]:
+def _param(param: catalogs.Param) -> dict[str, Any]:
     if param.type == "bool":
         return {"anyOf": [{"type": "boolean"}, {"type": "string"}, {"enum": [0, 1]}]}
     if param.type == "enum":

@@ -18,9 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from perfcfg.services import catalog as catalogs
 from perfcfg.core.plan import Plan
-from perfcfg.stages.render import encode
+from perfcfg.services import registry
+from perfcfg.services.base import Service
+from perfcfg.services.redis.encode import redis_arg, redis_value
+from perfcfg.services.supervisor.encode import supervisor_value
 
 # Program keys the harness owns (it runs a stand-in command as itself, logging into its
 # scratch dir), or that getAllConfigInfo reports only expanded (process_name: see names()).
@@ -46,15 +48,11 @@ def from_result(result: Any) -> Intended:
 
 
 def from_plan(plan: Plan, targets: Any) -> Intended:
-    cats = {"postgres": catalogs.load("postgresql", str(targets.postgres)),
-            "pgbouncer": catalogs.load("pgbouncer", targets.pgbouncer),
-            "redis": catalogs.load("redis", targets.redis),
-            "supervisor": catalogs.load("supervisor", targets.supervisor.split(".")[0])}
+    cats = {s.name: s.catalog(targets) for s in registry.SERVICES}
     redis, enums = _redis(plan, cats["redis"])
     return Intended(
-        postgres=_simple(plan, "postgres", cats["postgres"], encode.pg_value),
-        pgbouncer=_simple(plan, "pgbouncer", cats["pgbouncer"],
-                          lambda p, v: encode.pgbouncer_value(v, p)),
+        postgres=_simple(plan, registry.by_name("postgres"), cats["postgres"]),
+        pgbouncer=_simple(plan, registry.by_name("pgbouncer"), cats["pgbouncer"]),
         databases=_databases(plan),
         redis=redis, redis_enums=enums,
         supervisor=_supervisor(plan, cats["supervisor"]),
@@ -71,12 +69,12 @@ def names(program: str, process_name: str | None, numprocs: int) -> list[str]:
                             "numprocs": numprocs} for n in range(numprocs)]
 
 
-def _simple(plan: Plan, service: str, cat: Any, fmt: Any) -> dict[str, str]:
+def _simple(plan: Plan, service: Service, cat: Any) -> dict[str, str]:
     out = {}
-    for setting in plan.service(service):
+    for setting in plan.service(service.name):
         param = cat.get(setting.name)
         if param is not None:
-            out[param.name] = fmt(param, setting.value)
+            out[param.name] = service.encode(param, setting.value)
     return out
 
 
@@ -97,23 +95,24 @@ def _redis(plan: Plan, cat: Any) -> tuple[dict[str, str], frozenset[str]]:
         if param.type == "enum":
             enums.add(param.name)
         if param.type == "list":
+            # CONFIG GET reports every item of a list directive on one line
             items = list(setting.value)
-            out[param.name] = " ".join(encode.redis_arg(a) for i in items for a in i.split()) \
+            out[param.name] = " ".join(redis_arg(a) for i in items for a in i.split()) \
                 if items else '""'
         else:
-            out[param.name] = encode.redis_value(param, setting.value)
+            out[param.name] = redis_value(param, setting.value)
     return out, frozenset(enums)
 
 
 def _supervisor(plan: Plan, cat: Any) -> dict[str, str]:
-    out = {f"supervisord.{s.name}": encode.supervisor_value(s.value, cat.get(s.name, "supervisord"))
+    out = {f"supervisord.{s.name}": supervisor_value(s.value, cat.get(s.name, "supervisord"))
            for s in plan.service("supervisor") if cat.get(s.name, "supervisord") is not None}
     for prog in plan.programs:
         for key, value in prog.options:
             if key in SUPERVISOR_HOST_KEYS:
                 continue
             param = cat.get(key, "program")
-            out[f"program:{prog.name}.{key}"] = encode.supervisor_value(value, param)
+            out[f"program:{prog.name}.{key}"] = supervisor_value(value, param)
         if prog.environment:
             # compared as the parsed dict, so written without the %-escaping of the file
             out[f"program:{prog.name}.environment"] = ",".join(

@@ -20,7 +20,8 @@ from perfcfg.core.plan import Plan
 from perfcfg.core.spans import Span
 from perfcfg.stages.layers import (SET_FILE, History, Sources, apply_set, load_chain, merge_layers,
                              set_source)
-from perfcfg.stages.validate import Config, Validator, did_you_mean
+from perfcfg.core.config import Config
+from perfcfg.stages.validate import Validator, did_you_mean
 
 
 @dataclass

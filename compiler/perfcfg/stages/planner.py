@@ -18,7 +18,7 @@ from perfcfg.core.plan import HbaRule, Plan, ProgramPlan, Setting
 from perfcfg.stages.layers import History
 from perfcfg.core.spans import Origin
 from perfcfg.tune import context as tc
-from perfcfg.stages.validate import AUTO, Config
+from perfcfg.core.config import AUTO, Config
 
 SERVICES = ("postgres", "pgbouncer", "redis", "supervisor")
 DEFAULT_PORTS = {"postgres": 5432, "pgbouncer": 6432, "redis": 6379}

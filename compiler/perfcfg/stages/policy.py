@@ -22,7 +22,7 @@ from perfcfg.core.diagnostics import Diagnostic, Related, Severity
 from perfcfg.model import RedisUser
 from perfcfg.core.plan import Plan
 from perfcfg.stages.secrets import is_reference
-from perfcfg.stages.validate import Config
+from perfcfg.core.config import Config
 
 Kind = str  # development | staging | production
 

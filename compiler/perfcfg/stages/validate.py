@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from pydantic_core import ValidationError
 
@@ -22,66 +21,13 @@ from perfcfg.core.diagnostics import Diagnostic
 from perfcfg.modelbase import Record
 from perfcfg.core.nodes import Mapping, Path, Scalar, Sequence, to_plain
 from perfcfg.core.spans import Span
-from perfcfg.services.units import UnitError
+from perfcfg.core.config import AUTO, Config
+from perfcfg.core.units import UnitError
+from perfcfg.services import registry
+from perfcfg.services.base import Service
 
-SECTIONS = ("postgres", "pgbouncer", "redis", "supervisor", "databases", "users", "clients",
-            "workload", "budget", "policy")
-SERVICE_DAEMON = {"postgres": "postgresql", "pgbouncer": "pgbouncer", "redis": "redis",
-                  "supervisor": "supervisor"}
-AUTO = "auto"
-
-# Values a daemon accepts without an error but changes: (daemon, name) → (effective maximum,
-# why). Found by perfcfg verify against the real daemons.
-SILENT_CLAMPS: dict[tuple[str, str], tuple[int, str]] = {
-    ("redis", "hz"): (500, "Redis clamps hz to 500 (CONFIG GET then shows 500)"),
-}
-
-# perfcfg's own keys inside daemon sections (not daemon parameters).
-OWN_KEYS: dict[str, dict[str, Callable[[Any], Any]]] = {
-    "redis": {"role": lambda v: _choice(v, ("cache", "store"))},
-    "supervisor": {},
-}
-SUPERVISOR_SUBSECTIONS = ("unix_http_server", "inet_http_server")
-# Keys perfcfg writes itself; a preset must not set them (they would break the topology or
-# smuggle in other files).
-MANAGED: dict[str, dict[str, str]] = {
-    "postgres": {
-        "include": "perfcfg writes one self-contained file",
-        "include_dir": "perfcfg writes one self-contained file",
-        "include_if_exists": "perfcfg writes one self-contained file",
-        "config_file": "set by the service manager, not in postgresql.conf",
-    },
-    "pgbouncer": {"%include": "perfcfg writes one self-contained file"},
-    "redis": {"include": "perfcfg writes one self-contained file",
-              "user": "declare Redis users under redis.users",
-              "requirepass": "declare redis.users: Redis ignores requirepass when it reads an "
-                             "aclfile, and it would put the password in redis.conf"},
-}
-
-
-def _choice(value: Any, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        raise UnitError(f"expected one of {', '.join(allowed)}, got {value!r}")
-    return value
-
-
-@dataclass
-class Config:
-    env: str
-    kind: str
-    targets: model.Targets
-    host: model.HostProfile | None
-    services: dict[str, dict[str, Any]]           # service → param → canonical value or "auto"
-    supervisor_sections: dict[str, dict[str, Any]]
-    redis_role: str
-    databases: list[model.Database]
-    users: list[model.User]
-    clients: list[model.Client]
-    workload: model.Workload
-    budget: model.Budget
-    policy: model.Policy
-    spans: dict[str, Span] = field(default_factory=dict)  # setting path → span of its value
-    redis_users: list[model.RedisUser] = field(default_factory=list)
+OWN_SECTIONS = ("databases", "users", "clients", "workload", "budget", "policy")
+SECTIONS = (*registry.names(), *OWN_SECTIONS)
 
 
 def did_you_mean(name: str, candidates: list[str]) -> str | None:
@@ -110,13 +56,13 @@ class Validator:
                            did_you_mean(key, list(SECTIONS)) or
                            f"sections are: {', '.join(SECTIONS)}")
         section = lambda name: tree.entries[name].value if name in tree.entries else None  # noqa: E731
-        services = {name: self.service(name, section(name)) for name in SERVICE_DAEMON}
-        sup_sections = {name: services["supervisor"].pop(name, {})
-                        for name in SUPERVISOR_SUBSECTIONS}
-        redis_role = services["redis"].pop("role", "cache")
-        redis_users = services["redis"].pop("users", [])
+        services = {s.name: self.service(s, section(s.name)) for s in registry.SERVICES}
+        # perfcfg's own keys inside daemon sections travel beside the parameters
+        own = {s.name: {key: services[s.name].pop(key) for key in
+                        (*s.own_keys, *s.record_keys, *s.subsections) if key in services[s.name]}
+               for s in registry.SERVICES}
         return Config(
-            self.env, self.kind, self.targets, host, services, sup_sections, redis_role,
+            self.env, self.kind, self.targets, host, services, own,
             self.models("databases", section("databases"), model.Database),
             self.models("users", section("users"), model.User),
             self.models("clients", section("clients"), model.Client),
@@ -124,12 +70,12 @@ class Validator:
             self.one("budget", section("budget"), model.Budget) or model.Budget(),
             self.policy(section("policy")),
             self.spans,
-            redis_users,
         )
 
     # -- daemon sections -----------------------------------------------------------------
 
-    def service(self, name: str, node: Any) -> dict[str, Any]:
+    def service(self, service: Service, node: Any) -> dict[str, Any]:
+        name = service.name
         if node is None:
             return {}
         if not isinstance(node, Mapping):
@@ -137,79 +83,77 @@ class Validator:
                        f"write one 'parameter: value' per line under {name}:")
             return {}
         self.spans.setdefault(name, node.span)   # where rules about a missing key point
-        daemon = SERVICE_DAEMON[name]
-        version = {"postgresql": str(self.targets.postgres), "pgbouncer": self.targets.pgbouncer,
-                   "redis": self.targets.redis, "supervisor": self.targets.supervisor.split(".")[0]
-                   }[daemon]
-        cat = catalogs.load(daemon, version)
+        cat = service.catalog(self.targets)
         if cat is None:
-            self.no_catalog(daemon, version, node, name)
+            self.no_catalog(service, node)
             return {}
         out: dict[str, Any] = {}
         for key, entry in node.entries.items():
             path = f"{name}.{key}"
-            if name == "redis" and key == "users":
-                out[key] = self.models(path, entry.value, model.RedisUser)
+            if key in service.record_keys:
+                out[key] = self.models(path, entry.value, service.record_keys[key])
                 continue
-            if name == "supervisor" and key in SUPERVISOR_SUBSECTIONS:
-                out[key] = self.params(cat, entry.value, path, section=key) \
+            if key in service.subsections:
+                out[key] = self.params(service, cat, entry.value, path, section=key) \
                     if isinstance(entry.value, Mapping) else {}
                 continue
-            own = OWN_KEYS.get(name, {})
+            own = service.own_keys
             if key in own:
                 self.spans[path] = entry.value.span
                 value = self.scalar(entry.value, path)
+                check, hint = own[key]
                 try:
-                    out[key] = own[key](value)
+                    out[key] = check(value)
                 except UnitError as exc:
-                    self.error("PCF204", f"invalid value for {path}: {exc}", entry.value.span, path,
-                               "redis.role is cache (evict keys) or store (keep them)")
+                    self.error("PCF204", f"invalid value for {path}: {exc}", entry.value.span,
+                               path, hint)
                 continue
-            section = "supervisord" if name == "supervisor" else None
-            param = self.param(cat, daemon, version, key, entry, path, section, extra=own)
+            param = self.param(service, cat, key, entry, path, service.section, extra=own)
             if param is not None:
-                canonical = self.coerce(cat, param, entry.value, path)
+                canonical = self.coerce(service, cat, param, entry.value, path)
                 if canonical is not None:
                     out[param.name] = canonical
         return out
 
-    def no_catalog(self, daemon: str, version: str, node: Mapping, name: str) -> None:
+    def no_catalog(self, service: Service, node: Mapping) -> None:
         """One diagnostic per service, at the version in perfcfg.yaml when it is known:
         every parameter of the section would otherwise repeat it."""
-        where = f"targets.{name}"
-        self.error("PCF207", f"perfcfg has no parameter catalog for {daemon} {version}",
+        where = f"targets.{service.name}"
+        self.error("PCF207", f"perfcfg has no parameter catalog for {service.daemon} "
+                   f"{service.version(self.targets)}",
                    self.target_spans.get(where) or
                    next((e.key_span for e in node.entries.values()), node.span),
-                   where, f"versions with a catalog: {', '.join(_catalog_versions(daemon))}")
+                   where, f"versions with a catalog: {', '.join(service.versions())}")
 
-    def params(self, cat: catalogs.Catalog | None, node: Mapping, prefix: str,
+    def params(self, service: Service, cat: catalogs.Catalog, node: Mapping, prefix: str,
                section: str) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for key, entry in node.entries.items():
             path = f"{prefix}.{key}"
-            param = self.param(cat, "supervisor", self.targets.supervisor, key, entry, path, section)
+            param = self.param(service, cat, key, entry, path, section)
             if param is not None:
-                canonical = self.coerce(cat, param, entry.value, path)
+                canonical = self.coerce(service, cat, param, entry.value, path)
                 if canonical is not None:
                     out[param.name] = canonical
         return out
 
-    def param(self, cat, daemon, version, key, entry, path, section, extra=()):
+    def param(self, service: Service, cat: catalogs.Catalog, key: str, entry: Any, path: str,
+              section: str | None, extra: Any = ()) -> catalogs.Param | None:
         self.spans[path] = entry.value.span
-        service = path.split(".")[0]
-        if key in MANAGED.get(service, {}):
+        if key in service.managed:
             self.error("PCF206", f"{path} is managed by perfcfg", entry.key_span, path,
-                       MANAGED[service][key])
+                       service.managed[key])
             return None
         param = cat.get(key, section)
         if param is None:
             names = cat.names(section) + list(extra)
-            self.error("PCF201", f"unknown {daemon} {version} parameter {key!r}", entry.key_span,
-                       path, did_you_mean(key, names) or
-                       f"see the {daemon} {version} documentation for valid names")
+            self.error("PCF201", f"unknown {cat.daemon} {cat.version} parameter {key!r}",
+                       entry.key_span, path, did_you_mean(key, names) or
+                       f"see the {cat.daemon} {cat.version} documentation for valid names")
         return param
 
-    def coerce(self, cat, param, node, path) -> Any:
+    def coerce(self, service: Service, cat: catalogs.Catalog, param: catalogs.Param,
+               node: Any, path: str) -> Any:
         value = self.scalar(node, path, allow_list=param.type == "list")
         if value is None:
             return None
@@ -218,22 +162,22 @@ class Validator:
         if isinstance(value, str) and model.SECRET_REF.match(value):
             return value
         try:
-            canonical = catalogs.coerce(cat, param, value)
+            canonical = service.coerce(param, value)
         except UnitError as exc:
             code = "PCF205" if "range" in str(exc) else "PCF204"
             self.error(code, f"invalid value for {path}: {_shown(exc, path, value)}", node.span,
-                       path, _fix_it(cat, param, value) or _unit_hint(cat, param))
+                       path, service.fix_it(param, value) or _hint(service, cat, param))
             return None
-        self.clamped(cat.daemon, param.name, canonical, node.span, path)
+        self.clamped(service, param.name, canonical, node.span, path)
         return canonical
 
-    def clamped(self, daemon: str, name: str, value: Any, span: Span, path: str) -> None:
+    def clamped(self, service: Service, name: str, value: Any, span: Span, path: str) -> None:
         """Values the daemon accepts but silently changes: say so now (verify proves it)."""
-        limit = SILENT_CLAMPS.get((daemon, name))
+        limit = service.clamps.get(name)
         if limit is not None and isinstance(value, int) and value > limit[0]:
             self.diagnostics.append(Diagnostic(
                 "PCF213", "warning", f"{path} = {value} is silently lowered to {limit[0]} by "
-                f"{daemon}: {limit[1]}", span, path, f"write {limit[0]} or less"))
+                f"{service.daemon}: {limit[1]}", span, path, f"write {limit[0]} or less"))
 
     def scalar(self, node, path, allow_list: bool = False) -> Any:
         if isinstance(node, Scalar):
@@ -335,87 +279,22 @@ def _shown(message: object, path: str, value: Any) -> str:
     return scrub(text, [repr(value), str(value)]) or text
 
 
-def _catalog_versions(daemon: str) -> list[str]:
-    from importlib import resources
-
-    prefix = catalogs.CATALOG_FILES[daemon].split("{")[0]
-    names = [p.name for p in resources.files("perfcfg.schemas.catalogs").iterdir()]
-    return sorted(n[len(prefix):-len(".json")] for n in names
-                  if n.startswith(prefix) and n.endswith(".json"))
-
-
-def _unit_kind(cat, param) -> str | None:
-    """The unit family a parameter is written in, where units are easy to get wrong."""
-    if cat.daemon == "postgresql" and param.unit in ("B", "kB", "8kB", "MB"):
-        return "pg_memory"
-    if cat.daemon == "postgresql" and param.unit in ("us", "ms", "s", "min"):
-        return "pg_time"
-    if cat.daemon == "redis" and param.type == "memory":
-        return "redis_memory"
-    return None
-
-
-# Per unit family: the general hint; unit spellings people carry over from elsewhere → the
-# daemon's own (same meaning); and why, for the fix-it hint.
-_UNIT_HINTS = {
-    "pg_memory": "PostgreSQL memory units are B, kB, MB, GB, TB (case-sensitive)",
-    "pg_time": "PostgreSQL time units are us, ms, s, min, h, d (case-sensitive)",
-    "redis_memory": "Redis reads k/m/g as powers of 1000 and kb/mb/gb as powers of 1024",
-}
-_UNIT_FIXES = {
-    "pg_memory": ({"b": "B", "k": "kB", "kb": "kB", "kib": "kB", "m": "MB", "mb": "MB",
-                   "mib": "MB", "g": "GB", "gb": "GB", "gib": "GB", "t": "TB", "tb": "TB",
-                   "tib": "TB"},
-                  "PostgreSQL's units are case-sensitive and 1024-based: MB means MiB"),
-    "pg_time": ({"usec": "us", "msec": "ms", "sec": "s", "secs": "s", "second": "s",
-                 "seconds": "s", "m": "min", "mins": "min", "minute": "min", "minutes": "min",
-                 "hr": "h", "hrs": "h", "hour": "h", "hours": "h", "day": "d", "days": "d"},
-                "PostgreSQL time units are us, ms, s, min, h, d"),
-    "redis_memory": ({"kib": "kb", "mib": "mb", "gib": "gb"},
-                     "Redis's kb/mb/gb are 1024-based; k/m/g are powers of 1000"),
-}
-_NUMBER_UNIT = re.compile(r"\s*([0-9]+)\s*([A-Za-z]+)\s*")
-
-
-def _fix_it(cat, param, value: Any) -> str | None:
-    """The value as the daemon spells it, when only the unit's spelling is wrong:
-    ``2GiB`` → ``2GB`` for PostgreSQL (whose GB is 1024-based), ``5m`` → ``5min``."""
-    kind = _unit_kind(cat, param)
-    match = _NUMBER_UNIT.fullmatch(value) if kind and isinstance(value, str) else None
-    if kind is None or match is None:
-        return None
-    number, unit = match.groups()
-    spellings, why = _UNIT_FIXES[kind]
-    fixed = spellings.get(unit.lower())
-    return f"write {number}{fixed} ({why})" if fixed and fixed != unit else None
-
-
-def _unit_hint(cat, param) -> str | None:
+def _hint(service: Service, cat: catalogs.Catalog, param: catalogs.Param) -> str | None:
     if param.values:
         return f"allowed: {', '.join(param.values)}"
     if param.type == "bool":
-        return _BOOL_HINT.get(cat.daemon)
-    kind = _unit_kind(cat, param)
-    if kind is not None:
-        return _UNIT_HINTS[kind]
-    if cat.daemon == "pgbouncer" and param.type == "seconds":
-        return "pgbouncer times are plain seconds, e.g. 30 or 1.5"
-    if cat.daemon == "supervisor" and param.type == "memory":
-        return "supervisor sizes are bytes or KB, MB, GB (1024-based), e.g. 50MB"
+        return service.bool_hint
+    unit = service.unit_hint(param)
+    if unit is not None:
+        return unit
     if param.min is not None and param.max is not None:
-        unit = f" {param.unit}" if param.unit else ""
-        return f"{cat.daemon} {cat.version} accepts {param.min:g} .. {param.max:g}{unit}"
-    if param.type == "integer" and cat.daemon == "pgbouncer":
-        return "use 0 or a positive whole number"
+        own = f" {param.unit}" if param.unit else ""
+        return f"{cat.daemon} {cat.version} accepts {param.min:g} .. {param.max:g}{own}"
     if param.type == "integer":
-        return "write a whole number"
+        return service.integer_hint
     return None
 
 
-_BOOL_HINT = {"postgresql": "PostgreSQL booleans are on or off",
-              "pgbouncer": "pgbouncer booleans are true or false (written 1 or 0)",
-              "redis": "Redis booleans are yes or no",
-              "supervisor": "supervisor booleans are true or false"}
 # Hints for pydantic's error types on perfcfg's own structures (model.py).
 _MODEL_HINTS = {
     "int_parsing": "write a whole number, e.g. 4", "int_type": "write a whole number, e.g. 4",

@@ -1,0 +1,45 @@
+"""Config: the validated input of one environment, as the validate stage hands it on.
+
+Every daemon parameter is already in its canonical form (bytes, microseconds, on/off…) or
+``"auto"``; perfcfg's own structures are the records of :mod:`perfcfg.model`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from perfcfg import model
+from perfcfg.core.spans import Span
+
+AUTO = "auto"   # a value the preset leaves to the tuner
+
+
+@dataclass
+class Config:
+    env: str
+    kind: str
+    targets: model.Targets
+    host: model.HostProfile | None
+    services: dict[str, dict[str, Any]]           # service → param → canonical value or "auto"
+    own: dict[str, dict[str, Any]]                # service → perfcfg's own key → its value
+    databases: list[model.Database]
+    users: list[model.User]
+    clients: list[model.Client]
+    workload: model.Workload
+    budget: model.Budget
+    policy: model.Policy
+    spans: dict[str, Span] = field(default_factory=dict)  # setting path → span of its value
+
+    # perfcfg's own keys inside daemon sections, under the names the later stages use
+    @property
+    def supervisor_sections(self) -> dict[str, dict[str, Any]]:
+        return self.own.get("supervisor", {})
+
+    @property
+    def redis_role(self) -> str:
+        return self.own.get("redis", {}).get("role", "cache")
+
+    @property
+    def redis_users(self) -> list[model.RedisUser]:
+        return self.own.get("redis", {}).get("users", [])

@@ -1,0 +1,42 @@
+"""pgbouncer's files: pgbouncer.ini ([databases] connection strings and [pgbouncer] settings)
+and userlist.txt (SCRAM secrets, never passwords; mode 0600)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from perfcfg.core.encoding import EncodeError
+from perfcfg.services.output import Output, RenderContext
+from perfcfg.services.pgbouncer.encode import pgbouncer_connstr, pgbouncer_name, userlist_line
+
+if TYPE_CHECKING:
+    from perfcfg.services.base import Service
+
+CONNSTR_KEYS = ("host", "port", "dbname", "pool_size", "reserve_pool", "pool_mode")
+
+
+def pgbouncer_ini(ctx: RenderContext, service: Service) -> bytes:
+    dbs = []
+    for db in ctx.plan.databases:
+        try:
+            pairs = [(k, db[k]) for k in CONNSTR_KEYS if k in db]
+            dbs.append({"name": pgbouncer_name(db["name"]), "connstr": pgbouncer_connstr(pairs)})
+        except EncodeError as exc:
+            ctx.fail(f"databases.{db['name']}", exc)
+    settings = ctx.lines(service, ctx.plan.service(service.name))
+    return ctx.template("pgbouncer.ini", databases=dbs, settings=settings)
+
+
+def userlist_txt(ctx: RenderContext, service: Service) -> bytes:
+    lines = []
+    for user, secret in ctx.plan.users:
+        try:
+            lines.append(userlist_line(user, secret))
+        except EncodeError as exc:
+            ctx.fail(f"users.{user}", exc)
+    return ctx.template("userlist.txt", users=lines)
+
+
+# userlist.txt holds SCRAM secrets, which can be guessed offline by whoever reads them.
+OUTPUTS = (Output("pgbouncer.ini", pgbouncer_ini),
+           Output("userlist.txt", userlist_txt, secret=True))

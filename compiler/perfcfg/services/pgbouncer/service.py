@@ -1,0 +1,22 @@
+"""pgbouncer as a service: the ``pgbouncer:`` section, catalogs per release, two files."""
+
+from __future__ import annotations
+
+from perfcfg.services.base import Service
+from perfcfg.services.pgbouncer import encode, values
+from perfcfg.services.pgbouncer.outputs import OUTPUTS
+
+SERVICE = Service(
+    name="pgbouncer",
+    daemon="pgbouncer",
+    title="pgbouncer",
+    version=lambda targets: targets.pgbouncer,
+    coerce=values.coerce,
+    encode=lambda param, value: encode.pgbouncer_value(value, param),
+    case_insensitive=False,
+    bool_hint=values.BOOL_HINT,
+    integer_hint=values.INTEGER_HINT,
+    unit_hint=values.unit_hint,
+    managed={"%include": "perfcfg writes one self-contained file"},
+    outputs=OUTPUTS,
+)

@@ -1,0 +1,51 @@
+"""PostgreSQL's files: postgresql.conf (every GUC the Plan holds) and pg_hba.conf (one line per
+pool and declared client, most specific first, columns aligned for reading)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from perfcfg.core.encoding import EncodeError, comment_text
+from perfcfg.services.output import Output, RenderContext
+from perfcfg.services.postgres.encode import hba_token
+
+if TYPE_CHECKING:
+    from perfcfg.services.base import Service
+
+
+def postgresql_conf(ctx: RenderContext, service: Service) -> bytes:
+    return ctx.template("postgresql.conf",
+                        settings=ctx.lines(service, ctx.plan.service(service.name)))
+
+
+def pg_hba_conf(ctx: RenderContext, service: Service) -> bytes:
+    rows = []
+    for rule in ctx.plan.hba:
+        try:
+            fields = [rule.type, hba_token(rule.database), hba_token(rule.user)]
+            if rule.address:
+                fields.append(hba_token(rule.address))
+            fields.append(rule.method)
+        except EncodeError as exc:
+            ctx.fail("clients", exc)
+            continue
+        rows.append({"fields": fields, "comment": comment_text(rule.comment)})
+    return ctx.template("pg_hba.conf", rules=_columns(rows))
+
+
+def _columns(rows: list[dict]) -> list[dict]:
+    """Align pg_hba.conf columns for reading; widths depend only on the content."""
+    widths: list[int] = []
+    for row in rows:
+        for i, f in enumerate(row["fields"][:-1]):
+            widths[i:i + 1] = [max(widths[i] if i < len(widths) else 0, len(f))]
+    for row in rows:
+        fields = row["fields"]
+        if fields[0] == "local":  # local lines have no address column
+            fields = fields[:3] + [""] + fields[3:]
+        row["text"] = "  ".join(f.ljust(widths[i]) if i < len(fields) - 1 and i < len(widths)
+                                else f for i, f in enumerate(fields)).rstrip()
+    return rows
+
+
+OUTPUTS = (Output("postgresql.conf", postgresql_conf), Output("pg_hba.conf", pg_hba_conf))

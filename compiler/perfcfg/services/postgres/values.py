@@ -1,0 +1,91 @@
+"""PostgreSQL values: a preset value → perfcfg's canonical value (bytes, microseconds, on/off…),
+and the hints a wrong one gets.
+
+>>> from perfcfg.services.catalog import load
+>>> cat = load("postgresql", "15", case_insensitive=True)
+>>> coerce(cat.get("work_mem"), "64MB")
+67108864
+>>> coerce(cat.get("huge_pages"), False)
+'off'
+>>> fix_it(cat.get("work_mem"), "2GiB")
+"write 2GB (PostgreSQL's units are case-sensitive and 1024-based: MB means MiB)"
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from perfcfg.core.units import UnitError, human
+from perfcfg.services.catalog import (
+    BOOL_WORDS, Param, as_bool, as_enum, as_int, as_real, as_string, check_range)
+from perfcfg.services.fixit import fix_unit
+from perfcfg.services.postgres.units import (
+    PG_BASE_BYTES, PG_BASE_US, parse_pg_memory, parse_pg_time)
+
+BOOL_HINT = "PostgreSQL booleans are on or off"
+_MEMORY_HINT = "PostgreSQL memory units are B, kB, MB, GB, TB (case-sensitive)"
+_TIME_HINT = "PostgreSQL time units are us, ms, s, min, h, d (case-sensitive)"
+# Unit spellings people carry over from elsewhere → PostgreSQL's own (same meaning).
+_MEMORY_FIXES = {"b": "B", "k": "kB", "kb": "kB", "kib": "kB", "m": "MB", "mb": "MB",
+                 "mib": "MB", "g": "GB", "gb": "GB", "gib": "GB", "t": "TB", "tb": "TB",
+                 "tib": "TB"}
+_TIME_FIXES = {"usec": "us", "msec": "ms", "sec": "s", "secs": "s", "second": "s",
+               "seconds": "s", "m": "min", "mins": "min", "minute": "min", "minutes": "min",
+               "hr": "h", "hrs": "h", "hour": "h", "hours": "h", "day": "d", "days": "d"}
+
+
+def coerce(param: Param, value: Any) -> Any:
+    """The canonical value; a size or duration finer than the GUC's unit is refused, because
+    PostgreSQL would round it (a timeout possibly to 0 = disabled)."""
+    result = _canonical(param, value)
+    own = result
+    if param.unit in PG_BASE_BYTES and result != -1 and not isinstance(result, bool):
+        if result % PG_BASE_BYTES[param.unit]:
+            raise UnitError(f"{human(result)} is finer than this parameter's unit "
+                            f"({param.unit}); PostgreSQL would round it")
+        own = result / PG_BASE_BYTES[param.unit]
+    elif param.unit in PG_BASE_US and result != -1 and not isinstance(result, bool):
+        if result % PG_BASE_US[param.unit]:
+            raise UnitError(f"this duration is finer than this parameter's unit ({param.unit}); "
+                            "PostgreSQL would round it, possibly to 0 = disabled")
+        own = result / PG_BASE_US[param.unit]
+    check_range(param, own)
+    return result
+
+
+def _canonical(param: Param, value: Any) -> Any:
+    if param.type == "bool":
+        return as_bool(value, BOOL_WORDS, "on or off")
+    if param.type == "enum":
+        return as_enum(param, value)
+    if param.type == "string":
+        return as_string(value)
+    if param.type == "real":
+        return as_real(value)
+    if param.unit in PG_BASE_BYTES:
+        if value == -1 or value == "-1":
+            return -1
+        return parse_pg_memory(value, param.unit)
+    if param.unit in PG_BASE_US:
+        if value == -1 or value == "-1":
+            return -1
+        return parse_pg_time(value, param.unit)
+    return as_int(value)
+
+
+def unit_hint(param: Param) -> str | None:
+    if param.unit in ("B", "kB", "8kB", "MB"):
+        return _MEMORY_HINT
+    if param.unit in ("us", "ms", "s", "min"):
+        return _TIME_HINT
+    return None
+
+
+def fix_it(param: Param, value: Any) -> str | None:
+    """``2GiB`` → ``2GB`` (PostgreSQL's GB is 1024-based), ``5m`` → ``5min``."""
+    if param.unit in ("B", "kB", "8kB", "MB"):
+        return fix_unit(value, _MEMORY_FIXES,
+                        "PostgreSQL's units are case-sensitive and 1024-based: MB means MiB")
+    if param.unit in ("us", "ms", "s", "min"):
+        return fix_unit(value, _TIME_FIXES, "PostgreSQL time units are us, ms, s, min, h, d")
+    return None

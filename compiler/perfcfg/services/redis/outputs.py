@@ -1,0 +1,64 @@
+"""Redis's files: redis.conf and users.acl (one ``user`` line per ACL user; mode 0600, and no
+header: Redis refuses to start on a comment line in an ACL file)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from perfcfg.core.encoding import EncodeError
+from perfcfg.core.plan import Setting
+from perfcfg.services.output import Output, RenderContext, reason_comment
+from perfcfg.services.redis.encode import acl_line, redis_arg, redis_value
+
+if TYPE_CHECKING:
+    from perfcfg.services.base import Service
+    from perfcfg.services.catalog import Param
+
+
+def redis_conf(ctx: RenderContext, service: Service) -> bytes:
+    out = []
+    for setting in ctx.plan.service(service.name):
+        param = ctx.param(service, setting.name)
+        if param is None:
+            ctx.unknown(setting)
+            continue
+        try:
+            out.extend(_lines(param, setting))
+        except EncodeError as exc:
+            ctx.fail(setting.path, exc)
+    return ctx.template("redis.conf", settings=out)
+
+
+def list_text(param: Param, items: list[str]) -> list[str]:
+    """A list directive's argument strings: ``bind`` takes every address on one line, the
+    others (``save``) one line per item; an empty list is written ``""`` (none)."""
+    if not items:
+        return ['""']
+    args = [" ".join(redis_arg(a) for a in item.split()) for item in items]
+    return [" ".join(args)] if param.name == "bind" else args
+
+
+def _lines(param: Param, setting: Setting) -> list[dict[str, str]]:
+    comment = reason_comment(setting)
+    if param.type != "list":
+        return [{"text": f"{param.name} {redis_value(param, setting.value)}", "comment": comment}]
+    return [{"text": f"{param.name} {text}", "comment": comment if i == 0 else ""}
+            for i, text in enumerate(list_text(param, list(setting.value)))]
+
+
+def users_acl(ctx: RenderContext, service: Service) -> bytes:
+    lines, seen = [], set()
+    for line in ctx.plan.acl:
+        name = line.split(" ")[1]
+        try:
+            if name in seen:  # a duplicate user line stops Redis at startup
+                raise EncodeError(f"Redis user {name!r} is declared twice")
+            seen.add(name)
+            lines.append(acl_line(line))
+        except EncodeError as exc:
+            ctx.fail(f"redis.users.{name}", exc)
+    return ctx.template("users.acl", users=lines)
+
+
+OUTPUTS = (Output("redis.conf", redis_conf),
+           Output("users.acl", users_acl, secret=True, header=False))

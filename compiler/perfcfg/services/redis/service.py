@@ -1,0 +1,32 @@
+"""Redis as a service: the ``redis:`` section (with perfcfg's own ``role`` and ``users``),
+catalogs per release, redis.conf and users.acl."""
+
+from __future__ import annotations
+
+from perfcfg import model
+from perfcfg.services.base import Service
+from perfcfg.services.redis import encode, schema, values
+from perfcfg.services.redis.outputs import OUTPUTS
+
+SERVICE = Service(
+    name="redis",
+    daemon="redis",
+    title="Redis",
+    version=lambda targets: targets.redis,
+    coerce=values.coerce,
+    encode=encode.redis_value,
+    bool_hint=values.BOOL_HINT,
+    unit_hint=values.unit_hint,
+    fix_it=values.fix_it,
+    own_keys={"role": (values.role, "redis.role is cache (evict keys) or store (keep them)")},
+    record_keys={"users": model.RedisUser},
+    managed={
+        "include": "perfcfg writes one self-contained file",
+        "user": "declare Redis users under redis.users",
+        "requirepass": "declare redis.users: Redis ignores requirepass when it reads an "
+                       "aclfile, and it would put the password in redis.conf",
+    },
+    clamps={"hz": (500, "Redis clamps hz to 500 (CONFIG GET then shows 500)")},
+    own_schema=schema.own_schema,
+    outputs=OUTPUTS,
+)

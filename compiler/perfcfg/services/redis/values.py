@@ -1,0 +1,65 @@
+"""Redis values: yes/no booleans, sizes in Redis's own units, lists of arguments.
+
+>>> from perfcfg.services.catalog import load
+>>> cat = load("redis", "7.0", case_insensitive=True)
+>>> coerce(cat.get("maxmemory"), "256mb")
+268435456
+>>> fix_it(cat.get("maxmemory"), "2GiB")
+"write 2gb (Redis's kb/mb/gb are 1024-based; k/m/g are powers of 1000)"
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from perfcfg.core.units import UnitError
+from perfcfg.services.catalog import (
+    Param, as_bool, as_enum, as_int, as_string, check_range, octal)
+from perfcfg.services.fixit import fix_unit
+from perfcfg.services.redis.units import parse_redis_memory
+
+BOOL_HINT = "Redis booleans are yes or no"
+ROLES = ("cache", "store")
+
+
+def coerce(param: Param, value: Any) -> Any:
+    result = _canonical(param, value)
+    check_range(param, result)
+    return result
+
+
+def _canonical(param: Param, value: Any) -> Any:
+    if param.type == "bool":
+        return as_bool(value, {"yes": True, "no": False}, "yes or no")
+    if param.type == "enum":
+        return as_enum(param, value)
+    if param.type == "memory":
+        return parse_redis_memory(value)
+    if param.type == "integer":
+        return as_int(value)
+    if param.type == "octal":
+        return octal(value)
+    if param.type == "list":
+        items = value if isinstance(value, list) else [value]
+        return [as_string(item) for item in items]
+    return as_string(value)
+
+
+def role(value: Any) -> str:
+    """``redis.role``: perfcfg's own key — cache (evict keys) or store (keep them)."""
+    if value not in ROLES:
+        raise UnitError(f"expected one of {', '.join(ROLES)}, got {value!r}")
+    return value
+
+
+def unit_hint(param: Param) -> str | None:
+    if param.type == "memory":
+        return "Redis reads k/m/g as powers of 1000 and kb/mb/gb as powers of 1024"
+    return None
+
+
+def fix_it(param: Param, value: Any) -> str | None:
+    if param.type != "memory":
+        return None
+    return fix_unit(value, {"kib": "kb", "mib": "mb", "gib": "gb"},
+                    "Redis's kb/mb/gb are 1024-based; k/m/g are powers of 1000")

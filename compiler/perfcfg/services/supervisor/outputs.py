@@ -1,0 +1,51 @@
+"""supervisord.conf: [supervisord], the control-socket and HTTP-server sections, and one
+[program:x] per worker program (mode 0600: it may hold the HTTP server's password hash)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from perfcfg.core.encoding import EncodeError
+from perfcfg.services.output import Output, RenderContext
+from perfcfg.services.supervisor.encode import (
+    supervisor_command, supervisor_environment, supervisor_template, supervisor_value)
+
+if TYPE_CHECKING:
+    from perfcfg.services.base import Service
+
+SUBSECTIONS = ("unix_http_server", "inet_http_server")
+
+
+def supervisord_conf(ctx: RenderContext, service: Service) -> bytes:
+    sections = []
+    for name in SUBSECTIONS:
+        settings = ctx.lines(service, ctx.plan.service(service.name, name), section=name)
+        if settings:
+            sections.append({"name": name, "settings": settings})
+    socket = ctx.plan.value("supervisor.unix_http_server.file")
+    programs = []
+    for prog in ctx.plan.programs:
+        path = f"workload.programs.{prog.name}"
+        try:
+            options = [{"name": "command", "value": supervisor_command(list(prog.argv))}]
+            for key, value in prog.options:
+                param = ctx.param(service, key, "program")
+                if param is None:
+                    raise EncodeError(f"unknown supervisor program option {key!r}")
+                text = supervisor_template(value) if key == "process_name" \
+                    else supervisor_value(value, param)
+                options.append({"name": key, "value": text})
+            if prog.environment:
+                options.append({"name": "environment",
+                                "value": supervisor_environment(prog.environment)})
+        except EncodeError as exc:
+            ctx.fail(path, exc)
+            continue
+        programs.append({"name": prog.name, "options": options})
+    return ctx.template("supervisord.conf",
+                        settings=ctx.lines(service, ctx.plan.service(service.name),
+                                           section="supervisord"),
+                        sections=sections, socket=socket, programs=programs)
+
+
+OUTPUTS = (Output("supervisord.conf", supervisord_conf, secret=True),)

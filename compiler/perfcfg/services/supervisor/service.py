@@ -1,0 +1,22 @@
+"""supervisord as a service: the ``supervisor:`` section ([supervisord] keys plus the
+``unix_http_server:``/``inet_http_server:`` maps), one catalog per major version, one file."""
+
+from __future__ import annotations
+
+from perfcfg.services.base import Service
+from perfcfg.services.supervisor import encode, values
+from perfcfg.services.supervisor.outputs import OUTPUTS, SUBSECTIONS
+
+SERVICE = Service(
+    name="supervisor",
+    daemon="supervisor",
+    title="supervisor",
+    version=lambda targets: targets.supervisor.split(".")[0],
+    coerce=values.coerce,
+    encode=lambda param, value: encode.supervisor_value(value, param),
+    section="supervisord",
+    bool_hint=values.BOOL_HINT,
+    unit_hint=values.unit_hint,
+    subsections=SUBSECTIONS,
+    outputs=OUTPUTS,
+)
