@@ -181,6 +181,17 @@ def test_a_waiver_turns_the_error_into_a_warning_naming_it(kinds):
     assert d.related[0].span.line == 5
 
 
+@pytest.mark.parametrize("env, unwaived, waived", [("production", "error", "warning"),
+                                                   ("development", "warning", "info")])
+def test_a_waiver_lowers_a_security_finding_one_severity_like_a_cross_service_one(
+        kinds, env, unwaived, waived):
+    # One waiver rule for PCF3xx and PCF4xx alike: error → warning, warning → info.
+    plain = policy_diags(kinds, "redis:\n  protected-mode: no\n", env)
+    assert [(d.code, d.severity) for d in plain] == [("PCF403", unwaived)]
+    found = policy_diags(kinds, WAIVED, env)
+    assert [(d.code, d.severity) for d in found] == [("PCF403", waived)]
+
+
 def test_a_waiver_does_not_hide_other_rules(kinds):
     found = policy_diags(kinds, WAIVED.replace("redis:\n", "redis:\n  users: [!unset app]\n"))
     assert ("PCF404", "error") in [(d.code, d.severity) for d in found]

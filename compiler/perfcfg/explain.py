@@ -90,7 +90,9 @@ def _structural(config: Any, path: str) -> Any:
         "databases": {d.name: d.model_dump() for d in config.databases},
         "users": {u.name: u.model_dump() for u in config.users},
         "clients": {c.name: c.model_dump() for c in config.clients},
-        "redis": {"role": config.redis_role},
+        # perfcfg's own single-value keys inside daemon sections (e.g. redis.role)
+        **{svc: {k: v for k, v in own.items() if isinstance(v, str)}
+           for svc, own in config.own.items()},
     }
     tree["workload"]["programs"] = {p["name"]: p for p in tree["workload"]["programs"]}
     node: Any = tree

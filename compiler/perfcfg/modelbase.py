@@ -14,6 +14,7 @@ pydantic never breaks perfcfg.
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Callable, ClassVar
 
 import pydantic_core
@@ -52,8 +53,9 @@ class Record:
 
     @classmethod
     def _schema(cls) -> dict[str, Any]:
-        from perfcfg import model
-
+        # The generated module that defines this class (perfcfg.model), found without
+        # importing it: it imports this module.
+        model = sys.modules[cls.__module__]
         if pydantic_core.__version__ == model.PYDANTIC_CORE:
             return cls.__core_schema__
         from perfcfg import modeldef

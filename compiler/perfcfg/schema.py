@@ -88,7 +88,9 @@ def preset_schema(targets: model.Targets) -> dict[str, Any]:
     definitions = _optional(definitions)
     for name in ("databases", "users", "clients"):
         props[name]["items"]["anyOf"][0]["required"] = ["name"]
-    props["redis"]["properties"]["users"]["items"]["anyOf"][0]["required"] = ["name"]
+    for service in registry.SERVICES:
+        for key in service.record_keys:
+            props[service.name]["properties"][key]["items"]["anyOf"][0]["required"] = ["name"]
     definitions["Waiver"]["required"] = ["rule", "reason"]
     props["workload"]["properties"]["programs"]["items"] = {
         "anyOf": [{"$ref": "#/definitions/Program", }, {"type": "string"}]}

@@ -73,15 +73,17 @@ class Plan:
     secrets: list[str]                      # resolved secret values, for leak scans only
     acl: list[str] = field(default_factory=list)   # Redis ACL file lines, passwords hashed
 
-    def service(self, name: str, section: str | None = None) -> list[Setting]:
-        """Settings of one service (one supervisor section), in path order."""
+    def service(self, name: str, section: str | None = None,
+                nested: tuple[str, ...] = ()) -> list[Setting]:
+        """Settings of one service, or of one of its nested sections, in path order; the
+        settings of the ``nested`` sections are left out of the service's own."""
         prefix = f"{name}." if section is None else f"{name}.{section}."
         out = []
         for path in sorted(self.settings):
             if not path.startswith(prefix):
                 continue
             rest = path[len(prefix):]
-            if "." in rest and section is None and name in ("supervisor",):
+            if section is None and rest.split(".", 1)[0] in nested and "." in rest:
                 continue
             out.append(self.settings[path])
         return out

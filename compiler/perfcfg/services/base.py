@@ -47,6 +47,8 @@ class Service:
     fix_it: Callable[[catalogs.Param, Any], str | None] = _no_fix
     # perfcfg's own keys inside the section (not daemon parameters): key → (checker, hint)
     own_keys: Mapping[str, tuple[Callable[[Any], Any], str]] = field(default_factory=dict)
+    # the value an own key has when the preset leaves it out
+    own_defaults: Mapping[str, Any] = field(default_factory=dict)
     # keys holding lists of perfcfg records (e.g. Redis ACL users): key → record class
     record_keys: Mapping[str, Any] = field(default_factory=dict)
     # nested catalog sections a preset may write as maps (supervisor's [inet_http_server])

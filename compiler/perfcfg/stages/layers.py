@@ -24,9 +24,13 @@ from perfcfg.stages import load as yamlload
 from perfcfg.core.diagnostics import Diagnostic
 from perfcfg.core.nodes import Entry, Mapping, Node, Path, Scalar, Sequence, path_str
 from perfcfg.core.spans import Origin, Span
+from perfcfg.services import registry
 
+# Lists of named records merge item by item: perfcfg's own, and those inside a service's
+# section (e.g. Redis ACL users).
 NAMED_LISTS: frozenset[Path] = frozenset({
-    ("databases",), ("users",), ("clients",), ("workload", "programs"), ("redis", "users"),
+    ("databases",), ("users",), ("clients",), ("workload", "programs"),
+    *((s.name, key) for s in registry.SERVICES for key in s.record_keys),
 })
 BUILTIN_PREFIX = "builtin:"
 BUILTIN_PRESETS = ("development", "staging", "production")

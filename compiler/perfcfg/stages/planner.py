@@ -19,6 +19,7 @@ from perfcfg.stages.layers import History
 from perfcfg.core.spans import Origin
 from perfcfg.tune import context as tc
 from perfcfg.core.config import AUTO, Config
+from perfcfg.services.rules import is_local_address
 
 SERVICES = ("postgres", "pgbouncer", "redis", "supervisor")
 DEFAULT_PORTS = {"postgres": 5432, "pgbouncer": 6432, "redis": 6379}
@@ -169,17 +170,6 @@ def _derive(config: Config, settings: dict[str, Setting]) -> None:
         # pgbouncer and every direct client are on this host: nothing needs a TCP port
         # beyond loopback (research §2.6).
         put("postgres.listen_addresses", "localhost", "every client is on this host")
-
-
-def is_local_address(address: str) -> bool:
-    """Whether a pg_hba address can only match connections from this host."""
-    import ipaddress
-
-    if address in ("local", "samehost"):
-        return True
-    if address == "samenet":
-        return False
-    return ipaddress.ip_network(address).is_loopback
 
 
 def port(settings: dict[str, Setting], service: str) -> int:

@@ -58,8 +58,10 @@ class Validator:
         section = lambda name: tree.entries[name].value if name in tree.entries else None  # noqa: E731
         services = {s.name: self.service(s, section(s.name)) for s in registry.SERVICES}
         # perfcfg's own keys inside daemon sections travel beside the parameters
-        own = {s.name: {key: services[s.name].pop(key) for key in
-                        (*s.own_keys, *s.record_keys, *s.subsections) if key in services[s.name]}
+        own = {s.name: {**s.own_defaults,
+                        **{key: services[s.name].pop(key) for key in
+                           (*s.own_keys, *s.record_keys, *s.subsections)
+                           if key in services[s.name]}}
                for s in registry.SERVICES}
         return Config(
             self.env, self.kind, self.targets, host, services, own,
@@ -334,9 +336,7 @@ _FIELD_HINTS = {
     "command": "write the command line, e.g. python -m app.worker",
     "environment": "variable names are letters, digits and '_', not starting with a digit",
     "name": "pick another name",
-    "os_reserve": "write auto, a size like 8GiB or a share like 40%",
-    "postgres": "write auto, a size like 8GiB or a share like 40%",
-    "redis": "write auto, a size like 8GiB or a share like 40%",
+    **{share: "write auto, a size like 8GiB or a share like 40%" for share in model.Budget.FIELDS},
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from perfcfg.services.base import Service
+from perfcfg.services.pgbouncer.policy import RULES
 from perfcfg.services.pgbouncer import encode, values
 from perfcfg.services.pgbouncer.outputs import OUTPUTS
 
@@ -19,4 +20,5 @@ SERVICE = Service(
     unit_hint=values.unit_hint,
     managed={"%include": "perfcfg writes one self-contained file"},
     outputs=OUTPUTS,
+    rules=RULES,
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from perfcfg.services.base import Service
+from perfcfg.services.postgres.policy import RULES
 from perfcfg.services.postgres import encode, values
 from perfcfg.services.postgres.outputs import OUTPUTS
 
@@ -25,4 +26,5 @@ SERVICE = Service(
         "config_file": "set by the service manager, not in postgresql.conf",
     },
     outputs=OUTPUTS,
+    rules=RULES,
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from perfcfg import model
 from perfcfg.services.base import Service
+from perfcfg.services.redis.policy import RULES
 from perfcfg.services.redis import encode, schema, values
 from perfcfg.services.redis.outputs import OUTPUTS
 
@@ -19,6 +20,7 @@ SERVICE = Service(
     unit_hint=values.unit_hint,
     fix_it=values.fix_it,
     own_keys={"role": (values.role, "redis.role is cache (evict keys) or store (keep them)")},
+    own_defaults={"role": "cache"},
     record_keys={"users": model.RedisUser},
     managed={
         "include": "perfcfg writes one self-contained file",
@@ -29,4 +31,5 @@ SERVICE = Service(
     clamps={"hz": (500, "Redis clamps hz to 500 (CONFIG GET then shows 500)")},
     own_schema=schema.own_schema,
     outputs=OUTPUTS,
+    rules=RULES,
 )

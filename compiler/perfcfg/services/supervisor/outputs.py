@@ -43,7 +43,8 @@ def supervisord_conf(ctx: RenderContext, service: Service) -> bytes:
             continue
         programs.append({"name": prog.name, "options": options})
     return ctx.template("supervisord.conf",
-                        settings=ctx.lines(service, ctx.plan.service(service.name),
+                        settings=ctx.lines(service, ctx.plan.service(service.name,
+                                                                     nested=SUBSECTIONS),
                                            section="supervisord"),
                         sections=sections, socket=socket, programs=programs)
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from perfcfg.services.base import Service
+from perfcfg.services.supervisor.policy import RULES
 from perfcfg.services.supervisor import encode, values
 from perfcfg.services.supervisor.outputs import OUTPUTS, SUBSECTIONS
 
@@ -19,4 +20,5 @@ SERVICE = Service(
     unit_hint=values.unit_hint,
     subsections=SUBSECTIONS,
     outputs=OUTPUTS,
+    rules=RULES,
 )
