@@ -30,6 +30,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 
 from perfcfg import __version__
+from perfcfg.core.codes import TITLES, family
 from perfcfg.core.diagnostics import Diagnostic, Related
 from perfcfg.core.spans import Span
 
@@ -45,14 +46,6 @@ TAB_WIDTH = 4
 _SEVERITIES = ("error", "warning", "info")
 _GITHUB_COMMAND = {"error": "error", "warning": "warning", "info": "notice"}
 _SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
-# Short rule descriptions by code family, as documented in perfcfg.core.diagnostics.
-_FAMILIES = {
-    "1": "loading problem (YAML, files, extends)",
-    "2": "schema problem (types, units, ranges, keys)",
-    "3": "cross-service problem (memory, connections, fds, ports, versions)",
-    "4": "security policy problem",
-    "5": "build or CLI problem",
-}
 
 
 def render(diagnostics: Iterable[Diagnostic], fmt: str, sources: Mapping[str, str],
@@ -360,9 +353,7 @@ def render_sarif(diagnostics: list[Diagnostic], base: str = "", root_uri: str | 
 
 
 def _sarif_rule(code: str) -> dict:
-    from perfcfg.core.codes import TITLES
-
-    title = TITLES.get(code) or f"perfcfg {_FAMILIES.get(code[3:4], 'problem')}"
+    title = TITLES.get(code) or f"perfcfg {family(code)}"
     return {"id": code, "shortDescription": {"text": title}}
 
 

@@ -1,12 +1,18 @@
-"""The diagnostic codes perfcfg emits, with a short title each (documented in docs/diagnostics.md).
+"""The diagnostics registry: every code perfcfg emits, its family and its title.
 
-Codes are stable: a code keeps its meaning forever; a retired code is never reused.
-Families: ``PCF1xx`` loading (YAML, files, extends, environments, secrets), ``PCF2xx`` schema
-(keys, types, units, ranges), ``PCF3xx`` cross-service checks, ``PCF4xx`` security policy,
-``PCF5xx`` command line.
+This one table feeds the reporters (SARIF rule descriptions), the security rules' titles,
+which codes a waiver may name, and docs/diagnostics.md (a test checks that every code is
+documented there under its title, with real output). Codes are stable: a code keeps its
+meaning forever; a retired code is never reused. Families: ``PCF1xx`` loading (YAML, files,
+extends, environments, secrets), ``PCF2xx`` schema (keys, types, units, ranges), ``PCF3xx``
+cross-service checks, ``PCF4xx`` security policy, ``PCF5xx`` command line.
 
 >>> TITLES["PCF204"]
 'invalid value'
+>>> family("PCF303")
+'cross-service problem (memory, connections, fds, ports, versions)'
+>>> "PCF310" in WAIVABLE, "PCF403" in WAIVABLE, "PCF420" in WAIVABLE
+(True, True, False)
 """
 
 from __future__ import annotations
@@ -86,3 +92,20 @@ TITLES: dict[str, str] = {
     "PCF502": "--set value is not YAML",
     "PCF503": "--set path does not exist",
 }
+
+FAMILIES: dict[str, str] = {
+    "1": "loading problem (YAML, files, extends)",
+    "2": "schema problem (types, units, ranges, keys)",
+    "3": "cross-service problem (memory, connections, fds, ports, versions)",
+    "4": "security policy problem",
+    "5": "build or CLI problem",
+}
+
+# A waiver accepts a cross-service finding or a security rule's finding; the waiver codes
+# themselves (PCF420, PCF421) cannot be waived.
+WAIVABLE: frozenset[str] = frozenset(
+    c for c in TITLES if c.startswith("PCF3") or (c.startswith("PCF4") and c < "PCF420"))
+
+
+def family(code: str) -> str:
+    return FAMILIES.get(code[3:4], "problem")

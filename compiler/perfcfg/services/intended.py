@@ -23,7 +23,7 @@ from perfcfg.services import registry
 from perfcfg.services.base import Service
 from perfcfg.services.redis.encode import redis_arg, redis_value
 from perfcfg.services.supervisor.encode import supervisor_value
-from perfcfg.services.supervisor.outputs import SUBSECTIONS
+from perfcfg.services.supervisor.outputs import NESTED
 
 # Program keys the harness owns (it runs a stand-in command as itself, logging into its
 # scratch dir), or that getAllConfigInfo reports only expanded (process_name: see names()).
@@ -107,7 +107,7 @@ def _redis(plan: Plan, cat: Any) -> tuple[dict[str, str], frozenset[str]]:
 
 def _supervisor(plan: Plan, cat: Any) -> dict[str, str]:
     out = {f"supervisord.{s.name}": supervisor_value(s.value, cat.get(s.name, "supervisord"))
-           for s in plan.service("supervisor", nested=SUBSECTIONS) if cat.get(s.name, "supervisord") is not None}
+           for s in plan.service("supervisor", nested=NESTED) if cat.get(s.name, "supervisord") is not None}
     for prog in plan.programs:
         for key, value in prog.options:
             if key in SUPERVISOR_HOST_KEYS:

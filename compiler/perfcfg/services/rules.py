@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
+from perfcfg.core.codes import TITLES
 from perfcfg.core.config import Config
 from perfcfg.core.diagnostics import Severity
 from perfcfg.core.plan import Plan
@@ -37,11 +38,14 @@ Check = Callable[[Plan, Config], Iterable[Finding]]
 @dataclass(frozen=True)
 class Rule:
     code: str
-    title: str
     severity: Mapping[Kind, Severity | None]
     why: str
     fix: str
     check: Check
+
+    @property
+    def title(self) -> str:
+        return TITLES[self.code]    # the diagnostics registry's, shown everywhere alike
 
 
 def sev(production: Severity | None, staging: Severity | None,

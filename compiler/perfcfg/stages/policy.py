@@ -59,7 +59,7 @@ def _plaintext_secrets(plan: Plan, config: Config) -> Iterator[Finding]:
 
 
 _PLAINTEXT = Rule(
-    "PCF401", "plaintext secret in a preset", STRICT,
+    "PCF401", STRICT,
     "a preset lives in git and in every clone, CI log and review; a password there is "
     "public to everyone who can read the repository",
     "write a reference, ${env:NAME} or ${file:path}, resolved only at build time",

@@ -21,6 +21,7 @@ from perfcfg.core.diagnostics import Diagnostic
 from perfcfg.modelbase import Record
 from perfcfg.core.nodes import Mapping, Path, Scalar, Sequence, to_plain
 from perfcfg.core.spans import Span
+from perfcfg.core.codes import WAIVABLE
 from perfcfg.core.config import AUTO, Config
 from perfcfg.core.units import UnitError
 from perfcfg.services import registry
@@ -252,10 +253,7 @@ class Validator:
         policy = self.one("policy", node, model.Policy) if node is not None else None
         if policy is None:
             return model.Policy()
-        from perfcfg.core.codes import TITLES
-        from perfcfg.stages.policy import RULES  # the rule table only; checks run after planning
-
-        waivable = sorted({*RULES, *(c for c in TITLES if c.startswith("PCF3"))})
+        waivable = sorted(WAIVABLE)
         seen: set[str] = set()
         for i, waiver in enumerate(policy.waivers):
             path = f"policy.waivers[{i}].rule"

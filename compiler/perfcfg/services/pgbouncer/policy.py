@@ -57,22 +57,22 @@ def _pgbouncer_admins(plan: Plan, config: Config) -> Iterator[Finding]:
 
 
 RULES = (
-    Rule("PCF413", "pgbouncer auth_type weaker than SCRAM", STRICT,
+    Rule("PCF413", STRICT,
          "trust and any skip passwords (with any, every user is admin), plain sends them in "
          "clear, md5 (1.18's default) stores password-equivalent hashes",
          "pgbouncer.auth_type: scram-sha-256",
          _pgbouncer_auth),
-    Rule("PCF414", "pgbouncer on every interface without TLS", STRICT,
+    Rule("PCF414", STRICT,
          "listen_addr = * without client TLS exposes logins and data to the network",
          "listen_addr: 127.0.0.1 (or a private address), or client_tls_sslmode: require "
          "with a certificate",
          _pgbouncer_listen_all),
-    Rule("PCF415", "pgbouncer admin or stats user missing from the auth file", ALWAYS,
+    Rule("PCF415", ALWAYS,
          "pgbouncer authenticates admin_users and stats_users from the auth file; a name "
          "missing there can never log in to the console, so nobody can SHOW or PAUSE",
          "declare the user under users: with a password and admin: true or stats: true",
          _pgbouncer_admins),
-    Rule("PCF417", "pgbouncer beyond loopback without TLS", sev("error", "warning", None),
+    Rule("PCF417", sev("error", "warning", None),
          "SCRAM protects the password but not the queries and results that cross the network",
          "client_tls_sslmode: require with client_tls_cert_file and client_tls_key_file, or "
          "listen_addr: 127.0.0.1",

@@ -66,31 +66,31 @@ def _weak_passwords(plan: Plan, config: Config) -> Iterator[Finding]:
 
 
 RULES = (
-    Rule("PCF408", "PostgreSQL ssl off while listening beyond loopback",
+    Rule("PCF408",
          sev("error", "warning", None),
          "SCRAM protects the password but not the queries and results that cross the network",
          "ssl: on with ssl_cert_file and ssl_key_file, or listen on localhost only",
          _pg_ssl_off),
-    Rule("PCF409", "PostgreSQL listens on every interface", STRICT,
+    Rule("PCF409", STRICT,
          "listen_addresses = '*' exposes the server on interfaces nobody meant to serve",
          "list the addresses clients use; with pgbouncer on the same host, localhost is enough",
          _pg_listen_all),
-    Rule("PCF410", "PostgreSQL crash safety off", NOT_DEV,
+    Rule("PCF410", NOT_DEV,
          "with fsync or full_page_writes off a crash or power loss can corrupt the cluster",
          "remove the override (both are on by default); use synchronous_commit: off to trade "
          "durability of the last commits for speed instead",
          _pg_durability),
-    Rule("PCF411", "trust authentication", STRICT,
+    Rule("PCF411", STRICT,
          "trust lets anyone who can connect log in as any role, with no password",
          "method: scram-sha-256 (or peer for local OS users)",
          _hba_trust),
-    Rule("PCF412", "md5 or password authentication", STRICT,
+    Rule("PCF412", STRICT,
          "md5 hashes are password-equivalent and 'password' sends the password in clear; "
          "PostgreSQL 18 deprecates MD5",
          "method: scram-sha-256 and postgres.password_encryption: scram-sha-256, then reset "
          "the role passwords",
          _weak_passwords),
-    Rule("PCF416", "remote client but PostgreSQL listens on loopback only",
+    Rule("PCF416",
          sev("warning", "warning", "warning"),
          "perfcfg narrows listen_addresses to localhost when every client is local; a client "
          "from another host then cannot connect",

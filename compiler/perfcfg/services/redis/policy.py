@@ -72,26 +72,26 @@ def _redis_admin_commands(plan: Plan, config: Config) -> Iterator[Finding]:
 
 
 RULES = (
-    Rule("PCF402", "Redis reachable beyond loopback without a password", ALWAYS,
+    Rule("PCF402", ALWAYS,
          "a network-reachable Redis whose default user needs no password is taken over in "
          "minutes (CONFIG SET dir + SAVE writes files as the redis user)",
          "bind 127.0.0.1 -::1, or declare redis.users so the default user is off",
          _redis_exposed),
-    Rule("PCF403", "Redis protected-mode off", STRICT,
+    Rule("PCF403", STRICT,
          "protected mode refuses remote clients while the default user has no password; "
          "turning it off removes the last guard",
          "remove protected-mode: no (the default is yes)",
          _redis_protected_mode),
-    Rule("PCF404", "Redis user enabled without a password", STRICT,
+    Rule("PCF404", STRICT,
          "every local process (and any SSRF) can then read and change all keys the user may "
          "touch",
          "declare redis.users with password: ${env:…}; the default user is then written off",
          _redis_nopass),
-    Rule("PCF418", "Redis beyond loopback without TLS", sev("error", "warning", None),
+    Rule("PCF418", sev("error", "warning", None),
          "Redis's AUTH sends the password in clear, and every key and value follows it",
          "tls-port with tls-cert-file and tls-key-file (and port 0), or bind 127.0.0.1 -::1",
          _redis_no_tls),
-    Rule("PCF419", "Redis debug, module or protected-config commands enabled", STRICT,
+    Rule("PCF419", STRICT,
          "DEBUG, MODULE LOAD and CONFIG SET of protected paths let a client run code or "
          "rewrite files as the redis user; Redis 7 disables them by default",
          "remove the override, or use local to allow them from loopback only",

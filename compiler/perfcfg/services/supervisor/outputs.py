@@ -14,6 +14,9 @@ if TYPE_CHECKING:
     from perfcfg.services.base import Service
 
 SUBSECTIONS = ("unix_http_server", "inet_http_server")
+# Settings under supervisor.* that are not [supervisord] keys: the two server sections and
+# the tuned keys of each [program:x] (supervisor.programs.NAME.KEY).
+NESTED = (*SUBSECTIONS, "programs")
 
 
 def supervisord_conf(ctx: RenderContext, service: Service) -> bytes:
@@ -44,7 +47,7 @@ def supervisord_conf(ctx: RenderContext, service: Service) -> bytes:
         programs.append({"name": prog.name, "options": options})
     return ctx.template("supervisord.conf",
                         settings=ctx.lines(service, ctx.plan.service(service.name,
-                                                                     nested=SUBSECTIONS),
+                                                                     nested=NESTED),
                                            section="supervisord"),
                         sections=sections, socket=socket, programs=programs)
 

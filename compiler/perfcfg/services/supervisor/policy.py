@@ -47,17 +47,17 @@ def _supervisor_socket_mode(plan: Plan, config: Config) -> Iterator[Finding]:
 
 
 RULES = (
-    Rule("PCF405", "supervisord HTTP server without credentials", STRICT,
+    Rule("PCF405", STRICT,
          "supervisord's XML-RPC interface starts and stops programs and reads their logs; "
          "without a username and password anyone who reaches it controls the workers",
          "set supervisor.inet_http_server.username and password (a ${…} reference), or "
          "remove inet_http_server and use the Unix socket",
          _supervisor_inet_auth),
-    Rule("PCF406", "supervisord HTTP server beyond loopback", STRICT,
+    Rule("PCF406", STRICT,
          "the XML-RPC interface has no TLS and only basic authentication",
          "port: 127.0.0.1:9001, or remove inet_http_server",
          _supervisor_inet_public),
-    Rule("PCF407", "supervisord control socket too open", STRICT,
+    Rule("PCF407", STRICT,
          "a local user who can write to the socket controls every program",
          "chmod: \"0700\", or \"0770\" together with chown: user:group",
          _supervisor_socket_mode),
