@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from perfcfg.core.units import UnitError
@@ -60,13 +61,25 @@ class Catalog:
         return [p.name for p in self.params.values() if p.section == section]
 
 
+# Folders searched after the packaged catalogs (a test's own catalogs, for one).
+EXTRA_DIRS: list[Path] = []
+
+
+def _files() -> list[Any]:
+    packaged = resources.files("perfcfg.schemas.catalogs")
+    return [packaged, *EXTRA_DIRS]
+
+
 @lru_cache(maxsize=None)
 def load(daemon: str, version: str, case_insensitive: bool = False) -> Catalog | None:
     """The catalog for a daemon version, or None when perfcfg has none for that version."""
-    try:
-        text = resources.files("perfcfg.schemas.catalogs").joinpath(
-            f"{daemon}-{version}.json").read_text("utf-8")
-    except (FileNotFoundError, OSError):
+    for folder in _files():
+        try:
+            text = folder.joinpath(f"{daemon}-{version}.json").read_text("utf-8")
+            break
+        except (FileNotFoundError, OSError):
+            continue
+    else:
         return None
     data = json.loads(text)
     ci = case_insensitive
@@ -84,7 +97,7 @@ def load(daemon: str, version: str, case_insensitive: bool = False) -> Catalog |
 def versions(daemon: str) -> list[str]:
     """Every version of ``daemon`` that has a catalog, oldest first."""
     prefix = f"{daemon}-"
-    names = [p.name for p in resources.files("perfcfg.schemas.catalogs").iterdir()]
+    names = {p.name for folder in _files() for p in folder.iterdir()}
     found = [n[len(prefix):-len(".json")] for n in names
              if n.startswith(prefix) and n.endswith(".json")]
     return sorted(found, key=lambda v: tuple(int(x) if x.isdigit() else 0 for x in v.split(".")))
