@@ -44,3 +44,7 @@ fi
 /usr/lib/postgresql/15/bin/postgres --version
 pgbouncer --version | head -1
 redis-server --version
+
+# The other supported versions (PostgreSQL 16-18, pgbouncer 1.24, Redis 8.0, Valkey 8.0/8.1,
+# supervisor 4.2) under /opt/perfcfg-daemons; fast when they are already there.
+"$(dirname "$0")/install-daemons.sh"
