@@ -133,9 +133,8 @@ if [ -z "$trixie_text" ] || [ "$(printf '%s\n' "${TRIXIE_PACKAGES[@]}" | sort)" 
   rm -rf "$TRIXIE" "$APT/debs" && mkdir -p "$TRIXIE" "$APT/debs"
   (cd "$APT/debs" && apt_private download -qq "${TRIXIE_PACKAGES[@]/%//trixie}" >/dev/null)
   for deb in "$APT/debs"/*.deb; do dpkg -x "$deb" "$TRIXIE"; done
-  for deb in "$APT/debs"/*.deb; do
-    dpkg-deb -f "$deb" Package Version | paste -sd= | sed 's/: */=/g; s/^Package=//; s/=Version=/=/'
-  done | sort > "$TRIXIE/PACKAGES.tmp"
+  for deb in "$APT/debs"/*.deb; do dpkg-deb -W --showformat='${Package}=${Version}\n' "$deb"; done |
+    sort > "$TRIXIE/PACKAGES.tmp"
   # Only ELF executables are patched; shell wrappers and links are left alone.
   loader="$TRIXIE/usr/lib64/ld-linux-x86-64.so.2"
   for f in "$TRIXIE"/usr/sbin/pgbouncer "$TRIXIE"/usr/bin/redis-* "$TRIXIE"/usr/bin/valkey-* \
@@ -258,11 +257,13 @@ fi
 
 # -- supervisor 4.2: Debian 12's version, from PyPI into its own venv ------------------------------
 step "supervisor $SUPERVISOR_42 (PyPI, own venv) into $PREFIX/supervisor-4.2"
-text=$(version_file supervisor 4.2 "$SUPERVISOR_42" "pypi supervisor $SUPERVISOR_42" "pypi.org")
+text=$(version_file supervisor 4.2 "$SUPERVISOR_42" "pypi supervisor $SUPERVISOR_42 (setuptools<81)" \
+  "pypi.org")
 if ! is_current supervisor-4.2 "$text"; then
   rm -rf "$PREFIX/supervisor-4.2"
   python3 -m venv "$PREFIX/supervisor-4.2"
-  "$PREFIX/supervisor-4.2/bin/pip" install -q "supervisor==$SUPERVISOR_42"
+  # 4.2 imports pkg_resources, which newer setuptools no longer ship
+  "$PREFIX/supervisor-4.2/bin/pip" install -q "supervisor==$SUPERVISOR_42" 'setuptools<81'
   finish supervisor-4.2 "$text"
 fi
 

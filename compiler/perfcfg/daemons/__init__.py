@@ -16,12 +16,12 @@ from perfcfg.harness.binaries import missing
 from perfcfg.harness.errors import DaemonError, Mismatch
 from perfcfg.services.pgbouncer.daemon import PgBouncer
 from perfcfg.services.postgres.daemon import PgSetting, PgTemplate, PostgresServer, check_postgresql_conf
-from perfcfg.services.redis.daemon import RedisServer
+from perfcfg.services.redis.daemon import RedisServer, ValkeyServer
 from perfcfg.services.supervisor.parse import SupervisorParse, parse_supervisord_conf
 from perfcfg.services.supervisor.daemon import Supervisord
 
 __all__ = [
     "DaemonError", "Mismatch", "PgBouncer", "PgSetting", "PgTemplate", "PostgresServer",
-    "RedisServer", "SupervisorParse", "Supervisord", "check_postgresql_conf", "missing",
-    "parse_supervisord_conf",
+    "RedisServer", "SupervisorParse", "Supervisord", "ValkeyServer", "check_postgresql_conf",
+    "missing", "parse_supervisord_conf",
 ]

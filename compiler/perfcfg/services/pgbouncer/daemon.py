@@ -1,4 +1,4 @@
-"""A throwaway pgbouncer 1.18 from the text of a pgbouncer.ini (+ userlist.txt), optionally in
+"""A throwaway pgbouncer (1.18 by default, or ``version``) from the text of a pgbouncer.ini (+ userlist.txt), optionally in
 front of a ``PostgresServer``.
 
 Harness-owned keys are rewritten in place (never a second ``[pgbouncer]`` header, which would
@@ -65,7 +65,9 @@ class PgBouncer(procs.Handle):
     stop_signal = signal.SIGTERM  # immediate shutdown ("got SIGTERM, fast exit")
 
     def __init__(self, ini_text: str, userlist_text: str = "",
-                 postgres: PostgresServer | None = None, timeout: float = 15) -> None:
+                 postgres: PostgresServer | None = None, timeout: float = 15,
+                 version: str | None = None) -> None:
+        self.version = version
         self.ini_text = ini_text
         self.userlist_text = userlist_text
         self.postgres = postgres
@@ -104,7 +106,7 @@ class PgBouncer(procs.Handle):
             self.port = procs.free_port()
             procs.write_file(self.conf, self.effective_ini(), self.account)
             Path(self.log).write_text("")
-            self.proc = procs.spawn([require("pgbouncer"), self.conf], self.log, self.account,
+            self.proc = procs.spawn([require("pgbouncer", self.version), self.conf], self.log, self.account,
                                     cwd=self.dir)
             procs.wait_ready(self.daemon, self.proc, self._probe, [self.log], self.timeout)
             log = procs.tail(self.log, lines=200)

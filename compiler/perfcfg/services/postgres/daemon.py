@@ -1,9 +1,10 @@
-"""A throwaway PostgreSQL 15 server (and an offline ``postgres -C`` check) for a postgresql.conf.
+"""A throwaway PostgreSQL server (and an offline ``postgres -C`` check) for a postgresql.conf.
 
 The server runs as the ``postgres`` system user in a short scratch dir, on a free loopback
 port; only ``port``, ``listen_addresses`` and ``unix_socket_directories`` are overridden (with
 ``-c``, so they show ``source = 'command line'``). The harness talks to it over the unix socket
 in the scratch dir, so the generated pg_hba.conf decides only what TCP clients may do.
+``version`` picks the major version (``binaries.VERSIONS``; default 15, Debian 12's).
 
 >>> with PgTemplate() as tpl, PostgresServer("shared_buffers = '32MB'\\n", tpl) as pg:  # doctest: +SKIP
 ...     pg.mismatches({"shared_buffers": "32MB"})
@@ -53,11 +54,12 @@ class PgSetting:
 class PgTemplate:
     """An initdb'd data directory, copied (``cp -a``) for each server to skip initdb."""
 
-    def __init__(self) -> None:
+    def __init__(self, version: str | None = None) -> None:
+        self.version = version
         self.account = procs.service_account()
         self.root = procs.scratch_dir("pf-tpl-", self.account)
         self.data = f"{self.root}/data"
-        result = procs.run([require("initdb"), "-N", "-D", self.data, "-U", SUPERUSER,
+        result = procs.run([require("initdb", version), "-N", "-D", self.data, "-U", SUPERUSER,
                             "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-instructions"],
                            self.account)
         if result.returncode != 0:
@@ -88,7 +90,11 @@ class PostgresServer(procs.Handle):
     stop_signal = signal.SIGINT   # fast shutdown: abort transactions, no wait for clients
 
     def __init__(self, conf_text: str, template: PgTemplate | None = None,
-                 hba_text: str | None = None, timeout: float = 30) -> None:
+                 hba_text: str | None = None, timeout: float = 30,
+                 version: str | None = None) -> None:
+        if template is not None and version is not None and template.version != version:
+            raise ValueError(f"template is PostgreSQL {template.version}, not {version}")
+        self.version = template.version if template is not None else version
         self.conf_text = conf_text
         self.hba_text = hba_text
         self.timeout = timeout
@@ -102,7 +108,7 @@ class PostgresServer(procs.Handle):
     # -- lifecycle ----------------------------------------------------------------------------
     def _launch(self) -> None:
         if self._template is None:
-            self._template = PgTemplate()
+            self._template = PgTemplate(self.version)
         self.dir = procs.scratch_dir("pf-pg-", self.account)
         self._template.copy_to(self.data)
         procs.write_file(f"{self.data}/postgresql.conf", self.conf_text, self.account)
@@ -123,7 +129,7 @@ class PostgresServer(procs.Handle):
         for attempt in range(PORT_RETRIES):
             self.port = procs.free_port()
             self.proc = procs.spawn(
-                [require("postgres"), "-D", self.data, "-c", f"port={self.port}",
+                [require("postgres", self.version), "-D", self.data, "-c", f"port={self.port}",
                  "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={self.dir}"],
                 self.log, self.account)
             try:
@@ -188,8 +194,8 @@ class PostgresServer(procs.Handle):
         return out
 
 
-def check_postgresql_conf(conf_text: str, names: tuple[str, ...] = ("shared_buffers",)
-                          ) -> dict[str, str]:
+def check_postgresql_conf(conf_text: str, names: tuple[str, ...] = ("shared_buffers",),
+                          version: str | None = None) -> dict[str, str]:
     """``postgres -C`` on a scratch copy: every value parsed and validated, no server started.
 
     Returns ``{name: value in base units}``; raises ``DaemonError`` with the server's
@@ -204,7 +210,7 @@ def check_postgresql_conf(conf_text: str, names: tuple[str, ...] = ("shared_buff
         values: dict[str, str] = {}
         for name in names:
             # -C must come first: that is what lets it run as root.
-            result = procs.run([require("postgres"), "-C", name, "-D", workdir])
+            result = procs.run([require("postgres", version), "-C", name, "-D", workdir])
             if result.returncode != 0:
                 raise DaemonError("postgresql", f"postgres -C exited with code {result.returncode}",
                                   (result.stderr + result.stdout).strip()[-4000:], result.returncode)

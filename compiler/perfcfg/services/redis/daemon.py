@@ -1,9 +1,10 @@
-"""A throwaway redis-server 7.0 from the text of a redis.conf.
+"""A throwaway redis-server (7.0 by default, or ``version``) or valkey-server from a redis.conf.
 
 Harness-owned directives are appended on the command line, which Redis applies after the
 file: ``port bind daemonize supervised dir logfile pidfile unixsocket``. ``dir`` matters
 beyond tidiness: with a ``save`` rule, Redis writes ``dump.rdb`` into it on SIGTERM.
-Redis runs fine as root, so it is not dropped to the service user.
+Redis runs fine as root, so it is not dropped to the service user. Valkey reads the same
+directives and answers the same commands: ``ValkeyServer`` differs only in its program.
 
 >>> with RedisServer("maxmemory 256mb\\n") as r:  # doctest: +SKIP
 ...     r.mismatches({"maxmemory": "256mb"})
@@ -40,9 +41,12 @@ class RedisServer(procs.Handle):
     """A running redis-server; ``username``/``password`` authenticate the harness's reads."""
 
     daemon = "redis"
+    program = "redis-server"
 
     def __init__(self, conf_text: str, username: str | None = None, password: str | None = None,
-                 timeout: float = 15, acl_text: str | None = None) -> None:
+                 timeout: float = 15, acl_text: str | None = None,
+                 version: str | None = None) -> None:
+        self.version = version
         self.conf_text = conf_text
         self.acl_text = acl_text
         self.username = username
@@ -71,7 +75,7 @@ class RedisServer(procs.Handle):
         for attempt in range(PORT_RETRIES):
             self.port = procs.free_port()
             self.proc = procs.spawn(
-                [require("redis-server"), f"{self.dir}/redis.conf", "--port", str(self.port),
+                [require(self.program, self.version), f"{self.dir}/redis.conf", "--port", str(self.port),
                  "--bind", "127.0.0.1", "--daemonize", "no", "--supervised", "no",
                  "--dir", self.dir, "--logfile", "", "--pidfile", f"{self.dir}/redis.pid",
                  "--unixsocket", "",
@@ -130,3 +134,10 @@ class RedisServer(procs.Handle):
             elif not redis_equal(value, current[name], enum=name in enums, key=name):
                 out.append((key, value, current[name]))
         return out
+
+
+class ValkeyServer(RedisServer):
+    """A running valkey-server (8.1 by default); the same harness as Redis's."""
+
+    daemon = "valkey"
+    program = "valkey-server"

@@ -4,7 +4,8 @@ Harness-owned keys are rewritten into the scratch dir: ``[unix_http_server] file
 ``[rpcinterface:supervisor]`` when missing, since readiness is probed over XML-RPC),
 ``[supervisord] logfile pidfile childlogdir nodaemon``, ``[supervisorctl] serverurl``,
 ``[inet_http_server] port`` and every program's ``stdout_logfile``/``stderr_logfile`` directory.
-Ready means state RUNNING and every autostart process RUNNING. Program children call
+``version`` picks the supervisor (4.3, the test dependency, by default; 4.2 runs from
+install-daemons.sh's venv). Ready means state RUNNING and every autostart process RUNNING. Program children call
 ``setpgrp()``, so teardown kills them by the PIDs recorded before the stop.
 
 >>> conf = "[supervisord]\\n[program:w]\\ncommand=/bin/sleep 1000\\n"
@@ -18,7 +19,6 @@ from __future__ import annotations
 import configparser
 import os
 import subprocess
-import sys
 import xmlrpc.client
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -49,7 +49,9 @@ class Supervisord(procs.Handle):
 
     daemon = "supervisord"
 
-    def __init__(self, conf_text: str, timeout: float = 30) -> None:
+    def __init__(self, conf_text: str, timeout: float = 30, version: str | None = None) -> None:
+        self.version = version
+        self.python = ""
         self.conf_text = conf_text
         self.timeout = timeout
         self.dir = ""
@@ -97,7 +99,7 @@ class Supervisord(procs.Handle):
 
     # -- lifecycle ----------------------------------------------------------------------------
     def _launch(self) -> None:
-        require("supervisord")
+        self.python = require("supervisord", self.version)
         self.dir = procs.scratch_dir("pf-sup-")
         os.mkdir(f"{self.dir}/children")
         os.mkdir(f"{self.dir}/logs")
@@ -109,7 +111,7 @@ class Supervisord(procs.Handle):
             procs.write_file(self.conf, self.effective_conf())
             stderr = f"{self.dir}/stderr.log"
             open(stderr, "w").close()
-            self.proc = procs.spawn([sys.executable, "-m", "supervisor.supervisord", "-n",
+            self.proc = procs.spawn([self.python, "-m", "supervisor.supervisord", "-n",
                                      "-c", self.conf], stderr, cwd=self.dir)
             try:
                 procs.wait_ready(self.daemon, self.proc, self._probe, [stderr, self.log],
