@@ -3,6 +3,13 @@
 
     python scripts/gen_catalogs.py            # rewrite the catalogs (only files that changed)
     python scripts/gen_catalogs.py --check    # exit 1 with a unified diff if a file is stale
+    python scripts/gen_catalogs.py postgresql-17.json   # just one
+
+One catalog per supported daemon version (``perfcfg.harness.binaries.VERSIONS``), each read off
+that version's own binary (``.ci/install-daemons.sh`` installs the ones Debian 12 lacks); a
+catalog whose binary is not installed here is skipped with a note on stderr, unless named.
+Each catalog's ``build`` object says which build it was read from and, for PostgreSQL, the
+build's compile-time features and the enum values they would add that this build lacks.
 
 Sources: PostgreSQL ``pg_settings`` of a throwaway server; pgbouncer ``SHOW CONFIG`` of a real
 instance plus the enum/bool/time tables of its src/main.c; Redis ``CONFIG GET *`` plus each
@@ -17,16 +24,24 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
+import os
 import re
 import subprocess
 import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from perfcfg.daemons import PgBouncer, PostgresServer, RedisServer, parse_supervisord_conf
-from perfcfg.harness import procs
+from perfcfg.daemons import (
+    PgBouncer,
+    PostgresServer,
+    RedisServer,
+    ValkeyServer,
+    parse_supervisord_conf,
+)
+from perfcfg.harness import binaries, procs
 from perfcfg.harness.binaries import require
 from perfcfg.services.pgbouncer.daemon import ENUMS as PGBOUNCER_ENUMS
 
@@ -41,8 +56,25 @@ def entry(type_: str, *, default: Any = None, unit: str | None = None, min_: Any
             "default": default, "context": context, "section": section}
 
 
-def catalog(daemon: str, version: str, source: str, params: dict[str, dict]) -> dict[str, Any]:
-    return {"daemon": daemon, "version": version, "source": source, "parameters": params}
+def catalog(daemon: str, version: str, source: str, params: dict[str, dict],
+            build: dict[str, Any]) -> dict[str, Any]:
+    return {"daemon": daemon, "version": version, "source": source, "parameters": params,
+            "build": build}
+
+
+def package_of(daemon: str, version: str, program: str) -> str:
+    """Which build a binary is: install-daemons.sh's VERSION, else the Debian package owning it."""
+    info = binaries.build_info(daemon, version)
+    if info.get("build"):
+        return info["build"]
+    path = os.path.realpath(require(program, version))
+    owner = subprocess.run(["dpkg", "-S", path], capture_output=True, text=True, check=False)
+    if owner.returncode != 0:
+        return f"local {path}"
+    pkg = owner.stdout.split(":", 1)[0]
+    ver = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", pkg], capture_output=True,
+                         text=True, check=False).stdout
+    return f"debian-12 {pkg} {ver}"
 
 
 # -- PostgreSQL ---------------------------------------------------------------------------------
@@ -57,24 +89,63 @@ def _pg_number(text: str | None, vartype: str) -> int | float | None:
     return int(text) if vartype == "integer" else float(text)
 
 
-def postgresql() -> dict[str, Any]:
-    with PostgresServer("") as pg:
-        version = pg.query("SELECT current_setting('server_version')")[0][0]
+# Enum values that exist only when PostgreSQL is built with a library (#ifdef USE_LZ4,
+# USE_ZSTD in xlog.c's wal_compression_options and toast_compression.c's
+# default_toast_compression_options; IOMETHOD_IO_URING_ENABLED in aio.c's io_method_options).
+# The npm and PyPI builds lack lz4 and zstd; Debian's and PGDG's have them.
+PG_FEATURE_VALUES: dict[str, dict[str, str]] = {
+    "lz4": {"default_toast_compression": "lz4", "wal_compression": "lz4"},
+    "zstd": {"wal_compression": "zstd"},
+    "liburing": {"io_method": "io_uring"},
+}
+# A feature is present when its value is among the parameter's enumvals; the first parameter
+# that exists in the version decides (io_method is new in 18: None before).
+PG_FEATURE_PROBE = {"lz4": "default_toast_compression", "zstd": "wal_compression",
+                    "liburing": "io_method"}
+
+
+def _pg_build(pg: PostgresServer, version: str, release: str,
+              enums: dict[str, list[str]]) -> dict[str, Any]:
+    jit, icu, ssl = pg.query(
+        "SELECT pg_jit_available(), "
+        "(SELECT count(*) > 0 FROM pg_collation WHERE collname LIKE '%-x-icu'), "
+        "coalesce(current_setting('ssl_library', true), '')")[0]
+    features: dict[str, bool | None] = {"icu": icu, "llvm": jit, "ssl": ssl != ""}
+    lacks: dict[str, list[str]] = {}
+    for feature, param in PG_FEATURE_PROBE.items():
+        value = PG_FEATURE_VALUES[feature][param]
+        features[feature] = value in enums[param] if param in enums else None
+        if features[feature] is False:
+            for name, missing_value in PG_FEATURE_VALUES[feature].items():
+                if name in enums and missing_value not in enums[name]:
+                    lacks.setdefault(name, []).append(missing_value)
+    return {"package": package_of("postgresql", version, "postgres"), "release": release,
+            "features": features, "lacks": {k: sorted(v) for k, v in sorted(lacks.items())}}
+
+
+def postgresql(version: str) -> dict[str, Any]:
+    with PostgresServer("", version=version) as pg:
+        release = pg.query("SELECT current_setting('server_version')")[0][0]
         rows = pg.query("SELECT name, vartype, unit, min_val, max_val, enumvals, boot_val, context "
                         "FROM pg_settings ORDER BY name")
+        enums = {r[0]: list(r[5]) for r in rows if r[5]}
+        build = _pg_build(pg, version, release, enums)
     params = {name: entry(PG_TYPES[vartype], unit=unit, min_=_pg_number(lo, vartype),
-                          max_=_pg_number(hi, vartype), values=list(enums) if enums else None,
+                          max_=_pg_number(hi, vartype), values=enums.get(name),
                           default=boot, context=context)
-              for name, vartype, unit, lo, hi, enums, boot, context in rows}
-    return catalog("postgresql", version.split(".")[0], f"pg_settings of PostgreSQL {version}",
-                   params)
+              for name, vartype, unit, lo, hi, _enumvals, boot, context in rows}
+    return catalog("postgresql", release.split(".")[0], f"pg_settings of PostgreSQL {release}",
+                   params, build)
 
 
 # -- pgbouncer ----------------------------------------------------------------------------------
 
 # From src/main.c (bouncer_params) at pgbouncer_1_18_0: CF_INT keys documented as 0/1 switches,
 # CF_TIME_USEC keys (float seconds), and the one octal key. Everything else is typed by the
-# shape of its default: an integer, or a string.
+# shape of its default: an integer, or a string. 1.24 adds one CF_TIME_USEC key
+# (cancel_wait_timeout); its other new keys (max_prepared_statements, peer_id,
+# max_{db,user}_client_connections, auth_dbname, auth_ident_file, track_extra_parameters) are
+# CF_INT or CF_STR, typed by their defaults like the rest.
 PGBOUNCER_BOOLS = frozenset({
     "application_name_add_host", "disable_pqexec", "log_connections", "log_disconnections",
     "log_pooler_errors", "log_stats", "server_fast_close", "server_reset_query_always",
@@ -84,7 +155,7 @@ PGBOUNCER_SECONDS = frozenset({
     "dns_nxdomain_ttl", "dns_zone_check_period", "idle_transaction_timeout", "query_timeout",
     "query_wait_timeout", "reserve_pool_timeout", "server_check_delay",
     "server_connect_timeout", "server_idle_timeout", "server_lifetime", "server_login_retry",
-    "suspend_timeout"})
+    "suspend_timeout", "cancel_wait_timeout"})
 PGBOUNCER_OCTAL = frozenset({"unix_socket_mode"})
 
 
@@ -100,9 +171,9 @@ def _pgbouncer_type(key: str, default: str) -> str:
     return "integer" if re.fullmatch(r"-?\d+", default) or key == "verbose" else "string"
 
 
-def pgbouncer() -> dict[str, Any]:
-    with PgBouncer("[pgbouncer]\n") as bnc:
-        version = bnc.console("SHOW VERSION")[0]["version"].split()[-1]
+def pgbouncer(version: str) -> dict[str, Any]:
+    with PgBouncer("[pgbouncer]\n", version=version) as bnc:
+        release = bnc.console("SHOW VERSION")[0]["version"].split()[-1]
         rows = bnc.config()
     params = {}
     for key, row in sorted(rows.items()):
@@ -111,8 +182,10 @@ def pgbouncer() -> dict[str, Any]:
                             values=list(PGBOUNCER_ENUMS[key]) if kind == "enum" else None,
                             min_=0 if kind in ("bool", "seconds") else None,
                             max_=1 if kind == "bool" else None)
-    return catalog("pgbouncer", ".".join(version.split(".")[:2]),
-                   f"SHOW CONFIG of PgBouncer {version}", params)
+    build = {"package": package_of("pgbouncer", version, "pgbouncer"),
+             "release": release}
+    return catalog("pgbouncer", ".".join(release.split(".")[:2]),
+                   f"SHOW CONFIG of PgBouncer {release}", params, build)
 
 
 # -- Redis --------------------------------------------------------------------------------------
@@ -120,7 +193,7 @@ def pgbouncer() -> dict[str, Any]:
 # Multi-argument ("special") directives whose value is a list of words; types for the rest come
 # from redis-server's own validation messages.
 REDIS_LISTS = frozenset({"bind", "client-output-buffer-limit", "latency-tracking-info-percentiles",
-                         "oom-score-adj-values", "replicaof", "save", "slaveof"})
+                         "oom-score-adj-values", "rdma-bind", "replicaof", "save", "slaveof"})
 # Values that depend on the harness or on the host's RLIMIT_NOFILE, not on Redis: no default.
 REDIS_HOST_DEFAULTS = frozenset({"bind", "daemonize", "dir", "logfile", "maxclients", "pidfile",
                                  "port", "supervised", "unixsocket"})
@@ -129,11 +202,11 @@ _LLONG_MIN = "-9223372036854775808"
 _REDIS_BASE = ["--save", "", "--logfile", "", "--unixsocket", "", "--daemonize", "no"]
 
 
-def _redis_message(key: str, value: str) -> str | None:
-    """redis-server's complaint about ``key value`` on its command line, or None if accepted."""
+def _redis_message(program: str, key: str, value: str) -> str | None:
+    """The server's complaint about ``key value`` on its command line, or None if accepted."""
     workdir = procs.scratch_dir("pf-rcat-")
     try:
-        proc = subprocess.Popen([require("redis-server"), "--port", "0", *_REDIS_BASE,
+        proc = subprocess.Popen([program, "--port", "0", *_REDIS_BASE,
                                  "--dir", workdir, f"--{key}", value], cwd=workdir,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         try:
@@ -147,10 +220,10 @@ def _redis_message(key: str, value: str) -> str | None:
         procs.remove_dir(workdir)
 
 
-def _redis_type(key: str) -> dict[str, Any]:
+def _redis_type(program: str, key: str) -> dict[str, Any]:
     if key in REDIS_LISTS:
         return {"type": "list"}
-    msg = _redis_message(key, _PROBE) or ""
+    msg = _redis_message(program, key, _PROBE) or ""
     if "must be 'yes' or 'no'" in msg:
         return {"type": "bool"}
     if "one of the following:" in msg:
@@ -160,27 +233,38 @@ def _redis_type(key: str) -> dict[str, Any]:
     if "octal" in msg:
         return {"type": "octal"}
     if "parsed into an integer" in msg:
-        bounds = re.search(r"between (-?\d+) and (-?\d+)", _redis_message(key, _LLONG_MIN) or "")
+        bounds = re.search(r"between (-?\d+) and (-?\d+)",
+                           _redis_message(program, key, _LLONG_MIN) or "")
         return {"type": "integer", "min": int(bounds.group(1)) if bounds else None,
                 "max": int(bounds.group(2)) if bounds else None}
     return {"type": "string"}
 
 
-def redis() -> dict[str, Any]:
-    with RedisServer("") as r:
+def redis(version: str, daemon: str = "redis") -> dict[str, Any]:
+    """Redis or Valkey (same directives, same commands; Valkey reports ``valkey_version``)."""
+    handle = ValkeyServer if daemon == "valkey" else RedisServer
+    with handle("", version=version) as r:
         values = r.config()
-        version = r.client().info("server")["redis_version"]
+        info = r.client().info("server")
+        release = info.get(f"{daemon}_version") or info["redis_version"]
+        with r.client() as c:
+            modules = sorted(m["name"] for m in c.module_list())
     keys = sorted(values)
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        types = dict(zip(keys, pool.map(_redis_type, keys)))
+    program = require(handle.program, version)
+    # 4 probes at a time: each is a short-lived server, and the CI machine has 2 cores.
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        types = dict(zip(keys, pool.map(partial(_redis_type, program), keys)))
     params = {}
     for key in keys:
         t = types[key]
         params[key] = entry(t["type"], values=t.get("values"), min_=t.get("min"),
                             max_=t.get("max"),
                             default=None if key in REDIS_HOST_DEFAULTS else values[key])
-    return catalog("redis", ".".join(version.split(".")[:2]),
-                   f"CONFIG GET * and command-line validation of Redis {version}", params)
+    build = {"package": package_of(daemon, version, handle.program), "release": release,
+             "modules": modules}
+    name = "Valkey" if daemon == "valkey" else "Redis"
+    return catalog(daemon, ".".join(release.split(".")[:2]),
+                   f"CONFIG GET * and command-line validation of {name} {release}", params, build)
 
 
 # -- supervisor ---------------------------------------------------------------------------------
@@ -267,8 +351,12 @@ def supervisor() -> dict[str, Any]:
         default = None if (kind, key) in _HOST_DEFAULTS else _supervisor_default(read.default)
         params[name] = entry(type_, values=values, default=default, section=kind)
     version = getattr(sup_pkg, "__version__", None) or _dist_version("supervisor")
+    # One catalog for 4.x: 4.2.5 and 4.3.0 read the same keys with the same converters (their
+    # options.py differ only in how rpcinterface factories are imported).
+    build = {"package": f"pypi supervisor {version}", "release": version}
     return catalog("supervisor", version.split(".")[0],
-                   f"option parser of supervisor {version} (keys read by ServerOptions and ClientOptions)", params)
+                   f"option parser of supervisor {version} (keys read by ServerOptions and ClientOptions)",
+                   params, build)
 
 
 def _dist_version(name: str) -> str:
@@ -279,21 +367,43 @@ def _dist_version(name: str) -> str:
 
 # -- driver -------------------------------------------------------------------------------------
 
-GENERATORS: dict[str, Callable[[], dict[str, Any]]] = {
-    "postgresql-15.json": postgresql,
-    "pgbouncer-1.18.json": pgbouncer,
-    "redis-7.0.json": redis,
-    "supervisor-4.json": supervisor,
-}
+class Generator(NamedTuple):
+    """One catalog file: the function that reads it and the daemon version it needs."""
+
+    make: Callable[[], dict[str, Any]]
+    daemon: str
+    version: str | None
+
+
+def _generators() -> dict[str, Generator]:
+    out = {f"postgresql-{v}.json": Generator(partial(postgresql, v), "postgresql", v)
+           for v in binaries.VERSIONS["postgresql"]}
+    out.update({f"pgbouncer-{v}.json": Generator(partial(pgbouncer, v), "pgbouncer", v)
+                for v in binaries.VERSIONS["pgbouncer"]})
+    for daemon in ("redis", "valkey"):
+        out.update({f"{daemon}-{v}.json": Generator(partial(redis, v, daemon), daemon, v)
+                    for v in binaries.VERSIONS[daemon]})
+    out["supervisor-4.json"] = Generator(supervisor, "supervisor", None)
+    return out
+
+
+GENERATORS: dict[str, Generator] = _generators()
 
 
 def render(obj: dict[str, Any]) -> str:
     return json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=True) + "\n"
 
 
+def installed(names: list[str] | None = None) -> tuple[list[str], list[str]]:
+    """The requested catalogs (all by default) split into (binary installed, not installed)."""
+    chosen = names or sorted(GENERATORS)
+    here = [n for n in chosen if not binaries.missing(GENERATORS[n].daemon, GENERATORS[n].version)]
+    return here, [n for n in chosen if n not in here]
+
+
 def generate(names: list[str] | None = None) -> dict[str, str]:
-    """``{file name: JSON text}`` for the requested catalogs (all by default)."""
-    return {name: render(GENERATORS[name]()) for name in (names or sorted(GENERATORS))}
+    """``{file name: JSON text}`` for the requested catalogs (all installed ones by default)."""
+    return {name: render(GENERATORS[name].make()) for name in (names or installed()[0])}
 
 
 def diff(texts: dict[str, str], directory: Path = CATALOG_DIR) -> str:
@@ -301,8 +411,9 @@ def diff(texts: dict[str, str], directory: Path = CATALOG_DIR) -> str:
     for name, text in texts.items():
         path = directory / name
         old = path.read_text() if path.exists() else ""
-        # A Debian point release (15.18 → 15.20) changes only the "source" line; the
-        # parameters are what validation relies on, so only they make a catalog stale.
+        # A Debian point release (15.18 → 15.20) changes only the "source" line and the build's
+        # package and release; the parameters and build features are what validation relies
+        # on, so only they make a catalog stale.
         if _without_source(old) == _without_source(text):
             continue
         if old != text:
@@ -311,8 +422,11 @@ def diff(texts: dict[str, str], directory: Path = CATALOG_DIR) -> str:
     return "".join(out)
 
 
+_RELEASE_LINES = ('"source":', '"package":', '"release":')
+
+
 def _without_source(text: str) -> list[str]:
-    return [line for line in text.splitlines() if not line.lstrip().startswith('"source":')]
+    return [line for line in text.splitlines() if not line.lstrip().startswith(_RELEASE_LINES)]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -321,7 +435,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=CATALOG_DIR)
     parser.add_argument("names", nargs="*", choices=[*sorted(GENERATORS), []], metavar="FILE")
     args = parser.parse_args(argv)
-    texts = generate(args.names or None)
+    here, absent = installed(args.names or None)
+    if absent and args.names:
+        parser.error(f"not installed here (run .ci/install.sh): {', '.join(absent)}")
+    for name in absent:
+        sys.stderr.write(f"gen_catalogs: skipped {name}: its binary is not installed here\n")
+    texts = generate(here)
     if args.check:
         changes = diff(texts, args.out)
         sys.stdout.write(changes)

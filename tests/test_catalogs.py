@@ -11,7 +11,9 @@ from perfcfg.daemons import DaemonError
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGS = ROOT / "schemas" / "catalogs"
-FILES = ["pgbouncer-1.18.json", "postgresql-15.json", "redis-7.0.json", "supervisor-4.json"]
+FILES = ["pgbouncer-1.18.json", "pgbouncer-1.24.json", "postgresql-15.json", "postgresql-16.json",
+         "postgresql-17.json", "postgresql-18.json", "redis-7.0.json", "redis-8.0.json",
+         "supervisor-4.json", "valkey-8.0.json", "valkey-8.1.json"]
 TYPES = {"bool", "integer", "real", "string", "enum", "memory", "seconds", "octal", "list"}
 FIELDS = {"type", "unit", "min", "max", "values", "default", "context", "section"}
 
@@ -32,13 +34,12 @@ def gen_module():
     return module
 
 
-@pytest.mark.parametrize("name, daemon, version", [
-    ("postgresql-15.json", "postgresql", "15"), ("pgbouncer-1.18.json", "pgbouncer", "1.18"),
-    ("redis-7.0.json", "redis", "7.0"), ("supervisor-4.json", "supervisor", "4"),
-])
-def test_catalog_header_and_entry_shape(name, daemon, version):
+@pytest.mark.parametrize("name", FILES)
+def test_catalog_header_and_entry_shape(name):
     cat = load(name)
-    assert set(cat) == {"daemon", "version", "source", "parameters"}
+    daemon, version = name.removesuffix(".json").rsplit("-", 1)
+    assert set(cat) == {"daemon", "version", "source", "parameters", "build"}
+    assert {"package", "release"} <= set(cat["build"])
     assert (cat["daemon"], cat["version"]) == (daemon, version)
     for key, entry in cat["parameters"].items():
         assert set(entry) == FIELDS, key
@@ -58,6 +59,13 @@ def test_catalog_files_are_canonical_json(name):
     ("pgbouncer-1.18.json", 84, 84),       # SHOW CONFIG rows of 1.18.0
     ("redis-7.0.json", 192, 192),          # CONFIG GET * pairs of 7.0.15, aliases included
     ("supervisor-4.json", 136, 136),
+    ("postgresql-16.json", 362, 362),      # 16.14 (npm build)
+    ("postgresql-17.json", 375, 390),      # 381 on 17.12 (Debian build)
+    ("postgresql-18.json", 399, 399),      # 18.6 (PyPI build)
+    ("pgbouncer-1.24.json", 92, 92),       # SHOW CONFIG rows of 1.24.1
+    ("redis-8.0.json", 203, 203),          # CONFIG GET * pairs of 8.0.2
+    ("valkey-8.0.json", 214, 214),         # 8.0.1
+    ("valkey-8.1.json", 227, 227),         # 8.1.1
 ])
 def test_catalog_counts(name, low, high):
     assert low <= len(params(name)) <= high
@@ -96,10 +104,38 @@ def test_catalog_counts(name, low, high):
                                                  "section": "supervisord"}),
     ("supervisor-4.json", "supervisord.umask", {"type": "octal", "default": "022"}),
     ("supervisor-4.json", "supervisorctl.serverurl", {"section": "supervisorctl"}),
+    ("postgresql-16.json", "reserved_connections", {"type": "integer", "default": "0"}),
+    ("postgresql-17.json", "transaction_timeout", {"type": "integer", "unit": "ms"}),
+    ("postgresql-17.json", "wal_compression", {"values": ["pglz", "lz4", "zstd", "on", "off"]}),
+    ("postgresql-18.json", "io_method", {"type": "enum", "default": "worker"}),
+    ("postgresql-18.json", "autovacuum_worker_slots", {"type": "integer", "context": "postmaster"}),
+    ("pgbouncer-1.24.json", "max_prepared_statements", {"type": "integer", "default": "200"}),
+    ("pgbouncer-1.24.json", "cancel_wait_timeout", {"type": "seconds", "default": "10"}),
+    ("redis-8.0.json", "maxmemory-policy", {"type": "enum", "default": "noeviction"}),
+    ("valkey-8.1.json", "lazyfree-lazy-eviction", {"type": "bool", "default": "yes"}),
+    ("valkey-8.1.json", "rdma-bind", {"type": "list"}),
+    ("valkey-8.0.json", "availability-zone", {"type": "string", "default": ""}),
 ], ids=lambda v: v if isinstance(v, str) else "")
 def test_known_entries(name, key, expected):
     entry = params(name)[key]
     assert {k: entry[k] for k in expected} == expected
+
+
+@pytest.mark.parametrize("name, features, lacks", [
+    ("postgresql-15.json", {"lz4": True, "zstd": True, "liburing": None}, {}),
+    ("postgresql-16.json", {"lz4": False, "zstd": False, "liburing": None},
+     {"default_toast_compression": ["lz4"], "wal_compression": ["lz4", "zstd"]}),
+    ("postgresql-17.json", {"lz4": True, "zstd": True, "llvm": True, "liburing": None}, {}),
+    ("postgresql-18.json", {"lz4": False, "zstd": False, "liburing": False},
+     {"default_toast_compression": ["lz4"], "io_method": ["io_uring"],
+      "wal_compression": ["lz4", "zstd"]}),
+])
+def test_postgresql_build_features_are_recorded(name, features, lacks):
+    build = load(name)["build"]
+    assert {k: build["features"][k] for k in features} == features
+    assert build["lacks"] == lacks
+    for param, values in lacks.items():
+        assert not set(values) & set(params(name)[param]["values"])
 
 
 def test_redis_enum_values_come_from_redis():
