@@ -354,9 +354,9 @@ def supervisor() -> dict[str, Any]:
     # One catalog for 4.x: 4.2.5 and 4.3.0 read the same keys with the same converters (their
     # options.py differ only in how rpcinterface factories are imported).
     build = {"package": f"pypi supervisor {version}", "release": version}
-    return catalog("supervisor", version.split(".")[0],
-                   f"option parser of supervisor {version} (keys read by ServerOptions and ClientOptions)",
-                   params, build)
+    source = (f"option parser of supervisor {version} "
+              "(keys read by ServerOptions and ClientOptions)")
+    return catalog("supervisor", version.split(".")[0], source, params, build)
 
 
 def _dist_version(name: str) -> str:

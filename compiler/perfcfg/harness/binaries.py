@@ -10,8 +10,9 @@ daemon-version at binaries of your own. The versioned PostgreSQL binaries are us
 ``/usr/bin/psql`` is Debian's Perl wrapper (3× slower, and it defaults to the system cluster's
 socket). supervisor is a Python package, so its "binary" is the interpreter that has it.
 
->>> sorted(BINARIES)
-['initdb', 'pg_ctl', 'pgbouncer', 'postgres', 'psql', 'redis-server', 'supervisord', 'valkey-server']
+>>> sorted(BINARIES)  # doctest: +NORMALIZE_WHITESPACE
+['initdb', 'pg_ctl', 'pgbouncer', 'postgres', 'psql', 'redis-server', 'supervisord',
+ 'valkey-server']
 >>> bindir_variable("pgbouncer", "1.24")
 'PERFCFG_PGBOUNCER_1_24_BINDIR'
 >>> folder("/opt/perfcfg-daemons", "valkey", "8.1")

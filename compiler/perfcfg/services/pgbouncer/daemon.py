@@ -1,5 +1,5 @@
-"""A throwaway pgbouncer (1.18 by default, or ``version``) from the text of a pgbouncer.ini (+ userlist.txt), optionally in
-front of a ``PostgresServer``.
+"""A throwaway pgbouncer (1.18 by default, or ``version``) from the text of a pgbouncer.ini
+(+ userlist.txt), optionally in front of a ``PostgresServer``.
 
 Harness-owned keys are rewritten in place (never a second ``[pgbouncer]`` header, which would
 reset every key): ``listen_addr``, ``listen_port``, ``unix_socket_dir``, ``logfile``,
@@ -106,8 +106,8 @@ class PgBouncer(procs.Handle):
             self.port = procs.free_port()
             procs.write_file(self.conf, self.effective_ini(), self.account)
             Path(self.log).write_text("")
-            self.proc = procs.spawn([require("pgbouncer", self.version), self.conf], self.log, self.account,
-                                    cwd=self.dir)
+            self.proc = procs.spawn([require("pgbouncer", self.version), self.conf], self.log,
+                                    self.account, cwd=self.dir)
             procs.wait_ready(self.daemon, self.proc, self._probe, [self.log], self.timeout)
             log = procs.tail(self.log, lines=200)
             if "cannot listen on 127.0.0.1" in log and attempt < PORT_RETRIES - 1:

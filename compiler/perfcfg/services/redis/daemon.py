@@ -75,8 +75,9 @@ class RedisServer(procs.Handle):
         for attempt in range(PORT_RETRIES):
             self.port = procs.free_port()
             self.proc = procs.spawn(
-                [require(self.program, self.version), f"{self.dir}/redis.conf", "--port", str(self.port),
-                 "--bind", "127.0.0.1", "--daemonize", "no", "--supervised", "no",
+                [require(self.program, self.version), f"{self.dir}/redis.conf",
+                 "--port", str(self.port), "--bind", "127.0.0.1", "--daemonize", "no",
+                 "--supervised", "no",
                  "--dir", self.dir, "--logfile", "", "--pidfile", f"{self.dir}/redis.pid",
                  "--unixsocket", "",
                  *(["--aclfile", f"{self.dir}/users.acl"] if self.acl_text is not None else [])],

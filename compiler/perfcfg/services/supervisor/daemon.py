@@ -5,8 +5,9 @@ Harness-owned keys are rewritten into the scratch dir: ``[unix_http_server] file
 ``[supervisord] logfile pidfile childlogdir nodaemon``, ``[supervisorctl] serverurl``,
 ``[inet_http_server] port`` and every program's ``stdout_logfile``/``stderr_logfile`` directory.
 ``version`` picks the supervisor (4.3, the test dependency, by default; 4.2 runs from
-install-daemons.sh's venv). Ready means state RUNNING and every autostart process RUNNING. Program children call
-``setpgrp()``, so teardown kills them by the PIDs recorded before the stop.
+install-daemons.sh's venv). Ready means state RUNNING and every autostart process RUNNING.
+Program children call ``setpgrp()``, so teardown kills them by the PIDs recorded before the
+stop.
 
 >>> conf = "[supervisord]\\n[program:w]\\ncommand=/bin/sleep 1000\\n"
 >>> with Supervisord(conf) as sup:  # doctest: +SKIP
