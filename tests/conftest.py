@@ -15,9 +15,10 @@ import pytest
 from perfcfg.daemons import PgBouncer, PgTemplate, PostgresServer, RedisServer, Supervisord, missing
 
 
-def require_daemon(daemon: str) -> None:
-    """Skip (or, under PERFCFG_REQUIRE_DAEMONS=1, fail) when ``daemon`` is not installed."""
-    lacking = missing(daemon)
+def require_daemon(daemon: str, version: str | None = None) -> None:
+    """Skip (or, under PERFCFG_REQUIRE_DAEMONS=1, fail) when ``daemon`` (of ``version``; None:
+    the default one) is not installed."""
+    lacking = missing(daemon, version)
     if not lacking:
         return
     message = f"{daemon}: {', '.join(lacking)} not installed (run .ci/install.sh)"
