@@ -92,9 +92,11 @@ class PostgresServer(procs.Handle):
     def __init__(self, conf_text: str, template: PgTemplate | None = None,
                  hba_text: str | None = None, timeout: float = 30,
                  version: str | None = None) -> None:
-        if template is not None and version is not None and template.version != version:
-            raise ValueError(f"template is PostgreSQL {template.version}, not {version}")
-        self.version = template.version if template is not None else version
+        # bench/ passes templates of its own (anything with copy_to/remove): no version there
+        made_by = getattr(template, "version", None)
+        if version is not None and made_by is not None and made_by != version:
+            raise ValueError(f"template is PostgreSQL {made_by}, not {version}")
+        self.version = version or made_by
         self.conf_text = conf_text
         self.hba_text = hba_text
         self.timeout = timeout
