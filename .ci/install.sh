@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install everything the real-daemon tests need on a fresh Debian 12 machine, as root.
-# Idempotent: safe to run again. Does not start any service (see
-# research/real-daemons.md §1.2/§1.4); the tests start their own daemons on loopback.
+# Idempotent: safe to run again. Does not start any service (a policy-rc.d guard,
+# below); the tests start their own daemons on loopback.
 #
 #   .ci/install.sh            # apt packages + postgres user
 #   VENV=.venv .ci/install.sh # also create the venv and install perfcfg with its test extra

@@ -1,4 +1,4 @@
-"""Each encoder refuses or escapes every hazard of its format (research/target-formats.md)."""
+"""Each encoder refuses or escapes every hazard of its format; the cases below are the list."""
 
 import shlex
 

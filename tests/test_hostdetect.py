@@ -1,6 +1,6 @@
 """perfcfg.hostdetect against fake /proc and /sys trees, one per real-world layout.
 
-The breakages in research/postgres-tuning.md §2.2 each have a case here: cgroup v2 without
+Each known breakage of host detection has a case here: cgroup v2 without
 the memory controller (timescaledb-docker#297), v1 sentinels and limits above RAM
 (moby#18087), CFS quotas that cpuset-only detection missed (timescaledb-docker#154).
 """

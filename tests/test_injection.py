@@ -28,7 +28,7 @@ from perfcfg.services.redis import encode as redis_enc
 from perfcfg.services.supervisor import encode as sup_enc
 from perfcfg.core.encoding import EncodeError
 
-# The traps of research/target-formats.md §1, always part of every daemon batch.
+# The traps of every format (tests/test_encode.py), always part of every daemon batch.
 HAZARDS = [
     "", "'", "''", '"', '""', "\\", "\\\\", "\\n", "\\x41", "\\'", "it's", 'say "hi"',
     "#", "a#b", "a # b", "#start", ";", "a;b", "a ; b", ";start", "%", "50%", "%%", "%(x)s",

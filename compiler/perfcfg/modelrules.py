@@ -104,7 +104,7 @@ def hba_address(value: str) -> str:
     return value
 
 
-# An ACL file line is split on single spaces with no quoting (research §4.3), so a rule can
+# An ACL file line is split on single spaces with no quoting (Redis's ACL loader), so a rule can
 # carry no whitespace, quote or control character; a leading '#', '>' or '<' would be a
 # password, which only ``password`` may set.
 _ACL_TOKEN = re.compile(r"[!-~]+")

@@ -1,5 +1,5 @@
 """PGTune as an oracle: an exact port of le0pard/pgtune's selectors at slice ``830d3bb``
-(2026-06-09), integer-kB arithmetic and rendering included (research/postgres-tuning.md §1.3–1.4).
+(2026-06-09), integer-kB arithmetic and rendering included.
 
 perfcfg does not use these values; tests compare perfcfg's recommenders with them.
 

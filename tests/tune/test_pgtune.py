@@ -1,4 +1,4 @@
-"""PGTune oracle (slice 830d3bb) pinned to research/postgres-tuning.md §5.1."""
+"""PGTune oracle (le0pard/pgtune slice 830d3bb) pinned to PGTune's own four reference cases."""
 
 import pytest
 from tune.pgtune_oracle import PgTuneInput, format_value, pgtune, render_conf

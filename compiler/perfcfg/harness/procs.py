@@ -2,7 +2,7 @@
 
 Daemons run as **foreground children in their own session**; PostgreSQL backends (``setsid``)
 and supervisor programs (``setpgrp``) leave that process group, so teardown kills by the PIDs
-recorded before the stop rather than by group (research/real-daemons.md §2.7, §5.2).
+recorded before the stop rather than by group (tests/test_harness_teardown.py).
 
 >>> d = scratch_dir("pf-doc-")
 >>> len(d) < 40 and d.startswith("/tmp/pf-doc-")

@@ -168,7 +168,7 @@ def _derive(config: Config, settings: dict[str, Setting]) -> None:
     put("redis.aclfile", DEFAULT_ACLFILE, "where users.acl is deployed (Redis ACL users)")
     if all(is_local_address(c.address) for c in config.clients):
         # pgbouncer and every direct client are on this host: nothing needs a TCP port
-        # beyond loopback (research §2.6).
+        # beyond loopback.
         put("postgres.listen_addresses", "localhost", "every client is on this host")
 
 
@@ -373,7 +373,7 @@ def _resolve_setting_secrets(settings: dict[str, Setting], resolver, config: Con
                 continue
             leaked.append(value)
             if path.startswith("supervisor.") and path.endswith("_http_server.password"):
-                # supervisord accepts {SHA}<hex SHA-1> (research §5.6): no cleartext on disk;
+                # supervisord accepts {SHA}<hex SHA-1> (tests/test_security_daemons.py): no cleartext;
                 # supervisorctl users give the password with -p.
                 value = secret_refs.supervisor_password_hash(value)
             settings[path] = Setting(path, value, setting.origin, "secret reference",

@@ -29,7 +29,7 @@ OS_RESERVE_FLOOR = 256 * MiB
 OS_RESERVE_FRACTION = 0.10
 OS_RESERVE_CAP = 8 * GiB
 # pgbouncer: one process of a few MiB plus ~2 × pkt_buf (4096, doc/config.md) per connection
-# (target-formats research §6.6; features page: "~2 kB per connection" is the idle minimum).
+# (pgbouncer's features page gives "~2 kB per connection" as the idle minimum).
 PGBOUNCER_BASE = 8 * MiB
 PGBOUNCER_PKT_BUF = 4096
 PGBOUNCER_BUFFERS_PER_CONNECTION = 2

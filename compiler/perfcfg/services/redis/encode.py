@@ -35,7 +35,7 @@ _ACL_WORD = re.compile(r"[!-~]+")
 
 def acl_line(line: str) -> str:
     """A Redis ACL file line. The file is split on spaces with no quoting and no comments
-    (research §4.3), so each word must be printable ASCII without quotes or backslashes."""
+    (Redis's ACLLoadFromFile), so each word must be printable ASCII without quotes or backslashes."""
     words = line.split(" ")
     if words[:1] != ["user"] or len(words) < 3:
         raise EncodeError("an ACL file line must start with 'user NAME'")

@@ -1,6 +1,6 @@
 """Parse a supervisord.conf in-process with supervisor's own ``ServerOptions`` and record every
 key it reads — supervisor silently ignores unknown keys and sections, so the keys it never read
-are the typos (research/real-daemons.md §5.1).
+are the typos.
 
 Every section reader goes through ``UnhosedConfigParser.saneget``; a patched version records
 ``(section, key, default)``, and wrapped ``supervisor.datatypes`` converters note which

@@ -18,7 +18,7 @@ from perfcfg.tune.util import ceil_div, pick, rec
 # extensions (pg_cron, TimescaleDB) all draw from it, so never go below it.
 MAX_WORKER_PROCESSES_DEFAULT = 8
 # Slots beyond the CPUs for the logical replication launcher and one extension worker
-# (research §1.6.2: PGTune's "= CPUs" leaves none; timescaledb-tune adds 3 + bg workers).
+# (PGTune's "= CPUs" leaves none; timescaledb-tune adds 3 + background workers).
 BGWORKER_HEADROOM = 2
 # PGTune 830d3bb: per-gather ceil(CPUs/2) capped at 4 except dw; maintenance min(ceil(CPUs/2), 4).
 PER_GATHER_CAP = 4
