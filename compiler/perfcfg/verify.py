@@ -17,9 +17,12 @@ from __future__ import annotations
 import re
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from perfcfg.services import intended as intent
+
+if TYPE_CHECKING:
+    from perfcfg.stages.pipeline import Result
 
 DAEMONS = ("postgresql", "pgbouncer", "redis", "supervisor")
 STAND_IN_COMMAND = "/bin/sleep 1000"
@@ -60,13 +63,14 @@ class Report:
         return self.verified_anything and not self.rows
 
 
-def verify(result: Any, machine_memory: int | None = None) -> Report:
+def verify(result: Result, machine_memory: int | None = None) -> Report:
     """Start every installed daemon from ``result.files`` (a compiled ``pipeline.Result``)."""
     from perfcfg.daemons import missing
 
     want = intent.from_result(result)
     report = Report(missing={d: m for d in DAEMONS if (m := missing(d))})
     files = {name: data.decode("utf-8") for name, data in result.files.items()}
+    assert result.config is not None   # verify runs on a compiled result only
     host_memory = result.config.host.memory if result.config.host is not None else 0
     with ExitStack() as stack:
         pg = None

@@ -16,11 +16,13 @@ daemon handles (:mod:`perfcfg.daemons`) compare it the way each daemon parses it
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from perfcfg.core.plan import Plan
+from perfcfg.model import Targets
 from perfcfg.services import registry
 from perfcfg.services.base import Service
+from perfcfg.services.catalog import Catalog
 from perfcfg.services.redis.encode import redis_arg, redis_value
 from perfcfg.services.supervisor.encode import supervisor_value
 from perfcfg.services.supervisor.outputs import NESTED
@@ -28,6 +30,9 @@ from perfcfg.services.supervisor.outputs import NESTED
 # Program keys the harness owns (it runs a stand-in command as itself, logging into its
 # scratch dir), or that getAllConfigInfo reports only expanded (process_name: see names()).
 SUPERVISOR_HOST_KEYS = frozenset({"command", "user", "directory", "process_name"})
+
+if TYPE_CHECKING:
+    from perfcfg.stages.pipeline import Result
 
 
 @dataclass(frozen=True)
@@ -42,14 +47,19 @@ class Intended:
     process_names: dict[str, list[str]]  # program → its processes' names
 
 
-def from_result(result: Any) -> Intended:
+def from_result(result: Result) -> Intended:
     """From a ``pipeline.Result`` that compiled (``result.plan`` and ``result.config`` set)."""
     assert result.plan is not None and result.config is not None
     return from_plan(result.plan, result.config.targets)
 
 
-def from_plan(plan: Plan, targets: Any) -> Intended:
-    cats = {s.name: s.catalog(targets) for s in registry.SERVICES}
+def from_plan(plan: Plan, targets: Targets) -> Intended:
+    cats: dict[str, Catalog] = {}
+    for service in registry.SERVICES:
+        catalog = service.catalog(targets)
+        if catalog is None:   # a Plan exists only for targets that have catalogs
+            raise ValueError(f"no catalog for {service.daemon} {service.version(targets)}")
+        cats[service.name] = catalog
     redis, enums = _redis(plan, cats["redis"])
     return Intended(
         postgres=_simple(plan, registry.by_name("postgres"), cats["postgres"]),
@@ -70,7 +80,7 @@ def names(program: str, process_name: str | None, numprocs: int) -> list[str]:
                             "numprocs": numprocs} for n in range(numprocs)]
 
 
-def _simple(plan: Plan, service: Service, cat: Any) -> dict[str, str]:
+def _simple(plan: Plan, service: Service, cat: Catalog) -> dict[str, str]:
     out = {}
     for setting in plan.service(service.name):
         param = cat.get(setting.name)
@@ -87,7 +97,7 @@ def _databases(plan: Plan) -> dict[str, dict[str, str]]:
             for db in plan.databases}
 
 
-def _redis(plan: Plan, cat: Any) -> tuple[dict[str, str], frozenset[str]]:
+def _redis(plan: Plan, cat: Catalog) -> tuple[dict[str, str], frozenset[str]]:
     out, enums = {}, set()
     for setting in plan.service("redis"):
         param = cat.get(setting.name)
@@ -105,7 +115,7 @@ def _redis(plan: Plan, cat: Any) -> tuple[dict[str, str], frozenset[str]]:
     return out, frozenset(enums)
 
 
-def _supervisor(plan: Plan, cat: Any) -> dict[str, str]:
+def _supervisor(plan: Plan, cat: Catalog) -> dict[str, str]:
     out = {f"supervisord.{s.name}": supervisor_value(s.value, cat.get(s.name, "supervisord"))
            for s in plan.service("supervisor", nested=NESTED) if cat.get(s.name, "supervisord") is not None}
     for prog in plan.programs:

@@ -9,7 +9,7 @@ cross-service checks run over the whole Plan.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from perfcfg.stages import secrets as secret_refs
 from perfcfg.core.diagnostics import Diagnostic, Related
@@ -21,12 +21,15 @@ from perfcfg.tune import context as tc
 from perfcfg.core.config import AUTO, Config
 from perfcfg.services.rules import is_local_address
 
+if TYPE_CHECKING:
+    from perfcfg.stages.pipeline import Request
+
 SERVICES = ("postgres", "pgbouncer", "redis", "supervisor")
 DEFAULT_PORTS = {"postgres": 5432, "pgbouncer": 6432, "redis": 6379}
 DEFAULT_ACLFILE = "/etc/redis/users.acl"   # Debian's /etc/redis, next to redis.conf
 
 
-def make_plan(config: Config, history: History, req: Any, secrets_mode: str
+def make_plan(config: Config, history: History, req: Request, secrets_mode: str
               ) -> tuple[Plan | None, list[Diagnostic]]:
     diags: list[Diagnostic] = []
     hist = {path_str(k): tuple(v) for k, v in history.items()}
