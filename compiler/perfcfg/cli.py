@@ -181,9 +181,16 @@ BY_NAME = {c.name: c for c in COMMANDS}
 
 
 def _io(quiet: bool = False) -> commands.Io:
+    from typing import TextIO, cast
+
+    from perfcfg.core.redact import ScrubbedStream
+
     color = sys.stderr.isatty() and "NO_COLOR" not in os.environ
-    return commands.Io(sys.stdout, sys.stderr, dict(os.environ), color, quiet=quiet,
-                       progress=not quiet and sys.stderr.isatty())
+    # Everything a command prints passes the secret scrubber: no resolved secret reaches a
+    # terminal, whatever path (a report, a diff, explain) would carry it there.
+    return commands.Io(cast(TextIO, ScrubbedStream(sys.stdout)),
+                       cast(TextIO, ScrubbedStream(sys.stderr)), dict(os.environ), color,
+                       quiet=quiet, progress=not quiet and sys.stderr.isatty())
 
 
 def _guard(func: Callable[[], int], debug: bool) -> int:
@@ -208,8 +215,11 @@ def _guard(func: Callable[[], int], debug: bool) -> int:
     except Exception as exc:  # an internal error: say so, never dump a trace unless asked
         if debug:
             raise
-        sys.stderr.write(f"perfcfg: internal error: {type(exc).__name__}: {exc}\n"
-                         f"perfcfg: {BUG_REPORT}\n")
+        # An exception's text may quote a value: it passes the secret scrubber too.
+        from perfcfg.core.redact import scrub_known
+
+        sys.stderr.write(scrub_known(f"perfcfg: internal error: {type(exc).__name__}: {exc}\n"
+                                     f"perfcfg: {BUG_REPORT}\n"))
         return commands.INVALID
 
 

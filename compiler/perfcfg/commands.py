@@ -87,7 +87,9 @@ def build(io: Io, req: Any, out: Path | None, check: bool, fmt: str) -> int:
     assert out_dir is not None
     shown = relative(out_dir)
     if check:
-        changes = _stale(out_dir, result.files)
+        changes = _stale(io, out_dir, result.files)
+        if changes is None:
+            return INVALID
         if fmt == "json":
             io.out.write(json.dumps(_stale_json(req.env, shown, changes), indent=2) + "\n")
         else:
@@ -130,8 +132,10 @@ def check(io: Io, project: Path, envs: list[str], fmt: str) -> int:
     if has_errors(diags):
         report(io, diags, fmt, sources.shown(), project)
         return INVALID
-    stale = [(r.env, relative(r.output_dir), _stale(r.output_dir, r.files))
+    stale = [(r.env, relative(r.output_dir), _stale(io, r.output_dir, r.files))
              for r in results if r.output_dir is not None]
+    if any(changes is None for _, _, changes in stale):
+        return INVALID
     if fmt == "json":
         io.out.write(json.dumps({"environments": [_stale_json(*s) for s in stale]},
                                 indent=2) + "\n")
@@ -156,6 +160,9 @@ def write_files(io: Io, out_dir: Path, files: dict[str, bytes],
         return None
     try:
         return artifacts.write(out_dir, files, secret)
+    except artifacts.WriteError as exc:     # a fault of the directory: one line
+        io.err.write(f"perfcfg: {exc}\n")
+        return None
     except OSError as exc:
         where = relative(Path(exc.filename)) if exc.filename else shown
         io.err.write(f"perfcfg: cannot write into {shown}: "
@@ -163,10 +170,15 @@ def write_files(io: Io, out_dir: Path, files: dict[str, bytes],
         return None
 
 
-def _stale(out_dir: Path, files: dict[str, bytes]) -> list:
+def _stale(io: Io, out_dir: Path, files: dict[str, bytes]) -> list | None:
+    """What differs in ``out_dir``; None (and one line) when it cannot be compared."""
     from perfcfg.stages import write as artifacts
 
-    return [c for c in artifacts.compare(out_dir, files) if c.status != "unchanged"]
+    try:
+        return [c for c in artifacts.compare(out_dir, files) if c.status != "unchanged"]
+    except artifacts.WriteError as exc:
+        io.err.write(f"perfcfg: {exc}\n")
+        return None
 
 
 def _stale_json(env: str, shown: str, changes: list) -> dict:

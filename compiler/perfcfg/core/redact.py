@@ -16,8 +16,12 @@ the reader where the value comes from.
 
 from __future__ import annotations
 
+import difflib
+import json
 import re
+import shlex
 from collections.abc import Callable, Iterable, Mapping
+from urllib.parse import quote
 
 MASK = "***"
 _SECRET_NAME = re.compile(r"pass(word|wd|phrase)?$|secret|token|api_?key|credential|"
@@ -36,6 +40,63 @@ _ASSIGNMENT = re.compile(r"^(?P<path>[^=\s]+)=(?P<value>.*)$")
 def is_secret_key(name: str) -> bool:
     leaf = name.rsplit(".", 1)[-1]
     return leaf.lower() not in _NOT_SECRET and _SECRET_NAME.search(leaf) is not None
+
+
+_SECRET_WORDS = ("password", "passwd", "passphrase", "secret", "token", "apikey", "credential",
+                 "masterauth", "requirepass")
+# Section names that contain a secret-sounding word but hold settings, not a value.
+_SECTIONS = frozenset({"secrets"})
+
+
+def looks_secret(name: str) -> bool:
+    """:func:`is_secret_key`, or a misspelling of one (``pasword``, ``secert``): a code frame
+    must not show a password because its key was mistyped.
+
+    >>> looks_secret("pasword"), looks_secret("db_passwrd"), looks_secret("timeout")
+    (True, True, False)
+    """
+    if is_secret_key(name):
+        return True
+    words = [w for w in re.split(r"[^a-z]+", name.rsplit(".", 1)[-1].lower()) if len(w) >= 5]
+    return any(difflib.SequenceMatcher(None, word, secret).ratio() >= 0.8
+               for word in words for secret in _SECRET_WORDS)
+
+
+_KEY_LINE = re.compile(r"""^(?P<indent>[ \t]*(?:-[ \t]+)*)["']?(?P<name>[A-Za-z0-9_.-]+)["']?"""
+                       r"""[ \t]*:(?:[ \t]+(?P<value>.*))?$""")
+
+
+def mask_text(text: str) -> str:
+    """``text`` (a YAML file) with every secret value masked, also where the value is not on
+    its key's line (``password:`` then the value below it, a block scalar, a continued plain
+    scalar) and where the key is misspelt: the lines below a secret key that are indented
+    deeper than the key belong to its value and are masked whole. Line count is unchanged.
+
+    >>> mask_text("users:\\n  - name: a\\n    password:\\n      hunter2\\n    admin: true")
+    'users:\\n  - name: a\\n    password:\\n      ***\\n    admin: true'
+    >>> mask_text("pasword: hunter2")
+    'pasword: ***'
+    """
+    out: list[str] = []
+    masking_below: int | None = None     # the column of the secret key whose value continues
+    for line in text.split("\n"):
+        body = line.lstrip(" \t")
+        indent = len(line) - len(body)
+        if masking_below is not None and body and indent > masking_below:
+            out.append(line[:indent] + MASK if not body.startswith("#") else line)
+            continue
+        masking_below = None
+        key = _KEY_LINE.match(line)
+        if key and looks_secret(key.group("name")) and key.group("name") not in _SECTIONS:
+            value = (key.group("value") or "").strip()
+            if value and not value.startswith(("#", "|", ">")):
+                head = value.split(" #")[0]
+                shown = mask_value("password", head) + " " * (len(head) - len(head.rstrip()))
+                line = line[:key.start("value")] + shown + (
+                    " #" + value.split(" #", 1)[1] if " #" in value else "")
+            masking_below = len(key.group("indent"))
+        out.append(mask_line(line))
+    return "\n".join(out)
 
 
 def mask_value(key: str, value: str) -> str:
@@ -72,16 +133,85 @@ def line_redactor(sources: Mapping[str, str]) -> Callable[[str, int], str]:
     split: dict[str, list[str]] = {}
 
     def redact(file: str, number: int) -> str:
-        lines = split.setdefault(file, sources[file].split("\n"))
-        return mask_line(lines[number - 1])
+        if file not in split:
+            split[file] = mask_text(sources[file]).split("\n")
+        return split[file][number - 1]
 
     return redact
 
 
+def encoded_forms(secret: str) -> set[str]:
+    """``secret`` as each target format (or a message) may spell it once escaped or quoted.
+
+    Every encoder perfcfg has is covered: PostgreSQL strings (``\\`` and ``''``), pgbouncer
+    and userlist doubling (``''``, ``""``), Redis's backslash and ``\\xNN`` escapes,
+    supervisor's ``%%`` and shell quoting, URLs (percent-encoding), JSON and Python ``repr``.
+
+    >>> {'a\\\\"b', 'a""b', 'a%22b'} <= encoded_forms('a"b')
+    True
+    """
+    forms = {secret,
+             secret.replace("\\", "\\\\").replace("'", "''"),         # postgresql.conf
+             secret.replace("'", "''"), secret.replace('"', '""'),      # pgbouncer, userlist
+             secret.replace("%", "%%"),                                  # supervisord.conf
+             json.dumps(secret)[1:-1], repr(secret)[1:-1],
+             quote(secret, safe=""), quote(secret, safe="/:@"),
+             shlex.quote(secret), shlex.quote(secret).replace("%", "%%")}
+    redis = []
+    for ch in secret:                                                    # redis.conf
+        if ch in '"\\':
+            redis.append("\\" + ch)
+        elif " " <= ch < "\x7f":
+            redis.append(ch)
+        else:
+            redis.extend(f"\\x{b:02x}" for b in ch.encode("utf-8"))
+    forms.add("".join(redis))
+    return {f for f in forms if f}
+
+
 def scrub(text: str | None, secrets: Iterable[str]) -> str | None:
-    """``text`` with every known secret value replaced (values resolved at build time)."""
+    """``text`` with every known secret value replaced (values resolved at build time), in
+    clear or in any of its :func:`encoded_forms`."""
     if not text:
         return text
-    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
-        text = text.replace(secret, MASK)
+    forms = {form for secret in secrets if secret for form in encoded_forms(secret)}
+    for form in sorted(forms, key=len, reverse=True):
+        text = text.replace(form, MASK)
     return text
+
+
+# Resolved secret values of this process: the resolver registers each one, and everything the
+# command line writes (reports, diffs, explain, an internal error's text) is scrubbed of them.
+# Shorter values are left alone: masking every "ab" of a report would hide more than a secret.
+SCRUB_MIN_LENGTH = 4
+_KNOWN: set[str] = set()
+
+
+def remember(secret: str) -> None:
+    if len(secret) >= SCRUB_MIN_LENGTH:
+        _KNOWN.add(secret)
+
+
+def scrub_known(text: str) -> str:
+    """``text`` without any secret this process has resolved (see :func:`remember`)."""
+    return (scrub(text, _KNOWN) or "") if _KNOWN and text else text
+
+
+class ScrubbedStream:
+    """A text stream whose every write goes through :func:`scrub_known` (the CLI's stdout and
+    stderr: the one path from perfcfg to a terminal)."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        return self.stream.write(scrub_known(text))
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def isatty(self) -> bool:
+        return self.stream.isatty()
+
+    def __getattr__(self, name: str):
+        return getattr(self.stream, name)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Mapping
 
 
+from perfcfg.core.redact import encoded_forms, remember
 from perfcfg.model import SECRET_REF
 
 SCRAM_ITERATIONS = 4096  # PostgreSQL's default scram_iterations (PG 16 made it settable)
@@ -53,6 +54,7 @@ class SecretResolver:
                 raise SecretError(f"cannot read secret file {name}: {exc.strerror}") from None
         if not value:
             raise SecretError(f"secret {ref} is empty")
+        remember(value)   # from here on, nothing the command line prints may show it
         return value
 
 
@@ -97,11 +99,15 @@ def redis_password_hash(password: str) -> str:
 LEAK_MIN_LENGTH = 8
 
 def leaked_into(files: Mapping[str, bytes], secrets: list[str]) -> list[str]:
-    """Names of the files that contain one of ``secrets`` in clear (a last line of defence:
-    every secret should reach the files hashed).
+    """Names of the files that contain one of ``secrets`` in clear, as written or in any form
+    an encoder may have escaped it to (a last line of defence: every secret should reach the
+    files hashed).
 
     >>> leaked_into({"a.conf": b"requirepass hunter2-long"}, ["hunter2-long"])
     ['a.conf']
+    >>> leaked_into({"r.conf": b'masterauth "hunter\\\\"2-long"'}, ['hunter"2-long'])
+    ['r.conf']
     """
-    values = [s.encode() for s in secrets if len(s) >= LEAK_MIN_LENGTH]
+    values = [form.encode() for s in secrets if len(s) >= LEAK_MIN_LENGTH
+              for form in encoded_forms(s)]
     return sorted(name for name, data in files.items() if any(v in data for v in values))

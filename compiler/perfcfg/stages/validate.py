@@ -163,7 +163,15 @@ class Validator:
         if value == AUTO:
             return AUTO
         if isinstance(value, str) and model.SECRET_REF.match(value):
-            return value
+            if param.type == "string":
+                return value
+            # A secret resolves to text: in a number, size or switch it is never valid, and
+            # checking it only after resolving would quote the secret in the message.
+            self.error("PCF204", f"invalid value for {path}: a secret reference gives text, and "
+                       f"{path} is not a text setting (its type: {param.type})", node.span, path,
+                       "write the value itself; secrets belong in passwords and other text "
+                       "settings")
+            return None
         try:
             canonical = service.coerce(param, value)
         except UnitError as exc:

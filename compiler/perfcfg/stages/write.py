@@ -1,4 +1,20 @@
-"""Writing the generated files: atomic, untouched when unchanged, or compared (--check).
+"""Writing the generated files: all or nothing, untouched when unchanged, or compared (--check).
+
+The one path by which perfcfg writes files (``build``, ``schema --out``). Its promises:
+
+- **checked**: every byte is written (short writes are continued, errors raised) and synced
+  before anything is renamed into place;
+- **all or nothing across the set**: every new file is first complete as a temporary file
+  next to its target; only then are they renamed into place, and a failed rename puts back
+  the files already replaced, so the directory holds the old set or the new set, never a mix;
+  on any failure every temporary file is removed;
+- **one build at a time** per output directory (``flock`` on the directory), so concurrent
+  builds of one environment cannot interleave their files;
+- **faults are the user's to fix, not bugs**: a read-only, immutable or full file system, an
+  output path that is a file, ``/dev/null`` or under ``/proc`` raise :class:`WriteError`, whose
+  message is one line;
+- **bounded reads**: comparing reads only regular files, only when their size says they may be
+  equal (or, for a diff, up to :data:`MAX_SHOWN_BYTES`), and never FIFOs, devices or symlinks.
 
 >>> import tempfile, pathlib
 >>> d = pathlib.Path(tempfile.mkdtemp()) / "out"
@@ -11,11 +27,33 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import errno
+import fcntl
 import os
+import re
+import stat
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+# An old file bigger than this is not read for a diff (a stray 3 GB file must not cost 3 GB).
+MAX_SHOWN_BYTES = 1 << 20
+# Files perfcfg could have written: an output directory's other files are not its business
+# (`--out .` in the project must not report perfcfg.yaml as an extra file forever).
+_OWN_SUFFIXES = (".conf", ".ini", ".txt", ".acl", ".json", ".sql")
+_TEMP_SUFFIX = ".perfcfg-tmp"
+_OLD_SUFFIX = ".perfcfg-old"
+_TEMP = re.compile(r"^\..+\.[A-Za-z0-9_]{8}(" + re.escape(_TEMP_SUFFIX) + "|"
+                   + re.escape(_OLD_SUFFIX) + ")?$")
+# Pseudo file systems: writing there is never what was meant, and reading them can block.
+_REFUSED_ROOTS = (Path("/proc"), Path("/sys"), Path("/dev"))
+
+
+class WriteError(Exception):
+    """A file-system fault while writing the output; the message is one line for the user."""
 
 
 @dataclass(frozen=True)
@@ -24,62 +62,236 @@ class Change:
     status: str          # unchanged | changed | missing | extra
     old: bytes | None
     new: bytes | None
+    old_size: int = 0    # when ``old`` was not read (too big, or not a regular file)
 
     def diff(self, out_dir: Path) -> str:
         if self.status == "unchanged":
             return ""
+        label = f"{out_dir.as_posix()}/{self.name}"
+        if self.old is None and self.status in ("changed", "extra"):
+            return (f"--- a/{label}\n+++ b/{label}\n"
+                    f"@@ {label}: {self.old_size} bytes, not a regular file or too large to "
+                    f"show @@\n")
         old = (self.old or b"").decode("utf-8", "replace").splitlines(keepends=True)
         new = (self.new or b"").decode("utf-8", "replace").splitlines(keepends=True)
-        label = f"{out_dir.as_posix()}/{self.name}"
         lines = difflib.unified_diff(old, new, f"a/{label}" if self.old is not None else "/dev/null",
                                      f"b/{label}" if self.new is not None else "/dev/null")
         return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
                        for line in lines)
 
 
-def compare(out_dir: Path, files: dict[str, bytes]) -> list[Change]:
+def compare(out_dir: Path, files: dict[str, bytes], for_diff: bool = True) -> list[Change]:
+    """What differs between ``out_dir`` and ``files``. ``for_diff=False`` reads an old file only
+    when its size equals the new one (all ``write`` needs to know)."""
+    _refuse_pseudo(out_dir)
     changes = []
     for name in sorted(files):
-        path = out_dir / name
-        old = path.read_bytes() if path.is_file() else None
-        status = "missing" if old is None else ("unchanged" if old == files[name] else "changed")
-        changes.append(Change(name, status, old, files[name]))
-    if out_dir.is_dir():
-        for path in sorted(out_dir.iterdir()):
-            if path.is_file() and path.name not in files and not path.name.startswith("."):
-                changes.append(Change(path.name, "extra", path.read_bytes(), None))
+        new = files[name]
+        info = _lstat(out_dir / name)
+        if info is None:
+            changes.append(Change(name, "missing", None, new))
+            continue
+        old = _read_bounded(out_dir / name, info, len(new) if not for_diff else None)
+        status = "unchanged" if old == new else "changed"
+        changes.append(Change(name, status, old, new, info.st_size))
+    for path in _own_extras(out_dir, files):
+        info = _lstat(path)
+        if info is not None:
+            changes.append(Change(path.name, "extra", _read_bounded(path, info, None) if for_diff
+                                  else None, None, info.st_size))
     return changes
 
 
 def write(out_dir: Path, files: dict[str, bytes], secret_files: frozenset[str]) -> list[str]:
-    """Write what changed; every file is replaced atomically, after all are staged."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    staged: list[tuple[str, Path]] = []
+    """Write what changed, all or nothing (see the module docstring); the names written."""
+    _refuse_pseudo(out_dir)
     try:
-        for change in compare(out_dir, files):
-            if change.status in ("unchanged", "extra"):
-                _fix_mode(out_dir / change.name, change.name in secret_files)
-                continue
-            staged.append((change.name, _stage(out_dir, change.name, files[change.name],
-                                                change.name in secret_files)))
-        for name, tmp in staged:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise WriteError(f"{out_dir} is not a directory") from None
+    except OSError as exc:
+        raise _fault(exc, out_dir) from None
+    if not out_dir.is_dir():
+        raise WriteError(f"{out_dir} is not a directory")
+    with _locked(out_dir):
+        _remove_stray_temps(out_dir, files)
+        try:
+            changes = compare(out_dir, files, for_diff=False)
+            changed = [c.name for c in changes if c.status in ("changed", "missing")]
+            for name in changed:
+                _check_target(out_dir / name)
+            _replace_all(out_dir, {name: files[name] for name in changed}, secret_files)
+            for change in changes:
+                if change.status == "unchanged":
+                    _fix_mode(out_dir / change.name, change.name in secret_files)
+        except OSError as exc:
+            raise _fault(exc, out_dir) from None
+    return changed
+
+
+def _replace_all(out_dir: Path, files: dict[str, bytes], secret_files: frozenset[str]) -> None:
+    staged: dict[str, Path] = {}
+    backups: dict[str, Path | None] = {}    # name → the old file's hard link (None: was absent)
+    done: list[str] = []
+    try:
+        for name, data in files.items():
+            staged[name] = _stage(out_dir, name, data, name in secret_files)
+        for name in files:
+            backups[name] = _backup(out_dir, name)
+        for name, tmp in staged.items():
             os.replace(tmp, out_dir / name)
+            done.append(name)
+        _sync_dir(out_dir)
+    except BaseException:
+        for name in reversed(done):            # put the old set back
+            with contextlib.suppress(OSError):
+                old = backups.get(name)
+                if old is None:
+                    (out_dir / name).unlink()
+                else:
+                    os.replace(old, out_dir / name)
+        raise
     finally:
-        for _, tmp in staged:
-            if tmp.exists():
-                tmp.unlink()
-    return [name for name, _ in staged]
+        for path in [*staged.values(), *(b for b in backups.values() if b is not None)]:
+            with contextlib.suppress(OSError):
+                path.unlink()
 
 
 def _stage(out_dir: Path, name: str, data: bytes, secret: bool) -> Path:
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=out_dir)
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=_TEMP_SUFFIX, dir=out_dir)
     try:
         os.fchmod(fd, 0o600 if secret else 0o644)
-        os.write(fd, data)
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            if written <= 0:                   # never seen on Linux, but a loop must end
+                raise OSError(errno.EIO, "short write", str(tmp))
+            view = view[written:]
         os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    os.close(fd)
+    return Path(tmp)
+
+
+def _backup(out_dir: Path, name: str) -> Path | None:
+    """A hard link to the file about to be replaced, so a failed set can be put back."""
+    if _lstat(out_dir / name) is None:
+        return None
+    for _ in range(100):
+        link = out_dir / f".{name}.{os.urandom(6).hex()[:8]}{_OLD_SUFFIX}"
+        try:
+            os.link(out_dir / name, link)
+            return link
+        except FileExistsError:
+            continue
+    raise OSError(errno.EEXIST, "cannot create a backup link", str(out_dir / name))
+
+
+def _check_target(path: Path) -> None:
+    """A target that ``os.replace`` cannot replace is refused before anything is renamed."""
+    info = _lstat(path)
+    if info is not None and stat.S_ISDIR(info.st_mode):
+        raise WriteError(f"{path} is a directory; remove it or choose another --out")
+
+
+def _sync_dir(out_dir: Path) -> None:
+    fd = os.open(out_dir, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    except OSError as exc:            # some file systems cannot sync a directory
+        if exc.errno not in (errno.EINVAL, errno.ENOTSUP):
+            raise
     finally:
         os.close(fd)
-    return Path(tmp)
+
+
+@contextlib.contextmanager
+def _locked(out_dir: Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on the directory itself (no lock file is left behind)."""
+    try:
+        fd = os.open(out_dir, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as exc:
+        raise _fault(exc, out_dir) from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _remove_stray_temps(out_dir: Path, files: dict[str, bytes]) -> None:
+    """Temporary files an interrupted build left (only under the lock: never another's)."""
+    try:
+        names = os.listdir(out_dir)
+    except OSError as exc:
+        raise _fault(exc, out_dir) from None
+    for name in names:
+        if _TEMP.match(name) and any(name.startswith(f".{own}.") for own in files):
+            with contextlib.suppress(OSError):
+                os.unlink(out_dir / name)
+
+
+def _own_extras(out_dir: Path, files: dict[str, bytes]) -> list[Path]:
+    try:
+        names = sorted(os.listdir(out_dir))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    except OSError as exc:
+        raise _fault(exc, out_dir) from None
+    return [out_dir / name for name in names
+            if name not in files and not name.startswith(".") and name.endswith(_OWN_SUFFIXES)
+            and _is_regular(out_dir / name)]
+
+
+def _lstat(path: Path) -> os.stat_result | None:
+    try:
+        return os.lstat(path)
+    except FileNotFoundError:
+        return None
+
+
+def _is_regular(path: Path) -> bool:
+    info = _lstat(path)
+    return info is not None and stat.S_ISREG(info.st_mode)
+
+
+def _read_bounded(path: Path, info: os.stat_result, expected: int | None) -> bytes | None:
+    """The file's bytes when it is a regular file worth reading, else None (differs)."""
+    if not stat.S_ISREG(info.st_mode):
+        return None
+    limit = MAX_SHOWN_BYTES if expected is None else expected
+    if info.st_size > max(limit, 0) or (expected is not None and info.st_size != expected):
+        return None
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    try:
+        return os.read(fd, limit + 1)
+    finally:
+        os.close(fd)
+
+
+def _refuse_pseudo(out_dir: Path) -> None:
+    real = Path(os.path.realpath(out_dir))
+    if any(real == root or root in real.parents for root in _REFUSED_ROOTS):
+        raise WriteError(f"{out_dir} is not a place for generated files (it is under "
+                         f"{next(r for r in _REFUSED_ROOTS if r == real or r in real.parents)})")
+    with contextlib.suppress(FileNotFoundError):
+        if not stat.S_ISDIR(os.stat(out_dir).st_mode):
+            raise WriteError(f"{out_dir} is not a directory")
+
+
+def _fault(exc: OSError, out_dir: Path) -> WriteError:
+    where = exc.filename or out_dir
+    text = exc.strerror or str(exc)
+    advice = {errno.ENOSPC: "free some space", errno.EDQUOT: "free some space",
+              errno.EROFS: "the file system is read-only",
+              errno.EPERM: "the directory may be immutable (lsattr)",
+              errno.EACCES: "check the directory's permissions"}.get(exc.errno or 0)
+    return WriteError(f"cannot write {where}: {text}" + (f" ({advice})" if advice else "")
+                      + "; nothing was changed")
 
 
 def _fix_mode(path: Path, secret: bool) -> None:

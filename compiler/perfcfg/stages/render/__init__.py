@@ -43,6 +43,8 @@ def _leaks(plan: Plan, config: Config, files: dict[str, bytes]) -> list[Diagnost
 def _leaking_setting(plan: Plan, data: bytes) -> str | None:
     """The setting that carries a resolved secret into the file, if one does (else the secret
     occurs there by chance)."""
+    from perfcfg.core.redact import encoded_forms
+
     return next((path for path, setting in sorted(plan.settings.items())
                  if isinstance(setting.value, str) and setting.value in plan.secrets
-                 and setting.value.encode() in data), None)
+                 and any(f.encode() in data for f in encoded_forms(setting.value))), None)
