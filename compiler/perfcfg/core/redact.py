@@ -57,6 +57,8 @@ def looks_secret(name: str) -> bool:
     """
     if is_secret_key(name):
         return True
+    if name.rsplit(".", 1)[-1].lower() in _NOT_SECRET:
+        return False
     words = [w for w in re.split(r"[^a-z]+", name.rsplit(".", 1)[-1].lower()) if len(w) >= 5]
     return any(difflib.SequenceMatcher(None, word, secret).ratio() >= 0.8
                for word in words for secret in _SECRET_WORDS)

@@ -1,0 +1,345 @@
+"""The hostile-input corpus: each class of broken promise, several cases each.
+
+Every test names its class (issue 12's numbering) and asserts the promise itself: the exit
+code, the diagnostic code, nothing written or the old set intact, no secret in any output
+stream. Faults are real: a full disk is a 64 KiB tmpfs, an immutable directory is
+``chattr +i``, concurrent builds are separate processes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from helpers import ROOT, run, snapshot_tree, write
+
+SECRET = 'hunter2"x\\y'            # a quote and a backslash: escaped by most encoders
+PASSWORDS = {"APP_DB_PASSWORD": "db-password-123", "APP_REDIS_PASSWORD": "redis-password-123"}
+HEAD = "extends: [builtin:staging, base.yaml]\n"
+
+
+@pytest.fixture
+def resolved(project, monkeypatch):
+    """The conftest project, building with its secrets resolved from the environment."""
+    text = (project / "perfcfg.yaml").read_text().replace("mode: placeholder", "mode: resolve")
+    write(project / "perfcfg.yaml", text)
+    for key, value in PASSWORDS.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("SEKRIT", SECRET)
+    return project
+
+
+def build(project: Path, *args: str):
+    return run("build", "--env", "staging", "--project", str(project), *args)
+
+
+def shows(result, secret: str = SECRET) -> bool:
+    """Whether ``secret`` is in any output stream, in clear or in any encoded form."""
+    from perfcfg.core.redact import encoded_forms
+
+    text = result.out + result.err
+    return any(form in text for form in encoded_forms(secret) if len(form) >= 4)
+
+
+# -- class 1: a resolved secret reaches the terminal --------------------------------------
+
+@pytest.mark.parametrize("preset, code", [
+    ("postgres:\n  work_mem: ${env:SEKRIT}\n", "PCF204"),                 # once an internal error
+    ("redis:\n  hz: ${env:SEKRIT}\n", "PCF204"),
+    ("pgbouncer:\n  max_client_conn: ${env:SEKRIT}\n", "PCF204"),
+    ("supervisor:\n  minfds: ${env:SEKRIT}\n", "PCF204"),
+], ids=["postgres-size", "redis-int", "pgbouncer-int", "supervisor-int"])
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_class1_a_secret_in_a_number_is_a_diagnostic_that_does_not_show_it(
+        resolved, preset, code, fmt):
+    write(resolved / "presets/staging.yaml", HEAD + preset)
+    result = build(resolved, "--format", fmt)
+    assert result.code == 1 and code in result.out + result.err
+    assert "internal error" not in result.err and not shows(result)
+    assert not (resolved / "generated").exists()
+
+
+@pytest.mark.parametrize("setting", ["postgres.ssl_passphrase_command", "redis.masterauth",
+                                     "pgbouncer.auth_query"])
+def test_class1_explain_never_prints_a_resolved_secret(resolved, setting):
+    service, name = setting.split(".")
+    write(resolved / "presets/staging.yaml", HEAD + f"{service}:\n  {name}: ${{env:SEKRIT}}\n")
+    for fmt in ("text", "json"):
+        result = run("explain", "--env", "staging", "--project", str(resolved), setting,
+                     "--format", fmt)
+        assert result.code == 0, result.err
+        assert not shows(result) and name in result.out
+
+
+def test_class1_an_internal_error_never_prints_a_resolved_secret(resolved):
+    """Whatever the bug, the last word on stderr passes the scrubber (a real process)."""
+    code = ("import os, sys, perfcfg.stages.render as r\n"
+            "def boom(*a, **k): raise RuntimeError('bad value ' + os.environ['SEKRIT'])\n"
+            "r.render_all = boom\n"
+            "from perfcfg.cli import main\n"
+            "raise SystemExit(main(sys.argv[1:]))\n")
+    env = {**os.environ, "APP_DB_PASSWORD": SECRET}     # resolved before rendering
+    proc = subprocess.run([sys.executable, "-c", code, "build", "--env", "staging",
+                           "--project", str(resolved)], capture_output=True, text=True,
+                          cwd=ROOT, timeout=60, check=False, env=env)
+    assert proc.returncode == 1 and "internal error" in proc.stderr
+    assert SECRET not in proc.stderr + proc.stdout and "bad value ***" in proc.stderr
+
+
+# -- class 2: the last line of defence (PCF211) looks for encoded forms too ---------------
+
+@pytest.mark.parametrize("setting, value", [
+    ("redis.masterauth", 'abc"defghijk'),            # redis.conf: \"
+    ("redis.masterauth", "abc\\defghijk"),           # redis.conf: \\
+    ("redis.masterauth", "abcdéfghijk"),             # redis.conf: \xc3\xa9
+    ("postgres.ssl_passphrase_command", "abc'defghijk"),    # postgresql.conf: ''
+    ("postgres.ssl_passphrase_command", "abc\\defghijk"),   # postgresql.conf: \\
+], ids=["redis-quote", "redis-backslash", "redis-utf8", "pg-quote", "pg-backslash"])
+def test_class2_an_escaped_secret_is_still_caught(resolved, monkeypatch, setting, value):
+    monkeypatch.setenv("SEKRIT", value)
+    service, name = setting.split(".")
+    write(resolved / "presets/staging.yaml", HEAD + f"{service}:\n  {name}: ${{env:SEKRIT}}\n")
+    result = build(resolved)
+    assert result.code == 1 and "error[PCF211]" in result.err, result.err
+    assert not (resolved / "generated").exists() and not shows(result, value)
+
+
+def test_class2_check_never_shows_a_secret_in_its_diff(resolved, monkeypatch):
+    """An old file that holds the secret escaped (written by an older perfcfg, or by hand):
+    the diff of ``build --check`` shows the line, masked."""
+    assert build(resolved).code == 0
+    conf = resolved / "generated/staging/redis.conf"
+    conf.write_text(conf.read_text() + 'masterauth "db-pass\\"word"\nmasterauth db-password-123\n')
+    monkeypatch.setenv("APP_DB_PASSWORD", 'db-pass"word')
+    result = build(resolved, "--check")
+    assert result.code == 3 and "masterauth" in result.out
+    assert not shows(result, 'db-pass"word')
+
+
+# -- class 7: code frames never show a password -------------------------------------------
+
+@pytest.mark.parametrize("users", [
+    "  - name: app\n    password:\n      hunter2-xyz\n    admn: true\n",
+    "  - name: app\n    pasword: hunter2-xyz\n",
+    "  - name: app\n    password: |\n      hunter2-xyz\n    admn: true\n",
+    "  - name: app\n    password: hunter2\n      -xyz\n    admn: true\n",
+    "  - name: app\n    secert: hunter2-xyz\n",
+], ids=["value-on-next-line", "misspelt-key", "block-scalar", "continued-plain", "misspelt-secret"])
+def test_class7_code_frames_hide_values_below_or_beside_secret_keys(project, users):
+    write(project / "presets/staging.yaml", HEAD + "users:\n" + users)
+    result = run("validate", "--project", str(project))
+    assert result.code == 1 and "error[" in result.err
+    assert "hunter2" not in result.err + result.out
+
+
+# -- classes 3, 4, 11: one checked, all-or-nothing write path -----------------------------
+
+@contextlib.contextmanager
+def tmpfs(path: Path, size: str = "64k"):
+    path.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+                          capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        if os.environ.get("PERFCFG_REQUIRE_DAEMONS") == "1":
+            pytest.fail(f"cannot mount a tmpfs: {proc.stderr.strip()}")
+        pytest.skip(f"cannot mount a tmpfs: {proc.stderr.strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def fill(path: Path) -> None:
+    """Fill the file system of ``path`` to the last byte."""
+    for name, chunk in (("fill", 4096), ("fill2", 1)):
+        fd = os.open(path / name, os.O_WRONLY | os.O_CREAT, 0o600)
+        with contextlib.suppress(OSError):
+            while os.write(fd, b"\0" * chunk):
+                pass
+        os.close(fd)
+
+
+def one_clear_line(result) -> None:
+    assert result.code == 1, result.err
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("perfcfg: "), result.err
+    assert "internal error" not in result.err and "bug" not in result.err
+    assert "Traceback" not in result.err
+
+
+@pytest.mark.parametrize("first", [True, False], ids=["first-build", "rebuild"])
+def test_class3_a_full_disk_leaves_the_old_set_and_no_temp_files(project, tmp_path, first):
+    with tmpfs(tmp_path / "disk") as disk:
+        out = disk / "out"
+        if not first:
+            assert build(project, "--out", str(out)).code == 0
+        before = snapshot_tree(disk) if not first else {}
+        fill(disk)
+        result = build(project, "--out", str(out), "--set", "postgres.work_mem=8MB")
+        one_clear_line(result)
+        assert "No space left" in result.err
+        (disk / "fill").unlink()
+        with contextlib.suppress(FileNotFoundError):
+            (disk / "fill2").unlink()
+        assert snapshot_tree(disk) == before   # no temp file, nothing half written
+
+
+def test_class3_short_writes_are_continued(tmp_path, monkeypatch):
+    """``os.write`` may write fewer bytes than asked: the rest is written, not dropped."""
+    from perfcfg.stages import write as artifacts
+
+    real = os.write
+    monkeypatch.setattr(artifacts.os, "write", lambda fd, data: real(fd, bytes(data[:7])))
+    data = {"a.conf": b"x" * 10_000 + b"\n", "b.conf": b"y\n"}
+    assert artifacts.write(tmp_path / "o", data, frozenset()) == ["a.conf", "b.conf"]
+    monkeypatch.undo()
+    assert (tmp_path / "o/a.conf").read_bytes() == data["a.conf"]
+
+
+def test_class3_stray_temp_files_of_an_interrupted_build_are_removed(project):
+    assert build(project).code == 0
+    out = project / "generated/staging"
+    for stray in (".redis.conf.abcd1234.perfcfg-tmp", ".pg_hba.conf.x1y2z3w4",
+                  ".userlist.txt.abcdefgh.perfcfg-old"):
+        (out / stray).write_text("half")
+    (out / ".keep-me").write_text("not perfcfg's")
+    assert build(project, "--set", "postgres.work_mem=8MB").code == 0
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == [".keep-me"]
+
+
+@pytest.mark.parametrize("blocker", ["redis.conf", "userlist.txt", "supervisord.conf"])
+def test_class4_a_directory_in_place_of_a_file_changes_nothing(project, blocker):
+    assert build(project).code == 0
+    out = project / "generated/staging"
+    (out / blocker).unlink()
+    (out / blocker).mkdir()
+    before = snapshot_tree(out)
+    result = build(project, "--set", "postgres.work_mem=8MB")
+    one_clear_line(result)
+    assert "is a directory" in result.err
+    assert snapshot_tree(out) == before
+
+
+def test_class4_a_failed_rename_puts_the_old_set_back(project, monkeypatch):
+    """The last rename fails (a fault between renames): the files already replaced are
+    restored, so the directory never holds half of each build."""
+    from perfcfg.stages import write as artifacts
+
+    assert build(project).code == 0
+    out = project / "generated/staging"
+    before = snapshot_tree(out)
+    real, calls = os.replace, []
+
+    def flaky(src, dst):
+        calls.append(dst)
+        if len(calls) == 3:
+            raise OSError(5, "Input/output error", str(dst))
+        return real(src, dst)
+
+    monkeypatch.setattr(artifacts.os, "replace", flaky)
+    result = build(project, "--set", "postgres.work_mem=8MB", "--set", "redis.hz=20",
+                   "--set", "pgbouncer.max_client_conn=900", "--set", "supervisor.minfds=4096")
+    one_clear_line(result)
+    monkeypatch.undo()
+    assert len(calls) > 3 and snapshot_tree(out) == before
+
+
+def chattr(path: Path, flag: str) -> None:
+    proc = subprocess.run(["chattr", flag, str(path)], capture_output=True, text=True,
+                          check=False)
+    if proc.returncode != 0:
+        if os.environ.get("PERFCFG_REQUIRE_DAEMONS") == "1" and shutil.which("chattr"):
+            pytest.fail(f"chattr {flag}: {proc.stderr.strip()}")
+        pytest.skip(f"chattr {flag}: {proc.stderr.strip() or 'not available'}")
+
+
+@pytest.mark.parametrize("kind", ["immutable", "read-only-mount"])
+def test_class11_an_unwritable_output_directory_is_one_line(project, tmp_path, kind):
+    out = tmp_path / "disk" / "out"
+    if kind == "immutable":
+        out.mkdir(parents=True)
+        chattr(out, "+i")
+        cleanup = lambda: chattr(out, "-i")  # noqa: E731
+        ctx: contextlib.AbstractContextManager = contextlib.nullcontext()
+    else:
+        ctx = tmpfs(tmp_path / "disk", "1m")
+        cleanup = lambda: None  # noqa: E731
+    with ctx:
+        if kind == "read-only-mount":
+            out.mkdir()
+            subprocess.run(["mount", "-o", "remount,ro", str(tmp_path / "disk")], check=True)
+        try:
+            result = build(project, "--out", str(out))
+            one_clear_line(result)
+            assert list(out.iterdir()) == []
+        finally:
+            cleanup()
+
+
+@pytest.mark.parametrize("target", ["file", "/dev/null", "/proc", "/proc/self", "/sys/kernel"])
+def test_class11_out_must_be_a_directory_perfcfg_may_use(project, tmp_path, target):
+    if target == "file":
+        target = str(write(tmp_path / "a-file", "keep\n"))
+    result = build(project, "--out", target)
+    one_clear_line(result)
+    for check in (build(project, "--out", target, "--check"),):
+        one_clear_line(check)
+    if target.endswith("a-file"):
+        assert Path(target).read_text() == "keep\n"
+
+
+def test_class11_a_full_stdout_is_one_line_and_exit_1(project):
+    proc = subprocess.run(f"{sys.executable} -m perfcfg explain --env staging --project "
+                          f"{project} postgres.work_mem > /dev/full", shell=True,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().count("\n") == 0 and "No space left" in proc.stderr
+    assert "Traceback" not in proc.stderr and "Exception ignored" not in proc.stderr
+
+
+# -- class 15: concurrent builds of one environment ---------------------------------------
+
+def test_class15_concurrent_builds_never_mix_their_files(project):
+    """Eight processes build one environment with different values into one directory, three
+    rounds: afterwards every file carries the input hash of one and the same build."""
+    out = project / "generated/staging"
+    for round_ in range(3):
+        procs = [subprocess.Popen(
+            [sys.executable, "-m", "perfcfg", "build", "--env", "staging", "--project",
+             str(project), "--set", f"postgres.work_mem={4 + i + 8 * round_}MB"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT) for i in range(8)]
+        for proc in procs:
+            assert proc.wait(timeout=120) == 0, proc.stderr.read() if proc.stderr else ""
+        hashes = {line.split("inputs sha256:")[1] for p in out.iterdir() if p.name != "users.acl"
+                  for line in p.read_text().splitlines()[:8] if "inputs sha256" in line}
+        assert len(hashes) == 1, hashes
+        assert not [p for p in out.iterdir() if p.name.startswith(".")]
+
+
+# -- class 17: what a build leaves is quiet on --check -----------------------------------
+
+def test_class17_out_in_the_project_does_not_report_the_inputs_as_extra(project):
+    assert build(project, "--out", str(project)).code == 0
+    result = build(project, "--out", str(project), "--check")
+    assert result.code == 0, result.err
+
+
+def test_class17_extra_scan_reads_no_fifo_and_no_big_file(project):
+    assert build(project).code == 0
+    out = project / "generated/staging"
+    os.mkfifo(out / "queue.conf")                   # reading it would block forever
+    (out / "redis.conf").unlink()
+    os.mkfifo(out / "redis.conf")
+    with open(out / "huge.txt", "wb") as f:          # sparse: 3 GB that cost nothing to make
+        f.truncate(3 << 30)
+    result = build(project, "--check")
+    assert result.code == 3 and "queue.conf" not in result.err     # not a file perfcfg writes
+    assert "huge.txt: extra" in result.err and "redis.conf: changed" in result.err
+    assert len(result.out) < 10_000
+    assert build(project).code == 0 and (out / "redis.conf").is_file()
