@@ -132,9 +132,10 @@ def check(io: Io, project: Path, envs: list[str], fmt: str) -> int:
     if has_errors(diags):
         report(io, diags, fmt, sources.shown(), project)
         return INVALID
-    stale = [(r.env, relative(r.output_dir), _stale(io, r.output_dir, r.files))
-             for r in results if r.output_dir is not None]
-    if any(changes is None for _, _, changes in stale):
+    compared = [(r.env, relative(r.output_dir), _stale(io, r.output_dir, r.files))
+                for r in results if r.output_dir is not None]
+    stale = [(env, shown, changes) for env, shown, changes in compared if changes is not None]
+    if len(stale) < len(compared):
         return INVALID
     if fmt == "json":
         io.out.write(json.dumps({"environments": [_stale_json(*s) for s in stale]},
