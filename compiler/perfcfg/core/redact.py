@@ -159,15 +159,15 @@ def encoded_forms(secret: str) -> set[str]:
              json.dumps(secret)[1:-1], repr(secret)[1:-1],
              quote(secret, safe=""), quote(secret, safe="/:@"),
              shlex.quote(secret), shlex.quote(secret).replace("%", "%%")}
-    redis = []
+    escaped = []
     for ch in secret:                                                    # redis.conf
         if ch in '"\\':
-            redis.append("\\" + ch)
+            escaped.append("\\" + ch)
         elif " " <= ch < "\x7f":
-            redis.append(ch)
+            escaped.append(ch)
         else:
-            redis.extend(f"\\x{b:02x}" for b in ch.encode("utf-8"))
-    forms.add("".join(redis))
+            escaped.extend(f"\\x{b:02x}" for b in ch.encode("utf-8"))
+    forms.add("".join(escaped))
     return {f for f in forms if f}
 
 
