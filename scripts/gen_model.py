@@ -47,8 +47,6 @@ from perfcfg.modelbase import Record
 from perfcfg.modelrules import SECRET_REF, ProgramMethods, parse_share
 
 __all__ = [{names}, "SECRET_REF", "parse_share"]
-
-PYDANTIC_CORE = {core!r}
 '''
 
 

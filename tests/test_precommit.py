@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpers import EXAMPLE, ROOT
+from helpers import EXAMPLE, ROOT, pypi_reachable
 
 HOOKS = {h["id"]: h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
 
@@ -52,15 +51,7 @@ def test_hook_files_regex(path, validate, check):
 
 # -- end to end -----------------------------------------------------------------------------
 
-def _pypi_reachable() -> bool:
-    try:
-        socket.create_connection(("pypi.org", 443), timeout=5).close()
-        return True
-    except OSError:
-        return False
-
-
-needs_pypi = pytest.mark.skipif(not _pypi_reachable(), reason="PyPI unreachable: pre-commit "
+needs_pypi = pytest.mark.skipif(not pypi_reachable(), reason="PyPI unreachable: pre-commit "
                                 "cannot build the hook's virtualenv")
 
 

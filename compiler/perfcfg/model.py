@@ -19,8 +19,6 @@ from perfcfg.modelrules import SECRET_REF, ProgramMethods, parse_share
 
 __all__ = ["Targets", "Environment", "Secrets", "ProjectFile", "HostProfile", "Program", "Workload", "Database", "User", "Client", "RedisUser", "Waiver", "Policy", "Budget", "SECRET_REF", "parse_share"]
 
-PYDANTIC_CORE = '2.50.5'
-
 
 class Targets(Record):
     """Daemon versions the files are written for."""

@@ -7,9 +7,11 @@ into :mod:`perfcfg.model`: one :class:`Record` subclass per model and the core s
 built for it, written out as Python. At run time only ``pydantic_core`` (the validator pydantic
 itself runs) is imported; the values, the errors and their messages are pydantic's own.
 
-If the installed pydantic-core is not the version the schemas were generated with, the schema
-is taken from the pydantic declarations instead (slower start, same result), so a different
-pydantic never breaks perfcfg.
+The generated schemas are used with whichever pydantic-core is installed (pydantic is a
+range, not a pin): the schema format is stable within pydantic 2, and
+tests/test_pydantic_range.py runs the model grid and the example under other releases. A
+pydantic-core that refuses a generated schema (``SchemaError``) gets the schema the installed
+pydantic builds from the declaration instead: a slower start, the same checks.
 """
 
 from __future__ import annotations
@@ -47,17 +49,19 @@ class Record:
     def _validator(cls) -> pydantic_core.SchemaValidator:
         validator = cls.__dict__.get("_Record__validator")
         if validator is None:
-            validator = pydantic_core.SchemaValidator(cls._schema())
+            try:
+                validator = pydantic_core.SchemaValidator(cls.__core_schema__)
+            except pydantic_core.SchemaError:
+                validator = pydantic_core.SchemaValidator(cls._declared_schema())
             type.__setattr__(cls, "_Record__validator", validator)
         return validator
 
     @classmethod
-    def _schema(cls) -> dict[str, Any]:
+    def _declared_schema(cls) -> dict[str, Any]:
+        """The core schema the installed pydantic builds from the declaration in modeldef."""
         # The generated module that defines this class (perfcfg.model), found without
         # importing it: it imports this module.
         model = sys.modules[cls.__module__]
-        if pydantic_core.__version__ == model.PYDANTIC_CORE:
-            return cls.__core_schema__
         from perfcfg import modeldef
 
         declared = getattr(modeldef, cls.__name__).__pydantic_core_schema__
