@@ -1,4 +1,5 @@
-"""Shared test helpers: run the CLI in-process and copy the example project."""
+"""Shared test helpers: run the CLI in-process, copy the example project, compile a project
+with an overlay."""
 
 from __future__ import annotations
 
@@ -8,8 +9,13 @@ import socket
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from perfcfg import cli
+from perfcfg.stages.pipeline import Request, compile_env
+
+if TYPE_CHECKING:
+    from perfcfg.stages.pipeline import Result
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "botfarm"
@@ -43,6 +49,18 @@ def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     return path
+
+
+def compile_with(project: Path, overlay: str | None = None, env: str = "staging",
+                 **request: Any) -> Result:
+    """Compile environment ``env`` of ``project`` (the ``project`` fixture, or any project whose
+    ``env`` reads ``presets/<env>.yaml``) with ``overlay``: YAML written after
+    ``extends: [builtin:<env>, base.yaml]``, so its first line is line 2 of that preset. With
+    no overlay the project is compiled as it is. ``request`` goes to :class:`Request`
+    (``render=False``, ``sets=``, ``environ=``, ``secrets_mode=``)."""
+    if overlay is not None:
+        write(project / f"presets/{env}.yaml", f"extends: [builtin:{env}, base.yaml]\n{overlay}")
+    return compile_env(Request(project, env, **request))
 
 
 def snapshot_tree(path: Path) -> dict[str, bytes]:

@@ -2,13 +2,11 @@
 
 import pytest
 
-from helpers import write
-from perfcfg.stages.pipeline import Request, compile_env
+from helpers import compile_with
 
 
 def build(project, text):
-    write(project / "presets/staging.yaml", "extends: [builtin:staging, base.yaml]\n" + text)
-    result = compile_env(Request(project, "staging"))
+    result = compile_with(project, text)
     assert result.files, result.diagnostics
     return result
 

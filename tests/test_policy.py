@@ -5,8 +5,7 @@ import re
 
 import pytest
 
-from helpers import copy_example, run, write
-from perfcfg.stages.pipeline import Request, compile_env
+from helpers import compile_with, copy_example, run, write
 from perfcfg.stages.policy import RULES
 
 KINDS = ("development", "staging", "production")
@@ -14,19 +13,17 @@ KINDS = ("development", "staging", "production")
 
 @pytest.fixture
 def kinds(project):
-    """The ``project`` fixture with one environment of each kind, sharing an overlay file."""
+    """The ``project`` fixture with one environment of each kind, each reading
+    presets/<kind>.yaml (what compile_with writes the overlay into)."""
     write(project / "perfcfg.yaml", "project: demo\nsecrets: {mode: placeholder}\nenvironments:\n"
           + "".join(f"  {k}: {{preset: presets/{k}.yaml, host: hosts/vm.yaml}}\n" for k in KINDS))
     for kind in KINDS:
-        write(project / f"presets/{kind}.yaml",
-              f"extends: [builtin:{kind}, base.yaml, overlay.yaml]\n")
-    write(project / "presets/overlay.yaml", "{}\n")
+        write(project / f"presets/{kind}.yaml", f"extends: [builtin:{kind}, base.yaml]\n")
     return project
 
 
 def policy_diags(project, overlay, env="production"):
-    write(project / "presets/overlay.yaml", overlay or "{}\n")
-    result = compile_env(Request(project, env, render=False))
+    result = compile_with(project, overlay, env, render=False)
     return [d for d in result.diagnostics if d.code.startswith("PCF4")]
 
 
@@ -140,7 +137,7 @@ def test_the_base_project_and_every_builtin_preset_pass_every_rule(kinds):
 
 def test_diagnostic_points_at_the_setting_line_and_says_how_to_fix(kinds):
     [d] = policy_diags(kinds, "# a comment\nredis:\n  protected-mode: no\n")
-    assert (d.span.file, d.span.line) == ("presets/overlay.yaml", 3)
+    assert (d.span.file, d.span.line) == ("presets/production.yaml", 4)
     assert "protected-mode" in d.hint and "Why:" in d.hint
 
 
@@ -172,13 +169,12 @@ WAIVED = "redis:\n  protected-mode: no\npolicy:\n  waivers:\n    - rule: PCF403\
 
 
 def test_a_waiver_turns_the_error_into_a_warning_naming_it(kinds):
-    write(kinds / "presets/overlay.yaml", WAIVED)
-    result = compile_env(Request(kinds, "production", render=False))
+    result = compile_with(kinds, WAIVED, "production", render=False)
     assert result.ok
     [d] = [d for d in result.diagnostics if d.code == "PCF403"]
     assert d.severity == "warning"
     assert "waived by policy.waivers[0]: the box sits in an isolated lab VLAN" in d.message
-    assert d.related[0].span.line == 5
+    assert d.related[0].span.line == 6
 
 
 @pytest.mark.parametrize("env, unwaived, waived", [("production", "error", "warning"),
@@ -199,7 +195,7 @@ def test_a_waiver_does_not_hide_other_rules(kinds):
 
 def test_an_unused_waiver_is_reported_as_info(kinds):
     found = policy_diags(kinds, WAIVED.replace("  protected-mode: no\n", "  port: 6380\n"))
-    assert [(d.code, d.severity, d.span.line) for d in found] == [("PCF421", "info", 5)]
+    assert [(d.code, d.severity, d.span.line) for d in found] == [("PCF421", "info", 6)]
 
 
 @pytest.mark.parametrize("waiver, code, path", [
@@ -212,15 +208,13 @@ def test_an_unused_waiver_is_reported_as_info(kinds):
      "policy.waivers[1].rule"),
 ], ids=["unknown-rule", "bad-code", "empty-reason", "no-reason", "unknown-key", "twice"])
 def test_an_invalid_waiver_is_an_error_at_its_line(kinds, waiver, code, path):
-    write(kinds / "presets/overlay.yaml", "policy:\n  waivers:\n" + waiver)
-    result = compile_env(Request(kinds, "production", render=False))
+    result = compile_with(kinds, "policy:\n  waivers:\n" + waiver, "production", render=False)
     found = [(d.code, d.severity, d.path, d.span.line) for d in result.diagnostics]
-    assert found == [(code, "error", path, 2 + waiver.count("\n"))]
+    assert found == [(code, "error", path, 3 + waiver.count("\n"))]
 
 
 def test_an_unknown_policy_key_is_an_error(kinds):
-    write(kinds / "presets/overlay.yaml", "policy:\n  waiver: []\n")
-    result = compile_env(Request(kinds, "production", render=False))
+    result = compile_with(kinds, "policy:\n  waiver: []\n", "production", render=False)
     assert [(d.code, d.path) for d in result.diagnostics] == [("PCF201", "policy.waiver")]
 
 
@@ -294,28 +288,20 @@ def test_the_readme_documents_every_rule_with_its_severities():
 
 
 def _waive_310(project, rule="PCF310"):
-    from helpers import write
-
-    write(project / "presets/staging.yaml", "extends: [builtin:staging, base.yaml]\n"
-          "redis:\n  users:\n    - {name: app, password: \"${env:R}\", keys: [\"app:*\"]}\n"
-          f"policy:\n  waivers:\n    - rule: {rule}\n      reason: asyncpg has statement_cache_size=0\n")
+    return compile_with(
+        project, "redis:\n  users:\n    - {name: app, password: \"${env:R}\", keys: [\"app:*\"]}\n"
+        f"policy:\n  waivers:\n    - rule: {rule}\n      reason: asyncpg has statement_cache_size=0\n")
 
 
 def test_a_cross_service_warning_can_be_waived_to_an_info(project):
-    from perfcfg.stages.pipeline import Request, compile_env
-
-    before = [d for d in compile_env(Request(project, "staging")).diagnostics if d.code == "PCF310"]
+    before = [d for d in compile_with(project).diagnostics if d.code == "PCF310"]
     assert [d.severity for d in before] == ["warning"]
-    _waive_310(project)
-    after = [d for d in compile_env(Request(project, "staging")).diagnostics if d.code == "PCF310"]
+    after = [d for d in _waive_310(project).diagnostics if d.code == "PCF310"]
     assert [d.severity for d in after] == ["info"]
     assert "waived by policy.waivers[0]: asyncpg" in after[0].message
     assert any(r.path == "policy.waivers[0]" and r.span for r in after[0].related)
 
 
 def test_a_waiver_for_an_unknown_cross_service_code_is_refused(project):
-    from perfcfg.stages.pipeline import Request, compile_env
-
-    _waive_310(project, "PCF399")
-    codes = [d.code for d in compile_env(Request(project, "staging")).diagnostics]
+    codes = [d.code for d in _waive_310(project, "PCF399").diagnostics]
     assert "PCF420" in codes

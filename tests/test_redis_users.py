@@ -4,14 +4,11 @@ import hashlib
 
 import pytest
 
-from helpers import write
-from perfcfg.stages.pipeline import Request, compile_env
+from helpers import compile_with
 
 
 def build(project, redis_yaml, extra=""):
-    write(project / "presets/staging.yaml",
-          "extends: [builtin:staging, base.yaml]\nredis:\n" + redis_yaml + extra)
-    return compile_env(Request(project, "staging", environ={}))
+    return compile_with(project, "redis:\n" + redis_yaml + extra)
 
 
 def placeholder_hash(ref):

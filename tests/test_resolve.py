@@ -2,12 +2,11 @@
 
 import pytest
 
-from helpers import write
-from perfcfg.stages.pipeline import Request, compile_env
+from helpers import compile_with, write
 
 
-def compile_(root, *sets, env="staging"):
-    return compile_env(Request(root, env, sets=tuple(sets), render=False))
+def compile_(root, *sets, overlay=None):
+    return compile_with(root, overlay, sets=tuple(sets), render=False)
 
 
 def settings(result):
@@ -15,9 +14,7 @@ def settings(result):
 
 
 def test_maps_deep_merge_and_last_layer_wins(project):
-    write(project / "presets/staging.yaml",
-          "extends: [builtin:staging, base.yaml]\npostgres:\n  work_mem: 32MB\n")
-    result = compile_(project)
+    result = compile_(project, overlay="postgres:\n  work_mem: 32MB\n")
     assert result.ok, result.diagnostics
     values = settings(result)
     assert values["postgres.work_mem"] == 32 << 20
@@ -26,8 +23,7 @@ def test_maps_deep_merge_and_last_layer_wins(project):
 
 
 def test_named_lists_merge_by_name(project):
-    write(project / "presets/staging.yaml", """\
-extends: [builtin:staging, base.yaml]
+    result = compile_(project, overlay="""\
 workload:
   programs:
     - name: worker
@@ -35,7 +31,6 @@ workload:
     - name: cron
       command: python -m app.cron
 """)
-    result = compile_(project)
     assert result.ok, result.diagnostics
     programs = {p.name: p for p in result.config.workload.programs}
     assert programs["worker"].processes == 9
@@ -44,15 +39,13 @@ workload:
 
 
 def test_unset_removes_inherited_keys_and_items(project):
-    write(project / "presets/staging.yaml", """\
-extends: [builtin:staging, base.yaml]
+    result = compile_(project, overlay="""\
 postgres:
   log_min_duration_statement: !unset
 workload:
   programs:
     - !unset worker
 """)
-    result = compile_(project)
     assert result.ok, result.diagnostics
     assert "postgres.log_min_duration_statement" not in result.plan.settings
     assert result.config.workload.programs == []
@@ -61,9 +54,7 @@ workload:
 
 
 def test_other_lists_replace(project):
-    write(project / "presets/staging.yaml",
-          "extends: [builtin:staging, base.yaml]\nredis:\n  bind: [10.0.0.5]\n")
-    assert settings(compile_(project))["redis.bind"] == ["10.0.0.5"]
+    assert settings(compile_(project, overlay="redis:\n  bind: [10.0.0.5]\n"))["redis.bind"] == ["10.0.0.5"]
 
 
 def test_set_has_the_highest_precedence(project):
@@ -113,9 +104,8 @@ def test_broken_extends(project, extends, code):
 
 
 def test_every_leaf_remembers_every_place_that_set_it(project):
-    write(project / "presets/staging.yaml",
-          "extends: [builtin:staging, base.yaml]\npostgres:\n  log_min_duration_statement: 1s\n")
-    chain = compile_(project, "postgres.log_min_duration_statement=2s").history[
+    chain = compile_(project, "postgres.log_min_duration_statement=2s",
+                     overlay="postgres:\n  log_min_duration_statement: 1s\n").history[
         "postgres.log_min_duration_statement"]
     assert [o.label() for o in chain] == [
         "builtin:production:15:31", "builtin:staging:7:31", "presets/staging.yaml:3:31",

@@ -11,8 +11,7 @@ import pytest
 import redis
 from psycopg import sql
 
-from helpers import write
-from perfcfg.stages.pipeline import Request, compile_env
+from helpers import compile_with, write
 from perfcfg.stages.secrets import scram_sha256
 
 pytestmark = pytest.mark.daemons
@@ -25,8 +24,7 @@ SECRETS = {"APP_DB_PASSWORD": "Db-pw.4sQ9_real", "APP_REDIS_PASSWORD": "Rd-pw.7x
 def files(project):
     """The project's staging files, built with resolved secrets on a host small enough to boot."""
     write(project / "hosts/vm.yaml", "memory: 1GiB\ncpus: 1\nstorage: ssd\nopen_files: 65536\n")
-    write(project / "presets/staging.yaml", """\
-extends: [builtin:staging, base.yaml]
+    result = compile_with(project, """\
 supervisor:
   inet_http_server:
     port: 127.0.0.1:9001
@@ -39,8 +37,7 @@ workload:
     - name: worker
       command: sleep 1000
       processes: 1
-""")
-    result = compile_env(Request(project, "staging", secrets_mode="resolve", environ=SECRETS))
+""", secrets_mode="resolve", environ=SECRETS)
     assert result.ok, result.diagnostics
     return {name: data.decode() for name, data in result.files.items()}
 

@@ -2,11 +2,11 @@
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from helpers import write
-from perfcfg.stages.pipeline import Request, compile_env
+from helpers import compile_with, write
 from perfcfg.core.units import GiB, MiB
 
 BUDGETS = ("os_reserve", "workers", "pgbouncer", "redis", "postgres")
+REDIS_USER = "redis:\n  users:\n    - {name: app, password: \"${env:R}\", keys: [\"app:*\"]}\n"
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -16,12 +16,10 @@ BUDGETS = ("os_reserve", "workers", "pgbouncer", "redis", "postgres")
        env=st.sampled_from(["development", "staging", "production"]))
 def test_every_host_compiles_and_budgets_fit(project, memory_mib, cpus, storage, open_files, env):
     write(project / "perfcfg.yaml", "project: demo\nsecrets: {mode: placeholder}\nenvironments:\n"
-          f"  {env}: {{preset: presets/staging.yaml, host: hosts/vm.yaml}}\n")
-    write(project / "presets/staging.yaml", f"extends: [builtin:{env}, base.yaml]\n"
-          "redis:\n  users:\n    - {name: app, password: \"${env:R}\", keys: [\"app:*\"]}\n")
+          f"  {env}: {{preset: presets/{env}.yaml, host: hosts/vm.yaml}}\n")
     write(project / "hosts/vm.yaml", f"memory: {memory_mib}MiB\ncpus: {cpus}\n"
           f"storage: {storage}\nopen_files: {open_files}\n")
-    result = compile_env(Request(project, env))
+    result = compile_with(project, REDIS_USER, env)
     errors = [d for d in result.diagnostics if d.severity == "error"]
     assert errors == [] and len(result.files) == 7, errors
     plan = result.plan
@@ -33,9 +31,7 @@ def test_every_host_compiles_and_budgets_fit(project, memory_mib, cpus, storage,
 
 def test_the_smallest_host_still_gets_sane_minimums(project):
     write(project / "hosts/vm.yaml", "memory: 1GiB\ncpus: 1\nstorage: hdd\nopen_files: 1024\n")
-    write(project / "presets/staging.yaml", "extends: [builtin:staging, base.yaml]\n"
-          "redis:\n  users:\n    - {name: app, password: \"${env:R}\", keys: [\"app:*\"]}\n")
-    plan = compile_env(Request(project, "staging")).plan
+    plan = compile_with(project, REDIS_USER).plan
     assert plan.value("postgres.shared_buffers") >= 32 * MiB
     assert plan.value("postgres.work_mem") >= 64 * 1024
     assert plan.value("budget.os_reserve") >= 256 * MiB
@@ -43,17 +39,14 @@ def test_the_smallest_host_still_gets_sane_minimums(project):
 
 
 def test_client_timeout_keeps_pgbouncer_queue_wait_below_it(project):
-    write(project / "presets/staging.yaml", "extends: [builtin:staging, base.yaml]\n"
-          "workload:\n  client_timeout: 8s\n")
-    result = compile_env(Request(project, "staging", render=False))
+    result = compile_with(project, "workload:\n  client_timeout: 8s\n", render=False)
     assert result.plan is not None, result.diagnostics
     assert result.plan.settings["pgbouncer.query_wait_timeout"].value == 4.0
 
 
 def test_queue_wait_not_below_the_client_timeout_is_a_warning_naming_both(project):
-    write(project / "presets/staging.yaml", "extends: [builtin:staging, base.yaml]\n"
-          "workload:\n  client_timeout: 500ms\npgbouncer:\n  query_wait_timeout: 30\n")
-    result = compile_env(Request(project, "staging", render=False))
+    result = compile_with(project, "workload:\n  client_timeout: 500ms\n"
+                          "pgbouncer:\n  query_wait_timeout: 30\n", render=False)
     [found] = [d for d in result.diagnostics if d.code == "PCF315"]
     assert (found.severity, found.path, found.span.line) == \
         ("warning", "pgbouncer.query_wait_timeout", 5)

@@ -2,13 +2,11 @@
 
 import pytest
 
-from helpers import write
-from perfcfg.stages.pipeline import Request, compile_env
+from helpers import compile_with, write
 
 
-def diags_for(project, text, env="staging"):
-    write(project / "presets/staging.yaml", "extends: [builtin:staging, base.yaml]\n" + text)
-    result = compile_env(Request(project, env, render=False))
+def diags_for(project, text):
+    result = compile_with(project, text, render=False)
     return [(d.code, d.span.line if d.span else None, d.path, d.message, d.hint)
             for d in result.diagnostics if d.severity == "error"]
 
@@ -44,9 +42,8 @@ def test_one_mistake_one_precise_diagnostic(project, text, code, line, path, hin
 
 def test_unknown_key_points_at_the_key_not_its_value(project):
     # The value is a block mapping on the next lines; the caret belongs under the key.
-    write(project / "presets/staging.yaml", "extends: [builtin:staging, base.yaml]\n"
-          "workload:\n  programs:\n    - name: worker\n      env:\n        MODE: fast\n")
-    result = compile_env(Request(project, "staging", render=False))
+    result = compile_with(project, "workload:\n  programs:\n    - name: worker\n      env:\n"
+                          "        MODE: fast\n", render=False)
     found = [(d.code, d.span.line, d.span.column, d.path) for d in result.diagnostics
              if d.severity == "error"]
     assert found == [("PCF201", 5, 7, "workload.programs.worker.env")]
@@ -56,7 +53,7 @@ def test_unknown_key_inside_an_environment_gets_a_did_you_mean(project):
     # environments is a mapping of records: the environment name in the path is not a field.
     text = (project / "perfcfg.yaml").read_text()
     write(project / "perfcfg.yaml", text.replace(" host:", " hots:", 1))
-    result = compile_env(Request(project, "staging", render=False))
+    result = compile_with(project, render=False)
     found = [(d.code, d.path, d.hint) for d in result.diagnostics if d.code == "PCF201"]
     assert found == [("PCF201", "environments.staging.hots", "did you mean 'host'?")]
 
@@ -67,7 +64,7 @@ def test_unknown_key_inside_an_environment_gets_a_did_you_mean(project):
 ])
 def test_a_misspelt_choice_gets_a_did_you_mean(project, storage, hint):
     write(project / "hosts/vm.yaml", f"memory: 16GiB\ncpus: 4\nstorage: {storage}\n")
-    result = compile_env(Request(project, "staging", render=False))
+    result = compile_with(project, render=False)
     assert [(d.code, d.path, d.hint) for d in result.diagnostics if d.severity == "error"] == [
         ("PCF204", "host.storage", hint)]
 
@@ -75,7 +72,7 @@ def test_a_misspelt_choice_gets_a_did_you_mean(project, storage, hint):
 def test_missing_key_points_at_the_mapping_that_lacks_it(project):
     text = (project / "perfcfg.yaml").read_text()
     write(project / "perfcfg.yaml", text.replace(", host: hosts/vm.yaml", ""))
-    result = compile_env(Request(project, "staging", render=False))
+    result = compile_with(project, render=False)
     found = [(d.code, d.span.line, d.span.column, d.path, d.hint) for d in result.diagnostics]
     assert found == [("PCF203", 4, 3, "environments.staging.host", "add host: to this mapping")]
 
@@ -101,11 +98,11 @@ def test_all_errors_are_reported_together_in_file_order(project):
 
 
 def test_missing_environment_and_host(project):
-    result = compile_env(Request(project, "prod", render=False))
+    result = compile_with(project, env="prod", render=False)
     assert [d.code for d in result.diagnostics] == ["PCF119"]
     assert "staging" in result.diagnostics[0].hint
     (project / "hosts/vm.yaml").unlink()
-    result = compile_env(Request(project, "staging", render=False))
+    result = compile_with(project, render=False)
     assert [d.code for d in result.diagnostics] == ["PCF118"]
 
 
@@ -117,12 +114,12 @@ def test_auto_without_a_rule_is_an_error(project):
 def test_missing_secret_is_an_error_without_the_value(project):
     write(project / "perfcfg.yaml", (project / "perfcfg.yaml").read_text().replace(
         "placeholder", "resolve"))
-    result = compile_env(Request(project, "staging", environ={}))
+    result = compile_with(project)
     assert [(d.code, d.path) for d in result.diagnostics if d.severity == "error"] == [
         ("PCF120", "users.app.password"), ("PCF120", "redis.users.app.password")]
     assert result.files == {}
     environ = {"APP_DB_PASSWORD": "hunter2-xyz", "APP_REDIS_PASSWORD": "redis-pw-xyz"}
-    result = compile_env(Request(project, "staging", environ=environ))
+    result = compile_with(project, environ=environ)
     assert result.ok and result.files
     for data in result.files.values():
         assert b"hunter2-xyz" not in data and b"redis-pw-xyz" not in data
