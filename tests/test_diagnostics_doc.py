@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
 from helpers import ROOT, run, write
 from perfcfg.core.codes import TITLES
-from test_invalid_corpus import CASES, run_case
+from test_invalid_corpus import materialise, run_case
 
 DOC = ROOT / "docs" / "diagnostics.md"
 SECTION = re.compile(r"^## (PCF\d{3})\n(.*?)(?=^## |\Z)", re.MULTILINE | re.DOTALL)
@@ -63,10 +62,7 @@ def test_documented_example_is_the_real_output(code, case, shown, tmp_path, monk
 # Examples that cannot be stored as corpus cases (a file over 1 MiB; a file root can always
 # read): the test makes them from a valid project. Each returns (description, project dir).
 def _valid_project(tmp_path: Path) -> Path:
-    project = tmp_path / "project"
-    shutil.copytree(CASES / "missing-environment", project,
-                    ignore=shutil.ignore_patterns("case.yaml"))
-    return project
+    return materialise("missing-environment", tmp_path / "project")
 
 
 def _oversized(tmp_path: Path, monkeypatch) -> tuple[str, Path]:
@@ -126,9 +122,7 @@ def test_the_warning_examples_are_found():
 @pytest.mark.parametrize("code, name, text, shown", preset_examples(),
                          ids=[c for c, *_ in preset_examples()])
 def test_warning_example_is_the_real_output(code, name, text, shown, tmp_path):
-    project = tmp_path / "project"
-    shutil.copytree(CASES / "auto-without-rule", project,
-                    ignore=shutil.ignore_patterns("case.yaml"))
+    project = materialise("auto-without-rule", tmp_path / "project")
     write(project / name, text)
     result = run("validate", "--project", str(project))
     assert result.code == 0

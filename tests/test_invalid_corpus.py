@@ -1,6 +1,9 @@
 """The invalid corpus: every case is a small project perfcfg must refuse, precisely.
 
-Each ``tests/cases/invalid/<case>/`` holds a project and a ``case.yaml``::
+Each ``tests/cases/invalid/<case>/`` holds a ``case.yaml`` and the files of its project that
+differ from ``tests/cases/invalid/_shared/`` (a valid project: perfcfg.yaml, hosts/vm.yaml,
+presets/base.yaml and presets/staging.yaml); the project is _shared/ with the case's files
+over it::
 
     about: what the case shows
     args: [build, --env, staging, --set, postgres.work_mem=64mb]   # after `perfcfg`
@@ -8,6 +11,7 @@ Each ``tests/cases/invalid/<case>/`` holds a project and a ``case.yaml``::
                            # variables of the outer environment are removed first)
     expected:              # every diagnostic, in report order: CODE file:line
       - PCF204 --set:1
+    without: [hosts/vm.yaml]   # optional: files of _shared/ the project must not have
 
 The test runs the CLI (``--project`` is added) and asserts exit code 1, the exact list of
 diagnostics, a message, a hint and (for schema problems) a setting path on each, no
@@ -27,6 +31,7 @@ import yaml
 from helpers import run, snapshot_tree
 
 CASES = Path(__file__).parent / "cases" / "invalid"
+SHARED = CASES / "_shared"
 CASE_NAMES = sorted(p.name for p in CASES.iterdir() if (p / "case.yaml").is_file())
 # Codes about a setting: their diagnostics must name its path (file-level problems need not).
 SETTING_CODES = ("PCF2",)
@@ -36,10 +41,23 @@ def load_case(name: str) -> dict:
     return yaml.safe_load((CASES / name / "case.yaml").read_text())
 
 
+def materialise(name: str, project: Path) -> Path:
+    """Case ``name`` as a whole project in ``project``: _shared/, the case's files over it,
+    less the files its case.yaml lists under ``without``."""
+    shutil.copytree(SHARED, project)
+    shutil.copytree(CASES / name, project, ignore=shutil.ignore_patterns("case.yaml"),
+                    dirs_exist_ok=True)
+    for rel in load_case(name).get("without", []):
+        (project / rel).unlink()
+        folder = (project / rel).parent
+        if folder != project and not any(folder.iterdir()):
+            folder.rmdir()   # a case without hosts/vm.yaml has no hosts/ either, as before
+    return project
+
+
 def run_case(name: str, tmp_path: Path, monkeypatch, fmt: str):
     case = load_case(name)
-    project = tmp_path / name
-    shutil.copytree(CASES / name, project, ignore=shutil.ignore_patterns("case.yaml"))
+    project = materialise(name, tmp_path / name)
     if "environ" in case:
         # The CLI reads os.environ at its edge: a developer's own secrets must not leak in.
         for key in list(os.environ):
