@@ -216,9 +216,9 @@ def test_validate_tries_an_override_on_every_environment(tmp_path):
 
     project = copy_example(tmp_path, with_generated=False)
     # The same --set in each of the three environments is one diagnostic, pointed at the flag.
-    ok = run("validate", "--project", str(project), "--set", "postgres.work_mem=64MB")
+    ok = run("validate", "--project", str(project), "--set", "postgres.work_mem=16MB")
     assert ok.code == 0 and "3 environment(s) valid" in ok.err, ok.err
-    bad = run("validate", "--project", str(project), "--set", "postgres.work_mem=64mb")
+    bad = run("validate", "--project", str(project), "--set", "postgres.work_mem=16mb")
     assert bad.code == 1 and bad.err.count("error[PCF204]") == 1 and "--> --set:1:" in bad.err
 
 

@@ -52,3 +52,26 @@ def test_queue_wait_not_below_the_client_timeout_is_a_warning_naming_both(projec
         ("warning", "pgbouncer.query_wait_timeout", 5)
     assert [(r.path, r.span.line) for r in found.related] == [("workload.client_timeout", 3)]
     assert "0.5 s" in found.message
+
+
+def _old_pcf301_postgres_part(plan) -> float:
+    """The check before issue 15: shared_buffers + max_connections × work_mem × 1.5 +
+    autovacuum workers × autovacuum_work_mem (no hash_mem_multiplier, no parallel workers)."""
+    v = plan.value
+    return (v("postgres.shared_buffers") + v("postgres.max_connections") * v("postgres.work_mem")
+            * 1.5 + v("postgres.autovacuum_max_workers") * v("postgres.autovacuum_work_mem"))
+
+
+def test_pcf301_counts_hash_memory_and_parallel_workers_on_the_example(example):
+    """A work_mem the old PCF301 let through (well inside PostgreSQL's share) is now an error:
+    with hash_mem_multiplier 2.0 and 16 parallel workers it cannot fit the 64 GiB host."""
+    tuned = compile_env(Request(example, "production")).plan
+    result = compile_env(Request(example, "production", sets=("postgres.work_mem=256MB",)))
+    plan = result.plan
+    assert _old_pcf301_postgres_part(plan) <= plan.value("budget.postgres")
+    [finding] = [d for d in result.diagnostics if d.code == "PCF301"]
+    assert finding.severity == "error" and finding.path == "postgres.work_mem"
+    # and what perfcfg tunes itself fits by the same honest count
+    assert tuned.value("budget.postgres_worst_case") <= tuned.value("budget.postgres")
+    assert not [d for d in compile_env(Request(example, "production")).diagnostics
+                if d.code == "PCF301"]

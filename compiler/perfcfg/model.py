@@ -123,6 +123,7 @@ class Database(Record):
     pool_size: int | Literal['auto']
     reserve_pool: int | Literal['auto']
     pool_mode: Literal['session', 'transaction', 'statement'] | None
+    clients: int
 
     FIELDS = {
         'name': None,
@@ -131,6 +132,7 @@ class Database(Record):
         'pool_size': None,
         'reserve_pool': None,
         'pool_mode': None,
+        'clients': None,
     }
 
 
@@ -648,6 +650,10 @@ Database.__core_schema__ = {
                     },
                     'default': None,
                 },
+            },
+            'clients': {
+                'type': 'model-field',
+                'schema': {'type': 'default', 'schema': {'type': 'int', 'ge': 0, 'le': 100000}, 'default': 0},
             },
         },
         'model_name': 'Database',

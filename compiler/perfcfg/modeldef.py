@@ -120,6 +120,10 @@ class Database(Strict):
     pool_size: int | Literal["auto"] = "auto"
     reserve_pool: int | Literal["auto"] = "auto"
     pool_mode: Literal["session", "transaction", "statement"] | None = None
+    # Client connections opened through pgbouncer by something other than the workload's
+    # programs (a reporting tool, a dashboard): added to the programs' connections when the
+    # pool, its reserve and its max_db_connections are sized.
+    clients: int = Field(0, ge=0, le=100000)
 
 
 class User(Strict):

@@ -7,7 +7,8 @@ from perfcfg.tune.context import GiB, Host, KiB, MiB
 from perfcfg.tune.engine import settings
 
 PRIOR = {"budget.postgres": 8 * GiB, "postgres.max_connections": 13,
-         "postgres.max_worker_processes": 8, "postgres.autovacuum_max_workers": 3}
+         "postgres.max_worker_processes": 8, "postgres.max_parallel_workers": 4,
+         "postgres.autovacuum_max_workers": 3}
 
 
 def _values(ctx, **prior):
@@ -23,26 +24,58 @@ def test_shared_buffers(make_ctx, profile, env, shared_buffers):
         == shared_buffers
 
 
+def _pgtune_model(budget, sb, conns, slots):
+    return (budget - sb) // ((conns + slots) * 3) // KiB * KiB
+
+
 def test_work_mem_uses_pooled_connections(make_ctx):
-    v = _values(make_ctx())
-    expected = (8 * GiB - 2 * GiB) // ((13 + 8) * 3) // KiB * KiB
-    assert v["postgres.work_mem"] == expected
+    """Few pooled connections: PGTune's model fits the honest worst case and is kept."""
+    v = _values(make_ctx(), **{"postgres.max_connections": 5,
+                               "postgres.max_parallel_workers": 0})
+    assert v["postgres.work_mem"] == _pgtune_model(8 * GiB, 2 * GiB, 5, 8)
+    assert v["budget.postgres_worst_case"] <= 8 * GiB
 
 
-def test_fixed_max_connections_feeds_work_mem(make_ctx):
+def test_work_mem_held_so_the_worst_case_fits(make_ctx):
+    """200 connections: PGTune's model would not fit, work_mem is the largest that does."""
     ctx = make_ctx(fixed={"postgres.max_connections": 200})
     s = settings(ctx)
-    assert s["postgres.max_connections"] == 200
     budget_pg, sb = s["budget.postgres"], s["postgres.shared_buffers"]
-    assert s["postgres.work_mem"] == (budget_pg - sb) // ((200 + 8) * 3) // KiB * KiB
+    assert s["postgres.work_mem"] < _pgtune_model(budget_pg, sb, 200, 8)
+    worst = pg_memory.worst_case(ctx, s)
+    assert sum(worst.values()) <= budget_pg
+    one_kib_more = pg_memory.worst_case(ctx, {**s, "postgres.work_mem": s["postgres.work_mem"]
+                                              + KiB})
+    assert sum(one_kib_more.values()) > budget_pg - 64 * KiB * (200 + 4) * 4
+
+
+def test_worst_case_counts_parallel_workers_hash_memory_and_processes(make_ctx):
+    ctx = make_ctx(db_profile="oltp")
+    s = {"postgres.shared_buffers": 1 * GiB, "postgres.wal_buffers": 16 * MiB,
+         "postgres.max_connections": 40, "postgres.max_parallel_workers": 16,
+         "postgres.autovacuum_max_workers": 3, "postgres.autovacuum_work_mem": 256 * MiB,
+         "postgres.maintenance_work_mem": 512 * MiB, "postgres.work_mem": 100 * MiB}
+    parts = pg_memory.worst_case(ctx, s)
+    # PostgreSQL 15: hash_mem_multiplier 2.0; oltp: two sort/hash nodes per query
+    assert parts["postgres.work_mem"] == (40 + 16) * 100 * MiB * 2 * 2.0
+    assert parts["postgres.max_connections"] == (40 + 16 + 3) * pg_memory.PROCESS_BASE
+    assert parts["postgres.shared_buffers"] == 1 * GiB + 16 * MiB
+    assert parts["postgres.autovacuum_work_mem"] == 3 * 256 * MiB
+    fixed = pg_memory.worst_case(ctx, {**s, "postgres.hash_mem_multiplier": 1.0})
+    assert fixed["postgres.work_mem"] == parts["postgres.work_mem"] / 2
+
+
+@pytest.mark.parametrize("version, multiplier", [(13, 1.0), (14, 1.0), (15, 2.0), (17, 2.0)])
+def test_hash_mem_multiplier_default_follows_the_version(make_ctx, version, multiplier):
+    from perfcfg.tune.context import Versions
+    assert pg_memory.hash_mem_multiplier(make_ctx(versions=Versions(postgres=version))) \
+        == multiplier
 
 
 def test_work_mem_held_when_the_floor_would_not_fit(make_ctx):
-    v = _values(make_ctx(), **{"budget.postgres": 256 * MiB, "postgres.max_connections": 200})
+    v = _values(make_ctx(), **{"budget.postgres": 256 * MiB, "postgres.max_connections": 40})
     assert v["postgres.work_mem"] < pg_memory.WORK_MEM_FLOOR
-    worst = v["postgres.shared_buffers"] + 200 * v["postgres.work_mem"] * 1.5 \
-        + 3 * v["postgres.autovacuum_work_mem"]
-    assert worst <= 256 * MiB
+    assert v["budget.postgres_worst_case"] <= 256 * MiB
 
 
 @pytest.mark.parametrize("version, cap", [(15, 1 * GiB), (17, 2 * GiB)], ids=["pg15", "pg17"])

@@ -21,13 +21,16 @@ CASES = {
 }
 
 # Where perfcfg knowingly differs from PGTune for these four inputs (checked below to carry a
-# deviation); everything else must be within 10%.
+# deviation); everything else must be within 10%. work_mem: with PGTune's connection counts,
+# PGTune's own work_mem does not fit the worst case once hash_mem_multiplier (2.0 on 16) and
+# the parallel workers are counted, so perfcfg holds it lower.
 EXPECTED_DEVIATIONS = {
     "a-web-4G-2cpu-ssd": {"effective_io_concurrency", "max_parallel_workers",
-                          "max_parallel_workers_per_gather", "max_parallel_maintenance_workers"},
-    "b-oltp-16G-4cpu-ssd": {"effective_io_concurrency", "max_worker_processes"},
-    "c-dw-64G-16cpu-hdd": {"max_worker_processes", "autovacuum_work_mem"},
-    "d-mixed-8G-8cpu-san": {"max_worker_processes"},
+                          "max_parallel_workers_per_gather", "max_parallel_maintenance_workers",
+                          "work_mem"},
+    "b-oltp-16G-4cpu-ssd": {"effective_io_concurrency", "max_worker_processes", "work_mem"},
+    "c-dw-64G-16cpu-hdd": {"max_worker_processes", "autovacuum_work_mem", "work_mem"},
+    "d-mixed-8G-8cpu-san": {"max_worker_processes", "work_mem"},
 }
 
 

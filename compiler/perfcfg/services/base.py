@@ -53,6 +53,9 @@ class Service:
     record_keys: Mapping[str, Any] = field(default_factory=dict)
     # nested catalog sections a preset may write as maps (supervisor's [inet_http_server])
     subsections: tuple[str, ...] = ()
+    # setting-path sections perfcfg tunes that are not the main section's parameters
+    # (pgbouncer's per-database [databases] values): left out of the main section's lines
+    nested: tuple[str, ...] = ()
     # keys perfcfg writes itself → why a preset may not set them
     managed: Mapping[str, str] = field(default_factory=dict)
     # values the daemon accepts but silently lowers: name → (effective maximum, why)

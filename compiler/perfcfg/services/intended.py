@@ -82,7 +82,7 @@ def names(program: str, process_name: str | None, numprocs: int) -> list[str]:
 
 def _simple(plan: Plan, service: Service, cat: Catalog) -> dict[str, str]:
     out = {}
-    for setting in plan.service(service.name):
+    for setting in plan.service(service.name, nested=service.nested):
         param = cat.get(setting.name)
         if param is not None:
             out[param.name] = service.encode(param, setting.value)
@@ -92,7 +92,8 @@ def _simple(plan: Plan, service: Service, cat: Catalog) -> dict[str, str]:
 def _databases(plan: Plan) -> dict[str, dict[str, str]]:
     # SHOW DATABASES column names: dbname= is reported as "database"
     columns = {"dbname": "database", "pool_size": "pool_size", "pool_mode": "pool_mode",
-               "reserve_pool": "reserve_pool", "host": "host", "port": "port"}
+               "reserve_pool": "reserve_pool", "host": "host", "port": "port",
+               "max_db_connections": "max_connections"}
     return {db["name"]: {columns[k]: str(v) for k, v in db.items() if k in columns}
             for db in plan.databases}
 

@@ -99,7 +99,8 @@ def _program_history_path(path: str) -> str:
 
 
 def pools(config: Config) -> list[tc.Pool]:
-    """One pool per (database, user) the workers use, with the clients they open."""
+    """One pool per (database, user) the workers use, with the clients they open; a database's
+    own ``clients`` count for its pool with its declared user."""
     if not config.databases:
         return []
     default_db = config.databases[0]
@@ -110,15 +111,23 @@ def pools(config: Config) -> list[tc.Pool]:
         user = prog.user or db.user or (config.users[0].name if config.users else "postgres")
         key = (db.name, user)
         counts[key] = counts.get(key, 0) + prog.processes * prog.db_connections
-    if not counts:
-        user = default_db.user or (config.users[0].name if config.users else "postgres")
-        counts[(default_db.name, user)] = 0
+    for db in config.databases:
+        if db.clients or not any(name == db.name for name, _ in counts):
+            user = db.user or (config.users[0].name if config.users else "postgres")
+            counts[(db.name, user)] = counts.get((db.name, user), 0) + db.clients
     return [tc.Pool(db, user, n) for (db, user), n in sorted(counts.items())]
 
 
 def _sized(found: list[tc.Pool], config: Config) -> list[tc.Pool]:
-    sizes = {d.name: d.pool_size for d in config.databases if isinstance(d.pool_size, int)}
-    return [tc.Pool(p.database, p.user, p.clients, pool_size=sizes.get(p.database)) for p in found]
+    by_name = {d.name: d for d in config.databases}
+
+    def declared(value: Any) -> int | None:
+        return value if isinstance(value, int) else None
+
+    return [tc.Pool(p.database, p.user, p.clients,
+                    pool_size=declared(by_name[p.database].pool_size),
+                    reserve=declared(by_name[p.database].reserve_pool),
+                    mode=by_name[p.database].pool_mode) for p in found]
 
 
 def tune_context(config: Config, fixed: dict[str, Any]) -> tc.TuneContext:
@@ -206,10 +215,13 @@ def _databases(config: Config, settings: dict[str, Setting]) -> list[dict[str, A
             "port": port(settings, "postgres"),
             "dbname": db.dbname or db.name,
         }
-        if isinstance(db.pool_size, int):
-            entry["pool_size"] = db.pool_size
-        if isinstance(db.reserve_pool, int):
-            entry["reserve_pool"] = db.reserve_pool
+        for key, declared in (("pool_size", db.pool_size), ("reserve_pool", db.reserve_pool),
+                              ("max_db_connections", None)):
+            tuned = settings.get(f"pgbouncer.databases.{db.name}.{key}")
+            if isinstance(declared, int):
+                entry[key] = declared
+            elif tuned is not None:
+                entry[key] = tuned.value
         if db.pool_mode:
             entry["pool_mode"] = db.pool_mode
         out.append(entry)

@@ -103,8 +103,7 @@ def os_reserve(ctx: TuneContext) -> int:
 def pgbouncer_memory(ctx: TuneContext) -> int:
     if not runs(ctx, "pgbouncer"):
         return 0
-    size = pgbouncer.default_pool_size(ctx)
-    servers = sum(p.pool_size or size for p in ctx.pools) * 2
+    servers = sum(d.cap for d in pgbouncer.database_pools(ctx, {})) * 2
     connections = pgbouncer.max_client_conn(ctx) + servers
     per_conn = PGBOUNCER_PKT_BUF * PGBOUNCER_BUFFERS_PER_CONNECTION
     return PGBOUNCER_BASE + floor_to(connections * per_conn + MiB - 1, MiB)

@@ -40,7 +40,7 @@ from perfcfg.services.redis import tuning as redis
 from perfcfg.services.supervisor import tuning as supervisor
 from perfcfg.tune.context import TuneContext
 from perfcfg.tune.findings import Finding
-from perfcfg.services.postgres.tuning.memory import WORK_MEM_WORST_FACTOR
+from perfcfg.services.postgres.tuning import memory as pg_memory
 from perfcfg.tune.util import mib_text
 
 Settings = Mapping[str, Any]
@@ -52,24 +52,9 @@ def _who(ctx: TuneContext, paths: tuple[str, ...]) -> str:
     return f" (set by the preset: {', '.join(fixed)})" if fixed else ""
 
 
-def _postgres_worst(s: Settings) -> dict[str, int]:
-    if "postgres.shared_buffers" not in s:
-        return {}
-    workers = int(s.get("postgres.autovacuum_max_workers", 3))
-    avwm = int(s.get("postgres.autovacuum_work_mem", -1))
-    maint = int(s.get("postgres.maintenance_work_mem", 64 << 20)) if avwm == -1 else avwm
-    conns = int(s.get("postgres.max_connections", 100))
-    return {
-        "postgres.shared_buffers": int(s["postgres.shared_buffers"]),
-        "postgres.work_mem": int(conns * int(s.get("postgres.work_mem", 4 << 20))
-                                 * WORK_MEM_WORST_FACTOR),
-        "postgres.autovacuum_work_mem": workers * maint,
-    }
-
-
 def memory_parts(ctx: TuneContext, s: Settings) -> dict[str, int]:
     """Worst-case bytes per consumer, keyed by the setting path that drives it."""
-    parts = _postgres_worst(s)
+    parts = pg_memory.worst_case(ctx, s) if "postgres" in ctx.services else {}
     if "redis" in ctx.services and "redis.maxmemory" in s:
         parts["redis.maxmemory"] = budget.redis_footprint(ctx, int(s["redis.maxmemory"]))
     parts["budget.pgbouncer"] = budget.pgbouncer_memory(ctx)
@@ -79,6 +64,8 @@ def memory_parts(ctx: TuneContext, s: Settings) -> dict[str, int]:
 
 
 def check_memory(ctx: TuneContext, s: Settings) -> list[Finding]:
+    if budget.findings(ctx):
+        return []   # the stated shares already overshoot the host: PCF302 says why
     parts = memory_parts(ctx, s)
     total, host = sum(parts.values()), ctx.host.memory
     if total <= host:
@@ -90,7 +77,9 @@ def check_memory(ctx: TuneContext, s: Settings) -> list[Finding]:
                     f"worst-case memory {mib_text(total)} exceeds the host's {mib_text(host)} "
                     f"by {mib_text(total - host)}: {detail}{_who(ctx, paths)}",
                     paths, "lower the fixed sizes, declare less worker memory, or use a bigger "
-                           "host; PostgreSQL counts max_connections × work_mem × 1.5")]
+                           "host; PostgreSQL counts (max_connections + max_parallel_workers) × "
+                           "work_mem × nodes × hash_mem_multiplier (perfcfg explain "
+                           "budget.postgres_worst_case)")]
 
 
 def check_shares(ctx: TuneContext, s: Settings) -> list[Finding]:

@@ -66,6 +66,8 @@ class Pool:
     user: str
     clients: int                # client connections the workload opens to this pool
     pool_size: int | None = None        # per-pool pool_size ([databases] pool_size); None = default
+    reserve: int | None = None          # [databases] reserve_pool as declared; None = tuned
+    mode: str | None = None             # [databases] pool_mode as declared; None = the global one
 
 
 @dataclass(frozen=True)

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from perfcfg.core.encoding import EncodeError
+from perfcfg.core.encoding import EncodeError, comment_text
 from perfcfg.services.output import Output, RenderContext
 from perfcfg.services.pgbouncer.encode import pgbouncer_connstr, pgbouncer_name, userlist_line
 
 if TYPE_CHECKING:
     from perfcfg.services.base import Service
 
-CONNSTR_KEYS = ("host", "port", "dbname", "pool_size", "reserve_pool", "pool_mode")
+CONNSTR_KEYS = ("host", "port", "dbname", "pool_size", "reserve_pool", "max_db_connections",
+                "pool_mode")
+# per-database values perfcfg tunes (pgbouncer.databases.<name>.<key>), explained above the line
+TUNED_KEYS = ("pool_size", "reserve_pool", "max_db_connections")
 
 
 def pgbouncer_ini(ctx: RenderContext, service: Service) -> bytes:
@@ -20,10 +23,15 @@ def pgbouncer_ini(ctx: RenderContext, service: Service) -> bytes:
     for db in ctx.plan.databases:
         try:
             pairs = [(k, db[k]) for k in CONNSTR_KEYS if k in db]
-            dbs.append({"name": pgbouncer_name(db["name"]), "connstr": pgbouncer_connstr(pairs)})
+            tuned = [ctx.plan.settings.get(f"pgbouncer.databases.{db['name']}.{key}")
+                     for key in TUNED_KEYS]
+            comments = [comment_text(f"{t.name} {t.value}: {t.reason} [{t.rule}]")
+                        for t in tuned if t is not None and t.tuned and t.reason]
+            dbs.append({"name": pgbouncer_name(db["name"]), "connstr": pgbouncer_connstr(pairs),
+                        "comments": comments})
         except EncodeError as exc:
             ctx.fail(f"databases.{db['name']}", exc)
-    settings = ctx.lines(service, ctx.plan.service(service.name))
+    settings = ctx.lines(service, ctx.plan.service(service.name, nested=service.nested))
     return ctx.template("pgbouncer.ini", databases=dbs, settings=settings)
 
 

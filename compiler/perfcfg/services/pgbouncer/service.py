@@ -19,6 +19,7 @@ SERVICE = Service(
     integer_hint=values.INTEGER_HINT,
     unit_hint=values.unit_hint,
     managed={"%include": "perfcfg writes one self-contained file"},
+    nested=("databases",),
     outputs=OUTPUTS,
     rules=RULES,
 )

@@ -1,18 +1,27 @@
 """pgbouncer sizing: pool mode, pool sizes, client limit, timeouts and the fd need.
 
-Pools are sized from the host's CPUs (active backends ≈ 2 × cores + spindles), never larger than
-a pool's declared clients, and PostgreSQL's ``max_connections`` is later derived from them.
+Every declared database gets its own ``pool_size``, ``reserve_pool`` and ``max_db_connections``
+in ``[databases]``, derived from the clients declared for it (the workload's programs and the
+database's own ``clients``) and its pool mode, so one pool can never take another's server
+connections; PostgreSQL's ``max_connections`` is then exactly the sum of those caps plus the
+direct clients and the reserved slots.
+
+A transaction-mode pool is sized from the work the host can do at once: active backends ≈
+2 × cores + spindles for read-mostly work; commit-bound OLTP backends also wait on the WAL
+flush, so more of them keep the CPUs busy. A session-mode pool holds one server connection per
+client for the whole session, so it is exactly its declared clients.
 
 >>> from perfcfg.tune.context import Host, Pool, Program, TuneContext, GiB
 >>> ctx = TuneContext("production", Host(16 * GiB, 4), (Program("bot", 40, 2, 1, 0),),
-...                   (Pool("app", "bot", 80),))
->>> default_pool_size(ctx), max_client_conn(ctx)
-(8, 100)
+...                   (Pool("app", "bot", 80), Pool("report", "bi", 2, mode="session")))
+>>> [(d.database, d.size, d.reserve, d.cap) for d in database_pools(ctx, {})]
+[('app', 8, 2, 10), ('report', 2, 0, 2)]
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from perfcfg.tune.context import Pool, Recommendation, TuneContext
@@ -22,8 +31,21 @@ from perfcfg.tune.util import ceil_div, pick, rec
 # effective_spindle_count. SSD/NVMe have no seek queue to fill, so they add no spindle.
 ACTIVE_CONNECTIONS_PER_CORE = 2
 EFFECTIVE_SPINDLES = {"hdd": 1, "san": 1, "ssd": 0, "nvme": 0}
+# Commit-bound work (oltp: every transaction waits for its WAL flush with synchronous_commit
+# on) keeps a backend off the CPU for about the flush time, so more backends are needed to keep
+# the CPUs busy: the extra fraction per storage class follows the flush latency (a rotating or
+# networked disk waits milliseconds, NVMe tens of microseconds).
+COMMIT_BOUND_PROFILES = frozenset({"oltp"})
+COMMIT_WAIT_FACTOR = {"hdd": 2.0, "san": 2.0, "ssd": 1.0, "nvme": 0.5}
+# bench/README.md (experiment B, 2 CPUs): a pool of 10 gave 1.26× stock TPC-B-like TPS where
+# 5 gave 1.04×: below 10 a commit-bound pool leaves the disk's group commit idle.
+COMMIT_BOUND_POOL_MIN = 10
 # Below 5 server connections one slow transaction already makes the other clients queue.
 POOL_SIZE_MIN = 5
+# Each active backend needs memory of its own (its base, work_mem for a few nodes, its share
+# of the page cache): PostgreSQL's budget (the host's memory before it is split) gives at
+# most one per 32MiB, whatever the CPU count.
+HOST_MEMORY_PER_ACTIVE = 32 << 20
 # Reserve: a quarter of the pool for bursts, at least 1 (pgbouncer default is 0, doc/config.md).
 RESERVE_FRACTION = 4
 RESERVE_MIN = 1
@@ -45,6 +67,9 @@ SERVER_IDLE_TIMEOUT = 60.0
 # max_prepared_statements exists from 1.21; 200 is the 1.24 default (doc/config.md).
 PREPARED_STATEMENTS_SINCE = (1, 21)
 MAX_PREPARED_STATEMENTS = 200
+# pgbouncer's own defaults (src/main.c config table): what a key left unwritten means.
+DEFAULT_POOL_SIZE = 20
+DEFAULT_POOL_MODE = "transaction"
 
 
 def worker_db_clients(ctx: TuneContext) -> int:
@@ -64,83 +89,212 @@ def max_client_conn(ctx: TuneContext) -> int:
     return int(pick(ctx, "pgbouncer.max_client_conn", clients + client_headroom(clients)))
 
 
-def active_target(ctx: TuneContext) -> int:
+def cpu_target(ctx: TuneContext) -> int:
     return ACTIVE_CONNECTIONS_PER_CORE * ctx.host.cpus + EFFECTIVE_SPINDLES[ctx.host.storage]
 
 
-def default_pool_size(ctx: TuneContext) -> int:
+def active_target(ctx: TuneContext, settings: Mapping[str, Any] | None = None) -> int:
+    """Server connections that keep the host's CPUs (and, commit-bound, its disk) busy."""
+    target = cpu_target(ctx)
+    if ctx.db_profile in COMMIT_BOUND_PROFILES:
+        waiting = int(target * COMMIT_WAIT_FACTOR[ctx.host.storage])
+        target = max(COMMIT_BOUND_POOL_MIN, target + waiting)
+    memory = int((settings or {}).get("budget.postgres", ctx.host.memory))
+    return min(target, max(POOL_SIZE_MIN, memory // HOST_MEMORY_PER_ACTIVE))
+
+
+def global_mode(ctx: TuneContext, settings: Mapping[str, Any] | None = None) -> str:
+    known = {**(settings or {}), **ctx.fixed}
+    return str(known.get("pgbouncer.pool_mode", DEFAULT_POOL_MODE))
+
+
+def _mode(ctx: TuneContext, pool: Pool, settings: Mapping[str, Any]) -> str:
+    return pool.mode or global_mode(ctx, settings)
+
+
+def _transaction_share(ctx: TuneContext, settings: Mapping[str, Any]) -> int:
+    """Each transaction-mode pool's share of the host's active target."""
+    sharing = [p for p in ctx.pools if _mode(ctx, p, settings) != "session"]
+    if ctx.env == "development":
+        return POOL_SIZE_MIN
+    return max(POOL_SIZE_MIN, ceil_div(active_target(ctx, settings), max(1, len(sharing))))
+
+
+@dataclass(frozen=True)
+class DatabasePools:
+    """One ``[databases]`` entry: its pools (one per user) and what each may open."""
+
+    database: str
+    users: tuple[str, ...]
+    mode: str
+    clients: int            # the busiest pool's declared clients
+    size: int               # pool_size, per (database, user) pool
+    reserve: int            # reserve_pool, per pool
+    size_declared: bool     # pool_size written by a person (Database.pool_size)
+    reserve_declared: bool
+
+    @property
+    def cap(self) -> int:
+        """max_db_connections: every pool of the database full, reserve included."""
+        return (self.size + self.reserve) * len(self.users)
+
+
+def _tuned_size(ctx: TuneContext, mode: str, clients: int, share: int) -> int:
+    if mode == "session":
+        # one server connection per client for the whole session: fewer would make a client
+        # wait for another's disconnect, more could never be used by the declared clients
+        return max(1, clients)
     if "pgbouncer.default_pool_size" in ctx.fixed:
         return int(ctx.fixed["pgbouncer.default_pool_size"])
-    per_pool = ceil_div(active_target(ctx), max(1, len(ctx.pools)))
-    size = POOL_SIZE_MIN if ctx.env == "development" else max(POOL_SIZE_MIN, per_pool)
-    busiest = max((p.clients for p in ctx.pools), default=0)
-    return max(1, min(size, busiest)) if busiest else size
+    return max(1, min(share, clients)) if clients else share
 
 
-def reserve_pool_size(ctx: TuneContext, pool_size: int) -> int:
-    return int(pick(ctx, "pgbouncer.reserve_pool_size",
-                    max(RESERVE_MIN, ceil_div(pool_size, RESERVE_FRACTION))))
+def _tuned_reserve(ctx: TuneContext, mode: str, clients: int, size: int) -> int:
+    if mode == "session":
+        return 0
+    if "pgbouncer.reserve_pool_size" in ctx.fixed:
+        return int(ctx.fixed["pgbouncer.reserve_pool_size"])
+    reserve = max(RESERVE_MIN, ceil_div(size, RESERVE_FRACTION))
+    # slots beyond the declared clients could only serve clients nobody declared
+    return min(reserve, max(0, clients - size)) if clients else reserve
 
 
-def pool_server_slots(pool: Pool, default_size: int, reserve: int) -> int:
-    """Server connections one pool can open: its size plus reserve, never more than its clients."""
-    full = (pool.pool_size if pool.pool_size is not None else default_size) + reserve
-    return min(full, pool.clients) if pool.clients > 0 else full
-
-
-def slots_by_database(pools: tuple[Pool, ...], default_size: int, reserve: int) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for pool in pools:
-        out[pool.database] = out.get(pool.database, 0) + pool_server_slots(pool, default_size,
-                                                                          reserve)
+def database_pools(ctx: TuneContext, settings: Mapping[str, Any]) -> list[DatabasePools]:
+    """Per database: pool size, reserve and cap, from its declared clients and pool mode."""
+    share = _transaction_share(ctx, settings)
+    by_db: dict[str, list[Pool]] = {}
+    for pool in ctx.pools:
+        by_db.setdefault(pool.database, []).append(pool)
+    out = []
+    for name, pools in by_db.items():
+        first = pools[0]
+        mode = _mode(ctx, first, settings)
+        clients = max(p.clients for p in pools)
+        size = first.pool_size if first.pool_size is not None else \
+            _tuned_size(ctx, mode, clients, share)
+        reserve = first.reserve if first.reserve is not None else \
+            _tuned_reserve(ctx, mode, clients, size)
+        users = tuple(sorted({p.user for p in pools}))
+        out.append(DatabasePools(name, users, mode, clients, size, reserve,
+                                 first.pool_size is not None, first.reserve is not None))
     return out
+
+
+def db_path(database: str, key: str) -> str:
+    return f"pgbouncer.databases.{database}.{key}"
+
+
+def _effective(pools: tuple[Pool, ...], settings: Mapping[str, Any]) -> dict[str, tuple[int, int]]:
+    """Per database: (Σ pools' size + reserve, cap or 0) as the settings will run them."""
+    size_all = int(settings.get("pgbouncer.default_pool_size", DEFAULT_POOL_SIZE))
+    reserve_all = int(settings.get("pgbouncer.reserve_pool_size", 0))
+    cap_all = int(settings.get("pgbouncer.max_db_connections", 0) or 0)
+    out: dict[str, tuple[int, int]] = {}
+    for pool in pools:
+        size = pool.pool_size if pool.pool_size is not None else \
+            int(settings.get(db_path(pool.database, "pool_size"), size_all))
+        reserve = pool.reserve if pool.reserve is not None else \
+            int(settings.get(db_path(pool.database, "reserve_pool"), reserve_all))
+        cap = int(settings.get(db_path(pool.database, "max_db_connections"), cap_all) or 0)
+        full, _ = out.get(pool.database, (0, cap))
+        out[pool.database] = (full + size + reserve, cap)
+    return out
+
+
+def slots_by_database(pools: tuple[Pool, ...], settings: Mapping[str, Any]) -> dict[str, int]:
+    """Server connections pgbouncer can open per database: its pools full, within its cap."""
+    return {db: min(full, cap) if cap > 0 else full
+            for db, (full, cap) in _effective(pools, settings).items()}
 
 
 def server_slots(pools: tuple[Pool, ...], settings: Mapping[str, Any]) -> int:
     """Σ over databases of min(Σ pool slots, max_db_connections) — what PostgreSQL must admit."""
-    size = int(settings.get("pgbouncer.default_pool_size", 20))
-    reserve = int(settings.get("pgbouncer.reserve_pool_size", 0))
-    cap = int(settings.get("pgbouncer.max_db_connections", 0) or 0)
-    per_db = slots_by_database(pools, size, reserve).values()
-    return sum(min(n, cap) if cap > 0 else n for n in per_db)
+    return sum(slots_by_database(pools, settings).values())
 
 
 def fd_need(pools: tuple[Pool, ...], settings: Mapping[str, Any]) -> int:
     """check_limits() in src/main.c (max_client_conn + 10 + Σ pool sizes) plus reserve pools."""
-    size = int(settings.get("pgbouncer.default_pool_size", 20))
-    reserve = int(settings.get("pgbouncer.reserve_pool_size", 0))
-    pools_total = sum((p.pool_size if p.pool_size is not None else size) + reserve for p in pools)
+    pools_total = sum(full for full, _ in _effective(pools, settings).values())
     return int(settings.get("pgbouncer.max_client_conn", 100)) + FD_FIXED_OVERHEAD + pools_total
 
 
-def _pool_recs(ctx: TuneContext) -> list[Recommendation]:
-    size, target = default_pool_size(ctx), active_target(ctx)
-    reserve = reserve_pool_size(ctx, size)
-    inputs = {"cpus": ctx.host.cpus, "storage": ctx.host.storage, "pools": len(ctx.pools),
-              "busiest_pool_clients": max((p.clients for p in ctx.pools), default=0)}
+def _database_recs(ctx: TuneContext, dbs: list[DatabasePools], prior: Mapping[str, Any]
+                   ) -> list[Recommendation]:
+    out = []
+    target = active_target(ctx, prior)
+    commit = ctx.db_profile in COMMIT_BOUND_PROFILES
+    work = (f"{target} active backends keep {ctx.host.cpus} CPU(s)"
+            + (f" and the {ctx.host.storage} WAL flush busy (commit-bound {ctx.db_profile})"
+               if commit else f" busy ({ctx.db_profile})"))
+    for d in dbs:
+        inputs = {"mode": d.mode, "clients": d.clients, "users": list(d.users)}
+        if not d.size_declared:
+            if d.mode == "session":
+                why = f"session mode: each of its {d.clients} declared clients holds a server " \
+                      "connection for its whole session"
+                formula = "declared clients (session mode)"
+            elif ctx.env == "development":
+                why = f"development: {POOL_SIZE_MIN} server connections are plenty for a " \
+                      "laptop's few workers"
+                formula = f"min({POOL_SIZE_MIN}, clients) in development"
+            else:
+                why = f"{work}, split over the transaction pools; never more than its " \
+                      f"{d.clients} declared clients"
+                formula = ("min(max(10, (2 × cpus + spindles) × (1 + commit wait)) ≤ budget / "
+                           "32MiB, split over the transaction pools, clients)" if commit else
+                           "min(max(5, (2 × cpus + spindles) ≤ budget / 32MiB, split over the "
+                           "transaction pools), clients)")
+            out.append(rec(db_path(d.database, "pool_size"), d.size, "pgbouncer.pool.db_pool_size",
+                           why, formula, {**inputs, "cpus": ctx.host.cpus,
+                                          "storage": ctx.host.storage, "active_target": target}))
+        if not d.reserve_declared:
+            why = ("session mode: the pool already has a connection per declared client"
+                   if d.mode == "session" else
+                   "a quarter of the pool absorbs bursts after reserve_pool_timeout, within "
+                   "the declared clients")
+            out.append(rec(db_path(d.database, "reserve_pool"), d.reserve,
+                           "pgbouncer.pool.db_reserve_pool", why,
+                           "0 (session) else min(max(1, ceil(pool_size / 4)), clients − "
+                           "pool_size)", {**inputs, "pool_size": d.size}))
+        out.append(rec(db_path(d.database, "max_db_connections"), d.cap,
+                       "pgbouncer.pool.db_max_db_connections",
+                       f"hard cap: its {len(d.users)} pool(s) full with their reserve; no pool "
+                       "can take another database's PostgreSQL slots",
+                       "(pool_size + reserve_pool) × users of the database",
+                       {**inputs, "pool_size": d.size, "reserve_pool": d.reserve}))
+    return out
+
+
+def _pool_recs(ctx: TuneContext, prior: Mapping[str, Any]) -> list[Recommendation]:
+    dbs = database_pools(ctx, prior)
+    share = _transaction_share(ctx, prior)
+    size = int(pick(ctx, "pgbouncer.default_pool_size",
+                    max((d.size for d in dbs), default=share)))
+    reserve = int(pick(ctx, "pgbouncer.reserve_pool_size",
+                       max((d.reserve for d in dbs), default=RESERVE_MIN)))
+    fallback = "fallback for a database without its own line (each declared database has one)"
     out = [
-        rec("pgbouncer.pool_mode", "transaction", "pgbouncer.pool_mode",
+        rec("pgbouncer.pool_mode", DEFAULT_POOL_MODE, "pgbouncer.pool_mode",
             "many workers running short transactions share few server connections",
             "transaction", {"worker_processes": ctx.worker_processes}),
         rec("pgbouncer.default_pool_size", size, "pgbouncer.pool.default_pool_size",
-            f"{target} active backends keep {ctx.host.cpus} CPU(s) busy, split over the pools",
-            "min(max(5, ceil((2 × cpus + spindles) / pools)), busiest pool's clients)",
-            {**inputs, "active_target": target, "env": ctx.env}),
+            f"{fallback}: the largest pool", "max over databases of pool_size",
+            {"pools": len(ctx.pools), "active_target": active_target(ctx, prior),
+             "env": ctx.env}),
         rec("pgbouncer.reserve_pool_size", reserve, "pgbouncer.pool.reserve_pool_size",
-            "a quarter of the pool absorbs bursts after reserve_pool_timeout",
-            "max(1, ceil(default_pool_size / 4))", {"default_pool_size": size}),
+            f"{fallback}: the largest reserve", "max over databases of reserve_pool",
+            {"default_pool_size": size}),
         rec("pgbouncer.reserve_pool_timeout", RESERVE_POOL_TIMEOUT,
             "pgbouncer.pool.reserve_pool_timeout",
             "open reserve connections after 3 s of waiting instead of 5", "3.0", {}),
     ]
-    if ctx.pools:
-        per_db = slots_by_database(ctx.pools, size, reserve)
-        out.append(rec("pgbouncer.max_db_connections", max(per_db.values()),
+    if dbs:
+        out.append(rec("pgbouncer.max_db_connections", max(d.cap for d in dbs),
                        "pgbouncer.pool.max_db_connections",
-                       "hard cap per database at what the pools need, so PostgreSQL's slots hold",
-                       "max over databases of Σ min(pool_size + reserve, pool clients)",
-                       {"slots_by_database": per_db}))
-    return out
+                       f"{fallback}: the largest per-database cap",
+                       "max over databases of max_db_connections",
+                       {"caps": {d.database: d.cap for d in dbs}}))
+    return out + _database_recs(ctx, dbs, prior)
 
 
 def _client_recs(ctx: TuneContext) -> list[Recommendation]:
@@ -183,7 +337,7 @@ def _version_recs(ctx: TuneContext) -> list[Recommendation]:
 
 
 def recommend(ctx: TuneContext, prior: Mapping[str, Any]) -> list[Recommendation]:
-    out = _pool_recs(ctx) + _client_recs(ctx) + _timeout_recs(ctx) + _version_recs(ctx)
+    out = _pool_recs(ctx, prior) + _client_recs(ctx) + _timeout_recs(ctx) + _version_recs(ctx)
     settings = {**{r.path: r.value for r in out}, **ctx.fixed}
     out.append(rec("budget.pgbouncer_fds", fd_need(ctx.pools, settings), "pgbouncer.fds",
                    "file descriptors pgbouncer needs (check_limits() plus reserve pools)",

@@ -1,18 +1,24 @@
 """PostgreSQL memory: shared_buffers, caches, work_mem and maintenance memory, all carved from
 PostgreSQL's **own** budget (``budget.postgres``), not from the whole host.
 
-work_mem follows PGTune's model ``(budget − shared_buffers) / ((max_connections +
-max_worker_processes) × 3)`` but with the pooled ``max_connections``, and is held so the worst
-case that :mod:`perfcfg.tune.checks` proves (``shared_buffers + max_connections × work_mem ×
-1.5 + autovacuum``) stays inside the budget.
+work_mem starts from PGTune's model ``(budget − shared_buffers) / ((max_connections +
+max_worker_processes) × 3)`` with the pooled ``max_connections``, and is held so that the
+worst case (:func:`worst_case`) fits the budget: ``shared_buffers + wal_buffers + every
+process's private base + (max_connections + max_parallel_workers) × work_mem ×
+hash_mem_multiplier × nodes per query + autovacuum workers × autovacuum_work_mem + one
+maintenance_work_mem``. PCF301 checks the same sum, and ``perfcfg explain
+budget.postgres_worst_case`` shows it.
 
 >>> from perfcfg.tune.context import Host, TuneContext, GiB
 >>> prior = {"budget.postgres": 16 * GiB, "postgres.max_connections": 300,
-...          "postgres.max_worker_processes": 8, "postgres.autovacuum_max_workers": 3}
->>> recs = {r.path: r.value for r in recommend(TuneContext("production", Host(16 * GiB, 4),
-...         (), (), db_profile="oltp"), prior)}
+...          "postgres.max_worker_processes": 8, "postgres.max_parallel_workers": 4,
+...          "postgres.autovacuum_max_workers": 3}
+>>> ctx = TuneContext("production", Host(16 * GiB, 4), (), (), db_profile="oltp")
+>>> recs = {r.path: r.value for r in recommend(ctx, prior)}
 >>> recs["postgres.shared_buffers"] // GiB, recs["postgres.work_mem"] // 1024
-(4, 13617)
+(4, 5850)
+>>> recs["budget.postgres_worst_case"] <= 16 * GiB
+True
 """
 
 from __future__ import annotations
@@ -51,8 +57,18 @@ WORK_MEM_FLOOR = 4 * MiB
 WORK_MEM_MIN = 64 * KiB             # pg_settings min_val
 # One sort/hash above 1GB rarely gets faster, and hash nodes take hash_mem_multiplier (2) × it.
 WORK_MEM_CAP = 1 * GiB
-# postgresqltuner.pl's worst case counts work_mem × 150% per connection (wmp default 150).
-WORK_MEM_WORST_FACTOR = 1.5
+# Sort and hash nodes one query of the profile runs at once, each allowed work_mem (hash
+# nodes × hash_mem_multiplier): short OLTP/web statements rarely have more than two, reporting
+# and warehouse plans join and aggregate in several steps.
+NODES_PER_QUERY = {"web": 2, "oltp": 2, "mixed": 3, "dw": 4, "desktop": 2}
+# hash_mem_multiplier boot value: 1.0 when it appeared in PostgreSQL 13, 2.0 from 15
+# (release notes 15: "Increase hash_mem_multiplier default to 2.0").
+HASH_MEM_MULTIPLIER = {13: 1.0, 15: 2.0}
+# What every backend, parallel worker and autovacuum worker holds besides work memory: catalog
+# and relation caches, plan cache, its stack and libpq buffers. Measured on PostgreSQL 15: a
+# backend that ran a few catalog and table queries holds 1.8MiB private (smaps_rollup); a real
+# schema's catalog and plan caches about double it.
+PROCESS_BASE = 4 * MiB
 # PGTune 830d3bb: huge_pages = try when shared_buffers ≥ 2GB.
 HUGE_PAGES_FROM = 2 * GiB
 # PostgreSQL's wal_buffers = -1 rule (xlog.c XLOGChooseNumBuffers): shared_buffers / 32,
@@ -79,24 +95,74 @@ def autovacuum_work_mem(ctx: TuneContext, budget: int, mwm: int, workers: int) -
     return max(MiB, min(mwm, cap, share))
 
 
+# The parts of worst_case() as explain shows them (the keys name the setting that drives each).
+WORST_CASE_LABELS = {
+    "postgres.shared_buffers": "shared_buffers + wal_buffers",
+    "postgres.work_mem": "queries: (backends + parallel workers) × work_mem × factor",
+    "postgres.autovacuum_work_mem": "autovacuum workers × autovacuum_work_mem",
+    "postgres.maintenance_work_mem": "one maintenance_work_mem (index build, VACUUM)",
+    "postgres.max_connections": "processes × 4MiB base",
+}
+
+
+def hash_mem_multiplier(ctx: TuneContext, settings: Mapping[str, Any] | None = None) -> float:
+    known = {**(settings or {}), **ctx.fixed}
+    if "postgres.hash_mem_multiplier" in known:
+        return float(known["postgres.hash_mem_multiplier"])
+    since = [v for v in HASH_MEM_MULTIPLIER if ctx.versions.postgres >= v]
+    return HASH_MEM_MULTIPLIER[max(since)] if since else 1.0
+
+
+def per_query_factor(ctx: TuneContext, settings: Mapping[str, Any] | None = None) -> float:
+    """work_mem multiples one process may hold at worst: nodes × hash_mem_multiplier."""
+    return NODES_PER_QUERY[ctx.db_profile] * hash_mem_multiplier(ctx, settings)
+
+
+def worst_case(ctx: TuneContext, s: Mapping[str, Any]) -> dict[str, int]:
+    """PostgreSQL's worst-case memory by part (bytes), from final or partial settings."""
+    if "postgres.shared_buffers" not in s:
+        return {}
+    sb = int(s["postgres.shared_buffers"])
+    conns = int(s.get("postgres.max_connections", 100))
+    parallel = int(s.get("postgres.max_parallel_workers", 8))
+    av_workers = int(s.get("postgres.autovacuum_max_workers", 3))
+    mwm = int(s.get("postgres.maintenance_work_mem", 64 * MiB))
+    avwm = int(s.get("postgres.autovacuum_work_mem", -1))
+    avwm = mwm if avwm == -1 else avwm
+    wal = int(s.get("postgres.wal_buffers", min(WAL_BUFFERS_MAX, sb // WAL_BUFFERS_DIVISOR)))
+    wm = int(s.get("postgres.work_mem", WORK_MEM_FLOOR))
+    return {
+        "postgres.shared_buffers": sb + wal,
+        "postgres.work_mem": int((conns + parallel) * wm * per_query_factor(ctx, s)),
+        "postgres.autovacuum_work_mem": av_workers * avwm,
+        "postgres.maintenance_work_mem": mwm,
+        "postgres.max_connections": (conns + parallel + av_workers) * PROCESS_BASE,
+    }
+
+
 def work_mem(ctx: TuneContext, budget: int, sb: int, conns: int, slots: int,
-             autovacuum_total: int) -> tuple[int, int, int]:
-    """(value, PGTune-model value, fit limit) in bytes, each a whole number of kB."""
+             fixed_part: int, queries: int, factor: float) -> tuple[int, int, int]:
+    """(value, PGTune-model value, fit limit) in bytes, each a whole number of kB.
+
+    ``fixed_part`` is the worst case without work_mem; ``queries`` the processes that may run
+    a query at once (backends + parallel workers), each holding ``factor`` × work_mem."""
     model = (budget - sb) / ((conns + slots) * WORK_MEM_NODES)
     model = floor_to(model / WORK_MEM_DIVISOR.get(ctx.db_profile, 1), KiB)
-    fit = floor_to((budget - sb - autovacuum_total) / (max(1, conns) * WORK_MEM_WORST_FACTOR),
-                   KiB)
-    value = min(max(model, min(WORK_MEM_FLOOR, fit)), WORK_MEM_CAP)
+    fit = floor_to((budget - fixed_part) / (max(1, queries) * factor), KiB)
+    value = min(model, max(fit, 0), WORK_MEM_CAP)
+    value = max(value, min(WORK_MEM_FLOOR, max(fit, 0)))
     return max(WORK_MEM_MIN, value), model, fit
 
 
-def _buffers(ctx: TuneContext, budget: int, sb: int) -> list[Recommendation]:
+def _buffers(ctx: TuneContext, budget: int, sb: int, held: bool = False
+             ) -> list[Recommendation]:
     fraction = CACHE_FRACTION.get(ctx.db_profile, CACHE_FRACTION_DEFAULT)
     wal = max(WAL_BUFFERS_MIN, min(WAL_BUFFERS_MAX, floor_to(sb / WAL_BUFFERS_DIVISOR, PAGE)))
     huge = "try" if sb >= HUGE_PAGES_FROM and ctx.env != "development" else "off"
     return [
         rec("postgres.shared_buffers", sb, "pg.memory.shared_buffers",
-            f"a quarter of PostgreSQL's {mib_text(budget)} (the OS page cache holds the rest)"
+            "held below a quarter: the processes' own memory would not fit otherwise" if held
+            else f"a quarter of PostgreSQL's {mib_text(budget)} (the OS page cache holds the rest)"
             if ctx.db_profile != "desktop" else "1/16 of the budget for a desktop database",
             "budget / 4 (desktop / 16), ≥ 16MiB" + (", ≤ 1GiB in development"
                                                     if ctx.env == "development" else ""),
@@ -141,24 +207,72 @@ def recommend(ctx: TuneContext, prior: Mapping[str, Any]) -> list[Recommendation
     conns = int(need(prior, "postgres.max_connections"))
     slots = int(need(prior, "postgres.max_worker_processes"))
     workers = int(need(prior, "postgres.autovacuum_max_workers"))
+    parallel = int(prior.get("postgres.max_parallel_workers", 0))
     sb = int(pick(ctx, "postgres.shared_buffers", shared_buffers(ctx, budget)))
     mwm = int(pick(ctx, "postgres.maintenance_work_mem", maintenance_work_mem(ctx, budget)))
     avwm = int(pick(ctx, "postgres.autovacuum_work_mem",
                     autovacuum_work_mem(ctx, budget, mwm, workers)))
-    av_each = mwm if avwm == -1 else avwm
-    wm, model, fit = work_mem(ctx, budget, sb, conns, slots, workers * av_each)
+    base = {**prior, **ctx.fixed, "postgres.maintenance_work_mem": mwm,
+            "postgres.autovacuum_work_mem": avwm, "postgres.max_parallel_workers": parallel}
+    factor = per_query_factor(ctx, base)
+    floor_part = int((conns + parallel) * WORK_MEM_MIN * factor)
+    # On a small host with many CPUs the processes' own memory can leave no room even for the
+    # smallest work_mem: tuned shared_buffers, then autovacuum and maintenance memory give way
+    # (each down to its floor).
+    held = False
+    for path, floor in (("postgres.shared_buffers", SHARED_BUFFERS_MIN),
+                        ("postgres.autovacuum_work_mem", MiB),
+                        ("postgres.maintenance_work_mem", MiB)):
+        overflow = sum(worst_case(ctx, {**base, "postgres.shared_buffers": sb,
+                                        "postgres.work_mem": 0}).values()) + floor_part - budget
+        if overflow <= 0 or path in ctx.fixed:
+            continue
+        current = {"postgres.shared_buffers": sb, "postgres.autovacuum_work_mem": avwm,
+                   "postgres.maintenance_work_mem": mwm}[path]
+        lowered = max(floor, floor_to(current - overflow - MiB, MiB))
+        held = held or lowered < current
+        if path == "postgres.shared_buffers":
+            sb = lowered
+        elif path == "postgres.autovacuum_work_mem":
+            avwm = lowered
+        else:
+            mwm, avwm = lowered, min(avwm, lowered)
+        base = {**base, "postgres.maintenance_work_mem": mwm, "postgres.autovacuum_work_mem": avwm}
+    buffers = _buffers(ctx, budget, sb, held and sb < shared_buffers(ctx, budget))
+    known = {**base, **{r.path: r.value for r in buffers}, **ctx.fixed,
+             "postgres.shared_buffers": sb}
+    without = worst_case(ctx, {**known, "postgres.work_mem": 0})
+    wm, model, fit = work_mem(ctx, budget, sb, conns, slots, sum(without.values()),
+                              conns + parallel, factor)
+    wm = int(pick(ctx, "postgres.work_mem", wm))
+    parts = worst_case(ctx, {**known, "postgres.work_mem": wm})
     pooled = "postgres.max_connections" not in ctx.fixed and bool(ctx.pools)
     inputs = {"budget": budget, "shared_buffers": sb, "max_connections": conns,
-              "max_worker_processes": slots, "profile": ctx.db_profile, "fit_limit": fit}
+              "max_worker_processes": slots, "max_parallel_workers": parallel,
+              "profile": ctx.db_profile, "per_process_factor": factor, "fit_limit": fit,
+              "pgtune_model": model}
     deviation = ("sized from the pooled max_connections and PostgreSQL's own memory share, "
                  "not PGTune's connection guess and the whole host" if pooled else "")
     if wm != max(model, WORK_MEM_FLOOR):
         deviation = (deviation + "; " if deviation else "") + (
             f"held at {mib_text(wm)} so the worst case fits the budget or stays ≤ 1GiB "
             f"(PGTune's model gives {mib_text(model)}, floor 4MB)")
+    nodes = NODES_PER_QUERY[ctx.db_profile]
     wm_rec = rec("postgres.work_mem", wm, "pg.memory.work_mem",
-                 f"{conns} connections + {slots} workers × 3 sorts/hashes share "
-                 f"{mib_text(budget - sb)} of PostgreSQL's memory",
-                 "(budget − shared_buffers) / ((max_connections + max_worker_processes) × 3)"
-                 " / profile divisor, ≥ min(4MB, fit), ≤ 1GiB", inputs, deviation)
-    return _buffers(ctx, budget, sb) + [wm_rec] + _maintenance(ctx, budget, mwm, avwm, workers)
+                 f"{conns} connections + {parallel} parallel workers, each up to {nodes} "
+                 f"sorts/hashes × hash_mem_multiplier {factor / nodes:g}, fit in "
+                 f"{mib_text(budget)} with shared_buffers and maintenance",
+                 "min(PGTune (budget − shared_buffers) / ((max_connections + "
+                 "max_worker_processes) × 3) / profile divisor, (budget − the rest of the worst "
+                 "case) / ((max_connections + max_parallel_workers) × nodes × "
+                 "hash_mem_multiplier)), ≥ min(4MB, fit), ≤ 1GiB", inputs, deviation)
+    total = sum(parts.values())
+    worst_rec = rec("budget.postgres_worst_case", total, "pg.memory.worst_case",
+                    f"PostgreSQL at its worst uses {mib_text(total)} of its "
+                    f"{mib_text(budget)}: every slot running its heaviest query",
+                    "shared_buffers + wal_buffers + (max_connections + max_parallel_workers) × "
+                    "work_mem × nodes × hash_mem_multiplier + autovacuum_max_workers × "
+                    "autovacuum_work_mem + maintenance_work_mem + every process × 4MiB",
+                    {"budget": budget, **{WORST_CASE_LABELS[k]: v for k, v in parts.items()},
+                     "work_mem": wm, "per_process_factor": factor})
+    return buffers + [wm_rec] + _maintenance(ctx, budget, mwm, avwm, workers) + [worst_rec]

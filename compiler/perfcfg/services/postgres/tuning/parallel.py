@@ -24,6 +24,9 @@ BGWORKER_HEADROOM = 2
 PER_GATHER_CAP = 4
 MAINTENANCE_CAP = 4
 PGTUNE_PARALLEL_MIN_CPUS = 4
+# A parallel worker is a process with its own base memory and work_mem: on a host with many
+# CPUs and little memory, no more workers than PostgreSQL's budget holds at 32MiB each.
+PARALLEL_WORKER_MEMORY = 32 << 20
 
 _SMALL_HOST = ("PGTune emits nothing below 4 CPUs, leaving PostgreSQL's defaults (8 parallel "
                "workers, 2 per gather) that oversubscribe a small host; perfcfg sizes from CPUs")
@@ -32,8 +35,11 @@ _SMALL_HOST = ("PGTune emits nothing below 4 CPUs, leaving PostgreSQL's defaults
 def recommend(ctx: TuneContext, prior: Mapping[str, Any]) -> list[Recommendation]:
     cpus = ctx.host.cpus
     slots = max(MAX_WORKER_PROCESSES_DEFAULT, cpus + BGWORKER_HEADROOM)
-    workers = min(cpus, int(pick(ctx, "postgres.max_worker_processes", slots)))
+    by_memory = max(1, int(prior.get("budget.postgres", 0)) // PARALLEL_WORKER_MEMORY) \
+        if "budget.postgres" in prior else cpus
+    workers = min(cpus, by_memory, int(pick(ctx, "postgres.max_worker_processes", slots)))
     half = 0 if cpus == 1 else ceil_div(cpus, 2)
+    half = min(half, workers)
     gather = half if ctx.db_profile == "dw" else min(half, PER_GATHER_CAP)
     gather = min(gather, int(pick(ctx, "postgres.max_parallel_workers", workers)))
     small = _SMALL_HOST if cpus < PGTUNE_PARALLEL_MIN_CPUS else ""
@@ -45,7 +51,8 @@ def recommend(ctx: TuneContext, prior: Mapping[str, Any]) -> list[Recommendation
                       "background workers; PGTune sets it to the CPU count (none left over)"),
         rec("postgres.max_parallel_workers", workers, "pg.parallel.max_parallel_workers",
             "at most one parallel worker per CPU across all queries",
-            "min(cpus, max_worker_processes)", {"cpus": cpus}, deviation=small),
+            "min(cpus, max_worker_processes, budget / 32MiB)",
+            {"cpus": cpus, "by_memory": by_memory}, deviation=small),
         rec("postgres.max_parallel_workers_per_gather", gather,
             "pg.parallel.max_parallel_workers_per_gather",
             "half the CPUs per query" + ("" if ctx.db_profile == "dw" else ", at most 4")

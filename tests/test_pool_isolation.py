@@ -1,0 +1,176 @@
+"""Pools that cannot starve each other, shown with the real daemons.
+
+The two-database project of issue 15: ``bots`` (the workers, transaction pooling) and
+``bots_reporting`` (session mode, 2 declared clients). PostgreSQL and pgbouncer start from the
+generated files; more reporting sessions than declared hold every slot their pool may take, and
+every client of the bots pool still gets a server connection. The same run against the files
+without the per-database lines (what perfcfg wrote before) shows the starvation, so the test
+can tell the two apart.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from conftest import require_daemon
+from helpers import write
+from perfcfg.daemons import PgBouncer, PostgresServer
+from perfcfg.stages.pipeline import Request, compile_env
+from perfcfg.stages.secrets import SecretResolver
+
+pytestmark = pytest.mark.daemons
+
+PRESET = """\
+extends: [builtin:staging]
+databases:
+  - name: bots
+    user: bot
+  - name: bots_reporting
+    user: report
+    pool_mode: session
+    clients: 2
+users:
+  - name: bot
+    password: ${env:BOT_DB_PASSWORD}
+  - name: report
+    password: ${env:REPORT_DB_PASSWORD}
+redis:
+  users:
+    - name: bot
+      password: ${env:BOT_REDIS_PASSWORD}
+      keys: ["bot:*"]
+      commands: [-@all, +@read, +@write, +@connection]
+workload:
+  programs:
+    - name: bot
+      command: python -m bots
+      processes: 8
+      memory: 50MiB
+"""
+EXTRA_REPORTING_SESSIONS = 5     # beyond the 2 declared: a report job gone wild
+SERVED_WITHIN = 12.0             # seconds; the reserve opens after reserve_pool_timeout (3 s)
+
+
+@pytest.fixture(scope="module")
+def two_pools(tmp_path_factory):
+    root = tmp_path_factory.mktemp("pools") / "proj"
+    write(root / "perfcfg.yaml", "project: pools\nsecrets: {mode: placeholder}\nenvironments:\n"
+          "  staging: {preset: presets/staging.yaml, host: hosts/vm.yaml}\n")
+    write(root / "hosts/vm.yaml", "memory: 4GiB\ncpus: 1\nstorage: ssd\nopen_files: 65536\n")
+    write(root / "presets/staging.yaml", PRESET)
+    result = compile_env(Request(root, "staging"))
+    assert result.ok
+    return root, result
+
+
+def _text(result, name: str) -> str:
+    return result.files[name].decode()
+
+
+def _per_database(result) -> dict[str, dict[str, int]]:
+    out = {}
+    for line in _text(result, "pgbouncer.ini").split("[databases]")[1].split("\n[")[0].splitlines():
+        if "=" in line and not line.startswith(";"):
+            name, conn = line.split(" = ", 1)
+            out[name] = {k: int(v) for k, v in re.findall(
+                r"\b(pool_size|reserve_pool|max_db_connections)=(\d+)", conn)}
+    return out
+
+
+def test_every_pool_has_its_size_reserve_and_cap_summing_to_max_connections(two_pools):
+    _, result = two_pools
+    dbs = _per_database(result)
+    assert dbs["bots_reporting"] == {"pool_size": 2, "reserve_pool": 0, "max_db_connections": 2}
+    bots = dbs["bots"]
+    assert bots["max_db_connections"] == bots["pool_size"] + bots["reserve_pool"]
+    conf = _text(result, "postgresql.conf")
+    max_connections = int(re.search(r"^max_connections = (\d+)", conf, re.M).group(1))
+    reserved = 3    # superuser_reserved_connections (PostgreSQL's default, no direct clients)
+    assert max_connections == sum(d["max_db_connections"] for d in dbs.values()) + reserved
+
+
+def _strip_per_database(ini: str) -> str:
+    """The [databases] lines as perfcfg wrote them before: no pool_size, reserve or cap."""
+    return re.sub(r" (pool_size|reserve_pool|max_db_connections)=\d+", "", ini)
+
+
+def _saturate(pg: PostgresServer, bnc: PgBouncer, root: Path, result) -> tuple[int, int]:
+    """Hold the reporting pool with more sessions than declared, then ask for every bots slot.
+
+    Returns (server connections the reporting sessions got, bots clients served in time)."""
+    resolve = SecretResolver("placeholder", {}, root).resolve
+    secrets = dict(result.plan.users)
+    passwords = {u.name: resolve(u.password) for u in result.config.users}
+    for user in ("bot", "report"):
+        pg.query(f"CREATE ROLE {user} LOGIN PASSWORD '{secrets[user]}'")
+    for db, owner in (("bots", "bot"), ("bots_reporting", "report")):
+        pg.query(f"CREATE DATABASE {db} OWNER {owner}")
+    bots = _per_database(result)["bots"]
+    wanted = bots["pool_size"] + bots["reserve_pool"]
+    release = threading.Event()
+    served: list[int] = []
+    lock = threading.Lock()
+
+    def hold(db: str, user: str, in_transaction: bool) -> None:
+        try:
+            with psycopg.connect(bnc.dsn(db, user, passwords[user]), connect_timeout=30,
+                                 prepare_threshold=None, autocommit=not in_transaction) as conn:
+                pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+                with lock:
+                    if db == "bots":
+                        served.append(pid)
+                release.wait(60)
+        except psycopg.Error:
+            pass    # a client pgbouncer never served (query_wait_timeout) or torn down
+
+    threads = [threading.Thread(target=hold, args=("bots_reporting", "report", False),
+                                daemon=True)
+               for _ in range(2 + EXTRA_REPORTING_SESSIONS)]
+    try:
+        for t in threads:
+            t.start()
+        time.sleep(2.0)     # every reporting session has logged in and asked for a server
+        reporting = [p for p in bnc.console("SHOW POOLS") if p["database"] == "bots_reporting"]
+        reporting_servers = sum(int(p["sv_active"]) + int(p["sv_idle"]) for p in reporting)
+        bot_threads = [threading.Thread(target=hold, args=("bots", "bot", True), daemon=True)
+                       for _ in range(wanted)]
+        threads += bot_threads
+        for t in bot_threads:
+            t.start()
+        deadline = time.monotonic() + SERVED_WITHIN
+        while time.monotonic() < deadline and len(served) < wanted:
+            time.sleep(0.2)
+        with lock:
+            got = len(set(served))
+        return reporting_servers, got
+    finally:
+        release.set()
+        for t in threads:
+            t.join(timeout=5)
+
+
+@pytest.mark.parametrize("files", ["generated", "without-per-database-lines"])
+def test_a_saturated_pool_cannot_starve_the_other(two_pools, pg_template, files):
+    require_daemon("pgbouncer")
+    root, result = two_pools
+    ini = _text(result, "pgbouncer.ini")
+    if files != "generated":
+        ini = _strip_per_database(ini)
+    bots = _per_database(result)["bots"]
+    wanted = bots["pool_size"] + bots["reserve_pool"]
+    with PostgresServer(_text(result, "postgresql.conf"), pg_template,
+                        hba_text=_text(result, "pg_hba.conf")) as pg, \
+            PgBouncer(ini, _text(result, "userlist.txt"), postgres=pg) as bnc:
+        reporting_servers, got = _saturate(pg, bnc, root, result)
+    if files == "generated":
+        # the reporting pool stops at its 2 declared sessions; the bots get every slot
+        assert (reporting_servers, got) == (2, wanted)
+    else:
+        # the old files: reporting takes the global pool (size + reserve) and the bots starve
+        assert reporting_servers > 2 and got < wanted
