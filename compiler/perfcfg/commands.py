@@ -253,9 +253,9 @@ def explain(io: Io, req: Any, path: str, fmt: str) -> int:
     if found is None:
         from perfcfg.stages.validate import did_you_mean
 
-        hint = did_you_mean(path, sorted(result.plan.settings)) or \
+        hint = did_you_mean(path, explainer.paths(result)) or \
             "setting paths look like postgres.shared_buffers"
-        io.err.write(f"perfcfg: {path} is not set in environment {req.env!r}; {hint}\n")
+        io.err.write(f"perfcfg: {path} is not a setting of environment {req.env!r}; {hint}\n")
         return INVALID
     io.out.write(json.dumps(found, indent=2, sort_keys=True) + "\n" if fmt == "json"
                  else explainer.as_text(found))

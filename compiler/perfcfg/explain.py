@@ -20,19 +20,95 @@ from perfcfg.core.units import human
 SECRET = "<secret>"
 
 
+# A pool's size left at auto (or unset) is pgbouncer's tuned default for every pool.
+POOL_DEFAULTS = {"pool_size": "pgbouncer.default_pool_size",
+                 "reserve_pool": "pgbouncer.reserve_pool_size"}
+
+
 def explain(result: Any, path: str) -> dict[str, Any] | None:
     plan, config = result.plan, result.config
     setting = plan.settings.get(path)
     if setting is not None:
         return _setting(setting, config)
     structural = _structural(config, path)
-    if structural is None:
-        return None
+    if structural is _ABSENT:
+        return _daemon_default(config, path)
     chain = [_origin(o) for o in _history(result, path)]
+    pooled = _pool_default(plan, config, path, structural, chain)
+    if pooled is not None:
+        return pooled
     value = _mask(path, structural)
     return {"path": path, "value": value, "written_as": None, "origin": chain[-1] if chain else
             {"kind": "default"}, "chain": chain, "rule": "", "reason": "", "formula": "",
             "inputs": {}, "deviation": ""}
+
+
+def paths(result: Any) -> list[str]:
+    """Every setting path ``explain`` answers for in this environment: the plan's settings,
+    each leaf of perfcfg's own sections, and every main parameter of the target catalogs."""
+    found = set(result.plan.settings)
+
+    def leaves(prefix: str, node: Any) -> None:
+        if isinstance(node, dict) and node:
+            for key, value in node.items():
+                leaves(f"{prefix}.{key}" if prefix else str(key), value)
+        else:
+            found.add(prefix)
+
+    leaves("", _tree(result.config))
+    for service in registry.SERVICES:
+        cat = service.catalog(result.config.targets)
+        for param in cat.params.values() if cat else ():
+            if param.section == service.section:
+                found.add(f"{service.name}.{param.name}")
+    return sorted(found)
+
+
+def _pool_default(plan: Any, config: Any, path: str, value: Any,
+                  chain: list[dict[str, Any]]) -> dict[str, Any] | None:
+    parts = path.split(".")
+    if len(parts) != 3 or parts[0] != "databases" or parts[2] not in POOL_DEFAULTS \
+            or value not in (None, "auto"):
+        return None
+    fallback = plan.settings.get(POOL_DEFAULTS[parts[2]])
+    if fallback is None:
+        return None
+    found = _setting(fallback, config)
+    key = POOL_DEFAULTS[parts[2]]
+    found.update(path=path, written_as=None, chain=chain or found["chain"],
+                 reason=f"{value or 'unset'}: the pool takes pgbouncer's {key.split('.')[1]} "
+                        f"({key}); {found['reason']}".rstrip("; "))
+    return found
+
+
+def _daemon_default(config: Any, path: str) -> dict[str, Any] | None:
+    """A parameter perfcfg leaves alone: the daemon's own default, from its catalog."""
+    name, _, key = path.partition(".")
+    if name not in registry.names() or not key:
+        return None
+    service = registry.by_name(name)
+    cat = service.catalog(config.targets)
+    section, _, key = key.rpartition(".") if service.subsections else ("", "", key)
+    if cat is None or (section and section not in service.subsections):
+        return None
+    param = cat.get(key, section or service.section)
+    if param is None:
+        return None
+    catalog = f"catalog {cat.daemon}-{cat.version}.json"
+    return {"path": path, "value": param.default, "written_as": _default_written(service, param),
+            "origin": {"kind": "daemon-default", "detail": catalog}, "chain": [], "rule": "",
+            "reason": "not set by perfcfg: the daemon's default applies", "formula": "",
+            "inputs": {}, "deviation": ""}
+
+
+def _default_written(service: Any, param: Any) -> str | None:
+    """The default as the daemon's file would write it (``5min``, not ``300``), if it can be."""
+    if param.default in (None, "") or param.unit is None:
+        return None
+    try:
+        return str(service.encode(param, service.coerce(param, param.default)))
+    except Exception:   # a default perfcfg's coercion does not take: show it as catalogued
+        return None
 
 
 def _setting(setting: Setting, config: Any) -> dict[str, Any]:
@@ -83,7 +159,8 @@ def _history(result: Any, path: str) -> list[Origin]:
     return list(result.history.get(path, ())) if result.history else []
 
 
-def _structural(config: Any, path: str) -> Any:
+def _tree(config: Any) -> dict[str, Any]:
+    """perfcfg's own sections, with named lists keyed by name (the setting paths' shape)."""
     tree: dict[str, Any] = {
         "workload": config.workload.model_dump(),
         "budget": config.budget.model_dump(),
@@ -93,14 +170,25 @@ def _structural(config: Any, path: str) -> Any:
         # perfcfg's own single-value keys inside daemon sections (e.g. redis.role)
         **{svc: {k: v for k, v in own.items() if isinstance(v, str)}
            for svc, own in config.own.items()},
+        "policy": config.policy.model_dump(),
     }
+    tree.setdefault("redis", {})["users"] = {u.name: u.model_dump() for u in config.redis_users}
     tree["workload"]["programs"] = {p["name"]: p for p in tree["workload"]["programs"]}
-    node: Any = tree
+    return _jsonable(tree)
+
+
+_ABSENT = object()
+
+
+def _structural(config: Any, path: str) -> Any:
+    """The value at ``path`` in perfcfg's own sections (None is a value: "not set"), or
+    ``_ABSENT``."""
+    node: Any = _tree(config)
     for part in path.split("."):
         if not isinstance(node, dict) or part not in node:
-            return None
+            return _ABSENT
         node = node[part]
-    return _jsonable(node)
+    return node
 
 
 def _mask(path: str, value: Any) -> Any:
@@ -137,11 +225,13 @@ def as_text(found: dict[str, Any]) -> str:
             lines.append(f"  differs from PGTune: {found['deviation']}")
     elif origin["kind"] == "derived":
         lines.append(f"  derived: {found['reason']}")
+    elif origin["kind"] == "daemon-default":
+        lines.append(f"  {found['reason']}, from the {origin['detail']}")
     if found["chain"]:
         lines.append("  set by, in order (the last one wins):")
         for i, step in enumerate(found["chain"], 1):
             lines.append(f"    {i}. {_place(step)}")
-    elif origin["kind"] != "tuned":
+    elif origin["kind"] not in ("tuned", "daemon-default"):
         lines.append(f"  origin: {_place(origin)}")
     return "\n".join(lines) + "\n"
 
@@ -154,6 +244,8 @@ def _place(origin: dict[str, Any]) -> str:
 
 
 def _show(value: Any) -> str:
+    if value is None:
+        return "(not set)"
     if isinstance(value, int) and not isinstance(value, bool) and value >= 1 << 20:
         return f"{value} ({human(value)})"
     return str(value)

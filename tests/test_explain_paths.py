@@ -1,0 +1,55 @@
+"""explain answers for every setting path perfcfg knows, in each of the example's environments."""
+
+import json
+import re
+
+import pytest
+
+from helpers import ENVS, EXAMPLE, ROOT, run
+
+from perfcfg import explain as explainer
+from perfcfg.stages import pipeline
+
+
+@pytest.fixture(scope="module", params=ENVS)
+def compiled(request):
+    result = pipeline.compile_env(pipeline.Request(EXAMPLE, request.param, render=False))
+    assert result.plan is not None
+    return result
+
+
+def test_every_known_path_is_explained(compiled):
+    found = explainer.paths(compiled)
+    kinds = {}
+    for path in found:
+        answer = explainer.explain(compiled, path)
+        assert answer is not None, path
+        json.dumps(answer)   # the --format json answer is plain data
+        kinds.setdefault(answer["origin"]["kind"], path)
+    # tuned, written in a preset, derived, the daemon's default: each kind occurs
+    assert {"tuned", "derived", "daemon-default"} <= set(kinds), kinds
+    assert {"file", "builtin"} & set(kinds), kinds
+    assert len(found) > 500   # the catalogs' parameters are in it, not only perfcfg's own
+
+
+def test_a_daemon_default_names_its_value_and_catalog(compiled):
+    answer = explainer.explain(compiled, "postgres.checkpoint_timeout")
+    assert answer["origin"]["kind"] == "daemon-default" and answer["written_as"] == "5min"
+    assert "postgresql-15.json" in answer["origin"]["detail"]
+
+
+def test_an_auto_pool_size_shows_the_tuned_number(compiled):
+    answer = explainer.explain(compiled, "databases.botfarm.pool_size")
+    default = compiled.plan.settings["pgbouncer.default_pool_size"].value
+    assert answer["value"] == default and isinstance(default, int)
+    assert answer["origin"]["kind"] == "tuned" and "default_pool_size" in answer["reason"]
+
+
+def test_every_setting_path_the_readme_lists_is_explained():
+    table = (ROOT / "README.md").read_text().split("### Presets", 1)[1].split("\n\n", 3)[2]
+    listed = re.findall(r"`([a-z_]+\.[a-z_.-]+)`", table)
+    assert "redis.users.bot.keys" in listed and len(listed) >= 10
+    for path in listed:
+        result = run("explain", "--env", "production", "--project", str(EXAMPLE), path)
+        assert result.code == 0, (path, result.err)
+        assert result.out.startswith(f"{path} = ")
