@@ -199,3 +199,28 @@ def test_missing_host_profile_advice_works_as_printed(tmp_path, monkeypatch):
     assert "botfarm/hosts/new" in command     # from here, not from the project
     assert run_as_printed(command, tmp_path).returncode == 0
     assert run("validate", "--project", "botfarm", "--env", "development").code == 0
+
+
+def test_check_progress_names_each_environment_on_a_terminal_only():
+    import io
+
+    from perfcfg import commands
+
+    for progress, quiet in ((True, False), (False, False), (False, True)):
+        err = io.StringIO()
+        streams = commands.Io(io.StringIO(), err, {}, quiet=quiet, progress=progress)
+        assert commands.check(streams, EXAMPLE, [], "text") == 0
+        steps = [line for line in err.getvalue().splitlines() if "compiling" in line]
+        assert len(steps) == (3 if progress else 0)
+        assert ("up to date" in err.getvalue()) is not quiet
+
+
+def test_progress_is_on_only_for_a_terminal_without_quiet(monkeypatch):
+    class Tty:
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(sys, "stderr", Tty())
+    assert cli._io(quiet=False).progress and not cli._io(quiet=True).progress
+    monkeypatch.undo()
+    assert not cli._io(quiet=False).progress      # pytest's stderr is not a terminal

@@ -132,3 +132,39 @@ def test_missing_python_packages_name_the_extra(example, monkeypatch):
     assert result.code == 1
     assert "needs the Python packages no_such_module_for_perfcfg" in result.err
     assert "pip install 'perfcfg[verify]'" in result.err
+
+
+def test_json_report_with_placeholder_secrets(example, monkeypatch):
+    # A project that resolves real passwords, verified without them: --secrets placeholder.
+    import json
+
+    require_daemon("redis")
+    only_installed(monkeypatch, "redis-server")
+    write(example / "perfcfg.yaml", (example / "perfcfg.yaml").read_text().replace(
+        "mode: placeholder", "mode: resolve"))
+    for name in [k for k in __import__("os").environ if k.startswith("BOTFARM_")]:
+        monkeypatch.delenv(name)
+    assert verify(example).code == 1                      # the secrets are missing
+    result = verify(example, "--secrets", "placeholder", "--format", "json")
+    assert result.code == 0, result.err
+    data = json.loads(result.out)
+    assert data["ok"] is True and data["checked"] == ["redis"] and data["differences"] == []
+    assert data["compared"] > 0 and "postgresql" in data["missing"]
+
+
+def test_progress_lines_name_each_daemon_on_a_terminal_only(example, monkeypatch):
+    import io
+
+    from perfcfg import commands
+    from perfcfg.stages import pipeline
+
+    require_daemon("redis")
+    only_installed(monkeypatch, "redis-server")
+    for progress in (True, False):
+        err = io.StringIO()
+        streams = commands.Io(io.StringIO(), err, {}, progress=progress)
+        request = pipeline.Request(example, "staging")
+        assert commands.verify(streams, request) == 0
+        lines = [line for line in err.getvalue().splitlines() if "starting" in line]
+        assert lines == (["perfcfg: staging: redis: starting from the compiled files and "
+                          "comparing its values"] if progress else [])

@@ -141,9 +141,10 @@ COMMANDS: tuple[Command, ...] = (
                   "perfcfg explain --env production databases.botfarm.pool_size --format json")),
     Command("verify", "Boot the installed daemons from the compiled files on loopback and "
             "compare their effective values with the intended ones (writes nothing in the "
-            "project).", (ENV_ONE, PROJECT, HOST, SETS),
-        lambda io, o: commands.verify(io, _request(o, io)),
-        examples=("perfcfg verify --env staging --project examples/botfarm",)),
+            "project).", (ENV_ONE, PROJECT, HOST, SETS, TEXT_JSON, SECRETS),
+        lambda io, o: commands.verify(io, _request(o, io), o["fmt"]),
+        examples=("perfcfg verify --env staging --project examples/botfarm",
+                  "perfcfg verify --env production --secrets placeholder --format json")),
     Command("schema", "Write the JSON Schemas of presets, the project file and host profiles "
             "(to standard output without --out).", (
         Opt("out", ("--out",), "Directory to write the schema files into.", kind="path",

@@ -124,8 +124,11 @@ def check(io: Io, project: Path, envs: list[str], fmt: str) -> int:
     names = envs or (sorted(proj.file.environments) if proj else [])
     # Fresh sources per environment, as `build` has: the input hash of each file header covers
     # exactly the files of its own environment.
-    results = [pipeline.compile_env(pipeline.Request(project, env, environ=io.environ))
-               for env in (names if proj else [])]
+    results = []
+    for i, env in enumerate(names if proj else [], 1):
+        if len(names) > 1:
+            io.step(f"{env}: compiling and comparing ({i}/{len(names)})")
+        results.append(pipeline.compile_env(pipeline.Request(project, env, environ=io.environ)))
     for result in results:
         sources.shown_only.update(result.sources.shown())
     diags = finalize([*diags, *(d for r in results for d in r.diagnostics)])
@@ -265,7 +268,7 @@ def explain(io: Io, req: Any, path: str, fmt: str) -> int:
 VERIFY_MODULES = ("psycopg", "redis", "supervisor")
 
 
-def verify(io: Io, req: Any) -> int:
+def verify(io: Io, req: Any, fmt: str = "text") -> int:
     """Compile like build (writing nothing), boot the installed daemons, compare; 1 on any
     difference, on a daemon that refused its file, or when no daemon could be started."""
     import importlib.util
@@ -278,11 +281,22 @@ def verify(io: Io, req: Any) -> int:
     from perfcfg.stages import pipeline
     from perfcfg import verify as verifier
 
+    io.step(f"{req.env}: compiling")
     result = pipeline.compile_env(req)
     report(io, result.diagnostics, "text", result.sources.texts)
     if not result.ok:
         return INVALID
-    found = verifier.verify(result)
+    found = verifier.verify(result, progress=lambda line: io.step(f"{req.env}: {line}"))
+    code = INVALID if found.rows or not found.verified_anything else OK
+    if fmt == "json":
+        io.out.write(json.dumps({
+            "env": req.env, "ok": code == OK, "checked": found.checked,
+            "refused": found.refused, "missing": found.missing, "notes": found.notes,
+            "compared": found.compared,
+            "differences": [{"daemon": r.daemon, "setting": r.setting, "intended": r.intended,
+                             "effective": r.effective} for r in found.rows]},
+            indent=2, sort_keys=True) + "\n")
+        return code
     for daemon, binaries in sorted(found.missing.items()):
         io.err.write(f"perfcfg: {daemon} not verified: {', '.join(binaries)} not installed\n")
     for note in found.notes:
@@ -296,9 +310,9 @@ def verify(io: Io, req: Any) -> int:
         io.err.write(f"perfcfg: {req.env}: {', '.join(found.refused)} refused the compiled "
                      "files\n")
     if found.checked:
-        io.err.write(f"perfcfg: {req.env}: {', '.join(found.checked)} started from the compiled "
-                     f"files; {found.compared} value(s) compared, {len(found.rows)} differ\n")
-    return INVALID if found.rows else OK
+        io.say(f"{req.env}: {', '.join(found.checked)} started from the compiled files; "
+               f"{found.compared} value(s) compared, {len(found.rows)} differ")
+    return code
 
 
 def schema(io: Io, out: Path | None) -> int:

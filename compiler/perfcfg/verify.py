@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from perfcfg.services import intended as intent
 
@@ -63,8 +63,10 @@ class Report:
         return self.verified_anything and not self.rows
 
 
-def verify(result: Result, machine_memory: int | None = None) -> Report:
-    """Start every installed daemon from ``result.files`` (a compiled ``pipeline.Result``)."""
+def verify(result: Result, machine_memory: int | None = None,
+           progress: Callable[[str], None] = lambda line: None) -> Report:
+    """Start every installed daemon from ``result.files`` (a compiled ``pipeline.Result``);
+    ``progress`` hears which daemon is being started and compared (it takes seconds)."""
     from perfcfg.daemons import missing
 
     want = intent.from_result(result)
@@ -72,15 +74,21 @@ def verify(result: Result, machine_memory: int | None = None) -> Report:
     files = {name: data.decode("utf-8") for name, data in result.files.items()}
     assert result.config is not None   # verify runs on a compiled result only
     host_memory = result.config.host.memory if result.config.host is not None else 0
+    step = lambda daemon: progress(f"{daemon}: starting from the compiled files and "  # noqa: E731
+                                   "comparing its values")
     with ExitStack() as stack:
         pg = None
         if "postgresql" not in report.missing:
+            step("postgresql")
             pg = _postgres(stack, files, want, report, host_memory, machine_memory)
         if pg is not None and "pgbouncer" not in report.missing:
+            step("pgbouncer")
             _pgbouncer(stack, files, want, report, pg)
         if "redis" not in report.missing:
+            step("redis")
             _redis(files, want, report)
         if "supervisor" not in report.missing:
+            step("supervisor")
             _supervisor(files, want, report)
     return report
 
