@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Install everything the real-daemon tests need on a fresh Debian 12 machine, as root.
-# Idempotent: safe to run again. Does not start any service (a policy-rc.d guard,
-# below); the tests start their own daemons on loopback.
+# Idempotent: safe to run again. Starts no service and leaves none enabled at boot that was
+# not enabled before: the tests start their own daemons on loopback, in scratch directories.
+# Packages already installed are kept at their version unless PERFCFG_UPGRADE=1.
 #
-#   .ci/install.sh            # apt packages + postgres user
-#   VENV=.venv .ci/install.sh # also create the venv and install perfcfg with its test extra
+#   .ci/install.sh                    # apt packages + postgres user
+#   VENV=.venv .ci/install.sh         # also create the venv and install perfcfg with its test extra
+#   PERFCFG_UPGRADE=1 .ci/install.sh  # also upgrade those packages if already installed
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
@@ -26,9 +28,30 @@ fi
 
 # A fresh postgresql-15 install also creates a stopped "main" cluster on 5432; harmless with
 # the guard above (the tests never use it), so createcluster.conf is left alone.
+PACKAGES=(postgresql-15 postgresql-client-15 pgbouncer redis-server redis-tools)
+SERVICES=(postgresql pgbouncer redis-server)
+enabled_before=()
+for svc in "${SERVICES[@]}"; do
+  if command -v systemctl >/dev/null && systemctl is-enabled --quiet "$svc" 2>/dev/null; then
+    enabled_before+=("$svc")
+  fi
+done
+upgrade=(--no-upgrade)   # apt-get install would otherwise upgrade an installed package
+if [ "${PERFCFG_UPGRADE:-0}" = 1 ]; then upgrade=(); fi
+
 apt-get update -q
-apt-get install -y -q --no-install-recommends \
-  postgresql-15 postgresql-client-15 pgbouncer redis-server redis-tools
+apt-get install -y -q --no-install-recommends "${upgrade[@]}" "${PACKAGES[@]}"
+
+# The packages' postinst scripts enable their services at boot; undo that for the ones we
+# found disabled (or absent), so that the test command leaves the boot sequence as it was.
+if command -v systemctl >/dev/null; then
+  for svc in "${SERVICES[@]}"; do
+    if [[ " ${enabled_before[*]} " != *" $svc "* ]] && systemctl is-enabled --quiet "$svc" 2>/dev/null; then
+      echo "install.sh: $svc was not enabled at boot before; disabling it again"
+      systemctl disable --quiet "$svc" || true
+    fi
+  done
+fi
 
 # postgres, initdb and pgbouncer refuse root; the harness drops to this account.
 if ! id -u postgres >/dev/null 2>&1; then

@@ -9,27 +9,45 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+cat >&2 <<EOT
+scripts/test.sh will:
+  - as root only: apt-get install postgresql-15, postgresql-client-15, pgbouncer, redis-server
+    and redis-tools (packages already installed are not upgraded unless PERFCFG_UPGRADE=1;
+    no service is started, and none is left enabled at boot that was not before), and create
+    a system user 'postgres' if there is none (.ci/install.sh)
+  - create the virtualenv .venv here and install perfcfg into it with its test and dev extras
+  - run ruff, mypy, the generated-model and catalog checks, then the test suite (~4 minutes;
+    the daemons the tests start listen on loopback only, in temporary directories)
+EOT
+
 if [ "$(id -u)" = 0 ]; then
+  step "Installing the daemons the tests start (.ci/install.sh)"
   bash .ci/install.sh
 else
-  echo "scripts/test.sh: not root, not installing Debian packages" >&2
+  step "Not root: not installing Debian packages (the daemon tests skip if none is installed)"
 fi
 
+step "Creating .venv and installing perfcfg with its test and dev extras"
 python3 -m venv .venv
 .venv/bin/pip install -q --upgrade pip
 .venv/bin/pip install -q -e '.[test,dev]'
 
-# The house style is ruff- and mypy-clean (STYLE.md); both are pinned in the dev extra.
-.venv/bin/ruff check compiler tests scripts
+# The house style is ruff- and mypy-clean; both are pinned in the dev extra.
+step "Lint: ruff and mypy"
+.venv/bin/ruff check compiler tests scripts bench
 .venv/bin/mypy compiler
 
-# compiler/perfcfg/model.py must be what scripts/gen_model.py makes of compiler/perfcfg/modeldef.py.
+step "compiler/perfcfg/model.py is what scripts/gen_model.py makes of modeldef.py"
 .venv/bin/python scripts/gen_model.py --check
 
 # The catalogs in schemas/catalogs must match the installed daemons.
 if [ -x /usr/sbin/pgbouncer ] && command -v redis-server >/dev/null; then
+  step "schemas/catalogs match the installed daemons"
   .venv/bin/python scripts/gen_catalogs.py --check
 fi
 
 # pytest exits 5 when no test ran; set -e turns that (and any failure) into a failed run.
+step "Test suite (pytest)"
 .venv/bin/python -m pytest -q "$@"

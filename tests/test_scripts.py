@@ -1,0 +1,59 @@
+"""The test command changes the machine only as it says: it tells first, upgrades nothing
+already installed unless asked, and leaves no daemon enabled at boot that was not before."""
+
+import subprocess
+
+import pytest
+
+from helpers import ROOT
+
+
+@pytest.mark.parametrize("before", [(), ("postgresql",)], ids=["none-enabled", "pg-enabled"])
+def test_install_runs_with_stubbed_apt_and_systemctl(before, tmp_path):
+    # .ci/install.sh against stand-ins that record what it asks for: apt-get, systemctl (the
+    # three services start disabled; "installing" enables them, as Debian's postinst does),
+    # id (root), useradd and the version probes.
+    log = tmp_path / "calls"
+    state = tmp_path / "enabled"
+    state.mkdir()
+    for svc in before:
+        (state / svc).touch()
+    stubs = {
+        "id": 'echo 0',
+        "apt-get": f'echo "apt-get $*" >> {log}; if [ "$1" = install ]; then '
+                   f'touch {state}/postgresql {state}/pgbouncer {state}/redis-server; fi',
+        "systemctl": f'echo "systemctl $*" >> {log}; for svc; do :; done; '
+                     f'case "$1" in is-enabled) [ -e {state}/$svc ];; '
+                     f'disable) rm -f {state}/$svc;; esac',
+        "useradd": f'echo "useradd $*" >> {log}',
+        "pgbouncer": 'echo PgBouncer 1.18.0',
+        "redis-server": 'echo Redis server v=7.0.15',
+    }
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name, body in stubs.items():
+        (bin_dir / name).write_text(f"#!/bin/sh\n{body}\n")
+        (bin_dir / name).chmod(0o755)
+    script = (ROOT / ".ci/install.sh").read_text()
+    # Only the stand-ins: no policy-rc.d on this machine, no real postgres probe.
+    script = script.replace("/usr/sbin/policy-rc.d", str(tmp_path / "policy-rc.d")) \
+        .replace("/usr/lib/postgresql/15/bin/postgres --version", "true") \
+        .replace("id -u postgres", "false")
+    (tmp_path / "install.sh").write_text(script)
+    done = subprocess.run(["bash", str(tmp_path / "install.sh")], capture_output=True,
+                          text=True, env={"PATH": f"{bin_dir}:/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr
+    calls = log.read_text().splitlines()
+    install = next(c for c in calls if c.startswith("apt-get install"))
+    assert "--no-upgrade" in install and "postgresql-15" in install
+    assert {c for c in calls if c.startswith("systemctl disable")} == {
+        f"systemctl disable --quiet {svc}" for svc in ("postgresql", "pgbouncer", "redis-server")
+        if svc not in before}
+    assert sorted(p.name for p in state.iterdir()) == list(before)   # as it was at boot
+
+
+def test_test_command_says_what_it_will_do_before_doing_it():
+    text = (ROOT / "scripts/test.sh").read_text()
+    plan = text.index("scripts/test.sh will:")
+    assert plan < text.index("bash .ci/install.sh") < text.index("python3 -m venv")
+    assert text.count('step "') >= 5
