@@ -2,6 +2,7 @@
 printed by diagnostics or explain."""
 
 import base64
+import os
 import hashlib
 import hmac
 import json
@@ -212,3 +213,16 @@ def test_redis_password_directives(project, setting, code):
     write(project / "presets/staging.yaml", "extends: [builtin:staging, base.yaml]\n" + setting)
     result = run("validate", "--project", str(project))
     assert result.code == 1 and f"[{code}]" in result.err and "literal-pw" not in result.err
+
+
+def test_a_missing_secret_is_one_error_per_reference_and_nothing_else(tmp_path, monkeypatch):
+    # The admin user is declared; its unresolvable password must not also be reported as
+    # "missing from the auth file" (PCF415).
+    project = copy_example(tmp_path, with_generated=False)
+    (project / "perfcfg.yaml").write_text((project / "perfcfg.yaml").read_text().replace(
+        "mode: placeholder", "mode: resolve"))
+    for name in [k for k in os.environ if k.startswith("BOTFARM_")]:
+        monkeypatch.delenv(name)
+    result = run("build", "--env", "staging", "--project", str(project))
+    codes = [line.split("]")[0] for line in result.err.splitlines() if line.startswith("error[")]
+    assert result.code == 1 and codes == ["error[PCF120"] * 3, result.err

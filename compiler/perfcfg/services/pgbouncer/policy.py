@@ -47,7 +47,9 @@ def _pgbouncer_no_tls(plan: Plan, config: Config) -> Iterator[Finding]:
 
 
 def _pgbouncer_admins(plan: Plan, config: Config) -> Iterator[Finding]:
-    known = {name for name, _ in plan.users}
+    # Declared with a password, resolved or not: a secret that failed to resolve is PCF120's
+    # to report, not a second error about a user who is there.
+    known = {u.name for u in config.users if u.password is not None}
     for key in ("admin_users", "stats_users"):
         for name in split_addresses(plan.value(f"pgbouncer.{key}", "")):
             if name not in known:
