@@ -71,7 +71,7 @@ def printed_commands(text: str) -> list[str]:
     """The commands perfcfg told the user to run (``…; run: CMD`` and ``write one with: CMD``)."""
     import re
 
-    return [m.group(1).strip() for m in re.finditer(r"(?:; run|write one with): (.+)$", text,
+    return [m.group(1).strip() for m in re.finditer(r"(?:\brun|write one with): (.+)$", text,
                                                    re.MULTILINE)]
 
 

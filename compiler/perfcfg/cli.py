@@ -155,6 +155,24 @@ COMMANDS: tuple[Command, ...] = (
         Opt("fmt", ("--format",), "Output format.", choices=("yaml", "json"), default="yaml"),),
         lambda io, o: commands.host(io, o["fmt"]),
         examples=("perfcfg host > examples/botfarm/hosts/this-machine.yaml",)),
+    Command("init", "Start a new project in DIR: perfcfg.yaml, presets that extend the "
+            "built-ins, a host profile of this machine, pre-commit hooks and a .gitignore for "
+            "secrets. Asks on a terminal; the flags answer every question.", (
+        Opt("directory", (), "Directory of the new project (created if missing).", kind="path",
+            default=Path("."), metavar="DIR"),
+        Opt("name", ("--name",), "Project name (default: the directory's name).",
+            metavar="NAME"),
+        Opt("envs", ("--env",), "Environment to create (repeatable; default: development and "
+            "production).", kind="many", default=(), metavar="ENV"),
+        Opt("db_profile", ("--db-profile",), "Database workload.",
+            choices=("web", "oltp", "dw", "mixed", "desktop")),
+        Opt("no_input", ("--no-input",), "Ask nothing, even on a terminal.", kind="flag",
+            default=False)),
+        lambda io, o: commands.init(io, o["directory"], o["name"], list(o["envs"]),
+                                    o["db_profile"], sys.stdin.isatty() and not o["no_input"]),
+        examples=("perfcfg init shop",
+                  "perfcfg init deploy/shop --name shop --env staging --env production "
+                  "--db-profile oltp --no-input")),
     Command("tune", "PGTune-style calculator from flags alone: a conf fragment with a reason "
             "per line.", (
         Opt("daemon", (), "The daemon to tune.", choices=("postgres", "pgbouncer", "redis"), metavar="DAEMON",

@@ -7,6 +7,7 @@ functions run the pipeline and report. Exit codes: 0 ok, 1 invalid input, 2 usag
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, TextIO
@@ -360,3 +361,75 @@ def tune(io: Io, daemon: str, memory: int, cpus: int, storage: str, profile: str
     else:
         io.out.write(calculator.calculate_text(inp))
     return OK
+
+
+def init(io: Io, directory: Path, name: str | None, envs: list[str], db_profile: str | None,
+         ask: bool) -> int:
+    """Write a new project into ``directory`` (never over an existing file), then say what to
+    run next, as commands that work from here."""
+    import shlex
+
+    from perfcfg import hostdetect, init as scaffolding
+
+    if (directory / "perfcfg.yaml").exists():
+        io.err.write(f"perfcfg: {relative(directory / 'perfcfg.yaml')} already exists; "
+                     "init starts a new project only\n")
+        return INVALID
+    # perfcfg.yaml's project: pattern; a folder called "my shop" gives "my-shop"
+    default_name = re.sub(r"[^A-Za-z0-9_.-]+", "-", directory.resolve().name).strip("-.")
+    default_name = default_name if re.match(r"[A-Za-z_]", default_name) else "app"
+    if ask:
+        name = name or _ask(io, "Project name", default_name)
+        if not envs:
+            envs = _ask(io, "Environments (comma-separated)", "development,production").split(",")
+        db_profile = db_profile or _ask(io, "Database workload (web, oltp, dw, mixed, desktop)",
+                                        "web")
+    envs = [e.strip() for e in envs if e.strip()] or ["development", "production"]
+    bad = [e for e in envs if not re.fullmatch(r"[A-Za-z0-9_-]+", e)]
+    bad_name = name is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]{0,62}", name)
+    if bad or bad_name or (db_profile or "web") not in ("web", "oltp", "dw", "mixed", "desktop"):
+        what = f"environment name {bad[0]!r}" if bad else \
+            f"project name {name!r} (letters, digits, '_', '.', '-')" if bad_name else \
+            f"workload {db_profile!r}"
+        io.err.write(f"perfcfg: init: invalid {what}\n")
+        return USAGE
+    in_repo = _in_repository(directory)
+    files = scaffolding.scaffold(name or default_name, envs, db_profile or "web",
+                                 hostdetect.to_yaml(hostdetect.detect()), in_repo)
+    taken = [path for path in files if (directory / path).exists()]
+    if taken:
+        io.err.write(f"perfcfg: init: {relative(directory / taken[0])} already exists; "
+                     "nothing written\n")
+        return INVALID
+    for path, text in files.items():
+        target = directory / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    shown = relative(directory)
+    project = "" if shown == "." else f" --project {shlex.quote(shown)}"
+    io.say(f"new project in {shown}/: {', '.join(sorted(files))}")
+    if in_repo:
+        io.say(f"pre-commit reads the repository root's .pre-commit-config.yaml: move "
+               f"{shown}/.pre-commit-config.yaml there (or merge its hooks into yours)")
+    for step in (f"perfcfg validate{project}",
+                 f"perfcfg build --env {shlex.quote(envs[0])}{project}",
+                 f"perfcfg check{project}"):
+        io.say(f"next, run: {step}")
+    return OK
+
+
+def _ask(io: Io, question: str, default: str) -> str:
+    io.err.write(f"{question} [{default}]: ")
+    io.err.flush()
+    answer = input().strip()
+    return answer or default
+
+
+def _in_repository(directory: Path) -> str:
+    """The project's folder relative to the enclosing git repository's root ("" if it is the
+    root or there is none): pre-commit runs hooks from the root."""
+    here = directory.resolve()
+    for parent in (here, *here.parents):
+        if (parent / ".git").exists():
+            return "" if parent == here else here.relative_to(parent).as_posix()
+    return ""
