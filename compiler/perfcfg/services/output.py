@@ -11,6 +11,7 @@ values that cannot be written. The render stage loops over ``registry.outputs()`
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -73,6 +74,8 @@ class RenderContext:
                  f"presets: {', '.join(h['presets'])}",
                  f"host profile: {h['host']}",
                  f"inputs sha256: {h['hash']}"]
+        if h.get("sets"):    # not what the presets say: the file was built with overrides
+            lines.append("overrides: " + " ".join(f"--set {shlex.quote(s)}" for s in h["sets"]))
         if h["secrets"] == "placeholder":
             lines.append("secrets: PLACEHOLDERS (built with --secrets placeholder; not deployable)")
         return [comment_text(line) for line in lines]

@@ -119,8 +119,11 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
     # environment, where hashing all texts read so far per environment is O(N²).
     result.input_hash = input_hash(sources, req, mode)
 
+    from perfcfg.core.redact import mask_line
+
     header = {"env": req.env, "presets": result.preset_files, "host": host_display,
-              "hash": result.input_hash, "version": __version__, "secrets": mode}
+              "hash": result.input_hash, "version": __version__, "secrets": mode,
+              "sets": [mask_line(s) for s in req.sets]}
     files, found = render_all(plan, config, header)
     # An encoder's message may quote the value it refused; a resolved secret must not show.
     diags.extend(_scrubbed(found, secrets))
