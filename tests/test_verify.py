@@ -168,3 +168,18 @@ def test_progress_lines_name_each_daemon_on_a_terminal_only(example, monkeypatch
         lines = [line for line in err.getvalue().splitlines() if "starting" in line]
         assert lines == (["perfcfg: staging: redis: starting from the compiled files and "
                           "comparing its values"] if progress else [])
+
+
+def test_the_readme_sample_is_the_real_output(example):
+    from helpers import ROOT
+
+    for daemon in ("postgresql", "pgbouncer", "redis", "supervisor"):
+        require_daemon(daemon)
+    readme = (ROOT / "README.md").read_text()
+    sample = readme.split("$ perfcfg verify --env staging --project examples/botfarm "
+                          "--set redis.hz=1000\n", 1)[1].split("```", 1)[0]
+    result = verify(example, "--set", "redis.hz=1000")
+    assert result.code == 1
+    table, summary = sample.rsplit("daemon", 1)[1], sample.splitlines()[-1]
+    assert "daemon" + table.split("perfcfg:")[0] == result.out
+    assert summary in result.err
