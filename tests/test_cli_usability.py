@@ -237,3 +237,45 @@ def test_a_file_built_with_set_says_so_in_its_header(tmp_path):
     plain = tmp_path / "plain"
     assert run("build", "--env", "staging", "--project", str(EXAMPLE), "--out", str(plain)).code == 0
     assert "overrides:" not in (plain / "postgresql.conf").read_text()
+
+
+def test_quiet_when_all_is_well_one_line_when_nothing_changed(tmp_path):
+    from helpers import copy_example
+
+    project = copy_example(tmp_path)
+    fresh = run("build", "--env", "staging", "--project", str(project), "--check")
+    own = [line for line in fresh.err.splitlines() if line.startswith("perfcfg:")]
+    assert fresh.code == 0 and len(own) == 1 and "7 file(s)" in own[0] and "up to date" in own[0]
+    first = run("schema", "--out", str(tmp_path / "schemas"))
+    assert first.code == 0 and "3 schema file(s) written" in first.err
+    again = run("schema", "--out", str(tmp_path / "schemas"))
+    assert again.code == 0
+    assert again.err.endswith("already up to date; nothing written\n") and \
+        again.err.count("\n") == 1
+
+
+def test_build_of_several_environments(tmp_path):
+    import io
+
+    from helpers import copy_example
+
+    project = copy_example(tmp_path)
+    (project / "generated/production/redis.conf").unlink()
+    result = run("build", "--env", "staging", "--env", "production", "--project", str(project),
+                 "--check")
+    assert result.code == 3 and "staging: 7 file(s)" in result.err
+    assert "production/redis.conf: missing" in result.err
+    assert run("build", "--env", "staging", "--env", "production", "--project",
+               str(project)).code == 0
+    assert run("check", "--project", str(project)).code == 0
+    assert run("build", "--env", "staging", "--env", "production", "--out", str(tmp_path),
+               "--project", str(project)).code == 2
+    # progress on a terminal: one line per environment
+    err = io.StringIO()
+    values = {"envs": ["staging", "production"], "project": project, "host": None,
+              "detect": False, "out": None, "sets": [], "check": True, "fmt": "text",
+              "secrets": None}
+    streams = cli.commands.Io(io.StringIO(), err, {}, progress=True)
+    assert cli._build(streams, values) == 0
+    assert [line for line in err.getvalue().splitlines() if "compiling" in line] == [
+        "perfcfg: staging: compiling (1/2)", "perfcfg: production: compiling (2/2)"]

@@ -80,6 +80,23 @@ def _request(o: dict[str, Any], io: commands.Io, *, detect: bool = False, render
                             tuple(o.get("sets", ())), o.get("secrets"), io.environ, render=render)
 
 
+def _build(io: commands.Io, o: dict[str, Any]) -> int:
+    envs = list(dict.fromkeys(o["envs"]))
+    if len(envs) > 1 and (o["out"] is not None or o["fmt"] == "json"):
+        io.err.write("perfcfg build: --out and --format json take one --env (perfcfg check "
+                     "--format json reports every environment)\n")
+        return commands.USAGE
+    worst = commands.OK
+    for i, env in enumerate(envs, 1):
+        if len(envs) > 1:
+            io.step(f"{env}: compiling ({i}/{len(envs)})")
+        code = commands.build(io, _request({**o, "env": env}, io, detect=o["detect"]), o["out"],
+                              o["check"], o["fmt"])
+        # an invalid environment outranks a stale one; both outrank success
+        worst = code if (code, worst) in ((1, 0), (1, 3), (3, 0)) else worst
+    return worst
+
+
 def _tune(io: commands.Io, o: dict[str, Any]) -> int:
     from perfcfg.core import units
 
@@ -93,8 +110,10 @@ def _tune(io: commands.Io, o: dict[str, Any]) -> int:
 
 
 COMMANDS: tuple[Command, ...] = (
-    Command("build", "Compile one environment into its seven files.", (
-        ENV_ONE, PROJECT, HOST,
+    Command("build", "Compile environments into their seven files each.", (
+        Opt("envs", ("--env",), "Environment to compile (repeatable).", kind="many",
+            required=True, metavar="ENV"),
+        PROJECT, HOST,
         Opt("detect", ("--detect",), "Detect this machine and use it as the host.", kind="flag",
             default=False),
         Opt("out", ("--out",), "Output directory (default: the project's output:).", kind="path",
@@ -103,9 +122,9 @@ COMMANDS: tuple[Command, ...] = (
         Opt("check", ("--check",), "Write nothing; show a diff and exit 3 if a file is stale, "
             "missing or extra.", kind="flag", default=False),
         TEXT_JSON, SECRETS),
-        lambda io, o: commands.build(io, _request(o, io, detect=o["detect"]), o["out"],
-                                     o["check"], o["fmt"]),
+        lambda io, o: _build(io, o),
         examples=("perfcfg build --env staging --project examples/botfarm",
+                  "perfcfg build --env staging --env production --project examples/botfarm",
                   "perfcfg build --env staging --project examples/botfarm --check",
                   "perfcfg build --env staging --set postgres.work_mem=64MB --out /tmp/try")),
     Command("validate", "Validate every environment (or the named ones) without writing "
