@@ -275,9 +275,8 @@ def _options(command: Command) -> tuple[Opt, ...]:
     return (*command.options, *GLOBAL)
 
 
-def _examples(command: Command) -> str:
-    # "\b" keeps click from re-wrapping the paragraph; argparse's raw formatter drops nothing.
-    return "Examples:\n\n\b\n" + "\n".join(f"  {e}" for e in command.examples)
+def _examples(command: Command, keep_lines: str = "") -> str:
+    return f"Examples:\n\n{keep_lines}" + "\n".join(f"  {e}" for e in command.examples)
 
 
 # --- the hook path: argparse --------------------------------------------------------------
@@ -360,7 +359,8 @@ def _typer_app():
         run.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
         run.__annotations__ = {p.name: p.annotation for p in params}
         run.__doc__ = command.help
-        app.command(command.name, epilog=_examples(command))(run)
+        # "\b" keeps click from re-wrapping the examples into one paragraph.
+        app.command(command.name, epilog=_examples(command, "\b\n"))(run)
 
     def version(value: bool) -> None:
         if value:
