@@ -12,17 +12,13 @@ from typing import Any
 from perfcfg.core.plan import Setting
 from perfcfg.core.encoding import EncodeError
 from perfcfg.services import registry
+from perfcfg.services.pgbouncer.values import POOL_FALLBACKS
 from perfcfg.core.redact import is_secret_key, mask_line
 from perfcfg.stages.secrets import is_reference
 from perfcfg.core.spans import Origin
 from perfcfg.core.units import human
 
 SECRET = "<secret>"
-
-
-# A pool's size left at auto (or unset) is pgbouncer's tuned default for every pool.
-POOL_DEFAULTS = {"pool_size": "pgbouncer.default_pool_size",
-                 "reserve_pool": "pgbouncer.reserve_pool_size"}
 
 
 def explain(result: Any, path: str) -> dict[str, Any] | None:
@@ -67,17 +63,17 @@ def paths(result: Any) -> list[str]:
 def _pool_default(plan: Any, config: Any, path: str, value: Any,
                   chain: list[dict[str, Any]]) -> dict[str, Any] | None:
     parts = path.split(".")
-    if len(parts) != 3 or parts[0] != "databases" or parts[2] not in POOL_DEFAULTS \
+    if len(parts) != 3 or parts[0] != "databases" or parts[2] not in POOL_FALLBACKS \
             or value not in (None, "auto"):
         return None
-    fallback = plan.settings.get(POOL_DEFAULTS[parts[2]])
+    key = POOL_FALLBACKS[parts[2]]
+    fallback = plan.settings.get(key)
     if fallback is None:
         return None
     found = _setting(fallback, config)
-    key = POOL_DEFAULTS[parts[2]]
     found.update(path=path, written_as=None, chain=chain or found["chain"],
-                 reason=f"{value or 'unset'}: the pool takes pgbouncer's {key.split('.')[1]} "
-                        f"({key}); {found['reason']}".rstrip("; "))
+                 reason=f"{value or 'unset'}: the pool takes {key}; {found['reason']}"
+                 .rstrip("; "))
     return found
 
 
@@ -168,13 +164,19 @@ def _tree(config: Any) -> dict[str, Any]:
         "users": {u.name: u.model_dump() for u in config.users},
         "clients": {c.name: c.model_dump() for c in config.clients},
         # perfcfg's own single-value keys inside daemon sections (e.g. redis.role)
-        **{svc: {k: v for k, v in own.items() if isinstance(v, str)}
+        **{svc: {k: _named(v) for k, v in own.items() if isinstance(v, (str, list))}
            for svc, own in config.own.items()},
         "policy": config.policy.model_dump(),
     }
-    tree.setdefault("redis", {})["users"] = {u.name: u.model_dump() for u in config.redis_users}
     tree["workload"]["programs"] = {p["name"]: p for p in tree["workload"]["programs"]}
     return _jsonable(tree)
+
+
+def _named(value: Any) -> Any:
+    """A named list (redis.users) keyed by name, as its setting paths are."""
+    if isinstance(value, list):
+        return {item.name: item.model_dump() for item in value if hasattr(item, "name")}
+    return value
 
 
 _ABSENT = object()

@@ -60,3 +60,9 @@ def unit_hint(param: Param) -> str | None:
     if param.type == "seconds":
         return "pgbouncer times are plain seconds, e.g. 30 or 1.5"
     return None
+
+
+# A databases: entry whose pool_size / reserve_pool is auto (or unset) writes none, so the pool
+# runs with these [pgbouncer] settings (explain shows their tuned values for the pool).
+POOL_FALLBACKS = {"pool_size": "pgbouncer.default_pool_size",
+                  "reserve_pool": "pgbouncer.reserve_pool_size"}
