@@ -16,7 +16,8 @@ scripts/test.sh will:
   - as root only: apt-get install postgresql-15, postgresql-client-15, pgbouncer, redis-server
     and redis-tools (packages already installed are not upgraded unless PERFCFG_UPGRADE=1;
     no service is started, and none is left enabled at boot that was not before), and create
-    a system user 'postgres' if there is none (.ci/install.sh)
+    a system user 'postgres' if there is none (.ci/install.sh); then the other daemon versions
+    the tests use, each in its own folder under /opt/perfcfg-daemons (.ci/install-daemons.sh)
   - create the virtualenv .venv here and install perfcfg into it with its test and dev extras
   - run ruff, mypy, the generated-model and catalog checks, then the test suite (~4 minutes;
     the daemons the tests start listen on loopback only, in temporary directories)

@@ -38,7 +38,8 @@ def test_install_runs_with_stubbed_apt_and_systemctl(before, tmp_path):
     # Only the stand-ins: no policy-rc.d on this machine, no real postgres probe.
     script = script.replace("/usr/sbin/policy-rc.d", str(tmp_path / "policy-rc.d")) \
         .replace("/usr/lib/postgresql/15/bin/postgres --version", "true") \
-        .replace("id -u postgres", "false")
+        .replace("id -u postgres", "false") \
+        .replace('"$(dirname "$0")/install-daemons.sh"', "true")
     (tmp_path / "install.sh").write_text(script)
     done = subprocess.run(["bash", str(tmp_path / "install.sh")], capture_output=True,
                           text=True, env={"PATH": f"{bin_dir}:/usr/bin:/bin"})
