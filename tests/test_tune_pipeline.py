@@ -4,6 +4,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from helpers import compile_with, write
 from perfcfg.core.units import GiB, MiB
+from perfcfg.stages.pipeline import Request, compile_env
 
 BUDGETS = ("os_reserve", "workers", "pgbouncer", "redis", "postgres")
 REDIS_USER = "redis:\n  users:\n    - {name: app, password: \"${env:R}\", keys: [\"app:*\"]}\n"
