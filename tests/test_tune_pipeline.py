@@ -3,7 +3,6 @@
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from helpers import compile_with, write
-from perfcfg.stages.pipeline import Request, compile_env
 from perfcfg.core.units import GiB, MiB
 from perfcfg.stages.pipeline import Request, compile_env
 
