@@ -405,8 +405,8 @@ def _move_global_options(argv: list[str]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     # perfcfg uses no pydantic plugins; where pydantic is imported at all (`perfcfg schema`, or a
-    # pydantic-core other than the one perfcfg.model was generated with), looking them up would
-    # scan every installed distribution's entry points.
+    # pydantic-core that refuses a schema of perfcfg.model), looking them up would scan every
+    # installed distribution's entry points.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     argv = _move_global_options(list(sys.argv[1:] if argv is None else argv))
     command = BY_NAME.get(argv[0]) if argv else None
