@@ -4,7 +4,6 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from helpers import compile_with, write
 from perfcfg.core.units import GiB, MiB
-from perfcfg.stages.pipeline import Request, compile_env
 
 BUDGETS = ("os_reserve", "workers", "pgbouncer", "redis", "postgres")
 REDIS_USER = "redis:\n  users:\n    - {name: app, password: \"${env:R}\", keys: [\"app:*\"]}\n"
@@ -66,13 +65,13 @@ def _old_pcf301_postgres_part(plan) -> float:
 def test_pcf301_counts_hash_memory_and_parallel_workers_on_the_example(example):
     """A work_mem the old PCF301 let through (well inside PostgreSQL's share) is now an error:
     with hash_mem_multiplier 2.0 and 16 parallel workers it cannot fit the 64 GiB host."""
-    tuned = compile_env(Request(example, "production")).plan
-    result = compile_env(Request(example, "production", sets=("postgres.work_mem=256MB",)))
+    tuned = compile_with(example, env="production").plan
+    result = compile_with(example, env="production", sets=("postgres.work_mem=256MB",))
     plan = result.plan
     assert _old_pcf301_postgres_part(plan) <= plan.value("budget.postgres")
     [finding] = [d for d in result.diagnostics if d.code == "PCF301"]
     assert finding.severity == "error" and finding.path == "postgres.work_mem"
     # and what perfcfg tunes itself fits by the same honest count
     assert tuned.value("budget.postgres_worst_case") <= tuned.value("budget.postgres")
-    assert not [d for d in compile_env(Request(example, "production")).diagnostics
+    assert not [d for d in compile_with(example, env="production").diagnostics
                 if d.code == "PCF301"]
