@@ -229,10 +229,10 @@ def test_progress_is_on_only_for_a_terminal_without_quiet(monkeypatch):
 def test_a_file_built_with_set_says_so_in_its_header(tmp_path):
     out = tmp_path / "out"
     assert run("build", "--env", "staging", "--project", str(EXAMPLE), "--out", str(out),
-               "--set", "postgres.work_mem=64MB", "--set", "redis.bind=[127.0.0.1, 10.0.0.1]").code == 0
+               "--set", "postgres.work_mem=16MB", "--set", "redis.bind=[127.0.0.1, 10.0.0.1]").code == 0
     for name in ("postgresql.conf", "redis.conf", "pgbouncer.ini", "supervisord.conf"):
         head = (out / name).read_text().split("\n", 8)[:8]
-        assert any(line.endswith("overrides: --set postgres.work_mem=64MB "
+        assert any(line.endswith("overrides: --set postgres.work_mem=16MB "
                                  "--set 'redis.bind=[127.0.0.1, 10.0.0.1]'") for line in head), head
     plain = tmp_path / "plain"
     assert run("build", "--env", "staging", "--project", str(EXAMPLE), "--out", str(plain)).code == 0

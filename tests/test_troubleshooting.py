@@ -59,10 +59,10 @@ def test_a_unit_spelt_another_way_and_the_hint_fix(tmp_path):
     project = copy_example(tmp_path, with_generated=False)
     preset = project / "presets/staging.yaml"
     text = preset.read_text()
-    write(preset, text + "postgres:\n  work_mem: 64mb\n")
+    write(preset, text + "postgres:\n  work_mem: 16mb\n")
     result = run("validate", "--project", str(project), "--env", "staging")
-    assert result.code == 1 and shown_errors()[3] in result.err and "write 64MB" in result.err
-    write(preset, text + "postgres:\n  work_mem: 64MB\n")
+    assert result.code == 1 and shown_errors()[3] in result.err and "write 16MB" in result.err
+    write(preset, text + "postgres:\n  work_mem: 16MB\n")
     assert run("validate", "--project", str(project), "--env", "staging").code == 0
 
 
@@ -76,3 +76,17 @@ def test_check_exits_3_and_the_printed_fix(tmp_path, monkeypatch):
     for command in printed_commands(result.err):
         assert run_as_printed(command, tmp_path).returncode == 0
     assert run("check", "--project", "examples/botfarm").code == 0
+
+
+def test_every_quickstart_command_works_from_the_repository_root(tmp_path):
+    # A copy of what the commands touch, so that the checkout stays as it is.
+    import shutil
+
+    shutil.copytree(ROOT / "examples/botfarm", tmp_path / "examples/botfarm")
+    block = (ROOT / "README.md").read_text().split("## Quickstart", 1)[1].split("```bash\n", 1)[1]
+    lines = [line.split("  #")[0].strip() for line in block.split("```", 1)[0].splitlines()]
+    assert len(lines) >= 8
+    for line in filter(None, lines):
+        done = run_as_printed(line.replace("/tmp/try", str(tmp_path / "try")), tmp_path)
+        assert done.returncode == 0, (line, done.stderr)
+    assert (tmp_path / "examples/botfarm/hosts/this-machine.yaml").read_text().startswith("#")

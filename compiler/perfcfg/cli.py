@@ -126,7 +126,7 @@ COMMANDS: tuple[Command, ...] = (
         examples=("perfcfg build --env staging --project examples/botfarm",
                   "perfcfg build --env staging --env production --project examples/botfarm",
                   "perfcfg build --env staging --project examples/botfarm --check",
-                  "perfcfg build --env staging --set postgres.work_mem=64MB --out /tmp/try")),
+                  "perfcfg build --env staging --set postgres.work_mem=16MB --out /tmp/try")),
     Command("validate", "Validate every environment (or the named ones) without writing "
             "anything: the pre-commit path.", (
         PROJECT,
@@ -138,7 +138,7 @@ COMMANDS: tuple[Command, ...] = (
         lambda io, o: commands.validate(io, o["project"], list(o["envs"]), o["fmt"],
                                         tuple(o["sets"])),
         examples=("perfcfg validate --project examples/botfarm",
-                  "perfcfg validate --env staging --set postgres.work_mem=64MB",
+                  "perfcfg validate --env staging --set postgres.work_mem=16MB",
                   "perfcfg validate --format sarif > perfcfg.sarif"),
         hook=True),
     Command("check", "Check that every environment's generated files are up to date (exit 3 "
