@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from perfcfg.core.units import UnitError
@@ -163,6 +164,16 @@ def octal(value: Any) -> int:
     if isinstance(value, bool) or not re.fullmatch(r"0?[0-7]{3}", text):
         raise UnitError(f"expected a file mode in octal as a quoted string like \"0700\", got {value!r}")
     return int(text, 8)
+
+
+def ranged(canonical: Callable[[Param, Any], Any]) -> Callable[[Param, Any], Any]:
+    """A service's ``coerce``: its ``canonical`` reading, then the catalog's range check (for
+    daemons whose numbers are in the parameter's own unit)."""
+    def coerce(param: Param, value: Any) -> Any:
+        result = canonical(param, value)
+        check_range(param, result)
+        return result
+    return coerce
 
 
 def check_range(param: Param, own: Any) -> None:

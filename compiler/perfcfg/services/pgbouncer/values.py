@@ -14,19 +14,13 @@ from typing import Any
 
 from perfcfg.core.units import UnitError
 from perfcfg.services.catalog import (
-    Param, as_bool, as_enum, as_int, as_real, as_string, check_range, octal)
+    Param, as_bool, as_enum, as_int, as_real, as_string, octal, ranged)
 
 BOOL_HINT = "pgbouncer booleans are true or false (written 1 or 0)"
 INTEGER_HINT = "use 0 or a positive whole number"
 # pgbouncer's cf_set_int stores into a C int; larger values wrap without an error.
 PGBOUNCER_INT_MAX = 2**31 - 1
 _BOOL_WORDS = {"1": True, "0": False, "true": True, "false": False, "yes": True, "no": False}
-
-
-def coerce(param: Param, value: Any) -> Any:
-    result = _canonical(param, value)
-    check_range(param, result)
-    return result
 
 
 def _canonical(param: Param, value: Any) -> Any:
@@ -54,6 +48,9 @@ def _canonical(param: Param, value: Any) -> Any:
                             "keeps only the low 32 bits of an integer setting, silently")
         return number
     return as_string(value)
+
+
+coerce = ranged(_canonical)
 
 
 def unit_hint(param: Param) -> str | None:

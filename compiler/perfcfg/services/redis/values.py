@@ -13,19 +13,12 @@ from __future__ import annotations
 from typing import Any
 
 from perfcfg.core.units import UnitError
-from perfcfg.services.catalog import (
-    Param, as_bool, as_enum, as_int, as_string, check_range, octal)
+from perfcfg.services.catalog import Param, as_bool, as_enum, as_int, as_string, octal, ranged
 from perfcfg.services.fixit import fix_unit
 from perfcfg.services.redis.units import parse_redis_memory
 
 BOOL_HINT = "Redis booleans are yes or no"
 ROLES = ("cache", "store")
-
-
-def coerce(param: Param, value: Any) -> Any:
-    result = _canonical(param, value)
-    check_range(param, result)
-    return result
 
 
 def _canonical(param: Param, value: Any) -> Any:
@@ -43,6 +36,9 @@ def _canonical(param: Param, value: Any) -> Any:
         items = value if isinstance(value, list) else [value]
         return [as_string(item) for item in items]
     return as_string(value)
+
+
+coerce = ranged(_canonical)
 
 
 def role(value: Any) -> str:

@@ -10,19 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from perfcfg.services.catalog import (
-    Param, as_bool, as_enum, as_int, as_string, check_range, octal)
+from perfcfg.services.catalog import Param, as_bool, as_enum, as_int, as_string, octal, ranged
 from perfcfg.services.supervisor.units import parse_supervisor_bytes
 
 BOOL_HINT = "supervisor booleans are true or false"
 _BOOL_WORDS = {"true": True, "false": False, "yes": True, "no": False, "on": True,
                "off": False, "1": True, "0": False}
-
-
-def coerce(param: Param, value: Any) -> Any:
-    result = _canonical(param, value)
-    check_range(param, result)
-    return result
 
 
 def _canonical(param: Param, value: Any) -> Any:
@@ -37,6 +30,9 @@ def _canonical(param: Param, value: Any) -> Any:
     if param.type == "octal":
         return octal(value)
     return as_string(value)
+
+
+coerce = ranged(_canonical)
 
 
 def unit_hint(param: Param) -> str | None:
