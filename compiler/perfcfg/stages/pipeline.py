@@ -99,17 +99,14 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
     from perfcfg.stages import planner  # tuning and rendering stay off the import path of early errors
 
     mode = req.secrets_mode or proj.file.secrets.mode
-    plan, found = planner.make_plan(config, history, req, mode)
+    plan, found, cross = planner.make_plan(config, history, req, mode)
     secrets = plan.secrets if plan is not None else []
     result.plan = plan
-    if plan is None:
-        diags.extend(found)
-    else:
+    diags.extend(found)
+    if plan is not None:
         from perfcfg.stages import policy
 
         # Cross-service findings (PCF3xx) can be waived like the security rules.
-        cross = [d for d in found if d.code.startswith("PCF3")]
-        diags.extend(d for d in found if not d.code.startswith("PCF3"))
         diags.extend(policy.check(plan, config, cross))
     if has_errors(diags) or not req.render or plan is None:
         return _done(result)

@@ -17,6 +17,7 @@ from perfcfg.core.nodes import path_str
 from perfcfg.core.plan import HbaRule, Plan, ProgramPlan, Setting
 from perfcfg.stages.layers import History
 from perfcfg.core.spans import Origin
+from perfcfg.tune import checks
 from perfcfg.tune import context as tc
 from perfcfg.core.config import AUTO, Config
 from perfcfg.services.rules import is_local_address
@@ -30,7 +31,9 @@ DEFAULT_ACLFILE = "/etc/redis/users.acl"   # Debian's /etc/redis, next to redis.
 
 
 def make_plan(config: Config, history: History, req: Request, secrets_mode: str
-              ) -> tuple[Plan | None, list[Diagnostic]]:
+              ) -> tuple[Plan | None, list[Diagnostic], list[Diagnostic]]:
+    """The Plan, the planning diagnostics, and the cross-service findings (PCF3xx) apart,
+    because a preset's waivers apply to those."""
     diags: list[Diagnostic] = []
     hist = {path_str(k): tuple(v) for k, v in history.items()}
     settings: dict[str, Setting] = {}
@@ -66,8 +69,7 @@ def make_plan(config: Config, history: History, req: Request, secrets_mode: str
     _resolve_setting_secrets(settings, resolver, config, diags, leaked)
     plan = Plan(config.env, config.kind, settings, _databases(config, settings), users,
                 _programs(config, settings), _hba(config, settings), leaked, acl)
-    diags.extend(_checks(ctx, plan, config))
-    return plan, diags
+    return plan, diags, _checks(ctx, plan, config)
 
 
 def _canonical(path: str, value: Any) -> Any:
@@ -398,10 +400,6 @@ def _resolve_setting_secrets(settings: dict[str, Setting], resolver, config: Con
 # -- cross-service checks ----------------------------------------------------------------
 
 def _checks(ctx: tc.TuneContext, plan: Plan, config: Config) -> list[Diagnostic]:
-    try:
-        from perfcfg.tune import checks
-    except ImportError:
-        return []
     values = {path: s.value for path, s in plan.settings.items()}
     out = []
     for finding in checks.check(ctx, values):
