@@ -145,6 +145,53 @@ def test_tune_calculator(args, expected):
     assert result.code == 0 and expected in result.out
 
 
+def test_tune_postgres_without_a_pooler_gets_pgtune_connections_and_a_fitting_work_mem():
+    """Issue 15: no pooler, no --connections → PGTune's 200 for web, and a work_mem sized so
+    200 backends (plus the parallel workers) fit the 16GiB by perfcfg's worst case."""
+    from perfcfg.core.units import parse_size
+    from perfcfg.services.postgres.tuning.memory import worst_case
+    from perfcfg.tune.calculator import CalcInput, context
+
+    args = ["postgres", "--pooler", "none", "--memory", "16GiB", "--cpus", "4", "--storage",
+            "ssd", "--profile", "web"]
+    result = run("tune", *args)
+    assert result.code == 0, result.err
+    assert "pooler none" in result.out.splitlines()[0]
+    printed = dict(line.split("  #")[0].split(" = ") for line in result.out.splitlines()
+                   if " = " in line and not line.startswith("#"))
+    assert printed["max_connections"] == "200"
+    values = {f"postgres.{k}": int(v) if v.isdigit() else parse_size(v)
+              for k, v in printed.items()
+              if k in ("max_connections", "max_parallel_workers", "autovacuum_max_workers")
+              or v[-2:] in ("kB", "MB", "GB")}
+    ctx = context(CalcInput("postgres", 16 << 30, 4, "ssd", "web", pooler="none"))
+    total = sum(worst_case(ctx, values).values())
+    assert 0.95 * (16 << 30) <= total <= 16 << 30
+    pooled = run("tune", *args[:1], *args[3:])
+    assert "pooler pgbouncer" in pooled.out.splitlines()[0]
+    assert "max_connections = 200 " not in pooled.out
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--memory", "0", "--cpus", "2"], "--memory: 0KiB is below the 256MiB"),
+    (["--memory", "128MiB", "--cpus", "2"], "--memory: 128MiB is below the 256MiB"),
+    (["--memory", "4GiB", "--cpus", "2", "--connections", "2"], "--connections: 2 leaves no"),
+    (["--memory", "4GiB", "--cpus", "2", "--version", "abc"], "'abc' is not a supported postgres"),
+    (["--memory", "4GiB", "--cpus", "2", "--version", "10"], "supported: 15, 16, 17, 18"),
+], ids=["zero-memory", "tiny-memory", "connections-below-reserved", "version-abc",
+        "version-10"])
+def test_tune_bad_inputs_exit_2_with_a_message(args, says):
+    result = run("tune", "postgres", *args)
+    assert result.code == 2 and says in result.err and result.out == ""
+    assert "Traceback" not in result.err
+
+
+def test_tune_reports_the_build_checks():
+    result = run("tune", "postgres", "--pooler", "none", "--memory", "4GiB", "--cpus", "2",
+                 "--connections", "20000")
+    assert result.code == 1 and "error[PCF301]" in result.err and "# error[PCF301]" in result.out
+
+
 def test_tune_json_and_bad_memory():
     data = json.loads(run("tune", "postgres", "--memory", "4GiB", "--cpus", "2", "--format", "json").out)
     assert any(s["path"] == "postgres.shared_buffers" for s in data["settings"])

@@ -106,7 +106,7 @@ def _tune(io: commands.Io, o: dict[str, Any]) -> int:
         io.err.write(f"perfcfg tune: --memory: {exc}\n")
         return commands.USAGE
     return commands.tune(io, o["daemon"], size, o["cpus"], o["storage"], o["profile"],
-                         o["connections"], o["version"], o["role"], o["fmt"])
+                         o["connections"], o["version"], o["role"], o["fmt"], o["pooler"])
 
 
 COMMANDS: tuple[Command, ...] = (
@@ -210,9 +210,14 @@ COMMANDS: tuple[Command, ...] = (
             "target).", metavar="VERSION"),
         Opt("role", ("--role",), "Redis: cache (evicts) or store (persists).",
             choices=("cache", "store"), default="cache"),
+        Opt("pooler", ("--pooler",), "PostgreSQL: clients come through pgbouncer "
+            "(max_connections = its server connections) or straight in (none: PGTune's "
+            "per-profile count unless --connections).", choices=("pgbouncer", "none"),
+            default="pgbouncer"),
         TEXT_JSON),
         _tune,
         examples=("perfcfg tune postgres --memory 16GiB --cpus 4 --profile oltp",
+                  "perfcfg tune postgres --pooler none --memory 16GiB --cpus 4 --profile web",
                   "perfcfg tune redis --memory 2GiB --cpus 2 --role store")),
 )
 BY_NAME = {c.name: c for c in COMMANDS}

@@ -351,16 +351,25 @@ def detected_profile():
 
 
 def tune(io: Io, daemon: str, memory: int, cpus: int, storage: str, profile: str,
-         connections: int | None, version: str | None, role: str, fmt: str) -> int:
+         connections: int | None, version: str | None, role: str, fmt: str,
+         pooler: str = "pgbouncer") -> int:
     from perfcfg.tune import calculator
 
     inp = calculator.CalcInput(daemon, memory, cpus, storage, profile,  # type: ignore[arg-type]
-                               connections, version, role)  # type: ignore[arg-type]
+                               connections, version, role, pooler)  # type: ignore[arg-type]
+    try:
+        calculator.validate(inp)
+    except calculator.InputError as exc:
+        io.err.write(f"perfcfg tune: {exc}\n")
+        return USAGE
     if fmt == "json":
         io.out.write(json.dumps(calculator.calculate_data(inp), indent=2, sort_keys=True) + "\n")
     else:
         io.out.write(calculator.calculate_text(inp))
-    return OK
+    errors = [f for f in calculator.findings(inp) if f.severity == "error"]
+    for f in errors:
+        io.err.write(f"perfcfg tune: error[{f.code}]: {f.message}\n")
+    return 1 if errors else OK
 
 
 def init(io: Io, directory: Path, name: str | None, envs: list[str], db_profile: str | None,

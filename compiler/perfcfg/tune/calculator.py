@@ -2,7 +2,10 @@
 a conf fragment (one reason comment per line) or JSON-able data out. The CLI only parses flags.
 
 The memory flag is the memory *this daemon* may use (as in PGTune), so the OS reserve and the
-other daemons' shares are zero here; ``perfcfg build`` splits a real host.
+other daemons' shares are zero here; ``perfcfg build`` splits a real host. For PostgreSQL,
+``pooler`` says whether clients come through pgbouncer (max_connections = the pool's server
+connections) or straight in (``none``: PGTune's per-profile count unless ``connections`` says);
+the output's header says which, and the same PCF30x checks as ``perfcfg build`` run on it.
 
 >>> text = calculate_text(CalcInput("postgres", 16 << 30, 4, "ssd", "oltp", 300, "16"))
 >>> [line.split("  #")[0] for line in text.splitlines() if line.startswith("shared_buffers")]
@@ -29,7 +32,11 @@ from perfcfg.tune.context import (
     TuneContext,
     Versions,
 )
+from perfcfg.services.postgres.tuning.connections import PGTUNE_DEFAULT_CONNECTIONS
+from perfcfg.tune.checks import check
 from perfcfg.tune.engine import recommend_all
+from perfcfg.tune.engine import settings as final_settings
+from perfcfg.tune.findings import Finding
 from perfcfg.tune.util import floor_to, mib_text, rec
 
 Daemon = Literal["postgres", "pgbouncer", "redis"]
@@ -38,6 +45,12 @@ PG_BASE_UNIT = {"shared_buffers": 8 * KiB, "effective_cache_size": 8 * KiB,
                 "wal_buffers": 8 * KiB, "work_mem": KiB, "maintenance_work_mem": KiB,
                 "autovacuum_work_mem": KiB, "min_wal_size": MiB, "max_wal_size": MiB}
 DEFAULT_VERSIONS = Versions()
+Pooler = Literal["pgbouncer", "none"]
+# Below this PostgreSQL cannot hold its own shared memory, a backend and the OS page cache it
+# relies on (PGTune warns under 256MB as well).
+MEMORY_MIN = 256 * MiB
+# catalog file prefix (schemas/catalogs/<daemon>-<version>.json) per calculator daemon
+CATALOG_DAEMON = {"postgres": "postgresql", "pgbouncer": "pgbouncer", "redis": "redis"}
 PGBOUNCER_DEFAULT_CLIENTS = 100         # pgbouncer's default max_client_conn
 REDIS_DEFAULT_CLIENTS = 100
 # PostgreSQL lines in PGTune's reading order: connections, memory, WAL, planner, parallel, vacuum.
@@ -55,6 +68,41 @@ class CalcInput:
     connections: int | None = None      # postgres: max_connections; others: client connections
     version: str | None = None          # "16" for PostgreSQL, "1.18" / "7.0" for the others
     redis_role: RedisRole = "cache"
+    pooler: Pooler = "pgbouncer"        # postgres: clients through pgbouncer, or straight in
+
+
+class InputError(ValueError):
+    """A flag value the calculator cannot work with (the CLI exits 2 with the message)."""
+
+    def __init__(self, flag: str, message: str):
+        super().__init__(f"{flag}: {message}")
+        self.flag = flag
+
+
+def validate(inp: CalcInput) -> None:
+    """Raise :class:`InputError` for inputs no daemon could run with."""
+    from perfcfg.services import catalog
+    from perfcfg.services.postgres.tuning.connections import SUPERUSER_RESERVED_DEFAULT
+
+    if inp.memory < MEMORY_MIN:
+        raise InputError("--memory", f"{mib_text(inp.memory)} is below the {mib_text(MEMORY_MIN)} "
+                                     f"{inp.daemon} needs to run at all")
+    if inp.cpus < 1:
+        raise InputError("--cpus", "must be at least 1")
+    if inp.version is not None:
+        known = catalog.versions(CATALOG_DAEMON[inp.daemon])
+        wanted = inp.version.strip()
+        if wanted not in known:
+            raise InputError("--version", f"{inp.version!r} is not a supported {inp.daemon} "
+                                          f"version; supported: {', '.join(known)}")
+    if inp.daemon == "postgres" and inp.connections is not None \
+            and inp.connections <= SUPERUSER_RESERVED_DEFAULT:
+        raise InputError("--connections", f"{inp.connections} leaves no connection besides the "
+                                          f"{SUPERUSER_RESERVED_DEFAULT} reserved for superusers "
+                                          "(PostgreSQL will not start); give at least "
+                                          f"{SUPERUSER_RESERVED_DEFAULT + 1}")
+    if inp.pooler != "pgbouncer" and inp.daemon != "postgres":
+        raise InputError("--pooler", "only applies to postgres")
 
 
 def _version(text: str | None, default: tuple[int, int]) -> tuple[int, int]:
@@ -77,6 +125,10 @@ def context(inp: CalcInput) -> TuneContext:
                     redis=1.0 if inp.daemon == "redis" else None)
     base = TuneContext("production", host, (), (), db_profile=inp.profile, versions=versions,
                        shares=shares, redis_role=inp.redis_role)
+    if inp.daemon == "postgres" and inp.pooler == "none":
+        conns = inp.connections or PGTUNE_DEFAULT_CONNECTIONS[inp.profile]
+        return replace(base, fixed={"postgres.max_connections": conns},
+                       services=frozenset({"postgres"}))
     if inp.daemon == "postgres":
         fixed = {} if inp.connections is None else {"postgres.max_connections": inp.connections}
         pools = () if inp.connections is not None else (Pool("app", "app", 0),)
@@ -96,9 +148,14 @@ def calculate(inp: CalcInput) -> list[Recommendation]:
     ctx = context(inp)
     prefix = f"{inp.daemon}."
     out = [r for r in recommend_all(ctx) if r.path.startswith(prefix)]
-    if inp.daemon == "postgres" and inp.connections is not None:
-        out.insert(0, rec("postgres.max_connections", inp.connections, "calculator.input",
-                          "as given by --connections", "--connections", {}))
+    if inp.daemon == "postgres" and "postgres.max_connections" in ctx.fixed:
+        given = inp.connections is not None
+        out.insert(0, rec("postgres.max_connections", ctx.fixed["postgres.max_connections"],
+                          "calculator.input",
+                          "as given by --connections" if given else
+                          f"PGTune's count for {inp.profile}: without a pooler every client "
+                          "holds a backend", "--connections" if given else
+                          f"PGTune per-profile default ({inp.profile})", {}))
     if inp.daemon == "postgres":
         out.sort(key=lambda r: next(i for i, p in enumerate(PG_RULE_ORDER)
                                     if r.rule.startswith(p)))
@@ -146,7 +203,9 @@ def _line(daemon: Daemon, r: Recommendation) -> str:
 def _header(inp: CalcInput) -> list[str]:
     given = [f"memory {mib_text(inp.memory)}", f"cpus {inp.cpus}"]
     if inp.daemon == "postgres":
-        given += [f"storage {inp.storage}", f"profile {inp.profile}"]
+        given += [f"storage {inp.storage}", f"profile {inp.profile}",
+                  "pooler pgbouncer (max_connections = the pool's server connections)"
+                  if inp.pooler == "pgbouncer" else "pooler none (clients connect directly)"]
     if inp.daemon == "redis":
         given.append(f"role {inp.redis_role}")
     if inp.connections is not None:
@@ -156,9 +215,17 @@ def _header(inp: CalcInput) -> list[str]:
     return [f"# perfcfg tune {inp.daemon}: " + ", ".join(given)]
 
 
+def findings(inp: CalcInput) -> list[Finding]:
+    """The PCF30x checks ``perfcfg build`` runs, over this daemon's settings (the pooler's own
+    memory and version are not this daemon's: --memory is the daemon's alone)."""
+    ctx = context(inp)
+    return check(replace(ctx, services=frozenset({inp.daemon})), final_settings(ctx))
+
+
 def calculate_text(inp: CalcInput) -> str:
-    lines = _header(inp) + ([""] if inp.daemon == "postgres" else ["", "[pgbouncer]"]
-                            if inp.daemon == "pgbouncer" else [""])
+    notes = [f"# {f.severity}[{f.code}]: {f.message}" for f in findings(inp)]
+    lines = _header(inp) + notes + ([""] if inp.daemon == "postgres" else ["", "[pgbouncer]"]
+                                    if inp.daemon == "pgbouncer" else [""])
     lines += [_line(inp.daemon, r) for r in calculate(inp)]
     return "\n".join(lines) + "\n"
 
@@ -184,5 +251,8 @@ def calculate_data(inp: CalcInput) -> dict[str, Any]:
                          "formula": r.formula, "inputs": _jsonable(dict(r.inputs)),
                          "deviation": r.deviation})
     inputs = {"memory": inp.memory, "cpus": inp.cpus, "storage": inp.storage,
-              "profile": inp.profile, "connections": inp.connections, "version": inp.version}
-    return {"daemon": inp.daemon, "inputs": inputs, "settings": settings}
+              "profile": inp.profile, "connections": inp.connections, "version": inp.version,
+              "pooler": inp.pooler if inp.daemon == "postgres" else None}
+    found = [{"code": f.code, "severity": f.severity, "message": f.message,
+              "paths": list(f.paths), "hint": f.hint} for f in findings(inp)]
+    return {"daemon": inp.daemon, "inputs": inputs, "settings": settings, "findings": found}
