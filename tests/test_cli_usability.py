@@ -279,3 +279,10 @@ def test_build_of_several_environments(tmp_path):
     assert cli._build(streams, values) == 0
     assert [line for line in err.getvalue().splitlines() if "compiling" in line] == [
         "perfcfg: staging: compiling (1/2)", "perfcfg: production: compiling (2/2)"]
+
+
+def test_a_host_file_outside_the_project_is_named_as_typed(tmp_path):
+    result = run("build", "--env", "staging", "--project", str(EXAMPLE), "--host",
+                 str(tmp_path / "nope.yaml"))
+    assert result.code == 1
+    assert f"host profile {tmp_path / 'nope.yaml'} does not exist" in result.err

@@ -138,6 +138,8 @@ def _host(req: Request, env: model.Environment, proj: projects.Project, sources:
         return req.host, "detected"
     path = req.host_file or (req.project_dir / env.host)
     display = _display(path, req.project_dir)
+    if req.host_file is not None and display.startswith("../"):
+        display = str(req.host_file)   # outside the project: as typed, not ../../../x
     named_at = None if req.host_file else proj.span(f"environments.{req.env}.host")
     host, found = projects.load_host(path, display, sources, named_at, spans)
     diags.extend(found)
