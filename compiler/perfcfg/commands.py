@@ -420,8 +420,11 @@ def init(io: Io, directory: Path, name: str | None, envs: list[str], db_profile:
     if in_repo:
         io.say(f"pre-commit reads the repository root's .pre-commit-config.yaml: move "
                f"{shown}/.pre-commit-config.yaml there (or merge its hooks into yours)")
+    # check covers every environment, so the build before it must too: a build of the first
+    # one alone would leave check failing on the files of the others
+    built = "".join(f" --env {shlex.quote(env)}" for env in envs)
     for step in (f"perfcfg validate{project}",
-                 f"perfcfg build --env {shlex.quote(envs[0])}{project}",
+                 f"perfcfg build{built}{project}",
                  f"perfcfg check{project}"):
         io.say(f"next, run: {step}")
     return OK
