@@ -33,6 +33,27 @@ def test_project_before_the_command_is_the_one_used(tmp_path):
     assert result.code == 1 and "PCF117" in result.err
 
 
+@pytest.mark.parametrize(("cwd", "flags", "named"), [
+    ("repo", "", "--project botfarm"),                         # a project below: the repository
+    ("repo/botfarm/presets", "", "--project .."),              # a project above: in presets/
+    ("repo", "--project botfarm/perfcfg.yaml", "--project botfarm"),   # the file, not its dir
+])
+def test_no_project_here_names_the_project_near_by(tmp_path, cwd, flags, named):
+    import re
+    import shutil
+
+    from helpers import run_as_printed
+
+    shutil.copytree(EXAMPLE, tmp_path / "repo/botfarm")
+    where = tmp_path / cwd
+    missed = run_as_printed(f"perfcfg validate {flags}", where)
+    assert missed.returncode == 1 and "PCF117" in missed.stderr, missed.stderr
+    hint = re.search(r"hint: .*?(--project \S+)$", missed.stderr, re.MULTILINE)
+    assert hint and hint.group(1) == named, missed.stderr
+    found = run_as_printed(f"perfcfg validate {hint.group(1)}", where)   # as printed, from there
+    assert found.returncode == 0, found.stderr
+
+
 @pytest.mark.parametrize("command", [c.name for c in cli.COMMANDS])
 def test_help_has_readable_metavars_and_examples(command):
     result = run(command, "--help")

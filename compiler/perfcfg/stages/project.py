@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import os
+import shlex
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -48,8 +50,7 @@ def load_project(project_dir: Path, sources: Sources
     path = project_dir / PROJECT_FILE
     if not path.is_file():
         return None, [Diagnostic("PCF117", "error", f"no {PROJECT_FILE} in {project_dir}",
-                                 Span(PROJECT_FILE, 1, 1),
-                                 hint="run perfcfg in the project directory or pass --project DIR")]
+                                 Span(PROJECT_FILE, 1, 1), hint=_where_hint(project_dir))]
     tree, diags = sources.load(path, PROJECT_FILE)
     if tree is None or diags:
         return None, diags
@@ -58,6 +59,32 @@ def load_project(project_dir: Path, sources: Sources
                                  hint="start it with keys like project: and environments:")]
     project, diags = _checked(sources.texts[PROJECT_FILE], tree)
     return project, list(diags)
+
+
+def _where_hint(project_dir: Path) -> str:
+    """Where the project probably is, as a --project that works from here: --project given the
+    file itself, a project above (run from presets/) or just below (run from a repository that
+    holds one, like examples/botfarm in perfcfg's own). Two levels each way at most: an error
+    path must stay fast in a big tree."""
+    generic = "run perfcfg in the project directory or pass --project DIR"
+    if project_dir.name == PROJECT_FILE and project_dir.is_file():
+        return (f"--project takes the directory that holds it: "
+                f"--project {shlex.quote(str(project_dir.parent))}")
+    if not project_dir.exists():
+        return f"there is no {project_dir} here ({Path.cwd()}): {generic}"
+    if not project_dir.is_dir():
+        return generic
+    for parent in project_dir.resolve().parents[:2]:
+        if (parent / PROJECT_FILE).is_file():
+            shown = os.path.relpath(parent)
+            return f"{PROJECT_FILE} is in {shown}: pass --project {shlex.quote(shown)}"
+    found = sorted(p.parent for pattern in (f"*/{PROJECT_FILE}", f"*/*/{PROJECT_FILE}")
+                   for p in project_dir.glob(pattern)
+                   if not any(part.startswith(".") for part in p.relative_to(project_dir).parts))
+    if found:
+        below = [shlex.quote(os.path.relpath(p)) for p in found[:3]]
+        return f"projects below: {', '.join(below)}; pass one with --project {below[0]}"
+    return generic
 
 
 # Validated project files by content, for the whole process: every environment asks for the
