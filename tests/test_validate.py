@@ -77,6 +77,31 @@ def test_missing_key_points_at_the_mapping_that_lacks_it(project):
     assert found == [("PCF203", 4, 3, "environments.staging.host", "add host: to this mapping")]
 
 
+@pytest.mark.parametrize("text, path, hint", [
+    # an overlay meant for the base's 'worker' program, its name misspelt
+    ("workload:\n  programs:\n    - name: wroker\n      processes: 8\n",
+     "workload.programs.wroker.command",
+     "add command: to this mapping; or did you mean 'worker'? (an item under a new name is a "
+     "new item, not a change to another)"),
+    # top-level named lists too: a client needs its user
+    ("clients:\n  - name: migrations\n    user: app\n  - name: migration\n    connections: 3\n",
+     "clients.migration.user",
+     "add user: to this mapping; or did you mean 'migrations'? (an item under a new name is a "
+     "new item, not a change to another)"),
+    # a new item whose name is like no other keeps the plain hint
+    ("workload:\n  programs:\n    - name: mailer\n      processes: 2\n",
+     "workload.programs.mailer.command", "add command: to this mapping"),
+])
+def test_a_new_item_missing_a_key_asks_whether_its_name_is_misspelt(project, text, path, hint):
+    found = [(d.code, d.path, d.hint) for d in diags_for_all(project, text)]
+    assert found == [("PCF203", path, hint)], found
+
+
+def diags_for_all(project, text):
+    return [d for d in compile_with(project, text, render=False).diagnostics
+            if d.severity == "error"]
+
+
 @pytest.mark.parametrize("text, hint", [
     ("postgres:\n  shared_buffers: 2GiB\n", "write 2GB (PostgreSQL's units are case-sensitive"),
     ("postgres:\n  work_mem: 64mb\n", "write 64MB ("),

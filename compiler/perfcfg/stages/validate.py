@@ -213,8 +213,9 @@ class Validator:
                        f"write each item as '- name: …' under {name}:")
             return []
         out = []
+        names = [n for n in (_node_name(item) for item in node.items) if n]
         for i, item in enumerate(node.items):
-            obj = self.validate_model(cls, item, (name,), i)
+            obj = self.validate_model(cls, item, (name,), i, names)
             if obj is not None:
                 out.append(obj)
         return out
@@ -224,7 +225,8 @@ class Validator:
             return None
         return self.validate_model(cls, node, (name,), None)
 
-    def validate_model(self, cls, node, prefix: Path, index: int | None):
+    def validate_model(self, cls, node, prefix: Path, index: int | None,
+                       siblings: list[str] | None = None):
         keys: dict[Path, Span] = {}
         plain, spans = to_plain(node, keys=keys)
         label = _item_label(plain, index)
@@ -250,7 +252,8 @@ class Validator:
                     # Point at the key whose mapping lacks it (`development:`), if it has one.
                     span = keys.get(loc[:-1], span)
                     self.error("PCF203", f"{path} is required", span, path,
-                               f"add {loc[-1]}: to this mapping")
+                               f"add {loc[-1]}: to this mapping"
+                               + _misspelt_item(plain, loc, label, siblings))
                 else:
                     self.error("PCF204", f"invalid value for {path}: "
                                f"{_shown(_msg(err), path, err.get('input'))}", span, path,
@@ -349,6 +352,36 @@ _FIELD_HINTS = {
 def _msg(err: Any) -> str:
     msg = err["msg"]
     return msg[len("Value error, "):] if msg.startswith("Value error, ") else msg
+
+
+def _node_name(node: Any) -> str | None:
+    entry = node.entries.get("name") if isinstance(node, Mapping) else None
+    value = entry.value.value if entry is not None and isinstance(entry.value, Scalar) else None
+    return value if isinstance(value, str) else None
+
+
+def _misspelt_item(plain: Any, loc: tuple, label: str | None,
+                   siblings: list[str] | None) -> str:
+    """An item of a named list that lacks a required key and whose name is close to another
+    item's is most often an overlay meant for that item with its name misspelt (``matchr``
+    for ``matcher``): named lists merge on the name, so a new spelling starts a new item."""
+    if len(loc) >= 3 and isinstance(loc[-2], int):          # nested: workload.programs[i]
+        items: Any = plain
+        for part in loc[:-2]:
+            items = items.get(part) if isinstance(items, dict) else None
+        own = items[loc[-2]].get("name") if isinstance(items, list) and \
+            loc[-2] < len(items) and isinstance(items[loc[-2]], dict) else None
+        names = [i["name"] for i in items if isinstance(i, dict) and isinstance(
+            i.get("name"), str)] if isinstance(items, list) else []
+    elif len(loc) == 1:                                      # top level: databases[i]
+        own, names = label, siblings or []
+    else:
+        return ""
+    if not isinstance(own, str):
+        return ""
+    close = difflib.get_close_matches(own, [n for n in names if n != own], n=1, cutoff=0.6)
+    return (f"; or did you mean {close[0]!r}? (an item under a new name is a new item, not a "
+            f"change to another)") if close else ""
 
 
 def _item_label(plain: Any, index: int | None) -> str | None:
