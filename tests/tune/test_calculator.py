@@ -46,3 +46,29 @@ def test_without_connections_postgres_assumes_one_cpu_sized_pool():
     data = calculate_data(CalcInput("postgres", 4 * GiB, 2))
     values = {s["name"]: s["value"] for s in data["settings"]}
     assert values["max_connections"] < 40
+
+
+def test_pgbouncer_fragment_puts_each_pool_on_its_database_line():
+    """Per-database values belong on the database's [databases] line: under [pgbouncer],
+    'databases.app.pool_size = 5' is an unknown key that stops pgbouncer."""
+    import configparser
+
+    text = calculate_text(CalcInput("pgbouncer", 16 * GiB, 4))
+    ini = configparser.ConfigParser(comment_prefixes=("#", ";"))
+    ini.read_string(text)
+    assert not [k for k in ini["pgbouncer"] if "." in k], text
+    assert ini["databases"]["app"] == "pool_size=5 reserve_pool=2 max_db_connections=7"
+
+
+@pytest.mark.daemons
+def test_pgbouncer_fragment_loads_in_pgbouncer_as_pasted():
+    from conftest import require_daemon
+    from perfcfg.daemons import PgBouncer
+
+    require_daemon("pgbouncer")
+    text = calculate_text(CalcInput("pgbouncer", 16 * GiB, 4))
+    with PgBouncer(text) as bnc:      # raises on any ERROR line pgbouncer logs
+        config = bnc.config()
+        app = next(d for d in bnc.databases() if d["name"] == "app")
+    assert config["max_client_conn"]["value"] == "120"
+    assert (app["pool_size"], app["reserve_pool"], app["max_connections"]) == ("5", "2", "7")

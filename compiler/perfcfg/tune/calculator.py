@@ -224,10 +224,34 @@ def findings(inp: CalcInput) -> list[Finding]:
 
 def calculate_text(inp: CalcInput) -> str:
     notes = [f"# {f.severity}[{f.code}]: {f.message}" for f in findings(inp)]
-    lines = _header(inp) + notes + ([""] if inp.daemon == "postgres" else ["", "[pgbouncer]"]
-                                    if inp.daemon == "pgbouncer" else [""])
-    lines += [_line(inp.daemon, r) for r in calculate(inp)]
+    recs = calculate(inp)
+    if inp.daemon == "pgbouncer":
+        return "\n".join(_header(inp) + notes + _pgbouncer_sections(recs)) + "\n"
+    lines = _header(inp) + notes + [""]
+    lines += [_line(inp.daemon, r) for r in recs]
     return "\n".join(lines) + "\n"
+
+
+def _pgbouncer_sections(recs: list[Recommendation]) -> list[str]:
+    """A per-database value (``databases.app.pool_size``) is a key of that database's line in
+    ``[databases]``, not of ``[pgbouncer]``: pgbouncer refuses to start on an unknown key
+    there ("unknown parameter: pgbouncer/databases.app.pool_size"), so the fragment would not
+    load as pasted."""
+    per_db: dict[str, list[Recommendation]] = {}
+    for r in recs:
+        parts = r.path.split(".")
+        if parts[1] == "databases":
+            per_db.setdefault(parts[2], []).append(r)
+    lines = ["", "[databases]",
+             "# add host=, port= and dbname= for your server (pgbouncer's defaults: the local",
+             "# socket and a database named like the entry)"] if per_db else []
+    for db, values in per_db.items():
+        lines += [f"# {r.path.rsplit('.', 1)[1]}: {r.reason}" for r in values]
+        lines.append(f"{db} = " + " ".join(f"{r.path.rsplit('.', 1)[1]}={_number(r.value)}"
+                                            for r in values))
+    lines += ["", "[pgbouncer]"]
+    lines += [_line("pgbouncer", r) for r in recs if r.path.split(".")[1] != "databases"]
+    return lines
 
 
 def _jsonable(value: Any) -> Any:
