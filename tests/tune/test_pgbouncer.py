@@ -2,7 +2,7 @@
 
 import pytest
 from perfcfg.services.pgbouncer import tuning as pgbouncer
-from perfcfg.tune.context import GiB, Host, Pool, Versions
+from perfcfg.tune.context import GiB, Host, Pool, Program, Versions
 
 
 def _values(ctx):
@@ -63,10 +63,19 @@ def test_reserve_stays_within_the_declared_clients(make_ctx):
     assert (d.size, d.reserve) == (8, 1)
 
 
-def test_max_client_conn_covers_workers_plus_headroom(make_ctx):
-    ctx = make_ctx()
+def test_max_client_conn_is_twice_the_clients_never_below_the_default(make_ctx):
     clients = 40 * 2 + 2 * 4
-    assert _values(ctx)["pgbouncer.max_client_conn"] == clients + 20
+    assert _values(make_ctx())["pgbouncer.max_client_conn"] == 2 * clients
+    few = make_ctx(programs=(Program("bot", 10, 1, 1, 0),), pools=(Pool("app", "bot", 10),))
+    assert _values(few)["pgbouncer.max_client_conn"] == 100
+
+
+def test_max_client_conn_cut_by_the_fd_limit_says_so(make_ctx):
+    ctx = make_ctx(host=Host(16 * GiB, 4, "ssd", open_files=150))
+    r = next(r for r in pgbouncer.recommend(ctx, {}) if r.path == "pgbouncer.max_client_conn")
+    caps = sum(d.cap for d in pgbouncer.database_pools(ctx, {}))
+    assert r.value == 150 - 10 - caps and "cut to what the fd limit 150 leaves" in r.reason
+    assert r.value >= 88        # never below the declared clients
 
 
 def test_transaction_pooling_and_stuck_worker_timeouts(make_ctx):
@@ -74,7 +83,15 @@ def test_transaction_pooling_and_stuck_worker_timeouts(make_ctx):
     assert v["pgbouncer.pool_mode"] == "transaction"
     assert 0 < v["pgbouncer.idle_transaction_timeout"] <= 300
     assert v["pgbouncer.query_wait_timeout"] < 120
-    assert v["pgbouncer.server_idle_timeout"] < 600
+
+
+@pytest.mark.parametrize("pools, timeout", [
+    ((Pool("app", "bot", 80),), 600.0),
+    ((Pool("app", "bot", 80), Pool("reports", "bi", 2, mode="session")), 600.0),
+    ((Pool("app", "bot", 80), Pool("app", "ops", 2)), 60.0),
+], ids=["one-pool", "two-databases", "two-pools-share-a-cap"])
+def test_server_idle_timeout_short_only_when_pools_share_a_cap(make_ctx, pools, timeout):
+    assert _values(make_ctx(pools=pools))["pgbouncer.server_idle_timeout"] == timeout
 
 
 def test_query_wait_below_client_timeout(make_ctx):

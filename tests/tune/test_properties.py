@@ -52,8 +52,9 @@ def fits(ctx: TuneContext) -> bool:
     limit = ctx.host.open_files
     if "pgbouncer" not in ctx.supervised and pgbouncer.fd_need(ctx.pools, s) > limit:
         return False
-    wanted = redis.maxclients(ctx)[1] + redis.REDIS_RESERVED_FDS
-    return "redis" in ctx.supervised or wanted <= limit
+    # maxclients is cut to the fd limit (with a reason), never below what the workers open
+    needed = redis.worker_clients(ctx) + redis.REDIS_RESERVED_FDS
+    return "redis" in ctx.supervised or needed <= limit
 
 
 def in_pg15_range(name: str, value) -> bool:

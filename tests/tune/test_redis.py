@@ -26,21 +26,36 @@ def test_maxmemory_is_the_budget_plan(make_ctx):
     assert _values(ctx)["redis.maxmemory"] == budget.plan(ctx).redis_maxmemory
 
 
-@pytest.mark.parametrize("cpus, env, threads", [
-    (1, "production", 1), (3, "production", 1), (4, "production", 2), (8, "production", 4),
-    (64, "production", 8), (16, "development", 1),
-], ids=["1", "3", "4", "8", "64-capped", "development"])
-def test_io_threads(make_ctx, cpus, env, threads):
-    assert _values(make_ctx(host=Host(16 * GiB, cpus), env=env))["redis.io-threads"] == threads
+@pytest.mark.parametrize("cpus, env, bots, threads", [
+    (1, "production", 40, 1), (4, "production", 2000, 1), (8, "production", 40, 1),
+    (8, "production", 500, 2), (32, "production", 500, 8), (64, "production", 500, 8),
+    (16, "development", 500, 1),
+], ids=["1", "4-cpus-many-clients", "8-cpus-few-clients", "8-cpus-1000-clients", "32",
+        "64-capped", "development"])
+def test_io_threads_only_above_the_documented_threshold(make_ctx, cpus, env, bots, threads):
+    ctx = make_ctx(host=Host(16 * GiB, cpus), env=env, programs=(Program("bot", bots, 1, 2, 0),))
+    assert _values(ctx)["redis.io-threads"] == threads
+
+
+def test_io_threads_on_request(make_ctx):
+    from perfcfg.tune.engine import settings
+    assert settings(make_ctx(fixed={"redis.io-threads": 4}))["redis.io-threads"] == 4
 
 
 @pytest.mark.parametrize("open_files, supervised, maxclients", [
-    (65536, frozenset(), 100 * 2 + 2 * 4 + 32), (100, frozenset(), 100 - 32),
-    (100, frozenset({"redis"}), 100 * 2 + 2 * 4 + 32),
-], ids=["plenty", "bounded-by-fds", "supervised-raises-fds"])
+    (65536, frozenset(), 10000), (100, frozenset(), 100 - 32),
+    (100, frozenset({"redis"}), 10000), (1 << 20, frozenset(), 2 * (6000 * 2 + 2 * 4)),
+], ids=["default-floor", "bounded-by-fds", "supervised-raises-fds", "twice-the-clients"])
 def test_maxclients(make_ctx, open_files, supervised, maxclients):
+    bots = 6000 if open_files == 1 << 20 else 100
     ctx = make_ctx(host=Host(16 * GiB, 4, open_files=open_files), supervised=supervised,
-                   programs=(Program("bot", 100, 2, 2, 0), Program("cron", 2, 1, 4, 0)))
+                   programs=(Program("bot", bots, 2, 2, 0), Program("cron", 2, 1, 4, 0)))
     v = _values(ctx)
     assert v["redis.maxclients"] == maxclients
     assert v["budget.redis_fds"] == maxclients + 32
+
+
+@pytest.mark.parametrize("role", ["cache", "store"])
+def test_every_lazyfree_is_on(make_ctx, role):
+    v = _values(make_ctx(redis_role=role))
+    assert {k: v[f"redis.{k}"] for k in redis.LAZYFREE} == {k: True for k in redis.LAZYFREE}

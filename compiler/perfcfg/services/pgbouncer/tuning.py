@@ -51,9 +51,11 @@ RESERVE_FRACTION = 4
 RESERVE_MIN = 1
 # pgbouncer default reserve_pool_timeout is 5 s; bots retry fast, so take the reserve after 3 s.
 RESERVE_POOL_TIMEOUT = 3.0
-# Client headroom for the admin console, migrations and restarts overlapping old workers.
-CLIENT_HEADROOM_MIN = 20
-CLIENT_HEADROOM_DIVISOR = 10
+# Client limit: a deploy that overlaps old and new workers doubles the clients for a while,
+# and a connection leak should queue, not fail hard; never below pgbouncer's own default
+# max_client_conn (100, doc/config.md) unless the fd limit forces it.
+CLIENT_HEADROOM_FACTOR = 2
+MAX_CLIENT_CONN_DEFAULT = 100
 # src/main.c check_limits(): max_client_conn + 10 + Σ pool sizes.
 FD_FIXED_OVERHEAD = 10
 # doc/config.md: idle_transaction_timeout default 0 (off); a stuck worker would pin a server
@@ -62,8 +64,10 @@ IDLE_TRANSACTION_TIMEOUT = {"development": 300.0, "staging": 60.0, "production":
 # doc/config.md: query_wait_timeout default 120 s; bots should fail fast and retry.
 QUERY_WAIT_TIMEOUT = 30.0
 # doc/config.md: a pool waiting on max_db_connections only gets a slot after another pool's
-# idle server connection closes (server_idle_timeout, default 600 s).
-SERVER_IDLE_TIMEOUT = 60.0
+# idle server connection closes (server_idle_timeout, default 600 s). Only pools that share a
+# database's cap can wait that way; otherwise closing idle connections early is reconnect churn.
+SERVER_IDLE_TIMEOUT_SHARED = 60.0
+SERVER_IDLE_TIMEOUT_DEFAULT = 600.0
 # max_prepared_statements exists from 1.21; 200 is the 1.24 default (doc/config.md).
 PREPARED_STATEMENTS_SINCE = (1, 21)
 MAX_PREPARED_STATEMENTS = 200
@@ -80,13 +84,26 @@ def declared_clients(ctx: TuneContext) -> int:
     return max(worker_db_clients(ctx), sum(p.clients for p in ctx.pools))
 
 
-def client_headroom(clients: int) -> int:
-    return max(CLIENT_HEADROOM_MIN, ceil_div(clients, CLIENT_HEADROOM_DIVISOR))
+def _fd_room(ctx: TuneContext, settings: Mapping[str, Any]) -> int | None:
+    """Client connections pgbouncer's fd limit leaves after its pools, or None when supervisord
+    raises the limit to what pgbouncer needs."""
+    if "pgbouncer" in ctx.supervised:
+        return None
+    pools = sum(d.cap for d in database_pools(ctx, settings))
+    return ctx.host.open_files - FD_FIXED_OVERHEAD - pools
 
 
-def max_client_conn(ctx: TuneContext) -> int:
+def client_limit(ctx: TuneContext, settings: Mapping[str, Any] | None = None
+                 ) -> tuple[int, int]:
+    """(max_client_conn, wanted before the fd bound)."""
     clients = declared_clients(ctx)
-    return int(pick(ctx, "pgbouncer.max_client_conn", clients + client_headroom(clients)))
+    wanted = max(MAX_CLIENT_CONN_DEFAULT, CLIENT_HEADROOM_FACTOR * clients)
+    room = _fd_room(ctx, settings or {})
+    return (wanted if room is None else max(clients, min(wanted, room))), wanted
+
+
+def max_client_conn(ctx: TuneContext, settings: Mapping[str, Any] | None = None) -> int:
+    return int(pick(ctx, "pgbouncer.max_client_conn", client_limit(ctx, settings)[0]))
 
 
 def cpu_target(ctx: TuneContext) -> int:
@@ -297,14 +314,19 @@ def _pool_recs(ctx: TuneContext, prior: Mapping[str, Any]) -> list[Recommendatio
     return out + _database_recs(ctx, dbs, prior)
 
 
-def _client_recs(ctx: TuneContext) -> list[Recommendation]:
-    clients = declared_clients(ctx)
-    return [rec("pgbouncer.max_client_conn", clients + client_headroom(clients),
-                "pgbouncer.clients.max_client_conn",
-                "every worker connection plus headroom for admin and rolling restarts",
-                "Σ processes × db_connections + max(20, 10%)",
+def _client_recs(ctx: TuneContext, prior: Mapping[str, Any]) -> list[Recommendation]:
+    value, wanted = client_limit(ctx, prior)
+    cut = value < wanted
+    return [rec("pgbouncer.max_client_conn", value, "pgbouncer.clients.max_client_conn",
+                f"cut to what the fd limit {ctx.host.open_files} leaves after the pools "
+                f"(wanted {wanted}): raise open_files to restore the headroom" if cut else
+                "twice the declared clients (a rolling deploy overlaps old and new workers; a "
+                "leak queues instead of failing), never below pgbouncer's default 100",
+                "max(100, 2 × declared clients), ≤ open_files − 10 − Σ pool caps "
+                "(never below the declared clients)",
                 {"worker_clients": worker_db_clients(ctx),
-                 "pool_clients": sum(p.clients for p in ctx.pools)})]
+                 "pool_clients": sum(p.clients for p in ctx.pools),
+                 "fd_limit": None if "pgbouncer" in ctx.supervised else ctx.host.open_files})]
 
 
 def _timeout_recs(ctx: TuneContext) -> list[Recommendation]:
@@ -320,11 +342,24 @@ def _timeout_recs(ctx: TuneContext) -> list[Recommendation]:
         rec("pgbouncer.query_wait_timeout", wait, "pgbouncer.timeouts.query_wait_timeout",
             "a queued client fails fast (and retries) before its own timeout fires",
             "min(30, client_timeout / 2)", {"client_timeout": ctx.client_timeout}),
-        rec("pgbouncer.server_idle_timeout", SERVER_IDLE_TIMEOUT,
-            "pgbouncer.timeouts.server_idle_timeout",
-            "idle server connections return their slot to other pools within a minute",
-            "60", {}),
+        _server_idle(ctx),
     ]
+
+
+def _server_idle(ctx: TuneContext) -> Recommendation:
+    shared = sorted({p.database for p in ctx.pools
+                     if sum(q.database == p.database for q in ctx.pools) > 1})
+    if shared:
+        return rec("pgbouncer.server_idle_timeout", SERVER_IDLE_TIMEOUT_SHARED,
+                   "pgbouncer.timeouts.server_idle_timeout",
+                   f"pools of {', '.join(shared)} share its max_db_connections: an idle server "
+                   "connection returns its slot to the other pool within a minute",
+                   "60 when pools share a database's cap, else 600", {"shared": shared})
+    return rec("pgbouncer.server_idle_timeout", SERVER_IDLE_TIMEOUT_DEFAULT,
+               "pgbouncer.timeouts.server_idle_timeout",
+               "pgbouncer's default: no two pools share a database's cap, so closing idle "
+               "server connections sooner would only add reconnects",
+               "60 when pools share a database's cap, else 600", {"shared": []})
 
 
 def _version_recs(ctx: TuneContext) -> list[Recommendation]:
@@ -337,7 +372,7 @@ def _version_recs(ctx: TuneContext) -> list[Recommendation]:
 
 
 def recommend(ctx: TuneContext, prior: Mapping[str, Any]) -> list[Recommendation]:
-    out = _pool_recs(ctx, prior) + _client_recs(ctx) + _timeout_recs(ctx) + _version_recs(ctx)
+    out = _pool_recs(ctx, prior) + _client_recs(ctx, prior) + _timeout_recs(ctx) + _version_recs(ctx)
     settings = {**{r.path: r.value for r in out}, **ctx.fixed}
     out.append(rec("budget.pgbouncer_fds", fd_need(ctx.pools, settings), "pgbouncer.fds",
                    "file descriptors pgbouncer needs (check_limits() plus reserve pools)",

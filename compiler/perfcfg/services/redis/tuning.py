@@ -2,10 +2,11 @@
 CPUs, and a client limit the fd limit can honour.
 
 >>> from perfcfg.tune.context import Host, Program, TuneContext, GiB
->>> ctx = TuneContext("production", Host(16 * GiB, 8), (Program("bot", 40, 2, 2, 0),), ())
+>>> ctx = TuneContext("production", Host(16 * GiB, 8, open_files=65536),
+...                   (Program("bot", 40, 2, 2, 0),), ())
 >>> v = {r.path: r.value for r in recommend(ctx, {})}
 >>> v["redis.maxmemory-policy"], v["redis.io-threads"], v["redis.maxclients"]
-('allkeys-lfu', 4, 128)
+('allkeys-lfu', 1, 10000)
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from perfcfg.tune import budget
 from perfcfg.tune.context import Recommendation, TuneContext
-from perfcfg.tune.util import ceil_div, mib_text, pick, rec
+from perfcfg.tune.util import mib_text, pick, rec
 
 # Redis docs (key eviction): allkeys-lfu keeps the frequently used keys when access follows a
 # power law, as bot caches do (a few hot chats, users, settings); LRU would evict a hot key
@@ -23,15 +24,27 @@ from perfcfg.tune.util import ceil_div, mib_text, pick, rec
 POLICY = {"cache": "allkeys-lfu", "store": "noeviction"}
 # redis.conf 7.0: the default save points; a store snapshots as well as appending.
 DEFAULT_SAVE = ((3600, 1), (300, 100), (60, 10000))
-# redis.conf 7.0 (io-threads): only with ≥ 4 cores, leave cores spare, > 8 rarely helps. The
-# host also runs PostgreSQL and the workers, so Redis takes at most half the cores.
-IO_THREADS_MIN_CPUS = 4
+# redis.conf 7.0 (io-threads): "we only recommend using threaded I/O if you actually have
+# performance problems", only with ≥ 4 cores, leaving cores spare, > 8 rarely helps. perfcfg
+# switches it on by itself only where one thread's socket I/O becomes the bottleneck: ≥ 8 CPUs
+# and ≥ 1000 declared client connections; then Redis takes at most a quarter of the cores of
+# a host that also runs PostgreSQL and the workers. A preset can always set it.
+IO_THREADS_MIN_CPUS = 8
+IO_THREADS_MIN_CLIENTS = 1000
+IO_THREADS_SHARE = 4
 IO_THREADS_CAP = 8
 # redis.conf: Redis needs maxclients + 32 file descriptors (it reserves 32 for itself).
 REDIS_RESERVED_FDS = 32
-CLIENT_HEADROOM_MIN = 32            # redis-cli, monitoring, a rolling restart's overlap
-CLIENT_HEADROOM_DIVISOR = 10
-MAXCLIENTS_MIN = 128
+# maxclients: twice the declared clients (a rolling deploy overlaps old and new workers, a leak
+# or extra pub/sub connections should not fail hard), never below Redis' default 10000 unless
+# the fd limit forces it.
+CLIENT_HEADROOM_FACTOR = 2
+MAXCLIENTS_DEFAULT = 10000
+# Free big keys in a background thread on every path (eviction, expiry, DEL/UNLINK by users,
+# FLUSH*, server-side deletes, replica full sync): the main thread never stalls on a big free.
+# Valkey 8.0 made all of them the default.
+LAZYFREE = ("lazyfree-lazy-eviction", "lazyfree-lazy-expire", "lazyfree-lazy-server-del",
+            "lazyfree-lazy-user-del", "lazyfree-lazy-user-flush", "replica-lazy-flush")
 # tcp-backlog default 511; Linux ≥ 5.4 net.core.somaxconn default 4096 caps any larger value.
 TCP_BACKLOG_DEFAULT = 511
 SOMAXCONN_DEFAULT = 4096
@@ -59,16 +72,16 @@ def maxmemory(ctx: TuneContext) -> int:
 def maxclients(ctx: TuneContext) -> tuple[int, int]:
     """(maxclients, wanted before the fd bound)."""
     clients = worker_clients(ctx)
-    wanted = max(MAXCLIENTS_MIN,
-                 clients + max(CLIENT_HEADROOM_MIN, ceil_div(clients, CLIENT_HEADROOM_DIVISOR)))
+    wanted = max(MAXCLIENTS_DEFAULT, CLIENT_HEADROOM_FACTOR * clients)
     limit = fd_limit(ctx)
     return (wanted if limit is None else max(1, min(wanted, limit - REDIS_RESERVED_FDS))), wanted
 
 
 def io_threads(ctx: TuneContext) -> int:
-    if ctx.env == "development" or ctx.host.cpus < IO_THREADS_MIN_CPUS:
+    if ctx.env == "development" or ctx.host.cpus < IO_THREADS_MIN_CPUS \
+            or worker_clients(ctx) < IO_THREADS_MIN_CLIENTS:
         return 1
-    return min(ctx.host.cpus // 2, IO_THREADS_CAP)
+    return max(2, min(ctx.host.cpus // IO_THREADS_SHARE, IO_THREADS_CAP))
 
 
 def _memory(ctx: TuneContext) -> list[Recommendation]:
@@ -84,10 +97,10 @@ def _memory(ctx: TuneContext) -> list[Recommendation]:
             else "a store refuses writes rather than silently dropping data",
             "allkeys-lfu for cache, noeviction for store", {"role": role}),
     ]
-    if role == "cache":
-        out.append(rec("redis.lazyfree-lazy-eviction", True, "redis.memory.lazyfree_eviction",
-                       "free evicted big keys in a background thread: no latency spikes",
-                       "yes for cache", {"role": role}))
+    for name in LAZYFREE:
+        out.append(rec(f"redis.{name}", True, "redis.memory.lazyfree",
+                       "free big keys in a background thread: the main thread never stalls on "
+                       "a large free (Valkey 8.0's default)", "yes", {}))
     return out
 
 
@@ -116,25 +129,32 @@ def _clients(ctx: TuneContext) -> list[Recommendation]:
     value, wanted = maxclients(ctx)
     value = int(pick(ctx, "redis.maxclients", value))
     limit = fd_limit(ctx)
-    backlog = min(SOMAXCONN_DEFAULT, max(TCP_BACKLOG_DEFAULT, value))
+    backlog = min(SOMAXCONN_DEFAULT, max(TCP_BACKLOG_DEFAULT,
+                                         CLIENT_HEADROOM_FACTOR * worker_clients(ctx)))
     threads = io_threads(ctx)
     return [
         rec("redis.maxclients", value, "redis.clients.maxclients",
-            "every worker connection plus headroom" + (
-                f", cut to the fd limit {limit} − 32" if value < wanted else ""),
-            "max(128, Σ processes × redis_connections + max(32, 10%)), ≤ open_files − 32",
+            f"cut to the fd limit {limit} − 32 (wanted {wanted}): raise open_files to restore "
+            "the headroom" if value < wanted else
+            "twice the workers' connections (rolling deploys, leaks, pub/sub), never below "
+            "Redis' default 10000",
+            "max(10000, 2 × Σ processes × redis_connections), ≤ open_files − 32",
             {"worker_clients": worker_clients(ctx), "fd_limit": limit}),
         rec("redis.tcp-backlog", backlog, "redis.clients.tcp_backlog",
             "all workers may reconnect at once after a restart; ≤ net.core.somaxconn",
-            "min(4096, max(511, maxclients))", {"maxclients": value}),
+            "min(4096, max(511, 2 × worker connections))",
+            {"worker_clients": worker_clients(ctx)}),
         rec("redis.timeout", TIMEOUT, "redis.clients.timeout",
             "pooled idle connections stay open (closing them causes reconnect storms)", "0", {}),
         rec("redis.tcp-keepalive", TCP_KEEPALIVE, "redis.clients.tcp_keepalive",
             "detect dead peers in minutes", "300", {}),
         rec("redis.io-threads", threads, "redis.cpu.io_threads",
-            "I/O threads help only from 4 cores; Redis takes at most half of a shared host"
-            if threads > 1 else "fewer than 4 cores (or development): one thread is fastest",
-            "1 if cpus < 4 else min(cpus // 2, 8)", {"cpus": ctx.host.cpus, "env": ctx.env}),
+            f"{worker_clients(ctx)} client connections on {ctx.host.cpus} CPUs: one thread's "
+            "socket I/O becomes the bottleneck; a quarter of the cores" if threads > 1 else
+            "one thread: Redis advises I/O threads only for a measured bottleneck (perfcfg "
+            "turns them on from 8 CPUs and 1000 clients; set io-threads to ask for them)",
+            "max(2, min(cpus // 4, 8)) if cpus ≥ 8 and clients ≥ 1000 (not development) else 1",
+            {"cpus": ctx.host.cpus, "clients": worker_clients(ctx), "env": ctx.env}),
         rec("budget.redis_fds", value + REDIS_RESERVED_FDS, "redis.fds",
             "file descriptors Redis needs", "maxclients + 32", {"maxclients": value}),
     ]
