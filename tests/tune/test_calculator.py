@@ -70,5 +70,5 @@ def test_pgbouncer_fragment_loads_in_pgbouncer_as_pasted():
     with PgBouncer(text) as bnc:      # raises on any ERROR line pgbouncer logs
         config = bnc.config()
         app = next(d for d in bnc.databases() if d["name"] == "app")
-    assert config["max_client_conn"]["value"] == "120"
+    assert config["max_client_conn"]["value"] == "200"     # 2 × the 100 clients
     assert (app["pool_size"], app["reserve_pool"], app["max_connections"]) == ("5", "2", "7")
