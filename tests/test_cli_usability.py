@@ -307,3 +307,18 @@ def test_a_host_file_outside_the_project_is_named_as_typed(tmp_path):
                  str(tmp_path / "nope.yaml"))
     assert result.code == 1
     assert f"host profile {tmp_path / 'nope.yaml'} does not exist" in result.err
+
+
+def test_several_environments_in_one_env_flag_get_the_flags_to_write(tmp_path):
+    import re
+    import shutil
+
+    from helpers import run_as_printed
+
+    shutil.copytree(EXAMPLE, tmp_path / "botfarm")
+    done = run_as_printed("perfcfg validate --env staging,production --project botfarm", tmp_path)
+    assert done.returncode == 1 and "PCF119" in done.stderr, done.stderr
+    hint = re.search(r"hint: one environment per --env: (.+)$", done.stderr, re.MULTILINE)
+    assert hint and hint.group(1) == "--env staging --env production", done.stderr
+    again = run_as_printed(f"perfcfg validate {hint.group(1)} --project botfarm", tmp_path)
+    assert again.returncode == 0 and "2 environment(s) valid" in again.stderr, again.stderr

@@ -70,8 +70,13 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
     env = proj.file.environments.get(req.env)
     if env is None:
         names = sorted(proj.file.environments)
+        # "--env staging,production" names environments that exist, in one flag
+        listed = [e for e in req.env.replace(",", " ").split() if e]
+        several = len(listed) > 1 and all(e in names for e in listed)
         diags.append(Diagnostic("PCF119", "error", f"no environment {req.env!r} in perfcfg.yaml",
                                 proj.span("environments"), f"environments.{req.env}",
+                                "one environment per --env: " + " ".join(
+                                    f"--env {e}" for e in listed) if several else
                                 did_you_mean(req.env, names) or f"environments: {', '.join(names)}"))
         return _done(result)
     kind = projects.env_kind(req.env, env)
