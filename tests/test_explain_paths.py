@@ -53,3 +53,13 @@ def test_every_setting_path_the_readme_lists_is_explained():
         result = run("explain", "--env", "production", "--project", str(EXAMPLE), path)
         assert result.code == 0, (path, result.err)
         assert result.out.startswith(f"{path} = ")
+
+
+def test_the_readme_tuning_sample_is_the_real_output():
+    """The README's explain sample under "Tuning" (lines before its "...") is what explain
+    prints today: a tuning change that moves work_mem must update the README with it."""
+    command = "$ perfcfg explain --env staging --project examples/botfarm postgres.work_mem\n"
+    sample = (ROOT / "README.md").read_text().split(command, 1)[1].split("  ...\n", 1)[0]
+    result = run("explain", "--env", "staging", "--project", str(EXAMPLE), "postgres.work_mem")
+    assert result.code == 0, result.err
+    assert sample.count("\n") >= 3 and result.out.startswith(sample), (sample, result.out)
