@@ -13,6 +13,7 @@ import pytest
 from helpers import ENVS, copy_example, run, write
 from perfcfg.core import redact
 from perfcfg.stages import secrets
+from perfcfg.stages.render import FILES
 
 SCRAM = re.compile(r"^SCRAM-SHA-256\$4096:(?P<salt>[A-Za-z0-9+/]{22}==)"
                    r"\$(?P<stored>[A-Za-z0-9+/]{43}=):(?P<server>[A-Za-z0-9+/]{43}=)$")
@@ -110,7 +111,7 @@ def resolved_example(tmp_path, monkeypatch):
 
 def test_no_generated_file_holds_a_secret_in_plaintext(resolved_example):
     files = sorted((resolved_example / "generated").rglob("*"))
-    assert len([p for p in files if p.is_file()]) == 7 * len(ENVS)
+    assert len([p for p in files if p.is_file()]) == len(FILES) * len(ENVS)
     for path in files:
         if not path.is_file():
             continue

@@ -3,6 +3,7 @@
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from helpers import compile_with, write
+from perfcfg.stages.render import FILES
 from perfcfg.core.units import GiB, MiB
 
 BUDGETS = ("os_reserve", "workers", "pgbouncer", "redis", "postgres")
@@ -21,7 +22,7 @@ def test_every_host_compiles_and_budgets_fit(project, memory_mib, cpus, storage,
           f"storage: {storage}\nopen_files: {open_files}\n")
     result = compile_with(project, REDIS_USER, env)
     errors = [d for d in result.diagnostics if d.severity == "error"]
-    assert errors == [] and len(result.files) == 7, errors
+    assert errors == [] and len(result.files) == len(FILES), errors
     plan = result.plan
     assert sum(plan.value(f"budget.{b}") for b in BUDGETS) <= memory_mib * MiB
     assert plan.value("postgres.shared_buffers") >= 16 * 8192

@@ -17,7 +17,7 @@ from perfcfg import modelrules as rules
 from perfcfg.modelbase import Record
 from perfcfg.modelrules import SECRET_REF, ProgramMethods, parse_share
 
-__all__ = ["Targets", "Environment", "Secrets", "ProjectFile", "HostProfile", "Program", "Workload", "Database", "User", "Client", "RedisUser", "Waiver", "Policy", "Budget", "SECRET_REF", "parse_share"]
+__all__ = ["Targets", "Environment", "Secrets", "DeployFile", "Deploy", "ProjectFile", "HostProfile", "Program", "Workload", "Database", "User", "Client", "RedisUser", "Waiver", "Policy", "Budget", "SECRET_REF", "parse_share"]
 
 
 class Targets(Record):
@@ -46,11 +46,33 @@ class Secrets(Record):
     FIELDS = {'mode': None}
 
 
+class DeployFile(Record):
+    """Where one generated file goes on the host and who owns it there (manifest.json);
+    unset keys keep the Debian package's layout for the target version."""
+
+    path: str | None
+    owner: str | None
+    group: str | None
+    mode: str | None
+
+    FIELDS = {'path': None, 'owner': None, 'group': None, 'mode': None}
+
+
+class Deploy(Record):
+    """The host side of the generated files: generated file name → placement."""
+
+    files: dict[str, DeployFile]
+
+    FIELDS = {'files': DeployFile}
+    KEYED = frozenset(['files'])
+
+
 class ProjectFile(Record):
     project: str
     output: str
     targets: Targets
     secrets: Secrets
+    deploy: Deploy
     environments: dict[str, Environment]
 
     FIELDS = {
@@ -58,6 +80,7 @@ class ProjectFile(Record):
         'output': None,
         'targets': Targets,
         'secrets': Secrets,
+        'deploy': Deploy,
         'environments': Environment,
     }
     KEYED = frozenset(['environments'])
@@ -315,6 +338,84 @@ Secrets.__core_schema__ = {
     'root_model': False,
     'config': {'extra_fields_behavior': 'forbid', 'title': 'Secrets'},
 }
+DeployFile.__core_schema__ = {
+    'type': 'model',
+    'cls': DeployFile,
+    'schema': {
+        'type': 'model-fields',
+        'fields': {
+            'path': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {'type': 'nullable', 'schema': {'type': 'str', 'pattern': '^/'}},
+                    'default': None,
+                },
+            },
+            'owner': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {
+                        'type': 'nullable',
+                        'schema': {'type': 'str', 'pattern': '^[a-z_][a-z0-9_-]*$'},
+                    },
+                    'default': None,
+                },
+            },
+            'group': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {
+                        'type': 'nullable',
+                        'schema': {'type': 'str', 'pattern': '^[a-z_][a-z0-9_-]*$'},
+                    },
+                    'default': None,
+                },
+            },
+            'mode': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {'type': 'nullable', 'schema': {'type': 'str', 'pattern': '^0[0-7]{3}$'}},
+                    'default': None,
+                },
+            },
+        },
+        'model_name': 'DeployFile',
+        'computed_fields': [],
+    },
+    'custom_init': False,
+    'root_model': False,
+    'config': {'extra_fields_behavior': 'forbid', 'title': 'DeployFile'},
+}
+Deploy.__core_schema__ = {
+    'type': 'model',
+    'cls': Deploy,
+    'schema': {
+        'type': 'model-fields',
+        'fields': {
+            'files': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {
+                        'type': 'dict',
+                        'keys_schema': {'type': 'str'},
+                        'values_schema': DeployFile.__core_schema__,
+                    },
+                    'default': {},
+                },
+            },
+        },
+        'model_name': 'Deploy',
+        'computed_fields': [],
+    },
+    'custom_init': False,
+    'root_model': False,
+    'config': {'extra_fields_behavior': 'forbid', 'title': 'Deploy'},
+}
 ProjectFile.__core_schema__ = {
     'type': 'model',
     'cls': ProjectFile,
@@ -343,6 +444,14 @@ ProjectFile.__core_schema__ = {
                     'type': 'default',
                     'schema': Secrets.__core_schema__,
                     'default': Secrets._make({'mode': 'resolve'}),
+                },
+            },
+            'deploy': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': Deploy.__core_schema__,
+                    'default': Deploy._make({'files': {}}),
                 },
             },
             'environments': {

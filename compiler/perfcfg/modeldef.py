@@ -66,11 +66,28 @@ class Secrets(Strict):
     mode: Literal["resolve", "placeholder"] = "resolve"
 
 
+class DeployFile(Strict):
+    """Where one generated file goes on the host and who owns it there (manifest.json);
+    unset keys keep the Debian package's layout for the target version."""
+
+    path: str | None = Field(None, pattern=r"^/")
+    owner: str | None = Field(None, pattern=r"^[a-z_][a-z0-9_-]*$")
+    group: str | None = Field(None, pattern=r"^[a-z_][a-z0-9_-]*$")
+    mode: str | None = Field(None, pattern=r"^0[0-7]{3}$")
+
+
+class Deploy(Strict):
+    """The host side of the generated files: generated file name → placement."""
+
+    files: dict[str, DeployFile] = {}
+
+
 class ProjectFile(Strict):
     project: str = Field(pattern=NAME)
     output: str = "generated/{env}"
     targets: Targets = Targets()
     secrets: Secrets = Secrets()
+    deploy: Deploy = Deploy()
     environments: Annotated[dict[str, Environment], AfterValidator(rules.env_names)] = Field(
         min_length=1)
 
@@ -190,6 +207,7 @@ class Budget(Strict):
 
 
 # The structures perfcfg validates on its own, in the order scripts/gen_model.py writes them.
-MODELS: tuple[type[Strict], ...] = (Targets, Environment, Secrets, ProjectFile, HostProfile,
+MODELS: tuple[type[Strict], ...] = (Targets, Environment, Secrets, DeployFile, Deploy,
+                                    ProjectFile, HostProfile,
                                     Program, Workload, Database, User, Client, RedisUser, Waiver,
                                     Policy, Budget)

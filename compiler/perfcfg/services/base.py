@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from perfcfg.services import catalog as catalogs
 
 if TYPE_CHECKING:
-    from perfcfg.services.output import Output
+    from perfcfg.services.output import Output, Placement
     from perfcfg.services.rules import Rule
 
 
@@ -65,6 +65,9 @@ class Service:
     # JSON Schema of perfcfg's own keys in the section: (draft-07 converter) → {key: schema};
     # called only by `perfcfg schema`, so it may import pydantic
     own_schema: Callable[[Callable[[dict], dict]], dict[str, Any]] | None = None
+    # where the daemon's Debian package reads its files, for the target version, and who owns
+    # them (the manifest's defaults; perfcfg.yaml's deploy: overrides them per file)
+    placement: Callable[[Any], Placement] | None = None
 
     def catalog(self, targets: Any) -> catalogs.Catalog | None:
         return catalogs.load(self.daemon, self.version(targets), self.case_insensitive)

@@ -10,6 +10,7 @@ Adding a daemon is one package under ``services/`` with a ``service.py`` and one
 
 from __future__ import annotations
 
+from perfcfg.services import manifest
 from perfcfg.services.base import Service
 from perfcfg.services.output import Output
 from perfcfg.services.pgbouncer.service import SERVICE as PGBOUNCER
@@ -18,6 +19,8 @@ from perfcfg.services.redis.service import SERVICE as REDIS
 from perfcfg.services.supervisor.service import SERVICE as SUPERVISOR
 
 SERVICES: tuple[Service, ...] = (POSTGRES, PGBOUNCER, REDIS, SUPERVISOR)
+# Files made from the services' files once those are rendered, in order.
+POST: tuple[Output, ...] = (manifest.OUTPUT,)
 _BY_NAME = {s.name: s for s in SERVICES}
 
 
@@ -30,5 +33,6 @@ def names() -> tuple[str, ...]:
 
 
 def outputs() -> tuple[Output, ...]:
-    """Every file a build writes, in order: each declared once, by its service."""
-    return tuple(o for s in SERVICES for o in s.outputs)
+    """Every file a build writes, in order: each declared once, by its service, then the
+    files made from them (the manifest)."""
+    return tuple(o for s in SERVICES for o in s.outputs) + POST

@@ -125,7 +125,8 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
 
     header = {"env": req.env, "presets": result.preset_files, "host": host_display,
               "hash": result.input_hash, "version": __version__, "secrets": mode,
-              "sets": [mask_line(s) for s in req.sets]}
+              "sets": [mask_line(s) for s in req.sets],
+              "deploy": {name: f.model_dump() for name, f in proj.file.deploy.files.items()}}
     files, found = render_all(plan, config, header)
     # An encoder's message may quote the value it refused; a resolved secret must not show.
     diags.extend(_scrubbed(found, secrets))

@@ -46,5 +46,6 @@ def userlist_txt(ctx: RenderContext, service: Service) -> bytes:
 
 
 # userlist.txt holds SCRAM secrets, which can be guessed offline by whoever reads them.
-OUTPUTS = (Output("pgbouncer.ini", pgbouncer_ini),
+# Debian's pgbouncer.ini is 0640: its [databases] lines describe the servers behind it.
+OUTPUTS = (Output("pgbouncer.ini", pgbouncer_ini, deploy_mode=0o640),
            Output("userlist.txt", userlist_txt, secret=True))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from perfcfg.services.base import Service
+from perfcfg.services.output import Placement
 from perfcfg.services.pgbouncer.policy import RULES
 from perfcfg.services.pgbouncer import encode, values
 from perfcfg.services.pgbouncer.outputs import OUTPUTS
@@ -22,4 +23,6 @@ SERVICE = Service(
     nested=("databases",),
     outputs=OUTPUTS,
     rules=RULES,
+    # Debian's pgbouncer package runs the daemon as postgres and reads /etc/pgbouncer.
+    placement=lambda targets: Placement("/etc/pgbouncer", "postgres", "postgres"),
 )

@@ -48,4 +48,6 @@ def _columns(rows: list[dict]) -> list[dict]:
     return rows
 
 
-OUTPUTS = (Output("postgresql.conf", postgresql_conf), Output("pg_hba.conf", pg_hba_conf))
+# Debian's pg_hba.conf is 0640: it names every role and address allowed in.
+OUTPUTS = (Output("postgresql.conf", postgresql_conf),
+           Output("pg_hba.conf", pg_hba_conf, deploy_mode=0o640))

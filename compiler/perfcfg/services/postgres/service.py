@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from perfcfg.services.base import Service
+from perfcfg.services.output import Placement
 from perfcfg.services.postgres.policy import RULES
 from perfcfg.services.postgres import encode, values
 from perfcfg.services.postgres.outputs import OUTPUTS
@@ -27,4 +28,7 @@ SERVICE = Service(
     },
     outputs=OUTPUTS,
     rules=RULES,
+    # Debian's postgresql-common: one directory per cluster, owned by the postgres user.
+    placement=lambda targets: Placement(f"/etc/postgresql/{targets.postgres}/main",
+                                        "postgres", "postgres"),
 )

@@ -60,5 +60,6 @@ def users_acl(ctx: RenderContext, service: Service) -> bytes:
     return ctx.template("users.acl", users=lines)
 
 
-OUTPUTS = (Output("redis.conf", redis_conf),
+# Debian's redis.conf is 0640 redis:redis.
+OUTPUTS = (Output("redis.conf", redis_conf, deploy_mode=0o640),
            Output("users.acl", users_acl, secret=True, header=False))

@@ -5,9 +5,18 @@ from __future__ import annotations
 
 from perfcfg import model
 from perfcfg.services.base import Service
+from perfcfg.services.output import Placement
 from perfcfg.services.redis.policy import RULES
 from perfcfg.services.redis import encode, schema, values
 from perfcfg.services.redis.outputs import OUTPUTS
+
+def placement(version: str) -> Placement:
+    """Debian's redis-server reads /etc/redis as redis; valkey-server reads /etc/valkey (its
+    main file named valkey.conf) as valkey."""
+    if "valkey" in str(version):
+        return Placement("/etc/valkey", "valkey", "valkey", {"redis.conf": "valkey.conf"})
+    return Placement("/etc/redis", "redis", "redis")
+
 
 SERVICE = Service(
     name="redis",
@@ -32,4 +41,5 @@ SERVICE = Service(
     own_schema=schema.own_schema,
     outputs=OUTPUTS,
     rules=RULES,
+    placement=lambda targets: placement(targets.redis),
 )

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from perfcfg.services.base import Service
+from perfcfg.services.output import Placement
 from perfcfg.services.supervisor.policy import RULES
 from perfcfg.services.supervisor import encode, values
 from perfcfg.services.supervisor.outputs import OUTPUTS, SUBSECTIONS
@@ -21,4 +22,9 @@ SERVICE = Service(
     subsections=SUBSECTIONS,
     outputs=OUTPUTS,
     rules=RULES,
+    # Debian's supervisord.conf includes conf.d/*.conf after its own sections; supervisor
+    # merges a section read again key by key, so this file's values win and the package's
+    # own file stays untouched (a conffile: no prompt on upgrade).
+    placement=lambda targets: Placement("/etc/supervisor/conf.d", "root", "root",
+                                        {"supervisord.conf": "perfcfg.conf"}),
 )

@@ -13,7 +13,7 @@ from perfcfg.core.config import Config
 from perfcfg.core.diagnostics import Diagnostic
 from perfcfg.core.plan import Plan
 from perfcfg.services import registry
-from perfcfg.services.output import RenderContext
+from perfcfg.services.output import RenderContext, Rendered
 from perfcfg.stages.secrets import leaked_into
 
 FILES = tuple(o.name for o in registry.outputs())
@@ -25,9 +25,20 @@ SECRET_FILES = frozenset(o.name for o in registry.outputs() if o.secret)
 def render_all(plan: Plan, config: Config, header: dict[str, Any]
                ) -> tuple[dict[str, bytes], list[Diagnostic]]:
     ctx = RenderContext(plan, config, header)
-    files = {output.name: output.render(ctx, service)
-             for service in registry.SERVICES for output in service.outputs}
-    return files, ctx.diagnostics + _leaks(plan, config, files)
+    ctx.services = registry.SERVICES
+    rendered = {}
+    for service in registry.SERVICES:
+        ctx.service = service
+        for output in service.outputs:
+            if output.render is not None:
+                rendered[output.name] = Rendered(service, output, output.render(ctx, service))
+    ctx.service = None
+    files = {name: item.data for name, item in rendered.items()}
+    leaks = _leaks(plan, config, files)
+    for output in registry.POST:
+        assert output.post is not None
+        files[output.name] = output.post(ctx, rendered)
+    return files, ctx.diagnostics + leaks
 
 
 def _leaks(plan: Plan, config: Config, files: dict[str, bytes]) -> list[Diagnostic]:

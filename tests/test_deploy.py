@@ -1,0 +1,84 @@
+"""Deploy-ready artifacts: files change only with their content, and manifest.json says where
+each one goes, who owns it and its digest."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+
+from helpers import copy_example, run, snapshot_tree
+
+
+def _build(project, env="production", *extra):
+    result = run("build", "--env", env, "--project", str(project), "--quiet", *extra)
+    assert result.code == 0, result.err
+    return result
+
+
+def test_a_program_environment_change_rewrites_only_supervisord_conf(tmp_path):
+    project = copy_example(tmp_path, with_generated=False)
+    _build(project)
+    out = project / "generated" / "production"
+    before = snapshot_tree(out)
+    base = project / "presets" / "base.yaml"
+    text = base.read_text()
+    assert "PAYMENTS_PROVIDER_TIMEOUT: 20" in text
+    base.write_text(text.replace("PAYMENTS_PROVIDER_TIMEOUT: 20", "PAYMENTS_PROVIDER_TIMEOUT: 30"))
+    result = run("build", "--env", "production", "--project", str(project), "--format", "json")
+    assert result.code == 0, result.err
+    after = snapshot_tree(out)
+    changed = sorted(name for name in after if after[name] != before.get(name))
+    assert changed == ["manifest.json", "supervisord.conf"]
+    assert sorted(json.loads(result.out)["written"]) == changed
+
+
+def test_headers_carry_no_inputs_hash_the_manifest_does(example):
+    out = example / "generated" / "production"
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert len(manifest["inputs_sha256"]) == 64
+    for path in out.iterdir():
+        assert manifest["inputs_sha256"].encode() not in path.read_bytes() or \
+            path.name == "manifest.json"
+
+
+def test_manifest_places_every_file_in_debians_layout(example):
+    out = example / "generated" / "production"
+    manifest = json.loads((out / "manifest.json").read_text())
+    files = manifest["files"]
+    assert sorted(files) == sorted(p.name for p in out.iterdir() if p.name != "manifest.json")
+    for name, entry in files.items():
+        assert entry["sha256"] == hashlib.sha256((out / name).read_bytes()).hexdigest()
+    assert files["postgresql.conf"]["destination"] == "/etc/postgresql/15/main/postgresql.conf"
+    assert (files["pg_hba.conf"]["owner"], files["pg_hba.conf"]["mode"]) == ("postgres", "0640")
+    assert files["userlist.txt"] == {**files["userlist.txt"], "owner": "postgres",
+                                     "group": "postgres", "mode": "0600",
+                                     "destination": "/etc/pgbouncer/userlist.txt"}
+    assert files["redis.conf"]["destination"] == "/etc/redis/redis.conf"
+    assert files["users.acl"]["owner"] == "redis"
+    assert files["supervisord.conf"]["destination"].startswith("/etc/supervisor/conf.d/")
+    # Deterministic: sorted keys, a trailing newline, the same bytes twice.
+    text = (out / "manifest.json").read_text()
+    assert text == json.dumps(json.loads(text), indent=2, sort_keys=True) + "\n"
+
+
+def test_deploy_section_overrides_the_placement(tmp_path):
+    project = copy_example(tmp_path, with_generated=False)
+    conf = project / "perfcfg.yaml"
+    conf.write_text(conf.read_text() + "deploy:\n  files:\n    userlist.txt:\n"
+                    "      path: /srv/pgb/users.txt\n      owner: pgbouncer\n      mode: \"0640\"\n")
+    _build(project)
+    entry = json.loads((project / "generated/production/manifest.json").read_text())["files"][
+        "userlist.txt"]
+    assert (entry["destination"], entry["owner"], entry["group"], entry["mode"]) == \
+        ("/srv/pgb/users.txt", "pgbouncer", "postgres", "0640")
+
+
+def test_deploy_section_naming_an_unknown_file_is_an_error(tmp_path):
+    project = copy_example(tmp_path, with_generated=False)
+    conf = project / "perfcfg.yaml"
+    conf.write_text(conf.read_text() + "deploy:\n  files:\n    pgbouncer.conf:\n      owner: x\n")
+    result = run("build", "--env", "production", "--project", str(project))
+    assert result.code == 1
+    assert "deploy.files names 'pgbouncer.conf'" in result.err
+    assert not (project / "generated").exists()
