@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+
+import pytest
 
 
 from helpers import copy_example, run, snapshot_tree
@@ -82,3 +85,77 @@ def test_deploy_section_naming_an_unknown_file_is_an_error(tmp_path):
     assert result.code == 1
     assert "deploy.files names 'pgbouncer.conf'" in result.err
     assert not (project / "generated").exists()
+
+
+# -- worker environment and supervisor's expansions ----------------------------------------
+
+WORKER = """\
+workload:
+  programs:
+    - name: web
+      command: [/bin/bash, -c, "sleep 1000; exit", web, --port, "81%(process_num)02d"]
+      processes: 3
+      memory: 50MiB
+      directory: "%(here)s"
+      environment:
+        API_KEY: ${env:API_KEY}
+        REDIS_PASSWORD_FILE: /run/secrets/redis
+        GREETING: "50% off for %(program_name)s"
+      supervisor:
+        stdout_logfile: /var/log/app/%(program_name)s-%(process_num)d.log
+"""
+
+
+def _with_worker(project, programs: str = WORKER):
+    base = project / "presets" / "base.yaml"
+    text = base.read_text()
+    base.write_text(text[:text.index("workload:")] + programs)
+    return project
+
+
+def test_env_reference_and_supervisor_expansions_are_written_live(project):
+    _with_worker(project)
+    result = run("build", "--env", "staging", "--project", str(project))
+    assert result.code == 0, result.err
+    assert "PCF401" not in result.err          # a *_FILE path is not a plaintext secret
+    conf = (project / "generated/staging/supervisord.conf").read_text()
+    assert "command = /bin/bash -c 'sleep 1000; exit' web --port '81%(process_num)02d'" in conf
+    assert 'API_KEY="%(ENV_API_KEY)s"' in conf
+    assert 'GREETING="50%% off for %(program_name)s"' in conf
+    assert "directory = %(here)s" in conf
+    assert "stdout_logfile = /var/log/app/%(program_name)s-%(process_num)d.log" in conf
+
+
+def test_a_file_reference_in_a_program_environment_is_an_error_with_the_fix(project):
+    _with_worker(project, WORKER.replace("${env:API_KEY}", "${file:secrets/api_key}"))
+    result = run("build", "--env", "staging", "--project", str(project))
+    assert result.code == 1
+    assert "workload.programs.web.environment.API_KEY" in result.err
+    assert "${env:NAME}" in result.err and "API_KEY_FILE" in result.err
+    assert not (project / "generated").exists()
+
+
+def _proc(pid: int, name: str) -> list[str]:
+    with open(f"/proc/{pid}/{name}", "rb") as f:
+        return f.read().decode().split("\0")
+
+
+@pytest.mark.daemons
+def test_supervisord_gives_each_process_its_port_and_the_key_from_its_environment(
+        project, start_supervisord, monkeypatch):
+    _with_worker(project)
+    assert run("build", "--env", "staging", "--project", str(project)).code == 0
+    conf = (project / "generated/staging/supervisord.conf").read_text()
+    assert "k-from-supervisord" not in conf
+    monkeypatch.setenv("API_KEY", "k-from-supervisord")   # supervisord inherits it
+    sup = start_supervisord(conf)
+    procs = sorted(sup.process_info(), key=lambda p: p["name"])
+    assert [p["name"] for p in procs] == ["web_00", "web_01", "web_02"]
+    ports = [_proc(p["pid"], "cmdline")[-2] for p in procs]
+    assert ports == ["8100", "8101", "8102"]
+    for p in procs:
+        env = dict(item.split("=", 1) for item in _proc(p["pid"], "environ") if "=" in item)
+        assert env["API_KEY"] == "k-from-supervisord"
+        assert env["REDIS_PASSWORD_FILE"] == "/run/secrets/redis"
+        assert env["GREETING"] == "50% off for web"
+        assert os.readlink(f"/proc/{p['pid']}/cwd") == sup.dir

@@ -132,10 +132,37 @@ def test_supervisor_refuses_inline_comment_markers_and_newlines(value):
         sup_enc.supervisor_value(value)
 
 
-def test_supervisor_template_keeps_only_whitelisted_references():
+def test_supervisor_template_keeps_only_supervisors_references():
     assert sup_enc.supervisor_template("%(program_name)s_%(process_num)02d 5%") == \
         "%(program_name)s_%(process_num)02d 5%%"
-    assert sup_enc.supervisor_template("%(ENV_SECRET)s") == "%%(ENV_SECRET)s"
+    assert sup_enc.supervisor_template("%(ENV_SECRET)s %(here)s %(x)s %(numprocs)d") == \
+        "%(ENV_SECRET)s %(here)s %%(x)s %(numprocs)d"
+    assert sup_enc.supervisor_template("/log/%(group_name)s-5%.log", expanded_twice=True) == \
+        "/log/%(group_name)s-5%%%%.log"
+
+
+def test_supervisor_expansions_are_supervisors_own_list():
+    """Each name perfcfg writes live is one supervisor expands in a [program:x] section: a
+    config using all of them (and a literal %) is read by supervisor's own parser."""
+    import os
+
+    from supervisor.options import ServerOptions, UnhosedConfigParser
+
+    names = [n for n in sup_enc.EXPANSIONS if n != "process_num"]
+    value = "-".join(f"%({n})s" for n in names) + "-%(process_num)02d-%(ENV_HOME)s-50%"
+    parser = UnhosedConfigParser()
+    parser.read_string("[program:w]\ncommand = /bin/true " + sup_enc.supervisor_template(value) +
+                       "\nprocess_name = w\n")
+    options = ServerOptions()
+    options.here = "/etc/sup"
+    options.environ_expansions = {"ENV_HOME": os.environ["HOME"]}
+    (config,) = options.processes_from_section(parser, "program:w", "w")
+    import platform
+
+    want = {"program_name": "w", "group_name": "w", "numprocs": "1",
+            "host_node_name": platform.node(), "here": "/etc/sup"}
+    assert config.command == "/bin/true " + "-".join(want[n] for n in names) + \
+        f"-00-{os.environ['HOME']}-50%"
 
 
 def test_supervisor_command_survives_shlex():

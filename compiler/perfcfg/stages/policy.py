@@ -30,6 +30,12 @@ _SECRET_PARAM = re.compile(r".*(password|passwd|requirepass|masterauth|[-_]pass)
 _SECRET_ENV = re.compile(r"password|passwd|secret|token|api_?key|private_?key", re.IGNORECASE)
 
 
+def _names_a_file(key: str, value: object) -> bool:
+    """REDIS_PASSWORD_FILE=/run/secrets/redis says where the secret is, not what it is."""
+    return isinstance(value, str) and (value.startswith(("/", "./", "../", "~/"))
+                                       or key.upper().endswith(("_FILE", "_PATH", "_DIR")))
+
+
 def _plaintext_secrets(plan: Plan, config: Config) -> Iterator[Finding]:
     what = "is written in plaintext, not as a ${…} reference"
     for user in config.users:
@@ -51,7 +57,8 @@ def _plaintext_secrets(plan: Plan, config: Config) -> Iterator[Finding]:
             yield Finding(path, f"{path} {what}")
     for prog in config.workload.programs:
         for key, value in prog.environment.items():
-            if _SECRET_ENV.search(key) and not is_reference(value):
+            if _SECRET_ENV.search(key) and not is_reference(value) and not _names_a_file(
+                    key, value):
                 path = f"workload.programs.{prog.name}.environment.{key}"
                 yield Finding(path, f"{path} looks like a secret and {what}; "
                                     "supervisord.conf would carry it in clear")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from perfcfg.core.encoding import EncodeError, no_control
 from perfcfg.services.catalog import Param
@@ -51,39 +51,62 @@ def _supervisor_checked(text: str) -> str:
     return text
 
 
-def decode_supervisor_value(text: str) -> str:
+def decode_supervisor_value(text: str, expansions: Mapping[str, Any] | None = None) -> str:
     """What supervisor makes of ``key = <text>``: trimmed, cut at an inline comment, then
-    ``%``-expanded once (``%%`` → ``%``; any other ``%`` would be a reference or an error)."""
+    ``%``-expanded once (``%%`` → ``%``; ``%(name)s`` from ``expansions``, as supervisor does
+    with Python's ``%`` operator; without ``expansions`` a live reference is a bug)."""
     value = text.strip()
     m = re.search(r"\s[;#]", value)
     if m:
         value = value[:m.start()].rstrip()
+    if expansions is not None:
+        return value % expansions
     assert "%" not in value.replace("%%", ""), "a live %-reference"
     return value.replace("%%", "%")
 
 
-def decode_supervisor_environment(text: str) -> list[tuple[str, str]]:
+def decode_supervisor_environment(text: str, expansions: Mapping[str, Any] | None = None
+                                  ) -> list[tuple[str, str]]:
     """The pairs of an ``environment =`` value we wrote (values are always double-quoted)."""
-    value = decode_supervisor_value(text)
+    value = decode_supervisor_value(text, expansions)
     pairs = re.findall(r'([A-Za-z_][A-Za-z0-9_]*)="([^"]*)"(?:,|$)', value)
     assert ",".join(f'{k}="{v}"' for k, v in pairs) == value
     return pairs
 
 
-_SUPERVISOR_REF = re.compile(r"%\((program_name|process_num|group_name|numprocs)\)(s|0?[0-9]*d)")
+# supervisor's own expansions in [program:x] values (supervisor/options.py,
+# processes_from_section): command, environment, directory, the log paths and process_name
+# see all of them; ENV_X is supervisord's environment (and the program's own environment).
+EXPANSIONS = ("program_name", "process_num", "group_name", "numprocs", "host_node_name", "here")
+# A reference: %(name)s, or with a printf conversion and flags (%(process_num)02d).
+SUPERVISOR_REF = re.compile(r"%\((" + "|".join(EXPANSIONS) +
+                            r"|ENV_[A-Za-z_][A-Za-z0-9_]*)\)[-#0 +]*[0-9]*(?:\.[0-9]+)?[sdiouxXr]")
+# ${env:NAME} in a program's environment: supervisord takes NAME from its own environment.
+ENV_REFERENCE = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
+FILE_REFERENCE = re.compile(r"\$\{file:[^}]*\}")
 
 
-def supervisor_template(text: str) -> str:
-    """A value where perfcfg's whitelisted ``%(process_num)02d``-style references stay live and
-    every other ``%`` is literal (e.g. ``process_name``)."""
-    _supervisor_checked(text)
+def live_references(text: str) -> list[str]:
+    """The supervisor expansions ``text`` uses (they are written live, not escaped)."""
+    return [m.group(1) for m in SUPERVISOR_REF.finditer(text)]
+
+
+def _escape_except_references(text: str, literal: str = "%%") -> str:
     parts, last = [], 0
-    for m in _SUPERVISOR_REF.finditer(text):
-        parts.append(text[last:m.start()].replace("%", "%%"))
+    for m in SUPERVISOR_REF.finditer(text):
+        parts.append(text[last:m.start()].replace("%", literal))
         parts.append(m.group(0))
         last = m.end()
-    parts.append(text[last:].replace("%", "%%"))
+    parts.append(text[last:].replace("%", literal))
     return "".join(parts)
+
+
+def supervisor_template(text: str, expanded_twice: bool = False) -> str:
+    """A value where supervisor's expansions (``%(process_num)02d``, ``%(ENV_X)s``…) stay
+    live and every other ``%`` is literal. supervisor expands the log paths twice (once when
+    it reads them, once per process), so a literal ``%`` there is written ``%%%%``."""
+    _supervisor_checked(text)
+    return _escape_except_references(text, "%%%%" if expanded_twice else "%%")
 
 
 def supervisor_command(argv: list[str]) -> str:
@@ -93,14 +116,24 @@ def supervisor_command(argv: list[str]) -> str:
     line = shlex.join(argv)
     if shlex.split(line) != argv:
         raise EncodeError("the command does not survive shell-style splitting")
-    return supervisor_value(line)
+    return supervisor_template(line)
 
 
 def supervisor_environment(pairs: Iterable[tuple[str, str]]) -> str:
+    """``environment =``: ``KEY="value"`` pairs; ``${env:NAME}`` becomes ``%(ENV_NAME)s``, so
+    supervisord fills it in from its own environment when it starts the program and the secret
+    never enters the file."""
     out = []
     for key, value in pairs:
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
             raise EncodeError(f"{key!r} is not a valid environment variable name")
+        if FILE_REFERENCE.search(value):
+            raise EncodeError(
+                f"{key} is a ${{file:…}} reference, which supervisord cannot read at start and "
+                f"perfcfg would have to write in clear into supervisord.conf; give supervisord "
+                f"the value in its own environment and write {key}: ${{env:NAME}}, or pass the "
+                f"path instead ({key}_FILE: /path) and let the worker read it")
+        value = ENV_REFERENCE.sub(lambda m: f"%(ENV_{m.group(1)})s", value)
         _supervisor_chars(value, f"value of {key}")
         if '"' in value or "\\" in value or value.startswith("'") or value.endswith("'"):
             raise EncodeError(f"supervisor cannot carry the value of {key}: it contains a "
@@ -108,5 +141,5 @@ def supervisor_environment(pairs: Iterable[tuple[str, str]]) -> str:
         if re.search(r"\s[;#]", value):
             raise EncodeError(f"the value of {key} contains ' ;' or ' #', which supervisor "
                               "reads as a comment")
-        out.append(f'{key}="' + value.replace("%", "%%") + '"')
+        out.append(f'{key}="' + _escape_except_references(value) + '"')
     return ",".join(out)

@@ -19,6 +19,12 @@ SUBSECTIONS = ("unix_http_server", "inet_http_server")
 NESTED = (*SUBSECTIONS, "programs")
 
 
+# [program:x] keys whose values supervisor %-expands (process_num, program_name, ENV_X…);
+# the log paths are expanded twice.
+TWICE = ("stdout_logfile", "stderr_logfile")
+TEMPLATES = ("process_name", "directory", *TWICE)
+
+
 def supervisord_conf(ctx: RenderContext, service: Service) -> bytes:
     sections = []
     for name in SUBSECTIONS:
@@ -35,10 +41,13 @@ def supervisord_conf(ctx: RenderContext, service: Service) -> bytes:
                 param = ctx.param(service, key, "program")
                 if param is None:
                     raise EncodeError(f"unknown supervisor program option {key!r}")
-                text = supervisor_template(value) if key == "process_name" \
+                text = supervisor_template(value, key in TWICE) if key in TEMPLATES \
                     else supervisor_value(value, param)
                 options.append({"name": key, "value": text})
             if prog.environment:
+                for pair in prog.environment:   # a refused value is reported at its own key
+                    path = f"workload.programs.{prog.name}.environment.{pair[0]}"
+                    supervisor_environment([pair])
                 options.append({"name": "environment",
                                 "value": supervisor_environment(prog.environment)})
         except EncodeError as exc:
