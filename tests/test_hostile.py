@@ -9,6 +9,8 @@ stream. Faults are real: a full disk is a 64 KiB tmpfs, an immutable directory i
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -307,7 +309,7 @@ def test_class11_a_full_stdout_is_one_line_and_exit_1(project):
 
 def test_class15_concurrent_builds_never_mix_their_files(project):
     """Eight processes build one environment with different values into one directory, three
-    rounds: afterwards every file carries the input hash of one and the same build."""
+    rounds: afterwards every file is the one the manifest of one and the same build names."""
     out = project / "generated/staging"
     for round_ in range(3):
         procs = [subprocess.Popen(
@@ -316,9 +318,11 @@ def test_class15_concurrent_builds_never_mix_their_files(project):
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT) for i in range(8)]
         for proc in procs:
             assert proc.wait(timeout=120) == 0, proc.stderr.read() if proc.stderr else ""
-        hashes = {line.split("inputs sha256:")[1] for p in out.iterdir() if p.name != "users.acl"
-                  for line in p.read_text().splitlines()[:8] if "inputs sha256" in line}
-        assert len(hashes) == 1, hashes
+        # The manifest of one build names the digest of every file: a mixed set differs.
+        manifest = json.loads((out / "manifest.json").read_text())["files"]
+        assert {name: hashlib.sha256((out / name).read_bytes()).hexdigest()
+                for name in manifest} == {name: e["sha256"] for name, e in manifest.items()}
+        assert sorted(manifest) == sorted(p.name for p in out.iterdir() if p.name != "manifest.json")
         assert not [p for p in out.iterdir() if p.name.startswith(".")]
 
 
