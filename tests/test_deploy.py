@@ -36,6 +36,21 @@ def test_a_program_environment_change_rewrites_only_supervisord_conf(tmp_path):
     assert sorted(json.loads(result.out)["written"]) == changed
 
 
+def test_a_set_for_one_daemon_rewrites_only_its_files(tmp_path):
+    project = copy_example(tmp_path, with_generated=False)
+    _build(project)
+    out = project / "generated" / "production"
+    before = snapshot_tree(out)
+    _build(project, "production", "--set", "postgres.work_mem=48MB")
+    after = snapshot_tree(out)
+    # The override is recorded in the headers of its daemon's files only.
+    assert sorted(n for n in after if after[n] != before[n]) == [
+        "manifest.json", "pg_hba.conf", "postgresql.conf"]
+    assert "--set postgres.work_mem=48MB" in (out / "postgresql.conf").read_text()
+    assert json.loads((out / "manifest.json").read_text())["overrides"] == [
+        "postgres.work_mem=48MB"]
+
+
 def test_headers_carry_no_inputs_hash_the_manifest_does(example):
     out = example / "generated" / "production"
     manifest = json.loads((out / "manifest.json").read_text())
