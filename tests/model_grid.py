@@ -25,6 +25,8 @@ BASE: dict[str, dict[str, Any]] = {
     "Targets": {},
     "Environment": {"preset": "presets/staging.yaml", "host": "hosts/vm.yaml"},
     "Secrets": {},
+    "DeployFile": {},
+    "Deploy": {},
     "ProjectFile": {"project": "demo",
                     "environments": {"staging": {"preset": "p.yaml", "host": "h.yaml"}}},
     "HostProfile": {"memory": "1GiB", "cpus": 2},
