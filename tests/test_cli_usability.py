@@ -251,10 +251,18 @@ def test_a_file_built_with_set_says_so_in_its_header(tmp_path):
     out = tmp_path / "out"
     assert run("build", "--env", "staging", "--project", str(EXAMPLE), "--out", str(out),
                "--set", "postgres.work_mem=16MB", "--set", "redis.bind=[127.0.0.1, 10.0.0.1]").code == 0
-    for name in ("postgresql.conf", "redis.conf", "pgbouncer.ini", "supervisord.conf"):
-        head = (out / name).read_text().split("\n", 8)[:8]
-        assert any(line.endswith("overrides: --set postgres.work_mem=16MB "
-                                 "--set 'redis.bind=[127.0.0.1, 10.0.0.1]'") for line in head), head
+    # Each file names the overrides that can touch it: its own daemon's, never another's
+    # (a --set for one daemon leaves the other files' bytes alone); the manifest names all.
+    heads = {name: "\n".join((out / name).read_text().split("\n", 8)[:8])
+             for name in ("postgresql.conf", "redis.conf", "pgbouncer.ini", "supervisord.conf")}
+    assert heads["postgresql.conf"].endswith("overrides: --set postgres.work_mem=16MB") or \
+        "overrides: --set postgres.work_mem=16MB\n" in heads["postgresql.conf"]
+    assert "overrides: --set 'redis.bind=[127.0.0.1, 10.0.0.1]'" in heads["redis.conf"]
+    assert "overrides:" not in heads["pgbouncer.ini"] + heads["supervisord.conf"]
+    import json
+
+    assert json.loads((out / "manifest.json").read_text())["overrides"] == [
+        "postgres.work_mem=16MB", "redis.bind=[127.0.0.1, 10.0.0.1]"]
     plain = tmp_path / "plain"
     assert run("build", "--env", "staging", "--project", str(EXAMPLE), "--out", str(plain)).code == 0
     assert "overrides:" not in (plain / "postgresql.conf").read_text()
@@ -266,7 +274,7 @@ def test_quiet_when_all_is_well_one_line_when_nothing_changed(tmp_path):
     project = copy_example(tmp_path)
     fresh = run("build", "--env", "staging", "--project", str(project), "--check")
     own = [line for line in fresh.err.splitlines() if line.startswith("perfcfg:")]
-    assert fresh.code == 0 and len(own) == 1 and "7 file(s)" in own[0] and "up to date" in own[0]
+    assert fresh.code == 0 and len(own) == 1 and "8 file(s)" in own[0] and "up to date" in own[0]
     first = run("schema", "--out", str(tmp_path / "schemas"))
     assert first.code == 0 and "3 schema file(s) written" in first.err
     again = run("schema", "--out", str(tmp_path / "schemas"))
@@ -284,7 +292,7 @@ def test_build_of_several_environments(tmp_path):
     (project / "generated/production/redis.conf").unlink()
     result = run("build", "--env", "staging", "--env", "production", "--project", str(project),
                  "--check")
-    assert result.code == 3 and "staging: 7 file(s)" in result.err
+    assert result.code == 3 and "staging: 8 file(s)" in result.err
     assert "production/redis.conf: missing" in result.err
     assert run("build", "--env", "staging", "--env", "production", "--project",
                str(project)).code == 0
