@@ -91,7 +91,7 @@ def _build(io: commands.Io, o: dict[str, Any]) -> int:
         if len(envs) > 1:
             io.step(f"{env}: compiling ({i}/{len(envs)})")
         code = commands.build(io, _request({**o, "env": env}, io, detect=o["detect"]), o["out"],
-                              o["check"], o["fmt"])
+                              o["check"], o["fmt"], o["against"])
         # an invalid environment outranks a stale one; both outrank success
         worst = code if (code, worst) in ((1, 0), (1, 3), (3, 0)) else worst
     return worst
@@ -110,7 +110,8 @@ def _tune(io: commands.Io, o: dict[str, Any]) -> int:
 
 
 COMMANDS: tuple[Command, ...] = (
-    Command("build", "Compile environments into their seven files each.", (
+    Command("build", "Compile environments into their files, and say what deploying them "
+            "needs per daemon (restart, reload or none).", (
         Opt("envs", ("--env",), "Environment to compile (repeatable).", kind="many",
             required=True, metavar="ENV"),
         PROJECT, HOST,
@@ -121,6 +122,9 @@ COMMANDS: tuple[Command, ...] = (
         SETS,
         Opt("check", ("--check",), "Write nothing; show a diff and exit 3 if a file is stale, "
             "missing or extra.", kind="flag", default=False),
+        Opt("against", ("--against",), "Say what deploying needs compared with the files in "
+            "this directory (e.g. what is deployed) instead of the output directory.",
+            kind="path", metavar="DIR"),
         TEXT_JSON, SECRETS),
         lambda io, o: _build(io, o),
         examples=("perfcfg build --env staging --project examples/botfarm",

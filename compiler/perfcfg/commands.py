@@ -76,7 +76,8 @@ def validate(io: Io, project: Path, envs: list[str], fmt: str, sets: tuple[str, 
     return INVALID if has_errors(diags) else OK
 
 
-def build(io: Io, req: Any, out: Path | None, check: bool, fmt: str) -> int:
+def build(io: Io, req: Any, out: Path | None, check: bool, fmt: str,
+          against: Path | None = None) -> int:
     from perfcfg.stages import pipeline
     from perfcfg.stages.render import SECRET_FILES
 
@@ -87,12 +88,17 @@ def build(io: Io, req: Any, out: Path | None, check: bool, fmt: str) -> int:
     out_dir = out or result.output_dir
     assert out_dir is not None
     shown = relative(out_dir)
+    # What deploying this build needs, against what is there now (or what is deployed).
+    found = _actions(io, against or out_dir, result)
+    if found is None:
+        return INVALID
     if check:
         changes = _stale(io, out_dir, result.files)
         if changes is None:
             return INVALID
         if fmt == "json":
-            io.out.write(json.dumps(_stale_json(req.env, shown, changes), indent=2) + "\n")
+            io.out.write(json.dumps({**_stale_json(req.env, shown, changes), "actions": found},
+                                    indent=2) + "\n")
         else:
             report(io, result.diagnostics, fmt, result.sources.shown())
             _report_stale(io, shown, changes, build_command(
@@ -100,19 +106,42 @@ def build(io: Io, req: Any, out: Path | None, check: bool, fmt: str) -> int:
                 req.host is not None))
             if not changes:
                 io.say(f"{req.env}: {len(result.files)} file(s) in {shown}/ up to date")
+            _say_actions(io, req.env, found, "deploying this build would need")
         return STALE if changes else OK
     written = write_files(io, out_dir, result.files, SECRET_FILES)
     if written is None:
         return INVALID
     if fmt == "json":
         io.out.write(json.dumps({"env": req.env, "output": shown, "written": written,
-                                 "files": sorted(result.files),
+                                 "files": sorted(result.files), "actions": found,
                                  "diagnostics": len(result.diagnostics)}, indent=2) + "\n")
     else:
         report(io, result.diagnostics, fmt, result.sources.shown())
         io.say(f"{req.env}: {len(written)} file(s) written, "
                f"{len(result.files) - len(written)} unchanged in {shown}/")
+        _say_actions(io, req.env, found, "to deploy")
     return OK
+
+
+def _actions(io: Io, old_dir: Path, result: Any) -> dict | None:
+    """Per daemon: restart, reload or none, and why (JSON-ready); None when ``old_dir``
+    cannot be read."""
+    from perfcfg.stages import actions, write as artifacts
+
+    try:
+        old = {c.name: c.old for c in artifacts.compare(old_dir, result.files)
+               if c.status in ("changed", "unchanged")} if old_dir.exists() else {}
+    except artifacts.WriteError as exc:
+        io.err.write(f"perfcfg: {exc}\n")
+        return None
+    return actions.as_json(actions.actions(old, result.files, result.config.targets))
+
+
+def _say_actions(io: Io, env: str, found: dict, what: str) -> None:
+    from perfcfg.stages import actions
+
+    for line in actions.as_lines(env, actions.from_json(found)):
+        io.say(f"{what}: {line}")
 
 
 def check(io: Io, project: Path, envs: list[str], fmt: str) -> int:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from perfcfg.services import catalog as catalogs
 
 if TYPE_CHECKING:
+    from perfcfg.services.actions import Action
     from perfcfg.services.output import Output, Placement
     from perfcfg.services.rules import Rule
 
@@ -68,6 +69,10 @@ class Service:
     # where the daemon's Debian package reads its files, for the target version, and who owns
     # them (the manifest's defaults; perfcfg.yaml's deploy: overrides them per file)
     placement: Callable[[Any], Placement] | None = None
+    # what replacing its files needs on a running host: (service, old files by name (None:
+    # not there), new files, targets) → Action (services/actions.py)
+    changes: Callable[[Service, Mapping[str, bytes | None], Mapping[str, bytes], Any],
+                      Action] | None = None
 
     def catalog(self, targets: Any) -> catalogs.Catalog | None:
         return catalogs.load(self.daemon, self.version(targets), self.case_insensitive)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from perfcfg.services.base import Service
+from perfcfg.services.pgbouncer.actions import changes
 from perfcfg.services.output import Placement
 from perfcfg.services.pgbouncer.policy import RULES
 from perfcfg.services.pgbouncer import encode, values
@@ -22,6 +23,7 @@ SERVICE = Service(
     managed={"%include": "perfcfg writes one self-contained file"},
     nested=("databases",),
     outputs=OUTPUTS,
+    changes=changes,
     rules=RULES,
     # Debian's pgbouncer package runs the daemon as postgres and reads /etc/pgbouncer.
     placement=lambda targets: Placement("/etc/pgbouncer", "postgres", "postgres"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from perfcfg.services.base import Service
+from perfcfg.services.postgres.actions import changes
 from perfcfg.services.output import Placement
 from perfcfg.services.postgres.policy import RULES
 from perfcfg.services.postgres import encode, values
@@ -27,6 +28,7 @@ SERVICE = Service(
         "config_file": "set by the service manager, not in postgresql.conf",
     },
     outputs=OUTPUTS,
+    changes=changes,
     rules=RULES,
     # Debian's postgresql-common: one directory per cluster, owned by the postgres user.
     placement=lambda targets: Placement(f"/etc/postgresql/{targets.postgres}/main",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from perfcfg import model
 from perfcfg.services.base import Service
+from perfcfg.services.redis.actions import changes
 from perfcfg.services.output import Placement
 from perfcfg.services.redis.policy import RULES
 from perfcfg.services.redis import encode, schema, values
@@ -40,6 +41,7 @@ SERVICE = Service(
     clamps={"hz": (500, "Redis clamps hz to 500 (CONFIG GET then shows 500)")},
     own_schema=schema.own_schema,
     outputs=OUTPUTS,
+    changes=changes,
     rules=RULES,
     placement=lambda targets: placement(targets.redis),
 )

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from perfcfg.services.base import Service
+from perfcfg.services.supervisor.actions import changes
 from perfcfg.services.output import Placement
 from perfcfg.services.supervisor.policy import RULES
 from perfcfg.services.supervisor import encode, values
@@ -21,6 +22,7 @@ SERVICE = Service(
     unit_hint=values.unit_hint,
     subsections=SUBSECTIONS,
     outputs=OUTPUTS,
+    changes=changes,
     rules=RULES,
     # Debian's supervisord.conf includes conf.d/*.conf after its own sections; supervisor
     # merges a section read again key by key, so this file's values win and the package's

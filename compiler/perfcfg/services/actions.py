@@ -1,0 +1,100 @@
+"""What a change to a daemon's files needs on a running host: ``restart``, ``reload`` or
+``none``, and the parameters (or files) that force it.
+
+Each service answers for its own files (``Service.changes``), from its catalog's knowledge of
+what a running daemon can take without a restart; the stage in ``stages/actions.py`` hands it
+the files already there (the output directory, or ``--against DIR``) and the new ones.
+
+>>> settings("# c\\nwork_mem = 4MB\\nport = 5432  # tuned\\n")
+{'work_mem': '4MB', 'port': '5432'}
+>>> worst([Action("reload", ("a",)), Action("restart", ("b",))]).action
+'restart'
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+RANK = {"none": 0, "reload": 1, "restart": 2}
+
+
+@dataclass(frozen=True)
+class Action:
+    action: str                      # none | reload | restart
+    because: tuple[str, ...] = ()    # the parameters (or files, sections) that force it
+    how: str = ""                    # the command that does it on a packaged install
+    run: tuple[str, ...] = ()        # files to run rather than place (roles.sql)
+
+    def as_json(self) -> dict:
+        out: dict = {"action": self.action, "because": list(self.because)}
+        if self.how:
+            out["how"] = self.how
+        if self.run:
+            out["run"] = list(self.run)
+        return out
+
+
+def worst(actions: Iterable[Action]) -> Action:
+    """The strongest action of several, with every reason (restart's first)."""
+    items = sorted(actions, key=lambda a: -RANK[a.action])
+    if not items:
+        return Action("none")
+    top = items[0]
+    because = tuple(dict.fromkeys(b for a in items if a.action != "none" for b in a.because))
+    run = tuple(dict.fromkeys(r for a in items for r in a.run))
+    return Action(top.action, because, top.how, run)
+
+
+_LINE = re.compile(r"^\s*([A-Za-z_][\w.-]*)\s*=\s*(.*?)\s*$")
+
+
+def settings(text: str) -> dict[str, str]:
+    """``name = value`` lines of a file perfcfg wrote (comments and blank lines skipped; a
+    trailing comment after the value is cut at ``  #``, which perfcfg's encoders never put
+    inside a value)."""
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith(("#", ";", "[")):
+            continue
+        m = _LINE.match(line)
+        if m:
+            out[m.group(1)] = m.group(2)
+    return out
+
+
+def sections(text: str) -> dict[str, dict[str, str]]:
+    """An ini file's sections, each as its ``name = value`` lines."""
+    out: dict[str, dict[str, str]] = {}
+    current = ""
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("[") and stripped.endswith("]"):
+            current = stripped[1:-1]
+            out.setdefault(current, {})
+            continue
+        if current and stripped and not stripped.startswith(("#", ";")):
+            m = _LINE.match(line)
+            if m:
+                out[current][m.group(1)] = m.group(2)
+    return out
+
+
+def changed(old: Mapping[str, str], new: Mapping[str, str]) -> list[str]:
+    """Names whose value differs, appeared or went, sorted."""
+    return sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+
+
+def by_parameter(names: Iterable[str], needs_restart: Callable[[str], bool], how: str,
+                 restart_how: str) -> Action:
+    names = list(names)
+    restart = [n for n in names if needs_restart(n)]
+    if restart:
+        return Action("restart", tuple(restart + [n for n in names if n not in restart]),
+                      restart_how)
+    return Action("reload", tuple(names), how) if names else Action("none")
+
+
+def text(data: bytes | None) -> str:
+    return (data or b"").decode("utf-8", "replace")

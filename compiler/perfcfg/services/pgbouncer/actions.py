@@ -1,0 +1,46 @@
+"""What a change to pgbouncer's files needs: RELOAD (SIGHUP) re-reads pgbouncer.ini and the
+auth file, except the settings SHOW CONFIG marks not changeable (the catalog's ``context``
+``no``: listen_addr, listen_port, unix_socket_dir, user, pidfile…), which need a restart."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from perfcfg.services.actions import Action, by_parameter, changed, sections, text, worst
+
+if TYPE_CHECKING:
+    from perfcfg.services.base import Service
+
+RELOAD = "systemctl reload pgbouncer (or RELOAD; on the admin console)"
+RESTART = "systemctl restart pgbouncer"
+
+
+def changes(service: Service, old: Mapping[str, bytes | None], new: Mapping[str, bytes],
+            targets: Any) -> Action:
+    parts = []
+    for name, data in new.items():
+        before = old.get(name)
+        if before == data:
+            continue
+        if before is None:
+            parts.append(Action("restart", (f"{name} (new)",), RESTART))
+        elif name == "pgbouncer.ini":
+            was, now = sections(text(before)), sections(text(data))
+
+            def needs_restart(param: str) -> bool:
+                found = service.param(targets, param)
+                return found is not None and found.context == "no"
+
+            names = changed(was.get("pgbouncer", {}), now.get("pgbouncer", {}))
+            names += [f"[databases] {db}" for db in
+                      changed(was.get("databases", {}), now.get("databases", {}))]
+            parts.append(by_parameter(names, needs_restart, RELOAD, RESTART))
+        elif _lines(before) != _lines(data):
+            parts.append(Action("reload", (name,), RELOAD))
+    return worst(parts)
+
+
+def _lines(data: bytes | None) -> list[str]:
+    return [line for line in text(data).splitlines() if line.strip() and
+            not line.startswith(";")]

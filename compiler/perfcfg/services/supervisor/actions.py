@@ -1,0 +1,41 @@
+"""What a change to supervisord.conf needs: ``supervisorctl reread && supervisorctl update``
+applies changed, added and removed [program:x]/[group:x] sections, restarting only the
+programs whose sections changed; [supervisord] and the server sections are read only when
+supervisord starts. [supervisorctl] is the client's: it needs nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from perfcfg.services.actions import Action, changed, sections, text, worst
+
+if TYPE_CHECKING:
+    from perfcfg.services.base import Service
+
+UPDATE = "supervisorctl reread && supervisorctl update"
+RESTART = "systemctl restart supervisor"
+PROCESS_SECTIONS = ("program:", "group:", "fcgi-program:", "eventlistener:")
+
+
+def changes(service: Service, old: Mapping[str, bytes | None], new: Mapping[str, bytes],
+            targets: Any) -> Action:
+    parts = []
+    for name, data in new.items():
+        before = old.get(name)
+        if before == data:
+            continue
+        if before is None:
+            parts.append(Action("restart", (f"{name} (new)",), RESTART))
+            continue
+        was, now = sections(text(before)), sections(text(data))
+        for section in sorted(set(was) | set(now)):
+            keys = changed(was.get(section, {}), now.get(section, {}))
+            if not keys and (section in was) == (section in now):
+                continue
+            if section.startswith(PROCESS_SECTIONS):
+                parts.append(Action("reload", (section,), UPDATE))
+            elif section != "supervisorctl":
+                parts.append(Action("restart", tuple(f"[{section}] {k}" for k in keys) or
+                                    (f"[{section}]",), RESTART))
+    return worst(parts)

@@ -1,0 +1,53 @@
+"""What deploying a build needs, per daemon: each service compares the files already there
+(the output directory, or ``--against DIR``: what is deployed) with the new ones and says
+``restart``, ``reload`` or ``none``, with the parameters that force it.
+
+>>> from perfcfg.services.actions import Action
+>>> as_json({"postgres": Action("restart", ("shared_buffers",))})
+{'postgres': {'action': 'restart', 'because': ['shared_buffers']}}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from perfcfg.services import registry
+from perfcfg.services.actions import Action
+
+
+def actions(old: Mapping[str, bytes | None], new: Mapping[str, bytes], targets: Any
+            ) -> dict[str, Action]:
+    """Per service (in registry order): what replacing ``old`` with ``new`` needs."""
+    out = {}
+    for service in registry.SERVICES:
+        if service.changes is None:
+            continue
+        names = [o.name for o in service.outputs if o.name in new]
+        out[service.name] = service.changes(service, {n: old.get(n) for n in names},
+                                            {n: new[n] for n in names}, targets)
+    return out
+
+
+def as_json(found: Mapping[str, Action]) -> dict[str, dict]:
+    return {name: action.as_json() for name, action in found.items()}
+
+
+def from_json(found: Mapping[str, dict]) -> dict[str, Action]:
+    return {name: Action(a["action"], tuple(a["because"]), a.get("how", ""),
+                         tuple(a.get("run", ()))) for name, a in found.items()}
+
+
+def as_lines(env: str, found: Mapping[str, Action]) -> list[str]:
+    """One line per daemon that needs something: ``env: postgres: restart (shared_buffers)``."""
+    out = []
+    for name, action in found.items():
+        if action.action == "none" and not action.run:
+            continue
+        why = f" ({', '.join(action.because)})" if action.because else ""
+        how = f"; run: {action.how}" if action.how else ""
+        line = f"{env}: {name}: {action.action}{why}{how}"
+        if action.run:
+            line += f"; then apply {', '.join(action.run)}"
+        out.append(line)
+    return out

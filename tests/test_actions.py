@@ -1,0 +1,142 @@
+"""What a change needs (restart, reload, none), and the real daemons agree."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import require_daemon
+from helpers import copy_example, run
+from perfcfg.model import Targets
+from perfcfg.services.registry import by_name
+
+
+def _build_json(project, *extra, env="development"):
+    result = run("build", "--env", env, "--project", str(project), "--format", "json", *extra)
+    assert result.code == 0, result.err
+    return json.loads(result.out)
+
+
+@pytest.fixture
+def built(tmp_path):
+    project = copy_example(tmp_path, with_generated=False)
+    _build_json(project)
+    return project
+
+
+def test_a_rebuild_with_nothing_changed_needs_nothing(built):
+    found = _build_json(built)["actions"]
+    assert {name: a["action"] for name, a in found.items()} == {
+        "postgres": "none", "pgbouncer": "none", "redis": "none", "supervisor": "none"}
+
+
+def test_each_kind_of_change_gets_its_action(built):
+    found = _build_json(built, "--set", "postgres.shared_buffers=96MB",
+                        "--set", "postgres.work_mem=5MB", "--set", "pgbouncer.listen_port=6999",
+                        "--set", "redis.maxmemory-policy=volatile-lru")["actions"]
+    assert found["postgres"]["action"] == "restart"
+    # wal_buffers follows shared_buffers; the restart-only parameters come first.
+    assert found["postgres"]["because"] == ["shared_buffers", "wal_buffers", "work_mem"]
+    assert found["pgbouncer"] == {**found["pgbouncer"], "action": "restart",
+                                  "because": ["listen_port"]}
+    assert found["redis"]["action"] == "reload" and found["redis"]["because"] == [
+        "maxmemory-policy"] and "CONFIG SET" in found["redis"]["how"]
+    # The workers' DATABASE_URL follows pgbouncer's port: only their sections change.
+    assert found["supervisor"]["action"] == "reload"
+    assert all(b.startswith("program:") for b in found["supervisor"]["because"])
+
+
+def test_reload_only_changes_and_against_a_directory(built, tmp_path):
+    deployed = tmp_path / "deployed"
+    _build_json(built, "--out", str(deployed))
+    found = _build_json(built, "--set", "postgres.work_mem=5MB", "--set",
+                        "pgbouncer.server_idle_timeout=300", "--against", str(deployed))["actions"]
+    assert found["postgres"]["action"] == "reload" and found["postgres"]["because"] == ["work_mem"]
+    assert found["pgbouncer"]["action"] == "reload"
+    assert found["pgbouncer"]["because"] == ["server_idle_timeout"]
+
+
+def test_text_output_names_the_action_and_the_command(built):
+    result = run("build", "--env", "development", "--project", str(built), "--set",
+                 "postgres.shared_buffers=96MB")
+    assert result.code == 0
+    assert "development: postgres: restart (shared_buffers, " in result.err
+    assert "; run: systemctl restart postgresql@15-main" in result.err
+
+
+@pytest.mark.daemons
+def test_postgres_agrees_reload_takes_work_mem_and_shared_buffers_needs_restart(
+        built, start_postgres):
+    from perfcfg.harness import procs
+
+    out = built / "generated/development"
+    pg = start_postgres((out / "postgresql.conf").read_text())
+    pending = "SELECT name FROM pg_settings WHERE pending_restart ORDER BY name"
+
+    def deploy_and_reload() -> list[str]:
+        procs.write_file(f"{pg.data}/postgresql.conf", (out / "postgresql.conf").read_text(),
+                         pg.account)
+        pg.query("SELECT pg_reload_conf()")
+        return [name for (name,) in pg.query(pending)]
+
+    # The harness gives port and listen_addresses on the command line: after any reload the
+    # file's own values show as pending there; that is the baseline.
+    baseline = deploy_and_reload()
+    assert set(baseline) <= {"port", "listen_addresses", "unix_socket_directories"}
+
+    found = _build_json(built, "--set", "postgres.work_mem=5MB")["actions"]["postgres"]
+    assert (found["action"], found["because"]) == ("reload", ["work_mem"])
+    assert deploy_and_reload() == baseline
+    assert pg.query("SHOW work_mem") == [("5MB",)]
+
+    found = _build_json(built, "--set", "postgres.work_mem=5MB", "--set",
+                        "postgres.shared_buffers=96MB")["actions"]["postgres"]
+    assert found["action"] == "restart" and found["because"][0] == "shared_buffers"
+    restart_only = [b for b in found["because"]
+                    if by_name("postgres").param(Targets(), b).context == "postmaster"]
+    assert sorted(set(deploy_and_reload()) - set(baseline)) == sorted(restart_only)
+    assert pg.query("SHOW work_mem") == [("5MB",)]
+
+
+@pytest.mark.daemons
+def test_postgres_contexts_are_the_servers(start_postgres):
+    """The catalog's context decides restart vs reload: it is what pg_settings says."""
+    pg = start_postgres("")
+    service = by_name("postgres")
+    targets = Targets()
+    rows = pg.query("SELECT name, context FROM pg_settings")
+    assert len(rows) > 300
+    for name, context in rows:
+        param = service.param(targets, name)
+        assert param is not None and param.context == context, name
+
+
+@pytest.mark.daemons
+def test_pgbouncer_restart_list_is_what_show_config_calls_not_changeable(start_pgbouncer):
+    require_daemon("pgbouncer")
+    bnc = start_pgbouncer("[databases]\n[pgbouncer]\nauth_type = trust\n")
+    service = by_name("pgbouncer")
+    targets = Targets()
+    config = bnc.config()
+    assert len(config) > 50
+    for key, row in config.items():
+        param = service.param(targets, key)
+        assert param is not None and (param.context == "no") == (row["changeable"] == "no"), key
+
+
+@pytest.mark.daemons
+def test_redis_restart_list_is_what_config_set_refuses(start_redis):
+    from redis.exceptions import ResponseError
+
+    from perfcfg.services.redis.actions import IMMUTABLE, PROTECTED
+
+    r = start_redis("port 0\n").client()
+    immutable, protected = set(), set()
+    for name, value in r.config_get("*").items():
+        try:
+            r.config_set(name, value)
+        except ResponseError as exc:
+            (immutable if "immutable" in str(exc) else protected if "protected" in str(exc)
+             else set()).add(name)
+    assert (immutable, protected) == (IMMUTABLE, PROTECTED)
