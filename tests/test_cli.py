@@ -8,7 +8,7 @@ import pytest
 from helpers import ENVS, run, snapshot_tree, write
 
 FILES = ["manifest.json", "pg_hba.conf", "pgbouncer.ini", "postgresql.conf", "redis.conf",
-         "supervisord.conf", "userlist.txt", "users.acl"]
+         "roles.sql", "supervisord.conf", "userlist.txt", "users.acl"]
 
 
 def build(root, env="staging", *extra):

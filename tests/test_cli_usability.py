@@ -274,7 +274,7 @@ def test_quiet_when_all_is_well_one_line_when_nothing_changed(tmp_path):
     project = copy_example(tmp_path)
     fresh = run("build", "--env", "staging", "--project", str(project), "--check")
     own = [line for line in fresh.err.splitlines() if line.startswith("perfcfg:")]
-    assert fresh.code == 0 and len(own) == 1 and "8 file(s)" in own[0] and "up to date" in own[0]
+    assert fresh.code == 0 and len(own) == 1 and "9 file(s)" in own[0] and "up to date" in own[0]
     first = run("schema", "--out", str(tmp_path / "schemas"))
     assert first.code == 0 and "3 schema file(s) written" in first.err
     again = run("schema", "--out", str(tmp_path / "schemas"))
@@ -292,7 +292,7 @@ def test_build_of_several_environments(tmp_path):
     (project / "generated/production/redis.conf").unlink()
     result = run("build", "--env", "staging", "--env", "production", "--project", str(project),
                  "--check")
-    assert result.code == 3 and "staging: 8 file(s)" in result.err
+    assert result.code == 3 and "staging: 9 file(s)" in result.err
     assert "production/redis.conf: missing" in result.err
     assert run("build", "--env", "staging", "--env", "production", "--project",
                str(project)).code == 0

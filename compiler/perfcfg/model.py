@@ -166,8 +166,17 @@ class User(Record):
     password: str | None
     admin: bool
     stats: bool
+    readonly: bool
+    databases: list[str]
 
-    FIELDS = {'name': None, 'password': None, 'admin': None, 'stats': None}
+    FIELDS = {
+        'name': None,
+        'password': None,
+        'admin': None,
+        'stats': None,
+        'readonly': None,
+        'databases': None,
+    }
 
 
 class Client(Record):
@@ -797,6 +806,18 @@ User.__core_schema__ = {
             'stats': {
                 'type': 'model-field',
                 'schema': {'type': 'default', 'schema': {'type': 'bool'}, 'default': False},
+            },
+            'readonly': {
+                'type': 'model-field',
+                'schema': {'type': 'default', 'schema': {'type': 'bool'}, 'default': False},
+            },
+            'databases': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {'type': 'list', 'items_schema': {'type': 'str'}},
+                    'default': [],
+                },
             },
         },
         'model_name': 'User',

@@ -150,6 +150,11 @@ class User(Strict):
     password: str | None = None
     admin: bool = False
     stats: bool = False
+    # Reads only: roles.sql grants CONNECT, USAGE and SELECT, and nothing else.
+    readonly: bool = False
+    # Databases (names under databases:) it reaches through pgbouncer besides those its
+    # programs use; pg_hba.conf lets it into these and no others.
+    databases: list[str] = []
 
 
 class Client(Strict):

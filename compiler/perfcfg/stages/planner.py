@@ -300,6 +300,16 @@ def _hba(config: Config, settings: dict[str, Setting]) -> list[HbaRule]:
         db = next(d for d in config.databases if d.name == pool.database)
         rules.append(HbaRule("host", db.dbname or db.name, pool.user, bouncer_from,
                              "scram-sha-256", f"pgbouncer pool {pool.database}/{pool.user}"))
+    pooled = {(p.database, p.user) for p in pools(config)}
+    by_name = {d.name: d for d in config.databases}
+    for user in config.users:
+        for name in user.databases:
+            found = by_name.get(name)
+            if found is not None and (name, user.name) not in pooled:
+                pooled.add((name, user.name))
+                rules.append(HbaRule("host", found.dbname or found.name, user.name, bouncer_from,
+                                     "scram-sha-256", f"user {user.name} through pgbouncer"
+                                     + (" (read-only)" if user.readonly else "")))
     ssl = config.services.get("postgres", {}).get("ssl") in (True, "on")
     for client in config.clients:
         database = "replication" if client.replication else client.database

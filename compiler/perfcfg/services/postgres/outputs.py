@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from perfcfg.core.encoding import EncodeError, comment_text
 from perfcfg.services.output import Output, RenderContext
 from perfcfg.services.postgres.encode import hba_token
+from perfcfg.services.postgres.roles import roles_sql
 
 if TYPE_CHECKING:
     from perfcfg.services.base import Service
@@ -49,5 +50,8 @@ def _columns(rows: list[dict]) -> list[dict]:
 
 
 # Debian's pg_hba.conf is 0640: it names every role and address allowed in.
+# roles.sql holds SCRAM secrets; it is run with psql, not placed.
 OUTPUTS = (Output("postgresql.conf", postgresql_conf),
-           Output("pg_hba.conf", pg_hba_conf, deploy_mode=0o640))
+           Output("pg_hba.conf", pg_hba_conf, deploy_mode=0o640),
+           Output("roles.sql", roles_sql, secret=True,
+                  apply="psql -v ON_ERROR_STOP=1 -f roles.sql (as the postgres user)"))

@@ -1,0 +1,85 @@
+"""roles.sql: every role pgbouncer's pools and the direct clients log in as (with its SCRAM
+secret, never the password), the databases with their owners, and the grants that confine
+each user to its declared databases (read-only users get CONNECT, USAGE and SELECT only).
+
+Idempotent: CREATE only what is missing (psql's \\gexec), then ALTER to the declared state,
+so running it again after a change converges.
+
+>>> ident('bot'), literal("it's")
+('"bot"', "'it''s'")
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from perfcfg.core.encoding import EncodeError, no_control
+from perfcfg.services.output import RenderContext
+
+if TYPE_CHECKING:
+    from perfcfg.services.base import Service
+
+# The cluster's own superuser, reached over the socket with peer: never created or altered.
+SUPERUSER = "postgres"
+
+
+def ident(name: str) -> str:
+    no_control(name, "name")
+    return '"' + name.replace('"', '""') + '"'
+
+
+def literal(text: str) -> str:
+    no_control(text, "value")
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _in_select(sql: str) -> str:
+    """SQL text inside the single-quoted string a SELECT … \\gexec returns."""
+    return sql.replace("'", "''")
+
+
+def roles_sql(ctx: RenderContext, service: Service) -> bytes:
+    config, plan = ctx.config, ctx.plan
+    secrets = dict(plan.users)
+    declared = {u.name: u for u in config.users}
+    uses: dict[str, set[str]] = {}          # user → databases it logs into
+    every = {db.dbname or db.name for db in config.databases}
+    comments: dict[str, str] = {}
+    for rule in plan.hba:
+        if rule.user in ("all", SUPERUSER) or rule.database in ("replication",):
+            continue
+        uses.setdefault(rule.user, set()).update(
+            every if rule.database == "all" else {rule.database})
+        comments.setdefault(rule.user, rule.comment)
+    for db in config.databases:
+        if db.user:
+            uses.setdefault(db.user, set()).add(db.dbname or db.name)
+            comments.setdefault(db.user, f"owner of database {db.name}")
+    roles = []
+    for name in sorted(uses):
+        user = declared.get(name)
+        try:
+            secret = literal(secrets[name]) if secrets.get(name) else ""
+            roles.append({"ident": ident(name), "ident_sql": _in_select(ident(name)),
+                          "literal": literal(name), "secret": secret,
+                          "readonly": bool(user and getattr(user, "readonly", False)),
+                          "comment": comments[name] + ("" if secret else
+                                                       "; no password declared in users:")})
+        except EncodeError as exc:
+            ctx.fail(f"users.{name}", exc)
+    readonly = {r["ident"] for r in roles if r["readonly"]}
+    databases = []
+    for db in config.databases:
+        dbname = db.dbname or db.name
+        owner = db.user or (config.users[0].name if config.users else SUPERUSER)
+        users = sorted(ident(u) for u, dbs in uses.items() if dbname in dbs)
+        try:
+            databases.append({
+                "name": dbname, "owner_name": owner, "ident": ident(dbname),
+                "ident_sql": _in_select(ident(dbname)), "literal": literal(dbname),
+                "owner": ident(owner), "owner_sql": _in_select(ident(owner)),
+                "writers": [u for u in users if u not in readonly],
+                "readers": [u for u in users if u in readonly]})
+        except EncodeError as exc:
+            ctx.fail(f"databases.{db.name}", exc)
+    return ctx.template("roles.sql", roles=roles, databases=databases)

@@ -1,0 +1,109 @@
+"""roles.sql: idempotent, applied to a real PostgreSQL; logins through pgbouncer work, the
+read-only user cannot write, and every user is confined to its declared databases."""
+
+from __future__ import annotations
+
+import subprocess
+
+import psycopg
+import pytest
+
+from helpers import run, write
+from perfcfg.harness.binaries import require
+
+PASSWORDS = {"APP_DB_PASSWORD": "app-pw-0123456789", "READER_PASSWORD": "reader-pw-0123456789",
+             "VAULT_PASSWORD": "vault-pw-0123456789", "APP_REDIS_PASSWORD": "redis-pw-012345"}
+
+
+@pytest.fixture
+def roles_project(project, monkeypatch):
+    for key, value in PASSWORDS.items():
+        monkeypatch.setenv(key, value)
+    base = project / "presets/base.yaml"
+    text = base.read_text()
+    write(base, text.replace("""databases:
+  - name: app
+    user: app
+users:
+  - name: app
+    password: ${env:APP_DB_PASSWORD}
+""", """databases:
+  - name: app
+    user: app
+  - name: vault
+    user: vault
+users:
+  - name: app
+    password: ${env:APP_DB_PASSWORD}
+  - name: reader
+    password: ${env:READER_PASSWORD}
+    readonly: true
+    databases: [app]
+  - name: vault
+    password: ${env:VAULT_PASSWORD}
+    databases: [vault]
+"""))
+    result = run("build", "--env", "staging", "--project", str(project), "--secrets", "resolve")
+    assert result.code == 0, result.err
+    return project / "generated/staging"
+
+
+def test_roles_sql_holds_scram_secrets_never_passwords(roles_project):
+    sql = (roles_project / "roles.sql").read_text()
+    for password in PASSWORDS.values():
+        assert password not in sql
+    assert sql.count("PASSWORD 'SCRAM-SHA-256$4096:") == 3
+    assert 'ALTER ROLE "reader" SET default_transaction_read_only = on;' in sql
+    assert 'GRANT CONNECT ON DATABASE "app" TO "reader";' in sql
+    assert 'GRANT CONNECT, TEMPORARY ON DATABASE "app" TO "reader"' not in sql
+    assert (roles_project / "roles.sql").stat().st_mode & 0o777 == 0o600
+
+
+def _psql(pg, path) -> subprocess.CompletedProcess:
+    return subprocess.run([require("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", pg.dir,
+                           "-p", str(pg.port), "-U", "postgres", "-d", "postgres", "-f",
+                           str(path)], capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.daemons
+def test_roles_sql_applies_twice_then_pgbouncer_logins_work_and_confine(
+        roles_project, start_postgres, start_pgbouncer):
+    out = roles_project
+    pg = start_postgres((out / "postgresql.conf").read_text(),
+                        hba_text=(out / "pg_hba.conf").read_text())
+    for attempt in (1, 2):
+        done = _psql(pg, out / "roles.sql")
+        assert done.returncode == 0, (attempt, done.stderr)
+    assert pg.query("SELECT datname, pg_get_userbyid(datdba) FROM pg_database "
+                    "WHERE datname IN ('app', 'vault') ORDER BY 1") == [("app", "app"),
+                                                                      ("vault", "vault")]
+    bnc = start_pgbouncer((out / "pgbouncer.ini").read_text(),
+                          (out / "userlist.txt").read_text(), postgres=pg)
+
+    def connect(db: str, user: str, env: str) -> psycopg.Connection:
+        return psycopg.connect(bnc.dsn(db, user, PASSWORDS[env]), prepare_threshold=None,
+                               autocommit=True)
+
+    with connect("app", "app", "APP_DB_PASSWORD") as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS t (x int)")
+        conn.execute("INSERT INTO t VALUES (1)")
+    with connect("app", "reader", "READER_PASSWORD") as conn:
+        assert conn.execute("SELECT x FROM t").fetchall() == [(1,)]
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+            conn.execute("INSERT INTO t VALUES (2)")
+        # Even with the read-only default switched off, it holds no write grant.
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("BEGIN READ WRITE; INSERT INTO t VALUES (2); COMMIT")
+    with connect("vault", "vault", "VAULT_PASSWORD") as conn:
+        assert conn.execute("SELECT current_database()").fetchone() == ("vault",)
+    # Confined: pg_hba.conf has no line for these pairs, so PostgreSQL refuses pgbouncer.
+    for db, user, env in (("vault", "app", "APP_DB_PASSWORD"),
+                          ("vault", "reader", "READER_PASSWORD"),
+                          ("app", "vault", "VAULT_PASSWORD")):
+        with pytest.raises(psycopg.OperationalError):
+            connect(db, user, env).close()
+    # And the database grants agree with pg_hba.conf: no CONNECT for undeclared users.
+    assert pg.query("SELECT has_database_privilege('app', 'vault', 'CONNECT'), "
+                    "has_database_privilege('reader', 'vault', 'CONNECT'), "
+                    "has_database_privilege('vault', 'app', 'CONNECT')") == [(False, False,
+                                                                               False)]
