@@ -170,13 +170,17 @@ def check(io: Io, project: Path, envs: list[str], fmt: str) -> int:
     stale = [(env, shown, changes) for env, shown, changes in compared if changes is not None]
     if len(stale) < len(compared):
         return INVALID
+    found = {r.env: _actions(io, r.output_dir, r) for r in results if r.output_dir is not None}
+    if any(a is None for a in found.values()):
+        return INVALID
     if fmt == "json":
-        io.out.write(json.dumps({"environments": [_stale_json(*s) for s in stale]},
-                                indent=2) + "\n")
+        io.out.write(json.dumps({"environments": [{**_stale_json(*s), "actions": found[s[0]]}
+                                                  for s in stale]}, indent=2) + "\n")
     else:
         report(io, diags, fmt, sources.shown())
         for env, shown, changes in stale:
             _report_stale(io, shown, changes, build_command(env, project))
+            _say_actions(io, env, found[env] or {}, "deploying the rebuilt files would need")
         if not any(changes for _, _, changes in stale):
             io.say(f"{len(names)} environment(s) up to date: {', '.join(names)}")
     return STALE if any(changes for _, _, changes in stale) else OK
