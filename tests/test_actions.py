@@ -62,7 +62,7 @@ def test_text_output_names_the_action_and_the_command(built):
                  "postgres.shared_buffers=96MB")
     assert result.code == 0
     assert "development: postgres: restart (shared_buffers, " in result.err
-    assert "; run: systemctl restart postgresql@15-main" in result.err
+    assert ", on the host: systemctl restart postgresql@15-main" in result.err
 
 
 @pytest.mark.daemons

@@ -45,7 +45,7 @@ def test_a_set_for_one_daemon_rewrites_only_its_files(tmp_path):
     after = snapshot_tree(out)
     # The override is recorded in the headers of its daemon's files only.
     assert sorted(n for n in after if after[n] != before[n]) == [
-        "manifest.json", "pg_hba.conf", "postgresql.conf"]
+        "manifest.json", "pg_hba.conf", "postgresql.conf", "roles.sql"]
     assert "--set postgres.work_mem=48MB" in (out / "postgresql.conf").read_text()
     assert json.loads((out / "manifest.json").read_text())["overrides"] == [
         "postgres.work_mem=48MB"]

@@ -91,7 +91,7 @@ def _build(io: commands.Io, o: dict[str, Any]) -> int:
         if len(envs) > 1:
             io.step(f"{env}: compiling ({i}/{len(envs)})")
         code = commands.build(io, _request({**o, "env": env}, io, detect=o["detect"]), o["out"],
-                              o["check"], o["fmt"], o["against"])
+                              o["check"], o["fmt"], o.get("against"))
         # an invalid environment outranks a stale one; both outrank success
         worst = code if (code, worst) in ((1, 0), (1, 3), (3, 0)) else worst
     return worst

@@ -5,7 +5,7 @@ Each service answers for its own files (``Service.changes``), from its catalog's
 what a running daemon can take without a restart; the stage in ``stages/actions.py`` hands it
 the files already there (the output directory, or ``--against DIR``) and the new ones.
 
->>> settings("# c\\nwork_mem = 4MB\\nport = 5432  # tuned\\n")
+>>> settings("# c\\nwork_mem = 4MB\\nport = 5432\\n")
 {'work_mem': '4MB', 'port': '5432'}
 >>> worst([Action("reload", ("a",)), Action("restart", ("b",))]).action
 'restart'
@@ -51,9 +51,8 @@ _LINE = re.compile(r"^\s*([A-Za-z_][\w.-]*)\s*=\s*(.*?)\s*$")
 
 
 def settings(text: str) -> dict[str, str]:
-    """``name = value`` lines of a file perfcfg wrote (comments and blank lines skipped; a
-    trailing comment after the value is cut at ``  #``, which perfcfg's encoders never put
-    inside a value)."""
+    """``name = value`` lines of a file perfcfg wrote (comment lines and blank lines skipped:
+    perfcfg writes its comments on lines of their own)."""
     out: dict[str, str] = {}
     for line in text.splitlines():
         if not line.strip() or line.lstrip().startswith(("#", ";", "[")):

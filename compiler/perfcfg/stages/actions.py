@@ -44,10 +44,11 @@ def as_lines(env: str, found: Mapping[str, Action]) -> list[str]:
     for name, action in found.items():
         if action.action == "none" and not action.run:
             continue
+        # "on the host", not "run:": these are for the deployed host, not for here.
         why = f" ({', '.join(action.because)})" if action.because else ""
-        how = f"; run: {action.how}" if action.how else ""
+        how = f", on the host: {action.how}" if action.how else ""
         line = f"{env}: {name}: {action.action}{why}{how}"
         if action.run:
-            line += f"; then apply {', '.join(action.run)}"
+            line += f"; then apply {', '.join(action.run)} (see manifest.json)"
         out.append(line)
     return out
