@@ -227,3 +227,21 @@ def test_a_missing_secret_is_one_error_per_reference_and_nothing_else(tmp_path, 
     result = run("build", "--env", "staging", "--project", str(project))
     codes = [line.split("]")[0] for line in result.err.splitlines() if line.startswith("error[")]
     assert result.code == 1 and codes == ["error[PCF120"] * 3, result.err
+
+
+def test_the_readme_deploy_build_works_as_written_and_leaves_generated_alone(tmp_path):
+    """README "Deploying", step 1: with each '…' filled in, the command builds (it names every
+    variable the example needs) and writes outside the committed placeholder build."""
+    import shutil
+
+    from helpers import EXAMPLE, ROOT, run_as_printed, snapshot_tree
+
+    text = (ROOT / "README.md").read_text().split("## Deploying", 1)[1].split("\n2. ", 1)[0]
+    command = " ".join(re.search(r"`(BOTFARM_[^`]+)`", text, re.S).group(1).split())
+    command = command.replace("…", "correct-horse-battery").replace("/tmp/", f"{tmp_path}/")
+    shutil.copytree(EXAMPLE, tmp_path / "examples/botfarm")    # the commands' paths, from a copy
+    before = snapshot_tree(tmp_path / "examples/botfarm/generated")
+    done = run_as_printed(command, tmp_path)
+    assert done.returncode == 0, (command, done.stderr)
+    assert (tmp_path / "botfarm-production/userlist.txt").exists(), done.stderr
+    assert snapshot_tree(tmp_path / "examples/botfarm/generated") == before
