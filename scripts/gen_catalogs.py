@@ -157,6 +157,10 @@ PGBOUNCER_SECONDS = frozenset({
     "server_connect_timeout", "server_idle_timeout", "server_lifetime", "server_login_retry",
     "suspend_timeout", "cancel_wait_timeout"})
 PGBOUNCER_OCTAL = frozenset({"unix_socket_mode"})
+# Ranges pgbouncer does not check but its use of the value implies (src/main.c declares these
+# keys plain CF_INT): listen_port becomes a 16-bit TCP port (99999 would silently listen on
+# 34463), unix_socket_mode is a permission mode (0777 at most).
+PGBOUNCER_RANGES = {"listen_port": (1, 65535), "unix_socket_mode": (None, 0o777)}
 
 
 def _pgbouncer_type(key: str, default: str) -> str:
@@ -180,8 +184,9 @@ def pgbouncer(version: str) -> dict[str, Any]:
         kind = _pgbouncer_type(key, row["default"])
         params[key] = entry(kind, default=row["default"], context=row["changeable"],
                             values=list(PGBOUNCER_ENUMS[key]) if kind == "enum" else None,
-                            min_=0 if kind in ("bool", "seconds") else None,
-                            max_=1 if kind == "bool" else None)
+                            min_=0 if kind in ("bool", "seconds") else
+                            PGBOUNCER_RANGES.get(key, (None, None))[0],
+                            max_=1 if kind == "bool" else PGBOUNCER_RANGES.get(key, (None, None))[1])
     build = {"package": package_of("pgbouncer", version, "pgbouncer"),
              "release": release}
     return catalog("pgbouncer", ".".join(release.split(".")[:2]),

@@ -347,3 +347,335 @@ def test_class17_extra_scan_reads_no_fifo_and_no_big_file(project):
     assert "huge.txt: extra" in result.err and "redis.conf: changed" in result.err
     assert len(result.out) < 10_000
     assert build(project).code == 0 and (out / "redis.conf").is_file()
+
+
+# -- class 5: pass-through keys may not repeat what perfcfg writes -------------------------
+
+PROGRAM = ("workload:\n  programs:\n    - name: worker\n      supervisor:\n        {key}: {value}\n")
+
+
+@pytest.mark.parametrize("key, value, owner", [
+    ("command", '"/bin/sh -c evil"', "command"),
+    ("environment", '"EVIL=1"', "environment"),
+    ("numprocs", "99", "processes"),
+    ("directory", "/tmp", "directory"),
+    ("user", "root", "run_as"),
+])
+def test_class5_a_program_cannot_repeat_a_key_perfcfg_writes(project, key, value, owner):
+    write(project / "presets/staging.yaml", HEAD + PROGRAM.format(key=key, value=value))
+    for args in (["validate"], ["build", "--env", "staging"]):
+        result = run(*args, "--project", str(project))
+        assert result.code == 1 and "error[PCF206]" in result.err, result.err
+        assert f"workload.programs.worker.{owner}" in result.err     # both places are named
+    assert not (project / "generated").exists()
+
+
+@pytest.mark.parametrize("preset, first, second", [
+    ("postgres:\n  work_mem: 8MB\n  Work_Mem: 16MB\n", "postgres.work_mem", "postgres.Work_Mem"),
+    ("redis:\n  slaveof: 10.0.0.1 6379\n  replicaof: 10.0.0.2 6379\n", "redis.slaveof",
+     "redis.replicaof"),
+    ("redis:\n  hash-max-ziplist-entries: 10\n  hash-max-listpack-entries: 20\n",
+     "redis.hash-max-ziplist-entries", "redis.hash-max-listpack-entries"),
+], ids=["pg-case", "redis-slaveof", "redis-ziplist"])
+def test_class5_one_parameter_under_two_spellings_is_an_error(project, preset, first, second):
+    write(project / "presets/staging.yaml", HEAD + preset)
+    result = run("validate", "--project", str(project))
+    assert result.code == 1 and "error[PCF103]" in result.err
+    assert f"{second} sets the same parameter as {first}" in result.err
+
+
+@pytest.mark.parametrize("value", ["[1, 2]", "{a: 1}", "abc", "1.5"])
+def test_class5_program_options_are_checked_like_any_parameter(project, value):
+    write(project / "presets/staging.yaml", HEAD + PROGRAM.format(key="stopwaitsecs",
+                                                                  value=value))
+    result = run("validate", "--project", str(project))
+    assert result.code == 1 and "internal error" not in result.err
+    assert "workload.programs.worker.supervisor.stopwaitsecs" in result.err
+
+
+# -- class 6: renames through --set ------------------------------------------------------
+
+RENAMES = {
+    "program": ("workload:\n  programs:\n    - name: other\n      command: x\n",
+                "workload.programs.other.name=worker"),
+    "database": ("databases:\n  - name: other\n    user: app\n", "databases.other.name=app"),
+    "user": ("users:\n  - name: other\n    password: ${env:APP_DB_PASSWORD}\n",
+             "users.other.name=app"),
+    "client": ("clients:\n  - {name: a, user: app}\n  - {name: b, user: app}\n",
+               "clients.b.name=a"),
+    "redis-user": ("redis:\n  users:\n    - name: other\n      password: ${env:X}\n",
+                   "redis.users.other.name=app"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(RENAMES))
+def test_class6_a_rename_onto_another_name_is_an_error(project, kind):
+    preset, assignment = RENAMES[kind]
+    write(project / "presets/staging.yaml", HEAD + preset)
+    assert run("validate", "--project", str(project)).code == 0
+    for args in (["validate"], ["build", "--env", "staging"]):
+        result = run(*args, "--project", str(project), "--set", assignment)
+        assert result.code == 1 and "error[PCF204]" in result.err
+        assert "two items of" in result.err
+    assert not (project / "generated").exists()
+
+
+# -- class 10: user input never becomes an internal error --------------------------------
+
+def _deep_extends(project: Path) -> None:
+    for i in range(1000):
+        write(project / f"presets/c{i}.yaml", f"extends: [c{i + 1}.yaml]\n" if i < 999 else
+              "postgres: {}\n")
+    write(project / "presets/staging.yaml", "extends: [builtin:staging, base.yaml, c0.yaml]\n")
+
+
+def _nested(project: Path) -> None:
+    write(project / "presets/staging.yaml", HEAD + "postgres:\n  x: " + "[" * 900 + "]" * 900)
+
+
+INTERNAL = {
+    "list-in-program-key": (HEAD + PROGRAM.format(key="startsecs", value="[1]"), (), "PCF203"),
+    "leading-comma-listen": (HEAD + 'postgres:\n  listen_addresses: ",127.0.0.1"\n', (), None),
+    "nul": (HEAD + 'postgres:\n  work_mem: "a\0b"\n', (), "PCF102"),
+    "undefined-alias": (HEAD + "postgres:\n  work_mem: *nope\n", (), "PCF102"),
+    "5000-digits": (HEAD + "postgres:\n  work_mem: " + "9" * 5000 + "\n", (), "PCF205"),
+    "5000-digits-quoted": (HEAD + 'postgres:\n  work_mem: "' + "9" * 5000 + '"\n', (), "PCF20"),
+    "5000-digits-set": (HEAD, ("--set", "workload.programs.worker.processes=" + "9" * 5000),
+                        "PCF50"),
+    "infinity": (HEAD + "postgres:\n  random_page_cost: 1e999\n", (), "PCF20"),
+    "nested-900": (_nested, (), "PCF102"),
+    "extends-1000": (_deep_extends, (), "PCF116"),
+    "secret-in-a-number": (HEAD + "redis:\n  maxmemory: ${env:APP_DB_PASSWORD}\n", (), "PCF204"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(INTERNAL))
+def test_class10_hostile_input_is_a_diagnostic(project, name, monkeypatch):
+    preset, extra, code = INTERNAL[name]
+    monkeypatch.setenv("APP_DB_PASSWORD", "db-password-123")
+    if callable(preset):
+        preset(project)
+    else:
+        write(project / "presets/staging.yaml", preset)
+    for args in (["validate"], ["build", "--env", "staging"]):
+        result = run(*args, "--project", str(project), *extra)
+        assert "internal error" not in result.err and "Traceback" not in result.err, result.err
+        assert result.code in (0, 1)
+        if code is not None:
+            assert result.code == 1 and f"error[{code}" in result.err, result.err
+
+
+@pytest.mark.parametrize("output", ["generated/\0{env}", "gen\nerated"])
+def test_class10_a_control_character_in_output_is_a_diagnostic(project, output):
+    text = (project / "perfcfg.yaml").read_text() + f"output: {output!r}\n".replace("'", '"')
+    write(project / "perfcfg.yaml", text.replace("\0", "\\0").replace("\n\"", "\\n\""))
+    result = build(project)
+    assert result.code == 1 and "error[PCF" in result.err and "internal" not in result.err
+
+
+@pytest.mark.parametrize("args", [
+    ["--memory", "1GiB", "--cpus", "1", "--version", "abc"],
+    ["--memory", "1GiB", "--cpus", "1", "--version", "16.x"],
+    ["--memory", "0", "--cpus", "1"],                       # class 17: exit 0 with 0MB before
+    ["--memory", "1KiB", "--cpus", "1"],
+])
+def test_class10_tune_refuses_bad_flags_as_usage_errors(args):
+    result = run("tune", "postgres", *args)
+    assert result.code == 2 and "internal error" not in result.err and result.out == ""
+
+
+# -- class 12: validate (the hook) refuses what build refuses ----------------------------
+
+ENCODER_ONLY = {
+    "quote-in-environment": "workload.programs.worker.environment.X='a\"b'",
+    "newline-in-environment": 'workload.programs.worker.environment.X="a\\nb"',
+    "comment-in-directory": 'workload.programs.worker.directory="/srv/a ;b"',
+    "percent-in-command": 'workload.programs.worker.command="a\\x00b"',
+    "bad-pgbouncer-name": "databases.app.dbname=" + "x" * 70,
+}
+
+
+@pytest.mark.parametrize("name", sorted(ENCODER_ONLY))
+def test_class12_validate_says_what_build_says(project, name):
+    assignment = ENCODER_ONLY[name]
+    built = run("build", "--env", "staging", "--project", str(project), "--set", assignment)
+    checked = run("validate", "--project", str(project), "--set", assignment)
+    assert built.code == 1, built.err
+    assert checked.code == 1, checked.err
+
+    def codes(text: str) -> set[str]:
+        import re
+
+        return set(re.findall(r"error\[(PCF\d+)\]", text))
+    assert codes(built.err) == codes(checked.err)
+
+
+# -- class 13: what is written is what the daemon keeps ----------------------------------
+
+def test_class13_a_huge_host_still_gets_values_inside_the_catalog(project):
+    write(project / "hosts/vm.yaml", "memory: 16GiB\ncpus: 4096\nstorage: ssd\n")
+    assert build(project).code == 0
+    conf = (project / "generated/staging/postgresql.conf").read_text()
+    assert "\nmax_parallel_workers = 1024\n" in conf and "kept within" in conf
+
+
+@pytest.mark.parametrize("preset, code", [
+    ("pgbouncer:\n  listen_port: 99999\n", "PCF205"),
+    ("pgbouncer:\n  listen_port: 0\n", "PCF205"),
+    ("redis:\n  save: [\"900\u00851\"]\n", "PCF102"),
+    ("redis:\n  bind: [\"127.0.0.1\u20281.2.3.4\"]\n", "PCF102"),
+    ("workload:\n  programs:\n    - name: worker\n      command: \"a\u2029b\"\n", "PCF102"),
+], ids=["port-99999", "port-0", "nel-in-save", "ls-in-bind", "ps-in-command"])
+def test_class13_values_a_daemon_would_change_are_refused(project, preset, code):
+    write(project / "presets/staging.yaml", HEAD + preset)
+    result = run("validate", "--project", str(project))
+    assert result.code == 1 and f"error[{code}]" in result.err, result.err
+
+
+@pytest.mark.parametrize("host", ["cpus: true", "cpus: 0", "cpus: 5000", "memory: 1KiB",
+                                  "memory: 1PiB", "open_files: 1"])
+def test_class13_absurd_host_figures_are_refused(project, host):
+    key = host.split(":")[0]
+    lines = {"memory": "16GiB", "cpus": "4", "storage": "ssd", "open_files": "65536"}
+    lines[key] = host.split(": ")[1]
+    write(project / "hosts/vm.yaml", "".join(f"{k}: {v}\n" for k, v in lines.items()))
+    result = run("validate", "--project", str(project))
+    assert result.code == 1 and f"host.{key}" in result.err, result.err
+
+
+# -- class 14: a name never changes meaning ----------------------------------------------
+
+@pytest.mark.parametrize("database, user", [("app", "all"), ("replication", "app"),
+                                            ("all", "sameuser"), ("samerole", "samegroup")])
+def test_class14_hba_keywords_as_names_are_quoted(project, database, user):
+    write(project / "presets/staging.yaml", HEAD + f"databases:\n  - name: {database}\n"
+          f"    user: {user}\n" + (f"users:\n  - name: {user}\n    password: ${{env:X}}\n"
+                                   if user != "app" else "") +
+          f"workload:\n  programs:\n    - name: worker\n      database: {database}\n")
+    result = build(project)
+    assert result.code == 0, result.err
+    lines = (project / "generated/staging/pg_hba.conf").read_text().splitlines()
+    comment = lines.index(f"# pgbouncer pool {database}/{user}")
+    fields = lines[comment + 1].split()
+    for name, field in ((database, fields[1]), (user, fields[2])):
+        assert field == (f'"{name}"' if name in ("all", "replication", "sameuser", "samerole",
+                                                 "samegroup") else name)
+
+
+def test_class14_names_in_urls_are_percent_encoded(project):
+    write(project / "presets/staging.yaml", HEAD + "workload:\n  programs:\n"
+          "    - name: worker\n      user: \"bot@x y\"\n")
+    assert build(project).code == 0
+    conf = (project / "generated/staging/supervisord.conf").read_text()
+    assert "postgresql://bot%%40x%%20y@127.0.0.1:6432/app" in conf   # supervisor's %% is %
+
+
+def test_class14_an_unknown_database_of_a_program_is_an_error(project):
+    write(project / "presets/staging.yaml", HEAD + "workload:\n  programs:\n"
+          "    - name: worker\n      database: ap\n")
+    result = run("validate", "--project", str(project))
+    assert result.code == 1 and "error[PCF204]" in result.err and "did you mean 'app'" in \
+        result.err
+
+
+# -- class 8: reads are confined to the project -----------------------------------------
+
+@pytest.mark.parametrize("ref", ["/etc/hostname", "../outside.txt", "link.txt",
+                                 "nested/../../outside.txt"])
+def test_class8_secret_files_are_confined_to_the_project(resolved, ref, tmp_path):
+    write(tmp_path / "outside.txt", "outside-secret-123\n")
+    os.symlink(tmp_path / "outside.txt", resolved / "link.txt")
+    result = build(resolved, "--set", f"users.app.password=${{file:{ref}}}")
+    assert result.code == 1 and "error[PCF120]" in result.err and "outside the project" in \
+        result.err
+    assert "outside-secret-123" not in result.out + result.err
+
+
+def test_class8_secrets_dirs_allows_a_directory(resolved, tmp_path):
+    write(tmp_path / "run/secrets/db", "from-run-secrets-1\n")
+    text = (resolved / "perfcfg.yaml").read_text().replace(
+        "mode: resolve", f"mode: resolve, dirs: [{tmp_path / 'run/secrets'}]")
+    write(resolved / "perfcfg.yaml", text)
+    assert build(resolved, "--set", "users.app.password=${file:"
+                 f"{tmp_path / 'run/secrets/db'}}}").code == 0
+
+
+@pytest.mark.parametrize("target", ["/etc/passwd", "../../outside.yaml", "link.yaml"])
+def test_class8_extends_is_confined_and_foreign_lines_are_never_shown(project, target,
+                                                                      tmp_path):
+    write(tmp_path / "outside.yaml", "postgres: {work_mem: 64MB}\nsecret-line: x\n")
+    os.symlink(tmp_path / "outside.yaml", project / "presets/link.yaml")
+    write(project / "presets/staging.yaml", f"extends: [builtin:staging, base.yaml, {target}]\n")
+    result = run("validate", "--project", str(project))
+    assert result.code == 1 and "error[PCF116]" in result.err and "outside the project" in \
+        result.err
+    assert "root:" not in result.err and "secret-line" not in result.err
+
+
+@pytest.mark.parametrize("host", ["/etc/passwd", "/etc/hostname", "/etc/os-release"])
+def test_class8_a_host_file_that_is_not_yaml_is_never_echoed(project, host):
+    text = Path(host).read_text()
+    result = build(project, "--host", host)
+    assert result.code == 1
+    assert not any(line.strip() and len(line) > 6 and line in result.err
+                   for line in text.splitlines())
+
+
+# -- class 9: reads are bounded ----------------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero-via-dirs", "huge", "directory"])
+def test_class9_secret_files_are_read_with_bounds(resolved, kind):
+    path = resolved / "secrets" / "db"
+    path.parent.mkdir()
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "dev-zero-via-dirs":
+        text = (resolved / "perfcfg.yaml").read_text().replace(
+            "mode: resolve", "mode: resolve, dirs: [/dev]")
+        write(resolved / "perfcfg.yaml", text)
+        path = Path("/dev/zero")
+    elif kind == "huge":
+        with open(path, "wb") as f:
+            f.truncate(3 << 30)
+    else:
+        path.mkdir()
+    result = build(resolved, "--set", f"users.app.password=${{file:{path}}}")
+    assert result.code == 1 and "error[PCF120]" in result.err, result.err
+
+
+@pytest.mark.parametrize("kind", ["fifo", "huge"])
+def test_class9_preset_and_host_files_are_read_with_bounds(project, kind):
+    path = project / "hosts/vm.yaml"
+    path.unlink()
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        with open(path, "wb") as f:
+            f.truncate(3 << 30)
+    result = run("validate", "--project", str(project))
+    assert result.code == 1 and ("PCF101" in result.err or "PCF107" in result.err)
+
+
+@pytest.mark.daemons
+def test_class13_14_postgres_reads_the_hba_names_and_host_names_perfcfg_writes(
+        project, start_postgres):
+    """A role named ``all``, a database named ``replication`` and a host name in
+    listen_addresses: the real PostgreSQL loads the pg_hba.conf perfcfg writes (it refuses
+    ``db.example.com/32``), with the names quoted so that they are not keywords."""
+    write(project / "hosts/vm.yaml", "memory: 1GiB\ncpus: 1\nstorage: ssd\nopen_files: 65536\n")
+    write(project / "presets/staging.yaml", HEAD + "postgres:\n  listen_addresses: "
+          "db.example.com\n  ssl: on\n  ssl_cert_file: /x.crt\n  ssl_key_file: /x.key\n"
+          "databases:\n  - name: replication\n    user: all\n"
+          "users:\n  - name: all\n    password: ${env:X}\n"
+          "workload:\n  programs:\n    - name: worker\n      database: replication\n")
+    from perfcfg.stages.pipeline import Request, compile_env
+
+    result = compile_env(Request(project, "staging", secrets_mode="placeholder"))
+    assert result.ok, result.diagnostics
+    hba = result.files["pg_hba.conf"].decode()
+    assert 'host   "replication"  "all"' in hba and "db.example.com  " in hba
+    pg = start_postgres("shared_buffers = 32MB\n", hba_text=hba)
+    rows = pg.query("SELECT database, user_name, address, error FROM pg_hba_file_rules "
+                    "WHERE type = 'host'")
+    # PostgreSQL 15 shows a quoted name without its quotes; no error means it loaded the file
+    assert rows == [(["replication"], ["all"], "db.example.com", None)], rows

@@ -42,8 +42,9 @@ class Environment(Record):
 
 class Secrets(Record):
     mode: Literal['resolve', 'placeholder']
+    dirs: list[str]
 
-    FIELDS = {'mode': None}
+    FIELDS = {'mode': None, 'dirs': None}
 
 
 class DeployFile(Record):
@@ -288,7 +289,7 @@ Targets.__core_schema__ = {
     },
     'custom_init': False,
     'root_model': False,
-    'config': {'extra_fields_behavior': 'forbid', 'title': 'Targets'},
+    'config': {'extra_fields_behavior': 'forbid', 'strict': True, 'title': 'Targets'},
 }
 Environment.__core_schema__ = {
     'type': 'model',
@@ -313,7 +314,10 @@ Environment.__core_schema__ = {
                 'type': 'model-field',
                 'schema': {
                     'type': 'default',
-                    'schema': {'type': 'nullable', 'schema': {'type': 'str'}},
+                    'schema': {
+                        'type': 'nullable',
+                        'schema': {'type': 'str', 'pattern': '^[^\\x00-\\x1f\\x7f]+$'},
+                    },
                     'default': None,
                 },
             },
@@ -323,7 +327,7 @@ Environment.__core_schema__ = {
     },
     'custom_init': False,
     'root_model': False,
-    'config': {'extra_fields_behavior': 'forbid', 'title': 'Environment'},
+    'config': {'extra_fields_behavior': 'forbid', 'strict': True, 'title': 'Environment'},
 }
 Secrets.__core_schema__ = {
     'type': 'model',
@@ -339,13 +343,21 @@ Secrets.__core_schema__ = {
                     'default': 'resolve',
                 },
             },
+            'dirs': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {'type': 'list', 'items_schema': {'type': 'str'}},
+                    'default': [],
+                },
+            },
         },
         'model_name': 'Secrets',
         'computed_fields': [],
     },
     'custom_init': False,
     'root_model': False,
-    'config': {'extra_fields_behavior': 'forbid', 'title': 'Secrets'},
+    'config': {'extra_fields_behavior': 'forbid', 'strict': True, 'title': 'Secrets'},
 }
 DeployFile.__core_schema__ = {
     'type': 'model',
@@ -437,7 +449,11 @@ ProjectFile.__core_schema__ = {
             },
             'output': {
                 'type': 'model-field',
-                'schema': {'type': 'default', 'schema': {'type': 'str'}, 'default': 'generated/{env}'},
+                'schema': {
+                    'type': 'default',
+                    'schema': {'type': 'str', 'pattern': '^[^\\x00-\\x1f\\x7f]+$'},
+                    'default': 'generated/{env}',
+                },
             },
             'targets': {
                 'type': 'model-field',
@@ -452,7 +468,7 @@ ProjectFile.__core_schema__ = {
                 'schema': {
                     'type': 'default',
                     'schema': Secrets.__core_schema__,
-                    'default': Secrets._make({'mode': 'resolve'}),
+                    'default': Secrets._make({'mode': 'resolve', 'dirs': []}),
                 },
             },
             'deploy': {
@@ -482,7 +498,7 @@ ProjectFile.__core_schema__ = {
     },
     'custom_init': False,
     'root_model': False,
-    'config': {'extra_fields_behavior': 'forbid', 'title': 'ProjectFile'},
+    'config': {'extra_fields_behavior': 'forbid', 'strict': True, 'title': 'ProjectFile'},
 }
 HostProfile.__core_schema__ = {
     'type': 'model',
@@ -521,7 +537,7 @@ HostProfile.__core_schema__ = {
     },
     'custom_init': False,
     'root_model': False,
-    'config': {'extra_fields_behavior': 'forbid', 'title': 'HostProfile'},
+    'config': {'extra_fields_behavior': 'forbid', 'strict': True, 'title': 'HostProfile'},
 }
 Program.__core_schema__ = {
     'type': 'model',
@@ -653,7 +669,7 @@ Program.__core_schema__ = {
     },
     'custom_init': False,
     'root_model': False,
-    'config': {'extra_fields_behavior': 'forbid', 'title': 'Program'},
+    'config': {'extra_fields_behavior': 'forbid', 'strict': True, 'title': 'Program'},
 }
 Workload.__core_schema__ = {
     'type': 'model',
@@ -698,7 +714,7 @@ Workload.__core_schema__ = {
     },
     'custom_init': False,
     'root_model': False,
-    'config': {'extra_fields_behavior': 'forbid', 'title': 'Workload'},
+    'config': {'extra_fields_behavior': 'forbid', 'strict': True, 'title': 'Workload'},
 }
 Database.__core_schema__ = {
     'type': 'model',
@@ -779,7 +795,7 @@ Database.__core_schema__ = {
     },
     'custom_init': False,
     'root_model': False,
-    'config': {'extra_fields_behavior': 'forbid', 'title': 'Database'},
+    'config': {'extra_fields_behavior': 'forbid', 'strict': True, 'title': 'Database'},
 }
 User.__core_schema__ = {
     'type': 'model',
@@ -825,7 +841,7 @@ User.__core_schema__ = {
     },
     'custom_init': False,
     'root_model': False,
-    'config': {'extra_fields_behavior': 'forbid', 'title': 'User'},
+    'config': {'extra_fields_behavior': 'forbid', 'strict': True, 'title': 'User'},
 }
 Client.__core_schema__ = {
     'type': 'model',
@@ -883,7 +899,7 @@ Client.__core_schema__ = {
     },
     'custom_init': False,
     'root_model': False,
-    'config': {'extra_fields_behavior': 'forbid', 'title': 'Client'},
+    'config': {'extra_fields_behavior': 'forbid', 'strict': True, 'title': 'Client'},
 }
 RedisUser.__core_schema__ = {
     'type': 'model',
@@ -954,7 +970,7 @@ RedisUser.__core_schema__ = {
     },
     'custom_init': False,
     'root_model': False,
-    'config': {'extra_fields_behavior': 'forbid', 'title': 'RedisUser'},
+    'config': {'extra_fields_behavior': 'forbid', 'strict': True, 'title': 'RedisUser'},
 }
 Waiver.__core_schema__ = {
     'type': 'model',
@@ -977,7 +993,7 @@ Waiver.__core_schema__ = {
     },
     'custom_init': False,
     'root_model': False,
-    'config': {'extra_fields_behavior': 'forbid', 'title': 'Waiver'},
+    'config': {'extra_fields_behavior': 'forbid', 'strict': True, 'title': 'Waiver'},
 }
 Policy.__core_schema__ = {
     'type': 'model',
@@ -999,7 +1015,7 @@ Policy.__core_schema__ = {
     },
     'custom_init': False,
     'root_model': False,
-    'config': {'extra_fields_behavior': 'forbid', 'title': 'Policy'},
+    'config': {'extra_fields_behavior': 'forbid', 'strict': True, 'title': 'Policy'},
 }
 Budget.__core_schema__ = {
     'type': 'model',
@@ -1049,5 +1065,5 @@ Budget.__core_schema__ = {
     },
     'custom_init': False,
     'root_model': False,
-    'config': {'extra_fields_behavior': 'forbid', 'title': 'Budget'},
+    'config': {'extra_fields_behavior': 'forbid', 'strict': True, 'title': 'Budget'},
 }

@@ -32,7 +32,8 @@ EnvKind = Literal["development", "staging", "production"]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: YAML's true is not the number 1 (`cpus: true` must not mean one CPU).
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 Size = Annotated[int, BeforeValidator(rules.size), WithJsonSchema(
@@ -59,11 +60,14 @@ class Environment(Strict):
     preset: str
     host: str
     kind: EnvKind | None = None
-    output: str | None = None
+    output: str | None = Field(None, pattern=r"^[^\x00-\x1f\x7f]+$")
 
 
 class Secrets(Strict):
     mode: Literal["resolve", "placeholder"] = "resolve"
+    # Directories outside the project that ${file:…} may read (absolute, or relative to the
+    # project), e.g. /run/secrets; everything else outside the project is refused.
+    dirs: list[str] = []
 
 
 class DeployFile(Strict):
@@ -84,7 +88,7 @@ class Deploy(Strict):
 
 class ProjectFile(Strict):
     project: str = Field(pattern=NAME)
-    output: str = "generated/{env}"
+    output: str = Field("generated/{env}", pattern=r"^[^\x00-\x1f\x7f]+$")
     targets: Targets = Targets()
     secrets: Secrets = Secrets()
     deploy: Deploy = Deploy()

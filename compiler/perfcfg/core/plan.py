@@ -59,6 +59,8 @@ class HbaRule:
     address: str       # "" for local
     method: str
     comment: str
+    # database and user are names, never pg_hba keywords (a role called "all" is quoted)
+    literal: bool = False
 
 
 @dataclass

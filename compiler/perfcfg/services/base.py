@@ -61,6 +61,12 @@ class Service:
     managed: Mapping[str, str] = field(default_factory=dict)
     # values the daemon accepts but silently lowers: name → (effective maximum, why)
     clamps: Mapping[str, tuple[int, str]] = field(default_factory=dict)
+    # for the service that runs the workload's programs: the catalog section of a program's
+    # options, the program's field that passes options through, and the options perfcfg
+    # writes from the program's own fields (option → field)
+    program_section: str | None = None
+    program_field: str = ""
+    program_owned: Mapping[str, str] = field(default_factory=dict)
     outputs: tuple[Output, ...] = ()
     rules: tuple[Rule, ...] = ()
     # JSON Schema of perfcfg's own keys in the section: (draft-07 converter) → {key: schema};

@@ -81,8 +81,10 @@ def _environment():
 
 
 class RenderContext:
-    def __init__(self, plan: Plan, config: Config, header: dict[str, Any]):
-        self.plan, self.config, self.header = plan, config, header
+    """``layout=False`` (validate): every encoder runs and reports, no file is laid out."""
+
+    def __init__(self, plan: Plan, config: Config, header: dict[str, Any], layout: bool = True):
+        self.plan, self.config, self.header, self.layout = plan, config, header, layout
         self.services: tuple[Service, ...] = ()    # every service, and the one rendering now
         self.service: Service | None = None
         self.diagnostics: list[Diagnostic] = []
@@ -139,6 +141,8 @@ class RenderContext:
         return out
 
     def template(self, name: str, **values: Any) -> bytes:
+        if not self.layout:
+            return b""
         text = _environment().get_template(f"{name}.j2").render(
             header=self.header_lines(name), **values)
         return text.encode("ascii", "strict") if text.isascii() else text.encode("utf-8")

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path as FsPath
 
+from perfcfg.core.files import ReadError, inside, read_bounded
 from perfcfg.stages import load as yamlload
 from perfcfg.core.diagnostics import Diagnostic
 from perfcfg.core.nodes import Entry, Mapping, Node, Path, Scalar, Sequence, path_str
@@ -33,6 +34,7 @@ NAMED_LISTS: frozenset[Path] = frozenset({
     *((s.name, key) for s in registry.SERVICES for key in s.record_keys),
 })
 BUILTIN_PREFIX = "builtin:"
+MAX_EXTENDS_DEPTH = 32
 BUILTIN_PRESETS = ("development", "staging", "production")
 
 
@@ -43,25 +45,37 @@ class Sources:
     texts: dict[str, str] = field(default_factory=dict)
     # Shown in code frames but not inputs of the build (the --set flags are hashed apart).
     shown_only: dict[str, str] = field(default_factory=dict)
+    # Read but never shown: files that did not parse as YAML mappings and are not the
+    # project's YAML files (``--host /etc/passwd`` must not print a line of it).
+    hidden: set[str] = field(default_factory=set)
 
     def shown(self) -> dict[str, str]:
-        return {**self.texts, **self.shown_only}
+        return {name: text for name, text in {**self.texts, **self.shown_only}.items()
+                if name not in self.hidden}
 
     def load(self, real: FsPath | None, display: str, text: str | None = None
              ) -> tuple[Node | None, list[Diagnostic]]:
         if text is None:
             assert real is not None
             try:
-                data = real.read_bytes()
-            except OSError as exc:
-                return None, [Diagnostic("PCF101", "error",
-                                         f"cannot read {display}: {exc.strerror}",
+                data = read_bounded(real, yamlload.MAX_FILE_BYTES)
+            except ReadError as exc:
+                return None, [Diagnostic("PCF101", "error", f"cannot read {display}: {exc}",
                                          Span(display, 1, 1),
                                          hint="check that it is a regular file you may read")]
             self.texts[display] = data.decode("utf-8", "replace")
-            return _fresh(_parse_bytes(display, data))
+            tree, diags = _fresh(_parse_bytes(display, data))
+            if not isinstance(tree, Mapping) and not _own_yaml(display):
+                self.hidden.add(display)
+            return tree, diags
         self.texts[display] = text
         return _fresh(_parse_text(display, text))
+
+
+def _own_yaml(display: str) -> bool:
+    """A YAML file of the project (its lines may be quoted in a code frame even when they do
+    not parse): named .yaml or .yml, inside the project directory."""
+    return display.endswith((".yaml", ".yml")) and not display.startswith(("../", "/"))
 
 
 # Parsed trees by file name and content, for the whole process: a file that several
@@ -145,12 +159,23 @@ def _visit(ref: tuple[str, FsPath | str], project_dir: FsPath, sources: Sources,
         display = display_name(real, project_dir)
         key = str(real)
         text = None
+        if not inside(real, [project_dir]):
+            chain.diagnostics.append(Diagnostic(
+                "PCF116", "error", f"extends names {display}, which is outside the project "
+                "directory", at, hint="presets are read from the project directory only (after "
+                "resolving .. and symbolic links); copy the preset into the project"))
+            return
         if not real.is_file():
             chain.diagnostics.append(Diagnostic(
                 "PCF113", "error", f"preset file {display} does not exist", at,
                 hint=_sibling_hint(real) or
                 "check the path; extends paths are relative to the file that names them"))
             return
+    if len(stack) >= MAX_EXTENDS_DEPTH:
+        chain.diagnostics.append(Diagnostic(
+            "PCF116", "error", f"extends chain deeper than {MAX_EXTENDS_DEPTH} files", at,
+            hint="no project needs this many layers; extend several bases from one preset"))
+        return
     if key in stack:
         cycle = " → ".join([*stack[stack.index(key):], key])
         chain.diagnostics.append(Diagnostic("PCF114", "error", f"extends cycle: {_short(cycle)}",

@@ -32,6 +32,8 @@ from perfcfg.core.spans import Span
 
 MAX_FILE_BYTES = 1 << 20
 MAX_EXPANDED_NODES = 20_000
+MAX_DEPTH = 64                 # mappings and lists inside each other
+MAX_INT_DIGITS = 40            # far beyond any setting's range; int() of more is costly
 
 # libyaml's event parser when PyYAML was built with it (``yaml.CParser`` does not exist, so
 # looking it up by that name silently chose the pure-Python parser, ~10x slower).
@@ -88,17 +90,58 @@ def load_bytes(data: bytes, display: str) -> tuple[Node | None, list[Diagnostic]
     return load_text(text, display)
 
 
+# Line breaks to a YAML 1.1 parser (PyYAML folds them into a space or ends a line there) but
+# text to YAML 1.2 tools, editors and the daemons: a value would silently change meaning.
+_ODD_BREAKS = re.compile("[\x85\u2028\u2029]")
+
+
 def load_text(text: str, display: str) -> tuple[Node | None, list[Diagnostic]]:
     tab = _tab_indent(text, display)
     if tab:
         return None, [tab]
+    odd = _ODD_BREAKS.search(text)
+    if odd:
+        line = text.count("\n", 0, odd.start()) + 1
+        col = odd.start() - (text.rfind("\n", 0, odd.start()) + 1) + 1
+        return None, [Diagnostic("PCF102", "error", f"YAML syntax error: U+{ord(odd.group()):04X} "
+                                 "is a line break to YAML 1.1 and text to other tools",
+                                 Span(display, line, col),
+                                 hint="remove it, or write it as an escape inside double quotes "
+                                      f"(\"\\u{ord(odd.group()):04x}\") if it is meant")]
     builder = _Builder(display)
     try:
         events = _events(text)
     except yaml.MarkedYAMLError as exc:
         return None, [_syntax_error(exc, text, display)]
+    except yaml.YAMLError as exc:      # the reader's: a NUL or other unprintable character
+        where = getattr(exc, "position", 0) or 0
+        line = text.count("\n", 0, where) + 1
+        col = where - (text.rfind("\n", 0, where) + 1) + 1
+        what = getattr(exc, "reason", None) or "unreadable character"
+        return None, [Diagnostic("PCF102", "error", f"YAML syntax error: {what}",
+                                 Span(display, line, col),
+                                 hint="remove the control character (a NUL, or a byte pasted "
+                                      "from a binary file)")]
+    deep = _too_deep(events)
+    if deep is not None:
+        return None, [Diagnostic("PCF102", "error", f"YAML syntax error: nested more than "
+                                 f"{MAX_DEPTH} levels deep", _span(display, deep),
+                                 hint="no preset needs this much nesting; flatten it")]
     tree = builder.build(events)
     return tree, builder.diagnostics
+
+
+def _too_deep(events: list) -> Any:
+    """The first event nested deeper than MAX_DEPTH (the tree builder recurses per level)."""
+    depth = 0
+    for event in events:
+        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            depth += 1
+            if depth > MAX_DEPTH:
+                return event
+        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            depth -= 1
+    return None
 
 
 def _syntax_error(exc: yaml.MarkedYAMLError, text: str, display: str) -> Diagnostic:
@@ -201,6 +244,11 @@ class _Builder:
         return node, size
 
     def alias(self, event) -> tuple[Node, int]:
+        if event.anchor not in self.anchors:
+            self.error("PCF102", f"YAML syntax error: alias *{event.anchor} names no anchor "
+                       "defined above it", _span(self.display, event),
+                       hint=f"define &{event.anchor} before using it, or write the value out")
+            return Scalar(_span(self.display, event), None, "", False), 1
         node, size = self.anchors[event.anchor]
         self.expanded += size
         if self.expanded > MAX_EXPANDED_NODES and not self.bomb:
@@ -229,6 +277,10 @@ class _Builder:
             return Scalar(span, None, raw, quoted, UNSET_TAG)
         if quoted or event.tag in ("!", "tag:yaml.org,2002:str"):
             return Scalar(span, raw, raw, True)
+        if _INT.fullmatch(raw) and len(raw.lstrip("+-")) > MAX_INT_DIGITS:
+            self.error("PCF205", f"a number of {len(raw.lstrip('+-'))} digits is out of range "
+                       "of every setting", span, hint="write a smaller number")
+            return Scalar(span, None, raw, False)
         if _LEADING_ZERO.fullmatch(raw) or _SEXAGESIMAL.fullmatch(raw):
             shown = "" if self.secret_key else f" {raw!r}"   # never echo a password
             self.error("PCF110", f"ambiguous number{shown}", span,

@@ -104,7 +104,8 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
     from perfcfg.stages import planner  # tuning and rendering stay off the import path of early errors
 
     mode = req.secrets_mode or proj.file.secrets.mode
-    plan, found, cross = planner.make_plan(config, history, req, mode)
+    plan, found, cross = planner.make_plan(config, history, req, mode,
+                                           tuple(Path(d) for d in proj.file.secrets.dirs))
     secrets = plan.secrets if plan is not None else []
     result.plan = plan
     diags.extend(found)
@@ -113,9 +114,16 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
 
         # Cross-service findings (PCF3xx) can be waived like the security rules.
         diags.extend(policy.check(plan, config, cross))
-    if has_errors(diags) or not req.render or plan is None:
+    if has_errors(diags) or plan is None:
         return _done(result)
     from perfcfg.stages.render import render_all
+
+    if not req.render:
+        # validate (the pre-commit hook) runs every encoder too: what build would refuse,
+        # the hook refuses.
+        _, found = render_all(plan, config, {}, layout=False)
+        diags.extend(_scrubbed(found, secrets))
+        return _done(result)
 
     # Only rendered headers carry the hash; validate shares one Sources over every
     # environment, where hashing all texts read so far per environment is O(N²).

@@ -8,6 +8,8 @@ cross-service checks run over the whole Plan.
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,10 +32,12 @@ DEFAULT_PORTS = {"postgres": 5432, "pgbouncer": 6432, "redis": 6379}
 DEFAULT_ACLFILE = "/etc/redis/users.acl"   # Debian's /etc/redis, next to redis.conf
 
 
-def make_plan(config: Config, history: History, req: Request, secrets_mode: str
+def make_plan(config: Config, history: History, req: Request, secrets_mode: str,
+              secret_dirs: tuple[Path, ...] = ()
               ) -> tuple[Plan | None, list[Diagnostic], list[Diagnostic]]:
     """The Plan, the planning diagnostics, and the cross-service findings (PCF3xx) apart,
-    because a preset's waivers apply to those."""
+    because a preset's waivers apply to those. ``secret_dirs``: directories outside the
+    project that ``${file:…}`` may read (the project file's ``secrets.dirs``)."""
     diags: list[Diagnostic] = []
     hist = {path_str(k): tuple(v) for k, v in history.items()}
     settings: dict[str, Setting] = {}
@@ -48,14 +52,15 @@ def make_plan(config: Config, history: History, req: Request, secrets_mode: str
     ctx = tune_context(config, {p: s.value for p, s in settings.items()})
     from perfcfg.tune import engine
 
+    in_range = _range_keeper(config)
     for rec in engine.recommend_all(ctx):
         if rec.path in settings:
             continue
         chain = hist.get(rec.path, ())
-        settings[rec.path] = Setting(rec.path, _canonical(rec.path, rec.value),
-                                     Origin("tuned", None, rec.rule),
-                                     rec.reason, rec.rule, rec.formula, dict(rec.inputs),
-                                     rec.deviation, chain)
+        value, capped = in_range(rec.path, _canonical(rec.path, rec.value))
+        settings[rec.path] = Setting(rec.path, value, Origin("tuned", None, rec.rule),
+                                     rec.reason + capped, rec.rule, rec.formula,
+                                     dict(rec.inputs), rec.deviation, chain)
         autos.discard(rec.path)
     for path in sorted(autos):
         diags.append(Diagnostic("PCF208", "error", f"perfcfg has no rule to tune {path}",
@@ -63,13 +68,55 @@ def make_plan(config: Config, history: History, req: Request, secrets_mode: str
                                 "give it a value, or remove it to keep the daemon's default"))
     _derive(config, settings)
     diags.extend(_redis_user_refs(config))
-    resolver = secret_refs.SecretResolver(secrets_mode, req.environ, Path(req.project_dir))
+    resolver = secret_refs.SecretResolver(secrets_mode, req.environ, Path(req.project_dir),
+                                          secret_dirs)
     users, leaked = _users(config, resolver, diags, hashed=req.render)
     acl = _redis_acl(config, resolver, diags, leaked)
     _resolve_setting_secrets(settings, resolver, config, diags, leaked)
     plan = Plan(config.env, config.kind, settings, _databases(config, settings), users,
                 _programs(config, settings), _hba(config, settings), leaked, acl)
     return plan, diags, _checks(ctx, plan, config)
+
+
+def _range_keeper(config: Config):
+    """``(path, value) → (value, note)``: a tuned value brought inside its parameter's range
+    in the target's catalog (a rule fed by a huge host, 4096 CPUs, must still write what the
+    daemon accepts: max_parallel_workers stops at 1024), with a note for the reason when it
+    had to be."""
+    from perfcfg.core.units import UnitError
+    from perfcfg.services.registry import SERVICES
+
+    services = {s.name: s for s in SERVICES}
+
+    def keep(path: str, value: Any) -> tuple[Any, str]:
+        name, _, key = path.partition(".")
+        service = services.get(name)
+        if service is None or "." in key or isinstance(value, bool) or \
+                not isinstance(value, (int, float)):
+            return value, ""
+        param = service.param(config.targets, key)
+        if param is None:
+            return value, ""
+        try:
+            service.coerce(param, value)
+            return value, ""
+        except UnitError:
+            pass
+        # The bounds in canonical form: a bare number is in the parameter's own unit.
+        for bound, past in ((param.max, lambda edge: value > edge),
+                            (param.min, lambda edge: value < edge)):
+            if bound is None:
+                continue
+            try:
+                edge = service.coerce(param, int(bound) if float(bound).is_integer() else bound)
+            except UnitError:
+                continue
+            if past(edge):
+                return edge, (f" (kept within the {service.title} limit {bound:g}; the rule "
+                              f"gave {value})")
+        return value, ""
+
+    return keep
 
 
 def _canonical(path: str, value: Any) -> Any:
@@ -186,6 +233,20 @@ def _derive(config: Config, settings: dict[str, Setting]) -> None:
         put("postgres.listen_addresses", "localhost", "every client is on this host")
 
 
+def _host_address(host: str) -> str:
+    """A pg_hba.conf address matching exactly ``host``: an IP with its full mask, or a host
+    name as it is (PostgreSQL refuses ``db.example.com/32``).
+
+    >>> _host_address("127.0.0.1"), _host_address("::1"), _host_address("db.example.com")
+    ('127.0.0.1/32', '::1/128', 'db.example.com')
+    """
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    return f"{host}/{address.max_prefixlen}"
+
+
 def port(settings: dict[str, Setting], service: str) -> int:
     key = {"postgres": "postgres.port", "pgbouncer": "pgbouncer.listen_port",
            "redis": "redis.port"}[service]
@@ -199,8 +260,9 @@ def connect_host(settings: dict[str, Setting], service: str) -> str:
            "redis": "redis.bind"}[service]
     setting = settings.get(key)
     value = setting.value if setting else "127.0.0.1"
-    first = (value[0] if isinstance(value, list) else str(value)).split(",")[0].split()[0].strip()
-    first = first.lstrip("-")
+    text = " ".join(value) if isinstance(value, list) else str(value)
+    # The first address named (Redis's "-" marks an optional one); empty items are skipped.
+    first = next((a.lstrip("-") for a in re.split(r"[,\s]+", text) if a.lstrip("-")), "")
     if first in ("", "*", "0.0.0.0", "localhost"):
         return "127.0.0.1"
     if first in ("::", "::1"):
@@ -232,7 +294,7 @@ def _databases(config: Config, settings: dict[str, Setting]) -> list[dict[str, A
 
 def _programs(config: Config, settings: dict[str, Setting]) -> list[ProgramPlan]:
     db_host, db_port = connect_host(settings, "pgbouncer"), port(settings, "pgbouncer")
-    redis_at = f"{connect_host(settings, 'redis')}:{port(settings, 'redis')}/0"
+    redis_at = f"{_url_host(connect_host(settings, 'redis'))}:{port(settings, 'redis')}/0"
     by_name = {db.name: db for db in config.databases}
     out = []
     for prog in config.workload.programs:
@@ -240,12 +302,13 @@ def _programs(config: Config, settings: dict[str, Setting]) -> list[ProgramPlan]
         if config.databases:
             db = by_name.get(prog.database or config.databases[0].name, config.databases[0])
             user = prog.user or db.user or (config.users[0].name if config.users else "postgres")
-            env.setdefault("DATABASE_URL", f"postgresql://{user}@{db_host}:{db_port}/{db.name}")
+            env.setdefault("DATABASE_URL", f"postgresql://{_url(user)}@{_url_host(db_host)}:"
+                                           f"{db_port}/{_url(db.name)}")
         if prog.redis_connections:
             # The URL names the ACL user; the password reaches the worker another way
             # (supervisord.conf is not a secret file).
             ruser = prog.redis_user or _default_redis_user(config)
-            env.setdefault("REDIS_URL", f"redis://{ruser + '@' if ruser else ''}{redis_at}")
+            env.setdefault("REDIS_URL", f"redis://{_url(ruser) + '@' if ruser else ''}{redis_at}")
         options: dict[str, Any] = {"numprocs": prog.processes, "autostart": True,
                                    "autorestart": True}
         if prog.processes > 1:
@@ -261,6 +324,18 @@ def _programs(config: Config, settings: dict[str, Setting]) -> list[ProgramPlan]
         out.append(ProgramPlan(prog.name, tuple(prog.argv), prog.processes,
                                tuple(sorted(env.items())), tuple(sorted(options.items()))))
     return out
+
+
+def _url(text: str) -> str:
+    """A user or database name inside a URL: percent-encoded (``a@b`` would end the user
+    part, a space would end the URL for many drivers)."""
+    from urllib.parse import quote
+
+    return quote(text, safe="")
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
 
 
 def _redis_user_refs(config: Config) -> list[Diagnostic]:
@@ -294,12 +369,12 @@ def _hba(config: Config, settings: dict[str, Setting]) -> list[HbaRule]:
                      "the postgres OS user administers the cluster over the Unix socket")]
     # pgbouncer connects from the address it connects to (same host), so that is the source
     # address its lines must allow.
-    bouncer_from = connect_host(settings, "postgres")
-    bouncer_from += "/128" if ":" in bouncer_from else "/32"
+    bouncer_from = _host_address(connect_host(settings, "postgres"))
     for pool in pools(config):
         db = next(d for d in config.databases if d.name == pool.database)
         rules.append(HbaRule("host", db.dbname or db.name, pool.user, bouncer_from,
-                             "scram-sha-256", f"pgbouncer pool {pool.database}/{pool.user}"))
+                             "scram-sha-256", f"pgbouncer pool {pool.database}/{pool.user}",
+                             literal=True))
     pooled = {(p.database, p.user) for p in pools(config)}
     by_name = {d.name: d for d in config.databases}
     for user in config.users:
@@ -309,7 +384,7 @@ def _hba(config: Config, settings: dict[str, Setting]) -> list[HbaRule]:
                 pooled.add((name, user.name))
                 rules.append(HbaRule("host", found.dbname or found.name, user.name, bouncer_from,
                                      "scram-sha-256", f"user {user.name} through pgbouncer"
-                                     + (" (read-only)" if user.readonly else "")))
+                                     + (" (read-only)" if user.readonly else ""), literal=True))
     ssl = config.services.get("postgres", {}).get("ssl") in (True, "on")
     for client in config.clients:
         database = "replication" if client.replication else client.database

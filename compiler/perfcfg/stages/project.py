@@ -127,7 +127,7 @@ def load_host(path: Path, display: str, sources: Sources, named_at: Span | None 
               spans: dict[str, Span] | None = None
               ) -> tuple[model.HostProfile | None, list[Diagnostic]]:
     """``named_at`` is where the path is written (perfcfg.yaml), for a missing file."""
-    if not path.is_file():
+    if not path.exists():
         return None, [Diagnostic("PCF118", "error", f"host profile {display} does not exist",
                                  named_at or Span(display, 1, 1),
                                  hint="write one with: " + _host_command(path))]

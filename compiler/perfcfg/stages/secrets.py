@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Mapping
 
 
+from perfcfg.core.files import ReadError, inside, read_bounded
 from perfcfg.core.redact import encoded_forms, remember
 from perfcfg.model import SECRET_REF
 
@@ -29,11 +30,20 @@ class SecretError(Exception):
     pass
 
 
+# A secret file holds one password or key, never more than this.
+MAX_SECRET_BYTES = 64 * 1024
+
+
 @dataclass(frozen=True)
 class SecretResolver:
+    """``${file:…}`` reads only regular files inside ``base_dir`` (the project) or one of
+    ``dirs`` (the project file's ``secrets.dirs``), after resolving ``..`` and symbolic
+    links, through the bounded reader, and only UTF-8 text."""
+
     mode: str                       # "resolve" | "placeholder"
     environ: Mapping[str, str]
     base_dir: Path
+    dirs: tuple[Path, ...] = ()
 
     def resolve(self, ref: str) -> str:
         m = SECRET_REF.match(ref)
@@ -47,15 +57,29 @@ class SecretResolver:
                 raise SecretError(f"environment variable {name} is not set")
             value = self.environ[name]
         else:
-            path = (self.base_dir / name)
-            try:
-                value = path.read_text("utf-8").rstrip("\n")
-            except OSError as exc:
-                raise SecretError(f"cannot read secret file {name}: {exc.strerror}") from None
+            value = self._file(name)
         if not value:
             raise SecretError(f"secret {ref} is empty")
         remember(value)   # from here on, nothing the command line prints may show it
         return value
+
+
+    def _file(self, name: str) -> str:
+        path = self.base_dir / name
+        if not inside(path, [self.base_dir, *(self.base_dir / d for d in self.dirs)]):
+            raise SecretError(f"secret file {name} is outside the project directory; list its "
+                              "directory under secrets.dirs in perfcfg.yaml to allow it")
+        try:
+            data = read_bounded(path, MAX_SECRET_BYTES)
+        except ReadError as exc:
+            raise SecretError(f"cannot read secret file {name}: {exc}") from None
+        if len(data) > MAX_SECRET_BYTES:
+            raise SecretError(f"secret file {name} is larger than "
+                              f"{MAX_SECRET_BYTES // 1024} KiB")
+        try:
+            return data.decode("utf-8").rstrip("\n")
+        except UnicodeDecodeError:
+            raise SecretError(f"secret file {name} is not UTF-8 text") from None
 
 
 def is_reference(value: object) -> bool:

@@ -17,7 +17,7 @@ from pydantic_core import ValidationError
 
 from perfcfg.services import catalog as catalogs
 from perfcfg import model
-from perfcfg.core.diagnostics import Diagnostic
+from perfcfg.core.diagnostics import Diagnostic, Related
 from perfcfg.modelbase import Record
 from perfcfg.core.nodes import Mapping, Path, Scalar, Sequence, to_plain
 from perfcfg.core.spans import Span
@@ -64,12 +64,18 @@ class Validator:
                            (*s.own_keys, *s.record_keys, *s.subsections)
                            if key in services[s.name]}}
                for s in registry.SERVICES}
+        for s in registry.SERVICES:
+            for key in s.record_keys:
+                if key in own[s.name]:
+                    own[s.name][key] = self.unique(f"{s.name}.{key}", own[s.name][key])
+        databases = self.unique("databases", self.models("databases", section("databases"),
+                                                         model.Database))
+        workload = self.one("workload", section("workload"), model.Workload) or model.Workload()
         return Config(
-            self.env, self.kind, self.targets, host, services, own,
-            self.models("databases", section("databases"), model.Database),
-            self.models("users", section("users"), model.User),
-            self.models("clients", section("clients"), model.Client),
-            self.one("workload", section("workload"), model.Workload) or model.Workload(),
+            self.env, self.kind, self.targets, host, services, own, databases,
+            self.unique("users", self.models("users", section("users"), model.User)),
+            self.unique("clients", self.models("clients", section("clients"), model.Client)),
+            self.workload(workload, databases),
             self.one("budget", section("budget"), model.Budget) or model.Budget(),
             self.policy(section("policy")),
             self.spans,
@@ -91,6 +97,7 @@ class Validator:
             self.no_catalog(service, node)
             return {}
         out: dict[str, Any] = {}
+        seen: dict[str, tuple[str, Span]] = {}
         for key, entry in node.entries.items():
             path = f"{name}.{key}"
             if key in service.record_keys:
@@ -112,11 +119,26 @@ class Validator:
                                path, hint)
                 continue
             param = self.param(service, cat, key, entry, path, service.section, extra=own)
-            if param is not None:
+            if param is not None and self.first_spelling(seen, service, param.name, entry, path):
                 canonical = self.coerce(service, cat, param, entry.value, path)
                 if canonical is not None:
                     out[param.name] = canonical
         return out
+
+    def first_spelling(self, seen: dict[str, tuple[str, Span]], service: Service, name: str,
+                       entry: Any, path: str) -> bool:
+        """One parameter, one key: a second spelling of it (``Work_Mem`` next to ``work_mem``
+        for PostgreSQL, or Redis's old ``slave``/``ziplist`` names) would silently replace the
+        first, or write two lines of which the daemon keeps the last."""
+        canonical = _alias(service, name)
+        if canonical not in seen:
+            seen[canonical] = (path, entry.key_span)
+            return True
+        first, span = seen[canonical]
+        self.diagnostics.append(Diagnostic(
+            "PCF103", "error", f"duplicate key: {path} sets the same parameter as {first}",
+            entry.key_span, path, "keep one of them", (Related("first set here", span, first),)))
+        return False
 
     def no_catalog(self, service: Service, node: Mapping) -> None:
         """One diagnostic per service, at the version in perfcfg.yaml when it is known:
@@ -174,7 +196,7 @@ class Validator:
             return None
         try:
             canonical = service.coerce(param, value)
-        except UnitError as exc:
+        except (UnitError, ValueError, OverflowError) as exc:   # int() of 5,000 digits, inf
             code = "PCF205" if "range" in str(exc) else "PCF204"
             self.error(code, f"invalid value for {path}: {_shown(exc, path, value)}", node.span,
                        path, service.fix_it(param, value) or _hint(service, cat, param))
@@ -204,6 +226,76 @@ class Validator:
         return None
 
     # -- perfcfg structures --------------------------------------------------------------
+
+    def unique(self, name: str, items: list) -> list:
+        """Items of a named list with distinct names (``--set …name=`` can rename one onto
+        another: the daemon would merge the two or drop one)."""
+        seen: set[str] = set()
+        for item in items:
+            if item.name in seen:
+                path = f"{name}.{item.name}.name"
+                self.error("PCF204", f"invalid value for {path}: two items of {name} are named "
+                           f"{item.name!r}", self.spans.get(path), path,
+                           "give each item its own name")
+            seen.add(item.name)
+        return items
+
+    def workload(self, workload: Any, databases: list) -> Any:
+        """Programs: unique names, a database that exists, and pass-through options (a
+        program's map for the service that runs it) that are options of the service's program
+        section with valid values, and not ones perfcfg writes itself."""
+        self.unique("workload.programs", list(workload.programs))
+        names = [db.name for db in databases]
+        runner = next((s for s in registry.SERVICES if s.program_section), None)
+        cat = runner.catalog(self.targets) if runner is not None else None
+        programs = []
+        for prog in workload.programs:
+            base = f"workload.programs.{prog.name}"
+            if prog.database is not None and databases and prog.database not in names:
+                self.error("PCF204", f"invalid value for {base}.database: no database named "
+                           f"{prog.database!r}", self.spans.get(f"{base}.database"),
+                           f"{base}.database", did_you_mean(prog.database, names) or
+                           f"databases: {', '.join(names)}")
+            if runner is not None and cat is not None and getattr(prog, runner.program_field):
+                prog = type(prog)._make({**prog.__dict__, runner.program_field:
+                                         self.program_options(runner, cat, prog)})
+            programs.append(prog)
+        return type(workload)._make({**workload.__dict__, "programs": programs})
+
+    def program_options(self, service: Service, cat: catalogs.Catalog, prog: Any
+                        ) -> dict[str, Any]:
+        base = f"workload.programs.{prog.name}"
+        section = service.program_section
+        out: dict[str, Any] = {}
+        for key, value in getattr(prog, service.program_field).items():
+            path = f"{base}.{service.program_field}.{key}"
+            span = self.spans.get(path)
+            owner = service.program_owned.get(key)
+            if owner is not None:
+                self.diagnostics.append(Diagnostic(
+                    "PCF206", "error", f"{path} is managed by perfcfg: it writes {key} from "
+                    f"{base}.{owner}", span, path, f"set {owner}: in the program instead; the "
+                    f"file would get two {key} lines, and {service.title} keeps the last",
+                    (Related(f"perfcfg writes {key} from here", self.spans.get(f"{base}.{owner}"),
+                             f"{base}.{owner}"),)))
+                continue
+            param = cat.get(key, section)
+            if param is None:
+                self.error("PCF201", f"unknown {service.title} program option {key!r}", span,
+                           path, did_you_mean(key, cat.names(section)) or
+                           f"see {service.title}'s documentation of a program's options")
+                continue
+            if isinstance(value, (dict, list)) or value is None:
+                self.error("PCF203", f"{path} must be a single value", span, path,
+                           "write one value")
+                continue
+            try:
+                out[key] = service.coerce(param, value)
+            except (UnitError, ValueError, OverflowError) as exc:
+                code = "PCF205" if "range" in str(exc) else "PCF204"
+                self.error(code, f"invalid value for {path}: {_shown(exc, path, value)}", span,
+                           path, _hint(service, cat, param))
+        return out
 
     def models(self, name: str, node: Any, cls: type[Record]) -> list:
         if node is None:
@@ -382,6 +474,14 @@ def _misspelt_item(plain: Any, loc: tuple, label: str | None,
     close = difflib.get_close_matches(own, [n for n in names if n != own], n=1, cutoff=0.6)
     return (f"; or did you mean {close[0]!r}? (an item under a new name is a new item, not a "
             f"change to another)") if close else ""
+
+
+def _alias(service: Service, name: str) -> str:
+    """The name a parameter is known by whatever its spelling: names are compared as the
+    daemon compares them, and Redis 7 still reads the names it renamed (``slaveof`` is
+    ``replicaof``, ``hash-max-ziplist-*`` is ``hash-max-listpack-*``)."""
+    key = name.lower() if service.case_insensitive else name
+    return key.replace("slave", "replica").replace("ziplist", "listpack")
 
 
 def _item_label(plain: Any, index: int | None) -> str | None:

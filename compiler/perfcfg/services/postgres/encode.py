@@ -76,3 +76,19 @@ def hba_token(value: str) -> str:
     if '"' in value or not value:
         raise EncodeError(f"{value!r} cannot be written as a pg_hba.conf field")
     return f'"{value}"'
+
+
+# Words PostgreSQL reads as keywords in the database and user fields unless quoted.
+HBA_KEYWORDS = frozenset({"all", "sameuser", "samerole", "samegroup", "replication"})
+
+
+def hba_name(value: str) -> str:
+    """A database or role *name* in pg_hba.conf: quoted when it is also a keyword, so that a
+    role called ``all`` matches that role only.
+
+    >>> hba_name("all"), hba_name("app")
+    ('"all"', 'app')
+    """
+    if value in HBA_KEYWORDS:
+        return f'"{value}"'
+    return hba_token(value)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from perfcfg.core.encoding import EncodeError, comment_text
 from perfcfg.services.output import Output, RenderContext
-from perfcfg.services.postgres.encode import hba_token
+from perfcfg.services.postgres.encode import hba_name, hba_token
 from perfcfg.services.postgres.roles import roles_sql
 
 if TYPE_CHECKING:
@@ -23,7 +23,8 @@ def pg_hba_conf(ctx: RenderContext, service: Service) -> bytes:
     rows = []
     for rule in ctx.plan.hba:
         try:
-            fields = [rule.type, hba_token(rule.database), hba_token(rule.user)]
+            name = hba_name if rule.literal else hba_token
+            fields = [rule.type, name(rule.database), name(rule.user)]
             if rule.address:
                 fields.append(hba_token(rule.address))
             fields.append(rule.method)

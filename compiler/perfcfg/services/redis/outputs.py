@@ -3,6 +3,7 @@ header: Redis refuses to start on a comment line in an ACL file)."""
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from perfcfg.core.encoding import EncodeError
@@ -34,7 +35,10 @@ def list_text(param: Param, items: list[str]) -> list[str]:
     others (``save``) one line per item; an empty list is written ``""`` (none)."""
     if not items:
         return ['""']
-    args = [" ".join(redis_arg(a) for a in item.split()) for item in items]
+    # Split as Redis does (ASCII blanks only): str.split() would also cut at U+0085 or U+2028,
+    # writing two arguments where the preset gave one.
+    args = [" ".join(redis_arg(a) for a in re.split(r"[ \t]+", item.strip(" \t")) if a)
+            for item in items]
     return [" ".join(args)] if param.name == "bind" else args
 
 

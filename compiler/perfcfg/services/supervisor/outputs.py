@@ -14,6 +14,11 @@ if TYPE_CHECKING:
     from perfcfg.services.base import Service
 
 SUBSECTIONS = ("unix_http_server", "inet_http_server")
+# [program:x] keys perfcfg writes from a program's own fields (key → the field): a program's
+# `supervisor:` map may not repeat them, or the section would hold two of the same directive
+# (supervisor keeps the last) or perfcfg's value would be silently replaced.
+PROGRAM_OWNED = {"command": "command", "environment": "environment", "numprocs": "processes",
+                 "directory": "directory", "user": "run_as"}
 # Settings under supervisor.* that are not [supervisord] keys: the two server sections and
 # the tuned keys of each [program:x] (supervisor.programs.NAME.KEY).
 NESTED = (*SUBSECTIONS, "programs")

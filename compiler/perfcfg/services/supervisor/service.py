@@ -8,7 +8,7 @@ from perfcfg.services.supervisor.actions import changes
 from perfcfg.services.output import Placement
 from perfcfg.services.supervisor.policy import RULES
 from perfcfg.services.supervisor import encode, values
-from perfcfg.services.supervisor.outputs import OUTPUTS, SUBSECTIONS
+from perfcfg.services.supervisor.outputs import OUTPUTS, PROGRAM_OWNED, SUBSECTIONS
 
 SERVICE = Service(
     name="supervisor",
@@ -21,6 +21,9 @@ SERVICE = Service(
     bool_hint=values.BOOL_HINT,
     unit_hint=values.unit_hint,
     subsections=SUBSECTIONS,
+    program_section="program",
+    program_field="supervisor",
+    program_owned=PROGRAM_OWNED,
     outputs=OUTPUTS,
     changes=changes,
     rules=RULES,

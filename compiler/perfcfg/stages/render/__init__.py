@@ -22,9 +22,11 @@ FILES = tuple(o.name for o in registry.outputs())
 SECRET_FILES = frozenset(o.name for o in registry.outputs() if o.secret)
 
 
-def render_all(plan: Plan, config: Config, header: dict[str, Any]
+def render_all(plan: Plan, config: Config, header: dict[str, Any], layout: bool = True
                ) -> tuple[dict[str, bytes], list[Diagnostic]]:
-    ctx = RenderContext(plan, config, header)
+    """The files, or with ``layout=False`` only the encoders' verdicts: ``validate`` runs
+    every encoder ``build`` runs, so the hook refuses what the build would (without jinja2)."""
+    ctx = RenderContext(plan, config, header, layout)
     ctx.services = registry.SERVICES
     rendered = {}
     for service in registry.SERVICES:
@@ -34,6 +36,8 @@ def render_all(plan: Plan, config: Config, header: dict[str, Any]
                 rendered[output.name] = Rendered(service, output, output.render(ctx, service))
     ctx.service = None
     files = {name: item.data for name, item in rendered.items()}
+    if not layout:
+        return files, ctx.diagnostics
     leaks = _leaks(plan, config, files)
     for output in registry.POST:
         assert output.post is not None
