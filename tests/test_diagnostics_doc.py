@@ -74,14 +74,16 @@ def _oversized(tmp_path: Path, monkeypatch) -> tuple[str, Path]:
 def _unreadable(tmp_path: Path, monkeypatch) -> tuple[str, Path]:
     project = _valid_project(tmp_path)
     host = project / "hosts/vm.yaml"
-    real = Path.read_bytes
+    from perfcfg.core import files
 
-    def read_bytes(self: Path) -> bytes:   # as a non-root user would meet a mode-000 file
-        if self == host:
-            raise PermissionError(13, "Permission denied", str(self))
-        return real(self)
+    real = files.os.open
 
-    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    def open_(path, *args, **kwargs) -> int:   # as a non-root user would meet a mode-000 file
+        if Path(path) == host:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(files.os, "open", open_)
     return "hosts/vm.yaml is not readable (mode 000)", project
 
 

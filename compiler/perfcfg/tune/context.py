@@ -15,6 +15,7 @@ Canonical units inside perfcfg (the renderers turn them into each daemon's synta
 
 from __future__ import annotations
 
+from functools import cached_property
 from dataclasses import dataclass, field
 from typing import Any, Literal, Mapping
 
@@ -110,8 +111,9 @@ class TuneContext:
     # query_wait_timeout is kept below it. None = unknown.
     client_timeout: float | None = None
 
-    @property
+    @cached_property
     def worker_processes(self) -> int:
+        # cached: rules ask once per program, and summing each time made 10,000 programs O(N²)
         return sum(p.processes for p in self.programs)
 
 
