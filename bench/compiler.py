@@ -1,5 +1,6 @@
-"""Compiler speed and scale: cold ``perfcfg build`` latency, and validate/build-all cost for
-generated projects of 1…1,000 environments (wall time and peak RSS of the child process).
+"""Compiler speed and scale: cold ``perfcfg build`` latency, validate/build-all cost for
+generated projects of 1…1,000 environments, and validate/build of one environment with
+1,250…10,000 programs (wall time and peak RSS of the child process).
 
 Each measurement is one child process waited with ``os.wait4``, so its peak memory is its own.
 """
@@ -89,5 +90,55 @@ def scale(sizes: tuple[int, ...], log=print) -> list[dict]:
     return rows
 
 
+# Programs per preset file: a preset is at most 1 MiB (PCF107), so a big workload is split
+# over files that extend each other, as a team with that many programs would split it.
+PROGRAMS_PER_FILE = 2000
+
+
+def programs_project(root: Path, n: int) -> Path:
+    """One environment with ``n`` single-process programs (no database or Redis connections,
+    so only the workload's size varies), on a host big enough for all of them."""
+    (root / "presets").mkdir(parents=True)
+    (root / "hosts").mkdir()
+    (root / "perfcfg.yaml").write_text(
+        "project: fleet\nsecrets: {mode: placeholder}\nenvironments:\n"
+        "  staging: {preset: presets/staging.yaml, host: hosts/big.yaml}\n")
+    (root / "hosts/big.yaml").write_text("memory: 4TiB\ncpus: 64\nstorage: ssd\n"
+                                         "open_files: 1048576\n")
+    parts = []
+    for first in range(0, n, PROGRAMS_PER_FILE):
+        name = f"programs{first // PROGRAMS_PER_FILE}.yaml"
+        parts.append(name)
+        (root / "presets" / name).write_text("workload:\n  programs:\n" + "".join(
+            f"    - name: p{i}\n      command: python -m fleet.p{i}\n      memory: 10MiB\n"
+            f"      db_connections: 0\n      redis_connections: 0\n"
+            for i in range(first, min(n, first + PROGRAMS_PER_FILE))))
+    (root / "presets/staging.yaml").write_text(
+        f"extends: [builtin:staging, {', '.join(parts)}]\n"
+        "databases:\n  - {name: app, user: app}\n"
+        "users:\n  - {name: app, password: ${env:APP_PASSWORD}}\n"
+        "redis:\n  users:\n    - {name: app, password: ${env:APP_PASSWORD}, keys: ['a:*'], "
+        "commands: [+@read]}\n")
+    return root
+
+
+def programs(sizes: tuple[int, ...], log=print) -> list[dict]:
+    """Validate and build one environment of each number of programs."""
+    rows = []
+    for n in sizes:
+        with tempfile.TemporaryDirectory(prefix="pf-bench-programs-") as tmp:
+            root = programs_project(Path(tmp) / "fleet", n)
+            validate = measure(perfcfg_argv() + ["validate", "--project", str(root)])
+            build = measure(perfcfg_argv() + ["build", "--env", "staging", "--project",
+                                              str(root), "--out", str(Path(tmp) / "out")])
+        rows.append({"programs": n, "validate_s": validate.seconds,
+                     "validate_rss_mb": validate.peak_rss_mb, "validate_exit": validate.code,
+                     "build_s": build.seconds, "build_rss_mb": build.peak_rss_mb,
+                     "build_exit": build.code})
+        log(f"  programs {n}: validate {validate.seconds:.2f} s, build {build.seconds:.2f} s")
+    return rows
+
+
 def run(size: Size, log=print) -> dict:
-    return {"cold_build": cold_build(size.cold_runs, log), "scale": scale(size.scale_envs, log)}
+    return {"cold_build": cold_build(size.cold_runs, log), "scale": scale(size.scale_envs, log),
+            "programs": programs(size.scale_programs, log)}

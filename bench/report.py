@@ -75,8 +75,16 @@ def compiler_tables(results: dict) -> str:
              f"{r['validate_exit']}/{r['build_exit']}"] for r in results["scale"]]
     scale = _table(["environments", "validate all s", "validate peak RSS MiB", "build all s",
                     "build ms / env", "build peak RSS MiB", "exit codes"], rows)
-    return ("Cold `perfcfg build --env production` of examples/botfarm (process start to exit):"
+    text = ("Cold `perfcfg build --env production` of examples/botfarm (process start to exit):"
             "\n\n" + cold + "\nGenerated projects (one host profile per environment):\n\n" + scale)
+    if results.get("programs"):
+        rows = [[_f(r["programs"]), _f(r["validate_s"], 2), _f(r["validate_rss_mb"], 1),
+                 _f(r["build_s"], 2), _f(r["build_rss_mb"], 1),
+                 f"{r['validate_exit']}/{r['build_exit']}"] for r in results["programs"]]
+        text += ("\nOne environment with many programs (`bench/compiler.py`, `programs`):\n\n" +
+                 _table(["programs", "validate s", "validate peak RSS MiB", "build s",
+                         "build peak RSS MiB", "exit codes"], rows))
+    return text
 
 
 def markdown(results: dict, machine: dict[str, str], command: str) -> str:

@@ -23,11 +23,13 @@ class Size:
     redis_fill_maxmemory: str | None   # override of redis.maxmemory for the fill (None: tuned)
     cold_runs: int            # cold `perfcfg build` processes
     scale_envs: tuple[int, ...]
+    scale_programs: tuple[int, ...] = ()   # programs in one environment (linear cost)
 
 
 FULL = Size("full", reps=5, seconds=6, warmup_seconds=3, fleet_clients=200, fleet_scale=10,
             db_clients=8, db_scale=50, redis_requests=200_000, redis_fill_maxmemory=None,
-            cold_runs=15, scale_envs=(1, 10, 100, 1000))
+            cold_runs=15, scale_envs=(1, 10, 100, 1000),
+            scale_programs=(1250, 2500, 5000, 10000))
 QUICK = Size("quick", reps=1, seconds=1, warmup_seconds=0, fleet_clients=10, fleet_scale=1,
              db_clients=2, db_scale=1, redis_requests=2_000, redis_fill_maxmemory="8mb",
-             cold_runs=2, scale_envs=(1, 3))
+             cold_runs=2, scale_envs=(1, 3), scale_programs=(10, 20))

@@ -512,11 +512,38 @@ def test_class12_validate_says_what_build_says(project, name):
 
 # -- class 13: what is written is what the daemon keeps ----------------------------------
 
-def test_class13_a_huge_host_still_gets_values_inside_the_catalog(project):
-    write(project / "hosts/vm.yaml", "memory: 16GiB\ncpus: 4096\nstorage: ssd\n")
-    assert build(project).code == 0
-    conf = (project / "generated/staging/postgresql.conf").read_text()
-    assert "\nmax_parallel_workers = 1024\n" in conf and "kept within" in conf
+@pytest.mark.parametrize("host", [
+    "memory: 16GiB\ncpus: 4096\nstorage: ssd\n",
+    "memory: 64TiB\ncpus: 4096\nstorage: nvme\nopen_files: 1073741816\n",
+    "memory: 256MiB\ncpus: 1\nstorage: hdd\nopen_files: 256\n",
+], ids=["4096-cpus", "64TiB-4096-cpus", "smallest"])
+def test_class13_every_tuned_value_is_inside_its_catalog_range(project, host):
+    """Whatever the host, a tuned value is one the daemon accepts unchanged: each passes the
+    same range check a value written in a preset passes."""
+    from perfcfg.services.postgres.units import PG_BASE_BYTES, PG_BASE_US
+    from perfcfg.services.registry import SERVICES
+    from perfcfg.stages.pipeline import Request, compile_env
+
+    write(project / "hosts/vm.yaml", host)
+    result = compile_env(Request(project, "staging", secrets_mode="placeholder"))
+    assert result.plan is not None, result.diagnostics
+    services = {s.name: s for s in SERVICES}
+    checked = []
+    for path, setting in result.plan.settings.items():
+        service, _, name = path.partition(".")
+        if not setting.tuned or service not in services or "." in name or \
+                isinstance(setting.value, bool) or not isinstance(setting.value, (int, float)):
+            continue
+        param = services[service].param(result.config.targets, name)
+        if param is None or setting.value == -1:
+            continue
+        # in the catalog's unit: PostgreSQL's GUC units; the other catalogs are in bytes
+        own = setting.value / (PG_BASE_BYTES.get(param.unit or "") or
+                               PG_BASE_US.get(param.unit or "") or 1)
+        assert param.min is None or own >= param.min, (path, own, param)
+        assert param.max is None or own <= param.max, (path, own, param)
+        checked.append(path)
+    assert len(checked) > 20
 
 
 @pytest.mark.parametrize("preset, code", [
@@ -678,4 +705,17 @@ def test_class13_14_postgres_reads_the_hba_names_and_host_names_perfcfg_writes(
     rows = pg.query("SELECT database, user_name, address, error FROM pg_hba_file_rules "
                     "WHERE type = 'host'")
     # PostgreSQL 15 shows a quoted name without its quotes; no error means it loaded the file
-    assert rows == [(["replication"], ["all"], "db.example.com", None)], rows
+    assert (["replication"], ["all"], "db.example.com", None) in rows, rows
+    assert all(error is None for *_, error in rows), rows
+
+
+@pytest.mark.parametrize("preset", [
+    "workload:\n  programs:\n    - name: worker\n      user: " + "u" * 300 + "\n",
+    "databases:\n  - name: app\n    user: " + "u" * 64 + "\n",
+    "clients:\n  - {name: c, user: " + "u" * 300_000 + "}\n",
+    "clients:\n  - {name: c, user: app, database: " + "d" * 64 + "}\n",
+], ids=["program-user", "database-user", "client-user-300k", "client-database"])
+def test_class13_names_postgresql_would_truncate_are_refused(project, preset):
+    write(project / "presets/staging.yaml", HEAD + preset)
+    result = run("validate", "--project", str(project))
+    assert result.code == 1 and "error[PCF204]" in result.err and "63" in result.err

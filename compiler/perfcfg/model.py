@@ -585,7 +585,7 @@ Program.__core_schema__ = {
                 'type': 'model-field',
                 'schema': {
                     'type': 'default',
-                    'schema': {'type': 'nullable', 'schema': {'type': 'str'}},
+                    'schema': {'type': 'nullable', 'schema': {'type': 'str', 'max_length': 63}},
                     'default': None,
                 },
             },
@@ -593,7 +593,7 @@ Program.__core_schema__ = {
                 'type': 'model-field',
                 'schema': {
                     'type': 'default',
-                    'schema': {'type': 'nullable', 'schema': {'type': 'str'}},
+                    'schema': {'type': 'nullable', 'schema': {'type': 'str', 'max_length': 63}},
                     'default': None,
                 },
             },
@@ -747,7 +747,7 @@ Database.__core_schema__ = {
                     'type': 'default',
                     'schema': {
                         'type': 'nullable',
-                        'schema': {'type': 'str', 'pattern': '^[A-Za-z_][A-Za-z0-9_]*$'},
+                        'schema': {'type': 'str', 'max_length': 63, 'pattern': '^[A-Za-z_][A-Za-z0-9_]*$'},
                     },
                     'default': None,
                 },
@@ -852,13 +852,13 @@ Client.__core_schema__ = {
             'name': {'type': 'model-field', 'schema': {'type': 'str', 'pattern': '^[A-Za-z0-9_.-]+$'}},
             'user': {
                 'type': 'model-field',
-                'schema': {'type': 'str', 'pattern': '^[A-Za-z_][A-Za-z0-9_]*$'},
+                'schema': {'type': 'str', 'max_length': 63, 'pattern': '^[A-Za-z_][A-Za-z0-9_]*$'},
             },
             'database': {
                 'type': 'model-field',
                 'schema': {
                     'type': 'default',
-                    'schema': {'type': 'str', 'pattern': '^[A-Za-z0-9_.-]+$'},
+                    'schema': {'type': 'str', 'max_length': 63, 'pattern': '^[A-Za-z0-9_.-]+$'},
                     'default': 'all',
                 },
             },

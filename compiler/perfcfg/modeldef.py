@@ -112,8 +112,10 @@ class Program(rules.ProgramMethods, Strict):
     db_connections: int = Field(1, ge=0, le=1000)
     redis_connections: int = Field(1, ge=0, le=1000)
     memory: Size = 128 * units.MiB
-    database: str | None = None
-    user: str | None = None
+    # PostgreSQL truncates names to 63 bytes (NAMEDATALEN - 1): a longer one would silently
+    # name another role or database.
+    database: str | None = Field(None, max_length=63)
+    user: str | None = Field(None, max_length=63)
     directory: str | None = None
     run_as: str | None = Field(None, pattern=r"^[a-z_][a-z0-9_-]*$")
     redis_user: str | None = Field(None, pattern=REDIS_NAME)
@@ -137,7 +139,7 @@ class Database(Strict):
     name: Annotated[str, AfterValidator(rules.pool_name)] = Field(
         pattern=r"^[A-Za-z0-9_.-]+$", max_length=63)
     dbname: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]+$", max_length=63)
-    user: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    user: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=63)
     pool_size: int | Literal["auto"] = "auto"
     reserve_pool: int | Literal["auto"] = "auto"
     pool_mode: Literal["session", "transaction", "statement"] | None = None
@@ -165,8 +167,8 @@ class Client(Strict):
     """A client that connects to PostgreSQL directly, not through pgbouncer."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
-    user: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
-    database: str = Field("all", pattern=r"^[A-Za-z0-9_.-]+$")
+    user: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=63)
+    database: str = Field("all", pattern=r"^[A-Za-z0-9_.-]+$", max_length=63)
     address: Annotated[str, AfterValidator(rules.hba_address)] = "127.0.0.1/32"
     # md5, password and trust are accepted here so that the policy stage can refuse them with
     # a rule code (and a waiver) rather than a bare schema error.
