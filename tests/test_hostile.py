@@ -102,7 +102,10 @@ def test_class1_an_internal_error_never_prints_a_resolved_secret(resolved):
     ("redis.masterauth", "abcdéfghijk"),             # redis.conf: \xc3\xa9
     ("postgres.ssl_passphrase_command", "abc'defghijk"),    # postgresql.conf: ''
     ("postgres.ssl_passphrase_command", "abc\\defghijk"),   # postgresql.conf: \\
-], ids=["redis-quote", "redis-backslash", "redis-utf8", "pg-quote", "pg-backslash"])
+    ("supervisor.identifier", "abc%defghijk"),      # supervisord.conf: %%
+    ("pgbouncer.auth_query", "abc'defghijk"),       # pgbouncer.ini
+], ids=["redis-quote", "redis-backslash", "redis-utf8", "pg-quote", "pg-backslash",
+        "supervisor-percent", "pgbouncer-quote"])
 def test_class2_an_escaped_secret_is_still_caught(resolved, monkeypatch, setting, value):
     monkeypatch.setenv("SEKRIT", value)
     service, name = setting.split(".")
@@ -719,3 +722,12 @@ def test_class13_names_postgresql_would_truncate_are_refused(project, preset):
     write(project / "presets/staging.yaml", HEAD + preset)
     result = run("validate", "--project", str(project))
     assert result.code == 1 and "error[PCF204]" in result.err and "63" in result.err
+
+
+@pytest.mark.parametrize("setting", ["cluster_name", "application_name"])
+def test_class13_a_name_postgresql_would_cut_is_refused(project, setting):
+    write(project / "presets/staging.yaml", HEAD + f"postgres:\n  {setting}: {'a' * 300_000}\n")
+    result = run("validate", "--project", str(project))
+    assert result.code == 1 and "error[PCF204]" in result.err and "63 bytes" in result.err
+    write(project / "presets/staging.yaml", HEAD + f"postgres:\n  {setting}: {'a' * 63}\n")
+    assert run("validate", "--project", str(project)).code == 0

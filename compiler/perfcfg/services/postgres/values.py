@@ -23,6 +23,10 @@ from perfcfg.services.postgres.units import (
     PG_BASE_BYTES, PG_BASE_US, parse_pg_memory, parse_pg_time)
 
 BOOL_HINT = "PostgreSQL booleans are on or off"
+# Strings PostgreSQL keeps in a NAMEDATALEN buffer: it truncates them to 63 bytes without an
+# error (perfcfg verify showed a 300,000-character cluster_name come back cut).
+NAME_LENGTH_GUCS = frozenset({"application_name", "cluster_name"})
+NAME_MAX_BYTES = 63
 _MEMORY_HINT = "PostgreSQL memory units are B, kB, MB, GB, TB (case-sensitive)"
 _TIME_HINT = "PostgreSQL time units are us, ms, s, min, h, d (case-sensitive)"
 # Unit spellings people carry over from elsewhere → PostgreSQL's own (same meaning).
@@ -59,7 +63,11 @@ def _canonical(param: Param, value: Any) -> Any:
     if param.type == "enum":
         return as_enum(param, value)
     if param.type == "string":
-        return as_string(value)
+        text = as_string(value)
+        if param.name in NAME_LENGTH_GUCS and len(text.encode()) > NAME_MAX_BYTES:
+            raise UnitError(f"{param.name} is at most {NAME_MAX_BYTES} bytes: PostgreSQL "
+                            "silently truncates a longer one")
+        return text
     if param.type == "real":
         return as_real(value)
     if param.unit in PG_BASE_BYTES:
