@@ -10,7 +10,6 @@ same table. Every command is a function in ``commands``.
 from __future__ import annotations
 
 import os
-import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -98,9 +97,6 @@ def _build(io: commands.Io, o: dict[str, Any]) -> int:
     return worst
 
 
-TUNE_MIN_MEMORY = 64 << 20
-
-
 def _tune(io: commands.Io, o: dict[str, Any]) -> int:
     from perfcfg.core import units
 
@@ -108,15 +104,6 @@ def _tune(io: commands.Io, o: dict[str, Any]) -> int:
         size = units.parse_size(o["memory"])
     except units.UnitError as exc:
         io.err.write(f"perfcfg tune: --memory: {exc}\n")
-        return commands.USAGE
-    if size < TUNE_MIN_MEMORY:   # every memory figure would round to 0 (`effective_cache_size = 0`)
-        io.err.write(f"perfcfg tune: --memory: {o['memory']} is less than "
-                     f"{units.human(TUNE_MIN_MEMORY)}, too little to tune a daemon for\n")
-        return commands.USAGE
-    version = o["version"]
-    if version is not None and not re.fullmatch(r"[0-9]{1,3}(\.[0-9]{1,3})?", version):
-        io.err.write(f"perfcfg tune: --version: {version!r} is not MAJOR or MAJOR.MINOR, e.g. 16 "
-                     "or 1.18\n")
         return commands.USAGE
     return commands.tune(io, o["daemon"], size, o["cpus"], o["storage"], o["profile"],
                          o["connections"], o["version"], o["role"], o["fmt"], o["pooler"])

@@ -14,7 +14,6 @@ the output's header says which, and the same PCF30x checks as ``perfcfg build`` 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -109,8 +108,6 @@ def validate(inp: CalcInput) -> None:
 def _version(text: str | None, default: tuple[int, int]) -> tuple[int, int]:
     if not text:
         return default
-    if not re.fullmatch(r"[0-9]{1,3}(\.[0-9]{1,3})?", text):
-        raise ValueError(f"version {text!r} is not MAJOR or MAJOR.MINOR, e.g. 16 or 1.18")
     parts = [int(p) for p in text.split(".")[:2]]
     return (parts[0], parts[1] if len(parts) > 1 else 0)
 
