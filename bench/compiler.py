@@ -116,8 +116,8 @@ def programs_project(root: Path, n: int) -> Path:
     (root / "presets/staging.yaml").write_text(
         f"extends: [builtin:staging, {', '.join(parts)}]\n"
         "databases:\n  - {name: app, user: app}\n"
-        "users:\n  - {name: app, password: ${env:APP_PASSWORD}}\n"
-        "redis:\n  users:\n    - {name: app, password: ${env:APP_PASSWORD}, keys: ['a:*'], "
+        "users:\n  - {name: app, password: '${env:APP_PASSWORD}'}\n"
+        "redis:\n  users:\n    - {name: app, password: '${env:APP_PASSWORD}', keys: ['a:*'], "
         "commands: [+@read]}\n")
     return root
 
