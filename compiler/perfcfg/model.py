@@ -409,7 +409,7 @@ DeployFile.__core_schema__ = {
     },
     'custom_init': False,
     'root_model': False,
-    'config': {'extra_fields_behavior': 'forbid', 'title': 'DeployFile'},
+    'config': {'extra_fields_behavior': 'forbid', 'strict': True, 'title': 'DeployFile'},
 }
 Deploy.__core_schema__ = {
     'type': 'model',
@@ -435,7 +435,7 @@ Deploy.__core_schema__ = {
     },
     'custom_init': False,
     'root_model': False,
-    'config': {'extra_fields_behavior': 'forbid', 'title': 'Deploy'},
+    'config': {'extra_fields_behavior': 'forbid', 'strict': True, 'title': 'Deploy'},
 }
 ProjectFile.__core_schema__ = {
     'type': 'model',
