@@ -53,6 +53,29 @@ workload:
     assert chain[-1].detail == "unset" and chain[-1].span.file == "presets/staging.yaml"
 
 
+def test_a_working_unset_says_nothing(project):
+    result = compile_(project, overlay="postgres:\n  log_min_duration_statement: !unset\n")
+    assert [d for d in result.diagnostics if d.code == "PCF122"] == []
+
+
+@pytest.mark.parametrize("overlay, path, line, hint", [
+    ("postgres:\n  log_min_duration_statment: !unset\n",
+     "postgres.log_min_duration_statment", 3, "did you mean 'log_min_duration_statement'?"),
+    ("workload:\n  programs:\n    - !unset workr\n",
+     "workload.programs.workr", 4, "did you mean 'worker'?"),
+    ("redis:\n  users:\n    - !unset nobody_at_all\n",
+     "redis.users.nobody_at_all", 4, "check the spelling, or remove the line"),
+    ("budget:\n  redis: !unset\n", "budget.redis", 3, "check the spelling"),
+], ids=["misspelt-key", "misspelt-item", "unknown-item", "never-set"])
+def test_an_unset_that_removes_nothing_is_a_warning_with_the_likely_name(
+        project, overlay, path, line, hint):
+    result = compile_(project, overlay=overlay)
+    [diag] = [d for d in result.diagnostics if d.code == "PCF122"]
+    assert (diag.severity, diag.path, diag.span.file, diag.span.line) == \
+        ("warning", path, "presets/staging.yaml", line)
+    assert diag.hint.startswith(hint)
+
+
 def test_other_lists_replace(project):
     assert settings(compile_(project, overlay="redis:\n  bind: [10.0.0.5]\n"))["redis.bind"] == ["10.0.0.5"]
 

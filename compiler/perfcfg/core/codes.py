@@ -39,6 +39,7 @@ TITLES: dict[str, str] = {
     "PCF119": "unknown environment",
     "PCF120": "secret cannot be resolved",
     "PCF121": "password is not ASCII",
+    "PCF122": "!unset removes nothing",
     "PCF201": "unknown section, key or parameter",
     "PCF202": "section has the wrong shape",
     "PCF203": "missing or empty value",

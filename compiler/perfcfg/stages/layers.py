@@ -239,17 +239,20 @@ def _extends(tree: Mapping, display: str, diags: list[Diagnostic]) -> list[tuple
 History = dict[Path, list[Origin]]
 
 
-def merge_layers(layers: list[Layer], history: History) -> Mapping:
+def merge_layers(layers: list[Layer], history: History,
+                 notes: list[Diagnostic] | None = None) -> Mapping:
+    """The layers merged in order; an ``!unset`` that removes nothing is noted (PCF122)."""
     result = Mapping(Span("", 1, 1))
     for layer in layers:
         origin = "builtin" if layer.display.startswith(BUILTIN_PREFIX) else "file"
-        merged = merge(result, layer.tree, (), history, origin)
+        merged = merge(result, layer.tree, (), history, origin, notes)
         assert isinstance(merged, Mapping)
         result = merged
     return result
 
 
-def merge(base: Node | None, over: Node, path: Path, history: History, origin: str) -> Node:
+def merge(base: Node | None, over: Node, path: Path, history: History, origin: str,
+          notes: list[Diagnostic] | None = None) -> Node:
     if isinstance(over, Mapping):
         entries = dict(base.entries) if isinstance(base, Mapping) else {}
         if not over.entries:
@@ -257,22 +260,23 @@ def merge(base: Node | None, over: Node, path: Path, history: History, origin: s
         for key, entry in over.entries.items():
             child = path + (key,)
             if isinstance(entry.value, Scalar) and entry.value.is_unset:
-                entries.pop(key, None)
+                if entries.pop(key, None) is None:
+                    _unset_nothing(notes, child, entry.key_span, list(entries))
                 _record_unset(history, child, entry.value.span, origin)
                 continue
             prev = entries.get(key)
             entries[key] = Entry(entry.key_span, merge(prev.value if prev else None, entry.value,
-                                                       child, history, origin))
+                                                       child, history, origin, notes))
         return Mapping(over.span, entries)
     if isinstance(over, Sequence) and path in NAMED_LISTS:
         return _merge_named(base if isinstance(base, Sequence) else None, over, path, history,
-                            origin)
+                            origin, notes)
     _record(history, over, path, origin)
     return over
 
 
 def _merge_named(base: Sequence | None, over: Sequence, path: Path, history: History,
-                 origin: str) -> Sequence:
+                 origin: str, notes: list[Diagnostic] | None = None) -> Sequence:
     items: dict[str, Node] = {}
     order: list[str] = []
     for item in (base.items if base else []):
@@ -285,13 +289,15 @@ def _merge_named(base: Sequence | None, over: Sequence, path: Path, history: His
             if name in items:
                 del items[name]
                 order.remove(name)
+            else:
+                _unset_nothing(notes, path + (name,), item.span, order)
             _record_unset(history, path + (name,), item.span, origin)
             continue
         name = item_name(item) or f"#{len(order)}"
         if name in items:
-            items[name] = merge(items[name], item, path + (name,), history, origin)
+            items[name] = merge(items[name], item, path + (name,), history, origin, notes)
         else:
-            items[name] = merge(None, item, path + (name,), history, origin)
+            items[name] = merge(None, item, path + (name,), history, origin, notes)
             order.append(name)
     return Sequence(over.span, [items[name] for name in order])
 
@@ -306,6 +312,21 @@ def item_name(item: Node) -> str | None:
 
 def _record(history: History, node: Node, path: Path, origin: str) -> None:
     history.setdefault(path, []).append(Origin(origin, node.span))
+
+
+def _unset_nothing(notes: list[Diagnostic] | None, path: Path, span: Span,
+                   present: list[str]) -> None:
+    """An ``!unset`` with nothing to remove: most often a misspelt name, which would leave
+    the inherited value in force without a word."""
+    if notes is None:
+        return
+    close = difflib.get_close_matches(path[-1], [p for p in present if not p.startswith("#")],
+                                      n=1, cutoff=0.7)
+    where = path_str(path)
+    notes.append(Diagnostic(
+        "PCF122", "warning", f"!unset of {where} removes nothing: no earlier preset sets it",
+        span, where, f"did you mean {close[0]!r}?" if close else
+        "check the spelling, or remove the line if nothing needs removing"))
 
 
 def _record_unset(history: History, path: Path, span: Span, origin: str) -> None:

@@ -87,7 +87,7 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
     if has_errors(chain.diagnostics):   # a host profile's errors do not stop the presets' checks
         return _done(result)
     history: History = {}
-    tree = merge_layers(chain.layers, history)
+    tree = merge_layers(chain.layers, history, diags)
     for index, assignment in enumerate(req.sets, 1):
         diags.extend(apply_set(tree, assignment, history, index))
     if req.sets:
