@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from perfcfg.tune import budget
 from perfcfg.services.pgbouncer import tuning as pgbouncer
 from perfcfg.services.redis import tuning as redis
+from perfcfg.services.postgres.tuning import memory
 from perfcfg.tune.checks import check
 from perfcfg.tune.context import GiB, Host, KiB, MiB, Pool, Program, TuneContext, Versions
 from perfcfg.tune.engine import recommend_all
@@ -95,6 +96,12 @@ def test_any_fitting_host_compiles_cleanly(ctx):
     assert 1 <= values["redis.io-threads"] <= min(8, ctx.host.cpus)
     assert values["supervisor.minfds"] >= 1024
     errors = [f for f in check(ctx, values) if f.severity == "error"]
+    # A host whose PostgreSQL share cannot hold even the smallest memory settings (every one at
+    # its floor) does not fit, though the budget's own sum does: PCF301 then says so, rightly.
+    at_floors = (values["postgres.shared_buffers"] == memory.SHARED_BUFFERS_MIN
+                 and values["postgres.maintenance_work_mem"] == MiB
+                 and values["postgres.work_mem"] == memory.WORK_MEM_MIN)
+    assume(not (at_floors and [f.code for f in errors] == ["PCF301"]))
     assert errors == []
 
 
@@ -105,3 +112,16 @@ def test_fixed_paths_are_never_recommended(ctx):
     from dataclasses import replace
     recs = recommend_all(replace(ctx, fixed=fixed))
     assert not {r.path for r in recs} & set(fixed)
+
+
+def test_a_host_too_small_for_postgresql_at_its_floors_gets_pcf301():
+    # Found by the property above: 1 GiB with 530 MiB of workers and a Redis store leaves
+    # PostgreSQL 171 MiB, less than 31 backends need with every memory setting at its floor.
+    ctx = TuneContext("development", Host(1024 * MiB, 2, "hdd", 1024),
+                      (Program("bot", 2, 0, 0, 265 * MiB),),
+                      (Pool("app", "bot", 0), Pool("app", "ops", 0), Pool("app", "report", 0),
+                       Pool("stats", "bot", 0)), db_profile="web", redis_role="store")
+    values = {r.path: r.value for r in recommend_all(ctx)}
+    assert values["postgres.shared_buffers"] == memory.SHARED_BUFFERS_MIN
+    assert values["postgres.work_mem"] == memory.WORK_MEM_MIN
+    assert [f.code for f in check(ctx, values) if f.severity == "error"] == ["PCF301"]
