@@ -330,3 +330,21 @@ def test_several_environments_in_one_env_flag_get_the_flags_to_write(tmp_path):
     assert hint and hint.group(1) == "--env staging --env production", done.stderr
     again = run_as_printed(f"perfcfg validate {hint.group(1)} --project botfarm", tmp_path)
     assert again.returncode == 0 and "2 environment(s) valid" in again.stderr, again.stderr
+
+
+def test_quiet_leaves_an_accepted_caveat_out_of_the_terminal_but_not_out_of_json(tmp_path):
+    from helpers import copy_example, write
+
+    project = copy_example(tmp_path, with_generated=False)
+    base = project / "presets" / "base.yaml"
+    write(base, base.read_text() + "policy:\n  waivers:\n    - rule: PCF310\n"
+          "      reason: the bots run asyncpg with statement_cache_size=0\n")
+    # development targets pgbouncer 1.18, whose transaction pooling carries the caveat
+    loud = run("validate", "--project", str(project), "--env", "development")
+    quiet = run("validate", "-q", "--project", str(project), "--env", "development")
+    as_json = run("validate", "-q", "--project", str(project), "--env", "development",
+                  "--format", "json")
+    assert loud.code == quiet.code == as_json.code == 0
+    assert "info[PCF310]" in loud.err and "waived by" in loud.err
+    assert "info[PCF310]" not in quiet.err
+    assert '"PCF310"' in as_json.out

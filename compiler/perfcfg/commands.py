@@ -43,6 +43,10 @@ def report(io: Io, diagnostics: list[Diagnostic], fmt: str, sources: Mapping[str
     from perfcfg import reporters
     from perfcfg.core.redact import line_redactor
 
+    if io.quiet and fmt == "text":
+        # An info is an accepted caveat (a waived warning) or a note: --quiet keeps it out of
+        # the terminal; json, github and sarif still carry it.
+        diagnostics = [d for d in diagnostics if d.severity != "info"]
     if not diagnostics and fmt == "text":
         return
 

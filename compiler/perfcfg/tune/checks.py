@@ -78,8 +78,8 @@ def check_memory(ctx: TuneContext, s: Settings) -> list[Finding]:
                     f"by {mib_text(total - host)}: {detail}{_who(ctx, paths)}",
                     paths, "lower the fixed sizes, declare less worker memory, or use a bigger "
                            "host; PostgreSQL counts (max_connections + max_parallel_workers) × "
-                           "work_mem × nodes × hash_mem_multiplier (perfcfg explain "
-                           "budget.postgres_worst_case)")]
+                           "work_mem × nodes × hash_mem_multiplier; explain's "
+                           "budget.postgres_worst_case shows each part")]
 
 
 def check_shares(ctx: TuneContext, s: Settings) -> list[Finding]:
