@@ -348,3 +348,16 @@ def test_quiet_leaves_an_accepted_caveat_out_of_the_terminal_but_not_out_of_json
     assert "info[PCF310]" in loud.err and "waived by" in loud.err
     assert "info[PCF310]" not in quiet.err
     assert '"PCF310"' in as_json.out
+
+
+def test_validate_names_the_environments_a_diagnostic_is_for_unless_it_is_all_of_them():
+    # Each environment's host makes a different PCF301 at the same --set; a wrong unit is the
+    # same mistake everywhere and is shown once, without a list of environments.
+    over = run("validate", "--project", str(EXAMPLE), "--set", "postgres.work_mem=64MB")
+    memory = [line for line in over.err.splitlines() if line.startswith("error[PCF301]")]
+    assert len(memory) == 2 and all(line.endswith(")") for line in memory)
+    assert {line.rsplit("(environment ", 1)[1] for line in memory} == \
+        {"staging)", "development)"}
+    unit = run("validate", "--project", str(EXAMPLE), "--set", "postgres.work_mem=64mb")
+    [line] = [line for line in unit.err.splitlines() if line.startswith("error[PCF204]")]
+    assert "(environment" not in line

@@ -6,6 +6,7 @@ functions run the pipeline and report. Exit codes: 0 ok, 1 invalid input, 2 usag
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from dataclasses import dataclass, field
@@ -66,18 +67,31 @@ def validate(io: Io, project: Path, envs: list[str], fmt: str, sets: tuple[str, 
     sources = Sources()
     proj, diags = projects.load_project(project, sources)
     names = envs or (sorted(proj.file.environments) if proj else [])
+    found: dict[str, list[Diagnostic]] = {}
     for env in names if proj else []:
         # Secrets are resolved at build time only: a pre-commit hook or CI lint job does not
         # hold production passwords, and must not need them to say a preset is valid.
         request = pipeline.Request(project, env, secrets_mode="placeholder", render=False,
                                    environ=io.environ, sets=sets)
-        result = pipeline.compile_env(request, sources)
-        diags.extend(result.diagnostics)
-    diags = finalize(diags)
+        found[env] = pipeline.compile_env(request, sources).diagnostics
+    diags = finalize(diags + _naming_environments(found))
     report(io, diags, fmt, sources.shown(), project)
     if fmt == "text" and not has_errors(diags):
         io.say(f"{len(names)} environment(s) valid: {', '.join(names)}")
     return INVALID if has_errors(diags) else OK
+
+
+def _naming_environments(found: dict[str, list[Diagnostic]]) -> list[Diagnostic]:
+    """Every environment's diagnostics; one that not every environment has says which have it
+    (two environments on different hosts can fail the same line with different numbers)."""
+    where: dict[Diagnostic, list[str]] = {}
+    for env, diagnostics in found.items():
+        for diag in diagnostics:
+            where.setdefault(diag, []).append(env)
+    return [diag if len(envs) == len(found) else dataclasses.replace(
+                diag, message=f"{diag.message} (environment{'s' if len(envs) > 1 else ''} "
+                              f"{', '.join(sorted(set(envs)))})")
+            for diag, envs in where.items()]
 
 
 def build(io: Io, req: Any, out: Path | None, check: bool, fmt: str,
