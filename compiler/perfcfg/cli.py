@@ -164,10 +164,22 @@ COMMANDS: tuple[Command, ...] = (
                   "perfcfg explain --env production databases.botfarm.pool_size --format json")),
     Command("verify", "Boot the installed daemons from the compiled files on loopback and "
             "compare their effective values with the intended ones (writes nothing in the "
-            "project).", (ENV_ONE, PROJECT, HOST, SETS, TEXT_JSON, SECRETS),
-        lambda io, o: commands.verify(io, _request(o, io), o["fmt"]),
+            "project); with --live, compare a running deployment instead.", (
+            ENV_ONE, PROJECT, HOST, SETS, TEXT_JSON, SECRETS,
+            Opt("live", ("--live",), "Compare the running daemons named by --postgres/--redis "
+                "(or PERFCFG_POSTGRES_DSN/PERFCFG_REDIS_URL) with what the environment "
+                "compiles to: drift.", kind="flag", default=False),
+            Opt("postgres", ("--postgres",), "libpq connection string of the running "
+                "PostgreSQL (with --live).", metavar="DSN"),
+            Opt("redis", ("--redis",), "URL of the running Redis or Valkey (with --live).",
+                metavar="URL")),
+        lambda io, o: commands.verify(io, _request(o, io), o["fmt"], live=o["live"],
+                                      targets={"postgresql": o["postgres"],
+                                               "redis": o["redis"]}),
         examples=("perfcfg verify --env staging --project examples/botfarm",
-                  "perfcfg verify --env production --secrets placeholder --format json")),
+                  "perfcfg verify --env production --secrets placeholder --format json",
+                  "perfcfg verify --env production --live --postgres 'host=/run/postgresql "
+                  "user=postgres' --redis redis://monitor@127.0.0.1:6379/0")),
     Command("schema", "Write the JSON Schemas of presets, the project file and host profiles "
             "(to standard output without --out).", (
         Opt("out", ("--out",), "Directory to write the schema files into.", kind="path",

@@ -320,9 +320,12 @@ def explain(io: Io, req: Any, path: str, fmt: str) -> int:
 VERIFY_MODULES = ("psycopg", "redis", "supervisor")
 
 
-def verify(io: Io, req: Any, fmt: str = "text") -> int:
+def verify(io: Io, req: Any, fmt: str = "text", live: bool = False,
+           targets: Mapping[str, str | None] | None = None) -> int:
     """Compile like build (writing nothing), boot the installed daemons, compare; 1 on any
-    difference, on a daemon that refused its file, or when no daemon could be started."""
+    difference, on a daemon that refused its file, or when no daemon could be started.
+    ``live``: compare the running daemons at ``targets`` (or the environment variables)
+    instead of booting throwaway ones."""
     import importlib.util
 
     lacking = [m for m in VERIFY_MODULES if importlib.util.find_spec(m) is None]
@@ -338,7 +341,16 @@ def verify(io: Io, req: Any, fmt: str = "text") -> int:
     report(io, result.diagnostics, "text", result.sources.texts)
     if not result.ok:
         return INVALID
-    found = verifier.verify(result, progress=lambda line: io.step(f"{req.env}: {line}"))
+    if live:
+        wanted = {d: t for d, t in (targets or {}).items() if t} or {
+            d: io.environ[v] for d, v in verifier.LIVE_ENV.items() if io.environ.get(v)}
+        if not wanted:
+            io.err.write("perfcfg: verify --live needs --postgres DSN and/or --redis URL (or "
+                         f"{' / '.join(verifier.LIVE_ENV.values())})\n")
+            return USAGE
+        found = verifier.verify_live(result, wanted)
+    else:
+        found = verifier.verify(result, progress=lambda line: io.step(f"{req.env}: {line}"))
     code = INVALID if found.rows or not found.verified_anything else OK
     if fmt == "json":
         io.out.write(json.dumps({
@@ -359,10 +371,11 @@ def verify(io: Io, req: Any, fmt: str = "text") -> int:
     if found.rows:
         io.out.write(verifier.table(found.rows))
     if found.refused:
-        io.err.write(f"perfcfg: {req.env}: {', '.join(found.refused)} refused the compiled "
-                     "files\n")
+        io.err.write(f"perfcfg: {req.env}: {', '.join(found.refused)} "
+                     + ("could not be reached\n" if live else "refused the compiled files\n"))
     if found.checked:
-        io.say(f"{req.env}: {', '.join(found.checked)} started from the compiled files; "
+        how = "running now" if live else "started from the compiled files"
+        io.say(f"{req.env}: {', '.join(found.checked)} {how}; "
                f"{found.compared} value(s) compared, {len(found.rows)} differ")
     return code
 

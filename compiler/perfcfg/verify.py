@@ -275,3 +275,42 @@ def table(rows: list[Row]) -> str:
     line = lambda c: " | ".join(v.ljust(w) for v, w in zip(c, widths)).rstrip()  # noqa: E731
     rule = "-+-".join("-" * w for w in widths)
     return "\n".join([line(cells[0]), rule, *(line(c) for c in cells[1:])]) + "\n"
+
+
+# -- live: a running deployment ------------------------------------------------------------
+
+LIVE_ENV = {"postgresql": "PERFCFG_POSTGRES_DSN", "redis": "PERFCFG_REDIS_URL"}
+
+
+def verify_live(result: Result, targets: dict[str, str]) -> Report:
+    """Compare running daemons (``targets``: daemon → DSN or URL) with what ``result``
+    compiles to; a daemon that cannot be reached is a row, never a crash. The DSN is not
+    repeated in the report (it may hold a password)."""
+    want = intent.from_result(result)
+    report = Report()
+    if "postgresql" in targets:
+        from perfcfg.services.postgres.daemon import live_settings, pg_mismatches
+
+        try:
+            current = live_settings(targets["postgresql"])
+        except Exception as exc:   # psycopg's errors name the host, never the password
+            report.refused.append("postgresql")
+            report.rows.append(Row("postgresql", "(connect)", "reachable", _first_line(exc)))
+        else:
+            _add(report, "postgresql", pg_mismatches(current, want.postgres), len(want.postgres))
+    if "redis" in targets:
+        from perfcfg.services.redis.daemon import live_config, redis_mismatches
+
+        try:
+            config = live_config(targets["redis"])
+        except Exception as exc:
+            report.refused.append("redis")
+            report.rows.append(Row("redis", "(connect)", "reachable", _first_line(exc)))
+        else:
+            _add(report, "redis", redis_mismatches(config, want.redis, want.redis_enums),
+                 len(want.redis))
+    return report
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

@@ -183,17 +183,33 @@ class PostgresServer(procs.Handle):
 
     def mismatches(self, intended: Mapping[str, str]) -> list[Mismatch]:
         """Intended GUC values (file syntax) that differ from ``pg_settings``."""
-        current = self.settings()
-        out: list[Mismatch] = []
-        for name, value in sorted(intended.items()):
-            if name.lower() in HARNESS_KEYS:
-                continue
-            s = current.get(name.lower())
-            if s is None:
-                out.append((name, value, "<unknown parameter>"))
-            elif not pg_equal(value, s.setting, s.unit, s.vartype):
-                out.append((name, value, s.display()))
-        return out
+        return pg_mismatches(self.settings(), intended, HARNESS_KEYS)
+
+
+_SETTINGS = "SELECT name, setting, unit, vartype, source FROM pg_settings"
+
+
+def pg_mismatches(current: Mapping[str, PgSetting], intended: Mapping[str, str],
+                  skip: frozenset[str] = frozenset()) -> list[Mismatch]:
+    """Intended GUC values (file syntax) that differ from ``current`` (``pg_settings`` by
+    lower-case name); ``skip`` names what the caller set itself."""
+    out: list[Mismatch] = []
+    for name, value in sorted(intended.items()):
+        if name.lower() in skip:
+            continue
+        s = current.get(name.lower())
+        if s is None:
+            out.append((name, value, "<unknown parameter>"))
+        elif not pg_equal(value, s.setting, s.unit, s.vartype):
+            out.append((name, value, s.display()))
+    return out
+
+
+def live_settings(dsn: str) -> dict[str, PgSetting]:
+    """``pg_settings`` of a running server (``verify --live``), by lower-case name."""
+    with psycopg.connect(dsn, autocommit=True, connect_timeout=10) as conn:
+        rows = conn.execute(_SETTINGS).fetchall()
+    return {r[0].lower(): PgSetting(*r) for r in rows}
 
 
 def check_postgresql_conf(conf_text: str, names: tuple[str, ...] = ("shared_buffers",),

@@ -124,17 +124,32 @@ class RedisServer(procs.Handle):
     def mismatches(self, intended: Mapping[str, str], enums: frozenset[str] = frozenset()
                    ) -> list[Mismatch]:
         """Intended directives that differ from ``CONFIG GET``; ``enums`` compare any case."""
-        current = self.config()
-        out: list[Mismatch] = []
-        for key, value in sorted(intended.items()):
-            name = key.lower()
-            if name in HARNESS_KEYS:
-                continue
-            if name not in current:
-                out.append((key, value, "<unknown parameter>"))
-            elif not redis_equal(value, current[name], enum=name in enums, key=name):
-                out.append((key, value, current[name]))
-        return out
+        return redis_mismatches(self.config(), intended, enums, HARNESS_KEYS)
+
+
+def redis_mismatches(current: Mapping[str, str], intended: Mapping[str, str],
+                     enums: frozenset[str] = frozenset(), skip: frozenset[str] = frozenset()
+                     ) -> list[Mismatch]:
+    """Intended directives that differ from ``current`` (``CONFIG GET *``)."""
+    out: list[Mismatch] = []
+    for key, value in sorted(intended.items()):
+        name = key.lower()
+        if name in skip:
+            continue
+        if name not in current:
+            out.append((key, value, "<unknown parameter>"))
+        elif not redis_equal(value, current[name], enum=name in enums, key=name):
+            out.append((key, value, current[name]))
+    return out
+
+
+def live_config(url: str) -> dict[str, str]:
+    """``CONFIG GET *`` of a running server (``verify --live``), by lower-case name."""
+    client = redis.Redis.from_url(url, decode_responses=True, socket_timeout=10)
+    try:
+        return {str(k).lower(): str(v) for k, v in client.config_get("*").items()}
+    finally:
+        client.close()
 
 
 class ValkeyServer(RedisServer):
