@@ -174,3 +174,37 @@ def test_supervisord_gives_each_process_its_port_and_the_key_from_its_environmen
         assert env["REDIS_PASSWORD_FILE"] == "/run/secrets/redis"
         assert env["GREETING"] == "50% off for web"
         assert os.readlink(f"/proc/{p['pid']}/cwd") == sup.dir
+
+
+# -- check/build advice that works -------------------------------------------------------
+
+def test_a_hand_edit_is_named_with_the_preset_key_that_would_carry_it(example):
+    conf = example / "generated/production/postgresql.conf"
+    text = conf.read_text()
+    line = next(x for x in text.splitlines() if x.startswith("work_mem = "))
+    conf.write_text(text.replace(line, "work_mem = 32MB"))
+    result = run("check", "--project", str(example), "--env", "production")
+    assert result.code == 3
+    assert "postgresql.conf says work_mem = 32MB where perfcfg writes otherwise: to keep it, " \
+        "write postgres.work_mem: 32MB in the environment's preset" in result.err
+
+
+def test_prune_removes_only_what_an_earlier_build_wrote(tmp_path):
+    project = copy_example(tmp_path, with_generated=False)
+    out = project / "generated/production"
+    _build(project)
+    (out / "notes.txt").write_text("mine\n")
+    # An earlier build wrote old.conf (its manifest lists it); this one does not.
+    (out / "old.conf").write_text("x\n")
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["files"]["old.conf"] = {}
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    checked = run("build", "--env", "production", "--project", str(project), "--check")
+    assert checked.code == 3
+    assert "1 file(s) an earlier build wrote and this one does not; run: perfcfg build " \
+        "--env production" in checked.err and "--prune" in checked.err
+    result = run("build", "--env", "production", "--project", str(project), "--prune",
+                 "--format", "json")
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["removed"] == ["old.conf"]
+    assert not (out / "old.conf").exists() and (out / "notes.txt").read_text() == "mine\n"

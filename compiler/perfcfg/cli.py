@@ -91,7 +91,7 @@ def _build(io: commands.Io, o: dict[str, Any]) -> int:
         if len(envs) > 1:
             io.step(f"{env}: compiling ({i}/{len(envs)})")
         code = commands.build(io, _request({**o, "env": env}, io, detect=o["detect"]), o["out"],
-                              o["check"], o["fmt"], o.get("against"))
+                              o["check"], o["fmt"], o.get("against"), o.get("prune", False))
         # an invalid environment outranks a stale one; both outrank success
         worst = code if (code, worst) in ((1, 0), (1, 3), (3, 0)) else worst
     return worst
@@ -122,6 +122,9 @@ COMMANDS: tuple[Command, ...] = (
         SETS,
         Opt("check", ("--check",), "Write nothing; show a diff and exit 3 if a file is stale, "
             "missing or extra.", kind="flag", default=False),
+        Opt("prune", ("--prune",), "Also remove the files an earlier build wrote (listed in "
+            "its manifest.json) that this build no longer produces; never any other file.",
+            kind="flag", default=False),
         Opt("against", ("--against",), "Say what deploying needs compared with the files in "
             "this directory (e.g. what is deployed) instead of the output directory.",
             kind="path", metavar="DIR"),

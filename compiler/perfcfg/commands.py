@@ -95,7 +95,7 @@ def _naming_environments(found: dict[str, list[Diagnostic]]) -> list[Diagnostic]
 
 
 def build(io: Io, req: Any, out: Path | None, check: bool, fmt: str,
-          against: Path | None = None) -> int:
+          against: Path | None = None, prune: bool = False) -> int:
     from perfcfg.stages import pipeline
     from perfcfg.stages.render import SECRET_FILES
 
@@ -121,16 +121,30 @@ def build(io: Io, req: Any, out: Path | None, check: bool, fmt: str,
             report(io, result.diagnostics, fmt, result.sources.shown())
             _report_stale(io, shown, changes, build_command(
                 req.env, req.project_dir, out, req.host_file, req.sets, req.secrets_mode,
-                req.host is not None))
+                req.host is not None), previous_files(out_dir), result)
             if not changes:
                 io.say(f"{req.env}: {len(result.files)} file(s) in {shown}/ up to date")
             _say_actions(io, req.env, found, "deploying this build would need")
         return STALE if changes else OK
+    previous = previous_files(out_dir)
     written = write_files(io, out_dir, result.files, SECRET_FILES)
     if written is None:
         return INVALID
+    removed: list[str] = []
+    if prune:
+        from perfcfg.stages import write as artifacts
+
+        try:
+            removed = artifacts.prune(out_dir, previous, result.files)
+        except artifacts.WriteError as exc:
+            io.err.write(f"perfcfg: {exc}\n")
+            return INVALID
+        for name in removed:
+            io.say(f"{req.env}: removed {shown}/{name} (an earlier build wrote it; this one "
+                   "does not)")
     if fmt == "json":
         io.out.write(json.dumps({"env": req.env, "output": shown, "written": written,
+                                 "removed": removed,
                                  "files": sorted(result.files), "actions": found,
                                  "diagnostics": len(result.diagnostics)}, indent=2) + "\n")
     else:
@@ -139,6 +153,16 @@ def build(io: Io, req: Any, out: Path | None, check: bool, fmt: str,
                f"{len(result.files) - len(written)} unchanged in {shown}/")
         _say_actions(io, req.env, found, "to deploy")
     return OK
+
+
+def previous_files(out_dir: Path) -> list[str]:
+    """The files the last build wrote into ``out_dir``, from its manifest.json (none when
+    there is no readable manifest)."""
+    try:
+        doc = json.loads((out_dir / "manifest.json").read_text("utf-8"))
+        return [*doc["files"], "manifest.json"] if isinstance(doc.get("files"), dict) else []
+    except (OSError, ValueError, AttributeError, KeyError):
+        return []
 
 
 def _actions(io: Io, old_dir: Path, result: Any) -> dict | None:
@@ -197,7 +221,9 @@ def check(io: Io, project: Path, envs: list[str], fmt: str) -> int:
     else:
         report(io, diags, fmt, sources.shown())
         for env, shown, changes in stale:
-            _report_stale(io, shown, changes, build_command(env, project))
+            _report_stale(io, shown, changes, build_command(env, project),
+                          previous_files(Path(shown)),
+                          next(r for r in results if r.env == env))
             _say_actions(io, env, found[env] or {}, "deploying the rebuilt files would need")
         if not any(changes for _, _, changes in stale):
             io.say(f"{len(names)} environment(s) up to date: {', '.join(names)}")
@@ -242,23 +268,57 @@ def _stale_json(env: str, shown: str, changes: list) -> dict:
             "stale": [{"file": c.name, "status": c.status} for c in changes]}
 
 
-def _report_stale(io: Io, shown: str, changes: list, rebuild: str) -> None:
+def _report_stale(io: Io, shown: str, changes: list, rebuild: str,
+                  previous: list[str] | None = None, result: Any = None) -> None:
     """The diff, one line per file, and the commands that fix it, runnable from here."""
     import shlex
 
+    previous = previous or []
     for change in changes:
         io.out.write(change.diff(Path(shown)))
     for change in changes:
         note = " (perfcfg does not write it)" if change.status == "extra" else ""
         io.err.write(f"perfcfg: {shown}/{change.name}: {change.status}{note}\n")
     stale = [c for c in changes if c.status != "extra"]
-    extra = [c for c in changes if c.status == "extra"]
+    ours = [c for c in changes if c.status == "extra" and c.name in previous]
+    extra = [c for c in changes if c.status == "extra" and c.name not in previous]
+    for change in stale:
+        for key, value in _hand_edits(change, result):
+            io.err.write(f"perfcfg: {shown}/{change.name} says {key.split('.', 1)[1]} = "
+                         f"{value} where perfcfg writes otherwise: to keep it, write "
+                         f"{key}: {value} in the environment's preset, then rebuild\n")
     if stale:
         io.err.write(f"perfcfg: {len(stale)} file(s) out of date; run: {rebuild}\n")
+    if ours:
+        io.err.write(f"perfcfg: {len(ours)} file(s) an earlier build wrote and this one does "
+                     f"not; run: {rebuild} --prune\n")
     if extra:
         paths = " ".join(shlex.quote(f"{shown}/{c.name}") for c in extra)
         io.err.write(f"perfcfg: {len(extra)} file(s) in the output directory that perfcfg does "
                      f"not write; move them elsewhere or delete them; run: rm -- {paths}\n")
+
+
+def _hand_edits(change: Any, result: Any) -> list[tuple[str, str]]:
+    """``(setting path, value)`` for each ``name = value`` (or ``name value``) line the file
+    on disk has and the build does not: a hand edit, and the preset key that would carry it."""
+    from perfcfg.services import registry
+
+    if result is None or change.old is None or change.new is None:
+        return []
+    owner = next((s for s in registry.SERVICES for o in s.outputs if o.name == change.name),
+                 None)
+    if owner is None:
+        return []
+    new_lines = set(change.new.decode("utf-8", "replace").splitlines())
+    out = []
+    for line in change.old.decode("utf-8", "replace").splitlines():
+        text = line.strip()
+        if not text or text in new_lines or text.startswith(("#", ";", "[", "--")):
+            continue
+        name, sep, value = text.partition(" = ") if " = " in text else text.partition(" ")
+        if sep and owner.param(result.config.targets, name.strip()) is not None:
+            out.append((f"{owner.name}.{name.strip()}", value.strip()))
+    return out
 
 
 def build_command(env: str, project: Path, out: Path | None = None, host: Path | None = None,

@@ -297,3 +297,19 @@ def _fault(exc: OSError, out_dir: Path) -> WriteError:
 def _fix_mode(path: Path, secret: bool) -> None:
     if secret and path.is_file() and path.stat().st_mode & 0o077:
         path.chmod(0o600)
+
+
+def prune(out_dir: Path, previous: list[str], files: dict[str, bytes]) -> list[str]:
+    """Remove the files a previous build wrote (``previous``: its manifest's names) that this
+    build no longer produces; never any other file."""
+    removed = []
+    for name in sorted(set(previous) - set(files)):
+        path = out_dir / name
+        if "/" in name or name.startswith(".") or not _is_regular(path):
+            continue
+        try:
+            path.unlink()
+        except OSError as exc:
+            raise _fault(exc, out_dir) from None
+        removed.append(name)
+    return removed
