@@ -12,7 +12,7 @@ from pathlib import Path
 from bench import machine, report
 from bench.sizes import FULL, QUICK
 
-SECTIONS = ("fleet", "database", "cache", "compiler")
+SECTIONS = ("fleet", "database", "writes", "cache", "compiler")
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -30,7 +30,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
 def run(args: argparse.Namespace, log=print) -> dict:
     from perfcfg.daemons import PgTemplate
 
-    from bench import cache, compiler, database, fleet, stackproject
+    from bench import cache, compiler, database, fleet, stackproject, writes
 
     size = QUICK if args.quick else FULL
     sections = args.only or list(SECTIONS)
@@ -38,9 +38,9 @@ def run(args: argparse.Namespace, log=print) -> dict:
     timings: dict[str, float] = {}
     start = time.perf_counter()
     files = stackproject.compile_stack(size.fleet_clients, tuple(args.set))
-    if "fleet" in sections or "database" in sections:
+    if {"fleet", "database", "writes"} & set(sections):
         with PgTemplate() as template:
-            for name, module in (("fleet", fleet), ("database", database)):
+            for name, module in (("fleet", fleet), ("database", database), ("writes", writes)):
                 if name in sections:
                     log(f"{name}…")
                     began = time.perf_counter()

@@ -46,6 +46,24 @@ def pg_table(results: dict, baseline: str) -> str:
     return _table(head, rows)
 
 
+def writes_table(results: dict, baseline: str = "stock") -> str:
+    head = ["workload", "config", "TPS (median)", "TPS ratio vs " + baseline, "p50 ms", "p99 ms",
+            "checkpoints per run", "WAL MiB per run", "postgres RSS / PSS MiB", "rounds (TPS)"]
+    rows = []
+    for script, by_config in results.items():
+        base_tps = median([w.run.tps for w in by_config[baseline]])
+        for name, runs in by_config.items():
+            tps = median([w.run.tps for w in runs])
+            rows.append([script, name, _f(tps), f"{ratio(tps, base_tps):.2f}×",
+                         _f(median([w.run.p50_ms for w in runs]), 2),
+                         _f(median([w.run.p99_ms for w in runs]), 2),
+                         ", ".join(str(w.checkpoints) for w in runs),
+                         ", ".join(_f(w.wal_mb) for w in runs),
+                         _mem([w.run for w in runs], "postgres"),
+                         ", ".join(_f(w.run.tps) for w in runs)])
+    return _table(head, rows)
+
+
 def cache_tables(results: dict) -> str:
     rows = []
     for case, by_config in results["bench"].items():
@@ -98,6 +116,9 @@ def markdown(results: dict, machine: dict[str, str], command: str) -> str:
     if "database" in results:
         parts += ["\n### Database (PostgreSQL alone: perfcfg vs stock vs PGTune)\n",
                   pg_table(results["database"], "stock")]
+    if "writes" in results:
+        parts += ["\n### Write-heavy (TPC-B-like, data ≫ stock shared_buffers, checkpoints)\n",
+                  writes_table(results["writes"])]
     if "cache" in results:
         parts += ["\n### Cache (redis-benchmark; fill past maxmemory)\n",
                   cache_tables(results["cache"])]

@@ -17,7 +17,8 @@ import pytest
 from perfcfg.daemons import missing
 
 REPO = Path(__file__).resolve().parent.parent
-SECTIONS = ("### Bot fleet", "### Database", "### Cache", "### Compiler speed and scale")
+SECTIONS = ("### Bot fleet", "### Database", "### Write-heavy", "### Cache",
+            "### Compiler speed and scale")
 
 pytestmark = pytest.mark.daemons
 
@@ -52,6 +53,7 @@ def test_every_section_has_a_table(quick_run, heading):
 def test_results_json_holds_every_section(quick_run):
     _, out = quick_run
     data = json.loads((out / "results.json").read_text())
-    assert {"fleet", "database", "cache", "compiler", "machine", "command"} <= set(data)
+    assert {"fleet", "database", "writes", "cache", "compiler", "machine", "command"} <= set(data)
+    assert set(data["writes"]["tpcb-like"]) == {"perfcfg", "stock", "PGTune", "timescaledb-tune"}
     assert all(f["alive"] for f in data["cache"]["fill"].values())
     assert [r["build_exit"] for r in data["compiler"]["scale"]] == [0, 0]

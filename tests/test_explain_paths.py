@@ -33,8 +33,8 @@ def test_every_known_path_is_explained(compiled):
 
 
 def test_a_daemon_default_names_its_value_and_catalog(compiled):
-    answer = explainer.explain(compiled, "postgres.checkpoint_timeout")
-    assert answer["origin"]["kind"] == "daemon-default" and answer["written_as"] == "5min"
+    answer = explainer.explain(compiled, "postgres.bgwriter_delay")
+    assert answer["origin"]["kind"] == "daemon-default" and answer["written_as"] == "200ms"
     assert "postgresql-15.json" in answer["origin"]["detail"]
 
 

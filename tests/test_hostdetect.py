@@ -289,6 +289,7 @@ SAMPLE = DetectedHost(1536 * MiB, 2, "nvme", 4096, {
     "cpus": "cgroup v2 cpu.max (/sys/fs/cgroup/cpu.max): 150000 100000",
     "storage": "device name nvme0n1",
     "open_files": "/proc/self/limits Max open files (soft)",
+    "os": "/proc/sys/kernel/ostype: Linux",
 })
 
 
@@ -303,15 +304,17 @@ def test_to_yaml() -> None:
         "storage: nvme\n"
         "# open_files: /proc/self/limits Max open files (soft)\n"
         "open_files: 4096\n"
+        "# os: /proc/sys/kernel/ostype: Linux\n"
+        "os: linux\n"
     )
     assert yaml.safe_load(to_yaml(SAMPLE)) == \
-        {"memory": "1536MiB", "cpus": 2, "storage": "nvme", "open_files": 4096}
+        {"memory": "1536MiB", "cpus": 2, "storage": "nvme", "open_files": 4096, "os": "linux"}
 
 
 def test_to_json() -> None:
     document = json.loads(to_json(SAMPLE))
     assert document == {"memory": "1536MiB", "cpus": 2, "storage": "nvme", "open_files": 4096,
-                        "provenance": SAMPLE.provenance}
+                        "os": "linux", "provenance": SAMPLE.provenance}
     assert to_json(SAMPLE) == to_json(SAMPLE)
 
 
@@ -328,7 +331,8 @@ def test_real_machine_is_plausible(use_psutil: bool) -> None:
     assert 1 <= host.cpus <= (os.cpu_count() or 1)
     assert host.storage in ("hdd", "ssd", "san", "nvme")
     assert host.open_files >= 1
-    assert set(host.provenance) == {"memory", "cpus", "storage", "open_files"}
+    assert set(host.provenance) == {"memory", "cpus", "storage", "open_files", "os"}
+    assert host.os == "linux"       # this test runs on Linux
     assert all(host.provenance.values())
 
 
@@ -340,3 +344,9 @@ def test_psutil_is_imported_lazily() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_os_from_a_fake_root(fake: FakeRoot) -> None:
+    assert fake.detect().os == "linux" and "assumed" in fake.detect().provenance["os"]
+    fake.write("/proc/sys/kernel/ostype", "Linux\n")
+    assert fake.detect().os == "linux" and "ostype" in fake.detect().provenance["os"]

@@ -76,3 +76,15 @@ def test_pcf301_counts_hash_memory_and_parallel_workers_on_the_example(example):
     assert tuned.value("budget.postgres_worst_case") <= tuned.value("budget.postgres")
     assert not [d for d in compile_with(example, env="production").diagnostics
                 if d.code == "PCF301"]
+
+
+def test_a_darwin_host_gets_no_prefetching(example):
+    """Issue 15: the example's laptop (os: darwin) gets effective_io_concurrency and
+    maintenance_io_concurrency 0 — PostgreSQL ≤ 17 on macOS refuses to start otherwise."""
+    assert "os: darwin" in (example / "hosts/laptop.yaml").read_text()
+    plan = compile_with(example, env="development").plan
+    assert plan.value("postgres.effective_io_concurrency") == 0
+    assert plan.value("postgres.maintenance_io_concurrency") == 0
+    assert plan.value("postgres.huge_pages") == "off"
+    linux = compile_with(example, env="staging").plan
+    assert linux.value("postgres.effective_io_concurrency") > 0

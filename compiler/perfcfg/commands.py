@@ -471,7 +471,7 @@ def detected_profile():
 
     h = hostdetect.detect()
     return model.HostProfile(memory=h.memory, cpus=h.cpus, storage=h.storage,
-                             open_files=max(h.open_files, 256))
+                             open_files=max(h.open_files, 256), os=h.os)
 
 
 def tune(io: Io, daemon: str, memory: int, cpus: int, storage: str, profile: str,

@@ -49,13 +49,14 @@ class DetectedHost:
     cpus: int
     storage: Storage
     open_files: int
-    provenance: dict[str, str]  # "memory" | "cpus" | "storage" | "open_files" → source
+    provenance: dict[str, str]  # "memory" | "cpus" | "storage" | "open_files" | "os" → source
+    os: str = "linux"           # linux, darwin, freebsd, …
 
     def to_host(self) -> Host:
         """The profile as the tuning engine's input."""
         from perfcfg.tune.context import Host
 
-        return Host(self.memory, self.cpus, self.storage, self.open_files)
+        return Host(self.memory, self.cpus, self.storage, self.open_files, self.os)
 
 
 @dataclass(frozen=True)
@@ -78,9 +79,25 @@ def detect(root: str = "/", *, use_psutil: bool = True, data_dir: str = "/") -> 
     cpus = _cpus(fs, cgroups, use_psutil)
     storage, storage_source = _storage(fs, data_dir)
     open_files = _open_files(fs)
+    system, system_source = _os(fs)
     provenance = {"memory": memory.source, "cpus": cpus.source,
-                  "storage": storage_source, "open_files": open_files.source}
-    return DetectedHost(memory.value, cpus.value, storage, open_files.value, provenance)
+                  "storage": storage_source, "open_files": open_files.source,
+                  "os": system_source}
+    return DetectedHost(memory.value, cpus.value, storage, open_files.value, provenance,
+                        system)
+
+
+def _os(fs: _Root) -> tuple[str, str]:
+    """The kernel, as a host profile spells it: linux, darwin, freebsd, …"""
+    if fs.is_live:
+        import platform
+
+        name = platform.system().lower() or "linux"
+        return name, f"platform.system(): {platform.system() or 'unknown'}"
+    ostype = fs.read("/proc/sys/kernel/ostype")
+    if ostype:
+        return ostype.lower(), f"/proc/sys/kernel/ostype: {ostype}"
+    return "linux", "no /proc/sys/kernel/ostype below the root: assumed linux"
 
 
 # --- files below root ---------------------------------------------------------------------
@@ -429,7 +446,7 @@ def format_memory(n: int) -> str:
 
 def _profile(host: DetectedHost) -> dict[str, object]:
     return {"memory": format_memory(host.memory), "cpus": host.cpus,
-            "storage": host.storage, "open_files": host.open_files}
+            "storage": host.storage, "open_files": host.open_files, "os": host.os}
 
 
 def to_yaml(host: DetectedHost) -> str:

@@ -92,8 +92,17 @@ class HostProfile(Record):
     cpus: int
     storage: Literal['hdd', 'ssd', 'san', 'nvme']
     open_files: int
+    os: Literal['linux', 'darwin', 'freebsd', 'openbsd', 'netbsd', 'windows']
+    wal_disk: int | None
 
-    FIELDS = {'memory': None, 'cpus': None, 'storage': None, 'open_files': None}
+    FIELDS = {
+        'memory': None,
+        'cpus': None,
+        'storage': None,
+        'open_files': None,
+        'os': None,
+        'wal_disk': None,
+    }
 
 
 class Program(ProgramMethods, Record):
@@ -133,9 +142,10 @@ class Program(ProgramMethods, Record):
 class Workload(Record):
     db_profile: Literal['web', 'oltp', 'dw', 'mixed', 'desktop']
     client_timeout: float | None
+    data_size: int | None
     programs: list[Program]
 
-    FIELDS = {'db_profile': None, 'client_timeout': None, 'programs': Program}
+    FIELDS = {'db_profile': None, 'client_timeout': None, 'data_size': None, 'programs': Program}
 
 
 class Database(Record):
@@ -531,6 +541,32 @@ HostProfile.__core_schema__ = {
                 'type': 'model-field',
                 'schema': {'type': 'default', 'schema': {'type': 'int', 'ge': 256}, 'default': 65536},
             },
+            'os': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {
+                        'type': 'literal',
+                        'expected': ['linux', 'darwin', 'freebsd', 'openbsd', 'netbsd', 'windows'],
+                    },
+                    'default': 'linux',
+                },
+            },
+            'wal_disk': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {
+                        'type': 'nullable',
+                        'schema': {
+                            'type': 'function-before',
+                            'function': {'type': 'no-info', 'function': rules.size},
+                            'schema': {'type': 'int'},
+                        },
+                    },
+                    'default': None,
+                },
+            },
         },
         'model_name': 'HostProfile',
         'computed_fields': [],
@@ -695,6 +731,21 @@ Workload.__core_schema__ = {
                             'type': 'function-before',
                             'function': {'type': 'no-info', 'function': rules.duration},
                             'schema': {'type': 'float'},
+                        },
+                    },
+                    'default': None,
+                },
+            },
+            'data_size': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {
+                        'type': 'nullable',
+                        'schema': {
+                            'type': 'function-before',
+                            'function': {'type': 'no-info', 'function': rules.size},
+                            'schema': {'type': 'int'},
                         },
                     },
                     'default': None,

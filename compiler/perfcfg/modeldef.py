@@ -101,6 +101,10 @@ class HostProfile(Strict):
     cpus: int = Field(ge=1, le=4096)
     storage: Literal["hdd", "ssd", "san", "nvme"] = "ssd"
     open_files: int = Field(65536, ge=256)
+    # the kernel: I/O prefetching (posix_fadvise) and huge pages exist on Linux only
+    os: Literal["linux", "darwin", "freebsd", "openbsd", "netbsd", "windows"] = "linux"
+    # size of the disk (or volume) that holds pg_wal; sizes max_wal_size and min_wal_size
+    wal_disk: Size | None = None
 
 
 class Program(rules.ProgramMethods, Strict):
@@ -129,6 +133,9 @@ class Workload(Strict):
     # How long a worker waits for the database before it gives up (its driver's or its own
     # timeout); pgbouncer's query_wait_timeout is kept below it.
     client_timeout: Duration | None = None
+    # how much data the database holds (tables and indexes): shared_buffers and
+    # effective_cache_size stop at what it needs, leaving the rest to Redis and the workers
+    data_size: Size | None = None
     programs: list[Program] = []
 
 

@@ -18,6 +18,8 @@ from perfcfg.tune.engine import recommend_all
 PG15 = {row["name"]: row for row in csv.DictReader(
     (Path(__file__).parent / "pg15_pg_settings.tsv").open(), delimiter="\t")}
 UNIT_BYTES = {"kB": KiB, "8kB": 8 * KiB, "MB": MiB}
+# perfcfg's canonical PostgreSQL time unit is the microsecond (perfcfg.tune.context)
+UNIT_MICROSECONDS = {"ms": 1000, "s": 1_000_000, "min": 60_000_000}
 
 programs = st.lists(st.builds(
     Program, name=st.sampled_from(["bot", "worker", "cron", "api"]),
@@ -66,7 +68,7 @@ def in_pg15_range(name: str, value) -> bool:
     if kind == "enum":
         return value in row["enumvals"].split(",")
     if kind == "integer":
-        unit = UNIT_BYTES.get(row["unit"], 1)
+        unit = UNIT_BYTES.get(row["unit"]) or UNIT_MICROSECONDS.get(row["unit"], 1)
         if value == -1 and row["min_val"] == "-1":
             return True
         if value % unit:

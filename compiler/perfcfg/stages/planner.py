@@ -189,7 +189,8 @@ def tune_context(config: Config, fixed: dict[str, Any]) -> tc.TuneContext:
         bool([s for s in redis.get("save", []) if s.strip()])
     return tc.TuneContext(
         env=config.kind,  # type: ignore[arg-type]
-        host=tc.Host(host.memory, host.cpus, host.storage, host.open_files),
+        host=tc.Host(host.memory, host.cpus, host.storage, host.open_files, host.os,
+                     host.wal_disk),
         programs=tuple(tc.Program(p.name, p.processes, p.db_connections, p.redis_connections,
                                   p.memory, stop_seconds=p.supervisor.get("stopwaitsecs"))
                        for p in config.workload.programs),
@@ -197,6 +198,7 @@ def tune_context(config: Config, fixed: dict[str, Any]) -> tc.TuneContext:
         direct_clients=sum(c.connections for c in config.clients if not c.replication),
         db_profile=config.workload.db_profile,
         client_timeout=config.workload.client_timeout,
+        data_size=config.workload.data_size,
         redis_role=config.redis_role,  # type: ignore[arg-type]
         redis_persistence=persistence,
         versions=tc.Versions(config.targets.postgres,

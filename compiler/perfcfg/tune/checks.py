@@ -21,6 +21,7 @@ an invariant is an error; tuned values are built never to.
 | PCF313 | warning  | max_parallel_workers ≤ max_worker_processes, per_gather ≤ max_parallel_workers |
 | PCF314 | warning  | redis maxmemory set (0 = unlimited: the kernel OOM-kills instead of evicting) |
 | PCF315 | warning  | pgbouncer query_wait_timeout < the workers' client timeout |
+| PCF316 | warning  | huge_pages = on needs vm.nr_hugepages; shared_buffers above ~100GB |
 
 >>> from perfcfg.tune.context import Host, TuneContext, GiB
 >>> ctx = TuneContext("production", Host(4 * GiB, 2), (), ())
@@ -236,9 +237,39 @@ def check_timeouts(ctx: TuneContext, s: Settings) -> list[Finding]:
                     paths, "keep query_wait_timeout below the client timeout")]
 
 
+# PGTune warns above 100GB of RAM; past ~100GB of shared_buffers a checkpoint has that much to
+# write and every buffer-mapping lookup and eviction sweep covers it.
+SHARED_BUFFERS_WARN = 100 * 10**9
+
+
+def check_shared_memory(ctx: TuneContext, s: Settings) -> list[Finding]:
+    if "postgres" not in ctx.services or "postgres.shared_buffers" not in s:
+        return []
+    sb = int(s["postgres.shared_buffers"])
+    out = []
+    if s.get("postgres.huge_pages") == "on":
+        pages = pg_memory.nr_hugepages(sb, int(s.get("postgres.wal_buffers", 16 << 20)))
+        paths = ("postgres.huge_pages", "host.memory")
+        out.append(Finding("PCF316", "warning",
+                           f"huge_pages = on: PostgreSQL will not start unless the kernel has "
+                           f"vm.nr_hugepages ≥ {pages} free (2MiB pages; perfcfg cannot see "
+                           "the host's setting)" + _who(ctx, paths), paths,
+                           f"set vm.nr_hugepages = {pages} (sysctl) before starting; exact: "
+                           "postgres -C shared_memory_size_in_huge_pages"))
+    if sb > SHARED_BUFFERS_WARN:
+        paths = ("postgres.shared_buffers", "host.memory")
+        out.append(Finding("PCF316", "warning",
+                           f"shared_buffers {mib_text(sb)} is above ~100GB: checkpoints and "
+                           "buffer eviction sweep all of it" + _who(ctx, paths), paths,
+                           "declare workload.data_size (shared_buffers then stops at the data) "
+                           "or fix a smaller shared_buffers and watch checkpoint times"))
+    return out
+
+
 CHECKS: tuple[Callable[[TuneContext, Settings], list[Finding]], ...] = (
     check_memory, check_shares, check_slots, check_fds, check_clients, check_versions,
     check_ports, check_worker_fds, check_parallel, check_redis_limit, check_timeouts,
+    check_shared_memory,
 )
 
 

@@ -44,6 +44,8 @@ class Host:
     cpus: int                   # usable CPUs (cgroup quota / cpuset applied, rounded up)
     storage: Storage = "ssd"
     open_files: int = 1024      # soft RLIMIT_NOFILE the daemons start with
+    os: str = "linux"           # linux, darwin, freebsd, …: posix_fadvise and huge pages
+    wal_disk: int | None = None  # bytes of the disk holding pg_wal; None = unknown
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,8 @@ class TuneContext:
     # Seconds a worker waits for a database answer before giving up; pgbouncer's
     # query_wait_timeout is kept below it. None = unknown.
     client_timeout: float | None = None
+    # Bytes of data (tables and indexes) the database holds; None = unknown (assume large).
+    data_size: int | None = None
 
     @cached_property
     def worker_processes(self) -> int:

@@ -71,6 +71,20 @@ HASH_MEM_MULTIPLIER = {13: 1.0, 15: 2.0}
 PROCESS_BASE = 4 * MiB
 # PGTune 830d3bb: huge_pages = try when shared_buffers ≥ 2GB.
 HUGE_PAGES_FROM = 2 * GiB
+# From 32GiB of shared_buffers, 4kB pages cost each backend that touches them 64MiB of page
+# tables (8 bytes per 4kB page): a hundred backends lose more memory than a silent fallback
+# is worth, so huge_pages = on (PostgreSQL then refuses to start without them) with the
+# vm.nr_hugepages it needs. Huge pages exist on Linux only among the supported kernels.
+HUGE_PAGES_ON_FROM = 32 * GiB
+HUGE_PAGE_SIZE = 2 * MiB            # x86-64 and most arm64 kernels; others: check Hugepagesize
+HUGE_PAGES_OS = frozenset({"linux"})
+# PostgreSQL's shared memory beyond shared_buffers and wal_buffers: buffer descriptors, the
+# buffer mapping table and checkpointer queue (~3% of shared_buffers), locks and the rest.
+SHARED_MEMORY_OVERHEAD = 0.03
+SHARED_MEMORY_FIXED = 64 * MiB
+# With a declared data size, shared_buffers and effective_cache_size stop at the data plus a
+# fifth for growth, indexes bloat and the free space map.
+DATA_HEADROOM = 1.2
 # PostgreSQL's wal_buffers = -1 rule (xlog.c XLOGChooseNumBuffers): shared_buffers / 32,
 # between 8 pages and one WAL segment (16MB).
 WAL_BUFFERS_DIVISOR = 32
@@ -78,10 +92,32 @@ WAL_BUFFERS_MIN = 8 * PAGE
 WAL_BUFFERS_MAX = 16 * MiB
 
 
+def data_need(ctx: TuneContext) -> int | None:
+    """Bytes the declared data needs in memory (None: unknown, assume more than RAM)."""
+    if ctx.data_size is None:
+        return None
+    return max(SHARED_BUFFERS_MIN, -(-int(ctx.data_size * DATA_HEADROOM) // MiB) * MiB)
+
+
 def shared_buffers(ctx: TuneContext, budget: int) -> int:
     divisor = SHARED_BUFFERS_DIVISOR.get(ctx.db_profile, SHARED_BUFFERS_DIVISOR_DEFAULT)
     value = max(SHARED_BUFFERS_MIN, floor_to(budget / divisor, MiB))
+    need = data_need(ctx)
+    if need is not None:
+        value = min(value, need)
     return min(value, DEV_SHARED_BUFFERS_CAP) if ctx.env == "development" else value
+
+
+def nr_hugepages(shared_buffers: int, wal_buffers: int) -> int:
+    """An estimate of vm.nr_hugepages for PostgreSQL's shared memory (2MiB pages)."""
+    total = shared_buffers * (1 + SHARED_MEMORY_OVERHEAD) + wal_buffers + SHARED_MEMORY_FIXED
+    return -(-int(total) // HUGE_PAGE_SIZE)
+
+
+def huge_pages(ctx: TuneContext, sb: int) -> str:
+    if ctx.env == "development" or ctx.host.os not in HUGE_PAGES_OS or sb < HUGE_PAGES_FROM:
+        return "off"
+    return "on" if sb >= HUGE_PAGES_ON_FROM else "try"
 
 
 def maintenance_work_mem(ctx: TuneContext, budget: int) -> int:
@@ -158,24 +194,48 @@ def _buffers(ctx: TuneContext, budget: int, sb: int, held: bool = False
              ) -> list[Recommendation]:
     fraction = CACHE_FRACTION.get(ctx.db_profile, CACHE_FRACTION_DEFAULT)
     wal = max(WAL_BUFFERS_MIN, min(WAL_BUFFERS_MAX, floor_to(sb / WAL_BUFFERS_DIVISOR, PAGE)))
-    huge = "try" if sb >= HUGE_PAGES_FROM and ctx.env != "development" else "off"
-    return [
+    huge = huge_pages(ctx, sb)
+    need = data_need(ctx)
+    cache = floor_to(budget * fraction, MiB)
+    if need is not None:
+        cache = max(sb, min(cache, need))
+    pages = nr_hugepages(sb, wal)
+    if huge == "on":
+        huge_why = (f"{mib_text(sb)} of shared_buffers: without huge pages every backend pays "
+                    f"~{mib_text(sb // 512)} of page tables; needs vm.nr_hugepages ≥ {pages} "
+                    "(2MiB pages, estimate; exact: postgres -C shared_memory_size_in_huge_pages)")
+    elif huge == "try":
+        huge_why = ("from 2GiB of shared memory huge pages pay off: set vm.nr_hugepages from "
+                    "postgres -C shared_memory_size_in_huge_pages (try falls back without them)")
+    else:
+        huge_why = (f"{ctx.host.os} has no huge pages PostgreSQL can use"
+                    if ctx.host.os not in HUGE_PAGES_OS else
+                    "shared memory below 2GiB (or development): not worth it")
+    extra = [rec("budget.nr_hugepages", pages, "pg.memory.nr_hugepages",
+                 f"huge pages the kernel must reserve for PostgreSQL's shared memory "
+                 f"(set vm.nr_hugepages ≥ {pages} before starting it)",
+                 "ceil((shared_buffers × 1.03 + wal_buffers + 64MiB) / 2MiB)",
+                 {"shared_buffers": sb, "wal_buffers": wal})] if huge == "on" else []
+    return extra + [
         rec("postgres.shared_buffers", sb, "pg.memory.shared_buffers",
             "held below a quarter: the processes' own memory would not fit otherwise" if held
+            else f"the declared data ({mib_text(ctx.data_size or 0)}) plus a fifth: more would "
+            "hold nothing" if need is not None and sb == need
             else f"a quarter of PostgreSQL's {mib_text(budget)} (the OS page cache holds the rest)"
             if ctx.db_profile != "desktop" else "1/16 of the budget for a desktop database",
             "budget / 4 (desktop / 16), ≥ 16MiB" + (", ≤ 1GiB in development"
                                                     if ctx.env == "development" else ""),
-            {"budget": budget, "profile": ctx.db_profile, "env": ctx.env}),
-        rec("postgres.effective_cache_size", floor_to(budget * fraction, MiB),
-            "pg.memory.effective_cache_size",
-            "shared_buffers plus the page cache PostgreSQL can count on",
-            f"budget × {fraction}", {"budget": budget}),
-        rec("postgres.huge_pages", huge, "pg.memory.huge_pages",
-            "from 2GiB of shared memory huge pages pay off: set vm.nr_hugepages from "
-            "postgres -C shared_memory_size_in_huge_pages (try falls back without them)"
-            if huge == "try" else "shared memory below 2GiB (or development): not worth it",
-            "try if shared_buffers ≥ 2GiB else off", {"shared_buffers": sb}),
+            {"budget": budget, "profile": ctx.db_profile, "env": ctx.env,
+             "data_size": ctx.data_size}),
+        rec("postgres.effective_cache_size", cache, "pg.memory.effective_cache_size",
+            "shared_buffers plus the page cache PostgreSQL can count on"
+            + (", up to the declared data" if need is not None else ""),
+            f"budget × {fraction}" + (", ≤ max(shared_buffers, data_size × 1.2)"
+                                      if need is not None else ""),
+            {"budget": budget, "data_size": ctx.data_size}),
+        rec("postgres.huge_pages", huge, "pg.memory.huge_pages", huge_why,
+            "off off Linux or below 2GiB; try from 2GiB; on from 32GiB of shared_buffers",
+            {"shared_buffers": sb, "os": ctx.host.os}),
         rec("postgres.wal_buffers", wal, "pg.memory.wal_buffers",
             "what PostgreSQL's own -1 rule picks, written out so it can be explained",
             "clamp(shared_buffers / 32, 64kB, 16MB)", {"shared_buffers": sb},

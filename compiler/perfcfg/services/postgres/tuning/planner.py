@@ -26,6 +26,11 @@ IO_CONCURRENCY_SINCE_13 = {"hdd": 2, "ssd": 256, "san": 300, "nvme": 1000}
 IO_CONCURRENCY_BEFORE_13 = {"hdd": 2, "ssd": 200, "san": 300, "nvme": 1000}
 PGTUNE_IO_CONCURRENCY = IO_CONCURRENCY_BEFORE_13
 IO_UNITS_CHANGED_IN = 13
+# Prefetching uses posix_fadvise, which only Linux has among the supported kernels: PostgreSQL
+# ≤ 17 refuses to start with a non-zero value on macOS (both peers write them on Linux only).
+PREFETCH_OS = frozenset({"linux"})
+# maintenance_io_concurrency boot value: VACUUM prefetches 10 pages even on a spinning disk.
+MAINTENANCE_IO_CONCURRENCY_DEFAULT = 10
 # PGTune 830d3bb: default_statistics_target 500 for dw, else 100 (PostgreSQL's default).
 STATISTICS_TARGET = {"dw": 500}
 STATISTICS_TARGET_DEFAULT = 100
@@ -33,7 +38,21 @@ STATISTICS_TARGET_DEFAULT = 100
 JIT_OFF_PROFILES = ("web", "oltp", "mixed")
 
 
+def _no_prefetch(ctx: TuneContext) -> list[Recommendation]:
+    why = f"{ctx.host.os} has no posix_fadvise: prefetching must be off (PostgreSQL ≤ 17 " \
+          "refuses to start otherwise)"
+    out = [rec("postgres.effective_io_concurrency", 0, "pg.planner.effective_io_concurrency",
+               why, "0 off Linux", {"os": ctx.host.os})]
+    if ctx.versions.postgres >= IO_UNITS_CHANGED_IN:
+        out.append(rec("postgres.maintenance_io_concurrency", 0,
+                       "pg.planner.maintenance_io_concurrency", why, "0 off Linux",
+                       {"os": ctx.host.os}))
+    return out
+
+
 def _io(ctx: TuneContext) -> list[Recommendation]:
+    if ctx.host.os not in PREFETCH_OS:
+        return _no_prefetch(ctx)
     storage, version = ctx.host.storage, ctx.versions.postgres
     table = IO_CONCURRENCY_SINCE_13 if version >= IO_UNITS_CHANGED_IN else IO_CONCURRENCY_BEFORE_13
     eio = table[storage]
@@ -47,10 +66,13 @@ def _io(ctx: TuneContext) -> list[Recommendation]:
                f"{storage} table (PostgreSQL {'≥' if version >= 13 else '<'} 13 units)",
                {"storage": storage, "version": version}, deviation)]
     if version >= IO_UNITS_CHANGED_IN:
-        out.append(rec("postgres.maintenance_io_concurrency", eio,
+        mio = max(eio, MAINTENANCE_IO_CONCURRENCY_DEFAULT)
+        out.append(rec("postgres.maintenance_io_concurrency", mio,
                        "pg.planner.maintenance_io_concurrency",
-                       "VACUUM and index builds may prefetch as much as queries",
-                       "= effective_io_concurrency", {"storage": storage}))
+                       "VACUUM and index builds may prefetch as much as queries"
+                       if mio == eio else "PostgreSQL's default 10: VACUUM's prefetch pays off "
+                       "even on a spinning disk", "max(effective_io_concurrency, 10)",
+                       {"storage": storage}))
     return out
 
 

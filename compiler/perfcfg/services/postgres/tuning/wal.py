@@ -27,12 +27,63 @@ DEV_WAL_SIZES = (80 * MiB, 1 * GiB)
 CHECKPOINT_COMPLETION_TARGET = 0.9
 # lz4 for full-page images exists from PostgreSQL 15 (needs --with-lz4, as PGDG and Debian build).
 WAL_COMPRESSION_LZ4_SINCE = 15
+# timescaledb-tune (pkg/pgtune/wal.go): max_wal_size = 60% of the WAL disk, rounded up to 16MB
+# (a WAL segment), min_wal_size = half of it. Capped so crash recovery (which replays up to
+# max_wal_size of WAL) stays minutes, not hours.
+WAL_DISK_SHARE = 0.60
+WAL_SEGMENT = 16 * MiB
+WAL_DISK_CAP = 64 * GiB
+WAL_MIN_FLOOR = 80 * MiB            # PostgreSQL's default min_wal_size
+# PostgreSQL docs (WAL configuration): checkpoints should come from checkpoint_timeout, not
+# from running out of max_wal_size; a longer interval writes fewer full-page images. Once the
+# WAL has room for it, stretch the default 5 min: 15 min from 8GB, 30 min from 32GB.
+CHECKPOINT_TIMEOUT_STEPS = ((32 * GiB, 30 * 60), (8 * GiB, 15 * 60))
+
+
+def from_disk(disk: int) -> tuple[int, int]:
+    """(min_wal_size, max_wal_size) for a WAL disk of ``disk`` bytes."""
+    high = min(WAL_DISK_CAP, -(-int(disk * WAL_DISK_SHARE) // WAL_SEGMENT) * WAL_SEGMENT)
+    return max(WAL_MIN_FLOOR, high // 2 // MiB * MiB), high
+
+
+def checkpoint_timeout(max_wal: int) -> int | None:
+    """Seconds, or None to keep PostgreSQL's 5 min."""
+    return next((t for size, t in CHECKPOINT_TIMEOUT_STEPS if max_wal >= size), None)
+
+
+def _disk_recs(ctx: TuneContext, disk: int) -> list[Recommendation]:
+    low, high = from_disk(disk)
+    inputs = {"wal_disk": disk}
+    return [
+        rec("postgres.min_wal_size", low, "pg.wal.min_wal_size",
+            f"recycle half of max_wal_size's segments on the {mib_text(disk)} WAL disk",
+            "max(80MB, max_wal_size / 2)", inputs,
+            deviation="sized from the WAL disk (timescaledb-tune's rule), not PGTune's table"),
+        rec("postgres.max_wal_size", high, "pg.wal.max_wal_size",
+            f"60% of the {mib_text(disk)} WAL disk, at most 64GiB (crash recovery replays it)",
+            "min(roundup(wal_disk × 0.6, 16MB), 64GiB)", inputs,
+            deviation="sized from the WAL disk (timescaledb-tune's rule), not PGTune's table"),
+    ]
 
 
 def recommend(ctx: TuneContext, prior: Mapping[str, Any]) -> list[Recommendation]:
     dev = ctx.env == "development"
+    out = _sizes(ctx, dev) if dev or ctx.host.wal_disk is None \
+        else _disk_recs(ctx, ctx.host.wal_disk)
+    high = int(ctx.fixed.get("postgres.max_wal_size", out[1].value))
+    timeout = None if dev else checkpoint_timeout(high)
+    if timeout is not None:
+        out.append(rec("postgres.checkpoint_timeout", timeout * 1_000_000,
+                       "pg.wal.checkpoint_timeout",
+                       f"max_wal_size {mib_text(high)} has room for {timeout // 60} min of WAL: "
+                       "fewer checkpoints, fewer full-page images (longer crash recovery)",
+                       "30 min if max_wal_size ≥ 32GB, 15 min if ≥ 8GB, else 5 min (default)",
+                       {"max_wal_size": high}))
+    return out + _rest(ctx)
+
+
+def _sizes(ctx: TuneContext, dev: bool) -> list[Recommendation]:
     low, high = DEV_WAL_SIZES if dev else WAL_SIZES[ctx.db_profile]
-    lz4 = ctx.versions.postgres >= WAL_COMPRESSION_LZ4_SINCE
     why = "development keeps PostgreSQL's defaults" if dev else f"{ctx.db_profile} write volume"
     return [
         rec("postgres.min_wal_size", low, "pg.wal.min_wal_size",
@@ -45,6 +96,12 @@ def recommend(ctx: TuneContext, prior: Mapping[str, Any]) -> list[Recommendation
             "disk in pg_wal", f"{ctx.db_profile} table" if not dev else "1GB (default)",
             {"profile": ctx.db_profile, "env": ctx.env},
             deviation="development keeps PostgreSQL's defaults" if dev else ""),
+    ]
+
+
+def _rest(ctx: TuneContext) -> list[Recommendation]:
+    lz4 = ctx.versions.postgres >= WAL_COMPRESSION_LZ4_SINCE
+    return [
         rec("postgres.checkpoint_completion_target", CHECKPOINT_COMPLETION_TARGET,
             "pg.wal.checkpoint_completion_target",
             "spread checkpoint writes over 90% of the interval", "0.9", {}),
