@@ -20,11 +20,17 @@ What it generates, each example one staging preset over the conftest project:
 For each, ``perfcfg validate`` and ``perfcfg build`` must exit 0 or 1, never print
 "internal error" or a traceback, and never leave a file behind when they exit 1. 80
 examples: well under a minute on a loaded CI runner.
+
+A second property (real daemon) generates host profiles — 256 MiB to 64 TiB, 1 to 4,096
+CPUs, every storage kind, 256 to 1,048,576 open files — and checks that PostgreSQL itself
+(``postgres -C``) accepts every tuned value perfcfg writes for them, and reports it unchanged.
 """
 
 from __future__ import annotations
 
 import string
+
+import pytest
 
 import yaml
 from hypothesis import HealthCheck, given, settings
@@ -105,3 +111,49 @@ def test_no_generated_input_is_an_internal_error(project, monkeypatch, preset, e
     import shutil
 
     shutil.rmtree(project / "generated", ignore_errors=True)
+
+
+HOSTS = st.fixed_dictionaries({
+    "memory": st.sampled_from(["256MiB", "1GiB", "7GiB", "64GiB", "1TiB", "64TiB"]),
+    "cpus": st.integers(min_value=1, max_value=4096),
+    "storage": st.sampled_from(["hdd", "ssd", "san", "nvme"]),
+    "open_files": st.sampled_from([256, 1024, 65536, 1048576]),
+})
+
+
+@pytest.mark.daemons
+@settings(max_examples=12, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(host=HOSTS)
+def test_postgres_keeps_every_tuned_value_for_any_host(project, postgres_bin, host):
+    """Tuned and derived values, widened to any host (256 MiB to 64 TiB, 1 to 4,096 CPUs):
+    the real PostgreSQL (``postgres -C``, every value parsed and range-checked, no server
+    started) accepts postgresql.conf and reports each tuned value exactly as intended."""
+    from perfcfg.services.postgres.daemon import check_postgresql_conf
+    from perfcfg.services.postgres.units import PG_BASE_BYTES, PG_BASE_US
+    from perfcfg.services.registry import SERVICES
+    from perfcfg.stages.pipeline import Request, compile_env
+
+    postgres = next(s for s in SERVICES if s.daemon == "postgresql")
+    write(project / "hosts/vm.yaml", "".join(f"{k}: {v}\n" for k, v in host.items()))
+    result = compile_env(Request(project, "staging", secrets_mode="placeholder"))
+    if not result.ok:           # a host too small for the workload is a diagnostic, not a file
+        assert all(d.code.startswith(("PCF3", "PCF2")) for d in result.diagnostics
+                   if d.severity == "error"), result.diagnostics
+        return
+    assert result.plan is not None and result.config is not None
+    expected = {}
+    for path, setting in result.plan.settings.items():
+        if not path.startswith("postgres.") or not setting.tuned or \
+                isinstance(setting.value, bool) or not isinstance(setting.value, (int, float)):
+            continue
+        name = path.split(".", 1)[1]
+        param = postgres.param(result.config.targets, name)
+        assert param is not None
+        scale = PG_BASE_BYTES.get(param.unit or "") or PG_BASE_US.get(param.unit or "") or 1
+        expected[name] = setting.value / scale if setting.value != -1 else -1
+    conf = result.files["postgresql.conf"].decode()
+    assert len(expected) > 10
+    reported = check_postgresql_conf(conf, tuple(sorted(expected)))
+    for name, want in expected.items():
+        assert float(reported[name]) == pytest.approx(want), (name, reported[name], want)
