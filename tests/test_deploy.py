@@ -10,7 +10,7 @@ import os
 import pytest
 
 
-from helpers import copy_example, run, snapshot_tree
+from helpers import copy_example, run, snapshot_tree, write
 
 
 def _build(project, env="production", *extra):
@@ -208,3 +208,18 @@ def test_prune_removes_only_what_an_earlier_build_wrote(tmp_path):
     assert result.code == 0, result.err
     assert json.loads(result.out)["removed"] == ["old.conf"]
     assert not (out / "old.conf").exists() and (out / "notes.txt").read_text() == "mine\n"
+
+
+def test_overlay_applies_a_preset_file_above_the_presets_and_below_set(tmp_path):
+    project = copy_example(tmp_path, with_generated=False)
+    overlay = write(project / "rehearsal.yaml", "postgres:\n  port: 15432\n  work_mem: 6MB\n"
+                    "pgbouncer:\n  listen_port: 16432\n")
+    out = tmp_path / "rehearsal"
+    result = run("build", "--env", "production", "--project", str(project), "--overlay",
+                 str(overlay), "--set", "postgres.work_mem=7MB", "--out", str(out))
+    assert result.code == 0, result.err
+    pg = (out / "postgresql.conf").read_text()
+    assert "\nport = 15432\n" in pg and "\nwork_mem = 7MB\n" in pg
+    assert "port=15432" in (out / "pgbouncer.ini").read_text()
+    assert "127.0.0.1:16432/botfarm" in (out / "supervisord.conf").read_text()
+    assert "rehearsal.yaml" in json.loads((out / "manifest.json").read_text())["presets"][-1]

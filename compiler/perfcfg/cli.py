@@ -67,6 +67,9 @@ HOST = Opt("host", ("--host",), "Host profile file instead of the environment's.
 SETS = Opt("sets", ("--set",), "Override a setting (repeatable); VALUE is YAML.", kind="many",
            default=(), metavar="PATH=VALUE")
 TEXT_JSON = Opt("fmt", ("--format",), "Output format.", choices=("text", "json"), default="text")
+OVERLAY = Opt("overlay", ("--overlay",), "A preset file applied on top of the environment's "
+              "presets (below --set): a rehearsal's ports and paths in one file.", kind="path",
+              metavar="FILE")
 SECRETS = Opt("secrets", ("--secrets",), "Resolve the password references, or use "
               "deterministic placeholders (default: the project file's secrets.mode).",
               choices=("resolve", "placeholder"))
@@ -77,7 +80,8 @@ def _request(o: dict[str, Any], io: commands.Io, *, detect: bool = False, render
 
     detected = commands.detected_profile() if detect else None
     return pipeline.Request(o["project"], o["env"], o.get("host"), detected,
-                            tuple(o.get("sets", ())), o.get("secrets"), io.environ, render=render)
+                            tuple(o.get("sets", ())), o.get("secrets"), io.environ, render=render,
+                            overlay=o.get("overlay"))
 
 
 def _build(io: commands.Io, o: dict[str, Any]) -> int:
@@ -119,7 +123,7 @@ COMMANDS: tuple[Command, ...] = (
             default=False),
         Opt("out", ("--out",), "Output directory (default: the project's output:).", kind="path",
             metavar="DIR"),
-        SETS,
+        SETS, OVERLAY,
         Opt("check", ("--check",), "Write nothing; show a diff and exit 3 if a file is stale, "
             "missing or extra.", kind="flag", default=False),
         Opt("prune", ("--prune",), "Also remove the files an earlier build wrote (listed in "

@@ -34,6 +34,7 @@ class Request:
     secrets_mode: str | None = None               # overrides the project's secrets.mode
     environ: Mapping[str, str] = field(default_factory=dict)
     render: bool = True                           # False on the validate path
+    overlay: Path | None = None                   # a preset file on top (--overlay)
 
 
 @dataclass
@@ -84,15 +85,23 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
     chain = load_chain(req.project_dir / env.preset, req.project_dir, sources,
                        proj.span(f"environments.{req.env}.preset"))
     diags.extend(chain.diagnostics)
-    if has_errors(chain.diagnostics):   # a host profile's errors do not stop the presets' checks
+    layers, found = list(chain.layers), list(chain.diagnostics)
+    if req.overlay is not None:
+        # A rehearsal's preset file (other ports and paths): above every preset, below --set.
+        extra = load_chain(req.overlay, req.project_dir, sources)
+        diags.extend(extra.diagnostics)
+        found += extra.diagnostics
+        seen = {layer.display for layer in layers}
+        layers += [layer for layer in extra.layers if layer.display not in seen]
+    if has_errors(found):   # a host profile's errors do not stop the presets' checks
         return _done(result)
     history: History = {}
-    tree = merge_layers(chain.layers, history, diags)
+    tree = merge_layers(layers, history, diags)
     for index, assignment in enumerate(req.sets, 1):
         diags.extend(apply_set(tree, assignment, history, index))
     if req.sets:
         sources.shown_only[SET_FILE] = set_source(req.sets)
-    result.preset_files = [layer.display for layer in chain.layers]
+    result.preset_files = [layer.display for layer in layers]
     result.history = {path_str(k): tuple(v) for k, v in history.items()}
     validator = Validator(req.env, kind, proj.file.targets, target_spans)
     config = validator.run(tree, host)
