@@ -217,12 +217,12 @@ def test_check_every_environment(example, edit, code, says):
 
 
 def test_check_json_lists_each_environment(example):
-    (example / "generated/production/redis.conf").unlink()
+    (example / "generated/production/valkey.conf").unlink()
     result = run("check", "--project", str(example), "--format", "json")
     assert result.code == 3
     assert {e["env"]: e["stale"] for e in json.loads(result.out)["environments"]} == {
         "development": [], "staging": [],
-        "production": [{"file": "redis.conf", "status": "missing"}]}
+        "production": [{"file": "valkey.conf", "status": "missing"}]}
 
 
 @pytest.mark.parametrize("command, allowed", [
@@ -310,5 +310,5 @@ def test_a_set_flag_does_not_leak_into_the_next_build_of_the_same_process(tmp_pa
     out = tmp_path / "out"
     assert run("build", "--env", "staging", "--project", str(example), "--out", str(out),
                "--set", "redis.hz=100", "--set", "workload.programs.matcher.processes=3").code == 0
-    assert "hz 100" in (out / "redis.conf").read_text()
+    assert "hz 100" in (out / "valkey.conf").read_text()   # staging targets Valkey 8.1
     assert run("check", "--project", str(example)).code == 0   # committed files, no --set

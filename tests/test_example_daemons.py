@@ -1,22 +1,34 @@
-"""Every file generated for the example is loaded by the real daemon, which runs with exactly
-the values perfcfg wrote (intended values derived from the Plan by perfcfg.services.intended).
+"""Every file generated for the example is loaded by the real daemon of the version it targets,
+which runs with exactly the values perfcfg wrote (intended values derived from the Plan by
+perfcfg.services.intended).
 
-One PostgreSQL (with pgbouncer in front) per environment, shared by that environment's tests.
-The production files are sized for a 64 GiB host; this machine has less, and they start as
-generated (PostgreSQL maps shared_buffers lazily), so nothing is overridden.
+The example's environments target two stacks: development Debian 12's (PostgreSQL 15,
+pgbouncer 1.18, Redis 7.0, supervisor 4.2), staging and production a current one (PostgreSQL 17,
+pgbouncer 1.24, Valkey 8.1, supervisor 4.3). Two more stacks rebuild the example with the other
+supported versions, so that every version's binary starts from files perfcfg generated for it:
+PostgreSQL 16 and 18 (their npm and PyPI builds have no lz4, zstd or liburing, as their
+``postgres_build`` says), Redis 8.0 and Valkey 8.0.
+
+One PostgreSQL (with pgbouncer in front) per stack, shared by that stack's tests. The production
+files are sized for a 64 GiB host; this machine has less, and they start as generated
+(PostgreSQL maps shared_buffers lazily), so nothing is overridden.
 """
 
 from __future__ import annotations
 
+import re
+import shutil
 from collections import Counter
+from contextlib import ExitStack
 
 import psycopg
 import pytest
 
 from conftest import require_daemon
-from helpers import ENVS, EXAMPLE
-from perfcfg.services import intended
-from perfcfg.daemons import PgBouncer, PostgresServer, RedisServer, Supervisord
+from helpers import ENVS, EXAMPLE, write
+from perfcfg.services import intended, registry
+from perfcfg.daemons import (PgBouncer, PgTemplate, PostgresServer, RedisServer, Supervisord,
+                             ValkeyServer)
 from perfcfg.services.postgres.daemon import HARNESS_KEYS as PG_HARNESS_KEYS
 from perfcfg.stages.pipeline import Request, compile_env
 from perfcfg.services.supervisor import encode as sup_enc
@@ -25,28 +37,81 @@ from perfcfg.verify import SUPERVISOR_DROPPED, supervisor_stand_in
 
 pytestmark = pytest.mark.daemons
 
+NO_LIBRARIES = "{lz4: false, zstd: false, liburing: false}"
+# stack → (the example's environment, its targets there; None: as committed)
+STACKS = {
+    **{env: (env, None) for env in ENVS},
+    "pg16-redis8.0": ("staging", f'{{postgres: 16, postgres_build: {NO_LIBRARIES}, '
+                                 'pgbouncer: "1.18", redis: "8.0", supervisor: "4.2"}'),
+    "pg18-valkey8.0": ("production", f'{{postgres: 18, postgres_build: {NO_LIBRARIES}, '
+                                     'pgbouncer: "1.24", valkey: "8.0", supervisor: "4.3"}'),
+}
+
 
 @pytest.fixture(scope="module")
-def compiled():
-    results = {env: compile_env(Request(EXAMPLE, env)) for env in ENVS}
-    assert all(r.ok for r in results.values())
+def compiled(tmp_path_factory):
+    """stack → its compiled result (the example, or a copy whose environment targets others)."""
+    results = {}
+    for stack, (env, targets) in STACKS.items():
+        project = EXAMPLE
+        if targets is not None:
+            project = tmp_path_factory.mktemp(stack) / "botfarm"
+            shutil.copytree(EXAMPLE, project, ignore=shutil.ignore_patterns("generated"))
+            text = (project / "perfcfg.yaml").read_text()
+            marker = f"  {env}:\n"
+            write(project / "perfcfg.yaml", text.replace(
+                marker, f"{marker}    targets: {targets}\n", 1))
+        results[stack] = compile_env(Request(project, env))
+    assert all(r.ok for r in results.values()), {s: r.diagnostics for s, r in results.items()}
     return results
 
 
-def text(compiled, env: str, name: str) -> str:
-    return compiled[env].files[name].decode()
+def runs(compiled, stack: str) -> dict[str, tuple[str, str]]:
+    """service → (daemon, version) this stack's files are for."""
+    return registry.daemons(compiled[stack].config.targets)
 
 
-@pytest.fixture(scope="module", params=ENVS)
-def stack(request, compiled, pg_template):
-    """(env, PostgreSQL from postgresql.conf + pg_hba.conf, pgbouncer in front of it)."""
-    require_daemon("pgbouncer")
-    env = request.param
-    with PostgresServer(text(compiled, env, "postgresql.conf"), pg_template,
-                        hba_text=text(compiled, env, "pg_hba.conf")) as pg, \
-            PgBouncer(text(compiled, env, "pgbouncer.ini"), text(compiled, env, "userlist.txt"),
-                      postgres=pg) as bnc:
-        yield env, pg, bnc
+def test_the_stacks_cover_every_supported_version(compiled):
+    from perfcfg.harness.binaries import VERSIONS
+
+    covered = {pair for stack in STACKS for pair in runs(compiled, stack).values()}
+    assert covered == {(d, v) for d, versions in VERSIONS.items() for v in versions}
+
+
+def text(compiled, stack: str, name: str) -> str:
+    return compiled[stack].files[name].decode()
+
+
+def cache_conf(compiled, stack: str) -> str:
+    return "valkey.conf" if "valkey.conf" in compiled[stack].files else "redis.conf"
+
+
+@pytest.fixture(scope="module")
+def pg_template_of():
+    """One initdb per PostgreSQL version for this module, made when first asked for."""
+    templates: dict[str, PgTemplate] = {}
+    with ExitStack() as stack:
+        def get(version: str) -> PgTemplate:
+            if version not in templates:
+                templates[version] = stack.enter_context(PgTemplate(version))
+            return templates[version]
+        yield get
+
+
+@pytest.fixture(scope="module", params=list(STACKS))
+def stack(request, compiled, pg_template_of):
+    """(stack, PostgreSQL from postgresql.conf + pg_hba.conf, pgbouncer in front of it), each
+    the version the stack targets."""
+    name = request.param
+    versions = runs(compiled, name)
+    pg_version, bnc_version = versions["postgres"][1], versions["pgbouncer"][1]
+    require_daemon("postgresql", pg_version)
+    require_daemon("pgbouncer", bnc_version)
+    with PostgresServer(text(compiled, name, "postgresql.conf"), pg_template_of(pg_version),
+                        hba_text=text(compiled, name, "pg_hba.conf"), version=pg_version) as pg, \
+            PgBouncer(text(compiled, name, "pgbouncer.ini"), text(compiled, name, "userlist.txt"),
+                      postgres=pg, version=bnc_version) as bnc:
+        yield name, pg, bnc
 
 
 # -- the intended values are the files: every line written is compared --------------------
@@ -66,14 +131,14 @@ def written(compiled, env: str) -> dict[str, dict[str, str]]:
     return {
         "postgres": lines("postgresql.conf", " = "),
         "pgbouncer": dict(ini["pgbouncer"]),
-        "redis": lines("redis.conf", " "),
+        "redis": lines(cache_conf(compiled, env), " "),
         "supervisor": {f"{section}.{k}": v for section in sup.sections()
                        if section == "supervisord" or section.startswith("program:")
                        for k, v in sup[section].items()},
     }
 
 
-@pytest.mark.parametrize("env", ENVS)
+@pytest.mark.parametrize("env", list(STACKS))
 def test_every_line_written_is_an_intended_value(compiled, env):
     want = intended.from_result(compiled[env])
     files = written(compiled, env)
@@ -91,6 +156,7 @@ def test_every_line_written_is_an_intended_value(compiled, env):
 
 def test_postgres_runs_with_every_value_written(compiled, stack):
     env, pg, _ = stack
+    assert pg.query("SHOW server_version")[0][0].startswith(f"{runs(compiled, env)['postgres'][1]}.")
     want = intended.from_result(compiled[env]).postgres
     assert len(want) > 30
     assert pg.mismatches(want) == []
@@ -111,6 +177,8 @@ def test_postgres_took_its_values_from_the_generated_file(compiled, stack):
 def test_pgbouncer_runs_with_every_key_written(compiled, stack):
     env, _, bnc = stack
     want = intended.from_result(compiled[env]).pgbouncer
+    # pgbouncer ≥ 1.21 carries prepared statements in transaction pooling: perfcfg writes it
+    assert ("max_prepared_statements" in want) == (runs(compiled, env)["pgbouncer"][1] != "1.18")
     assert len(want) > 10
     assert bnc.mismatches(want) == []
 
@@ -153,31 +221,39 @@ def test_app_user_logs_in_through_pgbouncer_with_the_generated_scram_secret(comp
 
 # -- Redis -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("env", ENVS)
+@pytest.mark.parametrize("env", list(STACKS))
 def test_redis_runs_with_every_directive_written(compiled, env):
-    require_daemon("redis")
+    daemon, version = runs(compiled, env)["redis"]
+    require_daemon(daemon, version)
     want = intended.from_result(compiled[env])
     assert len(want.redis) > 10
-    with RedisServer(text(compiled, env, "redis.conf"),
-                     acl_text=text(compiled, env, "users.acl")) as r:
+    handle = ValkeyServer if daemon == "valkey" else RedisServer
+    with handle(text(compiled, env, f"{daemon}.conf"), acl_text=text(compiled, env, "users.acl"),
+                version=version) as r:
+        with r.client() as c:
+            info = c.info("server")
+        assert info.get(f"{daemon}_version", info["redis_version"]).startswith(f"{version}.")
         assert r.mismatches(want.redis, want.redis_enums) == []
         # The generated ACL file is what Redis runs with: the default user is off and the
-        # declared user is on (the harness's own admin user comes last).
+        # declared user is on (the harness's own admin user comes last; Redis 7.2+ and Valkey
+        # list the sanitize-payload flag they default to).
         users = r.acl_list()
-        assert users[0].startswith("user bot on #") and "user default off" in users[1]
+        assert re.match(r"user bot on (sanitize-payload )?#", users[0]), users[0]
+        assert "user default off" in users[1]
 
 
 # -- supervisord -------------------------------------------------------------------------
 
-@pytest.mark.parametrize("env", ENVS)
+@pytest.mark.parametrize("env", list(STACKS))
 def test_supervisord_runs_every_program_as_configured(compiled, env):
-    require_daemon("supervisor")
+    version = runs(compiled, env)["supervisor"][1]
+    require_daemon("supervisor", version)
     want = intended.from_result(compiled[env])
     conf = text(compiled, env, "supervisord.conf")
     stand_in = supervisor_stand_in(conf)
     assert [line for line in stand_in.splitlines() if line.split(" =")[0] in SUPERVISOR_DROPPED] \
         == []
-    with Supervisord(stand_in) as sup:
+    with Supervisord(stand_in, version=version) as sup:
         processes = sup.process_info()
         assert Counter(p["group"] for p in processes if p["statename"] == "RUNNING") == \
             Counter(want.programs)

@@ -27,7 +27,7 @@ def test_wheel_is_self_contained(tmp_path):
                            "--project", str(EXAMPLE), "--out", str(out)], env=env,
                           capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    for name in ("postgresql.conf", "pgbouncer.ini", "redis.conf", "supervisord.conf"):
+    for name in ("postgresql.conf", "pgbouncer.ini", "valkey.conf", "supervisord.conf"):
         assert (out / name).read_bytes() == (EXAMPLE / "generated/production" / name).read_bytes()
 
 

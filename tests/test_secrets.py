@@ -130,7 +130,8 @@ def test_the_secrets_reach_the_files_as_hashes(resolved_example):
         acl = (out / "users.acl").read_text()
         assert secrets.redis_password_hash(EXAMPLE_SECRETS["BOTFARM_REDIS_PASSWORD"]) in acl
         assert acl.splitlines()[0].startswith("user default off")
-        assert "placeholder" not in (out / "redis.conf").read_text().lower()
+        conf = "redis.conf" if env == "development" else "valkey.conf"   # the targets'
+        assert "placeholder" not in (out / conf).read_text().lower()
         sup = secrets.supervisor_password_hash(EXAMPLE_SECRETS["SUP_PASSWORD"])
         assert f"password = {sup}" in (out / "supervisord.conf").read_text()
 

@@ -13,6 +13,7 @@ from helpers import copy_example, write
 from perfcfg.services import catalog as catalogs
 from perfcfg.services import registry
 from perfcfg.stages.pipeline import Request, compile_env
+from perfcfg.services.base import targets_version
 from perfcfg.stages.render import FILES, SECRET_FILES
 
 CATALOGS = Path(__file__).resolve().parent.parent / "schemas" / "catalogs"
@@ -32,7 +33,8 @@ def extra_catalogs(tmp_path, monkeypatch):
 def _targets(project: Path, **targets: str) -> None:
     text = (project / "perfcfg.yaml").read_text()
     for key, value in targets.items():
-        lines = [f'  {key}: "{value}"' if line.strip().startswith(f"{key}:") else line
+        # the project's own targets (two spaces in), not an environment's
+        lines = [f'  {key}: "{value}"' if line.startswith(f"  {key}:") else line
                  for line in text.splitlines()]
         text = "\n".join(lines) + "\n"
     write(project / "perfcfg.yaml", text)
@@ -46,6 +48,7 @@ def test_a_new_daemon_version_is_one_catalog_file(tmp_path, extra_catalogs):
     (extra_catalogs / "pgbouncer-1.19.json").write_text(json.dumps(data))
     base = copy_example(tmp_path / "base", with_generated=False)
     newer = copy_example(tmp_path / "newer", with_generated=False)
+    _targets(base, pgbouncer="1.18")
     _targets(newer, pgbouncer="1.19")
     before = compile_env(Request(base, "staging"))
     after = compile_env(Request(newer, "staging"))
@@ -67,10 +70,11 @@ def test_a_version_without_a_catalog_lists_the_versions_there_are(tmp_path):
 
 
 def test_every_output_is_declared_once_by_one_service():
-    names = [o.name for o in registry.outputs()]
+    names = [n for o in registry.outputs() for n in o.names]
     assert len(names) == len(set(names))
     assert tuple(names) == FILES
-    assert SECRET_FILES == {o.name for s in registry.SERVICES for o in s.outputs if o.secret}
+    assert SECRET_FILES == {n for s in registry.SERVICES for o in s.outputs if o.secret
+                            for n in o.names}
     assert {o.mode for o in registry.outputs()} <= {0o600, 0o644}
 
 
@@ -80,7 +84,7 @@ def test_every_service_has_a_catalog_for_its_default_target(service):
 
     catalog = service.catalog(model.Targets())
     assert catalog is not None and catalog.params
-    assert service.version(model.Targets()) in service.versions()
+    assert targets_version(service, model.Targets()) in service.versions(model.Targets())
 
 
 @pytest.mark.parametrize("service", registry.SERVICES, ids=lambda s: s.name)

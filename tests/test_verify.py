@@ -19,20 +19,28 @@ def verify(project, *extra: str):
 
 
 def only_installed(monkeypatch, *keep: str) -> None:
-    """Make every daemon binary except ``keep`` look uninstalled (a path that is not there)."""
-    for name in binaries.BINARIES:
-        if name not in keep:
+    """Make every daemon except ``keep`` (daemon names) look uninstalled, in every version:
+    its programs and its ``PERFCFG_<DAEMON>_<VERSION>_BINDIR`` point where nothing is."""
+    for daemon, versions in binaries.VERSIONS.items():
+        if daemon not in keep:
+            for version in versions:
+                monkeypatch.setenv(binaries.bindir_variable(daemon, version), "/nonexistent")
+    for name, daemon in binaries.PROGRAM_DAEMON.items():
+        if daemon not in keep:
             monkeypatch.setitem(binaries.BINARIES, name, f"/nonexistent/{name}")
 
 
 def test_example_verifies_and_nothing_is_written(example):
-    for daemon in ("postgresql", "pgbouncer", "redis", "supervisor"):
-        require_daemon(daemon)
+    # staging targets PostgreSQL 17, pgbouncer 1.24, Valkey 8.1 and supervisor 4.3
+    for daemon, version in (("postgresql", "17"), ("pgbouncer", "1.24"), ("valkey", "8.1"),
+                            ("supervisor", "4.3")):
+        require_daemon(daemon, version)
     before = snapshot_tree(example)
     result = verify(example)
     assert result.code == 0, result.out + result.err
     assert result.out == ""
-    assert "postgresql, pgbouncer, redis, supervisor started from the compiled files" in result.err
+    assert "postgresql, pgbouncer, valkey, supervisor started from the compiled files" \
+        in result.err
     assert ", 0 differ" in result.err
     assert snapshot_tree(example) == before
 
@@ -53,15 +61,15 @@ redis:
 
 
 def test_values_the_daemons_silently_change_fail_with_a_table(example):
-    for daemon in ("postgresql", "pgbouncer", "redis"):
-        require_daemon(daemon)
+    for daemon, version in (("postgresql", "17"), ("pgbouncer", "1.24"), ("valkey", "8.1")):
+        require_daemon(daemon, version)
     write(example / "presets/staging.yaml", SILENT_CHANGES)
     result = verify(example)
     assert result.code == 1
     assert result.out.splitlines() == [
         "daemon | setting | intended | effective",
         "-------+---------+----------+----------",
-        "redis  | hz      | 1000     | 500",
+        "valkey | hz      | 1000     | 500",
     ]
     assert ", 1 differ" in result.err
     assert "warning[PCF213]" in result.err   # validation saw it coming; verify proves it
@@ -79,10 +87,10 @@ def test_a_host_bigger_than_this_machine_is_scaled_down_and_said(example, monkey
     """256 GiB of tuning cannot map here: shared_buffers is lowered, left out, and named."""
     import psutil
 
-    require_daemon("postgresql")
+    require_daemon("postgresql", "17")
     if psutil.virtual_memory().total > 100 * 2**30:
         pytest.skip("this machine could map a 256 GiB host's shared_buffers")
-    only_installed(monkeypatch, "postgres", "initdb", "psql")
+    only_installed(monkeypatch, "postgresql")
     host = write(example / "hosts/huge.yaml", "memory: 256GiB\ncpus: 4\nstorage: ssd\n"
                  "open_files: 65536\n")
     result = verify(example, "--host", str(host))
@@ -94,14 +102,17 @@ def test_a_host_bigger_than_this_machine_is_scaled_down_and_said(example, monkey
 
 
 def test_missing_daemons_are_named_and_the_rest_verified(example, monkeypatch):
-    require_daemon("redis")
-    only_installed(monkeypatch, "redis-server")
+    require_daemon("valkey", "8.1")
+    only_installed(monkeypatch, "valkey")
     result = verify(example)
     assert result.code == 0, result.err
-    for line in ("postgresql not verified: postgres, initdb, psql not installed",
-                 "pgbouncer not verified: pgbouncer, postgres, initdb, psql not installed",
-                 "supervisor not verified: supervisord not installed",
-                 "staging: redis started from the compiled files"):
+    for line in ("postgresql 17 not verified: postgres 17, initdb 17, psql not installed "
+                 "(.ci/install-daemons.sh installs every supported version; "
+                 "PERFCFG_POSTGRESQL_17_BINDIR points at binaries of your own)",
+                 "pgbouncer 1.24 not verified: pgbouncer 1.24, postgres, initdb, psql not "
+                 "installed",
+                 "supervisor 4.3 not verified: supervisord 4.3 not installed",
+                 "staging: valkey started from the compiled files"):
         assert line in result.err
 
 
@@ -113,8 +124,8 @@ def test_nothing_installed_is_a_failure(example, monkeypatch):
 
 
 def test_a_daemon_that_refuses_its_file_fails_with_its_words(example, monkeypatch):
-    require_daemon("postgresql")
-    only_installed(monkeypatch, "postgres", "initdb", "psql")
+    require_daemon("postgresql", "17")
+    only_installed(monkeypatch, "postgresql")
     write(example / "presets/staging.yaml", "extends: [builtin:staging, base.yaml]\n"
           "postgres:\n  shared_preload_libraries: no_such_extension\n")
     result = verify(example)

@@ -422,7 +422,9 @@ def verify(io: Io, req: Any, fmt: str = "text", live: bool = False,
             indent=2, sort_keys=True) + "\n")
         return code
     for daemon, binaries in sorted(found.missing.items()):
-        io.err.write(f"perfcfg: {daemon} not verified: {', '.join(binaries)} not installed\n")
+        io.err.write(f"perfcfg: {daemon} not verified: {', '.join(binaries)} not installed "
+                     f"(.ci/install-daemons.sh installs every supported version; "
+                     f"{verifier.bindir_hint(daemon)} points at binaries of your own)\n")
     for note in found.notes:
         io.err.write(f"perfcfg: note: {note}\n")
     if not found.verified_anything:

@@ -17,18 +17,41 @@ from perfcfg import modelrules as rules
 from perfcfg.modelbase import Record
 from perfcfg.modelrules import SECRET_REF, ProgramMethods, parse_share
 
-__all__ = ["Targets", "Environment", "Secrets", "DeployFile", "Deploy", "ProjectFile", "HostProfile", "Program", "Workload", "Database", "User", "Client", "RedisUser", "Waiver", "Policy", "Budget", "SECRET_REF", "parse_share"]
+__all__ = ["PostgresBuild", "Targets", "Environment", "Secrets", "DeployFile", "Deploy", "ProjectFile", "HostProfile", "Program", "Workload", "Database", "User", "Client", "RedisUser", "Waiver", "Policy", "Budget", "SECRET_REF", "parse_share"]
+
+
+class PostgresBuild(Record):
+    """What the PostgreSQL binaries were built with. perfcfg assumes Debian's and PGDG's
+    packages (lz4, zstd, and liburing from 18 on); a project running another build (an embedded
+    or hand-made one) states what it lacks, e.g. ``postgres_build: {lz4: false}``."""
+
+    lz4: bool
+    zstd: bool
+    liburing: bool
+
+    FIELDS = {'lz4': None, 'zstd': None, 'liburing': None}
 
 
 class Targets(Record):
-    """Daemon versions the files are written for."""
+    """Daemon versions the files are written for. The cache daemon is Redis or Valkey: name
+    one of the two (neither: Redis). The accepted versions are those with a catalog
+    (``schemas/catalogs/``); ``perfcfg schema`` lists them."""
 
     postgres: int
+    postgres_build: PostgresBuild
     pgbouncer: str
-    redis: str
+    redis: str | None
+    valkey: str | None
     supervisor: str
 
-    FIELDS = {'postgres': None, 'pgbouncer': None, 'redis': None, 'supervisor': None}
+    FIELDS = {
+        'postgres': None,
+        'postgres_build': PostgresBuild,
+        'pgbouncer': None,
+        'redis': None,
+        'valkey': None,
+        'supervisor': None,
+    }
 
 
 class Environment(Record):
@@ -36,8 +59,9 @@ class Environment(Record):
     host: str
     kind: Literal['development', 'staging', 'production'] | None
     output: str | None
+    targets: Targets | None
 
-    FIELDS = {'preset': None, 'host': None, 'kind': None, 'output': None}
+    FIELDS = {'preset': None, 'host': None, 'kind': None, 'output': None, 'targets': Targets}
 
 
 class Secrets(Record):
@@ -259,6 +283,32 @@ class Budget(Record):
 
     FIELDS = {'os_reserve': None, 'postgres': None, 'redis': None}
 
+PostgresBuild.__core_schema__ = {
+    'type': 'model',
+    'cls': PostgresBuild,
+    'schema': {
+        'type': 'model-fields',
+        'fields': {
+            'lz4': {
+                'type': 'model-field',
+                'schema': {'type': 'default', 'schema': {'type': 'bool'}, 'default': True},
+            },
+            'zstd': {
+                'type': 'model-field',
+                'schema': {'type': 'default', 'schema': {'type': 'bool'}, 'default': True},
+            },
+            'liburing': {
+                'type': 'model-field',
+                'schema': {'type': 'default', 'schema': {'type': 'bool'}, 'default': True},
+            },
+        },
+        'model_name': 'PostgresBuild',
+        'computed_fields': [],
+    },
+    'custom_init': False,
+    'root_model': False,
+    'config': {'extra_fields_behavior': 'forbid', 'strict': True, 'title': 'PostgresBuild'},
+}
 Targets.__core_schema__ = {
     'type': 'model',
     'cls': Targets,
@@ -267,30 +317,46 @@ Targets.__core_schema__ = {
         'fields': {
             'postgres': {
                 'type': 'model-field',
-                'schema': {'type': 'default', 'schema': {'type': 'int', 'ge': 10, 'le': 18}, 'default': 15},
+                'schema': {'type': 'default', 'schema': {'type': 'int', 'ge': 1, 'le': 99}, 'default': 17},
+            },
+            'postgres_build': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': PostgresBuild.__core_schema__,
+                    'default': PostgresBuild._make({'lz4': True, 'zstd': True, 'liburing': True}),
+                },
             },
             'pgbouncer': {
                 'type': 'model-field',
                 'schema': {
                     'type': 'default',
-                    'schema': {'type': 'str', 'pattern': '^1\\.[0-9]+$'},
-                    'default': '1.18',
+                    'schema': {'type': 'str', 'pattern': '^[0-9]+\\.[0-9]+$'},
+                    'default': '1.24',
                 },
             },
             'redis': {
                 'type': 'model-field',
                 'schema': {
                     'type': 'default',
-                    'schema': {'type': 'str', 'pattern': '^[6-8]\\.[0-9]+$'},
-                    'default': '7.0',
+                    'schema': {'type': 'nullable', 'schema': {'type': 'str', 'pattern': '^[0-9]+\\.[0-9]+$'}},
+                    'default': None,
+                },
+            },
+            'valkey': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {'type': 'nullable', 'schema': {'type': 'str', 'pattern': '^[0-9]+\\.[0-9]+$'}},
+                    'default': None,
                 },
             },
             'supervisor': {
                 'type': 'model-field',
                 'schema': {
                     'type': 'default',
-                    'schema': {'type': 'str', 'pattern': '^4\\.[0-9]+$'},
-                    'default': '4.2',
+                    'schema': {'type': 'str', 'pattern': '^[0-9]+\\.[0-9]+$'},
+                    'default': '4.3',
                 },
             },
         },
@@ -328,6 +394,14 @@ Environment.__core_schema__ = {
                         'type': 'nullable',
                         'schema': {'type': 'str', 'pattern': '^[^\\x00-\\x1f\\x7f]+$'},
                     },
+                    'default': None,
+                },
+            },
+            'targets': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {'type': 'nullable', 'schema': Targets.__core_schema__},
                     'default': None,
                 },
             },
@@ -470,7 +544,7 @@ ProjectFile.__core_schema__ = {
                 'schema': {
                     'type': 'default',
                     'schema': Targets.__core_schema__,
-                    'default': Targets._make({'postgres': 15, 'pgbouncer': '1.18', 'redis': '7.0', 'supervisor': '4.2'}),
+                    'default': Targets._make({'postgres': 17, 'postgres_build': PostgresBuild._make({'lz4': True, 'zstd': True, 'liburing': True}), 'pgbouncer': '1.24', 'redis': None, 'valkey': None, 'supervisor': '4.3'}),
                 },
             },
             'secrets': {

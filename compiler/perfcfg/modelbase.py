@@ -75,6 +75,11 @@ class Record:
         obj.__setstate__({"fields": dict(fields), "fields_set": set()})
         return obj
 
+    @property
+    def given(self) -> frozenset[str]:
+        """The fields the input stated (the others hold their defaults)."""
+        return frozenset(getattr(self, "__pydantic_fields_set__", ()))
+
     def __getstate__(self) -> dict[str, Any]:
         return {"fields": self.__dict__,
                 "fields_set": getattr(self, "__pydantic_fields_set__", set())}

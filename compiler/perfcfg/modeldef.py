@@ -47,13 +47,27 @@ Duration = Annotated[float, BeforeValidator(rules.duration), WithJsonSchema(
      "description": "seconds, or a duration like 10s, 500ms or 2min"})]
 
 
-class Targets(Strict):
-    """Daemon versions the files are written for."""
+class PostgresBuild(Strict):
+    """What the PostgreSQL binaries were built with. perfcfg assumes Debian's and PGDG's
+    packages (lz4, zstd, and liburing from 18 on); a project running another build (an embedded
+    or hand-made one) states what it lacks, e.g. ``postgres_build: {lz4: false}``."""
 
-    postgres: int = Field(default=15, ge=10, le=18)
-    pgbouncer: str = Field(default="1.18", pattern=r"^1\.[0-9]+$")
-    redis: str = Field(default="7.0", pattern=r"^[6-8]\.[0-9]+$")
-    supervisor: str = Field(default="4.2", pattern=r"^4\.[0-9]+$")
+    lz4: bool = True
+    zstd: bool = True
+    liburing: bool = True
+
+
+class Targets(Strict):
+    """Daemon versions the files are written for. The cache daemon is Redis or Valkey: name
+    one of the two (neither: Redis). The accepted versions are those with a catalog
+    (``schemas/catalogs/``); ``perfcfg schema`` lists them."""
+
+    postgres: int = Field(default=17, ge=1, le=99)
+    postgres_build: PostgresBuild = PostgresBuild()
+    pgbouncer: str = Field(default="1.24", pattern=r"^[0-9]+\.[0-9]+$")
+    redis: str | None = Field(default=None, pattern=r"^[0-9]+\.[0-9]+$")
+    valkey: str | None = Field(default=None, pattern=r"^[0-9]+\.[0-9]+$")
+    supervisor: str = Field(default="4.3", pattern=r"^[0-9]+\.[0-9]+$")
 
 
 class Environment(Strict):
@@ -61,6 +75,9 @@ class Environment(Strict):
     host: str
     kind: EnvKind | None = None
     output: str | None = Field(None, pattern=r"^[^\x00-\x1f\x7f]+$")
+    # Versions this environment runs where they differ from the project's ``targets``: the
+    # keys given replace the project's (naming redis or valkey replaces the cache daemon).
+    targets: Targets | None = None
 
 
 class Secrets(Strict):
@@ -225,7 +242,6 @@ class Budget(Strict):
 
 
 # The structures perfcfg validates on its own, in the order scripts/gen_model.py writes them.
-MODELS: tuple[type[Strict], ...] = (Targets, Environment, Secrets, DeployFile, Deploy,
-                                    ProjectFile, HostProfile,
-                                    Program, Workload, Database, User, Client, RedisUser, Waiver,
-                                    Policy, Budget)
+MODELS: tuple[type[Strict], ...] = (PostgresBuild, Targets, Environment, Secrets, DeployFile,
+                                    Deploy, ProjectFile, HostProfile, Program, Workload, Database,
+                                    User, Client, RedisUser, Waiver, Policy, Budget)

@@ -25,7 +25,8 @@ SECRET = {"type": "string", "pattern": modelrules.SECRET_REF.pattern}
 def documents() -> dict[str, dict[str, Any]]:
     return {
         "preset.schema.json": preset_schema(model.Targets()),
-        "project.schema.json": _model_schema(modeldef.ProjectFile, "perfcfg project file"),
+        "project.schema.json": _targets(_model_schema(modeldef.ProjectFile,
+                                                      "perfcfg project file")),
         "host.schema.json": _model_schema(modeldef.HostProfile, "perfcfg host profile"),
     }
 
@@ -34,6 +35,27 @@ def _model_schema(cls, title: str) -> dict[str, Any]:
     schema = _draft7(cls.model_json_schema(mode="validation"))
     schema["$schema"] = DRAFT7
     schema["title"] = title
+    return schema
+
+
+def _targets(schema: dict[str, Any]) -> dict[str, Any]:
+    """Offer exactly the versions that have a catalog under each ``targets`` key, and at most
+    one flavour of a service (redis or valkey)."""
+    targets = schema["definitions"]["Targets"]
+    props = targets["properties"]
+    for service in registry.SERVICES:
+        for key, versions in service.target_versions().items():
+            prop = props[key]
+            typed = prop.get("type", "string")
+            enum: dict[str, Any] = {
+                "type": typed, "enum": [int(v) if typed == "integer" else v for v in versions]}
+            if "anyOf" in prop:
+                prop["anyOf"][0] = enum
+            else:
+                props[key] = {k: prop[k] for k in ("title", "default") if k in prop} | enum
+        if service.flavours:
+            targets.setdefault("allOf", []).append(
+                {"not": {"required": list(service.flavours)}})
     return schema
 
 

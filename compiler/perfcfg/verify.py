@@ -24,7 +24,8 @@ from perfcfg.services import intended as intent
 if TYPE_CHECKING:
     from perfcfg.stages.pipeline import Result
 
-DAEMONS = ("postgresql", "pgbouncer", "redis", "supervisor")
+DAEMONS = ("postgresql", "pgbouncer", "redis", "valkey", "supervisor")
+CACHE_DAEMONS = ("redis", "valkey")
 STAND_IN_COMMAND = "/bin/sleep 1000"
 # Keys of a [program:x] that name this host's users and paths: verify runs programs as itself.
 SUPERVISOR_DROPPED = ("user", "directory")
@@ -68,29 +69,43 @@ def verify(result: Result, machine_memory: int | None = None,
     """Start every installed daemon from ``result.files`` (a compiled ``pipeline.Result``);
     ``progress`` hears which daemon is being started and compared (it takes seconds)."""
     from perfcfg.daemons import missing
+    from perfcfg.services import registry
 
-    want = intent.from_result(result)
-    report = Report(missing={d: m for d in DAEMONS if (m := missing(d))})
-    files = {name: data.decode("utf-8") for name, data in result.files.items()}
     assert result.config is not None   # verify runs on a compiled result only
+    want = intent.from_result(result)
+    # the binaries of the versions the environment targets (harness.binaries finds them)
+    runs = {daemon: version for daemon, version in registry.daemons(result.config.targets)
+            .values()}
+    cache = next(d for d in runs if d in CACHE_DAEMONS)
+    report = Report(missing={f"{d} {v}": m for d, v in runs.items() if (m := missing(d, v))})
+    ran = {d: f"{d} {v}" not in report.missing for d, v in runs.items()}
+    files = {name: data.decode("utf-8") for name, data in result.files.items()}
     host_memory = result.config.host.memory if result.config.host is not None else 0
     step = lambda daemon: progress(f"{daemon}: starting from the compiled files and "  # noqa: E731
                                    "comparing its values")
     with ExitStack() as stack:
         pg = None
-        if "postgresql" not in report.missing:
+        if ran["postgresql"]:
             step("postgresql")
-            pg = _postgres(stack, files, want, report, host_memory, machine_memory)
-        if pg is not None and "pgbouncer" not in report.missing:
+            pg = _postgres(stack, files, want, report, host_memory, machine_memory,
+                           runs["postgresql"])
+        if pg is not None and ran["pgbouncer"]:
             step("pgbouncer")
-            _pgbouncer(stack, files, want, report, pg)
-        if "redis" not in report.missing:
-            step("redis")
-            _redis(files, want, report)
-        if "supervisor" not in report.missing:
+            _pgbouncer(stack, files, want, report, pg, runs["pgbouncer"])
+        if ran[cache]:
+            step(cache)
+            _redis(files, want, report, cache, runs[cache])
+        if ran["supervisor"]:
             step("supervisor")
-            _supervisor(files, want, report)
+            _supervisor(files, want, report, runs["supervisor"])
     return report
+
+
+def bindir_hint(missing_key: str) -> str:
+    """The variable that points a missing ``"<daemon> <version>"`` at the user's binaries."""
+    from perfcfg.harness.binaries import bindir_variable
+
+    return bindir_variable(*missing_key.split(" ", 1))
 
 
 def _refused(report: Report, daemon: str, err: Exception) -> None:
@@ -115,16 +130,17 @@ def _add(report: Report, daemon: str, mismatches: list[tuple[str, str, str]], co
 # -- PostgreSQL --------------------------------------------------------------------------
 
 def _postgres(stack: ExitStack, files: dict[str, str], want: intent.Intended, report: Report,
-              host_memory: int, machine_memory: int | None) -> Any:
+              host_memory: int, machine_memory: int | None, version: str) -> Any:
     from perfcfg.daemons import DaemonError, PgTemplate, PostgresServer
     from perfcfg.services.postgres.daemon import HARNESS_KEYS
 
     conf, hba = files["postgresql.conf"], files["pg_hba.conf"]
     expected = dict(want.postgres)
     try:
-        template = stack.enter_context(PgTemplate())
+        template = stack.enter_context(PgTemplate(version))
         try:
-            pg = stack.enter_context(PostgresServer(conf, template, hba_text=hba))
+            pg = stack.enter_context(PostgresServer(conf, template, hba_text=hba,
+                                                    version=version))
         except DaemonError as err:
             scaled = _scaled_shared_buffers(err, host_memory, machine_memory)
             if scaled is None:
@@ -142,7 +158,8 @@ def _postgres(stack: ExitStack, files: dict[str, str], want: intent.Intended, re
                                     "pages: started with huge_pages = try and did not compare it")
                 expected.pop("huge_pages")
                 extra += "huge_pages = try\n"
-            pg = stack.enter_context(PostgresServer(conf + extra, template, hba_text=hba))
+            pg = stack.enter_context(PostgresServer(conf + extra, template, hba_text=hba,
+                                                    version=version))
     except DaemonError as err:
         _refused(report, "postgresql", err)
         return None
@@ -180,12 +197,12 @@ def _gib(n: int) -> str:
 # -- pgbouncer ---------------------------------------------------------------------------
 
 def _pgbouncer(stack: ExitStack, files: dict[str, str], want: intent.Intended, report: Report,
-               pg: Any) -> None:
+               pg: Any, version: str) -> None:
     from perfcfg.daemons import DaemonError, PgBouncer
 
     try:
         bnc = stack.enter_context(PgBouncer(files["pgbouncer.ini"], files["userlist.txt"],
-                                            postgres=pg))
+                                            postgres=pg, version=version))
         rows = bnc.mismatches(want.pgbouncer) + _database_rows(bnc.databases(), want.databases)
     except DaemonError as err:
         _refused(report, "pgbouncer", err)
@@ -211,16 +228,19 @@ def _database_rows(shown: list[dict[str, str]], databases: dict[str, dict[str, s
 
 # -- Redis -------------------------------------------------------------------------------
 
-def _redis(files: dict[str, str], want: intent.Intended, report: Report) -> None:
-    from perfcfg.daemons import DaemonError, RedisServer
+def _redis(files: dict[str, str], want: intent.Intended, report: Report, daemon: str,
+           version: str) -> None:
+    from perfcfg.daemons import DaemonError, RedisServer, ValkeyServer
 
+    handle = ValkeyServer if daemon == "valkey" else RedisServer
     try:
-        with RedisServer(files["redis.conf"], acl_text=files.get("users.acl")) as r:
+        with handle(files[f"{daemon}.conf"], acl_text=files.get("users.acl"),
+                    version=version) as r:
             rows = r.mismatches(want.redis, want.redis_enums)
     except DaemonError as err:
-        _refused(report, "redis", err)
+        _refused(report, daemon, err)
         return
-    _add(report, "redis", rows, len(want.redis))
+    _add(report, daemon, rows, len(want.redis))
 
 
 # -- supervisord -------------------------------------------------------------------------
@@ -242,13 +262,14 @@ def supervisor_stand_in(text: str, command: str = STAND_IN_COMMAND) -> str:
     return "".join(out)
 
 
-def _supervisor(files: dict[str, str], want: intent.Intended, report: Report) -> None:
+def _supervisor(files: dict[str, str], want: intent.Intended, report: Report,
+                version: str) -> None:
     from perfcfg.daemons import DaemonError, Supervisord
 
     report.notes.append(f"supervisor: every program ran {STAND_IN_COMMAND!r} as this user "
                         f"({', '.join(SUPERVISOR_DROPPED)} and command not compared)")
     try:
-        with Supervisord(supervisor_stand_in(files["supervisord.conf"])) as sup:
+        with Supervisord(supervisor_stand_in(files["supervisord.conf"]), version=version) as sup:
             rows = sup.mismatches(want.supervisor) + _process_rows(sup.process_info(), want)
     except DaemonError as err:
         _refused(report, "supervisor", err)

@@ -108,8 +108,9 @@ def _on_path(target: str) -> str | None:
 def _supervisor_python(version: str, environ: Mapping[str, str]) -> str | None:
     """An interpreter that runs ``-m supervisor.supervisord`` of ``version``."""
     own = environ.get(bindir_variable("supervisor", version))
-    candidates = [f"{own}/python"] if own else []
-    candidates.append(f"{folder(prefix(environ), 'supervisor', version)}/bin/python")
+    if own:   # the user's own binaries, and nothing else (as for every other daemon)
+        return _executable(f"{own}/python")
+    candidates = [f"{folder(prefix(environ), 'supervisor', version)}/bin/python"]
     if version == DEFAULT_VERSIONS["supervisor"] and not own:
         if importlib.util.find_spec(BINARIES["supervisord"]) is None:
             return None

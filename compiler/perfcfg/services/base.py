@@ -24,6 +24,12 @@ if TYPE_CHECKING:
     from perfcfg.services.rules import Rule
 
 
+def targets_version(service: Service, targets: Any) -> str:
+    """The version string ``targets`` gives this service, as written in perfcfg.yaml."""
+    stated = getattr(targets, service.target_key(targets).split(".", 1)[1])
+    return str(stated or service.version(targets))
+
+
 def _no_hint(param: catalogs.Param) -> str | None:
     return None
 
@@ -79,12 +85,49 @@ class Service:
     # not there), new files, targets) → Action (services/actions.py)
     changes: Callable[[Service, Mapping[str, bytes | None], Mapping[str, bytes], Any],
                       Action] | None = None
+    # The daemon the targets name, when one service speaks for several that read the same
+    # file (Redis or Valkey): targets → daemon; its target key is then ``targets.<daemon>``.
+    flavour: Callable[[Any], str] | None = None
+    # Every daemon ``flavour`` can name (the JSON Schema offers each one's versions).
+    flavours: tuple[str, ...] = ()
+    # Target versions accepted besides the catalogs' own names, when one catalog serves several
+    # releases (supervisor 4.2 and 4.3 read the same options): daemon → versions.
+    releases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Parameters a version removed → what does their job now (the error names it)
+    replaced: Mapping[str, str] = field(default_factory=dict)
+    # The catalog narrowed to the build the targets state (values a build without lz4 lacks).
+    build: Callable[[catalogs.Catalog, Any], catalogs.Catalog] | None = None
+
+    def daemon_of(self, targets: Any) -> str:
+        return self.flavour(targets) if self.flavour is not None else self.daemon
+
+    def target_key(self, targets: Any) -> str:
+        """Where perfcfg.yaml states this service's version (``targets.postgres``)."""
+        return f"targets.{self.daemon_of(targets) if self.flavour is not None else self.name}"
+
+    def title_of(self, targets: Any) -> str:
+        """How people write the daemon the targets name (Valkey for a Valkey target)."""
+        return self.daemon_of(targets).capitalize() if self.flavour is not None else self.title
 
     def catalog(self, targets: Any) -> catalogs.Catalog | None:
-        return catalogs.load(self.daemon, self.version(targets), self.case_insensitive)
+        daemon = self.daemon_of(targets)
+        if daemon in self.releases and targets_version(self, targets) not in self.releases[daemon]:
+            return None
+        cat = catalogs.load(daemon, self.version(targets), self.case_insensitive)
+        return self.build(cat, targets) if cat is not None and self.build else cat
 
-    def versions(self) -> list[str]:
-        return catalogs.versions(self.daemon)
+    def versions(self, targets: Any = None) -> list[str]:
+        """The target versions perfcfg accepts for the daemon ``targets`` names (default: the
+        service's own daemon), oldest first."""
+        daemon = self.daemon if targets is None else self.daemon_of(targets)
+        return list(self.releases.get(daemon, ())) or catalogs.versions(daemon)
+
+    def target_versions(self) -> dict[str, list[str]]:
+        """Key under ``targets:`` → the versions perfcfg accepts there, for every daemon this
+        service can target (``{"redis": [...], "valkey": [...]}``)."""
+        daemons = self.flavours or (self.daemon,)
+        return {(d if self.flavours else self.name):
+                list(self.releases.get(d, ())) or catalogs.versions(d) for d in daemons}
 
     def param(self, targets: Any, name: str, section: str | None = None
               ) -> catalogs.Param | None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -85,8 +85,13 @@ def load(daemon: str, version: str, case_insensitive: bool = False) -> Catalog |
     data = json.loads(text)
     ci = case_insensitive
     params: dict[str, Param] = {}
+    # A catalog describes the version: enum values its build lacks (the npm and PyPI PostgreSQL
+    # builds have no lz4) are added back; a service narrows them to a stated build's features.
+    lacks = data.get("build", {}).get("lacks", {})
     for name, spec in data["parameters"].items():
-        values = tuple(spec["values"]) if spec.get("values") else None
+        values = tuple(spec["values"]) + tuple(v for v in lacks.get(name, ())
+                                               if v not in spec["values"]) \
+            if spec.get("values") else None
         param = Param(spec.get("name", name.split(".")[-1]), spec["type"], spec.get("unit"),
                       spec.get("min"), spec.get("max"), values, spec.get("default"),
                       spec.get("context"), spec.get("section"))
@@ -95,13 +100,44 @@ def load(daemon: str, version: str, case_insensitive: bool = False) -> Catalog |
     return Catalog(daemon, version, params, ci)
 
 
+def without_values(cat: Catalog, drop: set[str]) -> Catalog:
+    """``cat`` (as :func:`load` gave it) with the enum values in ``drop`` taken out (a build
+    without a feature); made once per catalog and set of values."""
+    if not drop:
+        return cat
+    return _without(cat.daemon, cat.version, cat.case_insensitive, frozenset(drop))
+
+
+@lru_cache(maxsize=None)
+def _without(daemon: str, version: str, case_insensitive: bool, drop: frozenset[str]
+             ) -> Catalog:
+    cat = load(daemon, version, case_insensitive)
+    assert cat is not None
+    params = {k: replace(p, values=tuple(v for v in p.values if v not in drop))
+              if p.values and drop & set(p.values) else p for k, p in cat.params.items()}
+    return Catalog(cat.daemon, cat.version, params, cat.case_insensitive)
+
+
 def versions(daemon: str) -> list[str]:
     """Every version of ``daemon`` that has a catalog, oldest first."""
     prefix = f"{daemon}-"
     names = {p.name for folder in _files() for p in folder.iterdir()}
     found = [n[len(prefix):-len(".json")] for n in names
              if n.startswith(prefix) and n.endswith(".json")]
-    return sorted(found, key=lambda v: tuple(int(x) if x.isdigit() else 0 for x in v.split(".")))
+    return sorted(found, key=version_key)
+
+
+def having(daemon: str, name: str, case_insensitive: bool, section: str | None = None
+           ) -> list[str]:
+    """The versions of ``daemon`` whose catalog has parameter ``name``, oldest first: where a
+    parameter appeared and where it went."""
+    return [v for v in versions(daemon)
+            if (cat := load(daemon, v, case_insensitive)) is not None
+            and cat.get(name, section) is not None]
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(x) if x.isdigit() else 0 for x in version.split("."))
 
 
 def check_text(value: str) -> str:

@@ -35,7 +35,7 @@ def entries(ctx: RenderContext, files: Mapping[str, Rendered]) -> dict[str, dict
         place = service.placement(ctx.config.targets) if service.placement else None
         mode = output.deploy_mode if output.deploy_mode is not None else output.mode
         entry: dict[str, Any] = {
-            "service": service.name, "daemon": service.daemon,
+            "service": service.name, "daemon": service.daemon_of(ctx.config.targets),
             "destination": place.path(name) if place and not output.apply else None,
             "owner": place.owner if place else "root", "group": place.group if place else "root",
             "mode": f"0{mode:o}", "sha256": hashlib.sha256(item.data).hexdigest()}

@@ -23,7 +23,7 @@ def actions(old: Mapping[str, bytes | None], new: Mapping[str, bytes], targets: 
     for service in registry.SERVICES:
         if service.changes is None:
             continue
-        names = [o.name for o in service.outputs if o.name in new]
+        names = [name for o in service.outputs for name in [o.file(targets)] if name in new]
         out[service.name] = service.changes(service, {n: old.get(n) for n in names},
                                             {n: new[n] for n in names}, targets)
     return out

@@ -63,11 +63,6 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
     diags.extend(found)
     if proj is None:
         return _done(result)
-    # Cross-service findings name the target versions "versions.<daemon>" and the host's
-    # figures "host.<key>"; both get the span of the line that states them.
-    target_spans = proj.target_spans
-    outer_spans: dict[str, Span] = {"versions." + k.split(".", 1)[1]: v
-                                    for k, v in target_spans.items()}
     env = proj.file.environments.get(req.env)
     if env is None:
         names = sorted(proj.file.environments)
@@ -80,6 +75,12 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
                                     f"--env {e}" for e in listed) if several else
                                 did_you_mean(req.env, names) or f"environments: {', '.join(names)}"))
         return _done(result)
+    targets, target_spans, found = projects.env_targets(proj, req.env)
+    diags.extend(found)
+    # Cross-service findings name the target versions "versions.<daemon>" and the host's
+    # figures "host.<key>"; both get the span of the line that states them.
+    outer_spans: dict[str, Span] = {"versions." + k.split(".", 1)[1]: v
+                                    for k, v in target_spans.items()}
     kind = projects.env_kind(req.env, env)
     host, host_display = _host(req, env, proj, sources, diags, outer_spans)
     chain = load_chain(req.project_dir / env.preset, req.project_dir, sources,
@@ -103,7 +104,7 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
         sources.shown_only[SET_FILE] = set_source(req.sets)
     result.preset_files = [layer.display for layer in layers]
     result.history = {path_str(k): tuple(v) for k, v in history.items()}
-    validator = Validator(req.env, kind, proj.file.targets, target_spans)
+    validator = Validator(req.env, kind, targets, target_spans)
     config = validator.run(tree, host)
     config.spans.update({k: v for k, v in outer_spans.items() if k not in config.spans})
     diags.extend(validator.diagnostics)

@@ -22,6 +22,7 @@ from perfcfg.core.spans import Origin
 from perfcfg.tune import checks
 from perfcfg.tune import context as tc
 from perfcfg.core.config import AUTO, Config
+from perfcfg.services import registry
 from perfcfg.services.rules import is_local_address
 
 if TYPE_CHECKING:
@@ -201,13 +202,27 @@ def tune_context(config: Config, fixed: dict[str, Any]) -> tc.TuneContext:
         data_size=config.workload.data_size,
         redis_role=config.redis_role,  # type: ignore[arg-type]
         redis_persistence=persistence,
-        versions=tc.Versions(config.targets.postgres,
-                             _ver(config.targets.pgbouncer), _ver(config.targets.redis),
-                             _ver(config.targets.supervisor)),
+        versions=versions(config.targets),
         shares=tc.Shares(parse_share(config.budget.os_reserve), parse_share(config.budget.postgres),
                          parse_share(config.budget.redis)),
         fixed=fixed,
     )
+
+
+# Valkey forked from Redis 7.2.4 and reads its directives.
+VALKEY_FORKED_FROM = (7, 2)
+
+
+def versions(targets: Any) -> tc.Versions:
+    """The tuning rules' view of the targets: version tuples and the PostgreSQL build."""
+    build = targets.postgres_build
+    cache = registry.by_name("redis")
+    valkey = _ver(targets.valkey) if targets.valkey else None
+    return tc.Versions(
+        targets.postgres, _ver(targets.pgbouncer),
+        VALKEY_FORKED_FROM if valkey else _ver(cache.version(targets)),
+        _ver(targets.supervisor), valkey,
+        frozenset(f for f in tc.PG_BUILD_FEATURES if getattr(build, f)))
 
 
 def _ver(text: str) -> tuple[int, int]:

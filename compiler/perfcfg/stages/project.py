@@ -103,6 +103,50 @@ def _checked(text: str, tree: Mapping) -> tuple[Project | None, list[Diagnostic]
     return _CHECKED[text]
 
 
+def env_targets(proj: Project, name: str) -> tuple[model.Targets, dict[str, Span],
+                                                  list[Diagnostic]]:
+    """The versions environment ``name`` is built for: the project's ``targets`` with the
+    environment's own ``targets`` keys replacing them (naming one flavour of a service, e.g.
+    valkey, replaces the other), where each is written, and a diagnostic when one service is
+    given two daemons."""
+    from perfcfg.services import registry
+
+    base = proj.file.targets
+    env = proj.file.environments[name]
+    spans = dict(proj.target_spans)
+    if env.targets is None:
+        targets = base
+    else:
+        given = env.targets.given
+        fields = {k: getattr(base, k) for k in model.Targets.FIELDS}
+        for service in registry.SERVICES:
+            if given & set(service.flavours):
+                fields.update({d: None for d in service.flavours})
+                for d in service.flavours:
+                    spans.pop(f"targets.{d}", None)
+        fields.update({k: getattr(env.targets, k) for k in given})
+        spans.update({f"targets.{key}": span for path, span in proj.spans.items()
+                      for key in [_env_target(path, name)] if key})
+        targets = model.Targets(**fields)
+    diags = []
+    for service in registry.SERVICES:
+        named = [d for d in service.flavours if getattr(targets, d, None)]
+        if len(named) > 1:
+            keys = [f"targets.{d}" for d in named]
+            diags.append(Diagnostic(
+                "PCF204", "error", f"{' and '.join(keys)} are both set: perfcfg writes the "
+                f"{service.name}: section for one daemon", spans.get(keys[-1], _TOP), keys[-1],
+                f"keep one of {' or '.join(keys)} (an environment's targets may name the "
+                "other)"))
+    return targets, spans, diags
+
+
+def _env_target(path: str, env: str) -> str | None:
+    """``targets.X`` for ``environments.<env>.targets.X``, else None."""
+    prefix = f"environments.{env}.targets."
+    return path[len(prefix):] if path.startswith(prefix) else None
+
+
 def env_kind(name: str, env: model.Environment) -> str:
     """The kind of an environment: stated, else its name if it is one, else production."""
     if env.kind:

@@ -25,7 +25,7 @@ from perfcfg.core.codes import WAIVABLE
 from perfcfg.core.config import AUTO, Config
 from perfcfg.core.units import UnitError
 from perfcfg.services import registry
-from perfcfg.services.base import Service
+from perfcfg.services.base import Service, targets_version
 
 OWN_SECTIONS = ("databases", "users", "clients", "workload", "budget", "policy")
 SECTIONS = (*registry.names(), *OWN_SECTIONS)
@@ -143,12 +143,12 @@ class Validator:
     def no_catalog(self, service: Service, node: Mapping) -> None:
         """One diagnostic per service, at the version in perfcfg.yaml when it is known:
         every parameter of the section would otherwise repeat it."""
-        where = f"targets.{service.name}"
-        self.error("PCF207", f"perfcfg has no parameter catalog for {service.daemon} "
-                   f"{service.version(self.targets)}",
+        where = service.target_key(self.targets)
+        self.error("PCF207", f"perfcfg has no parameter catalog for "
+                   f"{service.daemon_of(self.targets)} {targets_version(service, self.targets)}",
                    self.target_spans.get(where) or
                    next((e.key_span for e in node.entries.values()), node.span),
-                   where, f"versions with a catalog: {', '.join(service.versions())}")
+                   where, f"versions with a catalog: {', '.join(service.versions(self.targets))}")
 
     def params(self, service: Service, cat: catalogs.Catalog, node: Mapping, prefix: str,
                section: str) -> dict[str, Any]:
@@ -170,12 +170,34 @@ class Validator:
                        service.managed[key])
             return None
         param = cat.get(key, section)
-        if param is None:
+        if param is None and not self.other_version(service, cat, key, entry, path, section):
             names = cat.names(section) + list(extra)
             self.error("PCF201", f"unknown {cat.daemon} {cat.version} parameter {key!r}",
                        entry.key_span, path, did_you_mean(key, names) or
                        f"see the {cat.daemon} {cat.version} documentation for valid names")
         return param
+
+    def other_version(self, service: Service, cat: catalogs.Catalog, key: str, entry: Any,
+                      path: str, section: str | None) -> bool:
+        """A parameter of another version of the daemon: say which version removed it (and
+        what replaces it) or which adds it. False when no version has it."""
+        having = catalogs.having(cat.daemon, key, cat.case_insensitive, section)
+        if not having:
+            return False
+        title, target = service.title_of(self.targets), catalogs.version_key(cat.version)
+        where = service.target_key(self.targets)
+        if catalogs.version_key(having[0]) > target:
+            self.error("PCF201", f"{path} needs {title} {having[0]} or later; the target is "
+                       f"{cat.version}", entry.key_span, path,
+                       f"remove it, or target {title} {having[0]} or later ({where})")
+            return True
+        gone = next((v for v in catalogs.versions(cat.daemon) if catalogs.version_key(v) >
+                     catalogs.version_key(having[-1])), cat.version)
+        instead = service.replaced.get(key.lower() if cat.case_insensitive else key)
+        self.error("PCF201", f"{path} was removed in {title} {gone} (last in {having[-1]}); "
+                   f"the target is {cat.version}", entry.key_span, path,
+                   f"instead: {instead}" if instead else "remove it")
+        return True
 
     def coerce(self, service: Service, cat: catalogs.Catalog, param: catalogs.Param,
                node: Any, path: str) -> Any:

@@ -73,12 +73,20 @@ class Pool:
     mode: str | None = None             # [databases] pool_mode as declared; None = the global one
 
 
+# What Debian's and PGDG's PostgreSQL packages are built with (modeldef.PostgresBuild).
+PG_BUILD_FEATURES: frozenset[str] = frozenset({"lz4", "zstd", "liburing"})
+
+
 @dataclass(frozen=True)
 class Versions:
-    postgres: int = 15
-    pgbouncer: tuple[int, int] = (1, 18)
-    redis: tuple[int, int] = (7, 0)
-    supervisor: tuple[int, int] = (4, 2)
+    postgres: int = 17
+    pgbouncer: tuple[int, int] = (1, 24)
+    # The Redis release whose directives the cache daemon reads: Redis's own version, or for
+    # Valkey the Redis it forked from (7.2), with Valkey's own version in ``valkey``.
+    redis: tuple[int, int] = (8, 0)
+    supervisor: tuple[int, int] = (4, 3)
+    valkey: tuple[int, int] | None = None
+    postgres_build: frozenset[str] = PG_BUILD_FEATURES     # features the binaries have
 
 
 @dataclass(frozen=True)

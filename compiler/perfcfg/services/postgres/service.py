@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from perfcfg.services import catalog as catalogs
 from perfcfg.services.base import Service
 from perfcfg.services.postgres.actions import changes
 from perfcfg.services.output import Placement
@@ -10,6 +13,16 @@ from perfcfg.services.postgres import encode, values
 from perfcfg.services.postgres.outputs import OUTPUTS
 
 _ONE_FILE = "perfcfg writes one self-contained file"
+# Enum values that exist only in a build with a library (targets.postgres_build): value → feature.
+BUILD_VALUES = {"lz4": "lz4", "zstd": "zstd", "io_uring": "liburing"}
+
+
+def for_build(cat: catalogs.Catalog, targets: Any) -> catalogs.Catalog:
+    """The catalog without the values the stated build lacks (``lz4: false`` → no lz4)."""
+    build = targets.postgres_build
+    return catalogs.without_values(
+        cat, {v for v, feature in BUILD_VALUES.items() if not getattr(build, feature)})
+
 
 SERVICE = Service(
     name="postgres",
@@ -33,4 +46,13 @@ SERVICE = Service(
     # Debian's postgresql-common: one directory per cluster, owned by the postgres user.
     placement=lambda targets: Placement(f"/etc/postgresql/{targets.postgres}/main",
                                         "postgres", "postgres"),
+    build=for_build,
+    replaced={
+        "vacuum_defer_cleanup_age": "hot_standby_feedback = on, or a physical replication slot "
+                                    "for the standby",
+        "promote_trigger_file": "pg_ctl promote, or SELECT pg_promote()",
+        "old_snapshot_threshold": "nothing does the same; bound long transactions with "
+                                  "transaction_timeout (17+) or idle_in_transaction_session_timeout",
+        "db_user_namespace": "nothing: give each user its own role",
+    },
 )

@@ -43,8 +43,7 @@ def directives(data: bytes | None) -> dict[str, str]:
 
 def changes(service: Service, old: Mapping[str, bytes | None], new: Mapping[str, bytes],
             targets: Any) -> Action:
-    restart = RESTART.replace("redis-server", "valkey-server") if "valkey" in str(
-        targets.redis) else RESTART
+    restart = RESTART.replace("redis-server", "valkey-server") if targets.valkey else RESTART
     parts = []
     for name, data in new.items():
         before = old.get(name)

@@ -1,10 +1,11 @@
-"""Redis's files: redis.conf and users.acl (one ``user`` line per ACL user; mode 0600, and no
-header: Redis refuses to start on a comment line in an ACL file)."""
+"""Redis's files: redis.conf (valkey.conf when the target is Valkey, which reads the same
+directives) and users.acl (one ``user`` line per ACL user; mode 0600, and no header: Redis
+refuses to start on a comment line in an ACL file)."""
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from perfcfg.core.encoding import EncodeError
 from perfcfg.core.plan import Setting
@@ -14,6 +15,11 @@ from perfcfg.services.redis.encode import acl_line, redis_arg, redis_value
 if TYPE_CHECKING:
     from perfcfg.services.base import Service
     from perfcfg.services.catalog import Param
+
+
+def conf_name(targets: Any) -> str:
+    """``valkey.conf`` for a Valkey target, else ``redis.conf``: each package's own name."""
+    return "valkey.conf" if targets.valkey else "redis.conf"
 
 
 def redis_conf(ctx: RenderContext, service: Service) -> bytes:
@@ -27,7 +33,7 @@ def redis_conf(ctx: RenderContext, service: Service) -> bytes:
             out.extend(_lines(param, setting))
         except EncodeError as exc:
             ctx.fail(setting.path, exc)
-    return ctx.template("redis.conf", settings=out)
+    return ctx.template("redis.conf", conf_name(ctx.config.targets), settings=out)
 
 
 def list_text(param: Param, items: list[str]) -> list[str]:
@@ -64,6 +70,7 @@ def users_acl(ctx: RenderContext, service: Service) -> bytes:
     return ctx.template("users.acl", users=lines)
 
 
-# Debian's redis.conf is 0640 redis:redis.
-OUTPUTS = (Output("redis.conf", redis_conf, deploy_mode=0o640),
+# Debian's redis.conf (and valkey.conf) is 0640 redis:redis (valkey:valkey).
+OUTPUTS = (Output("redis.conf", redis_conf, deploy_mode=0o640, named=conf_name,
+                  also=("valkey.conf",)),
            Output("users.acl", users_acl, secret=True, header=False))

@@ -1,7 +1,10 @@
-"""Redis as a service: the ``redis:`` section (with perfcfg's own ``role`` and ``users``),
-catalogs per release, redis.conf and users.acl."""
+"""Redis — or Valkey, which reads the same directives — as a service: the ``redis:`` section
+(with perfcfg's own ``role`` and ``users``), catalogs per release of each, redis.conf (or
+valkey.conf) and users.acl. ``targets.redis`` or ``targets.valkey`` says which daemon runs."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from perfcfg import model
 from perfcfg.services.base import Service
@@ -11,19 +14,28 @@ from perfcfg.services.redis.policy import RULES
 from perfcfg.services.redis import encode, schema, values
 from perfcfg.services.redis.outputs import OUTPUTS
 
-def placement(version: str) -> Placement:
+
+
+def placement(targets: Any) -> Placement:
     """Debian's redis-server reads /etc/redis as redis; valkey-server reads /etc/valkey (its
-    main file named valkey.conf) as valkey."""
-    if "valkey" in str(version):
-        return Placement("/etc/valkey", "valkey", "valkey", {"redis.conf": "valkey.conf"})
+    main file, valkey.conf, is what perfcfg writes for a Valkey target) as valkey."""
+    if targets.valkey:
+        return Placement("/etc/valkey", "valkey", "valkey")
     return Placement("/etc/redis", "redis", "redis")
 
+
+# The cache daemon when the targets name neither: Redis 8.0, open source again (AGPLv3) and
+# the newest Redis with a catalog; its file keeps the name redis.conf that existing projects
+# deploy (README, "Targets").
+DEFAULT_VERSION = "8.0"
 
 SERVICE = Service(
     name="redis",
     daemon="redis",
     title="Redis",
-    version=lambda targets: targets.redis,
+    version=lambda targets: targets.valkey or targets.redis or DEFAULT_VERSION,
+    flavour=lambda targets: "valkey" if targets.valkey else "redis",
+    flavours=("redis", "valkey"),
     coerce=values.coerce,
     encode=encode.redis_value,
     bool_hint=values.BOOL_HINT,
@@ -43,5 +55,5 @@ SERVICE = Service(
     outputs=OUTPUTS,
     changes=changes,
     rules=RULES,
-    placement=lambda targets: placement(targets.redis),
+    placement=placement,
 )

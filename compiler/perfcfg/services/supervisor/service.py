@@ -15,6 +15,8 @@ SERVICE = Service(
     daemon="supervisor",
     title="supervisor",
     version=lambda targets: targets.supervisor.split(".")[0],
+    # 4.2 and 4.3 read the same options (one catalog, supervisor-4.json); both are tested.
+    releases={"supervisor": ("4.2", "4.3")},
     coerce=values.coerce,
     encode=lambda param, value: encode.supervisor_value(value, param),
     section="supervisord",

@@ -16,10 +16,11 @@ from perfcfg.services import registry
 from perfcfg.services.output import RenderContext, Rendered
 from perfcfg.stages.secrets import leaked_into
 
-FILES = tuple(o.name for o in registry.outputs())
+# Every name a build may write (redis.conf or valkey.conf, after the targets).
+FILES = registry.file_names()
 # Mode 0600: they hold password hashes (SCRAM, SHA-256; supervisord's HTTP server password
 # as unsalted SHA-1), which can be guessed offline by whoever reads them.
-SECRET_FILES = frozenset(o.name for o in registry.outputs() if o.secret)
+SECRET_FILES = frozenset(n for o in registry.outputs() if o.secret for n in o.names)
 
 
 def render_all(plan: Plan, config: Config, header: dict[str, Any], layout: bool = True
@@ -33,7 +34,8 @@ def render_all(plan: Plan, config: Config, header: dict[str, Any], layout: bool 
         ctx.service = service
         for output in service.outputs:
             if output.render is not None:
-                rendered[output.name] = Rendered(service, output, output.render(ctx, service))
+                rendered[output.file(config.targets)] = Rendered(service, output,
+                                                                 output.render(ctx, service))
     ctx.service = None
     files = {name: item.data for name, item in rendered.items()}
     if not layout:

@@ -100,13 +100,20 @@ def _sizes(ctx: TuneContext, dev: bool) -> list[Recommendation]:
 
 
 def _rest(ctx: TuneContext) -> list[Recommendation]:
-    lz4 = ctx.versions.postgres >= WAL_COMPRESSION_LZ4_SINCE
+    version_has_lz4 = ctx.versions.postgres >= WAL_COMPRESSION_LZ4_SINCE
+    lz4 = version_has_lz4 and "lz4" in ctx.versions.postgres_build
     return [
         rec("postgres.checkpoint_completion_target", CHECKPOINT_COMPLETION_TARGET,
             "pg.wal.checkpoint_completion_target",
             "spread checkpoint writes over 90% of the interval", "0.9", {}),
-        rec("postgres.wal_compression", "lz4" if lz4 else "on", "pg.wal.wal_compression",
+        # From 15 the value names the method and "on" means pglz (SHOW says pglz): write it.
+        rec("postgres.wal_compression", "lz4" if lz4 else "pglz" if version_has_lz4 else "on",
+            "pg.wal.wal_compression",
             "compress full-page images: less WAL for a little CPU"
-            + (" (lz4 needs a --with-lz4 build)" if lz4 else ""),
-            "lz4 if PostgreSQL ≥ 15 else on", {"version": ctx.versions.postgres}),
+            + (f" (lz4: PostgreSQL {ctx.versions.postgres} ≥ {WAL_COMPRESSION_LZ4_SINCE}, "
+               "built with lz4)" if lz4 else
+               " (pglz: targets.postgres_build says the binaries lack lz4)" if version_has_lz4
+               else f" (pglz: lz4 needs PostgreSQL ≥ {WAL_COMPRESSION_LZ4_SINCE})"),
+            "lz4 if PostgreSQL ≥ 15 and the build has lz4, else pglz (on before 15)",
+            {"version": ctx.versions.postgres, "lz4": "lz4" in ctx.versions.postgres_build}),
     ]
