@@ -22,6 +22,7 @@ from typing import Any, Iterator
 
 # A minimal valid input of each model: its required fields, nothing else.
 BASE: dict[str, dict[str, Any]] = {
+    "PostgresBuild": {},
     "Targets": {},
     "Environment": {"preset": "presets/staging.yaml", "host": "hosts/vm.yaml"},
     "Secrets": {},

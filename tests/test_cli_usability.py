@@ -179,7 +179,7 @@ def test_check_advice_works_when_run_as_printed(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     conf = spaced / "generated/staging/postgresql.conf"
     conf.write_text(conf.read_text().replace("max_connections = ", "max_connections = 1 #"))
-    (spaced / "generated/production/valkey.conf").unlink()
+    (spaced / "generated/production/redis.conf").unlink()
     (spaced / "generated/development/notes.txt").write_text("mine\n")
     result = run("check", "--project", "bot farm")
     assert result.code == 3
@@ -199,7 +199,7 @@ def test_build_check_advice_keeps_the_flags_of_the_build(tmp_path, monkeypatch):
     args = ["build", "--env", "staging", "--project", "..", "--out", str(tmp_path / "try out"),
             "--set", "redis.hz=100"]
     assert run(*args).code == 0
-    (tmp_path / "try out/valkey.conf").write_text("hz 10\n")
+    (tmp_path / "try out/redis.conf").write_text("hz 10\n")
     result = run(*args, "--check")
     [command] = printed_commands(result.err)
     assert result.code == 3 and "--set redis.hz=100" in command
@@ -254,10 +254,10 @@ def test_a_file_built_with_set_says_so_in_its_header(tmp_path):
     # Each file names the overrides that can touch it: its own daemon's, never another's
     # (a --set for one daemon leaves the other files' bytes alone); the manifest names all.
     heads = {name: "\n".join((out / name).read_text().split("\n", 8)[:8])
-             for name in ("postgresql.conf", "redis.conf", "pgbouncer.ini", "supervisord.conf")}
+             for name in ("postgresql.conf", "valkey.conf", "pgbouncer.ini", "supervisord.conf")}
     assert heads["postgresql.conf"].endswith("overrides: --set postgres.work_mem=16MB") or \
         "overrides: --set postgres.work_mem=16MB\n" in heads["postgresql.conf"]
-    assert "overrides: --set 'redis.bind=[127.0.0.1, 10.0.0.1]'" in heads["redis.conf"]
+    assert "overrides: --set 'redis.bind=[127.0.0.1, 10.0.0.1]'" in heads["valkey.conf"]
     assert "overrides:" not in heads["pgbouncer.ini"] + heads["supervisord.conf"]
     import json
 
@@ -289,11 +289,11 @@ def test_build_of_several_environments(tmp_path):
     from helpers import copy_example
 
     project = copy_example(tmp_path)
-    (project / "generated/production/redis.conf").unlink()
+    (project / "generated/production/valkey.conf").unlink()
     result = run("build", "--env", "staging", "--env", "production", "--project", str(project),
                  "--check")
     assert result.code == 3 and "staging: 9 file(s)" in result.err
-    assert "production/redis.conf: missing" in result.err
+    assert "production/valkey.conf: missing" in result.err
     assert run("build", "--env", "staging", "--env", "production", "--project",
                str(project)).code == 0
     assert run("check", "--project", str(project)).code == 0

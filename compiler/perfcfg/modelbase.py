@@ -123,19 +123,24 @@ def _dump(value: Any) -> Any:
 
 
 def runtime_schema(schema: Any, record: Callable[[str], Any],
-                   instance: Callable[[str, dict[str, Any]], Any]) -> Any:
+                   instance: Callable[[str, dict[str, Any]], Any], refs: bool = False) -> Any:
     """pydantic's core schema of a model, made for the run-time classes: each pydantic model
     class becomes ``record(name)``, each model instance used as a default becomes
     ``instance(name, fields)``, and the keys only pydantic's JSON Schema and serializer read
-    are dropped. :mod:`perfcfg.model` is this, written out by ``scripts/gen_model.py``."""
+    are dropped. :mod:`perfcfg.model` is this, written out by ``scripts/gen_model.py``.
+
+    Inside a ``definitions`` schema (what some pydantic releases build for a model used in two
+    places, such as ``Targets``) the ``ref`` names are what ``definition-ref`` points at: kept."""
     if isinstance(schema, dict):
+        refs = refs or schema.get("type") == "definitions"
+        dropped = _DROPPED - {"ref"} if refs else _DROPPED
         return {key: record(value.__name__) if key == "cls" else
-                runtime_schema(value, record, instance)
-                for key, value in schema.items() if key not in _DROPPED}
+                runtime_schema(value, record, instance, refs)
+                for key, value in schema.items() if key not in dropped}
     if isinstance(schema, list):
-        return [runtime_schema(v, record, instance) for v in schema]
+        return [runtime_schema(v, record, instance, refs) for v in schema]
     if hasattr(type(schema), "__pydantic_core_schema__"):   # a model instance as a default
         return instance(type(schema).__name__,
-                        {name: runtime_schema(getattr(schema, name), record, instance)
+                        {name: runtime_schema(getattr(schema, name), record, instance, refs)
                          for name in type(schema).model_fields})
     return schema
