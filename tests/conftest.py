@@ -41,21 +41,43 @@ def postgres_bin() -> None:
     require_daemon("postgresql")
 
 
-@pytest.fixture
-def start_postgres(pg_template: PgTemplate) -> Iterator[Callable[..., PostgresServer]]:
-    """``start_postgres(conf_text, hba_text=None)`` → a running server, stopped after the test."""
+@pytest.fixture(scope="session")
+def pg_template_of(pg_template: PgTemplate) -> Iterator[Callable[[str | None], PgTemplate]]:
+    """``pg_template_of(version)``: one initdb per PostgreSQL version per session, made when
+    first asked for (None: the default version's ``pg_template``)."""
+    templates: dict[str, PgTemplate] = {}
     with ExitStack() as stack:
-        yield lambda conf, hba_text=None: stack.enter_context(
-            PostgresServer(conf, pg_template, hba_text=hba_text))
+        def get(version: str | None) -> PgTemplate:
+            if version is None or version == pg_template.version:
+                return pg_template
+            if version not in templates:
+                require_daemon("postgresql", version)
+                templates[version] = stack.enter_context(PgTemplate(version))
+            return templates[version]
+        yield get
+
+
+@pytest.fixture
+def start_postgres(pg_template_of) -> Iterator[Callable[..., PostgresServer]]:
+    """``start_postgres(conf_text, hba_text=None, version=None)`` → a running server of that
+    version (None: the harness's default), stopped after the test."""
+    with ExitStack() as stack:
+        yield lambda conf, hba_text=None, version=None: stack.enter_context(
+            PostgresServer(conf, pg_template_of(version), hba_text=hba_text, version=version))
 
 
 @pytest.fixture
 def start_pgbouncer(pg_template: PgTemplate) -> Iterator[Callable[..., PgBouncer]]:
-    """``start_pgbouncer(ini_text, userlist_text="", postgres=None)`` → a running pgbouncer."""
+    """``start_pgbouncer(ini_text, userlist_text="", postgres=None, version=None)`` → a
+    running pgbouncer."""
     require_daemon("pgbouncer")
     with ExitStack() as stack:
-        yield lambda ini, userlist="", postgres=None: stack.enter_context(
-            PgBouncer(ini, userlist, postgres=postgres))
+        def start(ini, userlist="", postgres=None, version=None):
+            if version is not None:
+                require_daemon("pgbouncer", version)
+            return stack.enter_context(PgBouncer(ini, userlist, postgres=postgres,
+                                                 version=version))
+        yield start
 
 
 @pytest.fixture

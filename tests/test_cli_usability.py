@@ -179,7 +179,7 @@ def test_check_advice_works_when_run_as_printed(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     conf = spaced / "generated/staging/postgresql.conf"
     conf.write_text(conf.read_text().replace("max_connections = ", "max_connections = 1 #"))
-    (spaced / "generated/production/redis.conf").unlink()
+    (spaced / "generated/production/valkey.conf").unlink()
     (spaced / "generated/development/notes.txt").write_text("mine\n")
     result = run("check", "--project", "bot farm")
     assert result.code == 3
@@ -199,7 +199,7 @@ def test_build_check_advice_keeps_the_flags_of_the_build(tmp_path, monkeypatch):
     args = ["build", "--env", "staging", "--project", "..", "--out", str(tmp_path / "try out"),
             "--set", "redis.hz=100"]
     assert run(*args).code == 0
-    (tmp_path / "try out/redis.conf").write_text("hz 10\n")
+    (tmp_path / "try out/valkey.conf").write_text("hz 10\n")
     result = run(*args, "--check")
     [command] = printed_commands(result.err)
     assert result.code == 3 and "--set redis.hz=100" in command

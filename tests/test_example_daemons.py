@@ -19,7 +19,6 @@ from __future__ import annotations
 import re
 import shutil
 from collections import Counter
-from contextlib import ExitStack
 
 import psycopg
 import pytest
@@ -27,8 +26,7 @@ import pytest
 from conftest import require_daemon
 from helpers import ENVS, EXAMPLE, write
 from perfcfg.services import intended, registry
-from perfcfg.daemons import (PgBouncer, PgTemplate, PostgresServer, RedisServer, Supervisord,
-                             ValkeyServer)
+from perfcfg.daemons import PgBouncer, PostgresServer, RedisServer, Supervisord, ValkeyServer
 from perfcfg.services.postgres.daemon import HARNESS_KEYS as PG_HARNESS_KEYS
 from perfcfg.stages.pipeline import Request, compile_env
 from perfcfg.services.supervisor import encode as sup_enc
@@ -84,18 +82,6 @@ def text(compiled, stack: str, name: str) -> str:
 
 def cache_conf(compiled, stack: str) -> str:
     return "valkey.conf" if "valkey.conf" in compiled[stack].files else "redis.conf"
-
-
-@pytest.fixture(scope="module")
-def pg_template_of():
-    """One initdb per PostgreSQL version for this module, made when first asked for."""
-    templates: dict[str, PgTemplate] = {}
-    with ExitStack() as stack:
-        def get(version: str) -> PgTemplate:
-            if version not in templates:
-                templates[version] = stack.enter_context(PgTemplate(version))
-            return templates[version]
-        yield get
 
 
 @pytest.fixture(scope="module", params=list(STACKS))

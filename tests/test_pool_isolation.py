@@ -156,17 +156,19 @@ def _saturate(pg: PostgresServer, bnc: PgBouncer, root: Path, result) -> tuple[i
 
 
 @pytest.mark.parametrize("files", ["generated", "without-per-database-lines"])
-def test_a_saturated_pool_cannot_starve_the_other(two_pools, pg_template, files):
-    require_daemon("pgbouncer")
+def test_a_saturated_pool_cannot_starve_the_other(two_pools, pg_template_of, files):
     root, result = two_pools
+    pg_version, bnc_version = str(result.config.targets.postgres), result.config.targets.pgbouncer
+    require_daemon("pgbouncer", bnc_version)
     ini = _text(result, "pgbouncer.ini")
     if files != "generated":
         ini = _strip_per_database(ini)
     bots = _per_database(result)["bots"]
     wanted = bots["pool_size"] + bots["reserve_pool"]
-    with PostgresServer(_text(result, "postgresql.conf"), pg_template,
-                        hba_text=_text(result, "pg_hba.conf")) as pg, \
-            PgBouncer(ini, _text(result, "userlist.txt"), postgres=pg) as bnc:
+    with PostgresServer(_text(result, "postgresql.conf"), pg_template_of(pg_version),
+                        hba_text=_text(result, "pg_hba.conf"), version=pg_version) as pg, \
+            PgBouncer(ini, _text(result, "userlist.txt"), postgres=pg,
+                      version=bnc_version) as bnc:
         reporting_servers, got = _saturate(pg, bnc, root, result)
     if files == "generated":
         # the reporting pool stops at its 2 declared sessions; the bots get every slot

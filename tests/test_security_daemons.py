@@ -12,6 +12,7 @@ import redis
 from psycopg import sql
 
 from helpers import compile_with, write
+from perfcfg import model
 from perfcfg.stages.secrets import scram_sha256
 
 pytestmark = pytest.mark.daemons
@@ -44,14 +45,18 @@ workload:
 
 def test_pgbouncer_and_postgres_accept_the_scram_secret_and_refuse_a_wrong_password(
         files, start_postgres, start_pgbouncer):
-    pg = start_postgres(files["postgresql.conf"], hba_text=files["pg_hba.conf"])
+    # the files are for the default targets: start those versions
+    targets = model.Targets()
+    pg = start_postgres(files["postgresql.conf"], hba_text=files["pg_hba.conf"],
+                        version=str(targets.postgres))
     secret = scram_sha256(SECRETS["APP_DB_PASSWORD"], "app")
     assert f'"app" "{secret}"' in files["userlist.txt"]
     # The role gets the very secret from userlist.txt, so neither side holds the password.
     pg.query(sql.SQL("CREATE ROLE app LOGIN PASSWORD {}").format(sql.Literal(secret)))
     pg.query("CREATE DATABASE app OWNER app")
     assert pg.query("SELECT rolpassword FROM pg_authid WHERE rolname = 'app'") == [(secret,)]
-    bnc = start_pgbouncer(files["pgbouncer.ini"], files["userlist.txt"], postgres=pg)
+    bnc = start_pgbouncer(files["pgbouncer.ini"], files["userlist.txt"], postgres=pg,
+                          version=targets.pgbouncer)
 
     good = bnc.dsn("app", "app", SECRETS["APP_DB_PASSWORD"])
     with psycopg.connect(good, prepare_threshold=None) as conn:

@@ -106,7 +106,7 @@ def test_missing_daemons_are_named_and_the_rest_verified(example, monkeypatch):
     only_installed(monkeypatch, "valkey")
     result = verify(example)
     assert result.code == 0, result.err
-    for line in ("postgresql 17 not verified: postgres 17, initdb 17, psql not installed "
+    for line in ("postgresql 17 not verified: postgres 17, initdb 17, psql 17 not installed "
                  "(.ci/install-daemons.sh installs every supported version; "
                  "PERFCFG_POSTGRESQL_17_BINDIR points at binaries of your own)",
                  "pgbouncer 1.24 not verified: pgbouncer 1.24, postgres, initdb, psql not "
@@ -149,8 +149,8 @@ def test_json_report_with_placeholder_secrets(example, monkeypatch):
     # A project that resolves real passwords, verified without them: --secrets placeholder.
     import json
 
-    require_daemon("redis")
-    only_installed(monkeypatch, "redis-server")
+    require_daemon("valkey", "8.1")
+    only_installed(monkeypatch, "valkey")
     write(example / "perfcfg.yaml", (example / "perfcfg.yaml").read_text().replace(
         "mode: placeholder", "mode: resolve"))
     for name in [k for k in __import__("os").environ if k.startswith("BOTFARM_")]:
@@ -159,8 +159,8 @@ def test_json_report_with_placeholder_secrets(example, monkeypatch):
     result = verify(example, "--secrets", "placeholder", "--format", "json")
     assert result.code == 0, result.err
     data = json.loads(result.out)
-    assert data["ok"] is True and data["checked"] == ["redis"] and data["differences"] == []
-    assert data["compared"] > 0 and "postgresql" in data["missing"]
+    assert data["ok"] is True and data["checked"] == ["valkey"] and data["differences"] == []
+    assert data["compared"] > 0 and "postgresql 17" in data["missing"]
 
 
 def test_progress_lines_name_each_daemon_on_a_terminal_only(example, monkeypatch):
@@ -169,23 +169,24 @@ def test_progress_lines_name_each_daemon_on_a_terminal_only(example, monkeypatch
     from perfcfg import commands
     from perfcfg.stages import pipeline
 
-    require_daemon("redis")
-    only_installed(monkeypatch, "redis-server")
+    require_daemon("valkey", "8.1")
+    only_installed(monkeypatch, "valkey")
     for progress in (True, False):
         err = io.StringIO()
         streams = commands.Io(io.StringIO(), err, {}, progress=progress)
         request = pipeline.Request(example, "staging")
         assert commands.verify(streams, request) == 0
         lines = [line for line in err.getvalue().splitlines() if "starting" in line]
-        assert lines == (["perfcfg: staging: redis: starting from the compiled files and "
+        assert lines == (["perfcfg: staging: valkey: starting from the compiled files and "
                           "comparing its values"] if progress else [])
 
 
 def test_the_readme_sample_is_the_real_output(example):
     from helpers import ROOT
 
-    for daemon in ("postgresql", "pgbouncer", "redis", "supervisor"):
-        require_daemon(daemon)
+    for daemon, version in (("postgresql", "17"), ("pgbouncer", "1.24"), ("valkey", "8.1"),
+                            ("supervisor", "4.3")):
+        require_daemon(daemon, version)
     readme = (ROOT / "README.md").read_text()
     sample = readme.split("$ perfcfg verify --env staging --project examples/botfarm "
                           "--set redis.hz=1000\n", 1)[1].split("```", 1)[0]

@@ -232,7 +232,7 @@ class Validator:
         if limit is not None and isinstance(value, int) and value > limit[0]:
             self.diagnostics.append(Diagnostic(
                 "PCF213", "warning", f"{path} = {value} is silently lowered to {limit[0]} by "
-                f"{service.daemon}: {limit[1]}", span, path, f"write {limit[0]} or less"))
+                f"{service.daemon_of(self.targets)}: {limit[1]}", span, path, f"write {limit[0]} or less"))
 
     def scalar(self, node, path, allow_list: bool = False) -> Any:
         if isinstance(node, Scalar):

@@ -58,6 +58,10 @@ def repoint_databases(text: str, host: str, port: int) -> str:
     return ini.map_values(text, lambda s: s == "databases", rewrite)
 
 
+# SHOW DATABASES columns whose name differs from the [databases] key they show.
+SHOWN_AS = {"reserve_pool_size": "reserve_pool"}
+
+
 class PgBouncer(procs.Handle):
     """A running pgbouncer; ``postgres`` (optional) is the server its databases point at."""
 
@@ -153,7 +157,10 @@ class PgBouncer(procs.Handle):
                 for r in self.console("SHOW CONFIG")}
 
     def databases(self) -> list[dict[str, str]]:
-        return self.console("SHOW DATABASES")
+        """``SHOW DATABASES``, its columns named after the ``[databases]`` keys: pgbouncer 1.24
+        shows ``reserve_pool`` as ``reserve_pool_size``."""
+        return [{SHOWN_AS.get(k, k): v for k, v in row.items()}
+                for row in self.console("SHOW DATABASES")]
 
     def users(self) -> list[dict[str, str]]:
         return self.console("SHOW USERS")
