@@ -67,13 +67,16 @@ def test_manifest_places_every_file_in_debians_layout(example):
     assert sorted(files) == sorted(p.name for p in out.iterdir() if p.name != "manifest.json")
     for name, entry in files.items():
         assert entry["sha256"] == hashlib.sha256((out / name).read_bytes()).hexdigest()
-    assert files["postgresql.conf"]["destination"] == "/etc/postgresql/15/main/postgresql.conf"
+    # production targets PostgreSQL 17 and Valkey 8.1 (perfcfg.yaml)
+    assert files["postgresql.conf"]["destination"] == "/etc/postgresql/17/main/postgresql.conf"
     assert (files["pg_hba.conf"]["owner"], files["pg_hba.conf"]["mode"]) == ("postgres", "0640")
     assert files["userlist.txt"] == {**files["userlist.txt"], "owner": "postgres",
                                      "group": "postgres", "mode": "0600",
                                      "destination": "/etc/pgbouncer/userlist.txt"}
-    assert files["redis.conf"]["destination"] == "/etc/redis/redis.conf"
-    assert files["users.acl"]["owner"] == "redis"
+    assert (files["valkey.conf"]["destination"], files["valkey.conf"]["daemon"]) == (
+        "/etc/valkey/valkey.conf", "valkey")
+    assert (files["users.acl"]["owner"], files["users.acl"]["destination"]) == (
+        "valkey", "/etc/valkey/users.acl")
     assert files["supervisord.conf"]["destination"].startswith("/etc/supervisor/conf.d/")
     # Deterministic: sorted keys, a trailing newline, the same bytes twice.
     text = (out / "manifest.json").read_text()
