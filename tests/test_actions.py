@@ -102,9 +102,9 @@ def test_postgres_agrees_reload_takes_work_mem_and_shared_buffers_needs_restart(
 @pytest.mark.daemons
 def test_postgres_contexts_are_the_servers(start_postgres):
     """The catalog's context decides restart vs reload: it is what pg_settings says."""
-    pg = start_postgres("")
+    targets = Targets()   # the catalog of the default target, so the server of that version
+    pg = start_postgres("", version=str(targets.postgres))
     service = by_name("postgres")
-    targets = Targets()
     rows = pg.query("SELECT name, context FROM pg_settings")
     assert len(rows) > 300
     for name, context in rows:
@@ -115,9 +115,10 @@ def test_postgres_contexts_are_the_servers(start_postgres):
 @pytest.mark.daemons
 def test_pgbouncer_restart_list_is_what_show_config_calls_not_changeable(start_pgbouncer):
     require_daemon("pgbouncer")
-    bnc = start_pgbouncer("[databases]\n[pgbouncer]\nauth_type = trust\n")
-    service = by_name("pgbouncer")
     targets = Targets()
+    bnc = start_pgbouncer("[databases]\n[pgbouncer]\nauth_type = trust\n",
+                          version=targets.pgbouncer)
+    service = by_name("pgbouncer")
     config = bnc.config()
     assert len(config) > 50
     for key, row in config.items():

@@ -10,6 +10,7 @@ import pytest
 
 from helpers import run, write
 from perfcfg.harness.binaries import require
+from perfcfg.model import Targets
 
 PASSWORDS = {"APP_DB_PASSWORD": "app-pw-0123456789", "READER_PASSWORD": "reader-pw-0123456789",
              "VAULT_PASSWORD": "vault-pw-0123456789", "APP_REDIS_PASSWORD": "redis-pw-012345"}
@@ -69,8 +70,9 @@ def _psql(pg, path) -> subprocess.CompletedProcess:
 def test_roles_sql_applies_twice_then_pgbouncer_logins_work_and_confine(
         roles_project, start_postgres, start_pgbouncer):
     out = roles_project
+    targets = Targets()   # the project's: the files are for these versions
     pg = start_postgres((out / "postgresql.conf").read_text(),
-                        hba_text=(out / "pg_hba.conf").read_text())
+                        hba_text=(out / "pg_hba.conf").read_text(), version=str(targets.postgres))
     for attempt in (1, 2):
         done = _psql(pg, out / "roles.sql")
         assert done.returncode == 0, (attempt, done.stderr)
@@ -78,7 +80,8 @@ def test_roles_sql_applies_twice_then_pgbouncer_logins_work_and_confine(
                     "WHERE datname IN ('app', 'vault') ORDER BY 1") == [("app", "app"),
                                                                       ("vault", "vault")]
     bnc = start_pgbouncer((out / "pgbouncer.ini").read_text(),
-                          (out / "userlist.txt").read_text(), postgres=pg)
+                          (out / "userlist.txt").read_text(), postgres=pg,
+                          version=targets.pgbouncer)
 
     def connect(db: str, user: str, env: str) -> psycopg.Connection:
         return psycopg.connect(bnc.dsn(db, user, PASSWORDS[env]), prepare_threshold=None,

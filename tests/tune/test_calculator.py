@@ -65,9 +65,12 @@ def test_pgbouncer_fragment_loads_in_pgbouncer_as_pasted():
     from conftest import require_daemon
     from perfcfg.daemons import PgBouncer
 
-    require_daemon("pgbouncer")
+    from perfcfg.tune.calculator import DEFAULT_VERSIONS
+
+    version = ".".join(map(str, DEFAULT_VERSIONS.pgbouncer))   # what the fragment is for
+    require_daemon("pgbouncer", version)
     text = calculate_text(CalcInput("pgbouncer", 16 * GiB, 4))
-    with PgBouncer(text) as bnc:      # raises on any ERROR line pgbouncer logs
+    with PgBouncer(text, version=version) as bnc:      # raises on any ERROR line it logs
         config = bnc.config()
         app = next(d for d in bnc.databases() if d["name"] == "app")
     assert config["max_client_conn"]["value"] == "200"     # 2 × the 100 clients
