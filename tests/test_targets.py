@@ -180,3 +180,52 @@ def test_a_parameter_of_another_version_names_that_version(project, version, set
     assert says in result.err and hint in result.err and "error[PCF201]" in result.err
     targets_file(project, "{postgres: 15}" if "removed" in says else "{postgres: 18}")
     assert run("validate", "--project", str(project)).code == 0
+
+
+# -- version rules in the tuner ----------------------------------------------------------------
+
+def tuned(result, path):
+    setting = result.plan.settings.get(path)
+    return None if setting is None else (setting.value, setting.rule, setting.reason)
+
+
+@pytest.mark.parametrize("targets, method, workers", [
+    ("{postgres: 18}", "io_uring", None),                                  # Debian/PGDG build
+    ("{postgres: 18, postgres_build: {liburing: false}}", "worker", 4),   # npm / PyPI build
+])
+def test_postgres_18_tunes_asynchronous_io(project, targets, method, workers):
+    targets_file(project, targets)
+    write(project / "hosts/vm.yaml", "memory: 64GiB\ncpus: 16\nstorage: nvme\nopen_files: 65536\n")
+    result = build(project)
+    assert result.ok, result.diagnostics
+    conf = result.files["postgresql.conf"].decode()
+    value, rule, reason = tuned(result, "postgres.io_method")
+    assert (value, rule) == (method, "pg.version.io_method") and "PostgreSQL 18+ rule" in reason
+    assert f"\nio_method = {method}\n" in conf
+    if workers is None:
+        assert "\nio_workers" not in conf
+    else:
+        assert tuned(result, "postgres.io_workers")[0] == workers
+        assert f"\nio_workers = {workers}\n" in conf
+
+
+def test_postgres_17_has_no_asynchronous_io_but_16_rules_apply(project):
+    targets_file(project, "{postgres: 17}")
+    result = build(project)
+    assert tuned(result, "postgres.io_method") is None
+    value, rule, reason = tuned(result, "postgres.vacuum_buffer_usage_limit")
+    assert (value, rule) == (16 * 2**20, "pg.version.vacuum_buffer_usage_limit")
+    assert "PostgreSQL 16+ rule" in reason
+    targets_file(project, "{postgres: 15}")
+    assert tuned(build(project), "postgres.vacuum_buffer_usage_limit") is None
+
+
+@pytest.mark.parametrize("cache, lazy", [('{redis: "8.0"}', True), ('{valkey: "8.1"}', None)])
+def test_valkey_keeps_its_lazyfree_defaults(project, cache, lazy):
+    targets_file(project, cache)
+    result = build(project)
+    assert result.ok, result.diagnostics
+    eviction = tuned(result, "redis.lazyfree-lazy-eviction")
+    assert (eviction[0] if eviction else None) == lazy
+    conf = result.files["valkey.conf" if "valkey" in cache else "redis.conf"].decode()
+    assert ("\nlazyfree-lazy-eviction yes\n" in conf) == bool(lazy)

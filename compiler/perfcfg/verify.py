@@ -31,6 +31,7 @@ STAND_IN_COMMAND = "/bin/sleep 1000"
 SUPERVISOR_DROPPED = ("user", "directory")
 # PostgreSQL cannot map more shared memory than this share of the machine and still run.
 SHARED_BUFFERS_SHARE = 4
+_INVALID_VALUE = re.compile(r'invalid value for parameter "(\w+)": "(\w+)"')
 _SHMEM_FAILURE = re.compile(r"could not (map|create) (anonymous )?shared memory|out of memory",
                             re.IGNORECASE)
 
@@ -162,6 +163,7 @@ def _postgres(stack: ExitStack, files: dict[str, str], want: intent.Intended, re
                                                     version=version))
     except DaemonError as err:
         _refused(report, "postgresql", err)
+        _build_note(report, err)
         return None
     if host_memory > _machine(machine_memory) and "shared_buffers" in expected:
         report.notes.append(f"postgresql: the host profile has {_gib(host_memory)}, this machine "
@@ -179,6 +181,20 @@ def _machine(machine_memory: int | None) -> int:
     import psutil
 
     return int(psutil.virtual_memory().total)
+
+
+def _build_note(report: Report, err: Exception) -> None:
+    """A refused value that only some builds have (lz4, io_uring): say which feature this
+    PostgreSQL lacks and how the project states it, so perfcfg stops writing the value."""
+    from perfcfg.services.postgres.service import BUILD_VALUES
+
+    tail = getattr(err, "log_tail", "")
+    for name, value in _INVALID_VALUE.findall(tail):
+        feature = BUILD_VALUES.get(value)
+        if feature is not None:
+            report.notes.append(
+                f"postgresql: this build has no {feature} (it refused {name} = {value}); "
+                f"state it in perfcfg.yaml: targets: {{postgres_build: {{{feature}: false}}}}")
 
 
 def _scaled_shared_buffers(err: Exception, host_memory: int, machine_memory: int | None

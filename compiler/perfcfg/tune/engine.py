@@ -24,6 +24,7 @@ from perfcfg.services.postgres.tuning import connections as pg_connections
 from perfcfg.services.postgres.tuning import memory as pg_memory
 from perfcfg.services.postgres.tuning import parallel as pg_parallel
 from perfcfg.services.postgres.tuning import planner as pg_planner
+from perfcfg.services.postgres.tuning import versions as pg_versions
 from perfcfg.services.postgres.tuning import wal as pg_wal
 from perfcfg.services.redis import tuning as redis
 from perfcfg.services.supervisor import tuning as supervisor
@@ -42,6 +43,7 @@ GROUPS: tuple[tuple[str | None, Group], ...] = (
     ("postgres", pg_memory.recommend),
     ("postgres", pg_wal.recommend),
     ("postgres", pg_planner.recommend),
+    ("postgres", pg_versions.recommend),
     ("redis", redis.recommend),
     ("supervisor", supervisor.recommend),
 )

@@ -97,6 +97,10 @@ def _memory(ctx: TuneContext) -> list[Recommendation]:
             else "a store refuses writes rather than silently dropping data",
             "allkeys-lfu for cache, noeviction for store", {"role": role}),
     ]
+    # Valkey 8 rule: its defaults already free lazily on every path (the valkey-8.x catalogs
+    # say yes): nothing to write, and explain shows the default with the catalog it is from.
+    if ctx.versions.valkey:
+        return out
     for name in LAZYFREE:
         out.append(rec(f"redis.{name}", True, "redis.memory.lazyfree",
                        "free big keys in a background thread: the main thread never stalls on "
