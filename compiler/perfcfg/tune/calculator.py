@@ -55,7 +55,7 @@ PGBOUNCER_DEFAULT_CLIENTS = 100         # pgbouncer's default max_client_conn
 REDIS_DEFAULT_CLIENTS = 100
 # PostgreSQL lines in PGTune's reading order: connections, memory, WAL, planner, parallel, vacuum.
 PG_RULE_ORDER = ("calculator", "pg.connections", "pg.memory", "pg.wal", "pg.planner",
-                 "pg.parallel", "pg.autovacuum")
+                 "pg.parallel", "pg.autovacuum", "pg.version")
 
 
 @dataclass(frozen=True)
