@@ -75,3 +75,23 @@ def test_pgbouncer_fragment_loads_in_pgbouncer_as_pasted():
         app = next(d for d in bnc.databases() if d["name"] == "app")
     assert config["max_client_conn"]["value"] == "200"     # 2 × the 100 clients
     assert (app["pool_size"], app["reserve_pool"], app["max_connections"]) == ("5", "2", "7")
+
+
+@pytest.mark.parametrize("version", ["15", "16", "17", "18"])
+def test_every_size_and_duration_in_the_fragment_carries_its_unit(version):
+    # A bare number is read in the parameter's base unit: 16777216 for a kB parameter is 16 GB,
+    # 900000000 for checkpoint_timeout (seconds) is 28 years. Every line with a unit-bearing
+    # parameter must spell its unit; PostgreSQL's own reading is the judge in the daemon tests.
+    from perfcfg.services import catalog as catalogs
+
+    text = calculate_text(CalcInput("postgres", 16 * GiB, 4, "nvme", "oltp", version=version))
+    cat = catalogs.load("postgresql", version, True)
+    for line in text.splitlines():
+        if line.startswith("#") or " = " not in line:
+            continue
+        name, value = line.split(" = ", 1)
+        value = value.split("  #")[0]
+        param = cat.get(name.strip())
+        assert param is not None, name
+        if param.unit in ("B", "kB", "8kB", "MB", "us", "ms", "s", "min") and value != "-1":
+            assert not value.isdigit(), line

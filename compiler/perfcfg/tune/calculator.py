@@ -41,9 +41,6 @@ from perfcfg.tune.util import floor_to, mib_text, rec
 
 Daemon = Literal["postgres", "pgbouncer", "redis"]
 # PostgreSQL GUC base units (pg_settings.unit) of the memory settings perfcfg recommends.
-PG_BASE_UNIT = {"shared_buffers": 8 * KiB, "effective_cache_size": 8 * KiB,
-                "wal_buffers": 8 * KiB, "work_mem": KiB, "maintenance_work_mem": KiB,
-                "autovacuum_work_mem": KiB, "min_wal_size": MiB, "max_wal_size": MiB}
 DEFAULT_VERSIONS = Versions()
 Pooler = Literal["pgbouncer", "none"]
 # Below this PostgreSQL cannot hold its own shared memory, a backend and the OS page cache it
@@ -162,16 +159,38 @@ def calculate(inp: CalcInput) -> list[Recommendation]:
     return out
 
 
+def _pg_param(name: str) -> Any:
+    """The parameter from the newest catalog that has it: its unit decides how a tuned size or
+    duration is written (the fragment may hold any, e.g. 16+'s vacuum_buffer_usage_limit)."""
+    from perfcfg.services import catalog as catalogs
+
+    for version in reversed(catalogs.versions("postgresql")):
+        cat = catalogs.load("postgresql", version, True)
+        param = cat.get(name) if cat else None
+        if param is not None:
+            return param
+    return None
+
+
 def format_pg(name: str, value: Any) -> str:
+    """A value as postgresql.conf spells it: sizes and durations in the parameter's own units
+    (floored to a whole unit), never a bare number PostgreSQL would read in its base unit."""
+    from perfcfg.services.postgres.encode import pg_value
+    from perfcfg.services.postgres.units import PG_BASE_BYTES, PG_BASE_US
+
     if isinstance(value, bool):
         return "on" if value else "off"
-    if name in PG_BASE_UNIT:
-        n = floor_to(int(value), PG_BASE_UNIT[name])
+    param = _pg_param(name) if isinstance(value, int) and value != -1 else None
+    unit = param.unit if param is not None else None
+    if unit in PG_BASE_BYTES:
+        n = floor_to(int(value), PG_BASE_BYTES[unit])
         if n % GiB == 0 and n:
             return f"{n // GiB}GB"
-        if n % MiB == 0 or PG_BASE_UNIT[name] >= MiB:
+        if n % MiB == 0 or PG_BASE_BYTES[unit] >= MiB:
             return f"{n // MiB}MB"
         return f"{n // KiB}kB"
+    if param is not None and unit in PG_BASE_US:
+        return pg_value(param, floor_to(int(value), PG_BASE_US[unit]))
     return _number(value)
 
 
