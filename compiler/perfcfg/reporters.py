@@ -133,6 +133,11 @@ def render_text(diagnostics: list[Diagnostic], sources: Mapping[str, str], color
 def _text_block(d: Diagnostic, source: _Source, style: _Style) -> str:
     width = _gutter_width(d, source)
     head = style(f"{d.severity}[{d.code}]", d.severity) + style(f": {_clean(d.message)}", "bold")
+    if d.severity == "info":
+        # An accepted caveat or a note: one line saying what and where, no code frame, so a
+        # waived warning does not repeat itself at length on every run.
+        where = f" {style('-->', 'gutter')} {d.span.label()}" if d.span is not None else ""
+        return head + where + "\n"
     lines = [head, *_located(d.span, d.severity, width, source, style)]
     lines += _equals("path", d.path, width, style)
     lines += _equals("hint", d.hint, width, style)
