@@ -14,7 +14,7 @@ the files already there (the output directory, or ``--against DIR``) and the new
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 RANK = {"none": 0, "reload": 1, "restart": 2}
@@ -34,6 +34,15 @@ class Action:
         if self.run:
             out["run"] = list(self.run)
         return out
+
+
+def differing(old: Mapping[str, bytes | None], new: Mapping[str, bytes]
+              ) -> Iterator[tuple[str, bytes | None, bytes]]:
+    """``(name, before, data)`` for each file whose bytes change (``before`` None: a new file)."""
+    for name, data in new.items():
+        before = old.get(name)
+        if before != data:
+            yield name, before, data
 
 
 def worst(actions: Iterable[Action]) -> Action:

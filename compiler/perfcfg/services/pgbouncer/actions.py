@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from perfcfg.services.actions import Action, by_parameter, changed, sections, text, worst
+from perfcfg.services.actions import Action, by_parameter, changed, differing, sections, text, worst
 
 if TYPE_CHECKING:
     from perfcfg.services.base import Service
@@ -19,10 +19,7 @@ RESTART = "systemctl restart pgbouncer"
 def changes(service: Service, old: Mapping[str, bytes | None], new: Mapping[str, bytes],
             targets: Any) -> Action:
     parts = []
-    for name, data in new.items():
-        before = old.get(name)
-        if before == data:
-            continue
+    for name, before, data in differing(old, new):
         if before is None:
             parts.append(Action("restart", (f"{name} (new)",), RESTART))
         elif name == "pgbouncer.ini":

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from perfcfg.services.actions import Action, by_parameter, changed, settings, text, worst
+from perfcfg.services.actions import Action, by_parameter, changed, differing, settings, text, worst
 
 if TYPE_CHECKING:
     from perfcfg.services.base import Service
@@ -20,10 +20,7 @@ def changes(service: Service, old: Mapping[str, bytes | None], new: Mapping[str,
     reload = f"systemctl reload {unit} (or SELECT pg_reload_conf())"
     restart = f"systemctl restart {unit}"
     parts = []
-    for name, data in new.items():
-        before = old.get(name)
-        if before == data:
-            continue
+    for name, before, data in differing(old, new):
         if name == "roles.sql":
             if _statements(before) != _statements(data):
                 parts.append(Action("none", run=(name,)))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from perfcfg.services.actions import Action, by_parameter, changed, text, worst
+from perfcfg.services.actions import Action, by_parameter, changed, differing, text, worst
 
 if TYPE_CHECKING:
     from perfcfg.services.base import Service
@@ -45,10 +45,7 @@ def changes(service: Service, old: Mapping[str, bytes | None], new: Mapping[str,
             targets: Any) -> Action:
     restart = RESTART.replace("redis-server", "valkey-server") if targets.valkey else RESTART
     parts = []
-    for name, data in new.items():
-        before = old.get(name)
-        if before == data:
-            continue
+    for name, before, data in differing(old, new):
         if before is None:
             parts.append(Action("restart", (f"{name} (new)",), restart))
         elif name == "users.acl":
