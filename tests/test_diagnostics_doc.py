@@ -131,3 +131,29 @@ def test_warning_example_is_the_real_output(code, files, shown, tmp_path):
     result = run("validate", "--project", str(project))
     assert result.code == 0
     assert result.err.replace(str(project), "<project>") == shown
+
+
+def test_pre_empted_example_is_the_real_output(tmp_path, monkeypatch):
+    """PCF309's example: validation's pgbouncer 1.18 catalog is told to accept
+    max_prepared_statements (a real preset gets PCF201 first), and the cross-service check
+    behind it must print exactly what the documentation shows."""
+    from perfcfg.services import catalog as catalogs
+
+    real = catalogs.load
+
+    def accepting(daemon, version, case_insensitive=False):
+        cat = real(daemon, version, case_insensitive)
+        if cat is not None and (daemon, version) == ("pgbouncer", "1.18"):
+            key = "max_prepared_statements"
+            params = dict(cat.params, **{key: real("pgbouncer", "1.24").params[key]})
+            cat = catalogs.Catalog(cat.daemon, cat.version, params, cat.case_insensitive)
+        return cat
+
+    monkeypatch.setattr(catalogs, "load", accepting)
+    body = doc_sections()["PCF309"]
+    project = materialise("auto-without-rule", tmp_path / "project")
+    for name, text in YAML_BLOCK.findall(body):
+        write(project / name, text)
+    result = run("validate", "--project", str(project))
+    assert result.code == 1
+    assert result.err.replace(str(project), "<project>") == OUTPUT.search(body).group(1)

@@ -64,3 +64,34 @@ def test_the_readme_tuning_sample_is_the_real_output():
     result = run("explain", "--env", "staging", "--project", str(EXAMPLE), "postgres.work_mem")
     assert result.code == 0, result.err
     assert sample.count("\n") >= 3 and result.out.startswith(sample), (sample, result.out)
+
+
+def test_a_target_version_is_explained_with_the_line_that_states_it():
+    # the cross-service findings (PCF309, PCF310) name targets.<daemon>: explain answers it
+    found = run("explain", "targets.pgbouncer", "--env", "development", "--project", str(EXAMPLE),
+                "--format", "json")
+    assert found.code == 0, found.err
+    answer = json.loads(found.out)
+    assert answer["value"] == "1.18"
+    line = (EXAMPLE / "perfcfg.yaml").read_text().splitlines()[answer["origin"]["line"] - 1]
+    assert 'pgbouncer: "1.18"' in line
+    staging = run("explain", "targets.pgbouncer", "--env", "staging", "--project", str(EXAMPLE))
+    assert staging.code == 0 and staging.out.startswith("targets.pgbouncer = 1.24\n")
+
+
+def test_a_host_figure_is_explained_with_the_host_profile_line():
+    found = run("explain", "host.memory", "--env", "production", "--project", str(EXAMPLE))
+    assert found.code == 0, found.err
+    assert found.out.splitlines()[0] == "host.memory = 68719476736 (64 GiB)"
+    assert "origin: hosts/prod-nvme.yaml:3:" in found.out
+
+
+def test_an_unwritten_target_says_it_is_perfcfgs_default(tmp_path):
+    from helpers import copy_example
+
+    project = copy_example(tmp_path, with_generated=False)
+    text = (project / "perfcfg.yaml").read_text()
+    (project / "perfcfg.yaml").write_text(text.replace('  supervisor: "4.3"\n', "", 1))
+    found = run("explain", "targets.supervisor", "--env", "staging", "--project", str(project))
+    assert found.code == 0, found.err
+    assert "perfcfg's default target" in found.out

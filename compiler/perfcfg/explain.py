@@ -28,7 +28,7 @@ def explain(result: Any, path: str) -> dict[str, Any] | None:
         return _setting(setting, config)
     structural = _structural(config, path)
     if structural is _ABSENT:
-        return _daemon_default(config, path)
+        return _input(config, path) or _daemon_default(config, path)
     chain = [_origin(o) for o in _history(result, path)]
     pooled = _pool_default(plan, config, path, structural, chain)
     if pooled is not None:
@@ -52,6 +52,9 @@ def paths(result: Any) -> list[str]:
             found.add(prefix)
 
     leaves("", _tree(result.config))
+    found.update(f"targets.{daemon}" for daemon in _targets(result.config))
+    if result.config.host is not None:
+        found.update(f"host.{key}" for key in result.config.host.model_dump())
     for service in registry.SERVICES:
         cat = service.catalog(result.config.targets)
         for param in cat.params.values() if cat else ():
@@ -75,6 +78,32 @@ def _pool_default(plan: Any, config: Any, path: str, value: Any,
                  reason=f"{value or 'unset'}: the pool takes {key}; {found['reason']}"
                  .rstrip("; "))
     return found
+
+
+def _targets(config: Any) -> dict[str, str]:
+    return {k: v for k, v in config.targets.model_dump().items() if v is not None}
+
+
+def _input(config: Any, path: str) -> dict[str, Any] | None:
+    """A target version (``targets.<daemon>``) or a host figure (``host.<key>``): inputs the
+    cross-service checks name, with the line that states them."""
+    head, _, key = path.partition(".")
+    if head == "targets" and key in _targets(config):
+        value: Any = _targets(config)[key]
+        reason = (f"the {key} version the files are written for: its catalog checks every "
+                  f"{key} parameter")
+        default = "perfcfg's default target (perfcfg.yaml's targets sets it)"
+    elif head == "host" and config.host is not None and key in config.host.model_dump():
+        value = _jsonable(config.host.model_dump()[key])
+        reason = "a figure of the host profile the budget is planned for"
+        default = "the host profile's default, or detected on this host"
+    else:
+        return None
+    span = config.spans.get(path)
+    origin = {"kind": "file", "file": span.file, "line": span.line, "column": span.column} \
+        if span is not None else {"kind": "default", "detail": default}
+    return {"path": path, "value": value, "written_as": None, "origin": origin, "chain": [],
+            "rule": "", "reason": reason, "formula": "", "inputs": {}, "deviation": ""}
 
 
 def _daemon_default(config: Any, path: str) -> dict[str, Any] | None:
@@ -229,6 +258,8 @@ def as_text(found: dict[str, Any]) -> str:
         lines.append(f"  derived: {found['reason']}")
     elif origin["kind"] == "daemon-default":
         lines.append(f"  {found['reason']}, from the {origin['detail']}")
+    elif found["reason"]:
+        lines.append(f"  {found['reason']}")
     if found["chain"]:
         lines.append("  set by, in order (the last one wins):")
         for i, step in enumerate(found["chain"], 1):

@@ -77,10 +77,9 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
         return _done(result)
     targets, target_spans, found = projects.env_targets(proj, req.env)
     diags.extend(found)
-    # Cross-service findings name the target versions "versions.<daemon>" and the host's
-    # figures "host.<key>"; both get the span of the line that states them.
-    outer_spans: dict[str, Span] = {"versions." + k.split(".", 1)[1]: v
-                                    for k, v in target_spans.items()}
+    # Cross-service findings name the target versions "targets.<daemon>" (as perfcfg.yaml
+    # writes them) and the host's figures "host.<key>"; both get the line that states them.
+    outer_spans: dict[str, Span] = dict(target_spans)
     kind = projects.env_kind(req.env, env)
     host, host_display = _host(req, env, proj, sources, diags, outer_spans)
     chain = load_chain(req.project_dir / env.preset, req.project_dir, sources,

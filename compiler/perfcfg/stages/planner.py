@@ -523,32 +523,31 @@ def _checks(ctx: tc.TuneContext, plan: Plan, config: Config) -> list[Diagnostic]
 
 def _written_at(config: Config, path: str) -> tuple[str, Any]:
     """The path a person wrote for a check's path, and where: a program's ``numprocs`` is its
-    ``processes``, a program is its workload entry, ``versions.*`` are ``targets.*``."""
+    ``processes``, a program is its workload entry."""
     parts = path.split(".")
     aliases = [path, _program_history_path(path)]
     if parts[:2] == ["supervisor", "programs"] and len(parts) in (3, 4):
         aliases.append(".".join(["workload", *parts[1:3], *(["processes"] if parts[3:] ==
                                                            ["numprocs"] else parts[3:])]))
-    if parts[0] == "versions":
-        aliases.append(f"targets.{parts[1]}")
     return next(((a, config.spans[a]) for a in aliases if config.spans.get(a)), (path, None))
 
 
 def _primary(spans: list[tuple[str, Any]]) -> tuple[str | None, Any]:
     """Where to report a conflict: the line a person edits to fix it, so a project's preset
-    before a built-in preset, and a preset before the host profile or the versions."""
+    before a built-in preset, and a preset before the host profile or the target versions."""
     written = [(p, s) for p, s in spans if s]
     if not written:
         return spans[0] if spans else (None, None)
     return min(written, key=lambda ps: (ps[1].file.startswith("builtin:"),
-                                        ps[0].startswith(("host.", "versions."))))
+                                        ps[0].startswith(("host.", "targets."))))
 
 
 def _side(plan: Plan, config: Config, path: str, span: Any) -> str:
     if path.startswith("host."):
         return f"{path} comes from the host profile"
-    if path.startswith("versions."):
-        return f"{path} is the target version (targets in perfcfg.yaml)"
+    if path.startswith("targets."):
+        return (f"{path} is the target version, set here" if span else
+                f"{path} is perfcfg's default target version (perfcfg.yaml's targets sets it)")
     setting = plan.settings.get(path)
     if setting is None:
         return f"{path} is set here" if span else f"{path} is involved"

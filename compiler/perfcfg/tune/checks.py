@@ -1,7 +1,7 @@
 """Cross-service invariants over the final settings (tuned values and the preset's fixed ones).
 
-Every finding names **both** sides of a conflict in ``paths``; ``host.*`` and ``versions.*``
-paths stand for the host profile and the daemon versions. A value the preset fixed that breaks
+Every finding names **both** sides of a conflict in ``paths``; ``host.*`` and ``targets.*``
+paths stand for the host profile and the target versions. A value the preset fixed that breaks
 an invariant is an error; tuned values are built never to.
 
 | code   | severity | invariant |
@@ -173,13 +173,13 @@ def check_versions(ctx: TuneContext, s: Settings) -> list[Finding]:
     out: list[Finding] = []
     shown = ".".join(map(str, version))
     if s.get("pgbouncer.max_prepared_statements") not in (None, 0):
-        paths = ("pgbouncer.max_prepared_statements", "versions.pgbouncer")
+        paths = ("pgbouncer.max_prepared_statements", "targets.pgbouncer")
         out.append(Finding("PCF309", "error",
                            f"max_prepared_statements needs pgbouncer ≥ 1.21; {shown} stops "
                            "at start with 'unknown parameter'", paths,
                            "remove it or upgrade pgbouncer to 1.21+"))
     if s.get("pgbouncer.pool_mode") == "transaction":
-        paths = ("pgbouncer.pool_mode", "versions.pgbouncer")
+        paths = ("pgbouncer.pool_mode", "targets.pgbouncer")
         out.append(Finding("PCF310", "warning",
                            f"transaction pooling on pgbouncer {shown} cannot carry prepared "
                            "statements: a driver that caches them fails at random", paths,
