@@ -361,3 +361,26 @@ def test_validate_names_the_environments_a_diagnostic_is_for_unless_it_is_all_of
     unit = run("validate", "--project", str(EXAMPLE), "--set", "postgres.work_mem=64mb")
     [line] = [line for line in unit.err.splitlines() if line.startswith("error[PCF204]")]
     assert "(environment" not in line
+
+
+@pytest.mark.parametrize("args", [["build"], ["explain", "postgres.work_mem"], ["verify"],
+                                  ["build", "--check"]])
+def test_a_missing_env_names_the_environments_of_the_project(args, capsys):
+    result = run(*args, "--project", str(EXAMPLE))
+    err = result.err + capsys.readouterr().err
+    assert result.code == 2
+    assert f"perfcfg {args[0]}: --env is required: " in err
+    assert "has development, staging, production (e.g. --env development)" in err
+
+
+def test_a_missing_env_on_the_hook_path_names_them_too(capsys):
+    # check and validate default to every environment; the hook parser builds the same options
+    command = next(c for c in cli.COMMANDS if c.name == "build")
+    assert cli._hook(command, ["--project", str(EXAMPLE)]) == 2
+    assert "--env is required: " in capsys.readouterr().err
+
+
+def test_a_missing_env_without_a_project_says_so(tmp_path, capsys):
+    result = run("build", "--project", str(tmp_path))
+    err = result.err + capsys.readouterr().err
+    assert result.code == 2 and "no environment could be read from" in err

@@ -15,7 +15,7 @@ def test_pg_memory(text, base, expected):
     assert pg_units.parse_pg_memory(text, base) == expected
 
 
-@pytest.mark.parametrize("text", ["128mb", "1KB", "4kb", "1.5GB", "1 GiB", "-"])
+@pytest.mark.parametrize("text", ["128mb", "1KB", "4kb", "1 GiB", "-", "1.5", "1.5 GiB"])
 def test_pg_memory_rejects_what_postgres_rejects(text):
     with pytest.raises(UnitError):
         pg_units.parse_pg_memory(text, "kB")
@@ -26,6 +26,38 @@ def test_pg_memory_rejects_what_postgres_rejects(text):
 ])
 def test_pg_time(text, base, expected):
     assert pg_units.parse_pg_time(text, base) == expected
+
+
+@pytest.mark.parametrize("text, base, expected", [
+    # PostgreSQL reads a fraction with a unit: 1.5s is 1500ms, 0.5GB is 512MB
+    ("1.5s", "ms", 1_500_000), ("0.25min", "s", 15_000_000), ("2.5ms", "us", 2500),
+])
+def test_pg_time_takes_a_fraction_with_a_unit(text, base, expected):
+    assert pg_units.parse_pg_time(text, base) == expected
+
+
+@pytest.mark.parametrize("text, base, expected", [
+    ("1.5GB", "8kB", 1536 * MiB), ("0.5MB", "kB", 512 * KiB), ("2.25kB", "B", 2304),
+])
+def test_pg_memory_takes_a_fraction_with_a_unit(text, base, expected):
+    assert pg_units.parse_pg_memory(text, base) == expected
+
+
+@pytest.mark.parametrize("text, match", [
+    ("1.5", "must be whole"), ("0.0000001s", "whole number of microseconds"),
+    ("1.5us", "whole number of microseconds"),
+])
+def test_pg_time_refuses_a_fraction_it_cannot_carry(text, match):
+    with pytest.raises(UnitError, match=match):
+        pg_units.parse_pg_time(text, "ms")
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("16G", "16GiB"), ("512mb", "512MiB"), ("2 tib", "2TiB"), ("1.5g", "1.5GiB"),
+    ("64Ki", "64KiB"), ("16GiB", None), ("16 apples", None), ("G", None),
+])
+def test_a_size_spelling_near_perfcfgs_own_is_named(text, expected):
+    assert units.size_spelling(text) == expected
 
 
 def test_pg_time_m_is_not_minutes():

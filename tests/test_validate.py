@@ -60,6 +60,8 @@ def test_unknown_key_inside_an_environment_gets_a_did_you_mean(project):
 
 @pytest.mark.parametrize("storage, hint", [
     ("nvm", "did you mean 'nvme'?"),
+    ("SSD", "did you mean 'ssd'? (written in lower case)"),
+    ("NVMe", "did you mean 'nvme'? (written in lower case)"),
     ("tape", "allowed: 'hdd', 'ssd', 'san' or 'nvme'"),
 ])
 def test_a_misspelt_choice_gets_a_did_you_mean(project, storage, hint):
@@ -108,6 +110,17 @@ def diags_for_all(project, text):
     ("postgres:\n  statement_timeout: 5m\n", "write 5min ("),
     ("postgres:\n  lock_timeout: 30sec\n", "write 30s ("),
     ("redis:\n  maxmemory: 2GiB\n", "write 2gb (Redis's kb/mb/gb are 1024-based"),
+    # finer than the parameter's unit: what PostgreSQL would make of it
+    ("postgres:\n  statement_timeout: 100us\n",
+     "PostgreSQL would read 100us as 0, which turns statement_timeout off; the smallest "
+     "nonzero value is 1ms"),
+    ("postgres:\n  lock_timeout: 1.0004s\n", "PostgreSQL would round it to 1000ms: write a "
+     "whole number of ms, e.g. 1000ms"),
+    ("postgres:\n  shared_buffers: 100kB\n", "PostgreSQL would round it to 96kB"),
+    # perfcfg's own sizes: the IEC spelling meant
+    ("workload:\n  programs:\n    - name: worker\n      memory: 120mb\n", "write 120MiB (sizes "
+     "are 1024-based"),
+    ("budget:\n  redis: 2g\n", "write 2GiB ("),
     # Not a spelling of a known unit: the general hint, no invented fix.
     ("postgres:\n  work_mem: 64XB\n", "PostgreSQL memory units are B, kB, MB, GB, TB"),
 ])
@@ -148,3 +161,17 @@ def test_missing_secret_is_an_error_without_the_value(project):
     assert result.ok and result.files
     for data in result.files.values():
         assert b"hunter2-xyz" not in data and b"redis-pw-xyz" not in data
+
+
+def test_a_host_memory_in_another_spelling_gets_the_iec_one(project):
+    write(project / "hosts/vm.yaml", "memory: 16G\ncpus: 4\n")
+    result = compile_with(project, render=False)
+    assert [(d.code, d.path, d.hint) for d in result.diagnostics if d.severity == "error"] == [
+        ("PCF204", "host.memory", "write 16GiB (sizes are 1024-based: B, KiB, MiB, GiB, TiB)")]
+
+
+def test_a_fraction_with_a_unit_is_written_as_a_whole_number_postgresql_reads(project):
+    result = compile_with(project, "postgres:\n  statement_timeout: 1.5s\n  work_mem: 1.5MB\n")
+    assert result.ok, [d.message for d in result.diagnostics]
+    conf = result.files["postgresql.conf"].decode()
+    assert "\nstatement_timeout = 1500ms\n" in conf and "\nwork_mem = 1536kB\n" in conf

@@ -35,6 +35,13 @@ class Opt:
     required: bool = False
     metavar: str | None = None
     minimum: int | None = None
+    # an --env perfcfg checks itself, so that a missing one is answered with the names
+    # perfcfg.yaml offers rather than the parser's bare "Missing option"
+    names_env: bool = False
+
+    @property
+    def parser_required(self) -> bool:
+        return self.required and not self.names_env
 
 
 @dataclass(frozen=True)
@@ -61,7 +68,7 @@ _MOVABLE = {flag: (0 if o.kind == "flag" else 1)
             for o in (*GLOBAL, PROJECT) for flag in o.flags}
 
 ENV_ONE = Opt("env", ("--env",), "Environment to use (a name under environments: in "
-              "perfcfg.yaml).", required=True, metavar="ENV")
+              "perfcfg.yaml).", required=True, metavar="ENV", names_env=True)
 HOST = Opt("host", ("--host",), "Host profile file instead of the environment's.", kind="path",
            metavar="FILE")
 SETS = Opt("sets", ("--set",), "Override a setting (repeatable); VALUE is YAML.", kind="many",
@@ -117,7 +124,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("build", "Compile environments into their files, and say what deploying them "
             "needs per daemon (restart, reload or none).", (
         Opt("envs", ("--env",), "Environment to compile (repeatable).", kind="many",
-            required=True, metavar="ENV"),
+            required=True, metavar="ENV", names_env=True),
         PROJECT, HOST,
         Opt("detect", ("--detect",), "Detect this machine and use it as the host.", kind="flag",
             default=False),
@@ -296,7 +303,29 @@ def _silence_stdout() -> None:
 
 
 def _run(command: Command, values: dict[str, Any]) -> int:
+    for o in command.options:
+        if o.names_env and not values.get(o.dest):
+            return _missing_env(command, values)
     return _guard(lambda: command.run(_io(values["quiet"]), values), values["debug"])
+
+
+def _missing_env(command: Command, values: dict[str, Any]) -> int:
+    """A command run without --env: say which environments perfcfg.yaml offers (exit 2)."""
+    from perfcfg.stages import project as projects
+    from perfcfg.stages.layers import Sources
+
+    names: list[str] = []
+    try:
+        proj, _ = projects.load_project(values.get("project") or Path("."), Sources())
+        names = list(proj.file.environments) if proj is not None else []
+    except Exception:   # an unreadable project is reported by the command, once --env is given
+        names = []
+    where = f"{values.get('project') or Path('.')}/perfcfg.yaml"
+    offer = (f": {where} has {', '.join(names)} (e.g. --env {names[0]})"
+             if names else f": no environment could be read from {where}")
+    sys.stderr.write(f"perfcfg {command.name}: --env is required{offer}\n"
+                     f"Try 'perfcfg {command.name} --help' for help.\n")
+    return 2
 
 
 def _options(command: Command) -> tuple[Opt, ...]:
@@ -328,7 +357,7 @@ def _argparse(command: Command):
             if o.kind in ("path", "int"):
                 kwargs["type"] = Path if o.kind == "path" else int
         if o.flags:
-            parser.add_argument(*o.flags, dest=o.dest, required=o.required, **kwargs)
+            parser.add_argument(*o.flags, dest=o.dest, required=o.parser_required, **kwargs)
         else:
             parser.add_argument(o.dest, **kwargs)
     return parser
@@ -362,11 +391,13 @@ def _typer_app():
         else:
             annotation = {"text": str, "path": Path, "flag": bool, "many": List[str],
                           "int": int}[o.kind]
-        if not o.required and o.kind != "flag" and o.default is None:
+        if not o.parser_required and o.kind != "flag" and o.default is None:
             annotation = Optional[annotation]
-        default = ... if o.required else (list(o.default) if o.kind == "many" else o.default)
-        common: dict[str, Any] = {"help": o.help, "min": o.minimum} if o.kind == "int" else \
-            {"help": o.help}
+        default = ... if o.parser_required else \
+            (list(o.default or ()) if o.kind == "many" else o.default)
+        shown = o.help + (" [required]" if o.names_env else "")
+        common: dict[str, Any] = {"help": shown, "min": o.minimum} if o.kind == "int" else \
+            {"help": shown}
         if o.flags:
             # A flag shows no type; an option shows its metavar (DIR, ENV), not <path>/<str>.
             info = typer.Option(default, *o.flags, metavar="" if o.kind == "flag" else o.metavar,

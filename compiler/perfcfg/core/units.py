@@ -61,6 +61,23 @@ def parse_size(value: object) -> int:
     return int(float(m.group(1)) * OWN_MEMORY_UNITS[m.group(2)])
 
 
+_SIZE_LETTER = {"k": "KiB", "m": "MiB", "g": "GiB", "t": "TiB", "b": "B"}
+
+
+def size_spelling(value: str) -> str | None:
+    """The size a near-miss spelling means, when only the unit's spelling is off
+    (``16G``, ``16gb``, ``512 mi``, ``2Tib``), else None.
+
+    >>> size_spelling("16G"), size_spelling("512mb"), size_spelling("2 tib"), size_spelling("x")
+    ('16GiB', '512MiB', '2TiB', None)
+    """
+    m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([kmgtb])(?:i?b?|ib?)\s*", value, re.IGNORECASE)
+    if not m:
+        return None
+    spelled = f"{m.group(1)}{_SIZE_LETTER[m.group(2).lower()]}"
+    return spelled if spelled != value else None
+
+
 def format_size(nbytes: int) -> str:
     """Exact IEC spelling for perfcfg's own sizes: ``format_size(3 * GiB // 2) == '1536MiB'``."""
     for unit in ("TiB", "GiB", "MiB", "KiB"):

@@ -23,6 +23,7 @@ from perfcfg.core.nodes import Mapping, Path, Scalar, Sequence, to_plain
 from perfcfg.core.spans import Span
 from perfcfg.core.codes import WAIVABLE
 from perfcfg.core.config import AUTO, Config
+from perfcfg.core import units
 from perfcfg.core.units import UnitError
 from perfcfg.services import registry
 from perfcfg.services.base import Service, targets_version
@@ -435,11 +436,15 @@ _MODEL_HINTS = {
 
 def _model_hint(err: Any) -> str:
     kind, ctx = err["type"], err.get("ctx") or {}
+    given = err.get("input")
     if kind == "literal_error":
         # The message lists the allowed values already; the hint names the one meant.
         allowed = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
-        return (did_you_mean(str(err.get("input")), allowed) if isinstance(err.get("input"), str)
-                else None) or f"allowed: {ctx.get('expected', '')}"
+        same = [v for v in allowed if isinstance(given, str) and v.lower() == given.lower()]
+        if same:
+            return f"did you mean {same[0]!r}? (written in lower case)"
+        return (did_you_mean(given, allowed) if isinstance(given, str) else None) or \
+            f"allowed: {ctx.get('expected', '')}"
     if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
         return "use a value " + {"greater_than_equal": ">= ", "greater_than": "> ",
                                  "less_than_equal": "<= ", "less_than": "< "}[kind] + \
@@ -447,6 +452,10 @@ def _model_hint(err: Any) -> str:
     if kind in _MODEL_HINTS:
         return _MODEL_HINTS[kind]
     field = next((str(p) for p in reversed(err["loc"]) if isinstance(p, str)), "")
+    meant = units.size_spelling(given) if kind == "value_error" and isinstance(given, str) \
+        else None
+    if meant is not None and "size" in _msg(err):
+        return f"write {meant} (sizes are 1024-based: B, KiB, MiB, GiB, TiB)"
     # value_error: perfcfg's own validators say what is wrong; the hint says how to write it.
     return _FIELD_HINTS.get(field, "see docs/diagnostics.md#pcf204 for the accepted forms")
 

@@ -90,10 +90,33 @@ def unit_hint(param: Param) -> str | None:
 
 
 def fix_it(param: Param, value: Any) -> str | None:
-    """``2GiB`` → ``2GB`` (PostgreSQL's GB is 1024-based), ``5m`` → ``5min``."""
+    """``2GiB`` → ``2GB`` (PostgreSQL's GB is 1024-based), ``5m`` → ``5min``; a value finer
+    than the parameter's unit gets what PostgreSQL would make of it and the nearest whole one."""
+    finer = _finer(param, value)
+    if finer:
+        return finer
     if param.unit in ("B", "kB", "8kB", "MB"):
         return fix_unit(value, _MEMORY_FIXES,
                         "PostgreSQL's units are case-sensitive and 1024-based: MB means MiB")
     if param.unit in ("us", "ms", "s", "min"):
         return fix_unit(value, _TIME_FIXES, "PostgreSQL time units are us, ms, s, min, h, d")
     return None
+
+
+def _finer(param: Param, value: Any) -> str | None:
+    base = PG_BASE_US.get(param.unit or "") or PG_BASE_BYTES.get(param.unit or "")
+    if base is None or param.type != "integer":
+        return None
+    try:
+        amount = _canonical(param, value)
+    except UnitError:
+        return None
+    if isinstance(amount, bool) or amount == -1 or amount % base == 0:
+        return None
+    near = round(amount / base)   # PostgreSQL rounds to the nearest whole unit (rint)
+    if near == 0 and param.unit in PG_BASE_US:
+        return (f"PostgreSQL would read {value} as 0, which turns {param.name} off; the "
+                f"smallest nonzero value is 1{param.unit}")
+    shown = f"{near * 8}kB" if param.unit == "8kB" else f"{near}{param.unit}"
+    return f"PostgreSQL would round it to {shown}: write a whole number of {param.unit}, " \
+        f"e.g. {shown}"
