@@ -186,6 +186,27 @@ def test_tune_bad_inputs_exit_2_with_a_message(args, says):
     assert "Traceback" not in result.err
 
 
+@pytest.mark.parametrize("daemon, flag, value, only", [
+    ("redis", "--profile", "dw", "postgres"), ("pgbouncer", "--storage", "hdd", "postgres"),
+    ("redis", "--pooler", "none", "postgres"), ("postgres", "--role", "store", "redis"),
+    ("pgbouncer", "--role", "cache", "redis"),
+])
+def test_tune_refuses_a_flag_the_daemon_does_not_read(daemon, flag, value, only):
+    # a flag another daemon reads would be silently ignored: a usage error names who reads it
+    result = run("tune", daemon, "--memory", "4GiB", "--cpus", "2", flag, value)
+    assert result.code == 2 and result.out == ""
+    assert result.err.startswith(f"perfcfg tune: {flag} only applies to {only}; {daemon} takes ")
+
+
+def test_tune_says_what_the_reserved_slots_are_for_with_and_without_a_pooler():
+    def reason(*extra):
+        out = run("tune", "postgres", "--memory", "4GiB", "--cpus", "2", *extra).out
+        return next(line for line in out.splitlines()
+                    if line.startswith("superuser_reserved_connections"))
+    assert "when the pools are full" in reason()
+    assert "when every other slot is taken" in reason("--pooler", "none")
+
+
 def test_tune_reports_the_build_checks():
     result = run("tune", "postgres", "--pooler", "none", "--memory", "4GiB", "--cpus", "2",
                  "--connections", "20000")

@@ -311,3 +311,16 @@ def test_a_cross_service_warning_can_be_waived_to_an_info(project):
 def test_a_waiver_for_an_unknown_cross_service_code_is_refused(project):
     codes = [d.code for d in _waive_310(project, "PCF399").diagnostics]
     assert "PCF420" in codes
+
+
+@pytest.mark.parametrize("overlay, says", [
+    ("redis:\n  bind: [10.0.0.5, 127.0.0.1]\n", "bind 10.0.0.5 is beyond loopback and no "
+     "tls-port is set"),
+    ("redis:\n  bind: !unset\n", "no bind is set, so Redis listens on every interface and no "
+     "tls-port is set"),
+])
+def test_pcf418_says_where_redis_listens_not_its_own_title_again(kinds, overlay, says):
+    [found] = [d for d in policy_diags(kinds, overlay) if d.code == "PCF418"]
+    title = "Redis beyond loopback without TLS: "
+    assert found.message.startswith(title + says), found.message
+    assert "beyond loopback without TLS" not in found.message[len(title):]

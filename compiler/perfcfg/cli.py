@@ -108,9 +108,23 @@ def _build(io: commands.Io, o: dict[str, Any]) -> int:
     return worst
 
 
+# The calculator's flags that only one daemon reads, and their defaults: a flag given for
+# another daemon is a usage error rather than silently ignored.
+_TUNE_ONLY = {"storage": ("postgres", "ssd"), "profile": ("postgres", "web"),
+              "pooler": ("postgres", "pgbouncer"), "role": ("redis", "cache")}
+
+
 def _tune(io: commands.Io, o: dict[str, Any]) -> int:
     from perfcfg.core import units
 
+    for key, (daemon, default) in _TUNE_ONLY.items():
+        if o[key] is not None and o["daemon"] != daemon:
+            takes = ["--memory", "--cpus", "--connections", "--version"] + \
+                [f"--{k}" for k, (d, _) in _TUNE_ONLY.items() if d == o["daemon"]]
+            io.err.write(f"perfcfg tune: --{key} only applies to {daemon}; {o['daemon']} "
+                         f"takes {', '.join(takes)}\n")
+            return commands.USAGE
+        o = {**o, key: o[key] or default}
     try:
         size = units.parse_size(o["memory"])
     except units.UnitError as exc:
@@ -230,20 +244,20 @@ COMMANDS: tuple[Command, ...] = (
             metavar="SIZE"),
         Opt("cpus", ("--cpus",), "CPUs for this daemon.", kind="int", required=True,
             metavar="N", minimum=1),
-        Opt("storage", ("--storage",), "Storage class.", choices=("hdd", "ssd", "san", "nvme"),
-            default="ssd"),
-        Opt("profile", ("--profile",), "Workload profile (PostgreSQL).",
-            choices=("web", "oltp", "dw", "mixed", "desktop"), default="web"),
+        Opt("storage", ("--storage",), "PostgreSQL: storage class (default: ssd).",
+            choices=("hdd", "ssd", "san", "nvme")),
+        Opt("profile", ("--profile",), "PostgreSQL: workload profile (default: web).",
+            choices=("web", "oltp", "dw", "mixed", "desktop")),
         Opt("connections", ("--connections",), "Expected client connections.", kind="int",
             metavar="N", minimum=1),
         Opt("version", ("--version",), "Daemon version, e.g. 16 or 1.18 (default: perfcfg's "
             "target).", metavar="VERSION"),
-        Opt("role", ("--role",), "Redis: cache (evicts) or store (persists).",
-            choices=("cache", "store"), default="cache"),
+        Opt("role", ("--role",), "Redis: cache (evicts) or store (persists) (default: cache).",
+            choices=("cache", "store")),
         Opt("pooler", ("--pooler",), "PostgreSQL: clients come through pgbouncer "
             "(max_connections = its server connections) or straight in (none: PGTune's "
-            "per-profile count unless --connections).", choices=("pgbouncer", "none"),
-            default="pgbouncer"),
+            "per-profile count unless --connections; default: pgbouncer).",
+            choices=("pgbouncer", "none")),
         TEXT_JSON),
         _tune,
         examples=("perfcfg tune postgres --memory 16GiB --cpus 4 --profile oltp",

@@ -32,8 +32,10 @@ def _pgbouncer_listen_all(plan: Plan, config: Config) -> Iterator[Finding]:
     listen = split_addresses(plan.value("pgbouncer.listen_addr", ""))
     tls = plan.value("pgbouncer.client_tls_sslmode", "disable")
     if any(a in ANY_ADDRESS for a in listen) and tls not in ("require", "verify-ca", "verify-full"):
-        yield Finding("pgbouncer.listen_addr", "pgbouncer listens on every interface without "
-                                               "client TLS (client_tls_sslmode)")
+        shown = ", ".join(a for a in listen if a in ANY_ADDRESS)
+        yield Finding("pgbouncer.listen_addr", f"listen_addr {shown} and client_tls_sslmode "
+                                               f"{tls}: passwords and queries from any network "
+                                               "cross it in clear")
 
 
 def _pgbouncer_no_tls(plan: Plan, config: Config) -> Iterator[Finding]:

@@ -33,10 +33,19 @@ def _redis_beyond_loopback(plan: Plan) -> bool:
     return any(not is_loopback(a) for a in split_addresses(bind))
 
 
+def _listening(plan: Plan) -> str:
+    """Where Redis listens beyond loopback, in the words of the finding's message."""
+    bind = plan.value("redis.bind")
+    if bind is None:
+        return "no bind is set, so Redis listens on every interface"
+    outside = [a for a in split_addresses(bind) if not is_loopback(a)]
+    return f"bind {' '.join(outside)} is beyond loopback"
+
+
 def _redis_exposed(plan: Plan, config: Config) -> Iterator[Finding]:
     if _redis_beyond_loopback(plan) and _redis_default_open(config):
-        yield Finding("redis.bind", "Redis listens beyond loopback and its default user needs "
-                                    "no password: anyone who can reach the port owns the data")
+        yield Finding("redis.bind", f"{_listening(plan)} and the default user needs no "
+                                    "password: anyone who can reach the port owns the data")
 
 
 def _redis_protected_mode(plan: Plan, config: Config) -> Iterator[Finding]:
@@ -57,8 +66,8 @@ def _redis_nopass(plan: Plan, config: Config) -> Iterator[Finding]:
 
 def _redis_no_tls(plan: Plan, config: Config) -> Iterator[Finding]:
     if _redis_beyond_loopback(plan) and not plan.value("redis.tls-port"):
-        yield Finding("redis.bind", "Redis listens beyond loopback without TLS (tls-port): "
-                                    "AUTH passwords and data cross the network in clear")
+        yield Finding("redis.bind", f"{_listening(plan)} and no tls-port is set: AUTH "
+                                    "passwords and data cross the network in clear")
 
 
 _REDIS_ADMIN = ("enable-debug-command", "enable-module-command", "enable-protected-configs")

@@ -59,6 +59,8 @@ def recommend(ctx: TuneContext, prior: Mapping[str, Any]) -> list[Recommendation
                       "can exist, so perfcfg admits those and nothing more"),
         rec("postgres.superuser_reserved_connections", superuser,
             "pg.connections.superuser_reserved",
-            "slots kept for an admin when the pools are full (counted in max_connections)",
+            "slots kept for an admin when "
+            + ("the pools are full" if runs(ctx, "pgbouncer") else "every other slot is taken")
+            + " (counted in max_connections)",
             "3 (PostgreSQL default)", {}),
     ]
