@@ -315,6 +315,8 @@ def test_a_host_file_outside_the_project_is_named_as_typed(tmp_path):
                  str(tmp_path / "nope.yaml"))
     assert result.code == 1
     assert f"host profile {tmp_path / 'nope.yaml'} does not exist" in result.err
+    # a file that does not exist has no line 1 to point at
+    assert "nope.yaml:1:1" not in result.err and " --> " not in result.err
 
 
 def test_several_environments_in_one_env_flag_get_the_flags_to_write(tmp_path):

@@ -247,3 +247,34 @@ def test_the_readme_deploy_build_works_as_written_and_leaves_generated_alone(tmp
     assert done.returncode == 0, (command, done.stderr)
     assert (tmp_path / "botfarm-production/userlist.txt").exists(), done.stderr
     assert snapshot_tree(tmp_path / "examples/botfarm/generated") == before
+
+
+def test_a_missing_secret_file_is_named_from_where_perfcfg_runs(project, monkeypatch):
+    # ${file:} paths are read from the project directory; a person runs perfcfg from elsewhere
+    monkeypatch.setenv("APP_REDIS_PASSWORD", "x-redis-pw")
+    monkeypatch.chdir(project.parent)
+    write(project / "presets/staging.yaml", (project / "presets/staging.yaml").read_text()
+          + "users:\n  - name: app\n    password: ${file:secrets/db}\n")
+    args = ("build", "--env", "staging", "--project", project.name, "--secrets", "resolve",
+            "--out", "out")
+    result = run(*args)
+    assert result.code == 1
+    here = f"{project.name}/secrets/db"
+    assert f"cannot read secret file secrets/db ({here}): " in result.err
+    assert f"hint: write the secret to {here} (a ${{file:…}} path is read from the project " \
+        "directory)" in result.err
+    # as printed, the path works from here
+    write(project.parent / here, "s3cret-from-file\n")
+    again = run(*args)
+    assert again.code == 0, again.err
+    assert "s3cret-from-file" not in again.err + again.out
+
+
+def test_a_missing_variable_hint_names_the_variable_to_export(project, monkeypatch):
+    monkeypatch.delenv("APP_DB_PASSWORD", raising=False)
+    monkeypatch.setenv("APP_REDIS_PASSWORD", "x-redis-pw")
+    result = run("build", "--env", "staging", "--project", str(project), "--secrets",
+                 "resolve")
+    assert result.code == 1
+    assert "hint: export APP_DB_PASSWORD=… for the build, or build with --secrets placeholder" \
+        in result.err

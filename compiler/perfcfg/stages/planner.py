@@ -421,10 +421,6 @@ def _hba(config: Config, settings: dict[str, Setting]) -> list[HbaRule]:
 
 # -- secrets -----------------------------------------------------------------------------
 
-_SECRET_HINT = ("set the variable or file at build time, or build with --secrets placeholder "
-                "for snapshot builds")
-
-
 def _users(config: Config, resolver: secret_refs.SecretResolver, diags: list[Diagnostic],
            hashed: bool = True) -> tuple[list[tuple[str, str]], list[str]]:
     """Auth-file entries. ``hashed=False`` (validate: nothing is written) skips the SCRAM
@@ -438,7 +434,7 @@ def _users(config: Config, resolver: secret_refs.SecretResolver, diags: list[Dia
             password = resolver.resolve(user.password)
         except secret_refs.SecretError as exc:
             diags.append(Diagnostic("PCF120", "error", f"{path}: {exc}", config.spans.get(path),
-                                    path, _SECRET_HINT))
+                                    path, exc.hint))
             continue
         leaked.append(password)
         if not password.isascii():
@@ -471,9 +467,7 @@ def _redis_acl(config: Config, resolver: secret_refs.SecretResolver, diags: list
                 password = resolver.resolve(user.password)
             except secret_refs.SecretError as exc:
                 diags.append(Diagnostic("PCF120", "error", f"{path}: {exc}",
-                                        config.spans.get(path), path,
-                                        "set the variable or file at build time, or build "
-                                        "with --secrets placeholder for snapshot builds"))
+                                        config.spans.get(path), path, exc.hint))
                 continue
             leaked.append(password)
             words.append(secret_refs.redis_password_hash(password))
@@ -492,7 +486,7 @@ def _resolve_setting_secrets(settings: dict[str, Setting], resolver, config: Con
                 value = resolver.resolve(setting.value)
             except secret_refs.SecretError as exc:
                 diags.append(Diagnostic("PCF120", "error", f"{path}: {exc}",
-                                        config.spans.get(path), path, _SECRET_HINT))
+                                        config.spans.get(path), path, exc.hint))
                 continue
             leaked.append(value)
             if path.startswith("supervisor.") and path.endswith("_http_server.password"):

@@ -49,8 +49,9 @@ def load_project(project_dir: Path, sources: Sources
                  ) -> tuple[Project | None, list[Diagnostic]]:
     path = project_dir / PROJECT_FILE
     if not path.is_file():
+        # no span: there is no line to point at in a file that does not exist
         return None, [Diagnostic("PCF117", "error", f"no {PROJECT_FILE} in {project_dir}",
-                                 Span(PROJECT_FILE, 1, 1), hint=_where_hint(project_dir))]
+                                 None, hint=_where_hint(project_dir))]
     tree, diags = sources.load(path, PROJECT_FILE)
     if tree is None or diags:
         return None, diags
@@ -173,7 +174,7 @@ def load_host(path: Path, display: str, sources: Sources, named_at: Span | None 
     """``named_at`` is where the path is written (perfcfg.yaml), for a missing file."""
     if not path.exists():
         return None, [Diagnostic("PCF118", "error", f"host profile {display} does not exist",
-                                 named_at or Span(display, 1, 1),
+                                 named_at,   # --host FILE: no line to point at
                                  hint="write one with: " + _host_command(path))]
     tree, diags = sources.load(path, display)
     if tree is None or diags:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
@@ -26,8 +27,25 @@ from perfcfg.model import SECRET_REF
 SCRAM_ITERATIONS = 4096  # PostgreSQL's default scram_iterations (PG 16 made it settable)
 
 
+_PLACEHOLDER = "or build with --secrets placeholder for snapshot builds"
+
+
 class SecretError(Exception):
-    pass
+    """A reference that cannot be resolved; ``hint`` says how to make it resolvable."""
+
+    def __init__(self, message: str, hint: str = f"set the variable or file at build time, "
+                                                 f"{_PLACEHOLDER}"):
+        super().__init__(message)
+        self.hint = hint
+
+
+def shown_path(path: Path) -> str:
+    """``path`` as a person types it from where perfcfg runs: relative when that is short."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return str(path)
+    return rel if not rel.startswith(os.pardir + os.sep + os.pardir) else str(path)
 
 
 # A secret file holds one password or key, never more than this.
@@ -54,7 +72,8 @@ class SecretResolver:
             return "placeholder-" + hashlib.sha256(ref.encode()).hexdigest()[:16]
         if kind == "env":
             if name not in self.environ:
-                raise SecretError(f"environment variable {name} is not set")
+                raise SecretError(f"environment variable {name} is not set",
+                                  f"export {name}=… for the build, {_PLACEHOLDER}")
             value = self.environ[name]
         else:
             value = self._file(name)
@@ -72,7 +91,11 @@ class SecretResolver:
         try:
             data = read_bounded(path, MAX_SECRET_BYTES)
         except ReadError as exc:
-            raise SecretError(f"cannot read secret file {name}: {exc}") from None
+            where = shown_path(path)
+            raise SecretError(
+                f"cannot read secret file {name} ({where}): {exc}",
+                f"write the secret to {where} (a ${{file:…}} path is read from the project "
+                f"directory), {_PLACEHOLDER}") from None
         if len(data) > MAX_SECRET_BYTES:
             raise SecretError(f"secret file {name} is larger than "
                               f"{MAX_SECRET_BYTES // 1024} KiB")
