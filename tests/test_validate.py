@@ -2,7 +2,7 @@
 
 import pytest
 
-from helpers import compile_with, write
+from helpers import compile_with, run, write
 
 
 def diags_for(project, text):
@@ -175,3 +175,44 @@ def test_a_fraction_with_a_unit_is_written_as_a_whole_number_postgresql_reads(pr
     assert result.ok, [d.message for d in result.diagnostics]
     conf = result.files["postgresql.conf"].decode()
     assert "\nstatement_timeout = 1500ms\n" in conf and "\nwork_mem = 1536kB\n" in conf
+
+
+# A user's databases name the databases it reaches through pgbouncer: one that is not declared
+# under databases: would get no pool and no pg_hba line, so it is an error, not skipped.
+@pytest.mark.parametrize("names, index, bad, hint", [
+    ("[ap]", 0, "ap", "did you mean 'app'?"),
+    ("[app, billing]", 1, "billing", "declare it under databases:"),
+], ids=["typo", "unknown"])
+def test_a_user_database_that_is_not_declared_is_an_error(project, names, index, bad, hint):
+    result = compile_with(project, f"users:\n  - name: app\n    databases: {names}\n",
+                          render=False)
+    found = [d for d in result.diagnostics if d.severity == "error"]
+    assert [(d.code, d.path, d.span.file, d.span.line) for d in found] == [
+        ("PCF204", f"users.app.databases[{index}]", "presets/staging.yaml", 4)]
+    assert f"no database named {bad!r}" in found[0].message
+    assert "(declared: app)" in found[0].message and hint in found[0].hint
+
+
+def test_a_program_database_that_is_not_declared_says_which_are(project):
+    result = compile_with(project, "workload:\n  programs:\n    - name: worker\n"
+                          "      database: ap\n", render=False)
+    found = [(d.code, d.path, d.message, d.hint) for d in result.diagnostics]
+    assert found == [("PCF204", "workload.programs.worker.database",
+                      "invalid value for workload.programs.worker.database: no database named "
+                      "'ap' under databases (declared: app)", "did you mean 'app'?")]
+
+
+@pytest.mark.parametrize("how", ["overlay", "set"])
+def test_an_undeclared_user_database_from_an_overlay_or_set_points_there(project, how):
+    overlay = write(project / "rehearsal.yaml",
+                    "users:\n  - name: app\n    databases: [app, apps]\n")
+    extra = ["--overlay", str(overlay)] if how == "overlay" else \
+        ["--set", "users.app.databases=[app, apps]"]
+    out = project / "out"
+    result = run("build", "--env", "staging", "--project", str(project), *extra,
+                 "--out", str(out))
+    assert result.code == 1 and not out.exists()
+    where = "rehearsal.yaml:3:22" if how == "overlay" else "--set:1:21"
+    assert "error[PCF204]: invalid value for users.app.databases[1]: no database named 'apps'" \
+        in result.err
+    assert f"--> {where}" in result.err and "did you mean 'app'?" in result.err

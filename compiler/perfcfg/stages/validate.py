@@ -72,9 +72,14 @@ class Validator:
         databases = self.unique("databases", self.models("databases", section("databases"),
                                                          model.Database))
         workload = self.one("workload", section("workload"), model.Workload) or model.Workload()
+        users = self.unique("users", self.models("users", section("users"), model.User))
+        names = [db.name for db in databases]
+        for user in users:
+            for i, name in enumerate(user.databases):
+                if name not in names:
+                    self.unknown_database(f"users.{user.name}.databases[{i}]", name, names)
         return Config(
-            self.env, self.kind, self.targets, host, services, own, databases,
-            self.unique("users", self.models("users", section("users"), model.User)),
+            self.env, self.kind, self.targets, host, services, own, databases, users,
             self.unique("clients", self.models("clients", section("clients"), model.Client)),
             self.workload(workload, databases),
             self.one("budget", section("budget"), model.Budget) or model.Budget(),
@@ -275,15 +280,21 @@ class Validator:
         for prog in workload.programs:
             base = f"workload.programs.{prog.name}"
             if prog.database is not None and databases and prog.database not in names:
-                self.error("PCF204", f"invalid value for {base}.database: no database named "
-                           f"{prog.database!r}", self.spans.get(f"{base}.database"),
-                           f"{base}.database", did_you_mean(prog.database, names) or
-                           f"databases: {', '.join(names)}")
+                self.unknown_database(f"{base}.database", prog.database, names)
             if runner is not None and cat is not None and getattr(prog, runner.program_field):
                 prog = type(prog)._make({**prog.__dict__, runner.program_field:
                                          self.program_options(runner, cat, prog)})
             programs.append(prog)
         return type(workload)._make({**workload.__dict__, "programs": programs})
+
+    def unknown_database(self, path: str, name: str, names: list[str]) -> None:
+        """A reference to a database that is not declared under ``databases:`` (a program's
+        ``database``, a user's ``databases``): nothing would be written for it."""
+        declared = f"declared: {', '.join(names)}" if names else "none is declared"
+        self.error("PCF204", f"invalid value for {path}: no database named {name!r} "
+                   f"under databases ({declared})", self.spans.get(path), path,
+                   did_you_mean(name, names) or
+                   "declare it under databases:, or use a declared name")
 
     def program_options(self, service: Service, cat: catalogs.Catalog, prog: Any
                         ) -> dict[str, Any]:
