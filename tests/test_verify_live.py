@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import json
+import subprocess
+from pathlib import Path
 
 import pytest
+import yaml
 
-from helpers import copy_example, run
+from helpers import Run, copy_example, run, write
+from perfcfg.services.intended import from_result
+from perfcfg.stages.pipeline import Request, compile_env
+from perfcfg.verify import LIVE_ENV, supervisor_stand_in
+
+LIVE_VARIABLES = tuple(LIVE_ENV.values())
 
 
 @pytest.mark.daemons
@@ -48,8 +56,151 @@ def test_verify_live_takes_the_dsn_from_the_environment_and_says_when_unreachabl
 
 
 def test_verify_live_without_a_target_is_a_usage_error(tmp_path, monkeypatch):
-    monkeypatch.delenv("PERFCFG_POSTGRES_DSN", raising=False)
-    monkeypatch.delenv("PERFCFG_REDIS_URL", raising=False)
+    for variable in LIVE_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
     project = copy_example(tmp_path, with_generated=False)
     result = run("verify", "--env", "development", "--project", str(project), "--live")
     assert result.code == 2 and "--postgres DSN" in result.err
+
+
+# -- pgbouncer, Redis and supervisord: each started from the generated files by the harness ------
+
+PASSWORDS = {"BOTFARM_DB_PASSWORD": "bot-pw-0123456789",
+             "BOTFARM_PGBOUNCER_ADMIN_PASSWORD": "admin-pw-0123456789",
+             "BOTFARM_REDIS_PASSWORD": "redis-pw-0123456789"}
+
+
+@pytest.fixture
+def deployed(tmp_path, monkeypatch):
+    """The example's development files, built with real secrets (the admin console and the
+    Redis ACL need them), and the intended values perfcfg compares a deployment with."""
+    for key, value in PASSWORDS.items():
+        monkeypatch.setenv(key, value)
+    for variable in LIVE_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    project = copy_example(tmp_path, with_generated=False)
+    assert run("build", "--env", "development", "--project", str(project), "--secrets",
+               "resolve", "--quiet").code == 0
+    return project
+
+
+def harness_overlay(project, section: str, values: dict[str, object]) -> Path:
+    """A rehearsal overlay: the values the harness gives the daemon (its port, scratch paths)
+    for the keys the environment writes, so that what runs is what the environment compiles to
+    with this overlay, and nothing else differs."""
+    want = from_result(compile_env(Request(project, "development")))
+    written = {"pgbouncer": want.pgbouncer, "redis": want.redis}[section]
+    overlay = {section: {k: v for k, v in values.items() if k in written}}
+    return write(project / f"rehearsal-{section}.yaml", yaml.safe_dump(overlay))
+
+
+def live(project, overlay: Path | None, *targets: str) -> Run:
+    extra = ["--overlay", str(overlay)] if overlay is not None else []
+    return run("verify", "--env", "development", "--project", str(project), "--live", *extra,
+               *targets)
+
+
+@pytest.mark.daemons
+def test_pgbouncer_drift_after_a_set_on_the_admin_console(deployed, start_pgbouncer):
+    out = deployed / "generated/development"
+    bnc = start_pgbouncer((out / "pgbouncer.ini").read_text(), (out / "userlist.txt").read_text(),
+                          version="1.18")
+    overlay = harness_overlay(deployed, "pgbouncer", {
+        "listen_addr": "127.0.0.1", "listen_port": bnc.port, "unix_socket_dir": bnc.dir,
+        "logfile": f"{bnc.dir}/pgbouncer.log", "pidfile": f"{bnc.dir}/pgbouncer.pid",
+        "auth_file": f"{bnc.dir}/userlist.txt"})
+    # the admin user of the generated userlist, over TCP with its password
+    dsn = (f"host=127.0.0.1 port={bnc.port} dbname=pgbouncer user=pgbouncer_admin "
+           f"password={PASSWORDS['BOTFARM_PGBOUNCER_ADMIN_PASSWORD']}")
+    before = live(deployed, overlay, "--pgbouncer", dsn)
+    assert before.code == 0, before.out + before.err
+    assert "pgbouncer running now" in before.err and ", 0 differ" in before.err
+
+    bnc.console("SET default_pool_size = 7")
+    after = live(deployed, overlay, "--pgbouncer", dsn)
+    assert after.code == 1, after.out + after.err
+    rows = [line.split(" | ") for line in after.out.splitlines()[2:]]
+    assert [[c.strip() for c in row] for row in rows] == [
+        ["pgbouncer", "default_pool_size", "5", "7"]]
+    assert PASSWORDS["BOTFARM_PGBOUNCER_ADMIN_PASSWORD"] not in after.out + after.err
+
+
+@pytest.mark.daemons
+def test_redis_drift_after_config_set_in_text_and_json(deployed, start_redis):
+    out = deployed / "generated/development"
+    r = start_redis((out / "redis.conf").read_text(), acl=(out / "users.acl").read_text())
+    overlay = harness_overlay(deployed, "redis", {
+        "port": r.port, "bind": "127.0.0.1", "daemonize": "no", "supervised": "no",
+        "dir": r.dir, "logfile": "", "pidfile": f"{r.dir}/redis.pid", "unixsocket": "",
+        "aclfile": f"{r.dir}/users.acl"})
+    url = f"redis://{r.username}:{r.password}@127.0.0.1:{r.port}/0"
+    before = live(deployed, overlay, "--redis", url)
+    assert before.code == 0, before.out + before.err
+    assert "redis running now" in before.err and ", 0 differ" in before.err
+
+    with r.client() as client:
+        client.config_set("maxmemory-policy", "allkeys-lru")
+    after = live(deployed, overlay, "--redis", url)
+    assert after.code == 1 and "maxmemory-policy" in after.out and "allkeys-lru" in after.out
+    as_json = live(deployed, overlay, "--redis", url, "--format", "json")
+    assert as_json.code == 1
+    found = json.loads(as_json.out)
+    assert found["checked"] == ["redis"] and found["ok"] is False
+    assert [(d["daemon"], d["setting"], d["intended"], d["effective"])
+            for d in found["differences"]] == [
+        ("redis", "maxmemory-policy", "allkeys-lfu", "allkeys-lru")]
+    assert r.password not in as_json.out + as_json.err + after.out + after.err
+
+
+@pytest.mark.daemons
+def test_supervisor_drift_after_supervisorctl_stops_a_process(deployed, start_supervisord):
+    # Programs run a stand-in command (as verify does): command, user and directory belong to
+    # this host, and verify never compares them.
+    conf = (deployed / "generated/development/supervisord.conf").read_text()
+    sup = start_supervisord(supervisor_stand_in(conf))
+    url = f"unix://{sup.socket}"
+    before = live(deployed, None, "--supervisor", url)
+    assert before.code == 0, before.out + before.err
+    assert "supervisor running now" in before.err and ", 0 differ" in before.err
+    # XML-RPC reports no [supervisord] key and not every program key: said, never passed over
+    assert "not compared" in before.err and "loglevel" in before.err
+
+    stop = subprocess.run([sup.python, "-m", "supervisor.supervisorctl", "-s", url, "stop",
+                           "matcher:matcher_01"], capture_output=True, text=True, timeout=60)
+    assert stop.returncode == 0, stop.stdout + stop.stderr
+    after = live(deployed, None, "--supervisor", url)
+    assert after.code == 1
+    assert "program:matcher.processes RUNNING" in after.out
+    assert "matcher_00, matcher_01" in after.out and "| matcher_00\n" in after.out
+
+
+@pytest.mark.parametrize("option, target, secret", [
+    ("--pgbouncer", "host=127.0.0.1 port=1 dbname=pgbouncer user=ops password=s3cret-pgb "
+     "connect_timeout=2", "s3cret-pgb"),
+    ("--supervisor", "http://ops:s3cret-sup@127.0.0.1:1", "s3cret-sup"),
+    ("--supervisor", "unix:///nonexistent/supervisor.sock", None),
+    ("--redis", "redis://ops:s3cret-rds@127.0.0.1:1/0", "s3cret-rds"),
+])
+def test_an_unreachable_daemon_is_a_row_without_its_secret(tmp_path, monkeypatch, option, target,
+                                                           secret):
+    for variable in LIVE_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    project = copy_example(tmp_path, with_generated=False)
+    result = run("verify", "--env", "development", "--project", str(project), "--live",
+                 option, target)
+    assert result.code == 1
+    assert "(connect)" in result.out and "could not be reached" in result.err
+    if secret is not None:
+        assert secret not in result.out + result.err
+
+
+def test_each_daemon_takes_its_option_else_its_variable(tmp_path, monkeypatch):
+    for variable in LIVE_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("PERFCFG_SUPERVISOR_URL", "unix:///nonexistent/supervisor.sock")
+    project = copy_example(tmp_path, with_generated=False)
+    result = run("verify", "--env", "development", "--project", str(project), "--live",
+                 "--pgbouncer", "host=127.0.0.1 port=1 dbname=pgbouncer connect_timeout=2",
+                 "--format", "json")
+    assert result.code == 1
+    assert json.loads(result.out)["refused"] == ["pgbouncer", "supervisor"]

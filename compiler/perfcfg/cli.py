@@ -193,21 +193,32 @@ COMMANDS: tuple[Command, ...] = (
     Command("verify", "Boot the installed daemons from the compiled files on loopback and "
             "compare their effective values with the intended ones (writes nothing in the "
             "project); with --live, compare a running deployment instead.", (
-            ENV_ONE, PROJECT, HOST, SETS, TEXT_JSON, SECRETS,
-            Opt("live", ("--live",), "Compare the running daemons named by --postgres/--redis "
-                "(or PERFCFG_POSTGRES_DSN/PERFCFG_REDIS_URL) with what the environment "
-                "compiles to: drift.", kind="flag", default=False),
+            ENV_ONE, PROJECT, HOST, SETS, OVERLAY, TEXT_JSON, SECRETS,
+            Opt("live", ("--live",), "Compare the running daemons named by --postgres, "
+                "--pgbouncer, --redis and --supervisor (each one else by PERFCFG_POSTGRES_DSN, "
+                "PERFCFG_PGBOUNCER_DSN, PERFCFG_REDIS_URL, PERFCFG_SUPERVISOR_URL) with what "
+                "the environment compiles to: drift.", kind="flag", default=False),
             Opt("postgres", ("--postgres",), "libpq connection string of the running "
                 "PostgreSQL (with --live).", metavar="DSN"),
+            Opt("pgbouncer", ("--pgbouncer",), "libpq connection string of the running "
+                "pgbouncer's admin console: dbname=pgbouncer and an admin or stats user (with "
+                "--live).", metavar="DSN"),
             Opt("redis", ("--redis",), "URL of the running Redis or Valkey (with --live).",
+                metavar="URL"),
+            Opt("supervisor", ("--supervisor",), "XML-RPC address of the running supervisord, "
+                "unix:///run/supervisor.sock or http://user:password@host:port (with --live).",
                 metavar="URL")),
         lambda io, o: commands.verify(io, _request(o, io), o["fmt"], live=o["live"],
                                       targets={"postgresql": o["postgres"],
-                                               "redis": o["redis"]}),
+                                               "pgbouncer": o["pgbouncer"],
+                                               "redis": o["redis"],
+                                               "supervisor": o["supervisor"]}),
         examples=("perfcfg verify --env staging --project examples/botfarm",
                   "perfcfg verify --env production --secrets placeholder --format json",
                   "perfcfg verify --env production --live --postgres 'host=/run/postgresql "
-                  "user=postgres' --redis redis://monitor@127.0.0.1:6379/0")),
+                  "user=postgres' --pgbouncer 'host=/run/postgresql port=6432 dbname=pgbouncer "
+                  "user=pgbouncer' --redis redis://monitor@127.0.0.1:6379/0 "
+                  "--supervisor unix:///run/supervisor.sock")),
     Command("schema", "Write the JSON Schemas of presets, the project file and host profiles "
             "(to standard output without --out).", (
         Opt("out", ("--out",), "Directory to write the schema files into.", kind="path",

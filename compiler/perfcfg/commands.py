@@ -402,10 +402,13 @@ def verify(io: Io, req: Any, fmt: str = "text", live: bool = False,
     if not result.ok:
         return INVALID
     if live:
-        wanted = {d: t for d, t in (targets or {}).items() if t} or {
-            d: io.environ[v] for d, v in verifier.LIVE_ENV.items() if io.environ.get(v)}
+        # each daemon: its option, else its environment variable
+        given = targets or {}
+        wanted = {d: t for d, v in verifier.LIVE_ENV.items()
+                  if (t := given.get(d) or io.environ.get(v))}
         if not wanted:
-            io.err.write("perfcfg: verify --live needs --postgres DSN and/or --redis URL (or "
+            io.err.write("perfcfg: verify --live needs at least one of --postgres DSN, "
+                         "--pgbouncer DSN, --redis URL, --supervisor URL (or "
                          f"{' / '.join(verifier.LIVE_ENV.values())})\n")
             return USAGE
         found = verifier.verify_live(result, wanted)

@@ -226,15 +226,15 @@ def _pgbouncer(stack: ExitStack, files: dict[str, str], want: intent.Intended, r
     _add(report, "pgbouncer", rows, len(want.pgbouncer) + len(want.databases))
 
 
-def _database_rows(shown: list[dict[str, str]], databases: dict[str, dict[str, str]]
-                   ) -> list[tuple[str, str, str]]:
-    """``[databases]`` entries against SHOW DATABASES (host/port are the harness's)."""
+def _database_rows(shown: list[dict[str, str]], databases: dict[str, dict[str, str]],
+                   skip: tuple[str, ...] = ("host", "port")) -> list[tuple[str, str, str]]:
+    """``[databases]`` entries against SHOW DATABASES (``skip``: the harness's host/port)."""
     by_name = {row["name"]: row for row in shown}
     out = []
     for name, columns in sorted(databases.items()):
         row = by_name.get(name)
         for column, value in sorted(columns.items()):
-            if column in ("host", "port"):
+            if column in skip:
                 continue
             effective = "<missing database>" if row is None else row.get(column, "<unknown>")
             if effective != value:
@@ -303,6 +303,9 @@ def _process_rows(info: list[dict[str, Any]], want: intent.Intended
         if running != sorted(names):
             out.append((f"program:{program}.processes RUNNING", ", ".join(names),
                         ", ".join(running) or "none"))
+    for group in sorted({p["group"] for p in info} - set(want.process_names)):
+        names = sorted(p["name"] for p in info if p["group"] == group)
+        out.append((f"program:{group}", "not in the plan", ", ".join(names)))
     return out
 
 
@@ -322,37 +325,128 @@ def table(rows: list[Row]) -> str:
 
 # -- live: a running deployment ------------------------------------------------------------
 
-LIVE_ENV = {"postgresql": "PERFCFG_POSTGRES_DSN", "redis": "PERFCFG_REDIS_URL"}
+# The daemons ``verify --live`` reads (the cache is Redis or Valkey, whichever the environment
+# targets) and the environment variable that names each one when its option is not given.
+LIVE_ENV = {"postgresql": "PERFCFG_POSTGRES_DSN", "pgbouncer": "PERFCFG_PGBOUNCER_DSN",
+            "redis": "PERFCFG_REDIS_URL", "supervisor": "PERFCFG_SUPERVISOR_URL"}
 
 
 def verify_live(result: Result, targets: dict[str, str]) -> Report:
-    """Compare running daemons (``targets``: daemon → DSN or URL) with what ``result``
-    compiles to; a daemon that cannot be reached is a row, never a crash. The DSN is not
-    repeated in the report (it may hold a password)."""
+    """Compare running daemons (``targets``: daemon → DSN or URL, keys of ``LIVE_ENV``) with
+    what ``result`` compiles to; a daemon that cannot be reached is a row, never a crash.
+    Neither the DSN nor the URL is repeated in the report, and the password either holds is
+    masked in anything perfcfg prints."""
+    from perfcfg.core.redact import remember, scrub
+    from perfcfg.services import registry
+
+    assert result.config is not None   # verify runs on a compiled result only
     want = intent.from_result(result)
+    cache = next(d for d, _v in registry.daemons(result.config.targets).values()
+                 if d in CACHE_DAEMONS)
     report = Report()
-    if "postgresql" in targets:
-        from perfcfg.services.postgres.daemon import live_settings, pg_mismatches
-
+    for daemon, (read, compare) in _LIVE.items():
+        if daemon not in targets:
+            continue
+        label = cache if daemon == "redis" else daemon
+        secrets = _passwords(targets[daemon])
+        for secret in secrets:
+            remember(secret)
         try:
-            current = live_settings(targets["postgresql"])
-        except Exception as exc:   # psycopg's errors name the host, never the password
-            report.refused.append("postgresql")
-            report.rows.append(Row("postgresql", "(connect)", "reachable", _first_line(exc)))
-        else:
-            _add(report, "postgresql", pg_mismatches(current, want.postgres), len(want.postgres))
-    if "redis" in targets:
-        from perfcfg.services.redis.daemon import live_config, redis_mismatches
-
-        try:
-            config = live_config(targets["redis"])
-        except Exception as exc:
-            report.refused.append("redis")
-            report.rows.append(Row("redis", "(connect)", "reachable", _first_line(exc)))
-        else:
-            _add(report, "redis", redis_mismatches(config, want.redis, want.redis_enums),
-                 len(want.redis))
+            state = read(targets[daemon])
+        except Exception as exc:   # the client's own words: they name the host, not the password
+            report.refused.append(label)
+            report.rows.append(Row(label, "(connect)", "reachable",
+                                   scrub(_first_line(exc), secrets) or type(exc).__name__))
+            continue
+        rows, compared = compare(state, want, report)
+        _add(report, label, rows, compared)
     return report
+
+
+def _passwords(target: str) -> list[str]:
+    """The password a DSN (``password=…``) or URL (``scheme://user:password@…``) holds."""
+    from urllib.parse import urlsplit
+
+    found = []
+    if "://" in target:
+        try:
+            found.append(urlsplit(target).password or "")
+        except ValueError:
+            pass
+    try:
+        from psycopg.conninfo import conninfo_to_dict
+
+        found.append(str(conninfo_to_dict(target).get("password") or ""))
+    except Exception:   # not a libpq string (a Redis or supervisor URL)
+        pass
+    return [p for p in found if p]
+
+
+def _live_postgres(state: Any, want: intent.Intended, report: Report) -> tuple[list, int]:
+    from perfcfg.services.postgres.daemon import pg_mismatches
+
+    return pg_mismatches(state, want.postgres), len(want.postgres)
+
+
+def _live_pgbouncer(state: Any, want: intent.Intended, report: Report) -> tuple[list, int]:
+    from perfcfg.services.pgbouncer.daemon import pgbouncer_mismatches
+
+    config, databases = state
+    # [databases] host and port are the deployment's own here, so they are compared too
+    rows = pgbouncer_mismatches(config, want.pgbouncer) + \
+        _database_rows(databases, want.databases, skip=())
+    return rows, len(want.pgbouncer) + len(want.databases)
+
+
+def _live_redis(state: Any, want: intent.Intended, report: Report) -> tuple[list, int]:
+    from perfcfg.services.redis.daemon import redis_mismatches
+
+    return redis_mismatches(state, want.redis, want.redis_enums), len(want.redis)
+
+
+def _live_supervisor(state: Any, want: intent.Intended, report: Report) -> tuple[list, int]:
+    from perfcfg.services.supervisor.daemon import supervisor_mismatches
+
+    info, processes = state
+    rows, unread = supervisor_mismatches(info, want.supervisor)
+    if unread:
+        keys = sorted({path.rpartition(".")[2] for path in unread})
+        report.notes.append(f"supervisor: XML-RPC does not report {', '.join(keys)}: "
+                            f"{len(unread)} value(s) not compared")
+    return rows + _process_rows(processes, want), len(want.supervisor) - len(unread)
+
+
+def _read_postgres(dsn: str) -> Any:
+    from perfcfg.services.postgres.daemon import live_settings
+
+    return live_settings(dsn)
+
+
+def _read_pgbouncer(dsn: str) -> Any:
+    from perfcfg.services.pgbouncer.daemon import live_console
+
+    return live_console(dsn)
+
+
+def _read_redis(url: str) -> Any:
+    from perfcfg.services.redis.daemon import live_config
+
+    return live_config(url)
+
+
+def _read_supervisor(url: str) -> Any:
+    from perfcfg.services.supervisor.daemon import live_state
+
+    return live_state(url)
+
+
+_LIVE: dict[str, tuple[Callable[[str], Any],
+                       Callable[[Any, intent.Intended, Report], tuple[list, int]]]] = {
+    "postgresql": (_read_postgres, _live_postgres),
+    "pgbouncer": (_read_pgbouncer, _live_pgbouncer),
+    "redis": (_read_redis, _live_redis),
+    "supervisor": (_read_supervisor, _live_supervisor),
+}
 
 
 def _first_line(exc: Exception) -> str:

@@ -157,10 +157,8 @@ class PgBouncer(procs.Handle):
                 for r in self.console("SHOW CONFIG")}
 
     def databases(self) -> list[dict[str, str]]:
-        """``SHOW DATABASES``, its columns named after the ``[databases]`` keys: pgbouncer 1.24
-        shows ``reserve_pool`` as ``reserve_pool_size``."""
-        return [{SHOWN_AS.get(k, k): v for k, v in row.items()}
-                for row in self.console("SHOW DATABASES")]
+        """``SHOW DATABASES``, its columns named after the ``[databases]`` keys."""
+        return shown_databases(self.console("SHOW DATABASES"))
 
     def users(self) -> list[dict[str, str]]:
         return self.console("SHOW USERS")
@@ -172,14 +170,46 @@ class PgBouncer(procs.Handle):
 
     def mismatches(self, intended: Mapping[str, str]) -> list[Mismatch]:
         """Intended ``[pgbouncer]`` values that differ from ``SHOW CONFIG``."""
-        current = self.config()
-        out: list[Mismatch] = []
-        for key, value in sorted(intended.items()):
-            if key in HARNESS_KEYS:
-                continue
-            row = current.get(key)
-            if row is None:
-                out.append((key, value, "<unknown parameter>"))
-            elif not pgbouncer_equal(value, row["value"], enum=key in ENUMS):
-                out.append((key, value, row["value"]))
-        return out
+        current = {key: row["value"] for key, row in self.config().items()}
+        return pgbouncer_mismatches(current, intended, HARNESS_KEYS)
+
+
+def shown_databases(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    """``SHOW DATABASES`` rows with their columns named after the ``[databases]`` keys:
+    pgbouncer 1.24 shows ``reserve_pool`` as ``reserve_pool_size``."""
+    return [{SHOWN_AS.get(k, k): v for k, v in row.items()} for row in rows]
+
+
+def pgbouncer_mismatches(current: Mapping[str, str], intended: Mapping[str, str],
+                         skip: frozenset[str] = frozenset()) -> list[Mismatch]:
+    """Intended ``[pgbouncer]`` values that differ from ``current`` (``SHOW CONFIG``'s
+    key → value); ``skip`` names what the caller set itself."""
+    out: list[Mismatch] = []
+    for key, value in sorted(intended.items()):
+        if key in skip:
+            continue
+        effective = current.get(key)
+        if effective is None:
+            out.append((key, value, "<unknown parameter>"))
+        elif not pgbouncer_equal(value, effective, enum=key in ENUMS):
+            out.append((key, value, effective))
+    return out
+
+
+def live_console(dsn: str) -> tuple[dict[str, str], list[dict[str, str]]]:
+    """``SHOW CONFIG`` (key → value) and ``SHOW DATABASES`` of a running pgbouncer's admin
+    console (``verify --live``): ``dsn`` names ``dbname=pgbouncer`` and an admin or stats user.
+    The console speaks only the simple query protocol, which psycopg's client-side-binding
+    cursor uses for a query without parameters."""
+    import psycopg
+
+    def text(value: object) -> str:   # as psql --csv shows it: NULL is empty
+        return "" if value is None else str(value)
+
+    with psycopg.connect(dsn, autocommit=True, connect_timeout=10,
+                         cursor_factory=psycopg.ClientCursor) as conn:
+        config = {str(r[0]): text(r[1]) for r in conn.execute("SHOW CONFIG").fetchall()}
+        cur = conn.execute("SHOW DATABASES")
+        columns = [c.name for c in cur.description or ()]
+        databases = [dict(zip(columns, map(text, r))) for r in cur.fetchall()]
+    return config, shown_databases(databases)

@@ -170,18 +170,65 @@ class Supervisord(procs.Handle):
         keys RPC does not expose (autorestart, stopasgroup, numprocs, environment, …) and
         ``[supervisord]`` keys come from supervisor's own parse of the started file.
         """
-        info = self.config_info()
         parsed = parse_supervisord_conf(self.effective_conf(), host_independent=False)
-        out: list[Mismatch] = []
-        for path, value in sorted(intended.items()):
-            section, _, key = path.rpartition(".")
-            if path in HARNESS_KEYS or key in HARNESS_KEYS:
-                continue
-            for effective in _effective(section, key, info, parsed.options):
-                if not _same(section, key, value, effective):
-                    out.append((path, value, _show(effective)))
-                    break
+        out, _unread = supervisor_mismatches(self.config_info(), intended, parsed.options,
+                                             HARNESS_KEYS)
         return out
+
+
+def supervisor_mismatches(info: list[dict[str, Any]], intended: Mapping[str, str],
+                          options: Any = None, skip: frozenset[str] = frozenset()
+                          ) -> tuple[list[Mismatch], list[str]]:
+    """Intended ``{"program:NAME.key" | "supervisord.key": value}`` that differ from what runs,
+    and the paths that could not be read. ``info`` is ``getAllConfigInfo()``; ``options`` is
+    supervisor's own parse of the file it runs, when there is one (the harness): a running
+    deployment reached over XML-RPC tells only what ``getAllConfigInfo()`` and the process
+    list say, so ``[supervisord]`` keys and a program's ``autorestart``, ``stopasgroup``,
+    ``environment``… are unread there."""
+    out: list[Mismatch] = []
+    unread: list[str] = []
+    for path, value in sorted(intended.items()):
+        section, _, key = path.rpartition(".")
+        if path in skip or key in skip:
+            continue
+        found = _effective(section, key, info, options)
+        if found is None:
+            unread.append(path)
+            continue
+        for effective in found:
+            if not _same(section, key, value, effective):
+                out.append((path, value, _show(effective)))
+                break
+    return out, unread
+
+
+def live_rpc(url: str) -> Any:
+    """An XML-RPC proxy for a running supervisord (``verify --live``): ``unix:///path`` or
+    ``http://user:password@host:port``, as supervisorctl's ``serverurl``. The credentials go
+    to supervisor's own transport, never into the proxy's address, so no error repeats them."""
+    from urllib.parse import urlsplit
+
+    from supervisor.xmlrpc import SupervisorTransport
+
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        transport = SupervisorTransport(None, None, f"unix://{parts.path}")
+    elif parts.scheme in ("http", "https"):
+        netloc = parts.hostname or "127.0.0.1"
+        if parts.port is not None:
+            netloc = f"{netloc}:{parts.port}"
+        transport = SupervisorTransport(parts.username, parts.password,
+                                        f"{parts.scheme}://{netloc}")
+    else:
+        raise ValueError(f"{parts.scheme or 'no'} scheme: expected unix:///path/to/socket or "
+                         "http://user:password@host:port")
+    return xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport)
+
+
+def live_state(url: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """``getAllConfigInfo()`` and ``getAllProcessInfo()`` of a running supervisord."""
+    proxy = live_rpc(url)
+    return list(proxy.supervisor.getAllConfigInfo()), list(proxy.supervisor.getAllProcessInfo())
 
 
 def _credentials(text: str) -> tuple[str | None, str | None]:
@@ -196,23 +243,31 @@ def _credentials(text: str) -> tuple[str | None, str | None]:
     return user, password
 
 
-def _effective(section: str, key: str, info: list[dict[str, Any]], options: Any) -> list[Any]:
+def _effective(section: str, key: str, info: list[dict[str, Any]], options: Any
+               ) -> list[Any] | None:
+    """The values every process of ``section`` runs with (None: not readable)."""
     if section == "supervisord":
+        if options is None:
+            return None
         return [getattr(options, key, getattr(options.configroot.supervisord, key, "<unknown>"))]
     group = section.split(":", 1)[1] if ":" in section else section
+    procs_of = [proc for proc in info if proc["group"] == group]
+    if key == "numprocs":
+        return [len(procs_of)]
+    rpc_key = _RPC_NAMES.get(key, key)
+    if options is None and procs_of and rpc_key not in procs_of[0]:
+        return None
     values: list[Any] = []
-    configs = {p.name: p for g in options.process_group_configs for p in g.process_configs
-               if g.name == group}
-    for proc in info:
-        if proc["group"] != group:
-            continue
-        rpc_key = _RPC_NAMES.get(key, key)
+    configs = {} if options is None else {
+        p.name: p for g in options.process_group_configs for p in g.process_configs
+        if g.name == group}
+    for proc in procs_of:
         if rpc_key in proc:
             values.append(proc[rpc_key])
         elif proc["name"] in configs:
             values.append(getattr(configs[proc["name"]], key, "<unknown>"))
-    if key in ("numprocs", "numprocs_start"):
-        return [len(values)] if key == "numprocs" else values[:1]
+    if key == "numprocs_start":
+        return values[:1]
     return values or ["<no process>"]
 
 
