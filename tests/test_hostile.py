@@ -731,3 +731,109 @@ def test_class13_a_name_postgresql_would_cut_is_refused(project, setting):
     assert result.code == 1 and "error[PCF204]" in result.err and "63 bytes" in result.err
     write(project / "presets/staging.yaml", HEAD + f"postgres:\n  {setting}: {'a' * 63}\n")
     assert run("validate", "--project", str(project)).code == 0
+
+
+# -- class 18: a listen address the daemon cannot bind -------------------------------------
+
+BAD_ADDRESSES = [
+    ("redis", "bind", "[127.0.0.256]", "'127.0.0.256' is not an IPv4 address"),
+    ("redis", "bind", "[\"127.0.0.1,::1\"]", "holds a comma: this daemon separates addresses "
+                                              "with spaces"),
+    ("redis", "bind", "[\"bad_host!\"]", "'bad_host!' is neither an IP address nor a host name"),
+    ("postgres", "listen_addresses", "\"127.0.0.1 ::1\"", "holds a space: this daemon separates "
+                                                          "addresses with a comma"),
+    ("postgres", "listen_addresses", "\"10.0.0.5, fe80::zz\"", "'fe80::zz' is not an IPv6 "
+                                                               "address"),
+    ("pgbouncer", "listen_addr", "\"10.0.0.999\"", "'10.0.0.999' is not an IPv4 address"),
+    ("pgbouncer", "listen_addr", "\"db host\"", "holds a space"),
+]
+
+
+@pytest.mark.parametrize("service, key, value, says", BAD_ADDRESSES,
+                         ids=[f"{s}-{v}" for s, _, v, _ in BAD_ADDRESSES])
+def test_class18_an_address_the_daemon_cannot_bind_is_a_diagnostic(project, service, key,
+                                                                    value, says):
+    write(project / "presets/staging.yaml", f"{HEAD}{service}:\n  {key}: {value}\n")
+    result = run("validate", "--project", str(project), "--format", "json")
+    assert result.code == 1
+    [found] = [d for d in json.loads(result.out)["diagnostics"] if d["severity"] == "error"]
+    assert (found["code"], found["path"], found["file"], found["line"]) == (
+        "PCF204", f"{service}.{key}", "presets/staging.yaml", 3)
+    assert says in found["message"]
+
+
+@pytest.mark.parametrize("service, key, value", [
+    ("redis", "bind", "[localhost, -::1]"), ("redis", "bind", "[\"127.0.0.1 -::1\"]"),
+    ("redis", "bind", "[\"*\", \"-::*\"]"), ("postgres", "listen_addresses", "\"127.0.0.1, ::1\""),
+    ("postgres", "listen_addresses", "\"\""), ("pgbouncer", "listen_addr", "\"*\""),
+    ("pgbouncer", "listen_addr", "db-1.internal.example"),
+])
+def test_class18_addresses_and_host_names_the_daemon_binds_pass(project, service, key, value):
+    write(project / "presets/staging.yaml", f"{HEAD}{service}:\n  {key}: {value}\n")
+    result = run("validate", "--project", str(project), "--format", "json")
+    assert not [d for d in json.loads(result.out)["diagnostics"]
+                if d["code"] == "PCF204"], result.out
+
+
+@pytest.mark.daemons
+@pytest.mark.parametrize("bind, starts", [
+    ("127.0.0.256", False), ("127.0.0.1,::1", False), ("bad_host!", False),
+    ("localhost -::1", True), ("127.0.0.1", True),
+])
+def test_class18_redis_agrees_about_which_binds_it_can_listen_on(project, bind, starts):
+    """perfcfg refuses exactly the bind values the real redis-server cannot start with."""
+    from conftest import require_daemon
+    from perfcfg.harness import procs
+    from perfcfg.harness.binaries import require
+
+    require_daemon("redis")
+    write(project / "presets/staging.yaml", f"{HEAD}redis:\n  bind: {json.dumps([bind])}\n")
+    refused = run("validate", "--project", str(project)).code == 1
+    port = procs.free_port()
+    proc = subprocess.Popen([require("redis-server"), "--port", str(port), "--bind", *bind.split(),
+                             "--save", "", "--daemonize", "no", "--logfile", ""],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        exited = proc.wait(timeout=3) is not None
+    except subprocess.TimeoutExpired:
+        exited = False
+    finally:
+        proc.kill()
+        log = proc.communicate()[0]
+    assert (not exited) == starts, log[-2000:]
+    assert refused == (not starts)
+
+
+@pytest.mark.daemons
+@pytest.mark.parametrize("listen, starts", [
+    ("127.0.0.1 ::1", False), ("127.0.0.256", False), ("127.0.0.1, ::1", True),
+])
+def test_class18_postgres_agrees_about_which_listen_addresses_it_can_use(project, pg_template,
+                                                                        listen, starts):
+    """perfcfg refuses exactly the listen_addresses the real PostgreSQL stops on (a space
+    between addresses is "invalid list syntax"; an address it cannot translate, no socket)."""
+    from perfcfg.harness import procs
+    from perfcfg.harness.binaries import require
+
+    write(project / "presets/staging.yaml",
+          f"{HEAD}postgres:\n  listen_addresses: {json.dumps(listen)}\n")
+    refused = run("validate", "--project", str(project)).code == 1
+    scratch = procs.scratch_dir("pf-listen-", pg_template.account)
+    try:
+        pg_template.copy_to(f"{scratch}/data")
+        proc = subprocess.Popen(
+            [require("postgres", pg_template.version), "-D", f"{scratch}/data", "-p",
+             str(procs.free_port()), "-k", scratch, "-c", f"listen_addresses={listen}"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            **pg_template.account.popen_kwargs())
+        try:
+            exited = proc.wait(timeout=5) is not None
+        except subprocess.TimeoutExpired:
+            exited = False
+        finally:
+            proc.terminate()
+            log = proc.communicate(timeout=30)[0]
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    assert (not exited) == starts, log[-2000:]
+    assert refused == (not starts)

@@ -14,6 +14,7 @@ True
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from dataclasses import dataclass, replace
@@ -193,6 +194,46 @@ def as_string(value: Any) -> str:
     if isinstance(value, (list, dict)) or value is None:
         raise UnitError(f"expected a string, got {value!r}")
     return check_text(str(value))
+
+
+_HOST_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOST_NAME = re.compile(rf"{_HOST_LABEL}(?:\.{_HOST_LABEL})*\.?")
+
+
+def check_addresses(items: list[str], separator: str, *, everywhere: tuple[str, ...] = (),
+                    optional_prefix: str = "") -> None:
+    """Addresses a daemon will listen on, each an IP address, a host name or one of
+    ``everywhere`` (``*``); a daemon that cannot read one stops at start (Redis: "Name or
+    service not known"). ``separator`` is the daemon's: a comma for PostgreSQL and
+    pgbouncer, a space for Redis; ``optional_prefix`` marks an address it may skip (Redis's
+    ``-``).
+
+    >>> check_addresses(["127.0.0.1", "-::1"], " ", everywhere=("*",), optional_prefix="-")
+    >>> check_addresses(["127.0.0.256"], ",")
+    Traceback (most recent call last):
+    ...
+    perfcfg.core.units.UnitError: '127.0.0.256' is not an IPv4 address
+    """
+    other = {",": "a space", " ": "a comma"}[separator]
+    for item in items:
+        token = item[len(optional_prefix):] if optional_prefix and item.startswith(
+            optional_prefix) else item
+        if token in everywhere:
+            continue
+        try:
+            ipaddress.ip_address(token)
+            continue
+        except ValueError:
+            pass
+        if ("," if separator == " " else " ") in token or (separator == "," and "\t" in token):
+            raise UnitError(f"{item!r} holds {other}: this daemon separates addresses with "
+                            f"{'a comma' if separator == ',' else 'spaces'}")
+        if re.fullmatch(r"[0-9.]+", token):
+            raise UnitError(f"{item!r} is not an IPv4 address")
+        if ":" in token:
+            raise UnitError(f"{item!r} is not an IPv6 address")
+        if len(token) > 253 or not _HOST_NAME.fullmatch(token):
+            raise UnitError(f"{item!r} is neither an IP address nor a host name")
 
 
 def octal(value: Any) -> int:

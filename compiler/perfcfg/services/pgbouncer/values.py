@@ -14,7 +14,7 @@ from typing import Any
 
 from perfcfg.core.units import UnitError
 from perfcfg.services.catalog import (
-    Param, as_bool, as_enum, as_int, as_real, as_string, octal, ranged)
+    Param, as_bool, as_enum, as_int, as_real, as_string, check_addresses, octal, ranged)
 
 BOOL_HINT = "pgbouncer booleans are true or false (written 1 or 0)"
 INTEGER_HINT = "use 0 or a positive whole number"
@@ -47,7 +47,10 @@ def _canonical(param: Param, value: Any) -> Any:
             raise UnitError(f"{number} is outside the range 0 .. {PGBOUNCER_INT_MAX}: pgbouncer "
                             "keeps only the low 32 bits of an integer setting, silently")
         return number
-    return as_string(value)
+    text = as_string(value)
+    if param.name == "listen_addr" and text.strip():   # '' is the Unix socket only
+        check_addresses([a.strip() for a in text.split(",")], ",", everywhere=("*",))
+    return text
 
 
 coerce = ranged(_canonical)

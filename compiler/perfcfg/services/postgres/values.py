@@ -17,7 +17,8 @@ from typing import Any
 
 from perfcfg.core.units import UnitError, human
 from perfcfg.services.catalog import (
-    BOOL_WORDS, Param, as_bool, as_enum, as_int, as_real, as_string, check_range)
+    BOOL_WORDS, Param, as_bool, as_enum, as_int, as_real, as_string, check_addresses,
+    check_range)
 from perfcfg.services.fixit import fix_unit
 from perfcfg.services.postgres.units import (
     PG_BASE_BYTES, PG_BASE_US, parse_pg_memory, parse_pg_time)
@@ -67,6 +68,8 @@ def _canonical(param: Param, value: Any) -> Any:
         if param.name in NAME_LENGTH_GUCS and len(text.encode()) > NAME_MAX_BYTES:
             raise UnitError(f"{param.name} is at most {NAME_MAX_BYTES} bytes: PostgreSQL "
                             "silently truncates a longer one")
+        if param.name == "listen_addresses" and text.strip():   # '' is Unix sockets only
+            check_addresses([a.strip() for a in text.split(",")], ",", everywhere=("*",))
         return text
     if param.type == "real":
         return as_real(value)

@@ -13,7 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from perfcfg.core.units import UnitError
-from perfcfg.services.catalog import Param, as_bool, as_enum, as_int, as_string, octal, ranged
+from perfcfg.services.catalog import (
+    Param, as_bool, as_enum, as_int, as_string, check_addresses, octal, ranged)
 from perfcfg.services.fixit import fix_unit
 from perfcfg.services.redis.units import parse_redis_memory
 
@@ -33,8 +34,11 @@ def _canonical(param: Param, value: Any) -> Any:
     if param.type == "octal":
         return octal(value)
     if param.type == "list":
-        items = value if isinstance(value, list) else [value]
-        return [as_string(item) for item in items]
+        items = [as_string(item) for item in (value if isinstance(value, list) else [value])]
+        if param.name == "bind":
+            check_addresses([a for item in items for a in item.split()], " ",
+                            everywhere=("*", "::*"), optional_prefix="-")
+        return items
     return as_string(value)
 
 
