@@ -789,19 +789,26 @@ def test_class18_redis_agrees_about_which_binds_it_can_listen_on(project, bind, 
     require_daemon("redis")
     write(project / "presets/staging.yaml", f"{HEAD}redis:\n  bind: {json.dumps([bind])}\n")
     refused = run("validate", "--project", str(project)).code == 1
-    port = procs.free_port()
-    proc = subprocess.Popen([require("redis-server"), "--port", str(port), "--bind", *bind.split(),
-                             "--save", "", "--daemonize", "no", "--logfile", ""],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        exited = proc.wait(timeout=3) is not None
-    except subprocess.TimeoutExpired:
-        exited = False
-    finally:
-        proc.kill()
-        log = proc.communicate()[0]
-    assert (not exited) == starts, log[-2000:]
+    up, log = _stays_up([require("redis-server"), "--port", str(procs.free_port()), "--bind",
+                         *bind.split(), "--save", "", "--daemonize", "no", "--logfile", ""])
+    assert up == starts, log[-2000:]
     assert refused == (not starts)
+
+
+def _stays_up(argv: list[str], seconds: float = 4, **popen) -> tuple[bool, str]:
+    """Whether a daemon started with ``argv`` is still running after ``seconds`` (it was
+    stopped then), and what it printed."""
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            **popen)
+    try:
+        proc.wait(timeout=seconds)
+        up = False
+    except subprocess.TimeoutExpired:
+        up = True
+    finally:
+        proc.terminate()
+        log = proc.communicate(timeout=30)[0]
+    return up, log
 
 
 @pytest.mark.daemons
@@ -821,19 +828,11 @@ def test_class18_postgres_agrees_about_which_listen_addresses_it_can_use(project
     scratch = procs.scratch_dir("pf-listen-", pg_template.account)
     try:
         pg_template.copy_to(f"{scratch}/data")
-        proc = subprocess.Popen(
+        up, log = _stays_up(
             [require("postgres", pg_template.version), "-D", f"{scratch}/data", "-p",
              str(procs.free_port()), "-k", scratch, "-c", f"listen_addresses={listen}"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             **pg_template.account.popen_kwargs())
-        try:
-            exited = proc.wait(timeout=5) is not None
-        except subprocess.TimeoutExpired:
-            exited = False
-        finally:
-            proc.terminate()
-            log = proc.communicate(timeout=30)[0]
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    assert (not exited) == starts, log[-2000:]
+    assert up == starts, log[-2000:]
     assert refused == (not starts)
