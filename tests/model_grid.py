@@ -26,6 +26,7 @@ BASE: dict[str, dict[str, Any]] = {
     "Targets": {},
     "Environment": {"preset": "presets/staging.yaml", "host": "hosts/vm.yaml"},
     "Secrets": {},
+    "PresetSources": {},
     "DeployFile": {},
     "Deploy": {},
     "ProjectFile": {"project": "demo",

@@ -642,6 +642,39 @@ def test_class8_extends_is_confined_and_foreign_lines_are_never_shown(project, t
     assert "root:" not in result.err and "secret-line" not in result.err
 
 
+def _shared_presets(project, tmp_path, dirs: str) -> None:
+    """A monorepo's shared preset beside the project, and perfcfg.yaml listing ``dirs``."""
+    write(tmp_path / "shared/fleet.yaml", "postgres:\n  work_mem: 24MB\n")
+    write(tmp_path / "elsewhere/other.yaml", "postgres:\n  work_mem: 48MB\n")
+    text = (project / "perfcfg.yaml").read_text()
+    write(project / "perfcfg.yaml", text.replace("environments:", f"presets: {{dirs: {dirs}}}\n"
+                                                 "environments:", 1))
+
+
+def test_class8_presets_dirs_lets_extends_read_a_shared_directory(project, tmp_path):
+    _shared_presets(project, tmp_path, f"[{os.path.relpath(tmp_path / 'shared', project)}]")
+    write(project / "presets/staging.yaml",
+          "extends: [builtin:staging, base.yaml, ../../shared/fleet.yaml]\n")
+    result = run("explain", "postgres.work_mem", "--env", "staging", "--project", str(project))
+    assert result.code == 0, result.err
+    assert result.out.startswith("postgres.work_mem = 24MB") and "../shared/fleet.yaml:2:" in \
+        result.out
+
+
+@pytest.mark.parametrize("target", ["../../elsewhere/other.yaml", "../../shared/../elsewhere/"
+                                    "other.yaml", "link.yaml"])
+def test_class8_presets_dirs_allows_only_what_it_lists(project, tmp_path, target):
+    _shared_presets(project, tmp_path, f"[{tmp_path / 'shared'}]")
+    os.symlink(tmp_path / "elsewhere/other.yaml", tmp_path / "shared/link.yaml")
+    if target == "link.yaml":
+        target = "../../shared/link.yaml"   # inside the listed directory, pointing out of it
+    write(project / "presets/staging.yaml", f"extends: [builtin:staging, base.yaml, {target}]\n")
+    result = run("validate", "--project", str(project))
+    assert result.code == 1 and "error[PCF116]" in result.err
+    assert "list ../elsewhere there" in result.err   # the hint names the directory to list
+    assert "48MB" not in result.err
+
+
 @pytest.mark.parametrize("host", ["/etc/passwd", "/etc/hostname", "/etc/os-release"])
 def test_class8_a_host_file_that_is_not_yaml_is_never_echoed(project, host):
     text = Path(host).read_text()

@@ -17,7 +17,7 @@ from perfcfg import modelrules as rules
 from perfcfg.modelbase import Record
 from perfcfg.modelrules import SECRET_REF, ProgramMethods, parse_share
 
-__all__ = ["PostgresBuild", "Targets", "Environment", "Secrets", "DeployFile", "Deploy", "ProjectFile", "HostProfile", "Program", "Workload", "Database", "User", "Client", "RedisUser", "Waiver", "Policy", "Budget", "SECRET_REF", "parse_share"]
+__all__ = ["PostgresBuild", "Targets", "Environment", "Secrets", "PresetSources", "DeployFile", "Deploy", "ProjectFile", "HostProfile", "Program", "Workload", "Database", "User", "Client", "RedisUser", "Waiver", "Policy", "Budget", "SECRET_REF", "parse_share"]
 
 
 class PostgresBuild(Record):
@@ -71,6 +71,12 @@ class Secrets(Record):
     FIELDS = {'mode': None, 'dirs': None}
 
 
+class PresetSources(Record):
+    dirs: list[str]
+
+    FIELDS = {'dirs': None}
+
+
 class DeployFile(Record):
     """Where one generated file goes on the host and who owns it there (manifest.json);
     unset keys keep the Debian package's layout for the target version."""
@@ -97,6 +103,7 @@ class ProjectFile(Record):
     output: str
     targets: Targets
     secrets: Secrets
+    presets: PresetSources
     deploy: Deploy
     environments: dict[str, Environment]
 
@@ -105,6 +112,7 @@ class ProjectFile(Record):
         'output': None,
         'targets': Targets,
         'secrets': Secrets,
+        'presets': PresetSources,
         'deploy': Deploy,
         'environments': Environment,
     }
@@ -443,6 +451,28 @@ Secrets.__core_schema__ = {
     'root_model': False,
     'config': {'extra_fields_behavior': 'forbid', 'strict': True, 'title': 'Secrets'},
 }
+PresetSources.__core_schema__ = {
+    'type': 'model',
+    'cls': PresetSources,
+    'schema': {
+        'type': 'model-fields',
+        'fields': {
+            'dirs': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {'type': 'list', 'items_schema': {'type': 'str'}},
+                    'default': [],
+                },
+            },
+        },
+        'model_name': 'PresetSources',
+        'computed_fields': [],
+    },
+    'custom_init': False,
+    'root_model': False,
+    'config': {'extra_fields_behavior': 'forbid', 'strict': True, 'title': 'PresetSources'},
+}
 DeployFile.__core_schema__ = {
     'type': 'model',
     'cls': DeployFile,
@@ -553,6 +583,14 @@ ProjectFile.__core_schema__ = {
                     'type': 'default',
                     'schema': Secrets.__core_schema__,
                     'default': Secrets._make({'mode': 'resolve', 'dirs': []}),
+                },
+            },
+            'presets': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': PresetSources.__core_schema__,
+                    'default': PresetSources._make({'dirs': []}),
                 },
             },
             'deploy': {

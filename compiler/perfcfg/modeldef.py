@@ -87,6 +87,13 @@ class Secrets(Strict):
     dirs: list[str] = []
 
 
+class PresetSources(Strict):
+    # Directories outside the project that ``extends`` may read (absolute, or relative to the
+    # project), e.g. a monorepo's shared presets; everything else outside the project is
+    # refused (PCF116).
+    dirs: list[str] = []
+
+
 class DeployFile(Strict):
     """Where one generated file goes on the host and who owns it there (manifest.json);
     unset keys keep the Debian package's layout for the target version."""
@@ -108,6 +115,7 @@ class ProjectFile(Strict):
     output: str = Field("generated/{env}", pattern=r"^[^\x00-\x1f\x7f]+$")
     targets: Targets = Targets()
     secrets: Secrets = Secrets()
+    presets: PresetSources = PresetSources()
     deploy: Deploy = Deploy()
     environments: Annotated[dict[str, Environment], AfterValidator(rules.env_names)] = Field(
         min_length=1)
@@ -242,6 +250,6 @@ class Budget(Strict):
 
 
 # The structures perfcfg validates on its own, in the order scripts/gen_model.py writes them.
-MODELS: tuple[type[Strict], ...] = (PostgresBuild, Targets, Environment, Secrets, DeployFile,
+MODELS: tuple[type[Strict], ...] = (PostgresBuild, Targets, Environment, Secrets, PresetSources, DeployFile,
                                     Deploy, ProjectFile, HostProfile, Program, Workload, Database,
                                     User, Client, RedisUser, Waiver, Policy, Budget)

@@ -135,15 +135,18 @@ def display_name(path: FsPath, project_dir: FsPath) -> str:
 
 
 def load_chain(preset: FsPath, project_dir: FsPath, sources: Sources,
-               origin_span: Span | None = None) -> Chain:
-    """The preset and everything it extends, bases first, each file once."""
+               origin_span: Span | None = None, dirs: tuple[FsPath, ...] = ()) -> Chain:
+    """The preset and everything it extends, bases first, each file once; files are read
+    from the project directory and from ``dirs`` (perfcfg.yaml's ``presets.dirs``) only."""
     chain = Chain([], [])
-    _visit(("file", preset), project_dir, sources, chain, [], set(), origin_span)
+    allowed = [project_dir, *(project_dir / d for d in dirs)]
+    _visit(("file", preset), project_dir, sources, chain, [], set(), origin_span, allowed)
     return chain
 
 
 def _visit(ref: tuple[str, FsPath | str], project_dir: FsPath, sources: Sources, chain: Chain,
-           stack: list[str], done: set[str], at: Span | None) -> None:
+           stack: list[str], done: set[str], at: Span | None,
+           allowed: list[FsPath]) -> None:
     kind, target = ref
     if kind == "builtin":
         display = f"{BUILTIN_PREFIX}{target}"
@@ -159,11 +162,13 @@ def _visit(ref: tuple[str, FsPath | str], project_dir: FsPath, sources: Sources,
         display = display_name(real, project_dir)
         key = str(real)
         text = None
-        if not inside(real, [project_dir]):
+        if not inside(real, allowed):
             chain.diagnostics.append(Diagnostic(
                 "PCF116", "error", f"extends names {display}, which is outside the project "
-                "directory", at, hint="presets are read from the project directory only (after "
-                "resolving .. and symbolic links); copy the preset into the project"))
+                "directory", at, hint="presets are read from the project directory (after "
+                "resolving .. and symbolic links) and the directories perfcfg.yaml lists under "
+                f"presets.dirs; list {display_name(real.parent, project_dir)} there, or copy "
+                "the preset into the project"))
             return
         if not real.is_file():
             chain.diagnostics.append(Diagnostic(
@@ -197,7 +202,7 @@ def _visit(ref: tuple[str, FsPath | str], project_dir: FsPath, sources: Sources,
             nxt: tuple[str, FsPath | str] = ("builtin", child[len(BUILTIN_PREFIX):])
         else:
             nxt = ("file", base_dir / child)
-        _visit(nxt, project_dir, sources, chain, [*stack, key], done, span)
+        _visit(nxt, project_dir, sources, chain, [*stack, key], done, span, allowed)
     done.add(key)
     chain.layers.append(Layer(display, tree))
 

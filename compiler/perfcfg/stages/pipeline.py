@@ -82,13 +82,14 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
     outer_spans: dict[str, Span] = dict(target_spans)
     kind = projects.env_kind(req.env, env)
     host, host_display = _host(req, env, proj, sources, diags, outer_spans)
+    shared = tuple(Path(d) for d in proj.file.presets.dirs)
     chain = load_chain(req.project_dir / env.preset, req.project_dir, sources,
-                       proj.span(f"environments.{req.env}.preset"))
+                       proj.span(f"environments.{req.env}.preset"), shared)
     diags.extend(chain.diagnostics)
     layers, found = list(chain.layers), list(chain.diagnostics)
     if req.overlay is not None:
         # A rehearsal's preset file (other ports and paths): above every preset, below --set.
-        extra = load_chain(req.overlay, req.project_dir, sources)
+        extra = load_chain(req.overlay, req.project_dir, sources, dirs=shared)
         diags.extend(extra.diagnostics)
         found += extra.diagnostics
         seen = {layer.display for layer in layers}
