@@ -28,7 +28,9 @@ fi
 
 # A fresh postgresql-15 install also creates a stopped "main" cluster on 5432; harmless with
 # the guard above (the tests never use it), so createcluster.conf is left alone.
-PACKAGES=(postgresql-15 postgresql-client-15 pgbouncer redis-server redis-tools)
+# iproute2 (ss: the daemons' listen backlogs) and systemd (systemd-analyze verify: the
+# generated drop-ins parse) serve the limits tests; no unit is started or enabled.
+PACKAGES=(postgresql-15 postgresql-client-15 pgbouncer redis-server redis-tools iproute2 systemd)
 SERVICES=(postgresql pgbouncer redis-server)
 enabled_before=()
 for svc in "${SERVICES[@]}"; do

@@ -24,6 +24,7 @@ from typing import Any, Iterator
 BASE: dict[str, dict[str, Any]] = {
     "PostgresBuild": {},
     "Targets": {},
+    "EnvironmentDeploy": {},
     "Environment": {"preset": "presets/staging.yaml", "host": "hosts/vm.yaml"},
     "Secrets": {},
     "PresetSources": {},

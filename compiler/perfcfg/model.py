@@ -17,7 +17,7 @@ from perfcfg import modelrules as rules
 from perfcfg.modelbase import Record
 from perfcfg.modelrules import SECRET_REF, ProgramMethods, parse_share
 
-__all__ = ["PostgresBuild", "Targets", "Environment", "Secrets", "PresetSources", "DeployFile", "Deploy", "ProjectFile", "HostProfile", "Program", "Workload", "Database", "User", "Client", "RedisUser", "Waiver", "Policy", "Budget", "SECRET_REF", "parse_share"]
+__all__ = ["PostgresBuild", "Targets", "EnvironmentDeploy", "Environment", "Secrets", "PresetSources", "DeployFile", "Deploy", "ProjectFile", "HostProfile", "Program", "Workload", "Database", "User", "Client", "RedisUser", "Waiver", "Policy", "Budget", "SECRET_REF", "parse_share"]
 
 
 class PostgresBuild(Record):
@@ -54,14 +54,30 @@ class Targets(Record):
     }
 
 
+class EnvironmentDeploy(Record):
+    """An environment's own deploy choices, over the project's ``deploy:``."""
+
+    limits: bool | None
+
+    FIELDS = {'limits': None}
+
+
 class Environment(Record):
     preset: str
     host: str
     kind: Literal['development', 'staging', 'production'] | None
     output: str | None
     targets: Targets | None
+    deploy: EnvironmentDeploy | None
 
-    FIELDS = {'preset': None, 'host': None, 'kind': None, 'output': None, 'targets': Targets}
+    FIELDS = {
+        'preset': None,
+        'host': None,
+        'kind': None,
+        'output': None,
+        'targets': Targets,
+        'deploy': EnvironmentDeploy,
+    }
 
 
 class Secrets(Record):
@@ -93,8 +109,9 @@ class Deploy(Record):
     """The host side of the generated files: generated file name → placement."""
 
     files: dict[str, DeployFile]
+    limits: bool
 
-    FIELDS = {'files': DeployFile}
+    FIELDS = {'files': DeployFile, 'limits': None}
     KEYED = frozenset(['files'])
 
 
@@ -375,6 +392,28 @@ Targets.__core_schema__ = {
     'root_model': False,
     'config': {'extra_fields_behavior': 'forbid', 'strict': True, 'title': 'Targets'},
 }
+EnvironmentDeploy.__core_schema__ = {
+    'type': 'model',
+    'cls': EnvironmentDeploy,
+    'schema': {
+        'type': 'model-fields',
+        'fields': {
+            'limits': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {'type': 'nullable', 'schema': {'type': 'bool'}},
+                    'default': None,
+                },
+            },
+        },
+        'model_name': 'EnvironmentDeploy',
+        'computed_fields': [],
+    },
+    'custom_init': False,
+    'root_model': False,
+    'config': {'extra_fields_behavior': 'forbid', 'strict': True, 'title': 'EnvironmentDeploy'},
+}
 Environment.__core_schema__ = {
     'type': 'model',
     'cls': Environment,
@@ -410,6 +449,14 @@ Environment.__core_schema__ = {
                 'schema': {
                     'type': 'default',
                     'schema': {'type': 'nullable', 'schema': Targets.__core_schema__},
+                    'default': None,
+                },
+            },
+            'deploy': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {'type': 'nullable', 'schema': EnvironmentDeploy.__core_schema__},
                     'default': None,
                 },
             },
@@ -543,6 +590,10 @@ Deploy.__core_schema__ = {
                     'default': {},
                 },
             },
+            'limits': {
+                'type': 'model-field',
+                'schema': {'type': 'default', 'schema': {'type': 'bool'}, 'default': False},
+            },
         },
         'model_name': 'Deploy',
         'computed_fields': [],
@@ -598,7 +649,7 @@ ProjectFile.__core_schema__ = {
                 'schema': {
                     'type': 'default',
                     'schema': Deploy.__core_schema__,
-                    'default': Deploy._make({'files': {}}),
+                    'default': Deploy._make({'files': {}, 'limits': False}),
                 },
             },
             'environments': {

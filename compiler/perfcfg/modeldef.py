@@ -70,6 +70,12 @@ class Targets(Strict):
     supervisor: str = Field(default="4.3", pattern=r"^[0-9]+\.[0-9]+$")
 
 
+class EnvironmentDeploy(Strict):
+    """An environment's own deploy choices, over the project's ``deploy:``."""
+
+    limits: bool | None = None
+
+
 class Environment(Strict):
     preset: str
     host: str
@@ -78,6 +84,7 @@ class Environment(Strict):
     # Versions this environment runs where they differ from the project's ``targets``: the
     # keys given replace the project's (naming redis or valkey replaces the cache daemon).
     targets: Targets | None = None
+    deploy: EnvironmentDeploy | None = None
 
 
 class Secrets(Strict):
@@ -108,6 +115,10 @@ class Deploy(Strict):
     """The host side of the generated files: generated file name → placement."""
 
     files: dict[str, DeployFile] = {}
+    # Also write the files that put the plan's limits in force on a systemd host: a drop-in
+    # per daemon (LimitNOFILE, LimitNPROC) and a sysctl.d file (somaxconn, overcommit, huge
+    # pages). Off by default: they are root's files, outside the daemons' own directories.
+    limits: bool = False
 
 
 class ProjectFile(Strict):
@@ -250,6 +261,7 @@ class Budget(Strict):
 
 
 # The structures perfcfg validates on its own, in the order scripts/gen_model.py writes them.
-MODELS: tuple[type[Strict], ...] = (PostgresBuild, Targets, Environment, Secrets, PresetSources, DeployFile,
-                                    Deploy, ProjectFile, HostProfile, Program, Workload, Database,
-                                    User, Client, RedisUser, Waiver, Policy, Budget)
+MODELS: tuple[type[Strict], ...] = (PostgresBuild, Targets, EnvironmentDeploy, Environment,
+                                    Secrets, PresetSources, DeployFile, Deploy, ProjectFile,
+                                    HostProfile, Program, Workload, Database, User, Client,
+                                    RedisUser, Waiver, Policy, Budget)

@@ -12,6 +12,7 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import pwd
@@ -21,7 +22,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -89,6 +90,40 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+# Resource limits the children spawned now start with (resource.RLIMIT_* → value), set by
+# ``limits()``; empty: they inherit ours.
+_CHILD_LIMITS: dict[int, int] = {}
+
+
+@contextlib.contextmanager
+def limits(nofile: int | None = None, nproc: int | None = None) -> Iterator[None]:
+    """Daemons started inside run with these limits, soft and hard alike, as under a systemd
+    unit's ``LimitNOFILE=``/``LimitNPROC=`` (we keep our own)."""
+    import resource
+
+    wanted = {k: v for k, v in ((resource.RLIMIT_NOFILE, nofile),
+                                (resource.RLIMIT_NPROC, nproc)) if v is not None}
+    saved = dict(_CHILD_LIMITS)
+    _CHILD_LIMITS.update(wanted)
+    try:
+        yield
+    finally:
+        _CHILD_LIMITS.clear()
+        _CHILD_LIMITS.update(saved)
+
+
+def _set_limits(wanted: dict[int, int]) -> Callable[[], None] | None:
+    if not wanted:
+        return None
+
+    def apply() -> None:   # in the child, before exec
+        import resource
+
+        for kind, value in wanted.items():
+            resource.setrlimit(kind, (value, value))
+    return apply
+
+
 def spawn(argv: Sequence[str], log_path: str, account: Account | None = None,
           cwd: str | None = None, env: dict[str, str] | None = None) -> subprocess.Popen:
     """Start a foreground child in its own session, stdout+stderr into ``log_path``."""
@@ -98,6 +133,7 @@ def spawn(argv: Sequence[str], log_path: str, account: Account | None = None,
         return subprocess.Popen(
             list(argv), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             cwd=cwd, env=env, start_new_session=True, close_fds=True,
+            preexec_fn=_set_limits(dict(_CHILD_LIMITS)),
             **(account.popen_kwargs() if account else {}),
         )
 

@@ -17,6 +17,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from perfcfg.services import sysctl
 from perfcfg.services.output import Output, RenderContext, Rendered
 
 NAME = "manifest.json"
@@ -30,12 +31,15 @@ def render_json(doc: Any) -> str:
 def entries(ctx: RenderContext, files: Mapping[str, Rendered]) -> dict[str, dict[str, Any]]:
     overrides = ctx.header.get("deploy", {})
     out: dict[str, dict[str, Any]] = {}
+    targets = ctx.config.targets
     for name, item in files.items():
         service, output = item.service, item.output
-        place = service.placement(ctx.config.targets) if service.placement else None
+        place = output.place(targets) if output.place else \
+            service.placement(targets) if service and service.placement else None
         mode = output.deploy_mode if output.deploy_mode is not None else output.mode
         entry: dict[str, Any] = {
-            "service": service.name, "daemon": service.daemon_of(ctx.config.targets),
+            "service": service.name if service else sysctl.HOST,
+            "daemon": service.daemon_of(targets) if service else sysctl.KERNEL,
             "destination": place.path(name) if place and not output.apply else None,
             "owner": place.owner if place else "root", "group": place.group if place else "root",
             "mode": f"0{mode:o}", "sha256": hashlib.sha256(item.data).hexdigest()}

@@ -10,14 +10,14 @@ Adding a daemon is one package under ``services/`` with a ``service.py`` and one
 >>> daemons(model.Targets(valkey="8.1"))["redis"], daemons(model.Targets())["postgres"]
 (('valkey', '8.1'), ('postgresql', '17'))
 >>> [n for n in file_names() if n.endswith("conf")][-3:]
-['redis.conf', 'valkey.conf', 'supervisord.conf']
+['supervisord.conf', 'systemd-supervisor.conf', 'sysctl.conf']
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from perfcfg.services import manifest
+from perfcfg.services import manifest, sysctl
 from perfcfg.services.base import Service, targets_version
 from perfcfg.services.output import Output
 from perfcfg.services.pgbouncer.service import SERVICE as PGBOUNCER
@@ -26,6 +26,8 @@ from perfcfg.services.redis.service import SERVICE as REDIS
 from perfcfg.services.supervisor.service import SERVICE as SUPERVISOR
 
 SERVICES: tuple[Service, ...] = (POSTGRES, PGBOUNCER, REDIS, SUPERVISOR)
+# Files about the host rather than one daemon (the kernel settings), after the services'.
+HOST: tuple[Output, ...] = (sysctl.OUTPUT,)
 # Files made from the services' files once those are rendered, in order.
 POST: tuple[Output, ...] = (manifest.OUTPUT,)
 _BY_NAME = {s.name: s for s in SERVICES}
@@ -41,8 +43,8 @@ def names() -> tuple[str, ...]:
 
 def outputs() -> tuple[Output, ...]:
     """Every file a build writes, in order: each declared once, by its service, then the
-    files made from them (the manifest)."""
-    return tuple(o for s in SERVICES for o in s.outputs) + POST
+    host's, then the files made from them (the manifest)."""
+    return tuple(o for s in SERVICES for o in s.outputs) + HOST + POST
 
 
 def daemons(targets: Any) -> dict[str, tuple[str, str]]:

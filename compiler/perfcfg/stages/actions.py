@@ -13,7 +13,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from perfcfg.services import registry
-from perfcfg.services.actions import Action
+from perfcfg.services.actions import Action, worst
+from perfcfg.services.output import Output
+from perfcfg.services.sysctl import HOST
 
 
 def actions(old: Mapping[str, bytes | None], new: Mapping[str, bytes], targets: Any
@@ -23,9 +25,28 @@ def actions(old: Mapping[str, bytes | None], new: Mapping[str, bytes], targets: 
     for service in registry.SERVICES:
         if service.changes is None:
             continue
-        names = [name for o in service.outputs for name in [o.file(targets)] if name in new]
-        out[service.name] = service.changes(service, {n: old.get(n) for n in names},
-                                            {n: new[n] for n in names}, targets)
+        own = [o for o in service.outputs if o.file(targets) in new]
+        names = [o.file(targets) for o in own if o.changed is None]
+        found = [service.changes(service, {n: old.get(n) for n in names},
+                                 {n: new[n] for n in names}, targets)]
+        # a drop-in's action first: on a tie its how (daemon-reload, then restart) is the one kept
+        out[service.name] = worst(_fixed(own, old, new, targets) + found)
+    host = _fixed([o for o in registry.HOST if o.file(targets) in new], old, new, targets)
+    if host:
+        out[HOST] = worst(host)
+    return out
+
+
+def _fixed(outputs: list[Output], old: Mapping[str, bytes | None], new: Mapping[str, bytes],
+           targets: Any) -> list[Action]:
+    """What the files whose change always needs the same thing (a drop-in, the sysctl file)
+    need: that action when their bytes change, else none."""
+    out = []
+    for output in outputs:
+        if output.changed is None:
+            continue
+        name = output.file(targets)
+        out.append(output.changed(targets) if old.get(name) != new[name] else Action("none"))
     return out
 
 

@@ -144,7 +144,8 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
     header = {"env": req.env, "presets": result.preset_files, "host": host_display,
               "hash": result.input_hash, "version": __version__, "secrets": mode,
               "sets": [mask_line(s) for s in req.sets],
-              "deploy": {name: f.model_dump() for name, f in proj.file.deploy.files.items()}}
+              "deploy": {name: f.model_dump() for name, f in proj.file.deploy.files.items()},
+              "limits": limits_on(proj.file.deploy, env)}
     files, found = render_all(plan, config, header)
     # An encoder's message may quote the value it refused; a resolved secret must not show.
     diags.extend(_scrubbed(found, secrets))
@@ -153,6 +154,13 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
         out = env.output or proj.file.output
         result.output_dir = req.project_dir / out.replace("{env}", req.env)
     return _done(result)
+
+
+def limits_on(deploy: model.Deploy, env: model.Environment) -> bool:
+    """Whether the build writes the limits' files: the environment's choice, else the
+    project's ``deploy.limits``."""
+    own = env.deploy.limits if env.deploy is not None else None
+    return deploy.limits if own is None else own
 
 
 def _host(req: Request, env: model.Environment, proj: projects.Project, sources: Sources,

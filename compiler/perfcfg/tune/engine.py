@@ -2,7 +2,7 @@
 
 Order: budget → pgbouncer pools → PostgreSQL connections → worker slots → autovacuum →
 memory (needs all three) → WAL → planner → Redis → supervisor (needs the fd needs of the
-others). Each group sees the preset's fixed values and every earlier recommendation; a path the
+others) → the host's limits and kernel settings (need everything). Each group sees the preset's fixed values and every earlier recommendation; a path the
 preset fixed is never recommended.
 
 >>> from perfcfg.tune.context import Host, Pool, Program, TuneContext, GiB
@@ -21,6 +21,7 @@ from typing import Any
 from perfcfg.services.pgbouncer import tuning as pgbouncer
 from perfcfg.services.postgres.tuning import autovacuum as pg_autovacuum
 from perfcfg.services.postgres.tuning import connections as pg_connections
+from perfcfg.services.postgres.tuning import limits as pg_limits
 from perfcfg.services.postgres.tuning import memory as pg_memory
 from perfcfg.services.postgres.tuning import parallel as pg_parallel
 from perfcfg.services.postgres.tuning import planner as pg_planner
@@ -28,7 +29,7 @@ from perfcfg.services.postgres.tuning import versions as pg_versions
 from perfcfg.services.postgres.tuning import wal as pg_wal
 from perfcfg.services.redis import tuning as redis
 from perfcfg.services.supervisor import tuning as supervisor
-from perfcfg.tune import budget
+from perfcfg.tune import budget, limits
 from perfcfg.tune.context import Recommendation, TuneContext
 
 Group = Callable[[TuneContext, Mapping[str, Any]], list[Recommendation]]
@@ -46,6 +47,10 @@ GROUPS: tuple[tuple[str | None, Group], ...] = (
     ("postgres", pg_versions.recommend),
     ("redis", redis.recommend),
     ("supervisor", supervisor.recommend),
+    ("postgres", pg_limits.recommend),
+    # last: the kernel settings (sysctl.*) from what every service's plan needs of the host
+    (None, limits.group((("postgres", pg_limits.needs), ("pgbouncer", pgbouncer.needs),
+                         ("redis", redis.needs)))),
 )
 
 

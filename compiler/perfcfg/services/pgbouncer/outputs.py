@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from perfcfg.core.encoding import EncodeError, comment_text
+from perfcfg.services.systemd import dropin
 from perfcfg.services.output import Output, RenderContext
 from perfcfg.services.pgbouncer.encode import pgbouncer_connstr, pgbouncer_name, userlist_line
 
@@ -48,4 +49,5 @@ def userlist_txt(ctx: RenderContext, service: Service) -> bytes:
 # userlist.txt holds SCRAM secrets, which can be guessed offline by whoever reads them.
 # Debian's pgbouncer.ini is 0640: its [databases] lines describe the servers behind it.
 OUTPUTS = (Output("pgbouncer.ini", pgbouncer_ini, deploy_mode=0o640),
-           Output("userlist.txt", userlist_txt, secret=True))
+           Output("userlist.txt", userlist_txt, secret=True),
+           dropin("systemd-pgbouncer.conf", lambda targets: "pgbouncer"))

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from perfcfg.tune.context import Pool, Recommendation, TuneContext
+from perfcfg.tune.limits import NOFILE_FLOOR, Need
 from perfcfg.tune.util import ceil_div, pick, rec
 
 # PostgreSQL wiki "Number Of Database Connections": connections = (core_count × 2) +
@@ -379,4 +380,20 @@ def recommend(ctx: TuneContext, prior: Mapping[str, Any]) -> list[Recommendation
                    "max_client_conn + 10 + Σ pools (pool_size + reserve_pool_size)",
                    {"max_client_conn": settings["pgbouncer.max_client_conn"],
                     "pools": len(ctx.pools)}))
+    fds = out[-1].value
+    out.append(rec("systemd.pgbouncer.LimitNOFILE", max(NOFILE_FLOOR, fds),
+                   "pgbouncer.limits.nofile",
+                   f"pgbouncer's fd need is {fds} (budget.pgbouncer_fds): below it pgbouncer "
+                   "only logs a warning at start and fails clients once its fds run out",
+                   f"max({NOFILE_FLOOR}, budget.pgbouncer_fds)", {"budget.pgbouncer_fds": fds}))
     return out
+
+
+# doc/config.md: listen_backlog default 128.
+LISTEN_BACKLOG_DEFAULT = 128
+
+
+def needs(ctx: TuneContext, known: Mapping[str, Any]) -> list[Need]:
+    backlog = int(known.get("pgbouncer.listen_backlog", LISTEN_BACKLOG_DEFAULT))
+    return [Need("net.core.somaxconn", backlog, "pgbouncer's listen_backlog",
+                 "pgbouncer.listen_backlog")]

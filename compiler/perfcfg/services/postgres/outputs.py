@@ -9,6 +9,7 @@ from perfcfg.core.encoding import EncodeError, comment_text
 from perfcfg.services.output import Output, RenderContext
 from perfcfg.services.postgres.encode import hba_name, hba_token
 from perfcfg.services.postgres.roles import roles_sql
+from perfcfg.services.systemd import dropin
 
 if TYPE_CHECKING:
     from perfcfg.services.base import Service
@@ -55,4 +56,6 @@ def _columns(rows: list[dict]) -> list[dict]:
 OUTPUTS = (Output("postgresql.conf", postgresql_conf),
            Output("pg_hba.conf", pg_hba_conf, deploy_mode=0o640),
            Output("roles.sql", roles_sql, secret=True,
-                  apply="psql -v ON_ERROR_STOP=1 -f roles.sql (as the postgres user)"))
+                  apply="psql -v ON_ERROR_STOP=1 -f roles.sql (as the postgres user)"),
+           # postgresql-common runs each cluster as postgresql@<version>-<cluster>.service
+           dropin("systemd-postgresql.conf", lambda targets: f"postgresql@{targets.postgres}-main"))

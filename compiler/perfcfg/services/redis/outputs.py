@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from perfcfg.core.encoding import EncodeError
 from perfcfg.core.plan import Setting
+from perfcfg.services.systemd import dropin
 from perfcfg.services.output import Output, RenderContext, reason_comment
 from perfcfg.services.redis.encode import acl_line, redis_arg, redis_value
 
@@ -73,4 +74,12 @@ def users_acl(ctx: RenderContext, service: Service) -> bytes:
 # Debian's redis.conf (and valkey.conf) is 0640 redis:redis (valkey:valkey).
 OUTPUTS = (Output("redis.conf", redis_conf, deploy_mode=0o640, named=conf_name,
                   also=("valkey.conf",)),
-           Output("users.acl", users_acl, secret=True, header=False))
+           Output("users.acl", users_acl, secret=True, header=False),
+           # Debian's units: redis-server.service, valkey-server.service
+           dropin("systemd-redis.conf", lambda targets: f"{flavour(targets)}-server",
+                  named=lambda targets: f"systemd-{flavour(targets)}.conf",
+                  also=("systemd-valkey.conf",)))
+
+
+def flavour(targets: Any) -> str:
+    return "valkey" if targets.valkey else "redis"

@@ -16,6 +16,7 @@ from typing import Any
 
 from perfcfg.tune import budget
 from perfcfg.tune.context import Recommendation, TuneContext
+from perfcfg.tune.limits import NOFILE_FLOOR, Need
 from perfcfg.tune.util import mib_text, pick, rec
 
 # Redis docs (key eviction): allkeys-lfu keeps the frequently used keys when access follows a
@@ -164,5 +165,24 @@ def _clients(ctx: TuneContext) -> list[Recommendation]:
     ]
 
 
+def _limits(ctx: TuneContext, fds: int) -> list[Recommendation]:
+    return [rec("systemd.redis.LimitNOFILE", max(NOFILE_FLOOR, fds), "redis.limits.nofile",
+                f"Redis' fd need is {fds} (budget.redis_fds): below it Redis lowers maxclients "
+                "at start and only logs it", f"max({NOFILE_FLOOR}, budget.redis_fds)",
+                {"budget.redis_fds": fds})]
+
+
 def recommend(ctx: TuneContext, prior: Mapping[str, Any]) -> list[Recommendation]:
-    return _memory(ctx) + _persistence(ctx) + _clients(ctx)
+    clients = _clients(ctx)
+    return _memory(ctx) + _persistence(ctx) + clients + _limits(ctx, clients[-1].value)
+
+
+def needs(ctx: TuneContext, known: Mapping[str, Any]) -> list[Need]:
+    out = [Need("net.core.somaxconn", int(known.get("redis.tcp-backlog", TCP_BACKLOG_DEFAULT)),
+                "Redis' tcp-backlog", "redis.tcp-backlog")]
+    if budget.redis_persists(ctx):
+        out.append(Need("vm.overcommit_memory", 1,
+                        "Redis persists (RDB or AOF): its background save forks, and with the "
+                        "kernel's heuristic overcommit the fork of a large Redis can fail "
+                        "(Redis warns at start)", "redis.persistence"))
+    return out

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from perfcfg.core.encoding import EncodeError
+from perfcfg.services.systemd import dropin
 from perfcfg.services.output import Output, RenderContext
 from perfcfg.services.supervisor.encode import (
     supervisor_command, supervisor_environment, supervisor_template, supervisor_value)
@@ -66,4 +67,6 @@ def supervisord_conf(ctx: RenderContext, service: Service) -> bytes:
                         sections=sections, socket=socket, programs=programs)
 
 
-OUTPUTS = (Output("supervisord.conf", supervisord_conf, secret=True),)
+# Debian's supervisor package runs supervisord as supervisor.service.
+OUTPUTS = (Output("supervisord.conf", supervisord_conf, secret=True),
+           dropin("systemd-supervisor.conf", lambda targets: "supervisor"))

@@ -119,6 +119,8 @@ def _limits(ctx: TuneContext, prior: Mapping[str, Any]) -> list[Recommendation]:
     threads = ctx.worker_processes * THREADS_PER_WORKER + MINPROCS_BASE
     minprocs = max(MINPROCS_DEFAULT, ceil_div(threads, 100) * 100)
     worst = max((worker_fds(p) for p in ctx.programs), default=WORKER_BASE_FDS)
+    minfds = int(ctx.fixed.get("supervisor.minfds", minfds))
+    minprocs = int(ctx.fixed.get("supervisor.minprocs", minprocs))
     return [
         rec("supervisor.minfds", minfds, "supervisor.limits.minfds",
             f"every child inherits it: the largest need is {top} ("
@@ -132,6 +134,14 @@ def _limits(ctx: TuneContext, prior: Mapping[str, Any]) -> list[Recommendation]:
             "file descriptors the hungriest worker process needs",
             "db_connections + redis_connections + open_files + 64",
             {p.name: worker_fds(p) for p in ctx.programs}),
+        # supervisord raises its own limits to minfds/minprocs at start, but only up to the
+        # hard limits unless it runs as root: the unit's limits make them hold either way.
+        rec("systemd.supervisor.LimitNOFILE", minfds, "supervisor.limits.nofile",
+            "supervisord's minfds: it and every program it starts run with this fd limit",
+            "supervisor.minfds", {"supervisor.minfds": minfds}),
+        rec("systemd.supervisor.LimitNPROC", minprocs, "supervisor.limits.nproc",
+            "supervisord's minprocs: the processes and threads its programs may start",
+            "supervisor.minprocs", {"supervisor.minprocs": minprocs}),
     ]
 
 

@@ -21,6 +21,8 @@ FILES = registry.file_names()
 # Mode 0600: they hold password hashes (SCRAM, SHA-256; supervisord's HTTP server password
 # as unsalted SHA-1), which can be guessed offline by whoever reads them.
 SECRET_FILES = frozenset(n for o in registry.outputs() if o.secret for n in o.names)
+# Written only when the build asks for them (perfcfg.yaml's deploy.limits).
+OPTIONAL_FILES = frozenset(n for o in registry.outputs() if o.when is not None for n in o.names)
 
 
 def render_all(plan: Plan, config: Config, header: dict[str, Any], layout: bool = True
@@ -33,10 +35,14 @@ def render_all(plan: Plan, config: Config, header: dict[str, Any], layout: bool 
     for service in registry.SERVICES:
         ctx.service = service
         for output in service.outputs:
-            if output.render is not None:
+            if output.render is not None and (output.wanted(ctx) or not layout):
                 rendered[output.file(config.targets)] = Rendered(service, output,
                                                                  output.render(ctx, service))
     ctx.service = None
+    for output in registry.HOST:
+        if output.render is not None and (output.wanted(ctx) or not layout):
+            rendered[output.file(config.targets)] = Rendered(None, output,
+                                                             output.render(ctx, None))
     files = {name: item.data for name, item in rendered.items()}
     if not layout:
         return files, ctx.diagnostics

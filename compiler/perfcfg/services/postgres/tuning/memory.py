@@ -211,11 +211,15 @@ def _buffers(ctx: TuneContext, budget: int, sb: int, held: bool = False
         huge_why = (f"{ctx.host.os} has no huge pages PostgreSQL can use"
                     if ctx.host.os not in HUGE_PAGES_OS else
                     "shared memory below 2GiB (or development): not worth it")
+    # Asked for by the tuning or by the preset: huge_pages = try uses them only when the
+    # kernel has reserved enough, so try needs the reservation as much as on does.
+    asked = str(ctx.fixed.get("postgres.huge_pages", huge))
     extra = [rec("budget.nr_hugepages", pages, "pg.memory.nr_hugepages",
                  f"huge pages the kernel must reserve for PostgreSQL's shared memory "
-                 f"(set vm.nr_hugepages ≥ {pages} before starting it)",
+                 f"(huge_pages = {asked}: set vm.nr_hugepages ≥ {pages} before starting it)",
                  "ceil((shared_buffers × 1.03 + wal_buffers + 64MiB) / 2MiB)",
-                 {"shared_buffers": sb, "wal_buffers": wal})] if huge == "on" else []
+                 {"shared_buffers": sb, "wal_buffers": wal, "huge_pages": asked}
+                 )] if asked in ("on", "try") and ctx.host.os in HUGE_PAGES_OS else []
     return extra + [
         rec("postgres.shared_buffers", sb, "pg.memory.shared_buffers",
             "held below a quarter: the processes' own memory would not fit otherwise" if held

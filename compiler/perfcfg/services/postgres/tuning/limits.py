@@ -1,0 +1,56 @@
+"""What PostgreSQL needs of its host: the fd limit (``LimitNOFILE`` of its systemd unit), the
+listen backlog ``net.core.somaxconn`` must not cut, and the huge pages to reserve.
+
+RLIMIT_NOFILE is per process: every backend inherits the postmaster's limit and fd.c keeps at
+most ``max_files_per_process`` descriptors open in each (counting those it already holds), so
+the limit follows max_files_per_process and not max_connections.
+
+>>> from perfcfg.tune.context import Host, TuneContext, GiB
+>>> ctx = TuneContext("production", Host(16 * GiB, 4), (), ())
+>>> [r.value for r in recommend(ctx, {})]
+[1064]
+>>> [(n.key, n.value) for n in needs(ctx, {"postgres.max_connections": 67})]
+[('net.core.somaxconn', 134)]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from perfcfg.tune.context import Recommendation, TuneContext
+from perfcfg.tune.limits import NOFILE_FLOOR, Need
+from perfcfg.tune.util import rec
+
+# pg_settings boot value of max_files_per_process.
+MAX_FILES_PER_PROCESS_DEFAULT = 1000
+# Above it: what a process opens outside fd.c's count after the postmaster measured it
+# (fd.c keeps 10 of its own in reserve; io_uring rings and sockets come on top).
+FD_MARGIN = 64
+# pqcomm.c: the postmaster listens with a backlog of twice max_connections.
+BACKLOG_PER_CONNECTION = 2
+
+
+def recommend(ctx: TuneContext, known: Mapping[str, Any]) -> list[Recommendation]:
+    files = int(known.get("postgres.max_files_per_process", MAX_FILES_PER_PROCESS_DEFAULT))
+    return [rec("systemd.postgres.LimitNOFILE", max(NOFILE_FLOOR, files + FD_MARGIN),
+                "pg.limits.nofile",
+                f"each PostgreSQL process keeps up to max_files_per_process ({files}) files "
+                "open, plus a margin for sockets and rings opened besides; the limit is per "
+                "process, so max_connections does not multiply it",
+                f"max({NOFILE_FLOOR}, max_files_per_process + {FD_MARGIN})",
+                {"max_files_per_process": files})]
+
+
+def needs(ctx: TuneContext, known: Mapping[str, Any]) -> list[Need]:
+    out = []
+    if "postgres.max_connections" in known:
+        backlog = BACKLOG_PER_CONNECTION * int(known["postgres.max_connections"])
+        out.append(Need("net.core.somaxconn", backlog,
+                        "PostgreSQL listens with a backlog of 2 × max_connections",
+                        "2 × postgres.max_connections"))
+    if "budget.nr_hugepages" in known:
+        out.append(Need("vm.nr_hugepages", int(known["budget.nr_hugepages"]),
+                        "PostgreSQL's shared memory in huge pages (budget.nr_hugepages)",
+                        "budget.nr_hugepages"))
+    return out

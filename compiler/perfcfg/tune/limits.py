@@ -1,0 +1,102 @@
+"""The kernel settings the plan needs on its host (``sysctl.d``), from what each service asks.
+
+Each service's tuning says what its plan needs of the kernel — a listen backlog that
+``net.core.somaxconn`` must not cut, a fork that needs ``vm.overcommit_memory = 1``, huge pages
+to reserve — as :class:`Need` records (``needs(ctx, known)`` beside its tuning groups). This
+group, run last, turns them into one ``sysctl.<key>`` setting per key: the largest need, or the
+one value a policy key must have. It names no daemon: the needs carry their own words.
+
+>>> from perfcfg.tune.context import Host, TuneContext, GiB
+>>> ctx = TuneContext("production", Host(16 * GiB, 4), (), ())
+>>> needs = [Need("net.core.somaxconn", 511, "a", "redis.tcp-backlog"),
+...          Need("net.core.somaxconn", 134, "b", "2 × postgres.max_connections")]
+>>> [(r.path, r.value) for r in from_needs(needs)]
+[('sysctl.net.core.somaxconn', 4096)]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from perfcfg.tune.context import Recommendation, TuneContext
+from perfcfg.tune.util import rec
+
+PREFIX = "sysctl."
+# systemd's default soft RLIMIT_NOFILE for services (DefaultLimitNOFILE=1024:524288): a
+# drop-in's LimitNOFILE never goes below it, so writing one never takes fds away.
+NOFILE_FLOOR = 1024
+# Linux 5.4 raised net.core.somaxconn's default from 128 to 4096: perfcfg never writes less,
+# so a host whose kernel (or image) kept 128 gets the modern value and none is lowered.
+SOMAXCONN_FLOOR = 4096
+# Huge page size perfcfg sizes vm.nr_hugepages in: x86-64's and most arm64 kernels' default
+# (grep Hugepagesize /proc/meminfo; another size needs another count).
+HUGE_PAGE_SIZE_TEXT = "2MiB"
+
+
+@dataclass(frozen=True)
+class Need:
+    """One thing a service's plan needs of the kernel: ``key`` (a sysctl name) at least
+    ``value`` (or exactly, for a policy key such as vm.overcommit_memory), because ``why``;
+    ``source`` names the setting it comes from (explain's inputs)."""
+
+    key: str
+    value: int
+    why: str
+    source: str
+
+
+NeedsFn = Callable[[TuneContext, Mapping[str, Any]], list[Need]]
+
+
+def _somaxconn(needs: Sequence[Need]) -> Recommendation:
+    top = max(needs, key=lambda n: n.value)
+    value = max(SOMAXCONN_FLOOR, top.value)
+    why = (f"the largest listen backlog is {top.value} ({top.why}); the kernel cuts every "
+           "listen backlog to net.core.somaxconn")
+    if value > top.value:
+        why += f", so at least Linux 5.4's default {SOMAXCONN_FLOOR}: never lower"
+    return rec(f"{PREFIX}net.core.somaxconn", value, "host.sysctl.somaxconn", why,
+               f"max({SOMAXCONN_FLOOR}, every listen backlog)",
+               {n.source: n.value for n in needs})
+
+
+def _overcommit(needs: Sequence[Need]) -> Recommendation:
+    return rec(f"{PREFIX}vm.overcommit_memory", 1, "host.sysctl.overcommit_memory",
+               "; ".join(n.why for n in needs),
+               "1 when a daemon forks a copy of a large heap (RDB snapshots, AOF rewrites)",
+               {n.source: n.value for n in needs})
+
+
+def _hugepages(needs: Sequence[Need]) -> Recommendation:
+    total = sum(n.value for n in needs)
+    return rec(f"{PREFIX}vm.nr_hugepages", total, "host.sysctl.nr_hugepages",
+               "; ".join(n.why for n in needs) + f" ({HUGE_PAGE_SIZE_TEXT} pages)",
+               f"Σ huge pages asked for, in {HUGE_PAGE_SIZE_TEXT} pages",
+               {n.source: n.value for n in needs})
+
+
+# sysctl key → how the needs of every service become its one value, in file order.
+RULES: dict[str, Callable[[Sequence[Need]], Recommendation]] = {
+    "net.core.somaxconn": _somaxconn,
+    "vm.nr_hugepages": _hugepages,
+    "vm.overcommit_memory": _overcommit,
+}
+
+
+def from_needs(needs: Iterable[Need]) -> list[Recommendation]:
+    by_key: dict[str, list[Need]] = {}
+    for need in needs:
+        by_key.setdefault(need.key, []).append(need)
+    return [RULES[key](by_key[key]) for key in RULES if key in by_key]
+
+
+def group(needs: Sequence[tuple[str, NeedsFn]]
+          ) -> Callable[[TuneContext, Mapping[str, Any]], list[Recommendation]]:
+    """The tuning group: every running service's needs (service name, its needs function),
+    read after all their own groups ran."""
+    def recommend(ctx: TuneContext, known: Mapping[str, Any]) -> list[Recommendation]:
+        return from_needs(n for service, fn in needs if service in ctx.services
+                          for n in fn(ctx, known))
+    return recommend

@@ -1,0 +1,158 @@
+"""The limits perfcfg puts in force are what the real daemons need: each daemon started with
+its drop-in's LimitNOFILE (soft and hard, as systemd sets it) runs with that limit and keeps
+every client slot its generated file asks for, where a lower limit makes it give some up; the
+listen backlogs the sysctl file's somaxconn must cover are the ones the daemons really use;
+and systemd's own parser reads the drop-ins without a complaint.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import require_daemon
+from helpers import EXAMPLE
+from perfcfg.daemons import PgBouncer, PostgresServer, ValkeyServer
+from perfcfg.harness import procs
+from perfcfg.services import registry
+from perfcfg.stages.pipeline import Request, compile_env
+
+pytestmark = pytest.mark.daemons
+
+
+@pytest.fixture(scope="module")
+def production():
+    """The example's production build, which turns the limits' files on."""
+    result = compile_env(Request(EXAMPLE, "production"))
+    assert result.ok, result.diagnostics
+    return result
+
+
+def text(result, name: str) -> str:
+    return result.files[name].decode()
+
+
+def limit(result, dropin: str, key: str = "LimitNOFILE") -> int:
+    [value] = re.findall(rf"^{key}=(\d+)$", text(result, dropin), re.M)
+    return int(value)
+
+
+def open_files(pid: int) -> tuple[int, int]:
+    """(soft, hard) RLIMIT_NOFILE of a running process, as the kernel reports it."""
+    [line] = [x for x in Path(f"/proc/{pid}/limits").read_text().splitlines()
+              if x.startswith("Max open files")]
+    soft, hard = line.split()[3:5]
+    return int(soft), int(hard)
+
+
+def backlog(port: int) -> int:
+    """The accept-queue limit of the socket listening on ``port`` (ss's Send-Q for LISTEN)."""
+    out = subprocess.run(["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True,
+                         check=True).stdout.split()
+    return int(out[2])
+
+
+def somaxconn() -> int:
+    return int(Path("/proc/sys/net/core/somaxconn").read_text())
+
+
+def test_valkey_keeps_every_client_slot_under_its_dropin_limit_and_loses_some_below(production):
+    daemon, version = registry.daemons(production.config.targets)["redis"]
+    require_daemon(daemon, version)
+    nofile = limit(production, f"systemd-{daemon}.conf")
+    maxclients = production.plan.value("redis.maxclients")
+    assert nofile == max(1024, production.plan.value("budget.redis_fds")) == maxclients + 32
+    conf, acl = text(production, f"{daemon}.conf"), text(production, "users.acl")
+    with procs.limits(nofile=nofile), ValkeyServer(conf, acl_text=acl, version=version) as r:
+        assert open_files(r.proc.pid) == (nofile, nofile)
+        with r.client() as c:
+            assert int(c.config_get("maxclients")["maxclients"]) == maxclients
+        assert "maxclients has been reduced" not in Path(r.log).read_text()
+        assert backlog(r.port) == min(production.plan.value("redis.tcp-backlog"), somaxconn())
+    # One fd fewer than the drop-in gives: the daemon quietly serves fewer clients.
+    with procs.limits(nofile=nofile - 1), ValkeyServer(conf, acl_text=acl, version=version) as r:
+        with r.client() as c:
+            assert int(c.config_get("maxclients")["maxclients"]) == maxclients - 1
+        assert f"maxclients has been reduced to {maxclients - 1}" in Path(r.log).read_text()
+
+
+def test_postgres_and_pgbouncer_run_with_their_dropin_limits(production, pg_template_of):
+    versions = registry.daemons(production.config.targets)
+    pg_version, bnc_version = versions["postgres"][1], versions["pgbouncer"][1]
+    require_daemon("postgresql", pg_version)
+    require_daemon("pgbouncer", bnc_version)
+    pg_files, bnc_files = (limit(production, "systemd-postgresql.conf"),
+                           limit(production, "systemd-pgbouncer.conf"))
+    # debug2 makes the postmaster log how many files each process may keep open (fd.c)
+    conf = text(production, "postgresql.conf") + "log_min_messages = debug2\n"
+    max_connections = production.plan.value("postgres.max_connections")
+    with procs.limits(nofile=pg_files), PostgresServer(
+            conf, pg_template_of(pg_version), hba_text=text(production, "pg_hba.conf"),
+            version=pg_version) as pg:
+        assert open_files(pg.proc.pid) == (pg_files, pg_files)
+        [(safe, usable, already)] = re.findall(
+            r"max_safe_fds = (\d+), usable_fds = (\d+), already_open = (\d+)",
+            Path(pg.log).read_text())
+        # the limit costs PostgreSQL nothing: every process may use max_files_per_process
+        # (less what it already holds and the 10 fd.c keeps in reserve)
+        assert int(usable) == 1000 and int(safe) == 1000 - int(already) - 10
+        assert backlog(pg.port) == min(2 * max_connections, somaxconn())
+        with procs.limits(nofile=bnc_files), PgBouncer(
+                text(production, "pgbouncer.ini"), text(production, "userlist.txt"),
+                postgres=pg, version=bnc_version) as bnc:
+            assert open_files(bnc.proc.pid) == (bnc_files, bnc_files)
+            [(kernel, hard, clients, expected)] = re.findall(
+                r"kernel file descriptor limit: (\d+) \(hard: (\d+)\); max_client_conn: (\d+), "
+                r"max expected fd use: (\d+)", Path(bnc.log).read_text())
+            assert int(kernel) == int(hard) == bnc_files
+            assert int(clients) == production.plan.value("pgbouncer.max_client_conn")
+            # pgbouncer's own estimate (every user × every pool) fits under the drop-in
+            assert int(expected) <= bnc_files
+            assert backlog(bnc.port) == min(128, somaxconn())
+
+
+def test_a_lower_limit_costs_postgres_files_per_process(production, pg_template_of):
+    pg_version = registry.daemons(production.config.targets)["postgres"][1]
+    require_daemon("postgresql", pg_version)
+    conf = text(production, "postgresql.conf") + "log_min_messages = debug2\n"
+    with procs.limits(nofile=500), PostgresServer(
+            conf, pg_template_of(pg_version), hba_text=text(production, "pg_hba.conf"),
+            version=pg_version) as pg:
+        [(safe, usable)] = re.findall(r"max_safe_fds = (\d+), usable_fds = (\d+)",
+                                      Path(pg.log).read_text())
+        assert int(usable) < 500 and int(safe) < 500
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None,
+                    reason="systemd-analyze is not installed (apt-get install systemd)")
+def test_systemd_reads_every_dropin_without_a_complaint(production, tmp_path):
+    names = [n for n in production.files if n.startswith("systemd-")]
+    assert len(names) == 4
+    for name in names:
+        unit = _unit_dir(tmp_path / name, name, production.files[name])
+        assert _verify(unit) == ""
+    # the check can fail: a value systemd cannot parse is reported
+    bad = production.files[names[0]].replace(b"LimitNOFILE=", b"LimitNOFILE=x")
+    assert "Failed to parse" in _verify(_unit_dir(tmp_path / "bad", names[0], bad))
+
+
+def _unit_dir(root: Path, name: str, data: bytes) -> Path:
+    """A stand-in unit with the drop-in beside it, as /etc/systemd/system would hold them."""
+    root.mkdir()
+    unit = root / "perfcfg-test.service"
+    unit.write_text("[Unit]\nDescription=stand-in\n[Service]\nExecStart=/bin/true\n")
+    (root / "perfcfg-test.service.d").mkdir()
+    (root / "perfcfg-test.service.d" / "perfcfg.conf").write_bytes(data)
+    return unit
+
+
+def _verify(unit: Path) -> str:
+    env = {"SYSTEMD_UNIT_PATH": f"{unit.parent}:", "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(["systemd-analyze", "verify", "--man=no", str(unit)],
+                          capture_output=True, text=True, env=env, timeout=60)
+    return "\n".join(line for line in (done.stdout + done.stderr).splitlines()
+                     if "perfcfg" in line)
