@@ -225,10 +225,17 @@ COMMANDS: tuple[Command, ...] = (
             metavar="DIR"),),
         lambda io, o: commands.schema(io, o["out"]),
         examples=("perfcfg schema --out schemas",)),
-    Command("host", "Detect this machine and print it as a host-profile file.", (
-        Opt("fmt", ("--format",), "Output format.", choices=("yaml", "json"), default="yaml"),),
-        lambda io, o: commands.host(io, o["fmt"]),
-        examples=("perfcfg host > examples/botfarm/hosts/this-machine.yaml",)),
+    Command("host", "Detect this machine and print it as a host-profile file; with --env, "
+            "also its kernel settings and fd limit against what that environment needs.", (
+        Opt("fmt", ("--format",), "Output format.", choices=("yaml", "json"), default="yaml"),
+        Opt("env", ("--env",), "Also compare this machine's kernel settings (somaxconn, "
+            "overcommit, huge pages) and fd limit with what this environment needs (exit 1 "
+            "when one falls short).", metavar="ENV"),
+        PROJECT, HOST, SETS),
+        lambda io, o: commands.host(io, o["fmt"], _request(o, io, render=False)
+                                    if o["env"] else None),
+        examples=("perfcfg host > examples/botfarm/hosts/this-machine.yaml",
+                  "perfcfg host --env production --project examples/botfarm")),
     Command("init", "Start a new project in DIR: perfcfg.yaml, presets that extend the "
             "built-ins, a host profile of this machine, pre-commit hooks and a .gitignore for "
             "secrets. Asks on a terminal; the flags answer every question.", (

@@ -462,12 +462,38 @@ def schema(io: Io, out: Path | None) -> int:
     return OK
 
 
-def host(io: Io, fmt: str) -> int:
+def host(io: Io, fmt: str, req: Any = None, root: str = "/") -> int:
+    """Print this machine as a host profile; with ``req`` (an environment), also its kernel
+    settings and fd limit against what that environment's plan needs (1 when one falls
+    short). ``root``: the filesystem to read (tests give a fake /proc tree)."""
     from perfcfg import hostdetect
 
-    detected = hostdetect.detect()
-    io.out.write(hostdetect.to_json(detected) if fmt == "json" else hostdetect.to_yaml(detected))
-    return OK
+    detected = hostdetect.detect(root, use_psutil=root == "/")
+    if req is None:
+        io.out.write(hostdetect.to_json(detected) if fmt == "json"
+                     else hostdetect.to_yaml(detected))
+        return OK
+    from perfcfg import hostlimits
+    from perfcfg.stages import pipeline
+
+    result = pipeline.compile_env(req)
+    if result.plan is None:
+        report(io, result.diagnostics, "text" if fmt != "json" else "json",
+               result.sources.shown(), req.project_dir)
+        return INVALID
+    limits = hostdetect.limits(hostlimits.keys(), root)
+    rows, found = hostlimits.check(result.plan, limits)
+    if fmt == "json":
+        from perfcfg import reporters
+
+        doc = json.loads(hostdetect.to_json(detected))
+        doc["limits"] = hostlimits.as_json(req.env, rows, limits)
+        doc["diagnostics"] = json.loads(reporters.render_json(found))["diagnostics"]
+        io.out.write(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    else:
+        io.out.write(hostdetect.to_yaml(detected) + hostlimits.as_text(req.env, rows, limits))
+        report(io, found, "text", {}, req.project_dir)
+    return INVALID if found else OK
 
 
 def detected_profile():

@@ -430,6 +430,45 @@ def _nr_open(fs: _Root) -> _Figure:
     return _Figure(DEFAULT_NR_OPEN, "RLIMIT_NOFILE unlimited, assumed the kernel's nr_open")
 
 
+# --- the kernel's limits that perfcfg's plan needs (perfcfg host --env) -------------------
+
+@dataclass(frozen=True)
+class Limits:
+    """Kernel settings (``net.core.somaxconn`` → value; None: unreadable) and the open-files
+    limit this process runs with, each with where it was read."""
+
+    sysctls: dict[str, int | None]
+    nofile: tuple[int | None, int | None]        # (soft, hard); None: unlimited or unknown
+    provenance: dict[str, str]
+
+
+def limits(keys: tuple[str, ...], root: str = "/") -> Limits:
+    """Read each sysctl ``keys`` names from ``/proc/sys`` below ``root``, and the soft and
+    hard RLIMIT_NOFILE from ``/proc/self/limits`` (this process's limits on the live root)."""
+    fs = _Root(root)
+    values: dict[str, int | None] = {}
+    provenance: dict[str, str] = {}
+    for key in keys:
+        where = "/proc/sys/" + key.replace(".", "/")
+        text = fs.read(where)
+        values[key] = int(text) if text is not None and text.lstrip("-").isdigit() else None
+        provenance[key] = where if text is not None else f"{where} cannot be read"
+    soft = hard = None
+    provenance["nofile"] = "/proc/self/limits cannot be read"
+    for line in (fs.read("/proc/self/limits") or "").splitlines():
+        if line.startswith("Max open files"):
+            fields = line[len("Max open files"):].split()
+            soft, hard = (int(f) if f.isdigit() else None for f in fields[:2])
+            provenance["nofile"] = "/proc/self/limits Max open files"
+    if provenance["nofile"].endswith("read") and fs.is_live:
+        import resource
+
+        got = resource.getrlimit(resource.RLIMIT_NOFILE)
+        soft, hard = (None if v == resource.RLIM_INFINITY else v for v in got)
+        provenance["nofile"] = "getrlimit(RLIMIT_NOFILE)"
+    return Limits(values, (soft, hard), provenance)
+
+
 # --- host-profile files ---------------------------------------------------------------------
 
 def format_memory(n: int) -> str:

@@ -69,6 +69,7 @@ TITLES: dict[str, str] = {
     "PCF314": "Redis without a memory limit",
     "PCF315": "pgbouncer waits longer than the clients",
     "PCF316": "shared memory that needs the host's attention",
+    "PCF317": "the host falls short of what the plan needs",
     "PCF401": "plaintext secret in a preset",
     "PCF402": "Redis reachable beyond loopback without a password",
     "PCF403": "Redis protected-mode off",

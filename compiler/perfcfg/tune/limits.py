@@ -72,11 +72,13 @@ def _overcommit(needs: Sequence[Need]) -> Recommendation:
 def _hugepages(needs: Sequence[Need]) -> Recommendation:
     total = sum(n.value for n in needs)
     return rec(f"{PREFIX}vm.nr_hugepages", total, "host.sysctl.nr_hugepages",
-               "; ".join(n.why for n in needs) + f" ({HUGE_PAGE_SIZE_TEXT} pages)",
+               "; ".join(n.why for n in needs) + f", in {HUGE_PAGE_SIZE_TEXT} pages",
                f"Σ huge pages asked for, in {HUGE_PAGE_SIZE_TEXT} pages",
                {n.source: n.value for n in needs})
 
 
+# Keys whose value is a policy the plan needs exactly; the others are minimums.
+EXACT = frozenset({"vm.overcommit_memory"})
 # sysctl key → how the needs of every service become its one value, in file order.
 RULES: dict[str, Callable[[Sequence[Need]], Recommendation]] = {
     "net.core.somaxconn": _somaxconn,

@@ -50,7 +50,8 @@ def needs(ctx: TuneContext, known: Mapping[str, Any]) -> list[Need]:
                         "PostgreSQL listens with a backlog of 2 × max_connections",
                         "2 × postgres.max_connections"))
     if "budget.nr_hugepages" in known:
+        huge = known.get("postgres.huge_pages", "on")
         out.append(Need("vm.nr_hugepages", int(known["budget.nr_hugepages"]),
-                        "PostgreSQL's shared memory in huge pages (budget.nr_hugepages)",
-                        "budget.nr_hugepages"))
+                        f"PostgreSQL's shared memory with huge_pages = {huge} "
+                        "(shared_buffers × 1.03 + wal_buffers + 64MiB)", "budget.nr_hugepages"))
     return out

@@ -1,0 +1,120 @@
+"""``perfcfg host --env ENV``: this machine's kernel settings and open-files limit against what
+the environment's plan needs of its host.
+
+The plan states its needs as settings (``tune/limits.py`` and each service's tuning): the
+``sysctl.<key>`` values and each daemon's ``systemd.<service>.LimitNOFILE``, whose one input is
+the daemon's own need (its fd budget). Each one the machine falls short of is a PCF317: a
+somaxconn below a listen backlog (the kernel cuts the backlog), overcommit that lets a
+persisting Redis's fork fail, fewer huge pages than PostgreSQL's shared memory takes, a soft
+fd limit below a daemon's need (a daemon started from this shell without its unit's
+``LimitNOFILE=`` gets it). Nothing here names a daemon: the plan's paths do.
+
+>>> from perfcfg.core.plan import Plan, Setting
+>>> from perfcfg.core.spans import Origin
+>>> from perfcfg.hostdetect import Limits
+>>> s = Setting("sysctl.net.core.somaxconn", 4096, Origin("tuned"))
+>>> plan = Plan("production", "production", {s.path: s}, [], [], [], [], [])
+>>> rows, found = check(plan, Limits({"net.core.somaxconn": 128}, (1024, 4096), {}))
+>>> rows[0].ok, [d.code for d in found]
+(False, ['PCF317'])
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from perfcfg.core.diagnostics import Diagnostic
+from perfcfg.core.plan import Plan
+from perfcfg.hostdetect import Limits
+from perfcfg.tune.limits import EXACT, PREFIX as SYSCTL, RULES
+
+CODE = "PCF317"
+_NOFILE = re.compile(r"^systemd\.([^.]+)\.LimitNOFILE$")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the report: what, its value now, what the plan needs (None: nothing)."""
+
+    what: str
+    current: int | None
+    needed: int | None
+    exact: bool
+    ok: bool
+    path: str            # the plan's setting (explain answers it); "" when the plan needs none
+
+    def as_json(self) -> dict[str, Any]:
+        return {"current": self.current, "needed": self.needed,
+                "compare": "=" if self.exact else ">=", "ok": self.ok, "path": self.path or None}
+
+
+def keys() -> tuple[str, ...]:
+    """Every sysctl a plan may need: what ``perfcfg host`` reads."""
+    return tuple(RULES)
+
+
+def check(plan: Plan, limits: Limits) -> tuple[list[Row], list[Diagnostic]]:
+    rows: list[Row] = []
+    found: list[Diagnostic] = []
+    for key in sorted(set(keys()) | set(limits.sysctls)):
+        current = limits.sysctls.get(key)
+        setting = plan.settings.get(SYSCTL + key)
+        if setting is None:
+            rows.append(Row(key, current, None, False, True, ""))
+            continue
+        wanted, exact = int(setting.value), key in EXACT
+        ok = current is not None and (current == wanted if exact else current >= wanted)
+        rows.append(Row(key, current, wanted, exact, ok, setting.path))
+        if not ok and current is not None:
+            bound = f"= {wanted}" if exact else f"≥ {wanted}"
+            found.append(Diagnostic(
+                CODE, "error", f"{key} is {current} on this machine; the plan needs {bound}: "
+                f"{setting.reason}", None, setting.path,
+                f"sysctl -w {key}={wanted}, and keep it in /etc/sysctl.d/ (deploy.limits: "
+                "true writes sysctl.conf; perfcfg explain shows why)"))
+    soft, hard = limits.nofile
+    for path, setting in sorted(plan.settings.items()):
+        m = _NOFILE.match(path)
+        if not m:
+            continue
+        service = m.group(1)
+        need = max((int(v) for v in setting.inputs.values()), default=int(setting.value))
+        ok = soft is None or soft >= need
+        rows.append(Row(f"open files ({service})", soft, need, False, ok, path))
+        if not ok:
+            found.append(Diagnostic(
+                CODE, "error", f"{service} needs {need} open files; perfcfg runs with a soft "
+                f"limit of {soft} (hard {'unlimited' if hard is None else hard}): a daemon "
+                "started from here without its unit's LimitNOFILE gets that", None, path,
+                f"start it from its systemd unit with the drop-in (deploy.limits: true writes "
+                f"LimitNOFILE={setting.value}), or raise the limit first (prlimit --nofile="
+                f"{setting.value}:{setting.value})"))
+    return rows, found
+
+
+def as_text(env: str, rows: list[Row], limits: Limits) -> str:
+    """Comment lines to follow the host profile (the output stays a valid profile file)."""
+    soft, hard = limits.nofile
+    lines = [f"# what environment {env!r} needs of this host, and what it has now:"]
+    for row in rows:
+        now = "unknown" if row.current is None else str(row.current)
+        if row.needed is None:
+            lines.append(f"#   {row.what} = {now}: not needed by this plan")
+            continue
+        need = f"{'=' if row.exact else '≥'} {row.needed}"
+        verdict = "ok" if row.ok else ("cannot be read" if row.current is None else "TOO LOW"
+                                       if not row.exact else "WRONG")
+        lines.append(f"#   {row.what} = {now}: needs {need}, {verdict}  [{row.path}]")
+    lines.append(f"#   open files: soft {'unlimited' if soft is None else soft}, hard "
+                 f"{'unlimited' if hard is None else hard} "
+                 f"({limits.provenance.get('nofile', 'unknown')})")
+    return "\n".join(lines) + "\n"
+
+
+def as_json(env: str, rows: list[Row], limits: Limits) -> dict[str, Any]:
+    soft, hard = limits.nofile
+    return {"environment": env, "nofile": {"soft": soft, "hard": hard},
+            "checks": {row.what: row.as_json() for row in rows},
+            "provenance": dict(limits.provenance)}

@@ -1,0 +1,131 @@
+"""``perfcfg host --env ENV``: the machine's kernel settings and fd limit against what the
+environment's plan needs (PCF317), read from fake /proc trees and from this machine's."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import resource
+from pathlib import Path
+
+import pytest
+import yaml
+
+from helpers import EXAMPLE, ROOT, run
+from perfcfg import commands, hostdetect, hostlimits
+from perfcfg.stages.pipeline import Request, compile_env
+from test_hostdetect import FakeRoot
+
+
+def machine(tmp_path: Path, somaxconn=4096, overcommit=1, hugepages=0,
+            nofile=("65536", "65536")) -> Path:
+    root = FakeRoot(tmp_path / "root")
+    root.write("/proc/sys/net/core/somaxconn", f"{somaxconn}\n")
+    root.write("/proc/sys/vm/overcommit_memory", f"{overcommit}\n")
+    root.write("/proc/sys/vm/nr_hugepages", f"{hugepages}\n")
+    root.write("/proc/self/limits",
+               "Limit                     Soft Limit           Hard Limit           Units\n"
+               f"Max open files            {nofile[0]:<20} {nofile[1]:<20} files\n")
+    return root.base
+
+
+def host(root: Path, env: str = "production", fmt: str = "yaml", *sets: str):
+    out, err = io.StringIO(), io.StringIO()
+    req = Request(EXAMPLE, env, sets=tuple(sets), render=False)
+    code = commands.host(commands.Io(out, err), fmt, req, root=str(root))
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def plan():
+    result = compile_env(Request(EXAMPLE, "production", render=False))
+    assert result.plan is not None
+    return result.plan
+
+
+def test_a_machine_that_has_everything_passes(tmp_path, plan):
+    pages = plan.value("sysctl.vm.nr_hugepages")
+    code, out, err = host(machine(tmp_path, hugepages=pages))
+    assert code == 0 and err == ""
+    assert f"vm.nr_hugepages = {pages}: needs ≥ {pages}, ok" in out
+    # still a host profile: the report is comments
+    assert yaml.safe_load(out)["open_files"] == 65536
+
+
+def test_each_shortfall_is_flagged_with_the_setting_that_needs_it(tmp_path, plan):
+    code, out, err = host(machine(tmp_path, somaxconn=128, hugepages=10,
+                                  nofile=("1024", "4096")))
+    assert code == 1
+    found = re.findall(r"error\[PCF317\]: (\S+)", err)
+    assert found == ["net.core.somaxconn", "vm.nr_hugepages", "redis"]
+    assert "= path: systemd.redis.LimitNOFILE" in err
+    assert f"LimitNOFILE={plan.value('systemd.redis.LimitNOFILE')}" in err
+    assert "net.core.somaxconn = 128: needs ≥ 4096, TOO LOW" in out
+    # the other daemons' needs fit in 1024 open files: not flagged
+    assert "open files (pgbouncer) = 1024: needs ≥ 194, ok" in out
+
+
+def test_overcommit_is_needed_only_when_redis_persists(tmp_path):
+    root = machine(tmp_path, overcommit=0, hugepages=100000)
+    assert host(root)[0] == 0
+    code, out, err = host(root, "production", "yaml", "redis.role=store")
+    assert code == 1 and "vm.overcommit_memory is 0 on this machine; the plan needs = 1" in err
+    assert "vm.overcommit_memory = 0: needs = 1, WRONG" in out
+
+
+def test_json_carries_the_checks_and_the_diagnostics(tmp_path):
+    code, out, _ = host(machine(tmp_path, somaxconn=128, hugepages=100000), fmt="json")
+    doc = json.loads(out)
+    assert code == 1 and doc["memory"] == "16GiB"
+    checks = doc["limits"]["checks"]
+    assert checks["net.core.somaxconn"] == {"current": 128, "needed": 4096, "compare": ">=",
+                                            "ok": False, "path": "sysctl.net.core.somaxconn"}
+    assert doc["limits"]["nofile"] == {"soft": 65536, "hard": 65536}
+    assert [d["code"] for d in doc["diagnostics"]] == ["PCF317"]
+
+
+def test_unreadable_values_are_shown_not_flagged(tmp_path):
+    root = FakeRoot(tmp_path / "bare")    # no /proc/sys at all
+    root.write("/proc/self/limits", "Max open files            65536                65536     "
+               "           files\n")
+    code, out, err = host(root.base)
+    assert code == 0 and "net.core.somaxconn = unknown: needs ≥ 4096, cannot be read" in out
+
+
+def test_without_env_the_output_is_the_profile_as_before():
+    result = run("host")
+    assert result.code == 0 and "what environment" not in result.out
+    assert yaml.safe_load(result.out)["cpus"] >= 1
+
+
+def test_this_machine_as_it_is():
+    """The real /proc/sys and the limits perfcfg runs with, through the command line."""
+    result = run("host", "--env", "production", "--project", str(EXAMPLE), "--format", "json")
+    doc = json.loads(result.out)
+    checks = doc["limits"]["checks"]
+    real = int(Path("/proc/sys/net/core/somaxconn").read_text())
+    assert checks["net.core.somaxconn"]["current"] == real
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    assert doc["limits"]["nofile"]["soft"] == (None if soft == resource.RLIM_INFINITY else soft)
+    assert doc["limits"]["nofile"]["hard"] == (None if hard == resource.RLIM_INFINITY else hard)
+    short = sorted(k for k, c in checks.items() if not c["ok"] and c["current"] is not None)
+    assert result.code == (1 if short else 0)
+    assert sorted(d["path"] for d in doc["diagnostics"]) == sorted(checks[k]["path"]
+                                                                  for k in short)
+
+
+def test_the_documented_example_is_the_real_output(tmp_path):
+    doc = (ROOT / "docs" / "diagnostics.md").read_text()
+    section = doc[doc.index("## PCF317"):]
+    shown = re.search(r"^```text\n(.*?)^```", section, re.M | re.S).group(1)
+    _, _, err = host(machine(tmp_path, somaxconn=128, overcommit=0, hugepages=0,
+                             nofile=("1024", "524288")))
+    assert err == shown
+
+
+def test_every_sysctl_the_plan_may_need_is_read():
+    limits = hostdetect.limits(hostlimits.keys())
+    assert set(limits.sysctls) == {"net.core.somaxconn", "vm.nr_hugepages",
+                                   "vm.overcommit_memory"}
+    assert all(isinstance(v, int) for v in limits.sysctls.values())
