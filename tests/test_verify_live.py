@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
+from conftest import require_daemon
 from helpers import Run, copy_example, run, write
+from perfcfg.daemons import RedisServer, ValkeyServer
+from perfcfg.harness import procs
 from perfcfg.services.intended import from_result
 from perfcfg.stages.pipeline import Request, compile_env
 from perfcfg.verify import LIVE_ENV, supervisor_stand_in
@@ -72,83 +76,104 @@ PASSWORDS = {"BOTFARM_DB_PASSWORD": "bot-pw-0123456789",
 
 @pytest.fixture
 def deployed(tmp_path, monkeypatch):
-    """The example's development files, built with real secrets (the admin console and the
-    Redis ACL need them), and the intended values perfcfg compares a deployment with."""
+    """The example's development and staging files, built with real secrets (the admin console
+    and the Redis ACL need them)."""
     for key, value in PASSWORDS.items():
         monkeypatch.setenv(key, value)
     for variable in LIVE_VARIABLES:
         monkeypatch.delenv(variable, raising=False)
     project = copy_example(tmp_path, with_generated=False)
-    assert run("build", "--env", "development", "--project", str(project), "--secrets",
-               "resolve", "--quiet").code == 0
+    assert run("build", "--env", "development", "--env", "staging", "--project", str(project),
+               "--secrets", "resolve", "--quiet").code == 0
     return project
 
 
-def harness_overlay(project, section: str, values: dict[str, object]) -> Path:
+def harness_overlay(project, env: str, section: str, values: dict[str, object]) -> Path:
     """A rehearsal overlay: the values the harness gives the daemon (its port, scratch paths)
     for the keys the environment writes, so that what runs is what the environment compiles to
     with this overlay, and nothing else differs."""
-    want = from_result(compile_env(Request(project, "development")))
+    want = from_result(compile_env(Request(project, env)))
     written = {"pgbouncer": want.pgbouncer, "redis": want.redis}[section]
     overlay = {section: {k: v for k, v in values.items() if k in written}}
     return write(project / f"rehearsal-{section}.yaml", yaml.safe_dump(overlay))
 
 
-def live(project, overlay: Path | None, *targets: str) -> Run:
+def live(project, env: str, overlay: Path | None, *targets: str) -> Run:
     extra = ["--overlay", str(overlay)] if overlay is not None else []
-    return run("verify", "--env", "development", "--project", str(project), "--live", *extra,
-               *targets)
+    return run("verify", "--env", env, "--project", str(project), "--live", *extra, *targets)
+
+
+def table_rows(out: str) -> list[list[str]]:
+    return [[cell.strip() for cell in line.split(" | ")] for line in out.splitlines()[2:]]
 
 
 @pytest.mark.daemons
-def test_pgbouncer_drift_after_a_set_on_the_admin_console(deployed, start_pgbouncer):
-    out = deployed / "generated/development"
+@pytest.mark.parametrize("env, version, pool", [("development", "1.18", "5"),
+                                                ("staging", "1.24", "16")])
+def test_pgbouncer_drift_after_a_console_set_and_after_an_ini_reload(
+        deployed, start_pgbouncer, env, version, pool):
+    out = deployed / f"generated/{env}"
     bnc = start_pgbouncer((out / "pgbouncer.ini").read_text(), (out / "userlist.txt").read_text(),
-                          version="1.18")
-    overlay = harness_overlay(deployed, "pgbouncer", {
+                          version=version)
+    overlay = harness_overlay(deployed, env, "pgbouncer", {
         "listen_addr": "127.0.0.1", "listen_port": bnc.port, "unix_socket_dir": bnc.dir,
         "logfile": f"{bnc.dir}/pgbouncer.log", "pidfile": f"{bnc.dir}/pgbouncer.pid",
         "auth_file": f"{bnc.dir}/userlist.txt"})
     # the admin user of the generated userlist, over TCP with its password
     dsn = (f"host=127.0.0.1 port={bnc.port} dbname=pgbouncer user=pgbouncer_admin "
            f"password={PASSWORDS['BOTFARM_PGBOUNCER_ADMIN_PASSWORD']}")
-    before = live(deployed, overlay, "--pgbouncer", dsn)
+    before = live(deployed, env, overlay, "--pgbouncer", dsn)
     assert before.code == 0, before.out + before.err
     assert "pgbouncer running now" in before.err and ", 0 differ" in before.err
 
     bnc.console("SET default_pool_size = 7")
-    after = live(deployed, overlay, "--pgbouncer", dsn)
-    assert after.code == 1, after.out + after.err
-    rows = [line.split(" | ") for line in after.out.splitlines()[2:]]
-    assert [[c.strip() for c in row] for row in rows] == [
-        ["pgbouncer", "default_pool_size", "5", "7"]]
-    assert PASSWORDS["BOTFARM_PGBOUNCER_ADMIN_PASSWORD"] not in after.out + after.err
+    after_set = live(deployed, env, overlay, "--pgbouncer", dsn)
+    assert after_set.code == 1, after_set.out + after_set.err
+    assert table_rows(after_set.out) == [["pgbouncer", "default_pool_size", pool, "7"]]
+
+    # A hand edit of the [databases] line, then RELOAD (which also undoes the SET above)
+    ini = Path(bnc.conf).read_text()
+    assert f" pool_size={pool} " in ini
+    procs.write_file(bnc.conf, ini.replace(f" pool_size={pool} ", " pool_size=3 "), bnc.account)
+    bnc.console("RELOAD")
+    after_reload = live(deployed, env, overlay, "--pgbouncer", dsn)
+    assert after_reload.code == 1, after_reload.out + after_reload.err
+    assert table_rows(after_reload.out) == [["pgbouncer", "databases.botfarm.pool_size", pool,
+                                             "3"]]
+    shown = before.out + before.err + after_set.out + after_set.err + after_reload.out
+    assert PASSWORDS["BOTFARM_PGBOUNCER_ADMIN_PASSWORD"] not in shown + after_reload.err
 
 
 @pytest.mark.daemons
-def test_redis_drift_after_config_set_in_text_and_json(deployed, start_redis):
-    out = deployed / "generated/development"
-    r = start_redis((out / "redis.conf").read_text(), acl=(out / "users.acl").read_text())
-    overlay = harness_overlay(deployed, "redis", {
-        "port": r.port, "bind": "127.0.0.1", "daemonize": "no", "supervised": "no",
-        "dir": r.dir, "logfile": "", "pidfile": f"{r.dir}/redis.pid", "unixsocket": "",
-        "aclfile": f"{r.dir}/users.acl"})
-    url = f"redis://{r.username}:{r.password}@127.0.0.1:{r.port}/0"
-    before = live(deployed, overlay, "--redis", url)
-    assert before.code == 0, before.out + before.err
-    assert "redis running now" in before.err and ", 0 differ" in before.err
+@pytest.mark.parametrize("env, daemon, version", [("development", "redis", "7.0"),
+                                                  ("staging", "valkey", "8.1")])
+def test_cache_drift_after_config_set_in_text_and_json(deployed, env, daemon, version):
+    require_daemon(daemon, version)
+    out = deployed / f"generated/{env}"
+    handle = ValkeyServer if daemon == "valkey" else RedisServer
+    with handle((out / f"{daemon}.conf").read_text(), acl_text=(out / "users.acl").read_text(),
+                version=version) as r:
+        overlay = harness_overlay(deployed, env, "redis", {
+            "port": r.port, "bind": "127.0.0.1", "daemonize": "no", "supervised": "no",
+            "dir": r.dir, "logfile": "", "pidfile": f"{r.dir}/redis.pid", "unixsocket": "",
+            "aclfile": f"{r.dir}/users.acl"})
+        url = f"redis://{r.username}:{r.password}@127.0.0.1:{r.port}/0"
+        before = live(deployed, env, overlay, "--redis", url)
+        assert before.code == 0, before.out + before.err
+        assert f"{daemon} running now" in before.err and ", 0 differ" in before.err
 
-    with r.client() as client:
-        client.config_set("maxmemory-policy", "allkeys-lru")
-    after = live(deployed, overlay, "--redis", url)
-    assert after.code == 1 and "maxmemory-policy" in after.out and "allkeys-lru" in after.out
-    as_json = live(deployed, overlay, "--redis", url, "--format", "json")
+        with r.client() as client:
+            client.config_set("maxmemory-policy", "allkeys-lru")
+        after = live(deployed, env, overlay, "--redis", url)
+        as_json = live(deployed, env, overlay, "--redis", url, "--format", "json")
+    assert after.code == 1
+    assert table_rows(after.out) == [[daemon, "maxmemory-policy", "allkeys-lfu", "allkeys-lru"]]
     assert as_json.code == 1
     found = json.loads(as_json.out)
-    assert found["checked"] == ["redis"] and found["ok"] is False
+    assert found["checked"] == [daemon] and found["ok"] is False
     assert [(d["daemon"], d["setting"], d["intended"], d["effective"])
             for d in found["differences"]] == [
-        ("redis", "maxmemory-policy", "allkeys-lfu", "allkeys-lru")]
+        (daemon, "maxmemory-policy", "allkeys-lfu", "allkeys-lru")]
     assert r.password not in as_json.out + as_json.err + after.out + after.err
 
 
@@ -159,7 +184,7 @@ def test_supervisor_drift_after_supervisorctl_stops_a_process(deployed, start_su
     conf = (deployed / "generated/development/supervisord.conf").read_text()
     sup = start_supervisord(supervisor_stand_in(conf))
     url = f"unix://{sup.socket}"
-    before = live(deployed, None, "--supervisor", url)
+    before = live(deployed, "development", None, "--supervisor", url)
     assert before.code == 0, before.out + before.err
     assert "supervisor running now" in before.err and ", 0 differ" in before.err
     # XML-RPC reports no [supervisord] key and not every program key: said, never passed over
@@ -168,10 +193,32 @@ def test_supervisor_drift_after_supervisorctl_stops_a_process(deployed, start_su
     stop = subprocess.run([sup.python, "-m", "supervisor.supervisorctl", "-s", url, "stop",
                            "matcher:matcher_01"], capture_output=True, text=True, timeout=60)
     assert stop.returncode == 0, stop.stdout + stop.stderr
-    after = live(deployed, None, "--supervisor", url)
+    after = live(deployed, "development", None, "--supervisor", url)
     assert after.code == 1
-    assert "program:matcher.processes RUNNING" in after.out
-    assert "matcher_00, matcher_01" in after.out and "| matcher_00\n" in after.out
+    assert table_rows(after.out) == [["supervisor", "program:matcher.processes RUNNING",
+                                      "matcher_00, matcher_01", "matcher_00"]]
+
+
+@pytest.mark.daemons
+def test_supervisor_over_http_with_credentials_and_with_a_wrong_password(deployed,
+                                                                          start_supervisord):
+    conf = supervisor_stand_in((deployed / "generated/staging/supervisord.conf").read_text())
+    sup = start_supervisord(conf + "\n[inet_http_server]\nport = 127.0.0.1:9001\n"
+                            "username = ops\npassword = s3cret-http\n")
+    # the harness moved the port to a free one: read it back from the file it started
+    port = re.search(r"^port = 127\.0\.0\.1:(\d+)$", Path(sup.conf).read_text(), re.M).group(1)
+    good = live(deployed, "staging", None, "--supervisor",
+                f"http://ops:s3cret-http@127.0.0.1:{port}")
+    assert good.code == 0, good.out + good.err
+    wrong = live(deployed, "staging", None, "--supervisor",
+                 f"http://ops:wrong-s3cret@127.0.0.1:{port}", "--format", "json")
+    assert wrong.code == 1
+    found = json.loads(wrong.out)
+    assert found["refused"] == ["supervisor"]
+    assert [(d["setting"], "401" in d["effective"]) for d in found["differences"]] == [
+        ("(connect)", True)]
+    shown = good.out + good.err + wrong.out + wrong.err
+    assert "s3cret-http" not in shown and "wrong-s3cret" not in shown
 
 
 @pytest.mark.parametrize("option, target, secret", [
