@@ -59,11 +59,12 @@ def pg_template_of(pg_template: PgTemplate) -> Iterator[Callable[[str | None], P
 
 @pytest.fixture
 def start_postgres(pg_template_of) -> Iterator[Callable[..., PostgresServer]]:
-    """``start_postgres(conf_text, hba_text=None, version=None)`` → a running server of that
-    version (None: the harness's default), stopped after the test."""
+    """``start_postgres(conf_text, hba_text=None, version=None, placed=False)`` → a running
+    server of that version (None: the harness's default), stopped after the test."""
     with ExitStack() as stack:
-        yield lambda conf, hba_text=None, version=None: stack.enter_context(
-            PostgresServer(conf, pg_template_of(version), hba_text=hba_text, version=version))
+        yield lambda conf, hba_text=None, version=None, placed=False: stack.enter_context(
+            PostgresServer(conf, pg_template_of(version), hba_text=hba_text, version=version,
+                           placed=placed))
 
 
 @pytest.fixture
@@ -85,8 +86,9 @@ def start_redis() -> Iterator[Callable[..., RedisServer]]:
     """``start_redis(conf_text, username=None, password=None)`` → a running redis-server."""
     require_daemon("redis")
     with ExitStack() as stack:
-        yield lambda conf, username=None, password=None, acl=None: stack.enter_context(
-            RedisServer(conf, username=username, password=password, acl_text=acl))
+        yield lambda conf, username=None, password=None, acl=None, placed=False: \
+            stack.enter_context(RedisServer(conf, username=username, password=password,
+                                            acl_text=acl, placed=placed))
 
 
 @pytest.fixture

@@ -27,10 +27,13 @@ def test_verify_live_exits_0_then_1_naming_a_hand_change(tmp_path, start_postgre
     assert run("build", "--env", "development", "--project", str(project), "--quiet").code == 0
     conf = (project / "generated/development/postgresql.conf").read_text()
     pg = start_postgres(conf)
-    # The harness puts the server on its own port and socket (command line): the deployment
-    # being checked is that one, so the environment is compiled with the same three values.
+    # The harness puts the server on its own port, socket and data directory (command line):
+    # the deployment being checked is that one, so the environment is compiled with the same
+    # values (a live check compares the placement: on a real host it is the file's).
     sets = ["--set", f"postgres.port={pg.port}", "--set", "postgres.listen_addresses=127.0.0.1",
-            "--set", f"postgres.unix_socket_directories={pg.dir}"]
+            "--set", f"postgres.unix_socket_directories={pg.dir}",
+            *(arg for name, value in pg.placement().items()
+              for arg in ("--set", f"postgres.{name}={value}"))]
     dsn = f"host={pg.dir} port={pg.port} user=postgres"
     live = ["verify", "--env", "development", "--project", str(project), "--live", *sets]
     before = run(*live, "--postgres", dsn)

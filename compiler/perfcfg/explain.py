@@ -23,7 +23,7 @@ SECRET = "<secret>"
 
 def explain(result: Any, path: str) -> dict[str, Any] | None:
     plan, config = result.plan, result.config
-    setting = plan.settings.get(path)
+    setting = plan.settings.get(path) or plan.settings.get(_catalog_spelling(config, path))
     if setting is not None:
         return _setting(setting, config)
     structural = _structural(config, path)
@@ -37,6 +37,17 @@ def explain(result: Any, path: str) -> dict[str, Any] | None:
     return {"path": path, "value": value, "written_as": None, "origin": chain[-1] if chain else
             {"kind": "default"}, "chain": chain, "rule": "", "reason": "", "formula": "",
             "inputs": {}, "deviation": ""}
+
+
+def _catalog_spelling(config: Any, path: str) -> str:
+    """``postgres.timezone`` → ``postgres.TimeZone``: a daemon whose parameter names ignore
+    case is asked in any case, and its settings are kept in its catalog's spelling."""
+    name, _, key = path.partition(".")
+    if name not in registry.names() or not key or "." in key:
+        return path
+    service = registry.by_name(name)
+    param = service.param(config.targets, key) if service.case_insensitive else None
+    return f"{name}.{param.name}" if param is not None else path
 
 
 def paths(result: Any) -> list[str]:

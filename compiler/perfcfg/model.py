@@ -55,11 +55,13 @@ class Targets(Record):
 
 
 class EnvironmentDeploy(Record):
-    """An environment's own deploy choices, over the project's ``deploy:``."""
+    """An environment's own deploy choices, over the project's ``deploy:`` (each one given
+    replaces the project's)."""
 
+    layout: Literal['debian', 'datadir'] | None
     limits: bool | None
 
-    FIELDS = {'limits': None}
+    FIELDS = {'layout': None, 'limits': None}
 
 
 class Environment(Record):
@@ -106,12 +108,17 @@ class DeployFile(Record):
 
 
 class Deploy(Record):
-    """The host side of the generated files: generated file name → placement."""
+    """The host side of the generated files. ``layout`` says how PostgreSQL is laid out:
+    ``debian`` (postgresql-common's: postgresql.conf and pg_hba.conf in
+    ``/etc/postgresql/<v>/main``, the data in ``/var/lib/postgresql/<v>/main``; the default) or
+    ``datadir`` (every file inside the data directory, as initdb makes it). ``files``: generated
+    file name → where it goes and who owns it."""
 
+    layout: Literal['debian', 'datadir'] | None
     files: dict[str, DeployFile]
     limits: bool
 
-    FIELDS = {'files': DeployFile, 'limits': None}
+    FIELDS = {'layout': None, 'files': DeployFile, 'limits': None}
     KEYED = frozenset(['files'])
 
 
@@ -398,6 +405,17 @@ EnvironmentDeploy.__core_schema__ = {
     'schema': {
         'type': 'model-fields',
         'fields': {
+            'layout': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {
+                        'type': 'nullable',
+                        'schema': {'type': 'literal', 'expected': ['debian', 'datadir']},
+                    },
+                    'default': None,
+                },
+            },
             'limits': {
                 'type': 'model-field',
                 'schema': {
@@ -578,6 +596,17 @@ Deploy.__core_schema__ = {
     'schema': {
         'type': 'model-fields',
         'fields': {
+            'layout': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {
+                        'type': 'nullable',
+                        'schema': {'type': 'literal', 'expected': ['debian', 'datadir']},
+                    },
+                    'default': None,
+                },
+            },
             'files': {
                 'type': 'model-field',
                 'schema': {
@@ -649,7 +678,7 @@ ProjectFile.__core_schema__ = {
                 'schema': {
                     'type': 'default',
                     'schema': Deploy.__core_schema__,
-                    'default': Deploy._make({'files': {}, 'limits': False}),
+                    'default': Deploy._make({'layout': None, 'files': {}, 'limits': False}),
                 },
             },
             'environments': {

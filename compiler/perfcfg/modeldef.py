@@ -71,8 +71,10 @@ class Targets(Strict):
 
 
 class EnvironmentDeploy(Strict):
-    """An environment's own deploy choices, over the project's ``deploy:``."""
+    """An environment's own deploy choices, over the project's ``deploy:`` (each one given
+    replaces the project's)."""
 
+    layout: Literal["debian", "datadir"] | None = None
     limits: bool | None = None
 
 
@@ -112,8 +114,13 @@ class DeployFile(Strict):
 
 
 class Deploy(Strict):
-    """The host side of the generated files: generated file name → placement."""
+    """The host side of the generated files. ``layout`` says how PostgreSQL is laid out:
+    ``debian`` (postgresql-common's: postgresql.conf and pg_hba.conf in
+    ``/etc/postgresql/<v>/main``, the data in ``/var/lib/postgresql/<v>/main``; the default) or
+    ``datadir`` (every file inside the data directory, as initdb makes it). ``files``: generated
+    file name → where it goes and who owns it."""
 
+    layout: Literal["debian", "datadir"] | None = None
     files: dict[str, DeployFile] = {}
     # Also write the files that put the plan's limits in force on a systemd host: a drop-in
     # per daemon (LimitNOFILE, LimitNPROC) and a sysctl.d file (somaxconn, overcommit, huge

@@ -30,6 +30,7 @@ class Config:
     budget: model.Budget
     policy: model.Policy
     spans: dict[str, Span] = field(default_factory=dict)  # setting path → span of its value
+    layout: str = "debian"    # perfcfg.yaml's deploy.layout: where the daemons' files go
 
     # perfcfg's own keys inside daemon sections, under the names the later stages use
     @property

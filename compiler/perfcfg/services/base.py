@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 from perfcfg.services import catalog as catalogs
 
 if TYPE_CHECKING:
+    from perfcfg.core.config import Config
+    from perfcfg.core.plan import Plan
     from perfcfg.services.actions import Action
     from perfcfg.services.output import Output, Placement
     from perfcfg.services.rules import Rule
@@ -78,9 +80,10 @@ class Service:
     # JSON Schema of perfcfg's own keys in the section: (draft-07 converter) → {key: schema};
     # called only by `perfcfg schema`, so it may import pydantic
     own_schema: Callable[[Callable[[dict], dict]], dict[str, Any]] | None = None
-    # where the daemon's Debian package reads its files, for the target version, and who owns
-    # them (the manifest's defaults; perfcfg.yaml's deploy: overrides them per file)
-    placement: Callable[[Any], Placement] | None = None
+    # where the daemon reads its files for the target version and layout (Debian's package
+    # by default; the Plan's own paths, such as hba_file, where it has them), and who owns
+    # them: the manifest's defaults, which perfcfg.yaml's deploy.files overrides per file
+    placement: Callable[[Config, Plan], Placement] | None = None
     # what replacing its files needs on a running host: (service, old files by name (None:
     # not there), new files, targets) → Action (services/actions.py)
     changes: Callable[[Service, Mapping[str, bytes | None], Mapping[str, bytes], Any],

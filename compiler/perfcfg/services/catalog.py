@@ -159,11 +159,10 @@ def as_bool(value: Any, words: dict[str, bool], spelled: str) -> bool:
 def as_enum(param: Param, value: Any) -> str:
     if isinstance(value, bool):
         # YAML reads yes/no/on/off as booleans; give back the spelling this enum accepts
-        # (Redis 7's enable-*-command enums are no/yes/local).
-        spelled = [w for w in (("on", "off"), ("yes", "no"), ("true", "false"))
-                   if {w[0], w[1]} <= {v.lower() for v in param.values or ()}]
-        pair = spelled[0] if spelled else ("on", "off")
-        value = pair[0] if value else pair[1]
+        # (Redis 7's enable-*-command enums are no/yes/local; supervised has "no" alone).
+        words = ("on", "yes", "true") if value else ("off", "no", "false")
+        accepted = {v.lower() for v in param.values or ()}
+        value = next((w for w in words if w in accepted), words[0])
     text = str(value)
     for allowed in param.values or ():
         if allowed.lower() == text.lower():
@@ -234,6 +233,23 @@ def check_addresses(items: list[str], separator: str, *, everywhere: tuple[str, 
             raise UnitError(f"{item!r} is not an IPv6 address")
         if len(token) > 253 or not _HOST_NAME.fullmatch(token):
             raise UnitError(f"{item!r} is neither an IP address nor a host name")
+
+
+def as_path(value: Any, daemon: str) -> str:
+    """A path the daemon must find wherever it is started from: absolute, or empty (none).
+
+    >>> as_path("/var/lib/redis", "Redis")
+    '/var/lib/redis'
+    >>> as_path("data", "PostgreSQL")
+    Traceback (most recent call last):
+    ...
+    perfcfg.core.units.UnitError: 'data' is a relative path: PostgreSQL would resolve it against the directory it is started from
+    """
+    text = as_string(value)
+    if text and not text.startswith("/"):
+        raise UnitError(f"{text!r} is a relative path: {daemon} would resolve it against the "
+                        "directory it is started from")
+    return text
 
 
 def octal(value: Any) -> int:

@@ -35,7 +35,7 @@ def entries(ctx: RenderContext, files: Mapping[str, Rendered]) -> dict[str, dict
     for name, item in files.items():
         service, output = item.service, item.output
         place = output.place(targets) if output.place else \
-            service.placement(targets) if service and service.placement else None
+            service.placement(ctx.config, ctx.plan) if service and service.placement else None
         mode = output.deploy_mode if output.deploy_mode is not None else output.mode
         entry: dict[str, Any] = {
             "service": service.name if service else sysctl.HOST,

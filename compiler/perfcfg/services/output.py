@@ -91,8 +91,12 @@ class Placement:
     group: str
     # generated name → the name the package uses (Valkey reads valkey.conf, not redis.conf)
     names: Mapping[str, str] = field(default_factory=dict)
+    # generated name → its whole path, where a setting names it elsewhere (hba_file, aclfile)
+    paths: Mapping[str, str] = field(default_factory=dict)
 
     def path(self, name: str) -> str:
+        if name in self.paths:
+            return self.paths[name]
         return f"{self.directory.rstrip('/')}/{self.names.get(name, name)}"
 
 

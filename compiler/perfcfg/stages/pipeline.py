@@ -106,6 +106,7 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
     result.history = {path_str(k): tuple(v) for k, v in history.items()}
     validator = Validator(req.env, kind, targets, target_spans)
     config = validator.run(tree, host)
+    config.layout, deploy_files = projects.env_deploy(proj, req.env)
     config.spans.update({k: v for k, v in outer_spans.items() if k not in config.spans})
     diags.extend(validator.diagnostics)
     result.config = config
@@ -144,7 +145,7 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
     header = {"env": req.env, "presets": result.preset_files, "host": host_display,
               "hash": result.input_hash, "version": __version__, "secrets": mode,
               "sets": [mask_line(s) for s in req.sets],
-              "deploy": {name: f.model_dump() for name, f in proj.file.deploy.files.items()},
+              "deploy": {name: f.model_dump() for name, f in deploy_files.items()},
               "limits": limits_on(proj.file.deploy, env)}
     files, found = render_all(plan, config, header)
     # An encoder's message may quote the value it refused; a resolved secret must not show.

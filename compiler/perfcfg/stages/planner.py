@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 
 SERVICES = ("postgres", "pgbouncer", "redis", "supervisor")
 DEFAULT_PORTS = {"postgres": 5432, "pgbouncer": 6432, "redis": 6379}
-DEFAULT_ACLFILE = "/etc/redis/users.acl"   # Debian's /etc/redis, next to redis.conf
 
 
 def make_plan(config: Config, history: History, req: Request, secrets_mode: str,
@@ -54,7 +53,7 @@ def make_plan(config: Config, history: History, req: Request, secrets_mode: str,
     from perfcfg.tune import engine
 
     in_range = _range_keeper(config)
-    for rec in engine.recommend_all(ctx):
+    for rec in engine.recommend_all(ctx, engine.GROUPS + engine.PLACEMENT):
         if rec.path in settings:
             continue
         chain = hist.get(rec.path, ())
@@ -206,6 +205,7 @@ def tune_context(config: Config, fixed: dict[str, Any]) -> tc.TuneContext:
         shares=tc.Shares(parse_share(config.budget.os_reserve), parse_share(config.budget.postgres),
                          parse_share(config.budget.redis)),
         fixed=fixed,
+        layout=config.layout,  # type: ignore[arg-type]
     )
 
 
@@ -243,7 +243,6 @@ def _derive(config: Config, settings: dict[str, Setting]) -> None:
         put("pgbouncer.admin_users", ",".join(admins), "users marked admin: true")
     if stats:
         put("pgbouncer.stats_users", ",".join(stats), "users marked stats: true or admin: true")
-    put("redis.aclfile", DEFAULT_ACLFILE, "where users.acl is deployed (Redis ACL users)")
     if all(is_local_address(c.address) for c in config.clients):
         # pgbouncer and every direct client are on this host: nothing needs a TCP port
         # beyond loopback.

@@ -104,6 +104,18 @@ def _checked(text: str, tree: Mapping) -> tuple[Project | None, list[Diagnostic]
     return _CHECKED[text]
 
 
+# PostgreSQL's layout when neither the project nor the environment names one (modeldef.Deploy).
+DEFAULT_LAYOUT = "debian"
+
+
+def env_deploy(proj: Project, name: str) -> tuple[str, dict[str, model.DeployFile]]:
+    """Environment ``name``'s layout (its own ``deploy.layout``, else the project's) and the
+    project's per-file placement."""
+    own = proj.file.environments[name].deploy
+    layout = (own.layout if own is not None else None) or proj.file.deploy.layout
+    return layout or DEFAULT_LAYOUT, dict(proj.file.deploy.files)
+
+
 def env_targets(proj: Project, name: str) -> tuple[model.Targets, dict[str, Span],
                                                   list[Diagnostic]]:
     """The versions environment ``name`` is built for: the project's ``targets`` with the

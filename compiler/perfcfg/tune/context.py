@@ -27,6 +27,7 @@ ALL_SERVICES: frozenset[str] = frozenset({"postgres", "pgbouncer", "redis", "sup
 DbProfile = Literal["web", "oltp", "dw", "mixed", "desktop"]
 EnvKind = Literal["development", "staging", "production"]
 RedisRole = Literal["cache", "store"]
+Layout = Literal["debian", "datadir"]
 
 
 def ms(n: float) -> int:
@@ -122,6 +123,8 @@ class TuneContext:
     client_timeout: float | None = None
     # Bytes of data (tables and indexes) the database holds; None = unknown (assume large).
     data_size: int | None = None
+    # Where the daemons' files go on the host (perfcfg.yaml's deploy.layout): debian or datadir.
+    layout: Layout = "debian"
 
     @cached_property
     def worker_processes(self) -> int:

@@ -2,8 +2,10 @@
 
 Order: budget → pgbouncer pools → PostgreSQL connections → worker slots → autovacuum →
 memory (needs all three) → WAL → planner → Redis → supervisor (needs the fd needs of the
-others) → the host's limits and kernel settings (need everything). Each group sees the preset's fixed values and every earlier recommendation; a path the
-preset fixed is never recommended.
+others) → the host's limits and kernel settings (need everything). Each group sees the
+preset's fixed values and every earlier recommendation; a path the preset fixed is never
+recommended. A build adds the ``PLACEMENT`` groups (where the files go), which are not tuning:
+the stand-alone calculator leaves them out.
 
 >>> from perfcfg.tune.context import Host, Pool, Program, TuneContext, GiB
 >>> ctx = TuneContext("staging", Host(16 * GiB, 4), (Program("bot", 40, 2, 1, 64 << 20),),
@@ -27,6 +29,8 @@ from perfcfg.services.postgres.tuning import parallel as pg_parallel
 from perfcfg.services.postgres.tuning import planner as pg_planner
 from perfcfg.services.postgres.tuning import versions as pg_versions
 from perfcfg.services.postgres.tuning import wal as pg_wal
+from perfcfg.services.postgres import placement as pg_placement
+from perfcfg.services.redis import placement as redis_placement
 from perfcfg.services.redis import tuning as redis
 from perfcfg.services.supervisor import tuning as supervisor
 from perfcfg.tune import budget, limits
@@ -54,10 +58,19 @@ GROUPS: tuple[tuple[str | None, Group], ...] = (
 )
 
 
-def recommend_all(ctx: TuneContext) -> list[Recommendation]:
+# Where each daemon's files go and what a replaced file must keep stating (locale, time zone):
+# values with reasons, like the tuned ones, that a build writes after them.
+PLACEMENT: tuple[tuple[str | None, Group], ...] = (
+    ("postgres", pg_placement.recommend),
+    ("redis", redis_placement.recommend),
+)
+
+
+def recommend_all(ctx: TuneContext, groups: tuple[tuple[str | None, Group], ...] = GROUPS
+                  ) -> list[Recommendation]:
     known: dict[str, Any] = dict(ctx.fixed)
     out: list[Recommendation] = []
-    for service, group in GROUPS:
+    for service, group in groups:
         if service is not None and service not in ctx.services:
             continue
         for r in group(ctx, known):

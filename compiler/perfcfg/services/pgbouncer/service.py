@@ -26,5 +26,5 @@ SERVICE = Service(
     changes=changes,
     rules=RULES,
     # Debian's pgbouncer package runs the daemon as postgres and reads /etc/pgbouncer.
-    placement=lambda targets: Placement("/etc/pgbouncer", "postgres", "postgres"),
+    placement=lambda config, plan: Placement("/etc/pgbouncer", "postgres", "postgres"),
 )

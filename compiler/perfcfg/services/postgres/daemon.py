@@ -2,8 +2,12 @@
 
 The server runs as the ``postgres`` system user in a short scratch dir, on a free loopback
 port; only ``port``, ``listen_addresses`` and ``unix_socket_directories`` are overridden (with
-``-c``, so they show ``source = 'command line'``). The harness talks to it over the unix socket
-in the scratch dir, so the generated pg_hba.conf decides only what TCP clients may do.
+``-c``, so they show ``source = 'command line'``), and the file's placement: a generated file
+names the host's data directory, pg_hba.conf and pid file (Debian's ``/var/lib/postgresql/…``),
+so the harness points ``data_directory``, ``hba_file`` and ``ident_file`` at its scratch copy
+and writes no extra pid file, unless ``placed=True`` says the file's own paths already point
+into scratch. The harness talks to it over the unix socket in the scratch dir, so the
+generated pg_hba.conf decides only what TCP clients may do.
 ``version`` picks the major version (``binaries.VERSIONS``; default 15, Debian 12's).
 
 >>> with PgTemplate() as tpl, PostgresServer("shared_buffers = '32MB'\\n", tpl) as pg:  # doctest: +SKIP
@@ -29,7 +33,9 @@ from perfcfg.harness.normalise import pg_equal
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-HARNESS_KEYS = frozenset({"port", "listen_addresses", "unix_socket_directories"})
+# Where the file says the cluster's files are: a real host's paths, set to the scratch dir's.
+PLACEMENT_KEYS = frozenset({"data_directory", "hba_file", "ident_file", "external_pid_file"})
+HARNESS_KEYS = frozenset({"port", "listen_addresses", "unix_socket_directories"}) | PLACEMENT_KEYS
 SUPERUSER = "postgres"
 # The harness reaches the server through its private socket dir; prepended to a generated
 # pg_hba.conf only, so the file's own rules still govern every TCP client.
@@ -91,7 +97,7 @@ class PostgresServer(procs.Handle):
 
     def __init__(self, conf_text: str, template: PgTemplate | None = None,
                  hba_text: str | None = None, timeout: float = 30,
-                 version: str | None = None) -> None:
+                 version: str | None = None, placed: bool = False) -> None:
         # bench/ passes templates of its own (anything with copy_to/remove): no version there
         made_by = getattr(template, "version", None)
         if version is not None and made_by is not None and made_by != version:
@@ -99,6 +105,7 @@ class PostgresServer(procs.Handle):
         self.version = version or made_by
         self.conf_text = conf_text
         self.hba_text = hba_text
+        self.placed = placed
         self.timeout = timeout
         self._template = template
         self._own_template = template is None
@@ -127,12 +134,21 @@ class PostgresServer(procs.Handle):
     def log(self) -> str:
         return f"{self.dir}/server.log"
 
+    def placement(self) -> dict[str, str]:
+        """The placement the harness gives the server instead of the file's (none if placed)."""
+        if self.placed:
+            return {}
+        return {"data_directory": self.data, "hba_file": f"{self.data}/pg_hba.conf",
+                "ident_file": f"{self.data}/pg_ident.conf", "external_pid_file": ""}
+
     def _start_on_free_port(self) -> None:
         for attempt in range(PORT_RETRIES):
             self.port = procs.free_port()
             self.proc = procs.spawn(
                 [require("postgres", self.version), "-D", self.data, "-c", f"port={self.port}",
-                 "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={self.dir}"],
+                 "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={self.dir}",
+                 *(arg for name, value in self.placement().items()
+                   for arg in ("-c", f"{name}={value}"))],
                 self.log, self.account)
             try:
                 # logging_collector = on moves the server's words into data/log

@@ -7,9 +7,8 @@ from typing import Any
 from perfcfg.services import catalog as catalogs
 from perfcfg.services.base import Service
 from perfcfg.services.postgres.actions import changes
-from perfcfg.services.output import Placement
 from perfcfg.services.postgres.policy import RULES
-from perfcfg.services.postgres import encode, values
+from perfcfg.services.postgres import encode, placement, values
 from perfcfg.services.postgres.outputs import OUTPUTS
 
 _ONE_FILE = "perfcfg writes one self-contained file"
@@ -43,9 +42,7 @@ SERVICE = Service(
     outputs=OUTPUTS,
     changes=changes,
     rules=RULES,
-    # Debian's postgresql-common: one directory per cluster, owned by the postgres user.
-    placement=lambda targets: Placement(f"/etc/postgresql/{targets.postgres}/main",
-                                        "postgres", "postgres"),
+    placement=placement.placement,
     build=for_build,
     replaced={
         "vacuum_defer_cleanup_age": "hot_standby_feedback = on, or a physical replication slot "

@@ -17,7 +17,7 @@ from typing import Any
 
 from perfcfg.core.units import UnitError, human
 from perfcfg.services.catalog import (
-    BOOL_WORDS, Param, as_bool, as_enum, as_int, as_real, as_string, check_addresses,
+    BOOL_WORDS, Param, as_bool, as_enum, as_int, as_path, as_real, as_string, check_addresses,
     check_range)
 from perfcfg.services.fixit import fix_unit
 from perfcfg.services.postgres.units import (
@@ -28,6 +28,9 @@ BOOL_HINT = "PostgreSQL booleans are on or off"
 # error (perfcfg verify showed a 300,000-character cluster_name come back cut).
 NAME_LENGTH_GUCS = frozenset({"application_name", "cluster_name"})
 NAME_MAX_BYTES = 63
+# Where the cluster's files are (placement.py): absolute, so that the server finds them
+# whatever directory it is started from and the manifest knows where they are deployed.
+PATH_GUCS = frozenset({"data_directory", "hba_file", "ident_file", "external_pid_file"})
 _MEMORY_HINT = "PostgreSQL memory units are B, kB, MB, GB, TB (case-sensitive)"
 _TIME_HINT = "PostgreSQL time units are us, ms, s, min, h, d (case-sensitive)"
 # Unit spellings people carry over from elsewhere → PostgreSQL's own (same meaning).
@@ -63,6 +66,11 @@ def _canonical(param: Param, value: Any) -> Any:
         return as_bool(value, BOOL_WORDS, "on or off")
     if param.type == "enum":
         return as_enum(param, value)
+    if param.type == "string" and param.name in PATH_GUCS:
+        return as_path(value, "PostgreSQL")
+    if param.name == "DateStyle":
+        # PostgreSQL reports it in capitals, ", "-separated: written so, verify compares it
+        return ", ".join(part.strip().upper() for part in as_string(value).split(","))
     if param.type == "string":
         text = as_string(value)
         if param.name in NAME_LENGTH_GUCS and len(text.encode()) > NAME_MAX_BYTES:
@@ -95,6 +103,8 @@ def unit_hint(param: Param) -> str | None:
 def fix_it(param: Param, value: Any) -> str | None:
     """``2GiB`` → ``2GB`` (PostgreSQL's GB is 1024-based), ``5m`` → ``5min``; a value finer
     than the parameter's unit gets what PostgreSQL would make of it and the nearest whole one."""
+    if param.name in PATH_GUCS:
+        return "write an absolute path, e.g. /var/lib/postgresql/17/main for data_directory"
     finer = _finer(param, value)
     if finer:
         return finer

@@ -1,8 +1,17 @@
 """A throwaway redis-server (7.0 by default, or ``version``) or valkey-server from a redis.conf.
 
 Harness-owned directives are appended on the command line, which Redis applies after the
-file: ``port bind daemonize supervised dir logfile pidfile unixsocket``. ``dir`` matters
-beyond tidiness: with a ``save`` rule, Redis writes ``dump.rdb`` into it on SIGTERM.
+file: ``port bind daemonize supervised dir logfile pidfile unixsocket``. A generated file
+places the server as Debian's package does (``/var/lib/redis``, ``supervised systemd``); the
+harness keeps it in the foreground as its child (``--daemonize no``), with no systemd to
+notify (``--supervised no``) and its files in the scratch dir, unless ``placed=True`` says the
+file's ``dir``, ``logfile`` and ``pidfile`` already point into scratch (then the file's
+``supervised`` stays too). ``dir`` matters beyond tidiness: with a ``save`` rule, Redis writes
+``dump.rdb`` into it on SIGTERM. Redis acts on two of them while it reads the file, before
+the command line's values replace them: it changes into ``dir`` and opens ``logfile``, and
+stops if a host's path (``/var/lib/valkey``) is not there. The harness's copy of the file has
+those two lines commented out, and only those: every other line, and every line number, is
+the generated file's.
 Redis runs fine as root, so it is not dropped to the service user. Valkey reads the same
 directives and answers the same commands: ``ValkeyServer`` differs only in its program.
 
@@ -34,6 +43,9 @@ HARNESS_KEYS = frozenset({"port", "bind", "daemonize", "supervised", "dir", "log
 # With an ACL file the harness adds a user of its own (the file's users may not run CONFIG,
 # and `user default off` refuses the unauthenticated reads).
 HARNESS_USER = "perfcfg-harness"
+# Directives Redis applies while reading the file (chdir, fopen): a host's path stops a start
+# in scratch before the command line's value replaces it.
+READ_TIME_KEYS = ("dir", "logfile")
 PORT_RETRIES = 5
 
 
@@ -45,8 +57,9 @@ class RedisServer(procs.Handle):
 
     def __init__(self, conf_text: str, username: str | None = None, password: str | None = None,
                  timeout: float = 15, acl_text: str | None = None,
-                 version: str | None = None) -> None:
+                 version: str | None = None, placed: bool = False) -> None:
         self.version = version
+        self.placed = placed
         self.conf_text = conf_text
         self.acl_text = acl_text
         self.username = username
@@ -62,7 +75,8 @@ class RedisServer(procs.Handle):
 
     def _launch(self) -> None:
         self.dir = procs.scratch_dir("pf-rds-")
-        procs.write_file(f"{self.dir}/redis.conf", self.conf_text)
+        procs.write_file(f"{self.dir}/redis.conf",
+                         self.conf_text if self.placed else scratch_copy(self.conf_text))
         if self.acl_text is not None:
             secret = os.urandom(16).hex()
             procs.write_file(f"{self.dir}/users.acl", self.acl_text.rstrip("\n") +
@@ -77,8 +91,9 @@ class RedisServer(procs.Handle):
             self.proc = procs.spawn(
                 [require(self.program, self.version), f"{self.dir}/redis.conf",
                  "--port", str(self.port), "--bind", "127.0.0.1", "--daemonize", "no",
-                 "--supervised", "no",
-                 "--dir", self.dir, "--logfile", "", "--pidfile", f"{self.dir}/redis.pid",
+                 *([] if self.placed else
+                   ["--supervised", "no", "--dir", self.dir, "--logfile", "",
+                    "--pidfile", f"{self.dir}/redis.pid"]),
                  "--unixsocket", "",
                  *(["--aclfile", f"{self.dir}/users.acl"] if self.acl_text is not None else [])],
                 self.log, cwd=self.dir)
@@ -125,6 +140,21 @@ class RedisServer(procs.Handle):
                    ) -> list[Mismatch]:
         """Intended directives that differ from ``CONFIG GET``; ``enums`` compare any case."""
         return redis_mismatches(self.config(), intended, enums, HARNESS_KEYS)
+
+
+def scratch_copy(conf_text: str) -> str:
+    """``conf_text`` with its ``dir`` and ``logfile`` lines commented out (line numbers kept).
+
+    >>> scratch_copy("dir /var/lib/valkey\nport 6379\n")
+    '# dir /var/lib/valkey (set by the harness)\nport 6379\n'
+    """
+    out = []
+    for line in conf_text.splitlines(keepends=True):
+        words = line.split(None, 1)
+        if words and words[0].lower() in READ_TIME_KEYS:
+            line = f"# {line.rstrip()} (set by the harness)\n"
+        out.append(line)
+    return "".join(out)
 
 
 def redis_mismatches(current: Mapping[str, str], intended: Mapping[str, str],

@@ -4,24 +4,14 @@ valkey.conf) and users.acl. ``targets.redis`` or ``targets.valkey`` says which d
 
 from __future__ import annotations
 
-from typing import Any
 
 from perfcfg import model
 from perfcfg.services.base import Service
 from perfcfg.services.redis.actions import changes
-from perfcfg.services.output import Placement
 from perfcfg.services.redis.policy import RULES
-from perfcfg.services.redis import encode, schema, values
+from perfcfg.services.redis import encode, placement, schema, values
 from perfcfg.services.redis.outputs import OUTPUTS
 
-
-
-def placement(targets: Any) -> Placement:
-    """Debian's redis-server reads /etc/redis as redis; valkey-server reads /etc/valkey (its
-    main file, valkey.conf, is what perfcfg writes for a Valkey target) as valkey."""
-    if targets.valkey:
-        return Placement("/etc/valkey", "valkey", "valkey")
-    return Placement("/etc/redis", "redis", "redis")
 
 
 # The cache daemon when the targets name neither: Redis 8.0, open source again (AGPLv3) and
@@ -55,5 +45,5 @@ SERVICE = Service(
     outputs=OUTPUTS,
     changes=changes,
     rules=RULES,
-    placement=placement,
+    placement=placement.placement,
 )

@@ -14,12 +14,15 @@ from typing import Any
 
 from perfcfg.core.units import UnitError
 from perfcfg.services.catalog import (
-    Param, as_bool, as_enum, as_int, as_string, check_addresses, octal, ranged)
+    Param, as_bool, as_enum, as_int, as_path, as_string, check_addresses, octal, ranged)
 from perfcfg.services.fixit import fix_unit
 from perfcfg.services.redis.units import parse_redis_memory
 
 BOOL_HINT = "Redis booleans are yes or no"
 ROLES = ("cache", "store")
+# Where the server's files are (placement.py): absolute, or Redis resolves them against the
+# directory it is started from ("" — no log file, no pid file — stays allowed).
+PATH_DIRECTIVES = frozenset({"dir", "logfile", "pidfile", "aclfile"})
 
 
 def _canonical(param: Param, value: Any) -> Any:
@@ -39,6 +42,8 @@ def _canonical(param: Param, value: Any) -> Any:
             check_addresses([a for item in items for a in item.split()], " ",
                             everywhere=("*", "::*"), optional_prefix="-")
         return items
+    if param.name in PATH_DIRECTIVES:
+        return as_path(value, "Redis")
     return as_string(value)
 
 
@@ -59,6 +64,8 @@ def unit_hint(param: Param) -> str | None:
 
 
 def fix_it(param: Param, value: Any) -> str | None:
+    if param.name in PATH_DIRECTIVES:
+        return "write an absolute path, e.g. /var/lib/redis for dir"
     if param.type != "memory":
         return None
     return fix_unit(value, {"kib": "kb", "mib": "mb", "gib": "gb"},

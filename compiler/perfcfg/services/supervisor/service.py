@@ -32,6 +32,6 @@ SERVICE = Service(
     # Debian's supervisord.conf includes conf.d/*.conf after its own sections; supervisor
     # merges a section read again key by key, so this file's values win and the package's
     # own file stays untouched (a conffile: no prompt on upgrade).
-    placement=lambda targets: Placement("/etc/supervisor/conf.d", "root", "root",
+    placement=lambda config, plan: Placement("/etc/supervisor/conf.d", "root", "root",
                                         {"supervisord.conf": "perfcfg.conf"}),
 )
