@@ -145,8 +145,8 @@ class RedisServer(procs.Handle):
 def scratch_copy(conf_text: str) -> str:
     """``conf_text`` with its ``dir`` and ``logfile`` lines commented out (line numbers kept).
 
-    >>> scratch_copy("dir /var/lib/valkey\nport 6379\n")
-    '# dir /var/lib/valkey (set by the harness)\nport 6379\n'
+    >>> scratch_copy("dir /var/lib/valkey\\nport 6379\\n")
+    '# dir /var/lib/valkey (set by the harness)\\nport 6379\\n'
     """
     out = []
     for line in conf_text.splitlines(keepends=True):
