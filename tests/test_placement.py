@@ -335,3 +335,22 @@ def test_redis_runs_with_the_files_placement(tmp_path, daemon, version):
         log = Path(want["logfile"]).read_text()
     # supervised systemd without systemd: the server says so and serves anyway
     assert "NOTIFY_SOCKET" in log and "Ready to accept connections" in log
+
+
+@pytest.mark.daemons
+def test_the_harness_placement_is_not_drift_but_the_locale_is(tmp_path, start_postgres):
+    """verify's comparison skips what the harness puts on the command line (the placement)
+    and compares the locale and time settings, which are real settings of the server."""
+    from perfcfg.services import intended
+
+    require_daemon("postgresql", "17")
+    result = compiled(project_with(tmp_path))
+    want = intended.from_result(result).postgres
+    assert {"data_directory", "TimeZone", "lc_messages"} <= set(want)
+    pg = start_postgres(result.files["postgresql.conf"].decode(),
+                        hba_text=result.files["pg_hba.conf"].decode(), version="17")
+    assert pg.mismatches(want) == []
+    pg.query("ALTER SYSTEM SET timezone = 'Europe/Paris'")
+    pg.query("ALTER SYSTEM SET lc_messages = 'C'")
+    pg.query("SELECT pg_reload_conf()")
+    assert [name for name, _want, _got in pg.mismatches(want)] == ["TimeZone", "lc_messages"]
