@@ -2,7 +2,8 @@
 its drop-in's LimitNOFILE (soft and hard, as systemd sets it) runs with that limit and keeps
 every client slot its generated file asks for, where a lower limit makes it give some up; the
 listen backlogs the sysctl file's somaxconn must cover are the ones the daemons really use;
-and systemd's own parser reads the drop-ins without a complaint.
+systemd's own parser reads the drop-ins without a complaint; and the huge pages the sysctl
+file reserves are what PostgreSQL maps.
 """
 
 from __future__ import annotations
@@ -156,3 +157,71 @@ def _verify(unit: Path) -> str:
                           capture_output=True, text=True, env=env, timeout=60)
     return "\n".join(line for line in (done.stdout + done.stderr).splitlines()
                      if "perfcfg" in line)
+
+
+def _shared_memory_pages(conf: str, version: str, template) -> int:
+    """PostgreSQL's own count of huge pages for ``conf`` (``postgres -C``, server stopped)."""
+    from perfcfg.harness.binaries import require
+
+    account = procs.service_account()
+    scratch = procs.scratch_dir("pf-hp-", account)
+    try:
+        data = f"{scratch}/data"
+        template.copy_to(data)
+        procs.write_file(f"{data}/postgresql.conf", conf, account)
+        done = procs.run([require("postgres", version), "-C", "shared_memory_size_in_huge_pages",
+                          "-D", data], account)
+        assert done.returncode == 0, done.stderr
+        return int(done.stdout)
+    finally:
+        procs.remove_dir(scratch)
+
+
+@pytest.mark.parametrize("sets", [(), ("postgres.shared_buffers=2GB", "postgres.huge_pages=on"),
+                                  ("postgres.shared_buffers=40GB",)],
+                         ids=["as-built", "2GB-on", "40GB"])
+def test_the_huge_pages_reserved_cover_what_postgres_maps(sets, pg_template_of):
+    result = compile_env(Request(EXAMPLE, "production", sets=list(sets)))
+    assert result.ok, result.diagnostics
+    version = registry.daemons(result.config.targets)["postgres"][1]
+    require_daemon("postgresql", version)
+    reserved = result.plan.value("sysctl.vm.nr_hugepages")
+    exact = _shared_memory_pages(text(result, "postgresql.conf"), version,
+                                 pg_template_of(version))
+    # the estimate covers PostgreSQL's own figure, with at most a few percent to spare
+    assert exact <= reserved <= exact * 1.05 + 8, (exact, reserved)
+
+
+HUGEPAGES = Path("/proc/sys/vm/nr_hugepages")
+
+
+def test_postgres_starts_on_the_reserved_huge_pages_without_a_memlock_limit(pg_template_of):
+    """huge_pages = on refuses to start without enough pages: with exactly the reservation the
+    sysctl file asks for it starts, under a 64 KiB RLIMIT_MEMLOCK (PostgreSQL maps anonymous
+    huge pages, which memlock does not count: the drop-in needs no LimitMEMLOCK)."""
+    import os
+
+    if not os.access(HUGEPAGES, os.W_OK):
+        pytest.skip("vm.nr_hugepages is not writable here (a container without the privilege)")
+    result = compile_env(Request(EXAMPLE, "production", sets=[
+        "postgres.shared_buffers=32MB", "postgres.huge_pages=on"]))
+    assert result.ok, result.diagnostics
+    version = registry.daemons(result.config.targets)["postgres"][1]
+    require_daemon("postgresql", version)
+    pages = result.plan.value("sysctl.vm.nr_hugepages")
+    before = HUGEPAGES.read_text()
+    try:
+        HUGEPAGES.write_text(f"{int(before) + pages}\n")
+        if int(HUGEPAGES.read_text()) < int(before) + pages:
+            pytest.skip("the kernel could not reserve the huge pages (fragmented memory)")
+        with procs.limits(memlock=64 << 10), PostgresServer(
+                text(result, "postgresql.conf"), pg_template_of(version),
+                hba_text=text(result, "pg_hba.conf"), version=version) as pg:
+            assert pg.query("SHOW huge_pages") == [("on",)]
+            limits = Path(f"/proc/{pg.proc.pid}/limits").read_text()
+            assert re.search(r"Max locked memory\s+65536\s+65536", limits)
+            # PostgreSQL 17 reports whether its shared memory really is in huge pages
+            if int(version) >= 17:
+                assert pg.query("SHOW huge_pages_status") == [("on",)]
+    finally:
+        HUGEPAGES.write_text(before)

@@ -96,13 +96,15 @@ _CHILD_LIMITS: dict[int, int] = {}
 
 
 @contextlib.contextmanager
-def limits(nofile: int | None = None, nproc: int | None = None) -> Iterator[None]:
+def limits(nofile: int | None = None, nproc: int | None = None,
+           memlock: int | None = None) -> Iterator[None]:
     """Daemons started inside run with these limits, soft and hard alike, as under a systemd
-    unit's ``LimitNOFILE=``/``LimitNPROC=`` (we keep our own)."""
+    unit's ``LimitNOFILE=``/``LimitNPROC=``/``LimitMEMLOCK=`` (we keep our own)."""
     import resource
 
     wanted = {k: v for k, v in ((resource.RLIMIT_NOFILE, nofile),
-                                (resource.RLIMIT_NPROC, nproc)) if v is not None}
+                                (resource.RLIMIT_NPROC, nproc),
+                                (resource.RLIMIT_MEMLOCK, memlock)) if v is not None}
     saved = dict(_CHILD_LIMITS)
     _CHILD_LIMITS.update(wanted)
     try:
