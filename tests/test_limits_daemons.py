@@ -169,8 +169,12 @@ def _shared_memory_pages(conf: str, version: str, template) -> int:
         data = f"{scratch}/data"
         template.copy_to(data)
         procs.write_file(f"{data}/postgresql.conf", conf, account)
+        # the file places the cluster where Debian keeps it: point it at the scratch copy
+        here = [f"--{key}={value}" for key, value in (
+            ("data_directory", data), ("hba_file", f"{data}/pg_hba.conf"),
+            ("ident_file", f"{data}/pg_ident.conf"), ("external_pid_file", ""))]
         done = procs.run([require("postgres", version), "-C", "shared_memory_size_in_huge_pages",
-                          "-D", data], account)
+                          "-D", data, *here], account)
         assert done.returncode == 0, done.stderr
         return int(done.stdout)
     finally:
