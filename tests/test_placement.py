@@ -7,7 +7,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
+import subprocess
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -172,13 +175,89 @@ def test_redis_placement_is_overridable(tmp_path):
     assert files["users.acl"]["destination"] == "/srv/valkey/users.acl"
 
 
+# -- pgbouncer -------------------------------------------------------------------------
+
+PGBOUNCER_PLACED = {"logfile": "/var/log/postgresql/pgbouncer.log",
+                    "pidfile": "/var/run/postgresql/pgbouncer.pid",
+                    "unix_socket_dir": "/var/run/postgresql"}
+
+
+def ini_lines(data: bytes) -> dict[str, str]:
+    """``name → value`` of pgbouncer.ini's [pgbouncer] section."""
+    section = data.decode().split("\n[pgbouncer]\n", 1)[1]
+    return dict(line.split(" = ", 1) for line in section.splitlines()
+                if " = " in line and not line.startswith(";"))
+
+
+@pytest.mark.parametrize("env", ["development", "production"])
+def test_pgbouncer_gets_the_debian_packages_log_pid_and_socket(tmp_path, env):
+    result = compiled(project_with(tmp_path), env)
+    values = ini_lines(result.files["pgbouncer.ini"])
+    assert {k: values[k] for k in PGBOUNCER_PLACED} == PGBOUNCER_PLACED
+    assert {k: reasons(result.files["pgbouncer.ini"])[k] for k in PGBOUNCER_PLACED} == {
+        k: f"pgbouncer.placement.{k}" for k in PGBOUNCER_PLACED}
+
+
+def test_pgbouncer_placement_is_overridable(tmp_path):
+    result = compiled(project_with(tmp_path), "staging", "pgbouncer.unix_socket_dir=/run/pgb",
+                      "pgbouncer.logfile=''")
+    values = ini_lines(result.files["pgbouncer.ini"])
+    assert values["unix_socket_dir"] == "/run/pgb" and values.get("logfile", "") == ""
+
+
+@pytest.mark.daemons
+def test_pgbouncer_runs_with_the_files_placement(tmp_path):
+    """pgbouncer started from the generated file alone (no harness rewriting it) logs, writes
+    its pid and opens its socket where the file's placement says."""
+    from perfcfg.harness import procs
+    from perfcfg.harness.binaries import require
+
+    require_daemon("pgbouncer", "1.18")
+    account = procs.service_account()
+    place = Path(procs.scratch_dir("pf-pgb-", account))
+    port = procs.free_port()
+    try:
+        want = {"logfile": f"{place}/pgbouncer.log", "pidfile": f"{place}/pgbouncer.pid",
+                "unix_socket_dir": str(place)}
+        # development targets pgbouncer 1.18, the binary Debian 12 installs
+        result = compiled(project_with(tmp_path), "development",
+                          *(f"pgbouncer.{k}={v}" for k, v in want.items()),
+                          f"pgbouncer.listen_port={port}",
+                          f"pgbouncer.auth_file={place}/userlist.txt")
+        for name in ("pgbouncer.ini", "userlist.txt"):
+            (place / name).write_bytes(result.files[name])
+            if account.uid is not None:
+                os.chown(place / name, account.uid, account.gid)
+        proc = subprocess.Popen([require("pgbouncer", "1.18"), str(place / "pgbouncer.ini")],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                **account.popen_kwargs())
+        try:
+            socket = place / f".s.PGSQL.{port}"
+            for _ in range(100):
+                if socket.exists() and (place / "pgbouncer.pid").exists():
+                    break
+                if proc.poll() is not None:
+                    pytest.fail(proc.communicate()[0])
+                time.sleep(0.1)
+            assert socket.exists()
+            assert (place / "pgbouncer.pid").read_text().split() == [str(proc.pid)]
+            assert "process up" in (place / "pgbouncer.log").read_text()
+        finally:
+            proc.terminate()
+            proc.communicate(timeout=30)
+    finally:
+        shutil.rmtree(place, ignore_errors=True)
+
+
 # -- bad input -------------------------------------------------------------------------
 
 @pytest.mark.parametrize("key, value, daemon", [
     ("postgres", "data_directory: pgdata", "PostgreSQL"),
     ("postgres", "hba_file: conf/pg_hba.conf", "PostgreSQL"),
     ("redis", "dir: data", "Redis"),
-], ids=["data_directory", "hba_file", "redis-dir"])
+    ("pgbouncer", "logfile: pgbouncer.log", "pgbouncer"),
+    ("pgbouncer", "unix_socket_dir: run", "pgbouncer"),
+], ids=["data_directory", "hba_file", "redis-dir", "pgbouncer-logfile", "pgbouncer-socket"])
 def test_a_relative_path_is_refused_where_it_is_written(tmp_path, key, value, daemon):
     project = project_with(tmp_path)
     write(project / "presets/relative.yaml", f"{key}:\n  {value}\n")

@@ -171,7 +171,9 @@ def _postgres(stack: ExitStack, files: dict[str, str], want: intent.Intended, re
     # the harness's -c port/listen_addresses make the file's lines "not applied"
     errors = [(f"{name} (line {line})", "applied", error)
               for _f, line, name, error in pg.file_errors() if name not in HARNESS_KEYS]
-    _add(report, "postgresql", pg.mismatches(expected) + errors, len(expected))
+    # the values the harness puts on the command line are not compared, so not counted
+    _add(report, "postgresql", pg.mismatches(expected) + errors,
+         len(set(expected) - HARNESS_KEYS))
     return pg
 
 
@@ -215,6 +217,7 @@ def _gib(n: int) -> str:
 def _pgbouncer(stack: ExitStack, files: dict[str, str], want: intent.Intended, report: Report,
                pg: Any, version: str) -> None:
     from perfcfg.daemons import DaemonError, PgBouncer
+    from perfcfg.services.pgbouncer.daemon import HARNESS_KEYS
 
     try:
         bnc = stack.enter_context(PgBouncer(files["pgbouncer.ini"], files["userlist.txt"],
@@ -223,7 +226,8 @@ def _pgbouncer(stack: ExitStack, files: dict[str, str], want: intent.Intended, r
     except DaemonError as err:
         _refused(report, "pgbouncer", err)
         return
-    _add(report, "pgbouncer", rows, len(want.pgbouncer) + len(want.databases))
+    _add(report, "pgbouncer", rows, len(set(want.pgbouncer) - HARNESS_KEYS) + sum(
+        len(set(columns) - {"host", "port"}) for columns in want.databases.values()))
 
 
 def _database_rows(shown: list[dict[str, str]], databases: dict[str, dict[str, str]],
@@ -247,6 +251,7 @@ def _database_rows(shown: list[dict[str, str]], databases: dict[str, dict[str, s
 def _redis(files: dict[str, str], want: intent.Intended, report: Report, daemon: str,
            version: str) -> None:
     from perfcfg.daemons import DaemonError, RedisServer, ValkeyServer
+    from perfcfg.services.redis.daemon import HARNESS_KEYS
 
     handle = ValkeyServer if daemon == "valkey" else RedisServer
     try:
@@ -256,7 +261,7 @@ def _redis(files: dict[str, str], want: intent.Intended, report: Report, daemon:
     except DaemonError as err:
         _refused(report, daemon, err)
         return
-    _add(report, daemon, rows, len(want.redis))
+    _add(report, daemon, rows, len(set(want.redis) - HARNESS_KEYS))
 
 
 # -- supervisord -------------------------------------------------------------------------

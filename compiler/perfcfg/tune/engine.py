@@ -29,6 +29,7 @@ from perfcfg.services.postgres.tuning import parallel as pg_parallel
 from perfcfg.services.postgres.tuning import planner as pg_planner
 from perfcfg.services.postgres.tuning import versions as pg_versions
 from perfcfg.services.postgres.tuning import wal as pg_wal
+from perfcfg.services.pgbouncer import placement as pgbouncer_placement
 from perfcfg.services.postgres import placement as pg_placement
 from perfcfg.services.redis import placement as redis_placement
 from perfcfg.services.redis import tuning as redis
@@ -62,6 +63,7 @@ GROUPS: tuple[tuple[str | None, Group], ...] = (
 # values with reasons, like the tuned ones, that a build writes after them.
 PLACEMENT: tuple[tuple[str | None, Group], ...] = (
     ("postgres", pg_placement.recommend),
+    ("pgbouncer", pgbouncer_placement.recommend),
     ("redis", redis_placement.recommend),
 )
 

@@ -14,13 +14,19 @@ from typing import Any
 
 from perfcfg.core.units import UnitError
 from perfcfg.services.catalog import (
-    Param, as_bool, as_enum, as_int, as_real, as_string, check_addresses, octal, ranged)
+    Param, as_bool, as_enum, as_int, as_path, as_real, as_string, check_addresses, octal,
+    ranged)
 
 BOOL_HINT = "pgbouncer booleans are true or false (written 1 or 0)"
 INTEGER_HINT = "use 0 or a positive whole number"
 # pgbouncer's cf_set_int stores into a C int; larger values wrap without an error.
 PGBOUNCER_INT_MAX = 2**31 - 1
 _BOOL_WORDS = {"1": True, "0": False, "true": True, "false": False, "yes": True, "no": False}
+
+
+# Where pgbouncer's files are (placement.py): absolute, or pgbouncer resolves them against the
+# directory it is started from ("" — no log file, no pid file, no socket — stays allowed).
+PATH_KEYS = frozenset({"logfile", "pidfile", "unix_socket_dir", "auth_file"})
 
 
 def _canonical(param: Param, value: Any) -> Any:
@@ -47,6 +53,8 @@ def _canonical(param: Param, value: Any) -> Any:
             raise UnitError(f"{number} is outside the range 0 .. {PGBOUNCER_INT_MAX}: pgbouncer "
                             "keeps only the low 32 bits of an integer setting, silently")
         return number
+    if param.name in PATH_KEYS:
+        return as_path(value, "pgbouncer")
     text = as_string(value)
     if param.name == "listen_addr" and text.strip():   # '' is the Unix socket only
         check_addresses([a.strip() for a in text.split(",")], ",", everywhere=("*",))
@@ -59,6 +67,8 @@ coerce = ranged(_canonical)
 def unit_hint(param: Param) -> str | None:
     if param.type == "seconds":
         return "pgbouncer times are plain seconds, e.g. 30 or 1.5"
+    if param.name in PATH_KEYS:
+        return "write an absolute path, e.g. /var/run/postgresql for unix_socket_dir"
     return None
 
 
