@@ -1,5 +1,6 @@
 """docs/deploying.md is a transcript of a real deployment; the parts of it that perfcfg alone
 produces (no daemon, no host) are checked here against what perfcfg prints today."""
+import json
 import re
 
 from helpers import ROOT, copy_example, run
@@ -36,6 +37,14 @@ def test_the_worked_examples_change_prints_what_the_document_shows(tmp_path):
     overlay.write_text(after)
     changed = run(*build)
     assert changed.code == 0, changed.err
+    manifest = json.loads((out / "manifest.json").read_text())["files"]
+    excerpt = _block_after(text, "`manifest.json` says where each file goes")
+    shown_keys = {"pgbouncer.ini": set(manifest["pgbouncer.ini"]) - {"sha256"},
+                  "roles.sql": {"apply", "daemon", "destination"}}
+    for name, keys in shown_keys.items():
+        for key in keys:
+            line = f"  {json.dumps(key)}: {json.dumps(manifest[name][key])}"
+            assert line in excerpt, (name, line, excerpt)
     shown = _to_deploy(_block_after(text, "In `rehearsal.yaml`, `processes: 4`"))
     assert len(shown) == 4 and _to_deploy(changed.err) == shown, changed.err
 
