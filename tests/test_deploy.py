@@ -43,12 +43,30 @@ def test_a_set_for_one_daemon_rewrites_only_its_files(tmp_path):
     before = snapshot_tree(out)
     _build(project, "production", "--set", "postgres.work_mem=48MB")
     after = snapshot_tree(out)
-    # The override is recorded in the headers of its daemon's files only.
+    # The override is recorded in the headers of the files whose content it changes only:
+    # pg_hba.conf and roles.sql keep their bytes, so nothing reloads for them.
     assert sorted(n for n in after if after[n] != before[n]) == [
-        "manifest.json", "pg_hba.conf", "postgresql.conf", "roles.sql"]
+        "manifest.json", "postgresql.conf"]
     assert "--set postgres.work_mem=48MB" in (out / "postgresql.conf").read_text()
     assert json.loads((out / "manifest.json").read_text())["overrides"] == [
         "postgres.work_mem=48MB"]
+
+
+def test_a_set_of_perfcfgs_own_keys_marks_exactly_the_files_it_changes(tmp_path):
+    project = copy_example(tmp_path, with_generated=False)
+    _build(project)
+    out = project / "generated" / "production"
+    before = snapshot_tree(out)
+    flag = "workload.programs.payments.processes=3"
+    _build(project, "production", "--set", flag)
+    after = snapshot_tree(out)
+    changed = sorted(n for n in after if after[n] != before[n])
+    # more processes: supervisord runs them, pgbouncer pools them, PostgreSQL admits them
+    assert {"supervisord.conf", "pgbouncer.ini", "manifest.json"} <= set(changed)
+    for name in after:
+        named = f"--set {flag}" in after[name].decode(errors="replace")
+        assert named == (name in changed and name != "manifest.json"), name
+    assert "roles.sql" not in changed and "users.acl" not in changed
 
 
 def test_headers_carry_no_inputs_hash_the_manifest_does(example):

@@ -140,10 +140,10 @@ class RenderContext:
                  "Do not edit: change the presets and run perfcfg build.",
                  f"presets: {', '.join(h['presets'])}",
                  f"host profile: {h['host']}"]
-        # Not what the presets say: the file was built with overrides. Only those that can
-        # touch this file: another daemon's --set leaves its bytes alone (the manifest lists all).
-        other = tuple(f"{s.name}." for s in self.services if s is not self.service)
-        sets = [s for s in h.get("sets", ()) if not s.startswith(other)]
+        # Not what the presets say: the file was built with overrides. A file whose content
+        # they do not change is written without this line (render_all compares it with the
+        # build without them), so its bytes do not change; the manifest lists them all.
+        sets = list(h.get("sets", ()))
         if sets and overrides:
             lines.append("overrides: " + " ".join(f"--set {shlex.quote(s)}" for s in sets))
         if h["secrets"] == "placeholder":

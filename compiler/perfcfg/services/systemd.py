@@ -48,10 +48,8 @@ def dropin(name: str, unit: Callable[[Any], str], named: Callable[[Any], str] | 
     """The drop-in ``name`` of the systemd unit ``unit(targets)`` (without ``.service``)."""
 
     def render(ctx: RenderContext, service: Service) -> bytes:
-        # A --set of the daemon's parameters rarely touches its limits: the header leaves the
-        # overrides to the manifest, so the drop-in's bytes change only with its values.
         return ctx.template("systemd.conf", ctx.file(output) if ctx.layout else name,
-                            overrides=False, unit=f"{unit(ctx.config.targets)}.service",
+                            unit=f"{unit(ctx.config.targets)}.service",
                             settings=settings_of(ctx, service))
 
     def place(targets: Any) -> Placement:

@@ -8,7 +8,7 @@ diagnostics and, when there is no error, the Plan and the rendered files.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping
 
@@ -147,6 +147,10 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
               "sets": [mask_line(s) for s in req.sets],
               "deploy": {name: f.model_dump() for name, f in deploy_files.items()},
               "limits": limits_on(proj.file.deploy, env)}
+    if req.sets:
+        # the files as the presets alone make them: one a --set does not change keeps them
+        plain = compile_env(replace(req, sets=()))
+        header["plain"] = plain.files if plain.ok else {}
     files, found = render_all(plan, config, header)
     # An encoder's message may quote the value it refused; a resolved secret must not show.
     diags.extend(_scrubbed(found, secrets))

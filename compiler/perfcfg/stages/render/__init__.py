@@ -7,6 +7,7 @@ lines out. This stage loops over the registry and adds the last line of defence 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from perfcfg.core.config import Config
@@ -43,6 +44,8 @@ def render_all(plan: Plan, config: Config, header: dict[str, Any], layout: bool 
         if output.render is not None and (output.wanted(ctx) or not layout):
             rendered[output.file(config.targets)] = Rendered(None, output,
                                                              output.render(ctx, None))
+    if layout and header.get("plain"):
+        _unchanged_by_overrides(rendered, header["plain"])
     files = {name: item.data for name, item in rendered.items()}
     if not layout:
         return files, ctx.diagnostics
@@ -51,6 +54,17 @@ def render_all(plan: Plan, config: Config, header: dict[str, Any], layout: bool 
         assert output.post is not None
         files[output.name] = output.post(ctx, rendered)
     return files, ctx.diagnostics + leaks
+
+
+def _unchanged_by_overrides(rendered: dict[str, Rendered], plain: dict[str, bytes]) -> None:
+    """A file whose content the --set flags do not change keeps the bytes of the build without
+    them: its header does not name them either, so the file is not rewritten (nor its daemon
+    reloaded) for an override that is not its own. ``plain``: the same build without --set."""
+    for name, item in rendered.items():
+        lines = item.data.split(b"\n")
+        head = [i for i, line in enumerate(lines[:12]) if b" overrides: --set " in line]
+        if head and plain.get(name) == b"\n".join(lines[:head[0]] + lines[head[0] + 1:]):
+            rendered[name] = replace(item, data=plain[name])
 
 
 def _leaks(plan: Plan, config: Config, files: dict[str, bytes]) -> list[Diagnostic]:
