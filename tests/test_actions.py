@@ -41,8 +41,10 @@ def test_each_kind_of_change_gets_its_action(built):
     assert found["postgres"]["because"] == ["shared_buffers", "wal_buffers", "work_mem"]
     assert found["pgbouncer"] == {**found["pgbouncer"], "action": "restart",
                                   "because": ["listen_port"]}
-    assert found["redis"]["action"] == "reload" and found["redis"]["because"] == [
-        "maxmemory-policy"] and "CONFIG SET" in found["redis"]["how"]
+    # no user of the example's users.acl may run CONFIG SET (the default user is off)
+    assert found["redis"]["action"] == "restart" and found["redis"]["because"] == [
+        "maxmemory-policy"]
+    assert "no user in users.acl may run CONFIG SET" in found["redis"]["how"]
     # The workers' DATABASE_URL follows pgbouncer's port: only their sections change.
     assert found["supervisor"]["action"] == "reload"
     assert all(b.startswith("program:") for b in found["supervisor"]["because"])
@@ -142,3 +144,45 @@ def test_redis_restart_list_is_what_config_set_refuses(start_redis):
             (immutable if "immutable" in str(exc) else protected if "protected" in str(exc)
              else set()).add(name)
     assert (immutable, protected) == (IMMUTABLE, PROTECTED)
+
+
+OPS = ("redis:\n  users:\n    - name: ops\n      password: ${env:OPS_REDIS_PASSWORD}\n"
+       "      keys: []\n      commands: [-@all, +@admin, +@connection]\n")
+
+
+def test_a_redis_user_that_may_run_config_set_gets_a_reload_that_names_it(built):
+    (built / "presets/ops.yaml").write_text(OPS)
+    _build_json(built, "--overlay", str(built / "presets/ops.yaml"))
+    found = _build_json(built, "--overlay", str(built / "presets/ops.yaml"),
+                        "--set", "redis.maxmemory-policy=volatile-lru")["actions"]["redis"]
+    assert found["action"] == "reload" and found["because"] == ["maxmemory-policy"]
+    assert found["how"].startswith("redis-cli --user ops --askpass CONFIG SET")
+    _build_json(built, "--overlay", str(built / "presets/ops.yaml"))
+    acl = _build_json(built, "--overlay", str(built / "presets/ops.yaml"),
+                      "--set", "redis.users.bot.keys=[cache:*]")["actions"]["redis"]
+    assert acl == {**acl, "action": "reload", "because": ["users.acl"],
+                   "how": "redis-cli --user ops --askpass ACL LOAD"}
+
+
+@pytest.mark.daemons
+def test_redis_agrees_about_who_may_run_config_set_and_acl_load(built, start_redis):
+    """ACL DRYRUN asks the real server whether each user of the generated users.acl may run
+    the commands a reload needs; perfcfg's reading of the same file must say the same."""
+    from perfcfg.services.redis.actions import may_run
+
+    (built / "presets/ops.yaml").write_text(OPS)
+    out = built / "out"
+    result = run("build", "--env", "development", "--project", str(built), "--out", str(out),
+                 "--overlay", str(built / "presets/ops.yaml"))
+    assert result.code == 0, result.err
+    acl = (out / "users.acl").read_text()
+    client = start_redis("port 0\n", acl=acl).client()
+    users = {line.split()[1]: line.split()[2:] for line in acl.splitlines()
+             if line.startswith("user ")}
+    assert set(users) == {"default", "bot", "ops"}
+    for name, rules in users.items():
+        for command, argv in (("config|set", ["CONFIG", "SET", "maxmemory", "1mb"]),
+                              ("acl|load", ["ACL", "LOAD"])):
+            answer = client.execute_command("ACL", "DRYRUN", name, *argv)
+            allowed = answer in (b"OK", "OK")
+            assert may_run(rules, command) == allowed, (name, command, answer)
