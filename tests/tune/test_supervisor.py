@@ -33,6 +33,20 @@ def test_log_rotation_fits_the_disk_budget(make_ctx):
     assert 200 * 2 * size * (backups + 1) <= supervisor.LOG_DISK_BUDGET["production"]
 
 
+def test_one_programs_scaling_leaves_the_others_log_size_alone(make_ctx):
+    # supervisor restarts a program whose section changes: 24 → 30 workers of one program must
+    # not change another's log size (it did: 12MiB → 9MiB restarted every program)
+    def size(processes):
+        ctx = make_ctx(env="development", programs=(Program("matcher", processes, 1, 1, 0),
+                                                    Program("payments", 2, 1, 1, 0)))
+        return _values(ctx)["supervisor.programs.payments.stdout_logfile_maxbytes"]
+    sizes = {processes: size(processes) for processes in range(2, 33)}
+    assert all(s & (s - 1) == 0 for s in sizes.values()), sizes   # powers of two
+    # it changes only where the share crosses a power of two: 5 sizes over a 16× range,
+    # where the exact share would change with every new process
+    assert len(set(sizes.values())) <= 5, sizes
+
+
 @pytest.mark.parametrize("supervised, prior, minfds", [
     (frozenset(), {"budget.pgbouncer_fds": 5000}, 1024),
     (frozenset({"pgbouncer"}), {"budget.pgbouncer_fds": 5000}, 5120),

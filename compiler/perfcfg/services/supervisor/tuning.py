@@ -58,8 +58,12 @@ def log_rotation(ctx: TuneContext) -> tuple[int, int]:
     streams = max(1, ctx.worker_processes) * len(STREAMS)
     files = LOG_DISK_BUDGET[ctx.env] // (streams * LOG_MAXBYTES_MIN)
     backups = max(1, min(LOG_BACKUPS[ctx.env], files - 1))
-    share = floor_to(LOG_DISK_BUDGET[ctx.env] / (streams * (backups + 1)), MiB)
-    return int(clamp(share, LOG_MAXBYTES_MIN, LOG_MAXBYTES_MAX)), backups
+    share = LOG_DISK_BUDGET[ctx.env] / (streams * (backups + 1))
+    # Every program's log size follows the total number of workers, and supervisor restarts a
+    # program whose section changes: down to a power of two, one program's scaling changes the
+    # others' sections only when the share crosses one, not on every new process.
+    step = MiB << max(0, int(share // MiB).bit_length() - 1)
+    return int(clamp(floor_to(share, step), LOG_MAXBYTES_MIN, LOG_MAXBYTES_MAX)), backups
 
 
 def _program(ctx: TuneContext, p: Program, maxbytes: int, backups: int) -> list[Recommendation]:
@@ -92,7 +96,8 @@ def _program(ctx: TuneContext, p: Program, maxbytes: int, backups: int) -> list[
             rec(f"{base}.{stream}_logfile_maxbytes", maxbytes, "supervisor.program.log_maxbytes",
                 f"{mib_text(maxbytes)} per log keeps all workers' logs within "
                 f"{mib_text(LOG_DISK_BUDGET[ctx.env])}",
-                "clamp(log_budget / (workers × 2 streams × (backups + 1)), 1MiB, 50MiB)",
+                "clamp(log_budget / (workers × 2 streams × (backups + 1)) down to a power of two "
+                "MiB, 1MiB, 50MiB)",
                 {"workers": ctx.worker_processes, "backups": backups,
                  "log_budget": LOG_DISK_BUDGET[ctx.env]}),
             rec(f"{base}.{stream}_logfile_backups", backups, "supervisor.program.log_backups",
