@@ -56,6 +56,7 @@ def _columns(rows: list[dict]) -> list[dict]:
 OUTPUTS = (Output("postgresql.conf", postgresql_conf),
            Output("pg_hba.conf", pg_hba_conf, deploy_mode=0o640),
            Output("roles.sql", roles_sql, secret=True,
-                  apply="psql -v ON_ERROR_STOP=1 -f roles.sql (as the postgres user)"),
+                  apply="psql -X -v ON_ERROR_STOP=1 -f - < roles.sql (as the postgres user; "
+                        "from standard input, since the file is 0600 for whoever built it)"),
            # postgresql-common runs each cluster as postgresql@<version>-<cluster>.service
            dropin("systemd-postgresql.conf", lambda targets: f"postgresql@{targets.postgres}-main"))

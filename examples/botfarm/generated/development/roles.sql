@@ -5,7 +5,7 @@
 -- secrets: PLACEHOLDERS (built with --secrets placeholder; not deployable)
 --
 -- Roles and databases, idempotent: run it as the postgres superuser, again after every
--- change (psql -v ON_ERROR_STOP=1 -f roles.sql). Passwords arrive as SCRAM secrets.
+-- change (as postgres: psql -X -v ON_ERROR_STOP=1 -f - < roles.sql). Passwords arrive as SCRAM secrets.
 \set ON_ERROR_STOP on
 
 -- pgbouncer pool botfarm/bot
