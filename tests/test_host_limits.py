@@ -129,3 +129,74 @@ def test_every_sysctl_the_plan_may_need_is_read():
     assert set(limits.sysctls) == {"net.core.somaxconn", "vm.nr_hugepages",
                                    "vm.overcommit_memory"}
     assert all(isinstance(v, int) for v in limits.sysctls.values())
+
+
+def _write(root: Path, inside: str, text: str) -> None:
+    path = root / inside.lstrip("/")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def _running(root: Path, pidfile: str, pid: int, soft: str, hard: str) -> None:
+    _write(root, pidfile, f"{pid}\n")
+    _write(root, f"/proc/{pid}/limits",
+           "Limit                     Soft Limit           Hard Limit           Units\n"
+           f"Max open files            {soft:<20} {hard:<20} files\n")
+
+
+def test_a_running_daemon_started_without_its_limit_is_flagged(tmp_path, plan):
+    # the issue's case: pgbouncer started through su ran with 1024 and nothing flagged it
+    root = machine(tmp_path, hugepages=plan.value("sysctl.vm.nr_hugepages"))
+    _running(root, plan.value("redis.pidfile"), 4242, "1024", "524288")
+    _running(root, plan.value("pgbouncer.pidfile"), 4343, "1024", "1024")
+    code, out, err = host(root)
+    assert code == 1
+    need = max(plan.settings["systemd.redis.LimitNOFILE"].inputs.values())
+    assert re.findall(r"error\[PCF317\]: (.*)", err) == [
+        f"the running redis (pid 4242) has a soft limit of 1024 open files; it needs {need}: "
+        "it was started without its unit's LimitNOFILE (through su or runuser, say)"]
+    assert "prlimit --pid 4242 --nofile=" in err
+    # pgbouncer's 1024 covers its need: a row, not a finding
+    assert "open files (pgbouncer, running as pid 4343) = 1024: needs ≥ 194, ok" in out
+
+
+def test_a_stale_pid_file_is_not_a_running_daemon(tmp_path, plan):
+    root = machine(tmp_path, hugepages=plan.value("sysctl.vm.nr_hugepages"))
+    _write(root, plan.value("redis.pidfile"), "999999\n")   # no /proc/999999
+    code, out, _ = host(root)
+    assert code == 0 and "running as pid" not in out
+
+
+@pytest.mark.daemons
+def test_the_real_redis_started_under_a_low_limit_is_found_by_its_pid_file(tmp_path):
+    """A real redis-server started with a soft limit of 1024 (as su/runuser leave it), its pid
+    file where the plan's redis.pidfile says: perfcfg host reads its limit from /proc."""
+    import subprocess
+    import time
+
+    from conftest import require_daemon
+    from perfcfg.harness import procs
+    from perfcfg.harness.binaries import require
+
+    require_daemon("redis")
+    pidfile = tmp_path / "redis.pid"
+    proc = subprocess.Popen(
+        ["prlimit", "--nofile=1024:1024", require("redis-server"), "--port",
+         str(procs.free_port()), "--bind", "127.0.0.1", "--save", "", "--pidfile", str(pidfile),
+         "--daemonize", "no", "--logfile", ""], stdout=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            if pidfile.exists() and pidfile.read_text().strip():
+                break
+            time.sleep(0.1)
+        out, err = io.StringIO(), io.StringIO()
+        req = Request(EXAMPLE, "production", sets=(f"redis.pidfile={pidfile}",), render=False)
+        code = commands.host(commands.Io(out, err), "json", req)
+        doc = json.loads(out.getvalue())
+        row = doc["limits"]["checks"][f"open files (redis, running as pid {proc.pid})"]
+        assert row["current"] == 1024 and row["ok"] is False and code == 1
+        assert any(d["message"].startswith(f"the running redis (pid {proc.pid})")
+                   for d in doc["diagnostics"])
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

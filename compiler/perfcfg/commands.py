@@ -481,7 +481,7 @@ def host(io: Io, fmt: str, req: Any = None, root: str = "/") -> int:
         report(io, result.diagnostics, "text" if fmt != "json" else "json",
                result.sources.shown(), req.project_dir)
         return INVALID
-    limits = hostdetect.limits(hostlimits.keys(), root)
+    limits = hostdetect.limits(hostlimits.keys(), root, hostlimits.pidfiles(result.plan))
     rows, found = hostlimits.check(result.plan, limits)
     if fmt == "json":
         from perfcfg import reporters

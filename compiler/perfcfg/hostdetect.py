@@ -23,7 +23,7 @@ import json
 import math
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
@@ -440,11 +440,40 @@ class Limits:
     sysctls: dict[str, int | None]
     nofile: tuple[int | None, int | None]        # (soft, hard); None: unlimited or unknown
     provenance: dict[str, str]
+    # running daemons found by their pid files: name → (pid, soft, hard) open-files limit
+    running: dict[str, tuple[int, int | None, int | None]] = field(default_factory=dict)
 
 
-def limits(keys: tuple[str, ...], root: str = "/") -> Limits:
-    """Read each sysctl ``keys`` names from ``/proc/sys`` below ``root``, and the soft and
-    hard RLIMIT_NOFILE from ``/proc/self/limits`` (this process's limits on the live root)."""
+def _nofile(text: str | None) -> tuple[int | None, int | None] | None:
+    """(soft, hard) from a ``/proc/<pid>/limits`` text (None: unlimited), or None."""
+    for line in (text or "").splitlines():
+        if line.startswith("Max open files"):
+            fields = line[len("Max open files"):].split()
+            soft, hard = (int(f) if f.isdigit() else None for f in fields[:2])
+            return soft, hard
+    return None
+
+
+def running(pidfiles: dict[str, str], root: str = "/"
+            ) -> dict[str, tuple[int, int | None, int | None]]:
+    """The open-files limit each running daemon has: its pid from the pid file its config
+    names, its limit from ``/proc/<pid>/limits`` (a daemon that is not running is left out)."""
+    fs = _Root(root)
+    out = {}
+    for name, pidfile in sorted(pidfiles.items()):
+        words = (fs.read(pidfile) or "").split()
+        pid = words[0] if words else ""
+        found = _nofile(fs.read(f"/proc/{pid}/limits")) if pid.isdigit() else None
+        if found is not None:
+            out[name] = (int(pid), *found)
+    return out
+
+
+def limits(keys: tuple[str, ...], root: str = "/",
+           pidfiles: dict[str, str] | None = None) -> Limits:
+    """Read each sysctl ``keys`` names from ``/proc/sys`` below ``root``, the soft and hard
+    RLIMIT_NOFILE from ``/proc/self/limits`` (this process's limits on the live root), and
+    those of the daemons running from ``pidfiles`` (name → pid file)."""
     fs = _Root(root)
     values: dict[str, int | None] = {}
     provenance: dict[str, str] = {}
@@ -455,18 +484,17 @@ def limits(keys: tuple[str, ...], root: str = "/") -> Limits:
         provenance[key] = where if text is not None else f"{where} cannot be read"
     soft = hard = None
     provenance["nofile"] = "/proc/self/limits cannot be read"
-    for line in (fs.read("/proc/self/limits") or "").splitlines():
-        if line.startswith("Max open files"):
-            fields = line[len("Max open files"):].split()
-            soft, hard = (int(f) if f.isdigit() else None for f in fields[:2])
-            provenance["nofile"] = "/proc/self/limits Max open files"
+    own = _nofile(fs.read("/proc/self/limits"))
+    if own is not None:
+        soft, hard = own
+        provenance["nofile"] = "/proc/self/limits Max open files"
     if provenance["nofile"].endswith("read") and fs.is_live:
         import resource
 
         got = resource.getrlimit(resource.RLIMIT_NOFILE)
         soft, hard = (None if v == resource.RLIM_INFINITY else v for v in got)
         provenance["nofile"] = "getrlimit(RLIMIT_NOFILE)"
-    return Limits(values, (soft, hard), provenance)
+    return Limits(values, (soft, hard), provenance, running(pidfiles or {}, root))
 
 
 # --- host-profile files ---------------------------------------------------------------------

@@ -32,6 +32,18 @@ from perfcfg.tune.limits import EXACT, PREFIX as SYSCTL, RULES
 
 CODE = "PCF317"
 _NOFILE = re.compile(r"^systemd\.([^.]+)\.LimitNOFILE$")
+# where a service's config names its pid file (the daemon's own spelling)
+PIDFILE_KEYS = ("external_pid_file", "pidfile")
+
+
+def pidfiles(plan: Plan) -> dict[str, str]:
+    """service → the pid file its generated config names (a running daemon is found by it)."""
+    out = {}
+    for path, setting in plan.settings.items():
+        service, _, key = path.partition(".")
+        if key in PIDFILE_KEYS and isinstance(setting.value, str) and setting.value:
+            out[service] = setting.value
+    return out
 
 
 @dataclass(frozen=True)
@@ -91,6 +103,19 @@ def check(plan: Plan, limits: Limits) -> tuple[list[Row], list[Diagnostic]]:
                 f"start it from its systemd unit with the drop-in (deploy.limits: true writes "
                 f"LimitNOFILE={setting.value}), or raise the limit first (prlimit --nofile="
                 f"{setting.value}:{setting.value})"))
+        if service in limits.running:
+            pid, has, _ = limits.running[service]
+            fits = has is None or has >= need
+            rows.append(Row(f"open files ({service}, running as pid {pid})", has, need, False,
+                            fits, path))
+            if not fits:
+                found.append(Diagnostic(
+                    CODE, "error", f"the running {service} (pid {pid}) has a soft limit of "
+                    f"{has} open files; it needs {need}: it was started without its unit's "
+                    "LimitNOFILE (through su or runuser, say)", None, path,
+                    f"restart it from its systemd unit with the drop-in (deploy.limits: true "
+                    f"writes LimitNOFILE={setting.value}), or prlimit --pid {pid} --nofile="
+                    f"{setting.value}:{setting.value}"))
     return rows, found
 
 
