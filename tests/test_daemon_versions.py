@@ -55,7 +55,7 @@ def test_postgresql_version_starts(version, pg_template_of):
     require_daemon("postgresql", version)
     with PostgresServer("work_mem = '8MB'\n", pg_template_of(version)) as pg:
         assert pg.query("SHOW server_version")[0][0].startswith(f"{version}.")
-        assert pg.settings()["work_mem"].display() == "8192 kB"
+        assert pg.settings()["work_mem"].display() == "8MB"
         assert pg.mismatches({"work_mem": "8MB"}) == []
         # The harness's psql (Debian 12's 15) talks to every newer server.
         out = subprocess.run(

@@ -44,12 +44,13 @@ def test_verify_live_exits_0_then_1_naming_a_hand_change(tmp_path, start_postgre
     pg.query("SELECT pg_reload_conf()")
     after = run(*live, "--postgres", dsn)
     assert after.code == 1
-    assert "work_mem" in after.out and "78848 kB" in after.out      # 77MB as pg_settings says
+    # the effective value as postgresql.conf writes it, not as pg_settings has it (78848 kB)
+    assert "work_mem" in after.out and "77MB" in after.out
     as_json = run(*live, "--postgres", dsn, "--format", "json")
     assert as_json.code == 1
     rows = json.loads(as_json.out)["differences"]
     assert [(r["daemon"], r["setting"], r["effective"]) for r in rows] == [
-        ("postgresql", "work_mem", "78848 kB")]
+        ("postgresql", "work_mem", "77MB")]
 
 
 def test_verify_live_takes_the_dsn_from_the_environment_and_says_when_unreachable(

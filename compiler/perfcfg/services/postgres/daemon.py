@@ -29,6 +29,9 @@ from perfcfg.harness import procs
 from perfcfg.harness.binaries import require
 from perfcfg.harness.errors import DaemonError, Mismatch
 from perfcfg.harness.normalise import pg_equal
+from perfcfg.core.units import UnitError
+from perfcfg.services.postgres.units import (
+    PG_BASE_BYTES, PG_BASE_US, format_pg_memory, format_pg_time)
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -54,6 +57,18 @@ class PgSetting:
     source: str
 
     def display(self) -> str:
+        """The value as postgresql.conf would write it (``1GB``, not ``131072 8kB``), so that
+        a report compares like with like; one that does not convert is shown as read."""
+        if self.setting == "-1":     # "disabled" for the parameters that take it
+            return self.setting
+        number = int(self.setting) if self.setting.isdigit() else None
+        try:
+            if number is not None and self.unit in PG_BASE_BYTES:
+                return format_pg_memory(number * PG_BASE_BYTES[self.unit], self.unit)
+            if number is not None and self.unit in PG_BASE_US:
+                return format_pg_time(number * PG_BASE_US[self.unit], self.unit)
+        except UnitError:
+            pass
         return f"{self.setting} {self.unit}" if self.unit else self.setting
 
 
