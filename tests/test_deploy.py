@@ -244,3 +244,20 @@ def test_overlay_applies_a_preset_file_above_the_presets_and_below_set(tmp_path)
     assert "port=15432" in (out / "pgbouncer.ini").read_text()
     assert "127.0.0.1:16432/botfarm" in (out / "supervisord.conf").read_text()
     assert "rehearsal.yaml" in json.loads((out / "manifest.json").read_text())["presets"][-1]
+
+
+def test_an_overlay_mistake_is_named_as_an_overlay_and_as_typed(tmp_path, monkeypatch):
+    project = copy_example(tmp_path, with_generated=False)
+    write(tmp_path / "elsewhere.yaml", "postgres:\n  port: 15432\n")
+    monkeypatch.chdir(tmp_path)
+    outside = run("build", "--env", "production", "--project", str(project), "--overlay",
+                  "elsewhere.yaml", "--out", "out")
+    assert outside.code == 1
+    assert "error[PCF116]: --overlay names elsewhere.yaml, which is outside the project " \
+        "directory" in outside.err
+    typo = run("build", "--env", "production", "--project", str(project), "--overlay",
+               "botfarm/presets/bse.yaml", "--out", "out")
+    assert typo.code == 1 and "error[PCF113]" in typo.err
+    # an --overlay path is relative to where perfcfg runs, not to a file naming it
+    assert "did you mean 'base.yaml'? (paths are relative to where perfcfg runs)" in typo.err
+    assert not (tmp_path / "out").exists()

@@ -135,18 +135,21 @@ def display_name(path: FsPath, project_dir: FsPath) -> str:
 
 
 def load_chain(preset: FsPath, project_dir: FsPath, sources: Sources,
-               origin_span: Span | None = None, dirs: tuple[FsPath, ...] = ()) -> Chain:
+               origin_span: Span | None = None, dirs: tuple[FsPath, ...] = (),
+               named_by: str = "extends") -> Chain:
     """The preset and everything it extends, bases first, each file once; files are read
-    from the project directory and from ``dirs`` (perfcfg.yaml's ``presets.dirs``) only."""
+    from the project directory and from ``dirs`` (perfcfg.yaml's ``presets.dirs``) only.
+    ``named_by``: what names ``preset`` itself, for its messages (``--overlay``)."""
     chain = Chain([], [])
     allowed = [project_dir, *(project_dir / d for d in dirs)]
-    _visit(("file", preset), project_dir, sources, chain, [], set(), origin_span, allowed)
+    _visit(("file", preset), project_dir, sources, chain, [], set(), origin_span, allowed,
+           named_by)
     return chain
 
 
 def _visit(ref: tuple[str, FsPath | str], project_dir: FsPath, sources: Sources, chain: Chain,
            stack: list[str], done: set[str], at: Span | None,
-           allowed: list[FsPath]) -> None:
+           allowed: list[FsPath], named_by: str = "extends") -> None:
     kind, target = ref
     if kind == "builtin":
         display = f"{BUILTIN_PREFIX}{target}"
@@ -163,8 +166,9 @@ def _visit(ref: tuple[str, FsPath | str], project_dir: FsPath, sources: Sources,
         key = str(real)
         text = None
         if not inside(real, allowed):
+            shown = display if named_by == "extends" else str(target)
             chain.diagnostics.append(Diagnostic(
-                "PCF116", "error", f"extends names {display}, which is outside the project "
+                "PCF116", "error", f"{named_by} names {shown}, which is outside the project "
                 "directory", at, hint="presets are read from the project directory (after "
                 "resolving .. and symbolic links) and the directories perfcfg.yaml lists under "
                 f"presets.dirs; list {display_name(real.parent, project_dir)} there, or copy "
@@ -173,7 +177,7 @@ def _visit(ref: tuple[str, FsPath | str], project_dir: FsPath, sources: Sources,
         if not real.is_file():
             chain.diagnostics.append(Diagnostic(
                 "PCF113", "error", f"preset file {display} does not exist", at,
-                hint=_sibling_hint(real) or
+                hint=_sibling_hint(real, named_by) or
                 "check the path; extends paths are relative to the file that names them"))
             return
     if len(stack) >= MAX_EXTENDS_DEPTH:
@@ -207,15 +211,16 @@ def _visit(ref: tuple[str, FsPath | str], project_dir: FsPath, sources: Sources,
     chain.layers.append(Layer(display, tree))
 
 
-def _sibling_hint(missing: FsPath) -> str | None:
+def _sibling_hint(missing: FsPath, named_by: str = "extends") -> str | None:
     """Did-you-mean among the YAML files next to where the missing preset was looked for."""
     try:
         names = sorted(p.name for p in missing.parent.iterdir() if p.suffix in (".yaml", ".yml"))
     except OSError:
         return None
     close = difflib.get_close_matches(missing.name, names, n=1, cutoff=0.6)
-    return f"did you mean {close[0]!r}? (paths are relative to the file that names them)" \
-        if close else None
+    relative = "the file that names them" if named_by == "extends" else \
+        "where perfcfg runs"
+    return f"did you mean {close[0]!r}? (paths are relative to {relative})" if close else None
 
 
 def _short(cycle: str) -> str:

@@ -89,7 +89,8 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
     layers, found = list(chain.layers), list(chain.diagnostics)
     if req.overlay is not None:
         # A rehearsal's preset file (other ports and paths): above every preset, below --set.
-        extra = load_chain(req.overlay, req.project_dir, sources, dirs=shared)
+        extra = load_chain(req.overlay, req.project_dir, sources, dirs=shared,
+                           named_by="--overlay")
         diags.extend(extra.diagnostics)
         found += extra.diagnostics
         seen = {layer.display for layer in layers}
