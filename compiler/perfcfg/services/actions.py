@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 RANK = {"none": 0, "reload": 1, "restart": 2}
 
@@ -92,6 +93,15 @@ def sections(text: str) -> dict[str, dict[str, str]]:
 def changed(old: Mapping[str, str], new: Mapping[str, str]) -> list[str]:
     """Names whose value differs, appeared or went, sorted."""
     return sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+
+
+def context_is(service: Any, targets: Any, context: str) -> Callable[[str], bool]:
+    """Whether a parameter's catalog context is ``context`` (the one a restart applies:
+    PostgreSQL's ``postmaster``, pgbouncer's ``no``)."""
+    def check(name: str) -> bool:
+        found = service.param(targets, name)
+        return found is not None and found.context == context
+    return check
 
 
 def by_parameter(names: Iterable[str], needs_restart: Callable[[str], bool], how: str,

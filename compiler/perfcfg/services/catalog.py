@@ -213,7 +213,7 @@ def check_addresses(items: list[str], separator: str, *, everywhere: tuple[str, 
     ...
     perfcfg.core.units.UnitError: '127.0.0.256' is not an IPv4 address
     """
-    other = {",": "a space", " ": "a comma"}[separator]
+    wrong, spelled = {",": (" ", "a comma"), " ": (",", "spaces")}[separator]
     for item in items:
         token = item[len(optional_prefix):] if optional_prefix and item.startswith(
             optional_prefix) else item
@@ -224,9 +224,9 @@ def check_addresses(items: list[str], separator: str, *, everywhere: tuple[str, 
             continue
         except ValueError:
             pass
-        if ("," if separator == " " else " ") in token or (separator == "," and "\t" in token):
-            raise UnitError(f"{item!r} holds {other}: this daemon separates addresses with "
-                            f"{'a comma' if separator == ',' else 'spaces'}")
+        if wrong in token or "\t" in token:
+            raise UnitError(f"{item!r} holds {'a comma' if wrong == ',' else 'a space'}: this "
+                            f"daemon separates addresses with {spelled}")
         if re.fullmatch(r"[0-9.]+", token):
             raise UnitError(f"{item!r} is not an IPv4 address")
         if ":" in token:

@@ -7,7 +7,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from perfcfg.services.actions import Action, by_parameter, changed, differing, sections, text, worst
+from perfcfg.services.actions import (
+    Action, by_parameter, changed, context_is, differing, sections, text, worst)
 
 if TYPE_CHECKING:
     from perfcfg.services.base import Service
@@ -24,15 +25,10 @@ def changes(service: Service, old: Mapping[str, bytes | None], new: Mapping[str,
             parts.append(Action("restart", (f"{name} (new)",), RESTART))
         elif name == "pgbouncer.ini":
             was, now = sections(text(before)), sections(text(data))
-
-            def needs_restart(param: str) -> bool:
-                found = service.param(targets, param)
-                return found is not None and found.context == "no"
-
             names = changed(was.get("pgbouncer", {}), now.get("pgbouncer", {}))
             names += [f"[databases] {db}" for db in
                       changed(was.get("databases", {}), now.get("databases", {}))]
-            parts.append(by_parameter(names, needs_restart, RELOAD, RESTART))
+            parts.append(by_parameter(names, context_is(service, targets, "no"), RELOAD, RESTART))
         elif _lines(before) != _lines(data):
             parts.append(Action("reload", (name,), RELOAD))
     return worst(parts)

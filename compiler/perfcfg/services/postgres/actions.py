@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from perfcfg.services.actions import Action, by_parameter, changed, differing, settings, text, worst
+from perfcfg.services.actions import (
+    Action, by_parameter, changed, context_is, differing, settings, text, worst)
 
 if TYPE_CHECKING:
     from perfcfg.services.base import Service
@@ -27,12 +28,9 @@ def changes(service: Service, old: Mapping[str, bytes | None], new: Mapping[str,
         elif before is None:
             parts.append(Action("restart", (f"{name} (new)",), restart))
         elif name == "postgresql.conf":
-            def needs_restart(param: str) -> bool:
-                found = service.param(targets, param)
-                return found is not None and found.context == "postmaster"
-
             parts.append(by_parameter(changed(settings(text(before)), settings(text(data))),
-                                      needs_restart, reload, restart))
+                                      context_is(service, targets, "postmaster"), reload,
+                                      restart))
         elif _rules(before) != _rules(data):
             parts.append(Action("reload", (name,), reload))
     return worst(parts)
