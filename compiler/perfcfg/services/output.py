@@ -115,8 +115,7 @@ class RenderContext:
 
     def __init__(self, plan: Plan, config: Config, header: dict[str, Any], layout: bool = True):
         self.plan, self.config, self.header, self.layout = plan, config, header, layout
-        self.services: tuple[Service, ...] = ()    # every service, and the one rendering now
-        self.service: Service | None = None
+        self.service: Service | None = None        # the service rendering now
         self.diagnostics: list[Diagnostic] = []
 
     def fail(self, path: str, exc: Exception) -> None:

@@ -31,19 +31,15 @@ def render_all(plan: Plan, config: Config, header: dict[str, Any], layout: bool 
     """The files, or with ``layout=False`` only the encoders' verdicts: ``validate`` runs
     every encoder ``build`` runs, so the hook refuses what the build would (without jinja2)."""
     ctx = RenderContext(plan, config, header, layout)
-    ctx.services = registry.SERVICES
     rendered = {}
-    for service in registry.SERVICES:
+    # each service's own files, then the files about the host (no service: sysctl.d)
+    owners = [(s, s.outputs) for s in registry.SERVICES] + [(None, registry.HOST)]
+    for service, outputs in owners:
         ctx.service = service
-        for output in service.outputs:
+        for output in outputs:
             if output.render is not None and (output.wanted(ctx) or not layout):
                 rendered[output.file(config.targets)] = Rendered(service, output,
                                                                  output.render(ctx, service))
-    ctx.service = None
-    for output in registry.HOST:
-        if output.render is not None and (output.wanted(ctx) or not layout):
-            rendered[output.file(config.targets)] = Rendered(None, output,
-                                                             output.render(ctx, None))
     if layout and header.get("plain"):
         _unchanged_by_overrides(rendered, header["plain"])
     files = {name: item.data for name, item in rendered.items()}
