@@ -119,7 +119,7 @@ if [ "${#missing_tools[@]}" -gt 0 ]; then
     printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d
     created_policy=1
   fi
-  apt-get install -y -q --no-install-recommends "${missing_tools[@]}" >/dev/null
+  apt-get -o DPkg::Lock::Timeout=900 install -y -q --no-install-recommends "${missing_tools[@]}" >/dev/null
   [ "$created_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
 fi
 

@@ -41,8 +41,42 @@ done
 upgrade=(--no-upgrade)   # apt-get install would otherwise upgrade an installed package
 if [ "${PERFCFG_UPGRADE:-0}" = 1 ]; then upgrade=(); fi
 
-apt-get update -q
-apt-get install -y -q --no-install-recommends "${upgrade[@]}" "${PACKAGES[@]}"
+# Wait for another apt (a fresh VM's unattended-upgrades) instead of failing at once.
+APT_WAIT=(-o DPkg::Lock::Timeout=900)
+apt-get "${APT_WAIT[@]}" update -q
+apt-get "${APT_WAIT[@]}" install -y -q --no-install-recommends "${upgrade[@]}" "${PACKAGES[@]}"
+
+# The catalogs in schemas/catalogs were read off one Debian release of each package; a point
+# release can add a parameter (PostgreSQL 15.20 added composite_type_mismatch to 15.18's set),
+# so the tests and gen_catalogs.py --check need that release, not whichever one the machine
+# came with. Each package a catalog names is installed at the catalog's version when the mirror
+# still has it (an older one leaves the mirror after the next point release: then the check says
+# the catalog is stale, which it is).
+mapfile -t pinned < <(python3 - "$(dirname "$0")/../schemas/catalogs" <<'PY'
+import json, pathlib, sys
+for path in sorted(pathlib.Path(sys.argv[1]).glob("*.json")):
+    words = json.loads(path.read_text()).get("build", {}).get("package", "").split()
+    if len(words) == 3 and words[0] == "debian-12":
+        print(f"{words[1]}={words[2]}")
+PY
+)
+want=()
+for spec in "${pinned[@]}"; do
+  pkg=${spec%%=*} ver=${spec#*=}
+  have=$(dpkg-query -W -f '${Version}' "$pkg" 2>/dev/null || true)
+  [ "$have" = "$ver" ] && continue
+  if apt-cache madison "$pkg" | awk -F'|' '{gsub(/ /,"",$2); print $2}' | grep -qxF "$ver"; then
+    want+=("$spec")
+    # the client of the same major comes from the same source package and must match it
+    case $pkg in postgresql-[0-9]*) want+=("postgresql-client-${pkg#postgresql-}=$ver") ;; esac
+  else
+    echo "install.sh: $pkg $ver (schemas/catalogs) is no longer on the mirror; keeping $have" >&2
+  fi
+done
+if [ "${#want[@]}" -gt 0 ]; then
+  echo "install.sh: installing the catalogs' releases: ${want[*]}"
+  apt-get "${APT_WAIT[@]}" install -y -q --no-install-recommends --allow-downgrades "${want[@]}"
+fi
 
 # The packages' postinst scripts enable their services at boot; undo that for the ones we
 # found disabled (or absent), so that the test command leaves the boot sequence as it was.
