@@ -45,8 +45,11 @@ def test_install_runs_with_stubbed_apt_and_systemctl(before, tmp_path):
                           text=True, env={"PATH": f"{bin_dir}:/usr/bin:/bin"})
     assert done.returncode == 0, done.stderr
     calls = log.read_text().splitlines()
-    install = next(c for c in calls if c.startswith("apt-get install"))
+    apt = [c for c in calls if c.startswith("apt-get")]
+    install = next(c for c in apt if " install " in c)
     assert "--no-upgrade" in install and "postgresql-15" in install
+    # every apt call waits for a lock another apt holds (a fresh VM's unattended-upgrades)
+    assert all("DPkg::Lock::Timeout=" in c for c in apt), apt
     assert {c for c in calls if c.startswith("systemctl disable")} == {
         f"systemctl disable --quiet {svc}" for svc in ("postgresql", "pgbouncer", "redis-server")
         if svc not in before}
