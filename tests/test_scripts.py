@@ -20,8 +20,8 @@ def test_install_runs_with_stubbed_apt_and_systemctl(before, tmp_path):
         (state / svc).touch()
     stubs = {
         "id": 'echo 0',
-        "apt-get": f'echo "apt-get $*" >> {log}; if [ "$1" = install ]; then '
-                   f'touch {state}/postgresql {state}/pgbouncer {state}/redis-server; fi',
+        "apt-get": f'echo "apt-get $*" >> {log}; case " $* " in *" install "*) '
+                   f'touch {state}/postgresql {state}/pgbouncer {state}/redis-server;; esac',
         "systemctl": f'echo "systemctl $*" >> {log}; for svc; do :; done; '
                      f'case "$1" in is-enabled) [ -e {state}/$svc ];; '
                      f'disable) rm -f {state}/$svc;; esac',
