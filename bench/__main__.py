@@ -28,7 +28,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 
 def run(args: argparse.Namespace, log=print) -> dict:
-    from perfcfg.daemons import PgTemplate
+    from perfcfg.services.postgres.daemon import PgTemplate
 
     from bench import cache, compiler, database, fleet, stackproject, writes
 

@@ -10,7 +10,7 @@ import io
 import sys
 from pathlib import Path
 
-from perfcfg import commands
+from perfcfg.cli import commands
 from perfcfg.stages import pipeline, project
 
 

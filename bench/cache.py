@@ -16,7 +16,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 
 import redis
-from perfcfg.daemons import RedisServer
+from perfcfg.services.redis.daemon import RedisServer
 from perfcfg.harness.binaries import require
 
 from bench.sizes import Size

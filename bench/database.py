@@ -13,8 +13,8 @@ import sys
 from contextlib import ExitStack
 from pathlib import Path
 
-from perfcfg import hostdetect
-from perfcfg.daemons import PgTemplate, PostgresServer
+from perfcfg.host import detect as hostdetect
+from perfcfg.services.postgres.daemon import PgTemplate, PostgresServer
 
 # PGTune's port is a test oracle (tests/tune/), not part of the perfcfg package.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))

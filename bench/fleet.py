@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from contextlib import ExitStack
 
-from perfcfg.daemons import PgBouncer, PgTemplate, PostgresServer
+from perfcfg.services.pgbouncer.daemon import PgBouncer
+from perfcfg.services.postgres.daemon import PgTemplate, PostgresServer
 
 from bench.pgrun import DataTemplate, Run, Target, pgbench, prewarm, stock_conf
 from bench.sizes import Size

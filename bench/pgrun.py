@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from perfcfg.daemons import PgTemplate, PostgresServer
+from perfcfg.services.postgres.daemon import PgTemplate, PostgresServer
 from perfcfg.harness import procs
 
 from bench.machine import PGBENCH

@@ -1,6 +1,6 @@
 """The project the stack benchmarks compile: a bot fleet on a host profile of *this* machine.
 
-The host profile comes from ``perfcfg.hostdetect.detect()`` (what ``perfcfg host`` prints), so
+The host profile comes from ``perfcfg.host.detect.detect()`` (what ``perfcfg host`` prints), so
 the tuned files are sized for the machine the benchmark runs on. The fleet declares one
 program of ``clients`` single-connection bots, which is what pgbench's clients stand for.
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from perfcfg import hostdetect
+from perfcfg.host import detect as hostdetect
 from perfcfg.stages import pipeline
 
 ENV = "fleet"
@@ -61,7 +61,7 @@ policy:
 def host_profile_yaml() -> str:
     """This machine as a host profile (the figures ``perfcfg host`` prints)."""
     found = hostdetect.detect()
-    return (f"# detected by perfcfg.hostdetect.detect(): {found.provenance.get('storage', '')}\n"
+    return (f"# detected by perfcfg.host.detect.detect(): {found.provenance.get('storage', '')}\n"
             f"memory: {found.memory // 1024}KiB\ncpus: {found.cpus}\n"
             f"storage: {found.storage}\nopen_files: {found.open_files}\n")
 

@@ -22,8 +22,8 @@ from __future__ import annotations
 from contextlib import ExitStack
 from dataclasses import dataclass
 
-from perfcfg import hostdetect
-from perfcfg.daemons import PgTemplate, PostgresServer
+from perfcfg.host import detect as hostdetect
+from perfcfg.services.postgres.daemon import PgTemplate, PostgresServer
 
 from bench.database import pgtune_conf
 from bench.pgrun import DataTemplate, Run, Target, pgbench, prewarm, stock_conf

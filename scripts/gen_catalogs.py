@@ -34,13 +34,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from perfcfg.daemons import (
-    PgBouncer,
-    PostgresServer,
-    RedisServer,
-    ValkeyServer,
-    parse_supervisord_conf,
-)
+from perfcfg.services.pgbouncer.daemon import PgBouncer
+from perfcfg.services.postgres.daemon import PostgresServer
+from perfcfg.services.redis.daemon import RedisServer, ValkeyServer
+from perfcfg.services.supervisor.parse import parse_supervisord_conf
 from perfcfg.harness import binaries, procs
 from perfcfg.harness.binaries import require
 from perfcfg.services.pgbouncer.daemon import ENUMS as PGBOUNCER_ENUMS

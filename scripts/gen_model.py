@@ -1,6 +1,6 @@
-"""Compile perfcfg's pydantic declarations (compiler/perfcfg/modeldef.py) into compiler/perfcfg/model.py.
+"""Compile perfcfg's pydantic declarations (compiler/perfcfg/model/spec.py) into compiler/perfcfg/model/records.py.
 
-For each model: a :class:`perfcfg.modelbase.Record` class with the same fields, and the core
+For each model: a :class:`perfcfg.model.base.Record` class with the same fields, and the core
 schema pydantic built for it, written out as Python so that perfcfg runs on pydantic-core alone.
 Run it after changing modeldef.py or modelrules.py; ``--check`` (run by scripts/test.sh and the
 test suite) fails when model.py is stale.
@@ -20,19 +20,20 @@ from typing import Any
 import pydantic
 import pydantic_core
 
-from perfcfg import modelrules, modeldef
-from perfcfg.modelbase import runtime_schema
+from perfcfg.model import rules as modelrules
+from perfcfg.model import spec as modeldef
+from perfcfg.model.base import runtime_schema
 
-OUT = Path(__file__).resolve().parent.parent / "compiler" / "perfcfg" / "model.py"
+OUT = Path(__file__).resolve().parent.parent / "compiler" / "perfcfg" / "model" / "records.py"
 WIDTH = 100
 
 HEADER = '''\
 """perfcfg's own input structures as it runs with them — GENERATED, do not edit.
 
 Written by ``scripts/gen_model.py`` from the pydantic declarations in
-:mod:`perfcfg.modeldef` (pydantic {pydantic}, pydantic-core {core}): one immutable
-:class:`~perfcfg.modelbase.Record` class per model and the core schema pydantic built for it.
-Validation runs in pydantic-core with the checks of :mod:`perfcfg.modelrules`; importing this
+:mod:`perfcfg.model.spec` (pydantic {pydantic}, pydantic-core {core}): one immutable
+:class:`~perfcfg.model.base.Record` class per model and the core schema pydantic built for it.
+Validation runs in pydantic-core with the checks of :mod:`perfcfg.model.rules`; importing this
 module does not import pydantic. Change modeldef.py or modelrules.py, then run
 ``python scripts/gen_model.py``.
 """
@@ -42,9 +43,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from perfcfg import modelrules as rules
-from perfcfg.modelbase import Record
-from perfcfg.modelrules import SECRET_REF, ProgramMethods, parse_share
+from perfcfg.model import rules
+from perfcfg.model.base import Record
+from perfcfg.model.rules import SECRET_REF, ProgramMethods, parse_share
 
 __all__ = [{names}, "SECRET_REF", "parse_share"]
 '''
@@ -111,7 +112,7 @@ def _flat(value: Any) -> str:
     if isinstance(value, types.FunctionType):
         if value.__module__ != modelrules.__name__:
             raise SystemExit(f"gen_model: validator {value.__qualname__} must live in "
-                             "perfcfg.modelrules (it runs without pydantic)")
+                             "perfcfg.model.rules (it runs without pydantic)")
         return f"rules.{value.__name__}"
     if isinstance(value, (Code, str, int, float, bool, type(None))):
         return repr(value)

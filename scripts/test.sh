@@ -40,7 +40,7 @@ step "Lint: ruff and mypy"
 .venv/bin/ruff check compiler tests scripts bench
 .venv/bin/mypy compiler
 
-step "compiler/perfcfg/model.py is what scripts/gen_model.py makes of modeldef.py"
+step "compiler/perfcfg/model/records.py is what scripts/gen_model.py makes of modeldef.py"
 .venv/bin/python scripts/gen_model.py --check
 
 # The catalogs in schemas/catalogs must match the installed daemons.

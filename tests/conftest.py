@@ -12,7 +12,11 @@ from contextlib import ExitStack
 
 import pytest
 
-from perfcfg.daemons import PgBouncer, PgTemplate, PostgresServer, RedisServer, Supervisord, missing
+from perfcfg.harness.binaries import missing
+from perfcfg.services.pgbouncer.daemon import PgBouncer
+from perfcfg.services.postgres.daemon import PgTemplate, PostgresServer
+from perfcfg.services.redis.daemon import RedisServer
+from perfcfg.services.supervisor.daemon import Supervisord
 
 
 def require_daemon(daemon: str, version: str | None = None) -> None:

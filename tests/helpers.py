@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from perfcfg import cli
+from perfcfg.cli import main as cli
 from perfcfg.stages.pipeline import Request, compile_env
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ this grid; tests/test_pydantic_range.py runs this file as a script inside a virt
 another pydantic and compares its output with the pinned version's:
 
     python tests/model_grid.py [--declared]   # JSON: one outcome per case, with perfcfg.model
-                                              # (or the pydantic declarations, perfcfg.modeldef)
+                                              # (or the pydantic declarations, perfcfg.model.spec)
 """
 
 from __future__ import annotations
@@ -101,7 +101,8 @@ def outcomes(module: Any) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    from perfcfg import model, modeldef
+    from perfcfg import model
+    from perfcfg.model import spec as modeldef
 
     json.dump(outcomes(modeldef if "--declared" in sys.argv else model), sys.stdout, indent=0,
               sort_keys=True)

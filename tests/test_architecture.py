@@ -113,11 +113,11 @@ DAEMON_WORDS = ("postgres", "postgresql", "pgbouncer", "redis", "valkey", "super
 # the harness facade and verify run all of them; the CLI's help text names them.
 ALLOWED = {
     # the edge: help text and the calculator's daemon argument
-    "perfcfg.cli": "help text", "perfcfg.commands": "the tune command's daemon argument",
+    "perfcfg.cli.main": "help text", "perfcfg.cli.commands": "the tune command's daemon argument",
     # the list of services, and perfcfg.yaml's `targets:` keys (one per daemon)
     "perfcfg.services.registry": "lists the services",
-    "perfcfg.model": "targets keys", "perfcfg.modeldef": "targets keys",
-    "perfcfg.modelrules": "targets keys",
+    "perfcfg.model.records": "targets keys", "perfcfg.model.spec": "targets keys",
+    "perfcfg.model.rules": "targets keys",
     "perfcfg.core.config": "properties for keys a service owns inside its section",
     # about several daemons at once
     "perfcfg.tune.budget": "one memory budget for all daemons",
@@ -127,9 +127,8 @@ ALLOWED = {
     "perfcfg.tune.calculator": "the stand-alone calculator's per-daemon commands",
     "perfcfg.stages.planner": "derives the cross-service topology (ports, pools, hba, programs)",
     "perfcfg.stages.layers": "an example setting path in a hint",
-    "perfcfg.services.intended": "the values each daemon should report, side by side",
-    "perfcfg.verify": "starts every daemon and compares",
-    "perfcfg.daemons": "the harness facade over every service's handle",
+    "perfcfg.verify.intended": "the values each daemon should report, side by side",
+    "perfcfg.verify.run": "starts every daemon and compares",
     "perfcfg.harness.binaries": "where each daemon's programs are installed",
     "perfcfg.harness.normalise": "how each daemon spells a value it reports",
     "perfcfg.harness.procs": "the service account the daemons run as",

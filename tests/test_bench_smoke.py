@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from perfcfg.daemons import missing
+from perfcfg.harness.binaries import missing
 
 REPO = Path(__file__).resolve().parent.parent
 SECTIONS = ("### Bot fleet", "### Database", "### Write-heavy", "### Cache",

@@ -259,7 +259,7 @@ def test_hook_commands_import_only_what_they_need(command, allowed):
 
     # pydantic too: the hook path validates with pydantic-core and the generated perfcfg.model.
     heavy = ("jinja2", "psutil", "jsonschema", "typer", "click", "rich", "pydantic")
-    code = ("import sys, io, json, contextlib\nfrom perfcfg.cli import main\n"
+    code = ("import sys, io, json, contextlib\nfrom perfcfg.cli.main import main\n"
             "quiet = io.StringIO()\n"
             "with contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet):\n"
             f"    code = main([{command!r}, '--project', {str(EXAMPLE)!r}])\n"

@@ -8,7 +8,8 @@ import pytest
 
 from helpers import EXAMPLE, ROOT, run
 
-from perfcfg import __version__, cli
+from perfcfg import __version__
+from perfcfg.cli import main as cli
 
 
 def test_version():
@@ -88,7 +89,7 @@ def test_every_command_example_parses():
 def test_shell_completion_completes_commands_and_options():
     env = dict(os.environ, _PERFCFG_COMPLETE="complete_bash", COMP_WORDS="perfcfg val",
                COMP_CWORD="1")
-    code = "import sys; from perfcfg.cli import main; sys.exit(main())"
+    code = "import sys; from perfcfg.cli.main import main; sys.exit(main())"
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                           cwd=ROOT)
     assert done.stdout.split() == ["validate"]
@@ -225,7 +226,7 @@ def test_missing_host_profile_advice_works_as_printed(tmp_path, monkeypatch):
 def test_check_progress_names_each_environment_on_a_terminal_only():
     import io
 
-    from perfcfg import commands
+    from perfcfg.cli import commands
 
     for progress, quiet in ((True, False), (False, False), (False, True)):
         err = io.StringIO()

@@ -19,15 +19,11 @@ from pathlib import Path
 import psycopg
 import pytest
 from conftest import require_daemon
-from perfcfg.daemons import (
-    DaemonError,
-    PgBouncer,
-    PgTemplate,
-    PostgresServer,
-    RedisServer,
-    Supervisord,
-    ValkeyServer,
-)
+from perfcfg.harness.errors import DaemonError
+from perfcfg.services.pgbouncer.daemon import PgBouncer
+from perfcfg.services.postgres.daemon import PgTemplate, PostgresServer
+from perfcfg.services.redis.daemon import RedisServer, ValkeyServer
+from perfcfg.services.supervisor.daemon import Supervisord
 from perfcfg.harness.binaries import VERSIONS, require
 
 pytestmark = pytest.mark.daemons

@@ -6,7 +6,9 @@ import os
 
 import psycopg
 import pytest
-from perfcfg.daemons import DaemonError, check_postgresql_conf, parse_supervisord_conf
+from perfcfg.harness.errors import DaemonError
+from perfcfg.services.postgres.daemon import check_postgresql_conf
+from perfcfg.services.supervisor.parse import parse_supervisord_conf
 from perfcfg.harness.procs import alive
 
 pytestmark = pytest.mark.daemons
@@ -90,7 +92,7 @@ def test_postgres_cross_parameter_error_only_at_start(postgres_bin, start_postgr
 
 
 def test_postgres_teardown_leaves_nothing(pg_template):
-    from perfcfg.daemons import PostgresServer
+    from perfcfg.services.postgres.daemon import PostgresServer
 
     with PostgresServer("max_connections = 20\n", pg_template) as pg:
         with pg.connect() as conn:           # a backend: it setsid()s out of the group
@@ -176,7 +178,7 @@ def test_pgbouncer_broken_userlist_is_an_error(start_pgbouncer):
 
 
 def test_pgbouncer_teardown_leaves_nothing(start_postgres):
-    from perfcfg.daemons import PgBouncer
+    from perfcfg.services.pgbouncer.daemon import PgBouncer
 
     pg = start_postgres("")
     with PgBouncer(bnc_ini({"auth_type": "trust"}), USERLIST, postgres=pg) as bnc:
@@ -240,7 +242,7 @@ def test_redis_rejected_config_quotes_redis(start_redis, line, message):
 
 def test_redis_teardown_leaves_nothing():
     from conftest import require_daemon
-    from perfcfg.daemons import RedisServer
+    from perfcfg.services.redis.daemon import RedisServer
     require_daemon("redis")
     with RedisServer("save 60 1\n") as r:
         r.client().set("k", "v")
@@ -354,7 +356,7 @@ def test_supervisor_parse_host_independent_mode():
 
 def test_supervisord_teardown_leaves_nothing():
     from conftest import require_daemon
-    from perfcfg.daemons import Supervisord
+    from perfcfg.services.supervisor.daemon import Supervisord
     require_daemon("supervisor")
     with Supervisord(SUP_CONF) as sup:
         pids, scratch = sup.pids(), sup.dir

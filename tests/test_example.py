@@ -54,7 +54,7 @@ def test_every_example_preset_has_the_schema_modeline():
 def test_committed_schemas_are_fresh():
     import json
 
-    from perfcfg import schema
+    from perfcfg.model import schema
 
     for name, doc in schema.documents().items():
         assert json.loads((ROOT / "schemas" / name).read_text()) == doc, "run: perfcfg schema --out schemas"

@@ -1,6 +1,6 @@
 """Every file generated for the example is loaded by the real daemon of the version it targets,
 which runs with exactly the values perfcfg wrote (intended values derived from the Plan by
-perfcfg.services.intended).
+perfcfg.verify.intended).
 
 The example's environments target two stacks: development Debian 12's (PostgreSQL 15,
 pgbouncer 1.18, Redis 7.0, supervisor 4.2), staging and production a current one (PostgreSQL 17,
@@ -25,13 +25,17 @@ import pytest
 
 from conftest import require_daemon
 from helpers import ENVS, EXAMPLE, write
-from perfcfg.services import intended, registry
-from perfcfg.daemons import PgBouncer, PostgresServer, RedisServer, Supervisord, ValkeyServer
+from perfcfg.services import registry
+from perfcfg.verify import intended
+from perfcfg.services.pgbouncer.daemon import PgBouncer
+from perfcfg.services.postgres.daemon import PostgresServer
+from perfcfg.services.redis.daemon import RedisServer, ValkeyServer
+from perfcfg.services.supervisor.daemon import Supervisord
 from perfcfg.services.postgres.daemon import HARNESS_KEYS as PG_HARNESS_KEYS
 from perfcfg.stages.pipeline import Request, compile_env
 from perfcfg.services.supervisor import encode as sup_enc
 from perfcfg.stages.secrets import SecretResolver
-from perfcfg.verify import SUPERVISOR_DROPPED, supervisor_stand_in
+from perfcfg.verify.run import SUPERVISOR_DROPPED, supervisor_stand_in
 
 pytestmark = pytest.mark.daemons
 
@@ -103,7 +107,7 @@ def stack(request, compiled, pg_template_of):
 # -- the intended values are the files: every line written is compared --------------------
 
 def written(compiled, env: str) -> dict[str, dict[str, str]]:
-    """Each file's settings as written, keyed like perfcfg.services.intended (comments skipped)."""
+    """Each file's settings as written, keyed like perfcfg.verify.intended (comments skipped)."""
     import configparser
 
     def lines(name: str, sep: str) -> dict[str, str]:

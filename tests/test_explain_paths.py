@@ -7,7 +7,7 @@ import pytest
 
 from helpers import ENVS, EXAMPLE, ROOT, run
 
-from perfcfg import explain as explainer
+from perfcfg.cli import explain as explainer
 from perfcfg.stages import pipeline
 
 

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from perfcfg.daemons import PostgresServer
+from perfcfg.services.postgres.daemon import PostgresServer
 from perfcfg.harness.procs import alive
 
 pytestmark = pytest.mark.daemons

@@ -13,7 +13,9 @@ import pytest
 import yaml
 
 from helpers import EXAMPLE, ROOT, run
-from perfcfg import commands, hostdetect, hostlimits
+from perfcfg.cli import commands
+from perfcfg.host import detect as hostdetect
+from perfcfg.host import limits as hostlimits
 from perfcfg.stages.pipeline import Request, compile_env
 from test_hostdetect import FakeRoot
 

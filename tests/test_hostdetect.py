@@ -1,4 +1,4 @@
-"""perfcfg.hostdetect against fake /proc and /sys trees, one per real-world layout.
+"""perfcfg.host.detect against fake /proc and /sys trees, one per real-world layout.
 
 Each known breakage of host detection has a case here: cgroup v2 without
 the memory controller (timescaledb-docker#297), v1 sentinels and limits above RAM
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from perfcfg.hostdetect import DetectedHost, detect, format_memory, to_json, to_yaml
+from perfcfg.host.detect import DetectedHost, detect, format_memory, to_json, to_yaml
 
 GiB, MiB = 1 << 30, 1 << 20
 RAM_KB = 16 * 1024 * 1024  # 16 GiB in /proc/meminfo's kB
@@ -340,7 +340,7 @@ def test_psutil_is_imported_lazily() -> None:
     import subprocess
     import sys
 
-    code = "import sys, perfcfg.hostdetect; print('psutil' in sys.modules)"
+    code = "import sys, perfcfg.host.detect; print('psutil' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)
     assert result.stdout.strip() == "False"

@@ -84,7 +84,7 @@ def test_class1_an_internal_error_never_prints_a_resolved_secret(resolved):
     code = ("import os, sys, perfcfg.stages.render as r\n"
             "def boom(*a, **k): raise RuntimeError('bad value ' + os.environ['SEKRIT'])\n"
             "r.render_all = boom\n"
-            "from perfcfg.cli import main\n"
+            "from perfcfg.cli.main import main\n"
             "raise SystemExit(main(sys.argv[1:]))\n")
     env = {**os.environ, "APP_DB_PASSWORD": SECRET}     # resolved before rendering
     proc = subprocess.run([sys.executable, "-c", code, "build", "--env", "staging",

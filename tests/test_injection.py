@@ -21,7 +21,10 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from conftest import require_daemon
-from perfcfg.daemons import PgBouncer, PostgresServer, RedisServer, Supervisord
+from perfcfg.services.pgbouncer.daemon import PgBouncer
+from perfcfg.services.postgres.daemon import PostgresServer
+from perfcfg.services.redis.daemon import RedisServer
+from perfcfg.services.supervisor.daemon import Supervisord
 from perfcfg.services.postgres import encode as pg_enc
 from perfcfg.services.pgbouncer import encode as bnc_enc
 from perfcfg.services.redis import encode as redis_enc

@@ -10,7 +10,7 @@ import re
 import pytest
 
 from helpers import EXAMPLE, copy_example, run, write
-from perfcfg.explain import explain
+from perfcfg.cli.explain import explain
 from perfcfg.stages.pipeline import Request, compile_env
 
 DROPINS = ("systemd-postgresql.conf", "systemd-pgbouncer.conf", "systemd-valkey.conf",

@@ -1,5 +1,5 @@
 """perfcfg.model (generated, pydantic-core only) behaves exactly like the pydantic declarations
-in perfcfg.modeldef: same accepted inputs, same values, same errors and messages. (Other
+in perfcfg.model.spec: same accepted inputs, same values, same errors and messages. (Other
 pydantic releases: tests/test_pydantic_range.py.)"""
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from pydantic_core import ValidationError as CoreValidationError
 import model_grid
 from helpers import ROOT
 from model_grid import outcome
-from perfcfg import model, modeldef
-from perfcfg.modelbase import Record
+from perfcfg import model
+from perfcfg.model import spec as modeldef
+from perfcfg.model.base import Record
 
 NAMES = [m.__name__ for m in modeldef.MODELS]
 

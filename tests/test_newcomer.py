@@ -56,7 +56,7 @@ def test_init_inside_a_repository_points_the_hooks_at_the_project(tmp_path):
 def test_init_asks_on_a_terminal(tmp_path, monkeypatch):
     import io
 
-    from perfcfg import commands
+    from perfcfg.cli import commands
 
     answers = iter(["shop", "staging", ""])        # name, environments, workload: default
     monkeypatch.setattr("builtins.input", lambda: next(answers))

@@ -393,7 +393,7 @@ CACHES = [("redis", "7.0"), ("redis", "8.0"), ("valkey", "8.0"), ("valkey", "8.1
 @pytest.mark.daemons
 @pytest.mark.parametrize("daemon, version", CACHES, ids=[f"{d}{v}" for d, v in CACHES])
 def test_redis_runs_with_the_files_placement(tmp_path, daemon, version):
-    from perfcfg.daemons import RedisServer, ValkeyServer
+    from perfcfg.services.redis.daemon import RedisServer, ValkeyServer
 
     require_daemon(daemon, version)
     project = project_with(tmp_path, staging=f'    targets: {{{daemon}: "{version}"}}\n')
@@ -420,7 +420,7 @@ def test_redis_runs_with_the_files_placement(tmp_path, daemon, version):
 def test_the_harness_placement_is_not_drift_but_the_locale_is(tmp_path, start_postgres):
     """verify's comparison skips what the harness puts on the command line (the placement)
     and compares the locale and time settings, which are real settings of the server."""
-    from perfcfg.services import intended
+    from perfcfg.verify import intended
 
     require_daemon("postgresql", "17")
     result = compiled(project_with(tmp_path))

@@ -20,7 +20,8 @@ import pytest
 
 from conftest import require_daemon
 from helpers import write
-from perfcfg.daemons import PgBouncer, PostgresServer
+from perfcfg.services.pgbouncer.daemon import PgBouncer
+from perfcfg.services.postgres.daemon import PostgresServer
 from perfcfg.stages.pipeline import Request, compile_env
 from perfcfg.stages.secrets import SecretResolver
 

@@ -1,6 +1,6 @@
 """perfcfg installs beside other pydantic releases and behaves the same there.
 
-pyproject.toml gives users a range (``pydantic>=2.4,<3``) while compiler/perfcfg/model.py holds
+pyproject.toml gives users a range (``pydantic>=2.4,<3``) while compiler/perfcfg/model/records.py holds
 core schemas generated with the pinned pydantic of the test extra. For the lowest release of
 the range and one more (2.10, the first whose pydantic-core no longer checks a schema's keys),
 a throwaway virtualenv gets ``pip install -e . pydantic==V`` from PyPI, and there:
@@ -60,7 +60,8 @@ def run_in(python: Path, *args: str, cwd: Path = ROOT) -> subprocess.CompletedPr
 def test_that_pydantic_is_installed_and_both_schema_paths_build(venvs, release):
     proc = run_in(venvs[release], "-c", """if True:
         import pydantic, pydantic_core
-        from perfcfg import model, modeldef
+        from perfcfg import model
+        from perfcfg.model import spec as modeldef
         for cls in modeldef.MODELS:
             record = getattr(model, cls.__name__)
             pydantic_core.SchemaValidator(record.__core_schema__)   # what perfcfg runs with

@@ -87,7 +87,7 @@ def test_a_user_error_never_shows_a_traceback_even_with_debug(args, project):
 # A real process: what the user sees when perfcfg itself breaks, with and without --debug.
 BROKEN = ("import sys, perfcfg.stages.pipeline as p\n"
           "p.compile_env = lambda *a, **k: 1 / 0\n"
-          "from perfcfg.cli import main\n"
+          "from perfcfg.cli.main import main\n"
           "raise SystemExit(main(sys.argv[1:]))\n")
 
 

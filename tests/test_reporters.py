@@ -1,4 +1,4 @@
-"""perfcfg.reporters: every format on one fixed set of diagnostics.
+"""perfcfg.cli.reporters: every format on one fixed set of diagnostics.
 
 Text and GitHub output are compared byte for byte: they are what people and CI read, and a
 changed frame or escape is a user-visible change that should show up in review.
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from perfcfg.core.diagnostics import Diagnostic, Related
-from perfcfg.reporters import FORMATS, render
+from perfcfg.cli.reporters import FORMATS, render
 from perfcfg.core.spans import Span
 
 STAGING = (
@@ -369,7 +369,7 @@ def test_sarif_names_files_from_where_perfcfg_runs() -> None:
 # --- the fast path ------------------------------------------------------------------------
 
 def test_import_stays_light() -> None:
-    code = ("import sys, perfcfg.reporters; "
+    code = ("import sys, perfcfg.cli.reporters; "
             "print(sorted(m for m in ('yaml', 'jsonschema', 'pydantic', 'jinja2', 'psutil', "
             "'typer') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

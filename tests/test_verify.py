@@ -136,7 +136,7 @@ def test_a_daemon_that_refuses_its_file_fails_with_its_words(example, monkeypatc
 
 
 def test_missing_python_packages_name_the_extra(example, monkeypatch):
-    from perfcfg import commands
+    from perfcfg.cli import commands
 
     monkeypatch.setattr(commands, "VERIFY_MODULES", ("psycopg", "no_such_module_for_perfcfg"))
     result = verify(example)
@@ -166,7 +166,7 @@ def test_json_report_with_placeholder_secrets(example, monkeypatch):
 def test_progress_lines_name_each_daemon_on_a_terminal_only(example, monkeypatch):
     import io
 
-    from perfcfg import commands
+    from perfcfg.cli import commands
     from perfcfg.stages import pipeline
 
     require_daemon("valkey", "8.1")

@@ -12,11 +12,11 @@ import yaml
 
 from conftest import require_daemon
 from helpers import Run, copy_example, run, write
-from perfcfg.daemons import RedisServer, ValkeyServer
+from perfcfg.services.redis.daemon import RedisServer, ValkeyServer
 from perfcfg.harness import procs
-from perfcfg.services.intended import from_result
+from perfcfg.verify.intended import from_result
 from perfcfg.stages.pipeline import Request, compile_env
-from perfcfg.verify import LIVE_ENV, supervisor_stand_in
+from perfcfg.verify.run import LIVE_ENV, supervisor_stand_in
 
 LIVE_VARIABLES = tuple(LIVE_ENV.values())
 

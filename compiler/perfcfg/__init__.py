@@ -4,7 +4,7 @@ The pipeline (one module per stage) is::
 
     yamlload → resolve → model → tune → checks → render → artifacts
 
-Each stage returns data and diagnostics; only :mod:`perfcfg.cli` prints.
+Each stage returns data and diagnostics; only :mod:`perfcfg.cli.main` prints.
 """
 
 __version__ = "0.1.0"

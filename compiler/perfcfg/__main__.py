@@ -1,3 +1,3 @@
-from perfcfg.cli import main
+from perfcfg.cli.main import main
 
 raise SystemExit(main())

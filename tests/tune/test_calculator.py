@@ -63,7 +63,7 @@ def test_pgbouncer_fragment_puts_each_pool_on_its_database_line():
 @pytest.mark.daemons
 def test_pgbouncer_fragment_loads_in_pgbouncer_as_pasted():
     from conftest import require_daemon
-    from perfcfg.daemons import PgBouncer
+    from perfcfg.services.pgbouncer.daemon import PgBouncer
 
     from perfcfg.tune.calculator import DEFAULT_VERSIONS
 

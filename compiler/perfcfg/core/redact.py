@@ -131,7 +131,7 @@ def mask_assignment(assignment: str) -> str:
 
 
 def line_redactor(sources: Mapping[str, str]) -> Callable[[str, int], str]:
-    """The ``redact`` callable of :func:`perfcfg.reporters.render` for these sources."""
+    """The ``redact`` callable of :func:`perfcfg.cli.reporters.render` for these sources."""
     split: dict[str, list[str]] = {}
 
     def redact(file: str, number: int) -> str:

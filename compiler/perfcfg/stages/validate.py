@@ -1,7 +1,7 @@
 """Validation: the merged preset tree → a typed ``Config``, with every problem reported.
 
 perfcfg's own structures are checked by the models of :mod:`perfcfg.model` (pydantic-core,
-compiled from the pydantic declarations of :mod:`perfcfg.modeldef`); daemon
+compiled from the pydantic declarations of :mod:`perfcfg.model.spec`); daemon
 parameters by the catalog of the target version (:mod:`perfcfg.services.catalog`). Each diagnostic
 carries the span of the offending value and its setting path; unknown names get a
 did-you-mean.
@@ -18,7 +18,7 @@ from pydantic_core import ValidationError
 from perfcfg.services import catalog as catalogs
 from perfcfg import model
 from perfcfg.core.diagnostics import Diagnostic, Related
-from perfcfg.modelbase import Record
+from perfcfg.model.base import Record
 from perfcfg.core.nodes import Mapping, Path, Scalar, Sequence, to_plain
 from perfcfg.core.spans import Span
 from perfcfg.core.codes import WAIVABLE

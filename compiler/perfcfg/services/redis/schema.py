@@ -9,7 +9,7 @@ from perfcfg.services.redis.values import ROLES
 
 
 def own_schema(draft7: Callable[[dict], dict]) -> dict[str, Any]:
-    from perfcfg import modeldef   # pydantic: only `perfcfg schema` pays for it
+    from perfcfg.model import spec as modeldef  # pydantic: only `perfcfg schema` pays for it
 
     ruser = draft7(modeldef.RedisUser.model_json_schema())
     return {"role": {"enum": list(ROLES)},

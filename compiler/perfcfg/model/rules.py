@@ -1,6 +1,6 @@
 """The checks and constants behind perfcfg's own input structures, free of pydantic.
 
-:mod:`perfcfg.modeldef` declares the structures with pydantic and attaches these functions as
+:mod:`perfcfg.model.spec` declares the structures with pydantic and attaches these functions as
 validators; the generated :mod:`perfcfg.model` runs the same functions inside pydantic-core at
 run time. Each validator takes the value and returns it (or a converted one), or raises
 ``ValueError`` with a message that becomes a PCF204 diagnostic.

@@ -1,9 +1,9 @@
 """perfcfg's own input structures as it runs with them — GENERATED, do not edit.
 
 Written by ``scripts/gen_model.py`` from the pydantic declarations in
-:mod:`perfcfg.modeldef` (pydantic 2.14.4, pydantic-core 2.50.5): one immutable
-:class:`~perfcfg.modelbase.Record` class per model and the core schema pydantic built for it.
-Validation runs in pydantic-core with the checks of :mod:`perfcfg.modelrules`; importing this
+:mod:`perfcfg.model.spec` (pydantic 2.14.4, pydantic-core 2.50.5): one immutable
+:class:`~perfcfg.model.base.Record` class per model and the core schema pydantic built for it.
+Validation runs in pydantic-core with the checks of :mod:`perfcfg.model.rules`; importing this
 module does not import pydantic. Change modeldef.py or modelrules.py, then run
 ``python scripts/gen_model.py``.
 """
@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from perfcfg import modelrules as rules
-from perfcfg.modelbase import Record
-from perfcfg.modelrules import SECRET_REF, ProgramMethods, parse_share
+from perfcfg.model import rules
+from perfcfg.model.base import Record
+from perfcfg.model.rules import SECRET_REF, ProgramMethods, parse_share
 
 __all__ = ["PostgresBuild", "Targets", "EnvironmentDeploy", "Environment", "Secrets", "PresetSources", "DeployFile", "Deploy", "ProjectFile", "HostProfile", "Program", "Workload", "Database", "User", "Client", "RedisUser", "Waiver", "Policy", "Budget", "SECRET_REF", "parse_share"]
 

@@ -2,11 +2,11 @@
 
 This is the one definition of the project file, the host profile, the workload, databases,
 users, direct clients, Redis ACL users, waivers and the memory budget. It feeds three things:
-the JSON Schemas for editors (:mod:`perfcfg.schema`), the documentation, and
+the JSON Schemas for editors (:mod:`perfcfg.model.schema`), the documentation, and
 ``scripts/gen_model.py``, which compiles it into :mod:`perfcfg.model` — the classes and
 pydantic-core schemas perfcfg runs with, so that ``perfcfg validate`` (a pre-commit hook) does
 not pay for importing pydantic and building its models on every commit. The checks themselves
-live in :mod:`perfcfg.modelrules` and are shared by both.
+live in :mod:`perfcfg.model.rules` and are shared by both.
 
 Daemon parameters (``postgres.*``, ``pgbouncer.*``, ``redis.*``, ``supervisor.*``) are not
 modelled field by field here: they are checked against the catalog of the target daemon
@@ -24,9 +24,9 @@ from typing import Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 from typing_extensions import Annotated
 
-from perfcfg import modelrules as rules
+from perfcfg.model import rules
 from perfcfg.core import units
-from perfcfg.modelrules import DURATION_PATTERN, NAME, REDIS_NAME, SIZE_PATTERN
+from perfcfg.model.rules import DURATION_PATTERN, NAME, REDIS_NAME, SIZE_PATTERN
 
 EnvKind = Literal["development", "staging", "production"]
 

@@ -3,7 +3,7 @@
 Owns the orchestration only: which daemons run (those installed), what the harness rewrites
 beyond :mod:`perfcfg.daemons` (supervisor programs get a stand-in command; a PostgreSQL sized
 for a bigger host gets its ``shared_buffers`` scaled down, and says so), and the report. The
-intended values come from :mod:`perfcfg.services.intended`; the comparison from each daemon handle.
+intended values come from :mod:`perfcfg.verify.intended`; the comparison from each daemon handle.
 Returns data; the CLI prints it.
 
 >>> report = Report(checked=["redis"], missing={"postgresql": ["postgres"]})
@@ -19,7 +19,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
-from perfcfg.services import intended as intent
+from perfcfg.verify import intended as intent
 
 if TYPE_CHECKING:
     from perfcfg.stages.pipeline import Result
@@ -69,7 +69,7 @@ def verify(result: Result, machine_memory: int | None = None,
            progress: Callable[[str], None] = lambda line: None) -> Report:
     """Start every installed daemon from ``result.files`` (a compiled ``pipeline.Result``);
     ``progress`` hears which daemon is being started and compared (it takes seconds)."""
-    from perfcfg.daemons import missing
+    from perfcfg.harness.binaries import missing
     from perfcfg.services import registry
 
     assert result.config is not None   # verify runs on a compiled result only
@@ -110,7 +110,7 @@ def bindir_hint(missing_key: str) -> str:
 
 
 def _refused(report: Report, daemon: str, err: Exception) -> None:
-    from perfcfg.daemons import DaemonError
+    from perfcfg.harness.errors import DaemonError
 
     detail = err.message if isinstance(err, DaemonError) else str(err)
     lines = err.log_tail.strip().splitlines() if isinstance(err, DaemonError) else []
@@ -132,7 +132,8 @@ def _add(report: Report, daemon: str, mismatches: list[tuple[str, str, str]], co
 
 def _postgres(stack: ExitStack, files: dict[str, str], want: intent.Intended, report: Report,
               host_memory: int, machine_memory: int | None, version: str) -> Any:
-    from perfcfg.daemons import DaemonError, PgTemplate, PostgresServer
+    from perfcfg.harness.errors import DaemonError
+    from perfcfg.services.postgres.daemon import PgTemplate, PostgresServer
     from perfcfg.services.postgres.daemon import HARNESS_KEYS
 
     conf, hba = files["postgresql.conf"], files["pg_hba.conf"]
@@ -216,7 +217,8 @@ def _gib(n: int) -> str:
 
 def _pgbouncer(stack: ExitStack, files: dict[str, str], want: intent.Intended, report: Report,
                pg: Any, version: str) -> None:
-    from perfcfg.daemons import DaemonError, PgBouncer
+    from perfcfg.harness.errors import DaemonError
+    from perfcfg.services.pgbouncer.daemon import PgBouncer
     from perfcfg.services.pgbouncer.daemon import HARNESS_KEYS
 
     try:
@@ -250,7 +252,8 @@ def _database_rows(shown: list[dict[str, str]], databases: dict[str, dict[str, s
 
 def _redis(files: dict[str, str], want: intent.Intended, report: Report, daemon: str,
            version: str) -> None:
-    from perfcfg.daemons import DaemonError, RedisServer, ValkeyServer
+    from perfcfg.harness.errors import DaemonError
+    from perfcfg.services.redis.daemon import RedisServer, ValkeyServer
     from perfcfg.services.redis.daemon import HARNESS_KEYS
 
     handle = ValkeyServer if daemon == "valkey" else RedisServer
@@ -285,7 +288,8 @@ def supervisor_stand_in(text: str, command: str = STAND_IN_COMMAND) -> str:
 
 def _supervisor(files: dict[str, str], want: intent.Intended, report: Report,
                 version: str) -> None:
-    from perfcfg.daemons import DaemonError, Supervisord
+    from perfcfg.harness.errors import DaemonError
+    from perfcfg.services.supervisor.daemon import Supervisord
 
     report.notes.append(f"supervisor: every program ran {STAND_IN_COMMAND!r} as this user "
                         f"({', '.join(SUPERVISOR_DROPPED)} and command not compared)")

@@ -11,7 +11,7 @@ fd limit below a daemon's need (a daemon started from this shell without its uni
 
 >>> from perfcfg.core.plan import Plan, Setting
 >>> from perfcfg.core.spans import Origin
->>> from perfcfg.hostdetect import Limits
+>>> from perfcfg.host.detect import Limits
 >>> s = Setting("sysctl.net.core.somaxconn", 4096, Origin("tuned"))
 >>> plan = Plan("production", "production", {s.path: s}, [], [], [], [], [])
 >>> rows, found = check(plan, Limits({"net.core.somaxconn": 128}, (1024, 4096), {}))
@@ -27,7 +27,7 @@ from typing import Any
 
 from perfcfg.core.diagnostics import Diagnostic
 from perfcfg.core.plan import Plan
-from perfcfg.hostdetect import Limits
+from perfcfg.host.detect import Limits
 from perfcfg.tune.limits import EXACT, PREFIX as SYSCTL, RULES
 
 CODE = "PCF317"

@@ -41,7 +41,7 @@ class Io:
 
 def report(io: Io, diagnostics: list[Diagnostic], fmt: str, sources: Mapping[str, str],
            project: Path = Path(".")) -> None:
-    from perfcfg import reporters
+    from perfcfg.cli import reporters
     from perfcfg.core.redact import line_redactor
 
     if io.quiet and fmt == "text":
@@ -356,7 +356,7 @@ def relative(path: Path) -> str:
 
 
 def explain(io: Io, req: Any, path: str, fmt: str) -> int:
-    from perfcfg import explain as explainer
+    from perfcfg.cli import explain as explainer
     from perfcfg.stages import pipeline
 
     req.render = False
@@ -394,7 +394,7 @@ def verify(io: Io, req: Any, fmt: str = "text", live: bool = False,
                      "them with: pip install 'perfcfg[verify]'\n")
         return INVALID
     from perfcfg.stages import pipeline
-    from perfcfg import verify as verifier
+    from perfcfg.verify import run as verifier
 
     io.step(f"{req.env}: compiling")
     result = pipeline.compile_env(req)
@@ -446,7 +446,7 @@ def verify(io: Io, req: Any, fmt: str = "text", live: bool = False,
 
 
 def schema(io: Io, out: Path | None) -> int:
-    from perfcfg import schema as schemas
+    from perfcfg.model import schema as schemas
 
     documents = schemas.documents()
     if out is None:
@@ -466,14 +466,14 @@ def host(io: Io, fmt: str, req: Any = None, root: str = "/") -> int:
     """Print this machine as a host profile; with ``req`` (an environment), also its kernel
     settings and fd limit against what that environment's plan needs (1 when one falls
     short). ``root``: the filesystem to read (tests give a fake /proc tree)."""
-    from perfcfg import hostdetect
+    from perfcfg.host import detect as hostdetect
 
     detected = hostdetect.detect(root, use_psutil=root == "/")
     if req is None:
         io.out.write(hostdetect.to_json(detected) if fmt == "json"
                      else hostdetect.to_yaml(detected))
         return OK
-    from perfcfg import hostlimits
+    from perfcfg.host import limits as hostlimits
     from perfcfg.stages import pipeline
 
     result = pipeline.compile_env(req)
@@ -484,7 +484,7 @@ def host(io: Io, fmt: str, req: Any = None, root: str = "/") -> int:
     limits = hostdetect.limits(hostlimits.keys(), root, hostlimits.pidfiles(result.plan))
     rows, found = hostlimits.check(result.plan, limits)
     if fmt == "json":
-        from perfcfg import reporters
+        from perfcfg.cli import reporters
 
         doc = json.loads(hostdetect.to_json(detected))
         doc["limits"] = hostlimits.as_json(req.env, rows, limits)
@@ -498,7 +498,8 @@ def host(io: Io, fmt: str, req: Any = None, root: str = "/") -> int:
 
 def detected_profile():
     """This machine as a HostProfile (``build --detect``)."""
-    from perfcfg import hostdetect, model
+    from perfcfg import model
+    from perfcfg.host import detect as hostdetect
 
     h = hostdetect.detect()
     return model.HostProfile(memory=h.memory, cpus=h.cpus, storage=h.storage,
@@ -533,7 +534,8 @@ def init(io: Io, directory: Path, name: str | None, envs: list[str], db_profile:
     run next, as commands that work from here."""
     import shlex
 
-    from perfcfg import hostdetect, init as scaffolding
+    from perfcfg.host import detect as hostdetect
+    from perfcfg.cli import init as scaffolding
 
     if (directory / "perfcfg.yaml").exists():
         io.err.write(f"perfcfg: {relative(directory / 'perfcfg.yaml')} already exists; "

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from perfcfg import __version__, commands
+from perfcfg import __version__
+from perfcfg.cli import commands
 
 BUG_REPORT = "this is a bug in perfcfg; please report it with the output of the same command " \
              "run with --debug"

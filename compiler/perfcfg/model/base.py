@@ -1,6 +1,6 @@
 """The base of perfcfg's run-time model classes: pydantic-core validation without pydantic.
 
-:mod:`perfcfg.modeldef` declares perfcfg's own structures with pydantic. Importing pydantic and
+:mod:`perfcfg.model.spec` declares perfcfg's own structures with pydantic. Importing pydantic and
 building those models costs about as much as the rest of ``perfcfg validate`` together, and a
 pre-commit hook pays it on every commit. So ``scripts/gen_model.py`` compiles the declarations
 into :mod:`perfcfg.model`: one :class:`Record` subclass per model and the core schema pydantic
@@ -62,7 +62,7 @@ class Record:
         # The generated module that defines this class (perfcfg.model), found without
         # importing it: it imports this module.
         model = sys.modules[cls.__module__]
-        from perfcfg import modeldef
+        from perfcfg.model import spec as modeldef
 
         declared = getattr(modeldef, cls.__name__).__pydantic_core_schema__
         return runtime_schema(declared, lambda name: getattr(model, name),
