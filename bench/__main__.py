@@ -28,9 +28,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 
 def run(args: argparse.Namespace, log=print) -> dict:
-    from perfcfg.services.postgres.daemon import PgTemplate
-
     from bench import cache, compiler, database, fleet, stackproject, writes
+    from perfcfg.services.postgres.daemon import PgTemplate
 
     size = QUICK if args.quick else FULL
     sections = args.only or list(SECTIONS)

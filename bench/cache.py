@@ -16,10 +16,10 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 
 import redis
-from perfcfg.services.redis.daemon import RedisServer
-from perfcfg.harness.binaries import require
 
 from bench.sizes import Size
+from perfcfg.harness.binaries import require
+from perfcfg.services.redis.daemon import RedisServer
 
 VALUE_BYTES = 16 * 1024
 FILL_FACTOR = 1.25

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 from contextlib import ExitStack
 
-from perfcfg.services.pgbouncer.daemon import PgBouncer
-from perfcfg.services.postgres.daemon import PgTemplate, PostgresServer
-
 from bench.pgrun import DataTemplate, Run, Target, pgbench, prewarm, stock_conf
 from bench.sizes import Size
 from bench.stackproject import PASSWORD, USER, scram_secret
+from perfcfg.services.pgbouncer.daemon import PgBouncer
+from perfcfg.services.postgres.daemon import PgTemplate, PostgresServer
 
 SCRIPTS = {"select-only (-S)": ["-S"], "tpcb-like": []}
 STOCK_HBA = "host all all 127.0.0.1/32 scram-sha-256\n"

@@ -23,12 +23,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from perfcfg.services.postgres.daemon import PgTemplate, PostgresServer
-from perfcfg.harness import procs
-
 from bench.machine import PGBENCH
 from bench.stackproject import DATABASE, USER
 from bench.stats import median, percentile
+from perfcfg.harness import procs
+from perfcfg.services.postgres.daemon import PgTemplate, PostgresServer
 
 SAMPLE_EVERY = 0.5   # seconds between memory samples during a run
 

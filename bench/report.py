@@ -166,7 +166,7 @@ def plots(out: Path, results: dict) -> list[Path]:
         plt.close(fig)
     if "fleet" in results:
         fig, axes = plt.subplots(1, len(results["fleet"]), figsize=(10, 4))
-        for ax, (script, by_config) in zip(axes, results["fleet"].items()):
+        for ax, (script, by_config) in zip(axes, results["fleet"].items(), strict=True):
             for i, (name, runs) in enumerate(by_config.items()):
                 values = [median([getattr(r, k) for r in runs]) for k in ("p50_ms", "p95_ms", "p99_ms")]
                 ax.bar([x + i * 0.4 for x in range(3)], values, width=0.4, label=name)

@@ -22,13 +22,12 @@ from __future__ import annotations
 from contextlib import ExitStack
 from dataclasses import dataclass
 
-from perfcfg.host import detect as hostdetect
-from perfcfg.services.postgres.daemon import PgTemplate, PostgresServer
-
 from bench.database import pgtune_conf
 from bench.pgrun import DataTemplate, Run, Target, pgbench, prewarm, stock_conf
 from bench.sizes import Size
 from bench.stackproject import DATABASE
+from perfcfg.host import detect as hostdetect
+from perfcfg.services.postgres.daemon import PgTemplate, PostgresServer
 
 MiB, GiB = 1 << 20, 1 << 30
 

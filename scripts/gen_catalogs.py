@@ -34,13 +34,13 @@ from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from perfcfg.harness import binaries, procs
+from perfcfg.harness.binaries import require
+from perfcfg.services.pgbouncer.daemon import ENUMS as PGBOUNCER_ENUMS
 from perfcfg.services.pgbouncer.daemon import PgBouncer
 from perfcfg.services.postgres.daemon import PostgresServer
 from perfcfg.services.redis.daemon import RedisServer, ValkeyServer
 from perfcfg.services.supervisor.parse import parse_supervisord_conf
-from perfcfg.harness import binaries, procs
-from perfcfg.harness.binaries import require
-from perfcfg.services.pgbouncer.daemon import ENUMS as PGBOUNCER_ENUMS
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOG_DIR = ROOT / "schemas" / "catalogs"
@@ -255,7 +255,7 @@ def redis(version: str, daemon: str = "redis") -> dict[str, Any]:
     program = require(handle.program, version)
     # 4 probes at a time: each is a short-lived server, and the CI machine has 2 cores.
     with ThreadPoolExecutor(max_workers=4) as pool:
-        types = dict(zip(keys, pool.map(partial(_redis_type, program), keys)))
+        types = dict(zip(keys, pool.map(partial(_redis_type, program), keys), strict=True))
     params = {}
     for key in keys:
         t = types[key]

@@ -37,7 +37,7 @@ python3 -m venv .venv
 
 # The house style is ruff- and mypy-clean; both are pinned in the dev extra.
 step "Lint: ruff and mypy"
-.venv/bin/ruff check compiler tests scripts bench
+.venv/bin/ruff check compiler tests scripts bench setup.py
 .venv/bin/mypy compiler
 
 step "compiler/perfcfg/model/records.py is what scripts/gen_model.py makes of modeldef.py"

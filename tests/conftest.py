@@ -1,4 +1,4 @@
-"""Fixtures that start real daemons (perfcfg.daemons) and always tear them down.
+"""Fixtures that start real daemons (each service's daemon.py) and always tear them down.
 
 A missing daemon binary skips the test, unless ``PERFCFG_REQUIRE_DAEMONS=1`` (CI), where it
 fails: CI must never go green by skipping the real-daemon tests.
@@ -17,6 +17,23 @@ from perfcfg.services.pgbouncer.daemon import PgBouncer
 from perfcfg.services.postgres.daemon import PgTemplate, PostgresServer
 from perfcfg.services.redis.daemon import RedisServer
 from perfcfg.services.supervisor.daemon import Supervisord
+
+# Fixtures that start a real daemon: a test using one is a `daemons` test whether it says so
+# or not, so that `-m "not daemons"` never starts one.
+DAEMON_FIXTURES = frozenset({"pg_template", "pg_template_of", "postgres_bin", "start_postgres",
+                             "start_pgbouncer", "start_redis", "start_supervisord"})
+# Markers of tests that are slow by nature (a virtualenv from PyPI, pre-commit's own run).
+SLOW_MARKERS = frozenset({"precommit", "pypi"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The fast loop is ``pytest -m "not slow and not daemons"`` (README: Developing)."""
+    for item in items:
+        names = {m.name for m in item.iter_markers()}
+        if names & SLOW_MARKERS:
+            item.add_marker(pytest.mark.slow)
+        if DAEMON_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.daemons)
 
 
 def require_daemon(daemon: str, version: str | None = None) -> None:

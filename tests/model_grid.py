@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 # A minimal valid input of each model: its required fields, nothing else.
 BASE: dict[str, dict[str, Any]] = {

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import require_daemon
 from helpers import copy_example, run
+
 from perfcfg.model import Targets
 from perfcfg.services.postgres.daemon import HARNESS_KEYS
 from perfcfg.services.registry import by_name

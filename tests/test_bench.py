@@ -3,9 +3,11 @@
 import subprocess
 import sys
 
+import pytest
 from helpers import ROOT
 
 
+@pytest.mark.slow
 def test_cli_latency_runs_once_and_writes_its_table(tmp_path):
     out = tmp_path / "cli_latency.md"
     proc = subprocess.run([sys.executable, str(ROOT / "bench/cli_latency.py"), "--runs", "1",

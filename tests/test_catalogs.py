@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from perfcfg.harness.errors import DaemonError
 
 ROOT = Path(__file__).resolve().parent.parent

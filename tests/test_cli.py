@@ -4,7 +4,6 @@ import json
 import stat
 
 import pytest
-
 from helpers import ENVS, run, snapshot_tree, write
 
 FILES = ["manifest.json", "pg_hba.conf", "pgbouncer.ini", "postgresql.conf", "redis.conf",
@@ -297,8 +296,11 @@ def test_shared_files_are_read_and_checked_once_per_process(command, tmp_path, m
     # (bench/README.md, "Scaling"). `check` gives each environment its own Sources, as `build`
     # does; the caches are by content, so it shares them too. Counted, not timed.
     from helpers import copy_example
+
     from perfcfg import model
-    from perfcfg.stages import project as projects, layers as resolve, load as yamlload
+    from perfcfg.stages import layers as resolve
+    from perfcfg.stages import load as yamlload
+    from perfcfg.stages import project as projects
 
     example = copy_example(tmp_path, with_generated=command == "check")
     resolve.forget_parsed()

@@ -5,7 +5,6 @@ import subprocess
 import sys
 
 import pytest
-
 from helpers import EXAMPLE, ROOT, run
 
 from perfcfg import __version__

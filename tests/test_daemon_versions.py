@@ -19,12 +19,13 @@ from pathlib import Path
 import psycopg
 import pytest
 from conftest import require_daemon
+
+from perfcfg.harness.binaries import VERSIONS, require
 from perfcfg.harness.errors import DaemonError
 from perfcfg.services.pgbouncer.daemon import PgBouncer
 from perfcfg.services.postgres.daemon import PgTemplate, PostgresServer
 from perfcfg.services.redis.daemon import RedisServer, ValkeyServer
 from perfcfg.services.supervisor.daemon import Supervisord
-from perfcfg.harness.binaries import VERSIONS, require
 
 pytestmark = pytest.mark.daemons
 CATALOGS = Path(__file__).resolve().parent.parent / "schemas" / "catalogs"
@@ -106,5 +107,6 @@ def test_supervisor_version_starts(version):
     require_daemon("supervisor", version)
     conf = "[supervisord]\n[program:w]\ncommand=/bin/sleep 1000\nstartsecs=0\n"
     with Supervisord(conf, version=version) as sup:
-        assert sup.rpc().supervisor.getSupervisorVersion().startswith(f"{version}.")
+        with sup.rpc() as proxy:
+            assert proxy.supervisor.getSupervisorVersion().startswith(f"{version}.")
         assert sup.mismatches({"program:w.startsecs": "0"}) == []

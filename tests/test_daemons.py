@@ -6,10 +6,11 @@ import os
 
 import psycopg
 import pytest
+
 from perfcfg.harness.errors import DaemonError
+from perfcfg.harness.procs import alive
 from perfcfg.services.postgres.daemon import check_postgresql_conf
 from perfcfg.services.supervisor.parse import parse_supervisord_conf
-from perfcfg.harness.procs import alive
 
 pytestmark = pytest.mark.daemons
 
@@ -242,6 +243,7 @@ def test_redis_rejected_config_quotes_redis(start_redis, line, message):
 
 def test_redis_teardown_leaves_nothing():
     from conftest import require_daemon
+
     from perfcfg.services.redis.daemon import RedisServer
     require_daemon("redis")
     with RedisServer("save 60 1\n") as r:
@@ -356,6 +358,7 @@ def test_supervisor_parse_host_independent_mode():
 
 def test_supervisord_teardown_leaves_nothing():
     from conftest import require_daemon
+
     from perfcfg.services.supervisor.daemon import Supervisord
     require_daemon("supervisor")
     with Supervisord(SUP_CONF) as sup:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from perfcfg.harness.ini import set_keys
 from perfcfg.harness.normalise import c_int, pg_bool, pg_equal, pgbouncer_equal, redis_equal
 

@@ -8,8 +8,6 @@ import json
 import os
 
 import pytest
-
-
 from helpers import copy_example, run, snapshot_tree, write
 
 

@@ -6,10 +6,10 @@ import re
 from pathlib import Path
 
 import pytest
-
 from helpers import ROOT, run, write
-from perfcfg.core.codes import TITLES
 from test_invalid_corpus import materialise, run_case
+
+from perfcfg.core.codes import TITLES
 
 DOC = ROOT / "docs" / "diagnostics.md"
 SECTION = re.compile(r"^## (PCF\d{3})\n(.*?)(?=^## |\Z)", re.MULTILINE | re.DOTALL)

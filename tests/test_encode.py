@@ -4,13 +4,13 @@ import shlex
 
 import pytest
 
-from perfcfg.services.catalog import Param
-from perfcfg.services.postgres import encode as pg_enc
-from perfcfg.services.pgbouncer import encode as bnc_enc
-from perfcfg.services.redis import encode as redis_enc
-from perfcfg.services.supervisor import encode as sup_enc
 from perfcfg.core import encoding
 from perfcfg.core.encoding import EncodeError
+from perfcfg.services.catalog import Param
+from perfcfg.services.pgbouncer import encode as bnc_enc
+from perfcfg.services.postgres import encode as pg_enc
+from perfcfg.services.redis import encode as redis_enc
+from perfcfg.services.supervisor import encode as sup_enc
 
 STRING = Param("application_name", "string")
 MEMORY_8K = Param("shared_buffers", "integer", unit="8kB")

@@ -1,8 +1,8 @@
 """The committed example artifacts: fresh, deterministic, snapshotted, schema-valid."""
 
 import pytest
-
 from helpers import ENVS, EXAMPLE, ROOT
+
 from perfcfg.stages.pipeline import Request, compile_env
 from perfcfg.stages.render import FILES
 
@@ -24,7 +24,7 @@ def test_committed_outputs_are_fresh(compiled, env):
     assert set(result.files) <= set(FILES)
     folder = EXAMPLE / "generated" / env
     on_disk = {p.name: p.read_bytes() for p in folder.iterdir() if not p.name.startswith(".")}
-    assert on_disk == result.files, "run: perfcfg build --env %s --project examples/botfarm" % env
+    assert on_disk == result.files, f"run: perfcfg build --env {env} --project examples/botfarm"
 
 
 @pytest.mark.parametrize("env, name", PAIRS, ids=[f"{n}-{e}" for e, n in PAIRS])

@@ -22,19 +22,19 @@ from collections import Counter
 
 import psycopg
 import pytest
-
 from conftest import require_daemon
 from helpers import ENVS, EXAMPLE, write
+
 from perfcfg.services import registry
-from perfcfg.verify import intended
 from perfcfg.services.pgbouncer.daemon import PgBouncer
+from perfcfg.services.postgres.daemon import HARNESS_KEYS as PG_HARNESS_KEYS
 from perfcfg.services.postgres.daemon import PostgresServer
 from perfcfg.services.redis.daemon import RedisServer, ValkeyServer
-from perfcfg.services.supervisor.daemon import Supervisord
-from perfcfg.services.postgres.daemon import HARNESS_KEYS as PG_HARNESS_KEYS
-from perfcfg.stages.pipeline import Request, compile_env
 from perfcfg.services.supervisor import encode as sup_enc
+from perfcfg.services.supervisor.daemon import Supervisord
+from perfcfg.stages.pipeline import Request, compile_env
 from perfcfg.stages.secrets import SecretResolver
+from perfcfg.verify import intended
 from perfcfg.verify.run import SUPERVISOR_DROPPED, supervisor_stand_in
 
 pytestmark = pytest.mark.daemons

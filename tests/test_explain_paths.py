@@ -4,7 +4,6 @@ import json
 import re
 
 import pytest
-
 from helpers import ENVS, EXAMPLE, ROOT, run
 
 from perfcfg.cli import explain as explainer

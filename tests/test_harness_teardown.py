@@ -10,8 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from perfcfg.services.postgres.daemon import PostgresServer
+
 from perfcfg.harness.procs import alive
+from perfcfg.services.postgres.daemon import PostgresServer
 
 pytestmark = pytest.mark.daemons
 

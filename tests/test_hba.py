@@ -1,7 +1,6 @@
 """pg_hba.conf from the declared clients, and the listening addresses the topology needs."""
 
 import pytest
-
 from helpers import compile_with
 
 

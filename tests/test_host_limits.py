@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from helpers import EXAMPLE, ROOT, run
+from test_hostdetect import FakeRoot
+
 from perfcfg.cli import commands
 from perfcfg.host import detect as hostdetect
 from perfcfg.host import limits as hostlimits
 from perfcfg.stages.pipeline import Request, compile_env
-from test_hostdetect import FakeRoot
 
 
 def machine(tmp_path: Path, somaxconn=4096, overcommit=1, hugepages=0,
@@ -177,6 +177,7 @@ def test_the_real_redis_started_under_a_low_limit_is_found_by_its_pid_file(tmp_p
     import time
 
     from conftest import require_daemon
+
     from perfcfg.harness import procs
     from perfcfg.harness.binaries import require
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from perfcfg.host.detect import DetectedHost, detect, format_memory, to_json, to_yaml
 
 GiB, MiB = 1 << 30, 1 << 20

@@ -18,7 +18,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from helpers import ROOT, run, snapshot_tree, write
 
 SECRET = 'hunter2"x\\y'            # a quote and a backslash: escaped by most encoders
@@ -310,6 +309,7 @@ def test_class11_a_full_stdout_is_one_line_and_exit_1(project):
 
 # -- class 15: concurrent builds of one environment ---------------------------------------
 
+@pytest.mark.slow
 def test_class15_concurrent_builds_never_mix_their_files(project):
     """Eight processes build one environment with different values into one directory, three
     rounds: afterwards every file is the one the manifest of one and the same build names."""
@@ -320,7 +320,8 @@ def test_class15_concurrent_builds_never_mix_their_files(project):
              str(project), "--set", f"postgres.work_mem={4 + i + 8 * round_}MB"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT) for i in range(8)]
         for proc in procs:
-            assert proc.wait(timeout=120) == 0, proc.stderr.read() if proc.stderr else ""
+            _, err = proc.communicate(timeout=120)
+            assert proc.returncode == 0, err
         # The manifest of one build names the digest of every file: a mixed set differs.
         manifest = json.loads((out / "manifest.json").read_text())["files"]
         assert {name: hashlib.sha256((out / name).read_bytes()).hexdigest()
@@ -816,6 +817,7 @@ def test_class18_addresses_and_host_names_the_daemon_binds_pass(project, service
 def test_class18_redis_agrees_about_which_binds_it_can_listen_on(project, bind, starts):
     """perfcfg refuses exactly the bind values the real redis-server cannot start with."""
     from conftest import require_daemon
+
     from perfcfg.harness import procs
     from perfcfg.harness.binaries import require
 

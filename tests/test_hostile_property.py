@@ -31,12 +31,10 @@ from __future__ import annotations
 import string
 
 import pytest
-
 import yaml
+from helpers import run, write
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from helpers import run, write
 
 SECTIONS = ["postgres", "pgbouncer", "redis", "supervisor", "databases", "users", "clients",
             "workload", "budget", "policy", "extends"]
@@ -98,6 +96,7 @@ assignment = st.one_of(st.none(), st.builds(lambda p, v: f"{p}={v}",
            lambda t: "extends: [builtin:staging, base.yaml]\n" +
            yaml.safe_dump(t, allow_unicode=True)), raw),
        extra=assignment)
+@pytest.mark.slow
 def test_no_generated_input_is_an_internal_error(project, monkeypatch, preset, extra):
     monkeypatch.setenv("APP_DB_PASSWORD", "db-password-123")
     write(project / "presets/staging.yaml", preset)
@@ -130,6 +129,7 @@ def test_postgres_keeps_every_tuned_value_for_any_host(project, postgres_bin, ho
     the real PostgreSQL (``postgres -C``, every value parsed and range-checked, no server
     started) accepts postgresql.conf and reports each tuned value exactly as intended."""
     from conftest import require_daemon
+
     from perfcfg.services.postgres.daemon import check_postgresql_conf
     from perfcfg.services.postgres.units import PG_BASE_BYTES, PG_BASE_US
     from perfcfg.services.registry import SERVICES

@@ -17,19 +17,19 @@ import re
 import shlex
 
 import pytest
+from conftest import require_daemon
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from conftest import require_daemon
-from perfcfg.services.pgbouncer.daemon import PgBouncer
-from perfcfg.services.postgres.daemon import PostgresServer
-from perfcfg.services.redis.daemon import RedisServer
-from perfcfg.services.supervisor.daemon import Supervisord
-from perfcfg.services.postgres import encode as pg_enc
-from perfcfg.services.pgbouncer import encode as bnc_enc
-from perfcfg.services.redis import encode as redis_enc
-from perfcfg.services.supervisor import encode as sup_enc
 from perfcfg.core.encoding import EncodeError
+from perfcfg.services.pgbouncer import encode as bnc_enc
+from perfcfg.services.pgbouncer.daemon import PgBouncer
+from perfcfg.services.postgres import encode as pg_enc
+from perfcfg.services.postgres.daemon import PostgresServer
+from perfcfg.services.redis import encode as redis_enc
+from perfcfg.services.redis.daemon import RedisServer
+from perfcfg.services.supervisor import encode as sup_enc
+from perfcfg.services.supervisor.daemon import Supervisord
 
 # The traps of every format (tests/test_encode.py), always part of every daemon batch.
 HAZARDS = [
@@ -252,7 +252,7 @@ def test_pgbouncer_reads_back_every_string(bouncer_ready, xs):
     tricky = [p for p in strings if re.search(r"[#;'\"%\\=\[]", p[0])]
     strings = tricky[-2:] + strings[-2:]
     text = "[pgbouncer]\nmax_client_conn = 77\nauth_type = trust\n"
-    text += "".join(f"{k} = {e}\n" for k, (_, e) in zip(ini_keys, strings))
+    text += "".join(f"{k} = {e}\n" for k, (_, e) in zip(ini_keys, strings, strict=True))
     text += "[databases]\n" + "".join(
         f"f{i} = host=127.0.0.1 port=1 {e} "
         f"{bnc_enc.pgbouncer_connstr([('user', x[:40] or 'u'), ('pool_size', 7)])}\n"
@@ -260,7 +260,7 @@ def test_pgbouncer_reads_back_every_string(bouncer_ready, xs):
     with PgBouncer(text) as bnc:
         config = bnc.config()
         shown = {d["name"]: d for d in bnc.databases() if d["name"] != "pgbouncer"}
-    assert {k: config[k]["value"] for k in ini_keys} == {k: x for k, (x, _) in zip(ini_keys, strings)}
+    assert {k: config[k]["value"] for k in ini_keys} == {k: x for k, (x, _) in zip(ini_keys, strings, strict=True)}
     assert config["max_client_conn"]["value"] == "77"
     assert sorted(shown) == sorted(f"f{i}" for i in range(len(dbnames)))
     assert [(shown[f"f{i}"]["database"], shown[f"f{i}"]["force_user"], shown[f"f{i}"]["pool_size"])
@@ -335,7 +335,7 @@ def test_supervisord_runs_every_program_with_its_argv_and_environment(xs):
             if (e := encoded(lambda v: sup_enc.supervisor_environment([("FUZZ", v)]), x))]
     envs = (envs * (len(args) // len(envs) + 1))[:len(args)]
     text = "[supervisord]\nminfds = 4096\n"
-    for i, ((_, command), env) in enumerate(zip(args, envs)):
+    for i, ((_, command), env) in enumerate(zip(args, envs, strict=True)):
         text += (f"[program:f{i}]\nstopwaitsecs = 7\nstartsecs = 0\nstdout_logfile = NONE\n"
                  f"stderr_logfile = NONE\ncommand = {command}\nenvironment = {env}\n")
     with Supervisord(text, timeout=120) as sup:

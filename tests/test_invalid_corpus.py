@@ -27,7 +27,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from helpers import run, snapshot_tree
 
 CASES = Path(__file__).parent / "cases" / "invalid"

@@ -8,8 +8,8 @@ import json
 import re
 
 import pytest
-
 from helpers import EXAMPLE, copy_example, run, write
+
 from perfcfg.cli.explain import explain
 from perfcfg.stages.pipeline import Request, compile_env
 

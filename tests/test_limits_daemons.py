@@ -14,14 +14,14 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from conftest import require_daemon
 from helpers import EXAMPLE
+
+from perfcfg.harness import procs
+from perfcfg.services import registry
 from perfcfg.services.pgbouncer.daemon import PgBouncer
 from perfcfg.services.postgres.daemon import PostgresServer
 from perfcfg.services.redis.daemon import ValkeyServer
-from perfcfg.harness import procs
-from perfcfg.services import registry
 from perfcfg.stages.pipeline import Request, compile_env
 
 pytestmark = pytest.mark.daemons

@@ -8,13 +8,13 @@ import subprocess
 import sys
 from typing import Any
 
+import model_grid
 import pydantic_core
 import pytest
-from pydantic_core import ValidationError as CoreValidationError
-
-import model_grid
 from helpers import ROOT
 from model_grid import outcome
+from pydantic_core import ValidationError as CoreValidationError
+
 from perfcfg import model
 from perfcfg.model import spec as modeldef
 from perfcfg.model.base import Record

@@ -5,10 +5,10 @@ import subprocess
 import sys
 
 import pytest
-
 from helpers import EXAMPLE, ROOT
 
 
+@pytest.mark.slow
 def test_wheel_is_self_contained(tmp_path):
     wheels, target = tmp_path / "wheels", tmp_path / "site"
     built = subprocess.run([sys.executable, "-m", "pip", "wheel", "-v", "--no-deps", "-w",

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import psycopg
 import pytest
-
 from conftest import require_daemon
 from helpers import copy_example, run, write
+
 from perfcfg.stages.pipeline import Request, compile_env
 
 NO_LIBRARIES = "{lz4: false, zstd: false, liburing: false}"

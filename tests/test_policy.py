@@ -4,8 +4,8 @@ and each dangerous setting flipped in the example's production preset."""
 import re
 
 import pytest
-
 from helpers import compile_with, copy_example, run, write
+
 from perfcfg.stages.policy import RULES
 
 KINDS = ("development", "staging", "production")
@@ -151,7 +151,7 @@ def test_diagnostic_points_at_the_setting_line_and_says_how_to_fix(kinds):
     ("pgbouncer:\n  auth_type: md5\n", "PCF413", ("warning", "error", "error")),
 ], ids=lambda v: v if isinstance(v, str) and v.startswith("PCF") else None)
 def test_severity_depends_on_the_environment_kind(kinds, overlay, code, severities):
-    for kind, expected in zip(KINDS, severities):
+    for kind, expected in zip(KINDS, severities, strict=True):
         found = [d.severity for d in policy_diags(kinds, overlay, kind) if d.code == code]
         assert found == ([expected] if expected else []), kind
 

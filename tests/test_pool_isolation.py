@@ -17,9 +17,9 @@ from pathlib import Path
 
 import psycopg
 import pytest
-
 from conftest import require_daemon
 from helpers import write
+
 from perfcfg.services.pgbouncer.daemon import PgBouncer
 from perfcfg.services.postgres.daemon import PostgresServer
 from perfcfg.stages.pipeline import Request, compile_env

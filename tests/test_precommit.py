@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from helpers import EXAMPLE, ROOT, pypi_reachable
 
 HOOKS = {h["id"]: h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}

@@ -22,10 +22,10 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import pytest
-
 import model_grid
+import pytest
 from helpers import ROOT, copy_example, pypi_reachable
+
 from perfcfg import model
 
 pytestmark = [pytest.mark.pypi,
@@ -48,7 +48,7 @@ def venvs(tmp_path_factory) -> dict[str, Path]:
         return venv / "bin/python"
 
     with ThreadPoolExecutor(len(RELEASES)) as pool:
-        return dict(zip(RELEASES, pool.map(build, RELEASES)))
+        return dict(zip(RELEASES, pool.map(build, RELEASES), strict=True))
 
 
 def run_in(python: Path, *args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:

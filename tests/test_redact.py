@@ -6,8 +6,8 @@ import subprocess
 import sys
 
 import pytest
-
 from helpers import ROOT, run, write
+
 from perfcfg.core.redact import mask_line
 
 SECRET = "hunter2-xyz"

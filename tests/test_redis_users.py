@@ -3,7 +3,6 @@
 import hashlib
 
 import pytest
-
 from helpers import compile_with
 
 

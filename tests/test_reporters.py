@@ -13,8 +13,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from perfcfg.core.diagnostics import Diagnostic, Related
+
 from perfcfg.cli.reporters import FORMATS, render
+from perfcfg.core.diagnostics import Diagnostic, Related
 from perfcfg.core.spans import Span
 
 STAGING = (
@@ -363,7 +364,7 @@ def test_sarif_names_files_from_where_perfcfg_runs() -> None:
             for r in run["results"] for loc in r.get("locations", [])
             if "physicalLocation" in loc}
     assert "deploy/botfarm/presets/staging.yaml" in uris
-    assert all(u.startswith("deploy/botfarm/") or u.startswith("builtin") for u in uris), uris
+    assert all(u.startswith(("deploy/botfarm/", "builtin")) for u in uris), uris
 
 
 # --- the fast path ------------------------------------------------------------------------

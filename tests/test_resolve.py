@@ -1,7 +1,6 @@
 """Merge semantics, extends chains and --set, through the public pipeline."""
 
 import pytest
-
 from helpers import compile_with, write
 
 

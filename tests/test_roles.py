@@ -7,8 +7,8 @@ import subprocess
 
 import psycopg
 import pytest
-
 from helpers import run, write
+
 from perfcfg.harness.binaries import require
 from perfcfg.model import Targets
 

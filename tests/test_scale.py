@@ -15,8 +15,8 @@ import pstats
 from pathlib import Path
 
 import pytest
-
 from helpers import write
+
 from perfcfg.stages.layers import forget_parsed
 from perfcfg.stages.pipeline import Request, compile_env
 

@@ -4,7 +4,6 @@ already installed unless asked, and leaves no daemon enabled at boot that was no
 import subprocess
 
 import pytest
-
 from helpers import ROOT
 
 

@@ -2,15 +2,15 @@
 printed by diagnostics or explain."""
 
 import base64
-import os
 import hashlib
 import hmac
 import json
+import os
 import re
 
 import pytest
-
 from helpers import ENVS, copy_example, run, write
+
 from perfcfg.core import redact
 from perfcfg.stages import secrets
 from perfcfg.stages.render import FILES, OPTIONAL_FILES
@@ -52,7 +52,7 @@ def test_scram_secret_known_answer_rfc7677():
     assert base64.b64encode(signature).decode() == "6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4="
     proof = base64.b64decode("dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=")
     client_signature = hmac.new(stored, auth_message, hashlib.sha256).digest()
-    client_key = bytes(a ^ b for a, b in zip(proof, client_signature))
+    client_key = bytes(a ^ b for a, b in zip(proof, client_signature, strict=True))
     assert hashlib.sha256(client_key).digest() == stored
 
 

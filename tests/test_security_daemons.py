@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import re
 import xmlrpc.client
+from pathlib import Path
 
 import psycopg
 import pytest
 import redis
+from helpers import compile_with, write
 from psycopg import sql
 
-from helpers import compile_with, write
 from perfcfg import model
 from perfcfg.stages.secrets import scram_sha256
 
@@ -84,9 +85,9 @@ def test_redis_admits_the_acl_user_and_refuses_the_default_user(files, tmp_path,
             app.set("other:key", "x")        # outside ~app:*
         with pytest.raises(redis.exceptions.NoPermissionError):
             app.config_get("dir")            # -@all +@read +@write +@connection
-    with redis.Redis(port=server.port) as anonymous:
-        with pytest.raises(redis.exceptions.AuthenticationError):
-            anonymous.ping()                 # the default user is off
+    with redis.Redis(port=server.port) as anonymous, \
+            pytest.raises(redis.exceptions.AuthenticationError):
+        anonymous.ping()                     # the default user is off
     for user, password in (("default", ""), ("default", "x"), ("app", "wrong-password")):
         with pytest.raises(redis.exceptions.AuthenticationError):
             redis.Redis(port=server.port, username=user, password=password).ping()
@@ -95,7 +96,7 @@ def test_redis_admits_the_acl_user_and_refuses_the_default_user(files, tmp_path,
 def test_supervisord_http_server_takes_the_sha_password(files, start_supervisord):
     assert re.search(r"\npassword = \{SHA\}[0-9a-f]{40}\n", files["supervisord.conf"])
     sup = start_supervisord(files["supervisord.conf"])
-    port = re.search(r"port = 127\.0\.0\.1:(\d+)", open(sup.conf).read()).group(1)
+    port = re.search(r"port = 127\.0\.0\.1:(\d+)", Path(sup.conf).read_text()).group(1)
 
     def state(user: str, password: str) -> str:
         proxy = xmlrpc.client.ServerProxy(f"http://{user}:{password}@127.0.0.1:{port}/RPC2")

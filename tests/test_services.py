@@ -12,8 +12,8 @@ from helpers import copy_example, write
 
 from perfcfg.services import catalog as catalogs
 from perfcfg.services import registry
-from perfcfg.stages.pipeline import Request, compile_env
 from perfcfg.services.base import targets_version
+from perfcfg.stages.pipeline import Request, compile_env
 from perfcfg.stages.render import FILES, SECRET_FILES
 
 CATALOGS = Path(__file__).resolve().parent.parent / "schemas" / "catalogs"
@@ -73,8 +73,8 @@ def test_every_output_is_declared_once_by_one_service():
     names = [n for o in registry.outputs() for n in o.names]
     assert len(names) == len(set(names))
     assert tuple(names) == FILES
-    assert SECRET_FILES == {n for s in registry.SERVICES for o in s.outputs if o.secret
-                            for n in o.names}
+    assert {n for s in registry.SERVICES for o in s.outputs if o.secret
+                            for n in o.names} == SECRET_FILES
     assert {o.mode for o in registry.outputs()} <= {0o600, 0o644}
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from helpers import EXAMPLE, ROOT, run, write
+
 from perfcfg.harness.binaries import VERSIONS
 from perfcfg.services import registry
 from perfcfg.stages.pipeline import Request, compile_env

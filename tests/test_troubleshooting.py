@@ -5,7 +5,6 @@ import re
 import subprocess
 
 import pytest
-
 from helpers import ROOT, copy_example, printed_commands, run, run_as_printed, write
 
 
@@ -78,6 +77,7 @@ def test_check_exits_3_and_the_printed_fix(tmp_path, monkeypatch):
     assert run("check", "--project", "examples/botfarm").code == 0
 
 
+@pytest.mark.slow
 def test_every_quickstart_command_works_from_the_repository_root(tmp_path):
     # A copy of what the commands touch, so that the checkout stays as it is.
     import shutil

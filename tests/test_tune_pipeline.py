@@ -1,10 +1,11 @@
 """Any host from 1 GiB/1 CPU to 1 TiB/128 CPUs compiles end to end, and the budgets add up."""
 
-from hypothesis import HealthCheck, given, settings, strategies as st
-
 from helpers import compile_with, write
-from perfcfg.stages.render import FILES, OPTIONAL_FILES
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from perfcfg.core.units import GiB, MiB
+from perfcfg.stages.render import FILES, OPTIONAL_FILES
 
 BUDGETS = ("os_reserve", "workers", "pgbouncer", "redis", "postgres")
 REDIS_USER = "redis:\n  users:\n    - {name: app, password: \"${env:R}\", keys: [\"app:*\"]}\n"

@@ -1,5 +1,6 @@
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from perfcfg.core import units
 from perfcfg.core.units import GiB, KiB, MiB, UnitError

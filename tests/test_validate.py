@@ -1,7 +1,6 @@
 """Validation reports every problem of a run at once, each with file:line:column and path."""
 
 import pytest
-
 from helpers import compile_with, run, write
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from conftest import require_daemon
 from helpers import run, snapshot_tree, write
+
 from perfcfg.harness import binaries
 
 pytestmark = pytest.mark.daemons

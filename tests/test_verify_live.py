@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import require_daemon
 from helpers import Run, copy_example, run, write
-from perfcfg.services.redis.daemon import RedisServer, ValkeyServer
+
 from perfcfg.harness import procs
-from perfcfg.verify.intended import from_result
+from perfcfg.services.redis.daemon import RedisServer, ValkeyServer
 from perfcfg.stages.pipeline import Request, compile_env
+from perfcfg.verify.intended import from_result
 from perfcfg.verify.run import LIVE_ENV, supervisor_stand_in
 
 LIVE_VARIABLES = tuple(LIVE_ENV.values())

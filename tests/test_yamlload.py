@@ -33,7 +33,7 @@ def test_hazards_are_reported_with_position(text, code, line, column):
 
 def test_alias_bomb_is_capped():
     rows = ["a: &a [x, x, x, x, x, x, x, x, x]"]
-    for prev, name in zip("abcdefg", "bcdefgh"):
+    for prev, name in zip("abcdefg", "bcdefgh", strict=True):
         rows.append(f"{name}: &{name} [" + ", ".join([f"*{prev}"] * 9) + "]")
     tree, diags = load_text("\n".join(rows) + "\n", "bomb.yaml")
     assert tree is None and [d.code for d in diags] == ["PCF105"]

@@ -3,6 +3,7 @@
 from dataclasses import replace
 
 import pytest
+
 from perfcfg.tune.context import GiB, Host, MiB, Pool, Program, TuneContext
 
 

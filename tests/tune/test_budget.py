@@ -1,6 +1,7 @@
 """Memory split: OS reserve, workers, pgbouncer, Redis (+ fork headroom), PostgreSQL the rest."""
 
 import pytest
+
 from perfcfg.tune import budget
 from perfcfg.tune.context import GiB, Host, MiB, Shares
 

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+
 from perfcfg.tune.calculator import CalcInput, calculate_data, calculate_text, format_pg
 from perfcfg.tune.context import GiB, KiB, MiB
 
@@ -63,8 +64,8 @@ def test_pgbouncer_fragment_puts_each_pool_on_its_database_line():
 @pytest.mark.daemons
 def test_pgbouncer_fragment_loads_in_pgbouncer_as_pasted():
     from conftest import require_daemon
-    from perfcfg.services.pgbouncer.daemon import PgBouncer
 
+    from perfcfg.services.pgbouncer.daemon import PgBouncer
     from perfcfg.tune.calculator import DEFAULT_VERSIONS
 
     version = ".".join(map(str, DEFAULT_VERSIONS.pgbouncer))   # what the fragment is for

@@ -1,6 +1,7 @@
 """Cross-service invariants: each violation is found, with both sides in ``paths``."""
 
 import pytest
+
 from perfcfg.tune import budget
 from perfcfg.tune.checks import check
 from perfcfg.tune.context import GiB, Host, Shares, Versions

@@ -1,6 +1,7 @@
 """The engine: dependency order, fixed values respected and fed forward, services gated."""
 
 import pytest
+
 from perfcfg.tune.context import GiB, Host, MiB, Pool, Program, TuneContext
 from perfcfg.tune.engine import recommend_all, settings
 

@@ -2,6 +2,7 @@
 declared data size caps the caches, and large shared memory gets huge pages and a warning."""
 
 import pytest
+
 from perfcfg.services.postgres.tuning import memory as pg_memory
 from perfcfg.services.postgres.tuning import wal as pg_wal
 from perfcfg.tune.checks import check

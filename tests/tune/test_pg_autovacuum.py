@@ -1,6 +1,7 @@
 """Autovacuum workers by CPUs; earlier vacuums for OLTP-like profiles."""
 
 import pytest
+
 from perfcfg.services.postgres.tuning import autovacuum as pg_autovacuum
 from perfcfg.tune.context import GiB, Host
 

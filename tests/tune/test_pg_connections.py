@@ -1,6 +1,7 @@
 """max_connections = pooled slots + direct clients + reserved slots, nothing guessed."""
 
 import pytest
+
 from perfcfg.services.postgres.tuning import connections as pg_connections
 from perfcfg.tune.context import Pool, Versions
 

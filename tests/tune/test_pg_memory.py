@@ -1,6 +1,7 @@
 """PostgreSQL memory from its own budget; work_mem from the pooled connection count."""
 
 import pytest
+
 from perfcfg.services.postgres.tuning import memory as pg_memory
 from perfcfg.tune.checks import check
 from perfcfg.tune.context import GiB, Host, KiB, MiB

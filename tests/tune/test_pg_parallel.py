@@ -1,6 +1,7 @@
 """Worker slots never below 8; parallelism from CPUs (none on one CPU)."""
 
 import pytest
+
 from perfcfg.services.postgres.tuning import parallel as pg_parallel
 from perfcfg.tune.context import GiB, Host
 

@@ -1,6 +1,7 @@
 """Page costs and I/O concurrency by storage (PostgreSQL ≥ 13 units), statistics and JIT."""
 
 import pytest
+
 from perfcfg.services.postgres.tuning import planner as pg_planner
 from perfcfg.tune.context import GiB, Host, Versions
 

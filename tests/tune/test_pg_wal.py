@@ -1,6 +1,7 @@
 """WAL sizes per profile (development keeps the defaults), lz4 from PostgreSQL 15."""
 
 import pytest
+
 from perfcfg.services.postgres.tuning import wal as pg_wal
 from perfcfg.tune.context import GiB, MiB, Versions
 

@@ -1,6 +1,7 @@
 """pgbouncer: pools from CPUs and clients, client limit, timeouts, fds, version gates."""
 
 import pytest
+
 from perfcfg.services.pgbouncer import tuning as pgbouncer
 from perfcfg.tune.context import GiB, Host, Pool, Program, Versions
 

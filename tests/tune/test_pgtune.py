@@ -1,6 +1,7 @@
 """PGTune oracle (le0pard/pgtune slice 830d3bb) pinned to PGTune's own four reference cases."""
 
 import pytest
+
 from tune.pgtune_oracle import PgTuneInput, format_value, pgtune, render_conf
 
 CASES = {

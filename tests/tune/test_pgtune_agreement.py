@@ -2,6 +2,7 @@
 why not in ``Recommendation.deviation``."""
 
 import pytest
+
 from perfcfg.tune.calculator import CalcInput, calculate
 from perfcfg.tune.context import GiB
 from tune.pgtune_oracle import DEFAULT_CONNECTIONS, PgTuneInput, pgtune, to_bytes

@@ -7,16 +7,17 @@ from pathlib import Path
 from hypothesis import HealthCheck, assume, example, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
-from perfcfg.tune import budget
+
 from perfcfg.services.pgbouncer import tuning as pgbouncer
-from perfcfg.services.redis import tuning as redis
 from perfcfg.services.postgres.tuning import memory
+from perfcfg.services.redis import tuning as redis
+from perfcfg.tune import budget
 from perfcfg.tune.checks import check
 from perfcfg.tune.context import GiB, Host, KiB, MiB, Pool, Program, TuneContext, Versions
 from perfcfg.tune.engine import recommend_all
 
 PG15 = {row["name"]: row for row in csv.DictReader(
-    (Path(__file__).parent / "pg15_pg_settings.tsv").open(), delimiter="\t")}
+    (Path(__file__).parent / "pg15_pg_settings.tsv").read_text().splitlines(), delimiter="\t")}
 UNIT_BYTES = {"kB": KiB, "8kB": 8 * KiB, "MB": MiB}
 # perfcfg's canonical PostgreSQL time unit is the microsecond (perfcfg.tune.context)
 UNIT_MICROSECONDS = {"ms": 1000, "s": 1_000_000, "min": 60_000_000}

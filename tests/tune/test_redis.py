@@ -1,8 +1,9 @@
 """Redis: maxmemory from its budget, policy by role, io-threads by CPUs, fd-bounded maxclients."""
 
 import pytest
-from perfcfg.tune import budget
+
 from perfcfg.services.redis import tuning as redis
+from perfcfg.tune import budget
 from perfcfg.tune.context import GiB, Host, Program
 
 
@@ -58,4 +59,4 @@ def test_maxclients(make_ctx, open_files, supervised, maxclients):
 @pytest.mark.parametrize("role", ["cache", "store"])
 def test_every_lazyfree_is_on(make_ctx, role):
     v = _values(make_ctx(redis_role=role))
-    assert {k: v[f"redis.{k}"] for k in redis.LAZYFREE} == {k: True for k in redis.LAZYFREE}
+    assert {k: v[f"redis.{k}"] for k in redis.LAZYFREE} == dict.fromkeys(redis.LAZYFREE, True)

@@ -1,6 +1,7 @@
 """supervisord programs and the rlimits its children inherit."""
 
 import pytest
+
 from perfcfg.services.supervisor import tuning as supervisor
 from perfcfg.tune.context import Program
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, TextIO
+from typing import Any, TextIO
 
 from perfcfg.core.diagnostics import Diagnostic, finalize, has_errors
 
@@ -61,7 +62,8 @@ def report(io: Io, diagnostics: list[Diagnostic], fmt: str, sources: Mapping[str
 
 
 def validate(io: Io, project: Path, envs: list[str], fmt: str, sets: tuple[str, ...] = ()) -> int:
-    from perfcfg.stages import pipeline, project as projects
+    from perfcfg.stages import pipeline
+    from perfcfg.stages import project as projects
     from perfcfg.stages.layers import Sources
 
     sources = Sources()
@@ -168,7 +170,8 @@ def previous_files(out_dir: Path) -> list[str]:
 def _actions(io: Io, old_dir: Path, result: Any) -> dict | None:
     """Per daemon: restart, reload or none, and why (JSON-ready); None when ``old_dir``
     cannot be read."""
-    from perfcfg.stages import actions, write as artifacts
+    from perfcfg.stages import actions
+    from perfcfg.stages import write as artifacts
 
     try:
         old = {c.name: c.old for c in artifacts.compare(old_dir, result.files)
@@ -188,7 +191,8 @@ def _say_actions(io: Io, env: str, found: dict, what: str) -> None:
 
 def check(io: Io, project: Path, envs: list[str], fmt: str) -> int:
     """``build --check`` for every environment (or the named ones): the second hook."""
-    from perfcfg.stages import pipeline, project as projects
+    from perfcfg.stages import pipeline
+    from perfcfg.stages import project as projects
     from perfcfg.stages.layers import Sources
 
     sources = Sources()
@@ -534,8 +538,8 @@ def init(io: Io, directory: Path, name: str | None, envs: list[str], db_profile:
     run next, as commands that work from here."""
     import shlex
 
-    from perfcfg.host import detect as hostdetect
     from perfcfg.cli import init as scaffolding
+    from perfcfg.host import detect as hostdetect
 
     if (directory / "perfcfg.yaml").exists():
         io.err.write(f"perfcfg: {relative(directory / 'perfcfg.yaml')} already exists; "

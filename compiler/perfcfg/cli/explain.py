@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from perfcfg.core.plan import Setting
 from perfcfg.core.encoding import EncodeError
-from perfcfg.services import registry
-from perfcfg.services.pgbouncer.values import POOL_FALLBACKS
+from perfcfg.core.plan import Setting
 from perfcfg.core.redact import is_secret_key, mask_line
-from perfcfg.stages.secrets import is_reference
 from perfcfg.core.spans import Origin
 from perfcfg.core.units import human
+from perfcfg.services import registry
+from perfcfg.services.pgbouncer.values import POOL_FALLBACKS
+from perfcfg.stages.secrets import is_reference
 
 SECRET = "<secret>"
 

@@ -408,7 +408,7 @@ def _hook(command: Command, argv: list[str]) -> int:
 
 def _typer_app():
     import inspect
-    from typing import List, Literal, Optional
+    from typing import Literal, Optional
 
     import typer
 
@@ -422,10 +422,10 @@ def _typer_app():
         if o.choices:
             annotation: Any = Literal[o.choices]   # typer checks it and shows text|json
         else:
-            annotation = {"text": str, "path": Path, "flag": bool, "many": List[str],
+            annotation = {"text": str, "path": Path, "flag": bool, "many": list[str],
                           "int": int}[o.kind]
         if not o.parser_required and o.kind != "flag" and o.default is None:
-            annotation = Optional[annotation]
+            annotation = Optional[annotation]  # noqa: UP045 (typer inspects it at run time)
         default = ... if o.parser_required else \
             (list(o.default or ()) if o.kind == "many" else o.default)
         shown = o.help + (" [required]" if o.names_env else "")

@@ -11,8 +11,9 @@ topology (origin kind ``derived``: e.g. pgbouncer's [databases] host from postgr
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from perfcfg.core.spans import Origin
 

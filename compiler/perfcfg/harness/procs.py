@@ -222,10 +222,8 @@ def stop_tree(proc: subprocess.Popen, polite: signal.Signals, grace: float = 10.
 def _kill_leftovers(family: dict[int, int], grace: float) -> None:
     for pid, start in family.items():
         if alive(pid, start):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
     deadline = time.monotonic() + grace
     while any(alive(pid, start) for pid, start in family.items()):
         if time.monotonic() > deadline:

@@ -28,7 +28,8 @@ from typing import Any
 from perfcfg.core.diagnostics import Diagnostic
 from perfcfg.core.plan import Plan
 from perfcfg.host.detect import Limits
-from perfcfg.tune.limits import EXACT, PREFIX as SYSCTL, RULES
+from perfcfg.tune.limits import EXACT, RULES
+from perfcfg.tune.limits import PREFIX as SYSCTL
 
 CODE = "PCF317"
 _NOFILE = re.compile(r"^systemd\.([^.]+)\.LimitNOFILE$")

@@ -17,7 +17,8 @@ pydantic builds from the declaration instead: a slower start, the same checks.
 from __future__ import annotations
 
 import sys
-from typing import Any, Callable, ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 import pydantic_core
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from perfcfg import model
-from perfcfg.model import spec as modeldef
 from perfcfg.model import rules as modelrules
+from perfcfg.model import spec as modeldef
 from perfcfg.services import catalog as catalogs
 from perfcfg.services import registry
 from perfcfg.services.base import Service

@@ -19,13 +19,12 @@ version by :mod:`perfcfg.stages.validate`.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
-from typing_extensions import Annotated
 
-from perfcfg.model import rules
 from perfcfg.core import units
+from perfcfg.model import rules
 from perfcfg.model.rules import DURATION_PATTERN, NAME, REDIS_NAME, SIZE_PATTERN
 
 EnvKind = Literal["development", "staging", "production"]

@@ -17,11 +17,11 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any
 
 from perfcfg.core.units import UnitError
@@ -72,7 +72,7 @@ def _files() -> list[Any]:
     return [packaged, *EXTRA_DIRS]
 
 
-@lru_cache(maxsize=None)
+@cache
 def load(daemon: str, version: str, case_insensitive: bool = False) -> Catalog | None:
     """The catalog for a daemon version, or None when perfcfg has none for that version."""
     for folder in _files():
@@ -109,7 +109,7 @@ def without_values(cat: Catalog, drop: set[str]) -> Catalog:
     return _without(cat.daemon, cat.version, cat.case_insensitive, frozenset(drop))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _without(daemon: str, version: str, case_insensitive: bool, drop: frozenset[str]
              ) -> Catalog:
     cat = load(daemon, version, case_insensitive)

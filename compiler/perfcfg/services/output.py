@@ -14,7 +14,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
@@ -100,7 +100,7 @@ class Placement:
         return f"{self.directory.rstrip('/')}/{self.names.get(name, name)}"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _environment():
     import jinja2
 

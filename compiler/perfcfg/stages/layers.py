@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path as FsPath
 
-from perfcfg.core.files import ReadError, inside, read_bounded
-from perfcfg.stages import load as yamlload
 from perfcfg.core.diagnostics import Diagnostic
+from perfcfg.core.files import ReadError, inside, read_bounded
 from perfcfg.core.nodes import Entry, Mapping, Node, Path, Scalar, Sequence, path_str
 from perfcfg.core.spans import Origin, Span
 from perfcfg.services import registry
+from perfcfg.stages import load as yamlload
 
 # Lists of named records merge item by item: perfcfg's own, and those inside a service's
 # section (e.g. Redis ACL users).
@@ -368,7 +368,7 @@ def apply_set(tree: Mapping, assignment: str, history: History, index: int = 1
         return [Diagnostic("PCF501", "error", f"{label}: expected PATH=VALUE", at_path, raw_path,
                            hint=f"e.g. --set {raw_path or 'postgres.work_mem'}=64MB")]
     raw_value = assignment.split("=", 1)[1]
-    parts = [p for p in raw_path.strip().split(".")]
+    parts = raw_path.strip().split(".")
     if not all(parts):
         return [Diagnostic("PCF501", "error", f"{label}: empty part in setting path {raw_path!r}",
                            at_path, raw_path,

@@ -26,8 +26,16 @@ from typing import Any
 import yaml
 
 from perfcfg.core.diagnostics import Diagnostic, Related
+from perfcfg.core.nodes import (  # noqa: F401
+    UNSET_TAG,
+    Entry,
+    Mapping,
+    Node,
+    Scalar,
+    Sequence,
+    to_plain,
+)
 from perfcfg.core.redact import is_secret_key
-from perfcfg.core.nodes import UNSET_TAG, Entry, Mapping, Node, Scalar, Sequence, to_plain  # noqa: F401
 from perfcfg.core.spans import Span
 
 MAX_FILE_BYTES = 1 << 20
@@ -65,7 +73,8 @@ def resolve_plain(raw: str) -> Any:
 def load_file(path, display: str) -> tuple[Node | None, list[Diagnostic]]:
     """Load one YAML file; ``display`` is the name used in spans (relative to the project)."""
     try:
-        data = open(path, "rb").read(MAX_FILE_BYTES + 1)
+        with open(path, "rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         return None, [Diagnostic("PCF101", "error", f"cannot read {display}: {exc.strerror}",
                                  Span(display, 1, 1), hint="check the path in perfcfg.yaml or extends")]

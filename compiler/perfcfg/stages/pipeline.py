@@ -8,19 +8,26 @@ diagnostics and, when there is no error, the Plan and the rendered files.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Mapping
 
 from perfcfg import __version__, model
-from perfcfg.stages import project as projects
+from perfcfg.core.config import Config
 from perfcfg.core.diagnostics import Diagnostic, finalize, has_errors
 from perfcfg.core.nodes import path_str
 from perfcfg.core.plan import Plan
 from perfcfg.core.spans import Span
-from perfcfg.stages.layers import (SET_FILE, History, Sources, apply_set, load_chain, merge_layers,
-                             set_source)
-from perfcfg.core.config import Config
+from perfcfg.stages import project as projects
+from perfcfg.stages.layers import (
+    SET_FILE,
+    History,
+    Sources,
+    apply_set,
+    load_chain,
+    merge_layers,
+    set_source,
+)
 from perfcfg.stages.validate import Validator, did_you_mean
 
 
@@ -113,7 +120,9 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
     result.config = config
     if has_errors(diags) or host is None:
         return _done(result)
-    from perfcfg.stages import planner  # tuning and rendering stay off the import path of early errors
+    from perfcfg.stages import (
+        planner,  # tuning and rendering stay off the import path of early errors
+    )
 
     mode = req.secrets_mode or proj.file.secrets.mode
     plan, found, cross = planner.make_plan(config, history, req, mode,

@@ -13,17 +13,17 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from perfcfg.stages import secrets as secret_refs
+from perfcfg.core.config import AUTO, Config
 from perfcfg.core.diagnostics import Diagnostic, Related
 from perfcfg.core.nodes import path_str
 from perfcfg.core.plan import HbaRule, Plan, ProgramPlan, Setting
-from perfcfg.stages.layers import History
 from perfcfg.core.spans import Origin
-from perfcfg.tune import checks
-from perfcfg.tune import context as tc
-from perfcfg.core.config import AUTO, Config
 from perfcfg.services import registry
 from perfcfg.services.rules import is_local_address
+from perfcfg.stages import secrets as secret_refs
+from perfcfg.stages.layers import History
+from perfcfg.tune import checks
+from perfcfg.tune import context as tc
 
 if TYPE_CHECKING:
     from perfcfg.stages.pipeline import Request

@@ -19,8 +19,8 @@ from pathlib import Path
 from perfcfg import model
 from perfcfg.core.diagnostics import Diagnostic
 from perfcfg.core.nodes import Mapping
-from perfcfg.stages.layers import Sources
 from perfcfg.core.spans import Span
+from perfcfg.stages.layers import Sources
 from perfcfg.stages.validate import Validator
 
 PROJECT_FILE = "perfcfg.yaml"
@@ -134,7 +134,7 @@ def env_targets(proj: Project, name: str) -> tuple[model.Targets, dict[str, Span
         fields = {k: getattr(base, k) for k in model.Targets.FIELDS}
         for service in registry.SERVICES:
             if given & set(service.flavours):
-                fields.update({d: None for d in service.flavours})
+                fields.update(dict.fromkeys(service.flavours))
                 for d in service.flavours:
                     spans.pop(f"targets.{d}", None)
         fields.update({k: getattr(env.targets, k) for k in given})

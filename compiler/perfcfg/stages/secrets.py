@@ -15,10 +15,9 @@ import base64
 import hashlib
 import hmac
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
-
 
 from perfcfg.core.files import ReadError, inside, read_bounded
 from perfcfg.core.redact import encoded_forms, remember

@@ -15,16 +15,16 @@ from typing import Any
 
 from pydantic_core import ValidationError
 
-from perfcfg.services import catalog as catalogs
 from perfcfg import model
-from perfcfg.core.diagnostics import Diagnostic, Related
-from perfcfg.model.base import Record
-from perfcfg.core.nodes import Mapping, Path, Scalar, Sequence, to_plain
-from perfcfg.core.spans import Span
+from perfcfg.core import units
 from perfcfg.core.codes import WAIVABLE
 from perfcfg.core.config import AUTO, Config
-from perfcfg.core import units
+from perfcfg.core.diagnostics import Diagnostic, Related
+from perfcfg.core.nodes import Mapping, Path, Scalar, Sequence, to_plain
+from perfcfg.core.spans import Span
 from perfcfg.core.units import UnitError
+from perfcfg.model.base import Record
+from perfcfg.services import catalog as catalogs
 from perfcfg.services import registry
 from perfcfg.services.base import Service, targets_version
 
@@ -479,7 +479,7 @@ _FIELD_HINTS = {
     "command": "write the command line, e.g. python -m app.worker",
     "environment": "variable names are letters, digits and '_', not starting with a digit",
     "name": "pick another name",
-    **{share: "write auto, a size like 8GiB or a share like 40%" for share in model.Budget.FIELDS},
+    **dict.fromkeys(model.Budget.FIELDS, "write auto, a size like 8GiB or a share like 40%"),
 }
 
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from perfcfg.services.postgres.tuning.connections import PGTUNE_DEFAULT_CONNECTIONS
+from perfcfg.tune.checks import check
 from perfcfg.tune.context import (
     DbProfile,
     GiB,
@@ -32,8 +34,6 @@ from perfcfg.tune.context import (
     TuneContext,
     Versions,
 )
-from perfcfg.services.postgres.tuning.connections import PGTUNE_DEFAULT_CONNECTIONS
-from perfcfg.tune.checks import check
 from perfcfg.tune.engine import recommend_all
 from perfcfg.tune.engine import settings as final_settings
 from perfcfg.tune.findings import Finding

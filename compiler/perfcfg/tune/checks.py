@@ -34,14 +34,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from perfcfg.tune import budget
-from perfcfg.services.postgres.tuning import connections as pg_connections
 from perfcfg.services.pgbouncer import tuning as pgbouncer
+from perfcfg.services.postgres.tuning import connections as pg_connections
+from perfcfg.services.postgres.tuning import memory as pg_memory
 from perfcfg.services.redis import tuning as redis
 from perfcfg.services.supervisor import tuning as supervisor
+from perfcfg.tune import budget
 from perfcfg.tune.context import TuneContext
 from perfcfg.tune.findings import Finding
-from perfcfg.services.postgres.tuning import memory as pg_memory
 from perfcfg.tune.util import mib_text
 
 Settings = Mapping[str, Any]

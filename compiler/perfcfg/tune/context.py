@@ -15,9 +15,10 @@ Canonical units inside perfcfg (the renderers turn them into each daemon's synta
 
 from __future__ import annotations
 
-from functools import cached_property
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Mapping
+from functools import cached_property
+from typing import Any, Literal
 
 KiB, MiB, GiB, TiB = 1 << 10, 1 << 20, 1 << 30, 1 << 40
 

@@ -20,7 +20,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from perfcfg.services.pgbouncer import placement as pgbouncer_placement
 from perfcfg.services.pgbouncer import tuning as pgbouncer
+from perfcfg.services.postgres import placement as pg_placement
 from perfcfg.services.postgres.tuning import autovacuum as pg_autovacuum
 from perfcfg.services.postgres.tuning import connections as pg_connections
 from perfcfg.services.postgres.tuning import limits as pg_limits
@@ -29,8 +31,6 @@ from perfcfg.services.postgres.tuning import parallel as pg_parallel
 from perfcfg.services.postgres.tuning import planner as pg_planner
 from perfcfg.services.postgres.tuning import versions as pg_versions
 from perfcfg.services.postgres.tuning import wal as pg_wal
-from perfcfg.services.pgbouncer import placement as pgbouncer_placement
-from perfcfg.services.postgres import placement as pg_placement
 from perfcfg.services.redis import placement as redis_placement
 from perfcfg.services.redis import tuning as redis
 from perfcfg.services.supervisor import tuning as supervisor

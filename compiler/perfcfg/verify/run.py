@@ -14,10 +14,12 @@ Returns data; the CLI prints it.
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from perfcfg.verify import intended as intent
 
@@ -75,8 +77,7 @@ def verify(result: Result, machine_memory: int | None = None,
     assert result.config is not None   # verify runs on a compiled result only
     want = intent.from_result(result)
     # the binaries of the versions the environment targets (harness.binaries finds them)
-    runs = {daemon: version for daemon, version in registry.daemons(result.config.targets)
-            .values()}
+    runs = dict(registry.daemons(result.config.targets).values())
     cache = next(d for d in runs if d in CACHE_DAEMONS)
     report = Report(missing={f"{d} {v}": m for d, v in runs.items() if (m := missing(d, v))})
     ran = {d: f"{d} {v}" not in report.missing for d, v in runs.items()}
@@ -133,8 +134,7 @@ def _add(report: Report, daemon: str, mismatches: list[tuple[str, str, str]], co
 def _postgres(stack: ExitStack, files: dict[str, str], want: intent.Intended, report: Report,
               host_memory: int, machine_memory: int | None, version: str) -> Any:
     from perfcfg.harness.errors import DaemonError
-    from perfcfg.services.postgres.daemon import PgTemplate, PostgresServer
-    from perfcfg.services.postgres.daemon import HARNESS_KEYS
+    from perfcfg.services.postgres.daemon import HARNESS_KEYS, PgTemplate, PostgresServer
 
     conf, hba = files["postgresql.conf"], files["pg_hba.conf"]
     expected = dict(want.postgres)
@@ -218,8 +218,7 @@ def _gib(n: int) -> str:
 def _pgbouncer(stack: ExitStack, files: dict[str, str], want: intent.Intended, report: Report,
                pg: Any, version: str) -> None:
     from perfcfg.harness.errors import DaemonError
-    from perfcfg.services.pgbouncer.daemon import PgBouncer
-    from perfcfg.services.pgbouncer.daemon import HARNESS_KEYS
+    from perfcfg.services.pgbouncer.daemon import HARNESS_KEYS, PgBouncer
 
     try:
         bnc = stack.enter_context(PgBouncer(files["pgbouncer.ini"], files["userlist.txt"],
@@ -253,8 +252,7 @@ def _database_rows(shown: list[dict[str, str]], databases: dict[str, dict[str, s
 def _redis(files: dict[str, str], want: intent.Intended, report: Report, daemon: str,
            version: str) -> None:
     from perfcfg.harness.errors import DaemonError
-    from perfcfg.services.redis.daemon import RedisServer, ValkeyServer
-    from perfcfg.services.redis.daemon import HARNESS_KEYS
+    from perfcfg.services.redis.daemon import HARNESS_KEYS, RedisServer, ValkeyServer
 
     handle = ValkeyServer if daemon == "valkey" else RedisServer
     try:
@@ -327,7 +325,7 @@ def table(rows: list[Row]) -> str:
     """The mismatches as an aligned ``daemon | setting | intended | effective`` table."""
     cells = [COLUMNS] + [(r.daemon, r.setting, r.intended, r.effective) for r in rows]
     widths = [max(len(c[i]) for c in cells) for i in range(len(COLUMNS))]
-    line = lambda c: " | ".join(v.ljust(w) for v, w in zip(c, widths)).rstrip()  # noqa: E731
+    line = lambda c: " | ".join(v.ljust(w) for v, w in zip(c, widths, strict=True)).rstrip()  # noqa: E731
     rule = "-+-".join("-" * w for w in widths)
     return "\n".join([line(cells[0]), rule, *(line(c) for c in cells[1:])]) + "\n"
 
@@ -378,10 +376,8 @@ def _passwords(target: str) -> list[str]:
 
     found = []
     if "://" in target:
-        try:
+        with contextlib.suppress(ValueError):
             found.append(urlsplit(target).password or "")
-        except ValueError:
-            pass
     try:
         from psycopg.conninfo import conninfo_to_dict
 

@@ -8,7 +8,15 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from perfcfg.services.actions import (
-    Action, by_parameter, changed, context_is, differing, sections, text, worst)
+    Action,
+    by_parameter,
+    changed,
+    context_is,
+    differing,
+    sections,
+    text,
+    worst,
+)
 
 if TYPE_CHECKING:
     from perfcfg.services.base import Service

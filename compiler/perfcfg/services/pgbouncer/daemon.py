@@ -211,5 +211,5 @@ def live_console(dsn: str) -> tuple[dict[str, str], list[dict[str, str]]]:
         config = {str(r[0]): text(r[1]) for r in conn.execute("SHOW CONFIG").fetchall()}
         cur = conn.execute("SHOW DATABASES")
         columns = [c.name for c in cur.description or ()]
-        databases = [dict(zip(columns, map(text, r))) for r in cur.fetchall()]
+        databases = [dict(zip(columns, map(text, r), strict=True)) for r in cur.fetchall()]
     return config, shown_databases(databases)

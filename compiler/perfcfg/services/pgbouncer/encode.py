@@ -9,7 +9,8 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from perfcfg.core.encoding import EncodeError, no_control, plain_decimal, read_doubled
 from perfcfg.services.catalog import Param

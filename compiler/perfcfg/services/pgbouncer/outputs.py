@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from perfcfg.core.encoding import EncodeError, comment_text
-from perfcfg.services.systemd import dropin
 from perfcfg.services.output import Output, RenderContext
 from perfcfg.services.pgbouncer.encode import pgbouncer_connstr, pgbouncer_name, userlist_line
+from perfcfg.services.systemd import dropin
 
 if TYPE_CHECKING:
     from perfcfg.services.base import Service

@@ -8,7 +8,15 @@ from perfcfg.core.config import Config
 from perfcfg.core.plan import Plan
 from perfcfg.services import catalog as catalogs
 from perfcfg.services.rules import (
-    ALWAYS, ANY_ADDRESS, STRICT, Finding, Rule, is_loopback, sev, split_addresses)
+    ALWAYS,
+    ANY_ADDRESS,
+    STRICT,
+    Finding,
+    Rule,
+    is_loopback,
+    sev,
+    split_addresses,
+)
 
 
 def _default(config: Config, name: str) -> str | None:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from perfcfg.services.base import Service
-from perfcfg.services.pgbouncer.actions import changes
 from perfcfg.services.output import Placement
-from perfcfg.services.pgbouncer.policy import RULES
 from perfcfg.services.pgbouncer import encode, values
+from perfcfg.services.pgbouncer.actions import changes
 from perfcfg.services.pgbouncer.outputs import OUTPUTS
+from perfcfg.services.pgbouncer.policy import RULES
 
 SERVICE = Service(
     name="pgbouncer",

@@ -14,8 +14,17 @@ from typing import Any
 
 from perfcfg.core.units import UnitError
 from perfcfg.services.catalog import (
-    Param, as_bool, as_enum, as_int, as_path, as_real, as_string, check_addresses, octal,
-    ranged)
+    Param,
+    as_bool,
+    as_enum,
+    as_int,
+    as_path,
+    as_real,
+    as_string,
+    check_addresses,
+    octal,
+    ranged,
+)
 
 BOOL_HINT = "pgbouncer booleans are true or false (written 1 or 0)"
 INTEGER_HINT = "use 0 or a positive whole number"

@@ -9,7 +9,15 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from perfcfg.services.actions import (
-    Action, by_parameter, changed, context_is, differing, settings, text, worst)
+    Action,
+    by_parameter,
+    changed,
+    context_is,
+    differing,
+    settings,
+    text,
+    worst,
+)
 
 if TYPE_CHECKING:
     from perfcfg.services.base import Service

@@ -25,13 +25,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import psycopg
+
+from perfcfg.core.units import UnitError
 from perfcfg.harness import procs
 from perfcfg.harness.binaries import require
 from perfcfg.harness.errors import DaemonError, Mismatch
 from perfcfg.harness.normalise import pg_equal
-from perfcfg.core.units import UnitError
 from perfcfg.services.postgres.units import (
-    PG_BASE_BYTES, PG_BASE_US, format_pg_memory, format_pg_time)
+    PG_BASE_BYTES,
+    PG_BASE_US,
+    format_pg_memory,
+    format_pg_time,
+)
 
 if TYPE_CHECKING:
     from typing_extensions import Self

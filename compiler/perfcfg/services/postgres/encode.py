@@ -15,7 +15,11 @@ from perfcfg.core.encoding import EncodeError, no_control, plain_decimal
 from perfcfg.core.units import UnitError
 from perfcfg.services.catalog import Param
 from perfcfg.services.postgres.units import (
-    PG_BASE_BYTES, PG_BASE_US, format_pg_memory, format_pg_time)
+    PG_BASE_BYTES,
+    PG_BASE_US,
+    format_pg_memory,
+    format_pg_time,
+)
 
 
 def pg_string(value: str) -> str:

@@ -7,8 +7,17 @@ from collections.abc import Iterator
 from perfcfg.core.config import Config
 from perfcfg.core.plan import Plan
 from perfcfg.services.rules import (
-    ANY_ADDRESS, NOT_DEV, STRICT, Finding, Rule, is_local_address, is_loopback, is_on, sev,
-    split_addresses)
+    ANY_ADDRESS,
+    NOT_DEV,
+    STRICT,
+    Finding,
+    Rule,
+    is_local_address,
+    is_loopback,
+    is_on,
+    sev,
+    split_addresses,
+)
 
 
 def _pg_listen(plan: Plan) -> list[str]:

@@ -6,10 +6,10 @@ from typing import Any
 
 from perfcfg.services import catalog as catalogs
 from perfcfg.services.base import Service
-from perfcfg.services.postgres.actions import changes
-from perfcfg.services.postgres.policy import RULES
 from perfcfg.services.postgres import encode, placement, values
+from perfcfg.services.postgres.actions import changes
 from perfcfg.services.postgres.outputs import OUTPUTS
+from perfcfg.services.postgres.policy import RULES
 
 _ONE_FILE = "perfcfg writes one self-contained file"
 # Enum values that exist only in a build with a library (targets.postgres_build): value → feature.

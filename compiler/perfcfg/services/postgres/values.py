@@ -17,11 +17,24 @@ from typing import Any
 
 from perfcfg.core.units import UnitError, human
 from perfcfg.services.catalog import (
-    BOOL_WORDS, Param, as_bool, as_enum, as_int, as_path, as_real, as_string, check_addresses,
-    check_range)
+    BOOL_WORDS,
+    Param,
+    as_bool,
+    as_enum,
+    as_int,
+    as_path,
+    as_real,
+    as_string,
+    check_addresses,
+    check_range,
+)
 from perfcfg.services.fixit import fix_unit
 from perfcfg.services.postgres.units import (
-    PG_BASE_BYTES, PG_BASE_US, parse_pg_memory, parse_pg_time)
+    PG_BASE_BYTES,
+    PG_BASE_US,
+    parse_pg_memory,
+    parse_pg_time,
+)
 
 BOOL_HINT = "PostgreSQL booleans are on or off"
 # Strings PostgreSQL keeps in a NAMEDATALEN buffer: it truncates them to 63 bytes without an

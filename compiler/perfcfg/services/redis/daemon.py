@@ -28,12 +28,13 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
 from perfcfg.harness import procs
 from perfcfg.harness.binaries import require
 from perfcfg.harness.errors import DaemonError, Mismatch
 from perfcfg.harness.normalise import redis_equal
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
 if TYPE_CHECKING:
     pass

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 from perfcfg.core.encoding import EncodeError
 from perfcfg.core.plan import Setting
-from perfcfg.services.systemd import dropin
 from perfcfg.services.output import Output, RenderContext, reason_comment
 from perfcfg.services.redis.encode import acl_line, redis_arg, redis_value
+from perfcfg.services.systemd import dropin
 
 if TYPE_CHECKING:
     from perfcfg.services.base import Service

@@ -4,15 +4,12 @@ valkey.conf) and users.acl. ``targets.redis`` or ``targets.valkey`` says which d
 
 from __future__ import annotations
 
-
 from perfcfg import model
 from perfcfg.services.base import Service
-from perfcfg.services.redis.actions import changes
-from perfcfg.services.redis.policy import RULES
 from perfcfg.services.redis import encode, placement, schema, values
+from perfcfg.services.redis.actions import changes
 from perfcfg.services.redis.outputs import OUTPUTS
-
-
+from perfcfg.services.redis.policy import RULES
 
 # The cache daemon when the targets name neither: Redis 8.0, open source again (AGPLv3) and
 # the newest Redis with a catalog; its file keeps the name redis.conf that existing projects

@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from perfcfg.core.units import KiB, MiB, GiB, format_exact, parse_suffixed
+from perfcfg.core.units import GiB, KiB, MiB, format_exact, parse_suffixed
 
 REDIS_MEMORY_UNITS = {"": 1, "b": 1, "k": 1000, "kb": KiB, "m": 1000**2, "mb": MiB,
                       "g": 1000**3, "gb": GiB}

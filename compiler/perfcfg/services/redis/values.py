@@ -14,7 +14,16 @@ from typing import Any
 
 from perfcfg.core.units import UnitError
 from perfcfg.services.catalog import (
-    Param, as_bool, as_enum, as_int, as_path, as_string, check_addresses, octal, ranged)
+    Param,
+    as_bool,
+    as_enum,
+    as_int,
+    as_path,
+    as_string,
+    check_addresses,
+    octal,
+    ranged,
+)
 from perfcfg.services.fixit import fix_unit
 from perfcfg.services.redis.units import parse_redis_memory
 

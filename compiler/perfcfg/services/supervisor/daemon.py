@@ -123,7 +123,8 @@ class Supervisord(procs.Handle):
                     raise
 
     def rpc(self) -> Any:
-        """A fresh XML-RPC proxy: a transport that failed once stays broken (CannotSendRequest)."""
+        """A fresh XML-RPC proxy, to use in a ``with`` block (which closes its socket): a
+        transport that failed once stays broken (CannotSendRequest)."""
         from supervisor.xmlrpc import SupervisorTransport
 
         user, password = self._auth
@@ -132,12 +133,12 @@ class Supervisord(procs.Handle):
 
     def _probe(self) -> bool | None:
         try:
-            proxy = self.rpc()
-            if proxy.supervisor.getState()["statename"] != "RUNNING":
-                return None
-            autostart = {f"{c['group']}:{c['name']}": c["autostart"]
-                         for c in proxy.supervisor.getAllConfigInfo()}
-            states = proxy.supervisor.getAllProcessInfo()
+            with self.rpc() as proxy:
+                if proxy.supervisor.getState()["statename"] != "RUNNING":
+                    return None
+                autostart = {f"{c['group']}:{c['name']}": c["autostart"]
+                             for c in proxy.supervisor.getAllConfigInfo()}
+                states = proxy.supervisor.getAllProcessInfo()
         except (OSError, xmlrpc.client.Fault, xmlrpc.client.ProtocolError):
             return None
         for p in states:
@@ -158,10 +159,12 @@ class Supervisord(procs.Handle):
     # -- reading --------------------------------------------------------------------------------
     def config_info(self) -> list[dict[str, Any]]:
         """``getAllConfigInfo()``: the effective per-process settings."""
-        return list(self.rpc().supervisor.getAllConfigInfo())
+        with self.rpc() as proxy:
+            return list(proxy.supervisor.getAllConfigInfo())
 
     def process_info(self) -> list[dict[str, Any]]:
-        return list(self.rpc().supervisor.getAllProcessInfo())
+        with self.rpc() as proxy:
+            return list(proxy.supervisor.getAllProcessInfo())
 
     def mismatches(self, intended: Mapping[str, str]) -> list[Mismatch]:
         """Compare ``{"program:NAME.key" | "supervisord.key": value}`` with what runs.
@@ -227,8 +230,9 @@ def live_rpc(url: str) -> Any:
 
 def live_state(url: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """``getAllConfigInfo()`` and ``getAllProcessInfo()`` of a running supervisord."""
-    proxy = live_rpc(url)
-    return list(proxy.supervisor.getAllConfigInfo()), list(proxy.supervisor.getAllProcessInfo())
+    with live_rpc(url) as proxy:
+        return (list(proxy.supervisor.getAllConfigInfo()),
+                list(proxy.supervisor.getAllProcessInfo()))
 
 
 def _credentials(text: str) -> tuple[str | None, str | None]:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 import shlex
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from perfcfg.core.encoding import EncodeError, no_control
 from perfcfg.services.catalog import Param

@@ -6,10 +6,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from perfcfg.core.encoding import EncodeError
-from perfcfg.services.systemd import dropin
 from perfcfg.services.output import Output, RenderContext
 from perfcfg.services.supervisor.encode import (
-    supervisor_command, supervisor_environment, supervisor_template, supervisor_value)
+    supervisor_command,
+    supervisor_environment,
+    supervisor_template,
+    supervisor_value,
+)
+from perfcfg.services.systemd import dropin
 
 if TYPE_CHECKING:
     from perfcfg.services.base import Service

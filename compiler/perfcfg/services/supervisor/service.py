@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 from perfcfg.services.base import Service
-from perfcfg.services.supervisor.actions import changes
 from perfcfg.services.output import Placement
-from perfcfg.services.supervisor.policy import RULES
 from perfcfg.services.supervisor import encode, values
+from perfcfg.services.supervisor.actions import changes
 from perfcfg.services.supervisor.outputs import OUTPUTS, PROGRAM_OWNED, SUBSECTIONS
+from perfcfg.services.supervisor.policy import RULES
 
 SERVICE = Service(
     name="supervisor",

@@ -8,7 +8,7 @@ True
 
 from __future__ import annotations
 
-from perfcfg.core.units import KiB, MiB, GiB, format_exact, parse_suffixed
+from perfcfg.core.units import GiB, KiB, MiB, format_exact, parse_suffixed
 
 SUPERVISOR_MEMORY_UNITS = {"": 1, "kb": KiB, "mb": MiB, "gb": GiB}
 
