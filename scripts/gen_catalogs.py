@@ -215,6 +215,7 @@ def _redis_message(program: str, key: str, value: str) -> str | None:
             out, _ = proc.communicate(timeout=1.0)
         except subprocess.TimeoutExpired:
             procs.stop_tree(proc, __import__("signal").SIGKILL)
+            proc.communicate()   # reap it and close its pipe
             return None
         lines = [x for x in out.strip().splitlines() if x.strip()]
         return lines[-1] if proc.returncode != 0 and lines else None

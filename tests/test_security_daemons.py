@@ -99,8 +99,8 @@ def test_supervisord_http_server_takes_the_sha_password(files, start_supervisord
     port = re.search(r"port = 127\.0\.0\.1:(\d+)", Path(sup.conf).read_text()).group(1)
 
     def state(user: str, password: str) -> str:
-        proxy = xmlrpc.client.ServerProxy(f"http://{user}:{password}@127.0.0.1:{port}/RPC2")
-        return proxy.supervisor.getState()["statename"]
+        with xmlrpc.client.ServerProxy(f"http://{user}:{password}@127.0.0.1:{port}/RPC2") as p:
+            return p.supervisor.getState()["statename"]
 
     assert state("ops", SECRETS["SUP_PASSWORD"]) == "RUNNING"
     with pytest.raises(xmlrpc.client.ProtocolError, match="401"):
