@@ -6,4 +6,5 @@ from setuptools import find_packages, setup
 
 DATA = ["perfcfg.templates", "perfcfg.presets", "perfcfg.schemas", "perfcfg.schemas.catalogs"]
 
-setup(packages=find_packages("compiler", include=["perfcfg", "perfcfg.*"]) + DATA)
+setup(packages=find_packages("compiler", include=["perfcfg", "perfcfg.*"]) + DATA,
+      package_data={"perfcfg": ["py.typed"]})

@@ -29,7 +29,7 @@ def _tuned(stack: ExitStack, files: dict[str, str], data: DataTemplate) -> Targe
     secret = scram_secret(files["userlist.txt"])
     pg.query(f"ALTER ROLE {USER} PASSWORD '{secret}'")
     prewarm(pg)
-    bnc = stack.enter_context(PgBouncer(files["pgbouncer.ini"], files["userlist.txt"], postgres=pg))
+    bnc = stack.enter_context(PgBouncer(files["pgbouncer.ini"], files["userlist.txt"], backend=pg))
     return Target("127.0.0.1", bnc.port, USER, PASSWORD,
                   lambda: {"postgres": pg.pids(), "pgbouncer": bnc.pids()})
 

@@ -12,7 +12,8 @@ import re
 import subprocess
 
 from perfcfg import __version__
-from perfcfg.harness.binaries import PG_BINDIR, require
+from perfcfg.harness.binaries import require
+from perfcfg.services.postgres.programs import SYSTEM_BINDIR as PG_BINDIR
 
 PGBENCH = f"{PG_BINDIR}/pgbench"
 

@@ -41,7 +41,7 @@ class DataTemplate:
     """An initdb'd data dir with ``pgbench -i -s scale`` done in database ``bench``."""
 
     def __init__(self, base: PgTemplate, scale: int) -> None:
-        self.account = procs.service_account()
+        self.account = procs.service_account("postgres")
         self.root = procs.scratch_dir("pf-dtpl-", self.account)
         self.data = f"{self.root}/data"
         try:

@@ -5,7 +5,7 @@
     python scripts/gen_catalogs.py --check    # exit 1 with a unified diff if a file is stale
     python scripts/gen_catalogs.py postgresql-17.json   # just one
 
-One catalog per supported daemon version (``perfcfg.harness.binaries.VERSIONS``), each read off
+One catalog per supported daemon version (``perfcfg.services.registry.binaries()``), each read off
 that version's own binary (``.ci/install-daemons.sh`` installs the ones Debian 12 lacks); a
 catalog whose binary is not installed here is skipped with a note on stderr, unless named.
 Each catalog's ``build`` object says which build it was read from and, for PostgreSQL, the
@@ -36,6 +36,7 @@ from typing import Any, NamedTuple
 
 from perfcfg.harness import binaries, procs
 from perfcfg.harness.binaries import require
+from perfcfg.services import registry
 from perfcfg.services.pgbouncer.daemon import ENUMS as PGBOUNCER_ENUMS
 from perfcfg.services.pgbouncer.daemon import PgBouncer
 from perfcfg.services.postgres.daemon import PostgresServer
@@ -380,12 +381,12 @@ class Generator(NamedTuple):
 
 def _generators() -> dict[str, Generator]:
     out = {f"postgresql-{v}.json": Generator(partial(postgresql, v), "postgresql", v)
-           for v in binaries.VERSIONS["postgresql"]}
+           for v in registry.binaries()["postgresql"].versions}
     out.update({f"pgbouncer-{v}.json": Generator(partial(pgbouncer, v), "pgbouncer", v)
-                for v in binaries.VERSIONS["pgbouncer"]})
+                for v in registry.binaries()["pgbouncer"].versions})
     for daemon in ("redis", "valkey"):
         out.update({f"{daemon}-{v}.json": Generator(partial(redis, v, daemon), daemon, v)
-                    for v in binaries.VERSIONS[daemon]})
+                    for v in registry.binaries()[daemon].versions})
     out["supervisor-4.json"] = Generator(supervisor, "supervisor", None)
     return out
 

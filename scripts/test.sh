@@ -40,8 +40,11 @@ step "Lint: ruff and mypy"
 .venv/bin/ruff check compiler tests scripts bench setup.py
 .venv/bin/mypy compiler
 
-step "compiler/perfcfg/model/records.py is what scripts/gen_model.py makes of modeldef.py"
+step "compiler/perfcfg/model/records.py is what scripts/gen_model.py makes of model/spec.py"
 .venv/bin/python scripts/gen_model.py --check
+
+step "the schemas and README's targets table are what scripts/gen_versions.py makes of the catalogs"
+.venv/bin/python scripts/gen_versions.py --check
 
 # The catalogs in schemas/catalogs must match the installed daemons.
 if [ -x /usr/sbin/pgbouncer ] && command -v redis-server >/dev/null; then

@@ -90,14 +90,14 @@ def start_postgres(pg_template_of) -> Iterator[Callable[..., PostgresServer]]:
 
 @pytest.fixture
 def start_pgbouncer(pg_template: PgTemplate) -> Iterator[Callable[..., PgBouncer]]:
-    """``start_pgbouncer(ini_text, userlist_text="", postgres=None, version=None)`` → a
-    running pgbouncer."""
+    """``start_pgbouncer(ini_text, userlist_text="", backend=None, version=None)`` → a
+    running pgbouncer in front of ``backend`` (a started PostgreSQL)."""
     require_daemon("pgbouncer")
     with ExitStack() as stack:
-        def start(ini, userlist="", postgres=None, version=None):
+        def start(ini, userlist="", backend=None, version=None):
             if version is not None:
                 require_daemon("pgbouncer", version)
-            return stack.enter_context(PgBouncer(ini, userlist, postgres=postgres,
+            return stack.enter_context(PgBouncer(ini, userlist, backend=backend,
                                                  version=version))
         yield start
 

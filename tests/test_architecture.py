@@ -1,15 +1,19 @@
-"""The package's shape, checked: imports flow one way, and daemon knowledge stays in its service.
+"""The package's shape, checked: rooms import one way, and daemon knowledge stays in its service.
 
-Both checks read the source with ``ast`` (function-level imports included), so a back-edge
-hidden inside a function is caught as surely as one at the top of a module.
+The checks read the source with ``ast``: every import counts, at the top of a module, inside a
+function or under ``if TYPE_CHECKING:`` (a type-only import is still an arrow between rooms).
+The daemons' names come from the service registry, not from a list kept here.
 """
 
 from __future__ import annotations
 
 import ast
+from collections import defaultdict
 from pathlib import Path
 
 import pytest
+
+from perfcfg.services import registry
 
 PACKAGE = Path(__file__).resolve().parent.parent / "compiler" / "perfcfg"
 
@@ -26,23 +30,11 @@ def _modules() -> dict[str, Path]:
 MODULES = _modules()
 
 
-def _type_only(tree: ast.Module) -> set[int]:
-    """Nodes inside ``if TYPE_CHECKING:`` blocks: annotations only, never executed."""
-    out: set[int] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING":
-            out.update(id(n) for stmt in node.body for n in ast.walk(stmt))
-    return out
-
-
 def _imports(name: str, path: Path) -> set[str]:
-    """Every perfcfg module ``name`` imports when it runs, at the top or inside a function."""
+    """Every perfcfg module ``name`` imports, anywhere in it, type-only imports included."""
     found: set[str] = set()
     tree = ast.parse(path.read_text(), str(path))
-    skip = _type_only(tree)
     for node in ast.walk(tree):
-        if id(node) in skip:
-            continue
         if isinstance(node, ast.Import):
             found.update(a.name for a in node.names if a.name.startswith("perfcfg"))
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0 \
@@ -83,7 +75,7 @@ def _cycle() -> list[str] | None:
     return None
 
 
-def test_the_import_graph_has_no_cycle():
+def test_the_import_graph_has_no_cycle_even_through_type_only_imports():
     cycle = _cycle()
     assert cycle is None, "import cycle: " + " → ".join(cycle or [])
 
@@ -95,48 +87,60 @@ def test_the_cycle_finder_finds_a_planted_cycle(monkeypatch):
     assert _cycle() is not None
 
 
-def test_imports_flow_from_the_edge_to_the_core():
-    """core/ imports only core/ (and the generated model); services/ never import stages/."""
-    for name, deps in GRAPH.items():
-        if name.startswith("perfcfg.core"):
-            bad = {d for d in deps if not d.startswith(("perfcfg.core", "perfcfg.model"))}
-            assert not bad, f"{name} imports {sorted(bad)}"
-        if name.startswith("perfcfg.services"):
-            bad = {d for d in deps if d.startswith("perfcfg.stages") and d != "perfcfg.stages"}
-            assert not bad, f"{name} imports {sorted(bad)}"
+def _room(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else ""
 
 
-DAEMON_WORDS = ("postgres", "postgresql", "pgbouncer", "redis", "valkey", "supervisor",
-                "supervisord")
-# Modules outside services/<daemon>/ that may name daemons, and why: the registry lists the
-# services; the cross-service budget, checks and calculator are about several daemons at once;
-# the harness facade and verify run all of them; the CLI's help text names them.
-ALLOWED = {
-    # the edge: help text and the calculator's daemon argument
-    "perfcfg.cli.main": "help text", "perfcfg.cli.commands": "the tune command's daemon argument",
-    # the list of services, and perfcfg.yaml's `targets:` keys (one per daemon)
-    "perfcfg.services.registry": "lists the services",
-    "perfcfg.model.records": "targets keys", "perfcfg.model.spec": "targets keys",
-    "perfcfg.model.rules": "targets keys",
-    "perfcfg.core.config": "properties for keys a service owns inside its section",
-    # about several daemons at once
-    "perfcfg.tune.budget": "one memory budget for all daemons",
-    "perfcfg.tune.checks": "cross-service invariants",
-    "perfcfg.tune.context": "the tuning inputs of every daemon",
-    "perfcfg.tune.engine": "runs every service's tuning groups in order",
-    "perfcfg.tune.calculator": "the stand-alone calculator's per-daemon commands",
-    "perfcfg.stages.planner": "derives the cross-service topology (ports, pools, hba, programs)",
-    "perfcfg.stages.layers": "an example setting path in a hint",
-    "perfcfg.verify.intended": "the values each daemon should report, side by side",
-    "perfcfg.verify.run": "starts every daemon and compares",
-    "perfcfg.harness.binaries": "where each daemon's programs are installed",
-    "perfcfg.harness.normalise": "how each daemon spells a value it reports",
-    "perfcfg.harness.procs": "the service account the daemons run as",
+# What each room may import (besides itself): docs/ARCHITECTURE.md draws the same arrows.
+ALLOWED_ROOMS: dict[str, set[str]] = {
+    "core": {"model"},
+    "model": {"core"},
+    "harness": {"core"},
+    "tune": {"core", "model"},
+    "services": {"core", "model", "harness", "tune"},
+    "stages": {"core", "model", "harness", "tune", "services"},
+    "verify": {"core", "model", "harness", "tune", "services", "stages"},
+    "host": {"core", "model", "tune", "services", "stages"},
+    "cli": {"core", "model", "harness", "tune", "services", "stages", "verify", "host"},
 }
 
 
+def test_every_room_imports_only_the_rooms_below_it():
+    for name, deps in GRAPH.items():
+        room = _room(name)
+        if room not in ALLOWED_ROOMS:     # the package's own __init__ and __main__
+            continue
+        bad = sorted(d for d in deps if _room(d) not in {room, "", *ALLOWED_ROOMS[room]})
+        assert not bad, f"{name} ({room}/) imports {bad}"
+
+
+def test_every_room_is_drawn_in_the_architecture_doc():
+    doc = (PACKAGE.parent.parent / "docs" / "ARCHITECTURE.md").read_text()
+    rooms = {_room(name) for name in MODULES} - {"", "__main__"}
+    assert rooms == set(ALLOWED_ROOMS)
+    assert not [room for room in rooms if f"`{room}/`" not in doc]
+
+
+# -- daemon names ------------------------------------------------------------------------------
+
+def daemon_words() -> dict[str, str]:
+    """Every word that names a daemon (its service, daemon, flavours, programs) → its service."""
+    words: dict[str, str] = {}
+    for service in registry.SERVICES:
+        names = {service.name, service.daemon, *service.flavours}
+        for spec in service.binaries:
+            names |= {spec.daemon, *spec.programs}
+        words.update({n.lower(): service.name for n in names if len(n) > 3})
+    return words
+
+
+WORDS = daemon_words()
+
+
 def _code_names(path: Path) -> set[str]:
-    """Daemon words in identifiers and in word-like string literals (keys, names, paths).
+    """The services whose daemons a module's code names: identifiers, word-like string literals
+    (keys, names, paths) and the modules it imports from.
 
     Docstrings, comments and prose strings (messages and hints, which contain spaces) are
     left out: they may mention a daemon; code that decides by a daemon's name may not."""
@@ -146,52 +150,79 @@ def _code_names(path: Path) -> set[str]:
                                     ast.ClassDef))
                   and n.body and isinstance(n.body[0], ast.Expr)
                   and isinstance(n.body[0].value, ast.Constant)}
-    words: set[str] = set()
+    found: set[str] = set()
     for node in ast.walk(tree):
-        text = None
+        texts: list[str] = []
         if isinstance(node, ast.Constant) and isinstance(node.value, str) \
                 and id(node) not in docstrings and not any(c.isspace() for c in node.value):
-            text = node.value
+            texts = [node.value]
         elif isinstance(node, ast.Name):
-            text = node.id
+            texts = [node.id]
         elif isinstance(node, ast.Attribute):
-            text = node.attr
-        elif isinstance(node, (ast.ImportFrom,)):
-            continue
-        if text:
+            texts = [node.attr]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            texts = [node.module, *(a.name for a in node.names)]
+        elif isinstance(node, ast.Import):
+            texts = [a.name for a in node.names]
+        for text in texts:
             lowered = text.lower()
-            words.update(w for w in DAEMON_WORDS if w in lowered)
-    return words
+            found.update(service for word, service in WORDS.items() if word in lowered)
+    return found
+
+
+def _own_service(module: str) -> str | None:
+    parts = module.split(".")
+    if len(parts) >= 3 and parts[1] == "services" and parts[2] in registry.names():
+        return parts[2]
+    return None
 
 
 def naming_modules() -> dict[str, set[str]]:
-    """Modules outside services/<daemon>/ whose code names a daemon."""
+    """Module → the services it names that are not its own."""
     out = {}
     for name, path in MODULES.items():
-        parts = name.split(".")
-        if len(parts) >= 3 and parts[1] == "services" and parts[2] in (
-                "postgres", "pgbouncer", "redis", "supervisor"):
-            continue
-        words = _code_names(path)
-        if words:
-            out[name] = words
+        others = _code_names(path) - {_own_service(name)}
+        if others:
+            out[name] = others
     return out
 
 
-def test_daemon_knowledge_stays_in_its_service():
-    found = naming_modules()
-    unexpected = {name: sorted(words) for name, words in found.items() if name not in ALLOWED}
-    assert not unexpected, f"modules outside services/<daemon>/ naming a daemon: {unexpected}"
+def by_service() -> dict[str, list[str]]:
+    out: dict[str, list[str]] = defaultdict(list)
+    for module, services in naming_modules().items():
+        for service in services:
+            out[service].append(module)
+    return dict(out)
 
 
-@pytest.mark.parametrize("stage", sorted(n for n in MODULES if n.startswith("perfcfg.stages")
-                                         and n not in ALLOWED))
-def test_stages_name_no_daemon(stage):
-    assert _code_names(MODULES[stage]) == set()
+# The most modules outside a daemon's own package that may name it: the input model's keys
+# (perfcfg.yaml's targets, a program's connection fields) and a neighbour that talks to it.
+MOST_MODULES_NAMING_ONE_DAEMON = 4
 
 
-if __name__ == "__main__":   # python tests/test_architecture.py: the count, for the README
-    found = naming_modules()
-    print(f"{len(found)} of {len(MODULES)} modules outside services/<daemon>/ name a daemon:")
-    for name, words in sorted(found.items()):
-        print(f"  {name}: {', '.join(sorted(words))}")
+@pytest.mark.parametrize("service", registry.names())
+def test_few_modules_outside_a_service_name_its_daemon(service):
+    naming = sorted(by_service().get(service, []))
+    assert len(naming) <= MOST_MODULES_NAMING_ONE_DAEMON, naming
+
+
+@pytest.mark.parametrize("room", ["stages", "verify", "harness", "core", "tune", "cli"])
+def test_the_generic_rooms_name_no_daemon(room):
+    naming = {m: sorted(s) for m, s in naming_modules().items() if _room(m) == room}
+    assert naming == {}
+
+
+def test_the_name_check_sees_imports_and_would_catch_a_daemon_named_in_a_stage(tmp_path):
+    planted = tmp_path / "planted.py"
+    planted.write_text("from perfcfg.services.pgbouncer.values import POOL_FALLBACKS\n")
+    assert _code_names(planted) == {"pgbouncer"}
+    planted.write_text('KEY = "postgres.max_connections"\n')
+    assert _code_names(planted) == {"postgres"}
+
+
+if __name__ == "__main__":   # python tests/test_architecture.py: the counts, for the README
+    counts = by_service()
+    print(f"{len(naming_modules())} of {len(MODULES)} modules name a daemon other than their "
+          "own package's:")
+    for service, modules in sorted(counts.items()):
+        print(f"  {service} ({len(modules)}): {', '.join(sorted(modules))}")

@@ -12,11 +12,18 @@ from perfcfg.harness.errors import DaemonError
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGS = ROOT / "schemas" / "catalogs"
-FILES = ["pgbouncer-1.18.json", "pgbouncer-1.24.json", "postgresql-15.json", "postgresql-16.json",
-         "postgresql-17.json", "postgresql-18.json", "redis-7.0.json", "redis-8.0.json",
-         "supervisor-4.json", "valkey-8.0.json", "valkey-8.1.json"]
+FILES = sorted(p.name for p in CATALOGS.glob("*.json"))
 TYPES = {"bool", "integer", "real", "string", "enum", "memory", "seconds", "octal", "list"}
 FIELDS = {"type", "unit", "min", "max", "values", "default", "context", "section"}
+
+
+def test_every_catalog_is_of_a_daemon_some_service_targets():
+    """The catalogs are the one list of supported versions (the services read it): a file of a
+    daemon no service targets would be a version nothing can build for."""
+    from perfcfg.services import registry
+
+    daemons = {d for s in registry.SERVICES for d in (s.flavours or (s.daemon,))}
+    assert FILES and {n.removesuffix(".json").rsplit("-", 1)[0] for n in FILES} <= daemons
 
 
 def load(name: str) -> dict:

@@ -1,6 +1,6 @@
 """Every supported daemon version starts from a config file and answers as that version.
 
-One throwaway server per installed version (``perfcfg.harness.binaries.VERSIONS``), on
+One throwaway server per installed version (``registry.binaries()``), on
 loopback in a scratch dir, through the same harness as the other real-daemon tests: its
 version string and one effective value are read back. A version that is not installed skips,
 or fails under ``PERFCFG_REQUIRE_DAEMONS=1`` (CI), like every daemon test (tests/conftest.py).
@@ -20,8 +20,9 @@ import psycopg
 import pytest
 from conftest import require_daemon
 
-from perfcfg.harness.binaries import VERSIONS, require
+from perfcfg.harness.binaries import require
 from perfcfg.harness.errors import DaemonError
+from perfcfg.services import registry
 from perfcfg.services.pgbouncer.daemon import PgBouncer
 from perfcfg.services.postgres.daemon import PgTemplate, PostgresServer
 from perfcfg.services.redis.daemon import RedisServer, ValkeyServer
@@ -47,7 +48,7 @@ def pg_template_of() -> Iterator[Callable[[str], PgTemplate]]:
         yield get
 
 
-@pytest.mark.parametrize("version", VERSIONS["postgresql"])
+@pytest.mark.parametrize("version", registry.binaries()["postgresql"].versions)
 def test_postgresql_version_starts(version, pg_template_of):
     require_daemon("postgresql", version)
     with PostgresServer("work_mem = '8MB'\n", pg_template_of(version)) as pg:
@@ -62,7 +63,7 @@ def test_postgresql_version_starts(version, pg_template_of):
         assert out.stdout.strip().startswith(version)
 
 
-@pytest.mark.parametrize("version", VERSIONS["postgresql"])
+@pytest.mark.parametrize("version", registry.binaries()["postgresql"].versions)
 def test_postgresql_build_features_match_catalog(version, pg_template_of):
     require_daemon("postgresql", version)
     template = pg_template_of(version)
@@ -76,12 +77,12 @@ def test_postgresql_build_features_match_catalog(version, pg_template_of):
             PostgresServer(conf, template).start()
 
 
-@pytest.mark.parametrize("version", VERSIONS["pgbouncer"])
+@pytest.mark.parametrize("version", registry.binaries()["pgbouncer"].versions)
 def test_pgbouncer_version_starts(version, pg_template_of):
     require_daemon("pgbouncer", version)
     ini = ("[databases]\npostgres = host=db dbname=postgres\n"
            "[pgbouncer]\npool_mode = transaction\nauth_type = trust\nmax_client_conn = 123\n")
-    with PostgresServer("", pg_template_of("15")) as pg, PgBouncer(ini, '"postgres" ""\n', postgres=pg,
+    with PostgresServer("", pg_template_of("15")) as pg, PgBouncer(ini, '"postgres" ""\n', backend=pg,
                                              version=version) as bnc:
         assert bnc.console("SHOW VERSION")[0]["version"].startswith(f"PgBouncer {version}.")
         assert bnc.mismatches({"max_client_conn": "123", "pool_mode": "transaction"}) == []
@@ -90,8 +91,8 @@ def test_pgbouncer_version_starts(version, pg_template_of):
 
 
 @pytest.mark.parametrize("handle, version", [
-    *[(RedisServer, v) for v in VERSIONS["redis"]],
-    *[(ValkeyServer, v) for v in VERSIONS["valkey"]],
+    *[(RedisServer, v) for v in registry.binaries()["redis"].versions],
+    *[(ValkeyServer, v) for v in registry.binaries()["valkey"].versions],
 ], ids=lambda v: v if isinstance(v, str) else v.daemon)
 def test_redis_and_valkey_versions_start(handle, version):
     require_daemon(handle.daemon, version)
@@ -102,7 +103,7 @@ def test_redis_and_valkey_versions_start(handle, version):
         assert server.mismatches({"maxmemory": "64mb", "maxmemory-policy": "allkeys-lru"}) == []
 
 
-@pytest.mark.parametrize("version", VERSIONS["supervisor"])
+@pytest.mark.parametrize("version", registry.binaries()["supervisor"].versions)
 def test_supervisor_version_starts(version):
     require_daemon("supervisor", version)
     conf = "[supervisord]\n[program:w]\ncommand=/bin/sleep 1000\nstartsecs=0\n"

@@ -142,7 +142,7 @@ def bnc_ini(values: dict[str, str], db_line: str = "app = host=db.invalid port=5
 def test_pgbouncer_effective_values_and_a_query_through_the_pool(start_postgres, start_pgbouncer):
     pg = start_postgres("max_connections = 50\n")
     pg.query("CREATE ROLE bot LOGIN")
-    bnc = start_pgbouncer(bnc_ini(BNC_INTENDED), USERLIST, postgres=pg)
+    bnc = start_pgbouncer(bnc_ini(BNC_INTENDED), USERLIST, backend=pg)
     assert bnc.mismatches(BNC_INTENDED) == []
     assert bnc.config()["unix_socket_mode"]["value"] == "504"   # reported in decimal
     [db] = [d for d in bnc.databases() if d["name"] != "pgbouncer"]
@@ -182,7 +182,7 @@ def test_pgbouncer_teardown_leaves_nothing(start_postgres):
     from perfcfg.services.pgbouncer.daemon import PgBouncer
 
     pg = start_postgres("")
-    with PgBouncer(bnc_ini({"auth_type": "trust"}), USERLIST, postgres=pg) as bnc:
+    with PgBouncer(bnc_ini({"auth_type": "trust"}), USERLIST, backend=pg) as bnc:
         pids, scratch = bnc.pids(), bnc.dir
     assert_gone(pids, scratch)
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 
 from perfcfg.harness.ini import set_keys
-from perfcfg.harness.normalise import c_int, pg_bool, pg_equal, pgbouncer_equal, redis_equal
+from perfcfg.harness.normalise import c_int
+from perfcfg.services.pgbouncer.compare import pgbouncer_equal
+from perfcfg.services.postgres.compare import pg_bool, pg_equal
+from perfcfg.services.redis.compare import redis_equal
 
 
 @pytest.mark.parametrize("intended, setting, unit, vartype, equal", [

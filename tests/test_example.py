@@ -54,7 +54,7 @@ def test_every_example_preset_has_the_schema_modeline():
 def test_committed_schemas_are_fresh():
     import json
 
-    from perfcfg.model import schema
+    from perfcfg.cli import schema
 
     for name, doc in schema.documents().items():
         assert json.loads((ROOT / "schemas" / name).read_text()) == doc, "run: perfcfg schema --out schemas"
@@ -64,12 +64,12 @@ def test_committed_schemas_are_fresh():
 def test_workers_point_at_pgbouncer_and_redis(compiled, env):
     plan = compiled[env].plan
     port = plan.value("pgbouncer.listen_port")
-    for program in plan.programs:
+    for program in plan.parts["supervisor"]:
         env_vars = dict(program.environment)
         assert f"127.0.0.1:{port}/botfarm" in env_vars["DATABASE_URL"]
         # The URL names the ACL user and never carries a password.
         assert env_vars["REDIS_URL"] == f"redis://bot@127.0.0.1:{plan.value('redis.port')}/0"
-    for db in plan.databases:
+    for db in plan.parts["pgbouncer"]:
         assert db["port"] == plan.value("postgres.port")
 
 

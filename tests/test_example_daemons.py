@@ -32,10 +32,12 @@ from perfcfg.services.postgres.daemon import PostgresServer
 from perfcfg.services.redis.daemon import RedisServer, ValkeyServer
 from perfcfg.services.supervisor import encode as sup_enc
 from perfcfg.services.supervisor.daemon import Supervisord
+from perfcfg.services.supervisor.verify import DROPPED as SUPERVISOR_DROPPED
+from perfcfg.services.supervisor.verify import HOST_KEYS as SUPERVISOR_HOST_KEYS
+from perfcfg.services.supervisor.verify import supervisor_stand_in
 from perfcfg.stages.pipeline import Request, compile_env
 from perfcfg.stages.secrets import SecretResolver
 from perfcfg.verify import intended
-from perfcfg.verify.run import SUPERVISOR_DROPPED, supervisor_stand_in
 
 pytestmark = pytest.mark.daemons
 
@@ -74,10 +76,8 @@ def runs(compiled, stack: str) -> dict[str, tuple[str, str]]:
 
 
 def test_the_stacks_cover_every_supported_version(compiled):
-    from perfcfg.harness.binaries import VERSIONS
-
     covered = {pair for stack in STACKS for pair in runs(compiled, stack).values()}
-    assert covered == {(d, v) for d, versions in VERSIONS.items() for v in versions}
+    assert covered == {(d, v) for d, spec in registry.binaries().items() for v in spec.versions}
 
 
 def text(compiled, stack: str, name: str) -> str:
@@ -100,7 +100,7 @@ def stack(request, compiled, pg_template_of):
     with PostgresServer(text(compiled, name, "postgresql.conf"), pg_template_of(pg_version),
                         hba_text=text(compiled, name, "pg_hba.conf"), version=pg_version) as pg, \
             PgBouncer(text(compiled, name, "pgbouncer.ini"), text(compiled, name, "userlist.txt"),
-                      postgres=pg, version=bnc_version) as bnc:
+                      backend=pg, version=bnc_version) as bnc:
         yield name, pg, bnc
 
 
@@ -132,14 +132,14 @@ def written(compiled, env: str) -> dict[str, dict[str, str]]:
 def test_every_line_written_is_an_intended_value(compiled, env):
     want = intended.from_result(compiled[env])
     files = written(compiled, env)
-    assert files["postgres"] == want.postgres
-    assert files["pgbouncer"] == want.pgbouncer
-    assert files["redis"] == want.redis
+    assert files["postgres"] == want["postgres"]
+    assert files["pgbouncer"] == want["pgbouncer"].settings
+    assert files["redis"] == want["redis"].values
     sup = {k: v for k, v in files["supervisor"].items()
-           if k.rsplit(".", 1)[1] not in intended.SUPERVISOR_HOST_KEYS}
+           if k.rsplit(".", 1)[1] not in SUPERVISOR_HOST_KEYS}
     env_keys = [k for k in sup if k.endswith(".environment")]
     assert {k: sup_enc.decode_supervisor_value(v) if k in env_keys else v
-            for k, v in sup.items()} == want.supervisor
+            for k, v in sup.items()} == want["supervisor"].values
 
 
 # -- PostgreSQL --------------------------------------------------------------------------
@@ -147,7 +147,7 @@ def test_every_line_written_is_an_intended_value(compiled, env):
 def test_postgres_runs_with_every_value_written(compiled, stack):
     env, pg, _ = stack
     assert pg.query("SHOW server_version")[0][0].startswith(f"{runs(compiled, env)['postgres'][1]}.")
-    want = intended.from_result(compiled[env]).postgres
+    want = intended.from_result(compiled[env])["postgres"]
     assert len(want) > 30
     assert pg.mismatches(want) == []
     not_applied = [e for e in pg.file_errors() if e[2] not in PG_HARNESS_KEYS]
@@ -157,7 +157,7 @@ def test_postgres_runs_with_every_value_written(compiled, stack):
 def test_postgres_took_its_values_from_the_generated_file(compiled, stack):
     env, pg, _ = stack
     sources = {name: s.source for name, s in pg.settings().items()}
-    want = intended.from_result(compiled[env]).postgres
+    want = intended.from_result(compiled[env])["postgres"]
     # pg_settings by lower-case name: the file writes DateStyle and TimeZone as PostgreSQL does
     assert {n: sources[n.lower()] for n in want if n not in PG_HARNESS_KEYS} == \
         {n: "configuration file" for n in want if n not in PG_HARNESS_KEYS}
@@ -167,7 +167,7 @@ def test_postgres_took_its_values_from_the_generated_file(compiled, stack):
 
 def test_pgbouncer_runs_with_every_key_written(compiled, stack):
     env, _, bnc = stack
-    want = intended.from_result(compiled[env]).pgbouncer
+    want = intended.from_result(compiled[env])["pgbouncer"].settings
     # pgbouncer ≥ 1.21 carries prepared statements in transaction pooling: perfcfg writes it
     assert ("max_prepared_statements" in want) == (runs(compiled, env)["pgbouncer"][1] != "1.18")
     assert len(want) > 10
@@ -176,7 +176,7 @@ def test_pgbouncer_runs_with_every_key_written(compiled, stack):
 
 def test_pgbouncer_databases_as_intended(compiled, stack):
     env, pg, bnc = stack
-    want = intended.from_result(compiled[env]).databases
+    want = intended.from_result(compiled[env])["pgbouncer"].databases
     shown = {d["name"]: d for d in bnc.databases() if d["name"] != "pgbouncer"}
     assert sorted(shown) == sorted(want)
     for name, columns in want.items():
@@ -196,7 +196,7 @@ def app_user(result) -> tuple[str, str, str]:
 def test_app_user_logs_in_through_pgbouncer_with_the_generated_scram_secret(compiled, stack):
     env, pg, bnc = stack
     dbname, user, password = app_user(compiled[env])
-    secret = dict(compiled[env].plan.users)[user]
+    secret = dict(compiled[env].plan.parts["postgres"].users)[user]
     assert secret.startswith("SCRAM-SHA-256$") and password not in text(compiled, env,
                                                                         "userlist.txt")
     pg.query(f'CREATE DATABASE "{dbname}"')
@@ -216,15 +216,15 @@ def test_app_user_logs_in_through_pgbouncer_with_the_generated_scram_secret(comp
 def test_redis_runs_with_every_directive_written(compiled, env):
     daemon, version = runs(compiled, env)["redis"]
     require_daemon(daemon, version)
-    want = intended.from_result(compiled[env])
-    assert len(want.redis) > 10
+    want = intended.from_result(compiled[env])["redis"]
+    assert len(want.values) > 10
     handle = ValkeyServer if daemon == "valkey" else RedisServer
     with handle(text(compiled, env, f"{daemon}.conf"), acl_text=text(compiled, env, "users.acl"),
                 version=version) as r:
         with r.client() as c:
             info = c.info("server")
         assert info.get(f"{daemon}_version", info["redis_version"]).startswith(f"{version}.")
-        assert r.mismatches(want.redis, want.redis_enums) == []
+        assert r.mismatches(want.values, want.enums) == []
         # The generated ACL file is what Redis runs with: the default user is off and the
         # declared user is on (the harness's own admin user comes last; Redis 7.2+ and Valkey
         # list the sanitize-payload flag they default to).
@@ -239,7 +239,7 @@ def test_redis_runs_with_every_directive_written(compiled, env):
 def test_supervisord_runs_every_program_as_configured(compiled, env):
     version = runs(compiled, env)["supervisor"][1]
     require_daemon("supervisor", version)
-    want = intended.from_result(compiled[env])
+    want = intended.from_result(compiled[env])["supervisor"]
     conf = text(compiled, env, "supervisord.conf")
     stand_in = supervisor_stand_in(conf)
     assert [line for line in stand_in.splitlines() if line.split(" =")[0] in SUPERVISOR_DROPPED] \
@@ -250,7 +250,7 @@ def test_supervisord_runs_every_program_as_configured(compiled, env):
             Counter(want.programs)
         assert sorted(p["name"] for p in processes) == sorted(
             n for names in want.process_names.values() for n in names)
-        assert sup.mismatches(want.supervisor) == []
+        assert sup.mismatches(want.values) == []
 
 
 def test_supervisor_stand_in_changes_only_host_keys():

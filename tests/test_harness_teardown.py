@@ -29,7 +29,7 @@ def test_postgres_and_pgbouncer_fail(start_postgres, start_pgbouncer):
         conn.execute("SELECT 1")
         record(pg)
         record(start_pgbouncer("[databases]\\napp = dbname=postgres\\n[pgbouncer]\\nauth_type = trust\\n",
-                               '"postgres" ""\\n', postgres=pg))
+                               '"postgres" ""\\n', backend=pg))
         assert False, "deliberate failure with daemons running"
 
 def test_redis_fails(start_redis):

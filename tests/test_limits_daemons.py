@@ -106,7 +106,7 @@ def test_postgres_and_pgbouncer_run_with_their_dropin_limits(production, pg_temp
         assert backlog(pg.port) == min(2 * max_connections, somaxconn())
         with procs.limits(nofile=bnc_files), PgBouncer(
                 text(production, "pgbouncer.ini"), text(production, "userlist.txt"),
-                postgres=pg, version=bnc_version) as bnc:
+                backend=pg, version=bnc_version) as bnc:
             assert open_files(bnc.proc.pid) == (bnc_files, bnc_files)
             [(kernel, hard, clients, expected)] = re.findall(
                 r"kernel file descriptor limit: (\d+) \(hard: (\d+)\); max_client_conn: (\d+), "
@@ -165,7 +165,7 @@ def _shared_memory_pages(conf: str, version: str, template) -> int:
     """PostgreSQL's own count of huge pages for ``conf`` (``postgres -C``, server stopped)."""
     from perfcfg.harness.binaries import require
 
-    account = procs.service_account()
+    account = procs.service_account("postgres")
     scratch = procs.scratch_dir("pf-hp-", account)
     try:
         data = f"{scratch}/data"

@@ -213,7 +213,7 @@ def test_pgbouncer_runs_with_the_files_placement(tmp_path):
     from perfcfg.harness.binaries import require
 
     require_daemon("pgbouncer", "1.18")
-    account = procs.service_account()
+    account = procs.service_account("postgres")
     place = Path(procs.scratch_dir("pf-pgb-", account))
     port = procs.free_port()
     try:
@@ -286,7 +286,7 @@ def debian_cluster(root: str, result, template, version: str):
     from perfcfg.harness.binaries import require
     from perfcfg.services.postgres.daemon import HARNESS_HBA_LINE
 
-    account = procs.service_account()
+    account = procs.service_account("postgres")
     for sub in ("etc", "run"):
         os.mkdir(f"{root}/{sub}", 0o700)
         if account.uid is not None:
@@ -336,7 +336,7 @@ def test_postgres_starts_from_a_debian_layout_with_nothing_on_the_command_line(
 
     require_daemon("postgresql", version)
     template = pg_template_of(version)
-    root = procs.scratch_dir("pf-deb-", procs.service_account())   # short: a socket lives here
+    root = procs.scratch_dir("pf-deb-", procs.service_account("postgres"))   # short: a socket lives here
     try:
         project = project_with(tmp_path, staging=f"    targets: {{postgres: {version}"
                                                  f"{PG_BUILDS[version]}}}\n")
@@ -424,7 +424,7 @@ def test_the_harness_placement_is_not_drift_but_the_locale_is(tmp_path, start_po
 
     require_daemon("postgresql", "17")
     result = compiled(project_with(tmp_path))
-    want = intended.from_result(result).postgres
+    want = intended.from_result(result)["postgres"]
     assert {"data_directory", "TimeZone", "lc_messages"} <= set(want)
     pg = start_postgres(result.files["postgresql.conf"].decode(),
                         hba_text=result.files["pg_hba.conf"].decode(), version="17")

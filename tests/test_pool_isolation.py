@@ -106,7 +106,7 @@ def _saturate(pg: PostgresServer, bnc: PgBouncer, root: Path, result) -> tuple[i
 
     Returns (server connections the reporting sessions got, bots clients served in time)."""
     resolve = SecretResolver("placeholder", {}, root).resolve
-    secrets = dict(result.plan.users)
+    secrets = dict(result.plan.parts["postgres"].users)
     passwords = {u.name: resolve(u.password) for u in result.config.users}
     for user in ("bot", "report"):
         pg.query(f"CREATE ROLE {user} LOGIN PASSWORD '{secrets[user]}'")
@@ -168,7 +168,7 @@ def test_a_saturated_pool_cannot_starve_the_other(two_pools, pg_template_of, fil
     wanted = bots["pool_size"] + bots["reserve_pool"]
     with PostgresServer(_text(result, "postgresql.conf"), pg_template_of(pg_version),
                         hba_text=_text(result, "pg_hba.conf"), version=pg_version) as pg, \
-            PgBouncer(ini, _text(result, "userlist.txt"), postgres=pg,
+            PgBouncer(ini, _text(result, "userlist.txt"), backend=pg,
                       version=bnc_version) as bnc:
         reporting_servers, got = _saturate(pg, bnc, root, result)
     if files == "generated":

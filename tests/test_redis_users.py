@@ -72,14 +72,14 @@ def test_each_acl_rule_is_validated_at_its_line(project, rule_yaml, path):
 
 def test_workers_redis_url_names_the_user_never_the_password(project):
     result = build(project, "  port: 6380\n")
-    [worker] = result.plan.programs
+    [worker] = result.plan.parts["supervisor"]
     assert dict(worker.environment)["REDIS_URL"] == "redis://app@127.0.0.1:6380/0"
 
 
 def test_a_program_can_name_its_redis_user(project):
     result = build(project, "  users:\n    - {name: jobs, password: '${env:J}'}\n",
                    "workload:\n  programs:\n    - name: worker\n      redis_user: jobs\n")
-    assert dict(result.plan.programs[0].environment)["REDIS_URL"].startswith("redis://jobs@")
+    assert dict(result.plan.parts["supervisor"][0].environment)["REDIS_URL"].startswith("redis://jobs@")
 
 
 @pytest.mark.parametrize("users_yaml", ["", "  users:\n    - {name: jobs, enabled: false}\n"],

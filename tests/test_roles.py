@@ -80,7 +80,7 @@ def test_roles_sql_applies_twice_then_pgbouncer_logins_work_and_confine(
                     "WHERE datname IN ('app', 'vault') ORDER BY 1") == [("app", "app"),
                                                                       ("vault", "vault")]
     bnc = start_pgbouncer((out / "pgbouncer.ini").read_text(),
-                          (out / "userlist.txt").read_text(), postgres=pg,
+                          (out / "userlist.txt").read_text(), backend=pg,
                           version=targets.pgbouncer)
 
     def connect(db: str, user: str, env: str) -> psycopg.Connection:

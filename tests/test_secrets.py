@@ -12,7 +12,9 @@ import pytest
 from helpers import ENVS, copy_example, run, write
 
 from perfcfg.core import redact
-from perfcfg.stages import secrets
+from perfcfg.services.postgres import secrets as pg_secrets
+from perfcfg.services.redis import secrets as redis_secrets
+from perfcfg.services.supervisor import secrets as sup_secrets
 from perfcfg.stages.render import FILES, OPTIONAL_FILES
 
 SCRAM = re.compile(r"^SCRAM-SHA-256\$4096:(?P<salt>[A-Za-z0-9+/]{22}==)"
@@ -28,12 +30,12 @@ EXAMPLE_SECRETS = {
 
 
 def test_scram_secret_has_postgresql_format_and_a_stable_derived_salt():
-    secret = secrets.scram_sha256("correct horse", "bot")
+    secret = pg_secrets.scram_sha256("correct horse", "bot")
     m = SCRAM.match(secret)
     assert m, secret
-    assert base64.b64decode(m["salt"]) == secrets.scram_salt("correct horse", "bot")
-    assert secret == secrets.scram_sha256("correct horse", "bot")
-    assert secret != secrets.scram_sha256("correct horse", "bot2")   # salt differs per user
+    assert base64.b64decode(m["salt"]) == pg_secrets.scram_salt("correct horse", "bot")
+    assert secret == pg_secrets.scram_sha256("correct horse", "bot")
+    assert secret != pg_secrets.scram_sha256("correct horse", "bot2")   # salt differs per user
     assert "correct horse" not in secret
 
 
@@ -42,7 +44,7 @@ def test_scram_secret_known_answer_rfc7677():
     accept the RFC's client proof and send the RFC's server signature."""
     salt_b64 = "W22ZaJ0SNY7soEsUEjb6gQ=="
     nonce = "rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0"
-    secret = secrets.scram_sha256("pencil", "user", 4096, base64.b64decode(salt_b64))
+    secret = pg_secrets.scram_sha256("pencil", "user", 4096, base64.b64decode(salt_b64))
     assert secret.startswith(f"SCRAM-SHA-256$4096:{salt_b64}$")
     stored_b64, server_b64 = secret.split("$")[2].split(":")
     stored, server = base64.b64decode(stored_b64), base64.b64decode(server_b64)
@@ -62,19 +64,19 @@ def test_scram_secret_matches_a_step_by_step_computation():
     client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
     stored = base64.b64encode(hashlib.sha256(client_key).digest()).decode()
     server = base64.b64encode(hmac.new(salted, b"Server Key", hashlib.sha256).digest()).decode()
-    assert secrets.scram_sha256("s3cret", "bot", salt=salt) == \
+    assert pg_secrets.scram_sha256("s3cret", "bot", salt=salt) == \
         f"SCRAM-SHA-256$4096:{base64.b64encode(salt).decode()}${stored}:{server}"
 
 
 def test_supervisor_password_hash_known_answer():
     # FIPS 180-1 test vector: SHA-1("abc").
-    assert secrets.supervisor_password_hash("abc") == \
+    assert sup_secrets.password_hash("abc") == \
         "{SHA}a9993e364706816aba3e25717850c26c9cd0d89d"
 
 
 def test_redis_password_hash_known_answer():
     # FIPS 180-2 test vector: SHA-256("abc").
-    assert secrets.redis_password_hash("abc") == \
+    assert redis_secrets.password_hash("abc") == \
         "#ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
 
 
@@ -128,14 +130,14 @@ def test_the_secrets_reach_the_files_as_hashes(resolved_example):
     for env in ENVS:
         out = resolved_example / "generated" / env
         userlist = (out / "userlist.txt").read_text()
-        assert f'"bot" "{secrets.scram_sha256(EXAMPLE_SECRETS["BOTFARM_DB_PASSWORD"], "bot")}"' \
+        assert f'"bot" "{pg_secrets.scram_sha256(EXAMPLE_SECRETS["BOTFARM_DB_PASSWORD"], "bot")}"' \
             in userlist
         acl = (out / "users.acl").read_text()
-        assert secrets.redis_password_hash(EXAMPLE_SECRETS["BOTFARM_REDIS_PASSWORD"]) in acl
+        assert redis_secrets.password_hash(EXAMPLE_SECRETS["BOTFARM_REDIS_PASSWORD"]) in acl
         assert acl.splitlines()[0].startswith("user default off")
         conf = "redis.conf" if env == "development" else "valkey.conf"   # the targets'
         assert "placeholder" not in (out / conf).read_text().lower()
-        sup = secrets.supervisor_password_hash(EXAMPLE_SECRETS["SUP_PASSWORD"])
+        sup = sup_secrets.password_hash(EXAMPLE_SECRETS["SUP_PASSWORD"])
         assert f"password = {sup}" in (out / "supervisord.conf").read_text()
 
 

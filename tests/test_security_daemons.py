@@ -14,7 +14,7 @@ from helpers import compile_with, write
 from psycopg import sql
 
 from perfcfg import model
-from perfcfg.stages.secrets import scram_sha256
+from perfcfg.services.postgres.secrets import scram_sha256
 
 pytestmark = pytest.mark.daemons
 
@@ -56,7 +56,7 @@ def test_pgbouncer_and_postgres_accept_the_scram_secret_and_refuse_a_wrong_passw
     pg.query(sql.SQL("CREATE ROLE app LOGIN PASSWORD {}").format(sql.Literal(secret)))
     pg.query("CREATE DATABASE app OWNER app")
     assert pg.query("SELECT rolpassword FROM pg_authid WHERE rolname = 'app'") == [(secret,)]
-    bnc = start_pgbouncer(files["pgbouncer.ini"], files["userlist.txt"], postgres=pg,
+    bnc = start_pgbouncer(files["pgbouncer.ini"], files["userlist.txt"], backend=pg,
                           version=targets.pgbouncer)
 
     good = bnc.dsn("app", "app", SECRETS["APP_DB_PASSWORD"])

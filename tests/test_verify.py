@@ -10,6 +10,7 @@ from conftest import require_daemon
 from helpers import run, snapshot_tree, write
 
 from perfcfg.harness import binaries
+from perfcfg.services import registry
 
 pytestmark = pytest.mark.daemons
 
@@ -21,13 +22,12 @@ def verify(project, *extra: str):
 def only_installed(monkeypatch, *keep: str) -> None:
     """Make every daemon except ``keep`` (daemon names) look uninstalled, in every version:
     its programs and its ``PERFCFG_<DAEMON>_<VERSION>_BINDIR`` point where nothing is."""
-    for daemon, versions in binaries.VERSIONS.items():
+    for daemon, spec in registry.binaries().items():
         if daemon not in keep:
-            for version in versions:
+            for version in spec.versions:
                 monkeypatch.setenv(binaries.bindir_variable(daemon, version), "/nonexistent")
-    for name, daemon in binaries.PROGRAM_DAEMON.items():
-        if daemon not in keep:
-            monkeypatch.setitem(binaries.BINARIES, name, f"/nonexistent/{name}")
+            for name in spec.programs:
+                monkeypatch.setitem(binaries.BINARIES, name, f"/nonexistent/{name}")
 
 
 def test_example_verifies_and_nothing_is_written(example):
@@ -136,9 +136,17 @@ def test_a_daemon_that_refuses_its_file_fails_with_its_words(example, monkeypatc
 
 
 def test_missing_python_packages_name_the_extra(example, monkeypatch):
-    from perfcfg.cli import commands
+    import dataclasses
 
-    monkeypatch.setattr(commands, "VERIFY_MODULES", ("psycopg", "no_such_module_for_perfcfg"))
+    from perfcfg.services import registry
+
+    def lacking(service):   # the cache's client is a package this machine does not have
+        if service.name != "redis" or service.verifier is None:
+            return service
+        return dataclasses.replace(service, verifier=dataclasses.replace(
+            service.verifier, clients=("no_such_module_for_perfcfg",)))
+
+    monkeypatch.setattr(registry, "SERVICES", tuple(map(lacking, registry.SERVICES)))
     result = verify(example)
     assert result.code == 1
     assert "needs the Python packages no_such_module_for_perfcfg" in result.err

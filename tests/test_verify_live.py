@@ -14,11 +14,12 @@ from helpers import Run, copy_example, run, write
 
 from perfcfg.harness import procs
 from perfcfg.services.redis.daemon import RedisServer, ValkeyServer
+from perfcfg.services.supervisor.verify import supervisor_stand_in
 from perfcfg.stages.pipeline import Request, compile_env
 from perfcfg.verify.intended import from_result
-from perfcfg.verify.run import LIVE_ENV, supervisor_stand_in
+from perfcfg.verify.run import live_variables
 
-LIVE_VARIABLES = tuple(LIVE_ENV.values())
+LIVE_VARIABLES = tuple(live_variables().values())
 
 
 @pytest.mark.daemons
@@ -97,7 +98,7 @@ def harness_overlay(project, env: str, section: str, values: dict[str, object]) 
     for the keys the environment writes, so that what runs is what the environment compiles to
     with this overlay, and nothing else differs."""
     want = from_result(compile_env(Request(project, env)))
-    written = {"pgbouncer": want.pgbouncer, "redis": want.redis}[section]
+    written = {"pgbouncer": want["pgbouncer"].settings, "redis": want["redis"].values}[section]
     overlay = {section: {k: v for k, v in values.items() if k in written}}
     return write(project / f"rehearsal-{section}.yaml", yaml.safe_dump(overlay))
 

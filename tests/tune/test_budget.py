@@ -2,6 +2,8 @@
 
 import pytest
 
+from perfcfg.services.postgres.tuning.memory import BUDGET_MIN
+from perfcfg.services.redis import budget as redis_budget
 from perfcfg.tune import budget
 from perfcfg.tune.context import GiB, Host, MiB, Shares
 
@@ -25,9 +27,10 @@ def test_parts_add_up_to_the_host(make_ctx):
 def test_redis_budget_includes_fork_headroom(make_ctx, persistence, role, factor):
     ctx = make_ctx(redis_persistence=persistence, redis_role=role, shares=Shares(redis=1 * GiB))
     b = budget.plan(ctx)
-    assert b.redis <= 1 * GiB
-    assert b.redis == int(b.redis_maxmemory * budget.REDIS_FRAGMENTATION * factor) \
-        + budget.REDIS_BASE
+    maxmemory = b.details["redis"].inputs["maxmemory"]
+    assert b.parts["redis"] <= 1 * GiB
+    assert b.parts["redis"] == int(maxmemory * redis_budget.FRAGMENTATION * factor) \
+        + redis_budget.BASE
 
 
 @pytest.mark.parametrize("shares, field, value", [
@@ -36,7 +39,8 @@ def test_redis_budget_includes_fork_headroom(make_ctx, persistence, role, factor
     (Shares(os_reserve=1 * GiB), "os_reserve", 1 * GiB),
 ], ids=["pg-fraction", "pg-bytes", "os-bytes"])
 def test_stated_shares_win(make_ctx, shares, field, value):
-    assert getattr(budget.plan(make_ctx(shares=shares)), field) == value
+    b = budget.plan(make_ctx(shares=shares))
+    assert (b.os_reserve if field == "os_reserve" else b.parts[field]) == value
 
 
 def test_stated_shares_beyond_host_leave_a_shortfall(make_ctx):
@@ -47,7 +51,8 @@ def test_stated_shares_beyond_host_leave_a_shortfall(make_ctx):
 def test_small_host_still_gets_minimums(make_ctx):
     ctx = make_ctx(host=Host(1 * GiB, 1), programs=(), pools=())
     b = budget.plan(ctx)
-    assert b.postgres >= budget.POSTGRES_MIN and b.redis_maxmemory >= budget.REDIS_MIN_MAXMEMORY
+    assert b.parts["postgres"] >= BUDGET_MIN
+    assert b.details["redis"].inputs["maxmemory"] >= redis_budget.MIN_MAXMEMORY
     assert b.shortfall == 0
 
 

@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from perfcfg.tune.calculator import CalcInput, calculate_data, calculate_text, format_pg
+from perfcfg.cli.calculator import CalcInput, calculate_data, calculate_text
+from perfcfg.services.postgres.calculator import format_value as format_pg
 from perfcfg.tune.context import GiB, KiB, MiB
 
 
@@ -19,7 +20,7 @@ def test_pg_units_exact(name, value, text):
 
 
 def test_pg_fragment_has_a_reason_on_every_line():
-    text = calculate_text(CalcInput("postgres", 16 * GiB, 4, "ssd", "oltp", 300, "16"))
+    text = calculate_text(CalcInput("postgres", 16 * GiB, 4, 300, "16", {"storage": "ssd", "profile": "oltp"}))
     settings = [line for line in text.splitlines() if line and not line.startswith("#")]
     assert settings and all("  # " in line for line in settings)
     assert "shared_buffers = 4GB  #" in text and "max_connections = 300  #" in text
@@ -39,7 +40,7 @@ def test_other_fragments(daemon, key):
 
 @pytest.mark.parametrize("daemon", ["postgres", "pgbouncer", "redis"])
 def test_data_is_json_and_deterministic(daemon):
-    inp = CalcInput(daemon, 8 * GiB, 4, "nvme", "web", None, None)
+    inp = CalcInput(daemon, 8 * GiB, 4)
     assert json.dumps(calculate_data(inp)) == json.dumps(calculate_data(inp))
 
 
@@ -66,9 +67,9 @@ def test_pgbouncer_fragment_loads_in_pgbouncer_as_pasted():
     from conftest import require_daemon
 
     from perfcfg.services.pgbouncer.daemon import PgBouncer
-    from perfcfg.tune.calculator import DEFAULT_VERSIONS
+    from perfcfg.tune.context import Versions
 
-    version = ".".join(map(str, DEFAULT_VERSIONS.pgbouncer))   # what the fragment is for
+    version = ".".join(map(str, Versions().pgbouncer))   # what the fragment is for
     require_daemon("pgbouncer", version)
     text = calculate_text(CalcInput("pgbouncer", 16 * GiB, 4))
     with PgBouncer(text, version=version) as bnc:      # raises on any ERROR line it logs
@@ -85,7 +86,8 @@ def test_every_size_and_duration_in_the_fragment_carries_its_unit(version):
     # parameter must spell its unit; PostgreSQL's own reading is the judge in the daemon tests.
     from perfcfg.services import catalog as catalogs
 
-    text = calculate_text(CalcInput("postgres", 16 * GiB, 4, "nvme", "oltp", version=version))
+    text = calculate_text(CalcInput("postgres", 16 * GiB, 4, version=version,
+                                         options={"storage": "nvme", "profile": "oltp"}))
     cat = catalogs.load("postgresql", version, True)
     for line in text.splitlines():
         if line.startswith("#") or " = " not in line:

@@ -2,10 +2,9 @@
 
 import pytest
 
+from perfcfg.stages.tune import check, settings
 from perfcfg.tune import budget
-from perfcfg.tune.checks import check
 from perfcfg.tune.context import GiB, Host, Shares, Versions
-from perfcfg.tune.engine import settings
 
 # id: (context changes, preset-fixed values, code, severity, paths that must be named)
 VIOLATIONS = {
@@ -65,8 +64,8 @@ def test_staging_host_fits_with_os_reserve_and_no_errors(make_ctx):
     ctx = make_ctx()
     plan, final = budget.plan(ctx), settings(ctx)
     assert plan.os_reserve >= budget.OS_RESERVE_FLOOR
-    assert plan.os_reserve + plan.workers + plan.pgbouncer + plan.redis + plan.postgres \
-        <= ctx.host.memory
+    assert set(plan.parts) == {"postgres", "pgbouncer", "redis"}
+    assert plan.os_reserve + plan.workers + sum(plan.parts.values()) <= ctx.host.memory
     assert [f for f in check(ctx, final) if f.severity == "error"] == []
 
 

@@ -5,9 +5,13 @@ import importlib
 
 import pytest
 
-MODULES = ["perfcfg.tune.budget", "perfcfg.tune.calculator", "perfcfg.tune.checks",
-           "perfcfg.tune.engine", "perfcfg.tune.findings", "perfcfg.tune.util",
+MODULES = ["perfcfg.tune.budget", "perfcfg.cli.calculator", "perfcfg.tune.checks",
+           "perfcfg.services.postgres.calculator", "perfcfg.services.calculator",
+           "perfcfg.stages.tune", "perfcfg.tune.findings", "perfcfg.tune.util",
            "perfcfg.tune.context",
+           "perfcfg.services.postgres.checks", "perfcfg.services.pgbouncer.checks",
+           "perfcfg.services.redis.checks", "perfcfg.services.supervisor.checks",
+           "perfcfg.services.redis.budget",
            "perfcfg.services.postgres.tuning.autovacuum",
            "perfcfg.services.postgres.tuning.connections",
            "perfcfg.services.postgres.tuning.memory",

@@ -2,8 +2,8 @@
 
 import pytest
 
-from perfcfg.tune.context import GiB, Host, MiB, Pool, Program, TuneContext
-from perfcfg.tune.engine import recommend_all, settings
+from perfcfg.stages.tune import context, recommend_all, settings
+from perfcfg.tune.context import GiB, Host, MiB, Pool, Program
 
 
 def test_groups_run_in_dependency_order(make_ctx):
@@ -40,8 +40,8 @@ def test_services_not_run_are_not_tuned(make_ctx):
 
 
 def test_one_gib_one_cpu_host_compiles_with_sane_minimums():
-    ctx = TuneContext("production", Host(1 * GiB, 1), (Program("bot", 4, 1, 1, 48 * MiB),),
-                      (Pool("app", "bot", 4),))
+    ctx = context(env="production", host=Host(1 * GiB, 1),
+                  programs=(Program("bot", 4, 1, 1, 48 * MiB),), pools=(Pool("app", "bot", 4),))
     s = settings(ctx)
     assert s["postgres.shared_buffers"] >= 32 * MiB
     assert s["postgres.work_mem"] >= 4 * MiB

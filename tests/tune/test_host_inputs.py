@@ -5,9 +5,8 @@ import pytest
 
 from perfcfg.services.postgres.tuning import memory as pg_memory
 from perfcfg.services.postgres.tuning import wal as pg_wal
-from perfcfg.tune.checks import check
+from perfcfg.stages.tune import check, settings
 from perfcfg.tune.context import GiB, Host, MiB, TiB
-from perfcfg.tune.engine import settings
 
 
 @pytest.mark.parametrize("os_name", ["darwin", "freebsd", "windows"])

@@ -3,9 +3,8 @@
 import pytest
 
 from perfcfg.services.postgres.tuning import memory as pg_memory
-from perfcfg.tune.checks import check
+from perfcfg.stages.tune import check, settings
 from perfcfg.tune.context import GiB, Host, KiB, MiB
-from perfcfg.tune.engine import settings
 
 PRIOR = {"budget.postgres": 8 * GiB, "postgres.max_connections": 13,
          "postgres.max_worker_processes": 8, "postgres.max_parallel_workers": 4,

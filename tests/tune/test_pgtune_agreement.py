@@ -3,7 +3,7 @@ why not in ``Recommendation.deviation``."""
 
 import pytest
 
-from perfcfg.tune.calculator import CalcInput, calculate
+from perfcfg.cli.calculator import CalcInput, calculate
 from perfcfg.tune.context import GiB
 from tune.pgtune_oracle import DEFAULT_CONNECTIONS, PgTuneInput, pgtune, to_bytes
 
@@ -49,8 +49,8 @@ def _pgtune_effective(profile, gib, cpus, storage):
 
 
 def _perfcfg(profile, gib, cpus, storage):
-    inputs = CalcInput("postgres", gib * GiB, cpus, storage, profile,
-                       DEFAULT_CONNECTIONS[profile], "16")
+    inputs = CalcInput("postgres", gib * GiB, cpus, DEFAULT_CONNECTIONS[profile], "16",
+                       {"storage": storage, "profile": profile})
     return {r.path.removeprefix("postgres."): r for r in calculate(inputs)}
 
 

@@ -11,10 +11,9 @@ from hypothesis import strategies as st
 from perfcfg.services.pgbouncer import tuning as pgbouncer
 from perfcfg.services.postgres.tuning import memory
 from perfcfg.services.redis import tuning as redis
+from perfcfg.stages.tune import check, context, recommend_all
 from perfcfg.tune import budget
-from perfcfg.tune.checks import check
 from perfcfg.tune.context import GiB, Host, KiB, MiB, Pool, Program, TuneContext, Versions
-from perfcfg.tune.engine import recommend_all
 
 PG15 = {row["name"]: row for row in csv.DictReader(
     (Path(__file__).parent / "pg15_pg_settings.tsv").read_text().splitlines(), delimiter="\t")}
@@ -25,14 +24,14 @@ UNIT_MICROSECONDS = {"ms": 1000, "s": 1_000_000, "min": 60_000_000}
 programs = st.lists(st.builds(
     Program, name=st.sampled_from(["bot", "worker", "cron", "api"]),
     processes=st.integers(1, 60), db_connections=st.integers(0, 4),
-    redis_connections=st.integers(0, 4), memory=st.integers(16, 400).map(lambda m: m * MiB),
+    cache_connections=st.integers(0, 4), memory=st.integers(16, 400).map(lambda m: m * MiB),
 ), max_size=3, unique_by=lambda p: p.name)
 pools = st.lists(st.builds(Pool, database=st.sampled_from(["app", "stats"]),
                            user=st.sampled_from(["bot", "ops", "report"]),
                            clients=st.integers(0, 200)),
                  max_size=4, unique_by=lambda p: (p.database, p.user))
 contexts = st.builds(
-    TuneContext,
+    context,
     env=st.sampled_from(["development", "staging", "production"]),
     host=st.builds(Host, memory=st.integers(1024, 1024 * 1024).map(lambda m: m * MiB),
                    cpus=st.integers(1, 128), storage=st.sampled_from(["hdd", "ssd", "san", "nvme"]),
@@ -40,7 +39,8 @@ contexts = st.builds(
     programs=programs.map(tuple), pools=pools.map(tuple),
     direct_clients=st.integers(0, 10),
     db_profile=st.sampled_from(["web", "oltp", "dw", "mixed", "desktop"]),
-    redis_role=st.sampled_from(["cache", "store"]), redis_persistence=st.booleans(),
+    facts=st.fixed_dictionaries({"redis.role": st.sampled_from(["cache", "store"]),
+                                 "redis.persistence": st.booleans()}),
     versions=st.builds(Versions, postgres=st.sampled_from([15, 16, 17]),
                        pgbouncer=st.sampled_from([(1, 18), (1, 21), (1, 24)])),
     supervised=st.sampled_from([frozenset(), frozenset({"pgbouncer"}),
@@ -93,10 +93,11 @@ def in_pg15_range(name: str, value) -> bool:
 
 @hsettings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
 @given(contexts)
-@example(TuneContext("production", Host(1 * GiB, 1), (Program("bot", 4, 1, 1, 48 * MiB),),
-                     (Pool("app", "bot", 4),)))
-@example(TuneContext("production", Host(1024 * GiB, 128, "nvme", 1 << 20),
-                     (Program("bot", 60, 4, 4, 400 * MiB),), (Pool("app", "bot", 240),)))
+@example(context(env="production", host=Host(1 * GiB, 1),
+                 programs=(Program("bot", 4, 1, 1, 48 * MiB),), pools=(Pool("app", "bot", 4),)))
+@example(context(env="production", host=Host(1024 * GiB, 128, "nvme", 1 << 20),
+                 programs=(Program("bot", 60, 4, 4, 400 * MiB),),
+                 pools=(Pool("app", "bot", 240),)))
 def test_any_fitting_host_compiles_cleanly(ctx):
     assume(fits(ctx))
     recs = recommend_all(ctx)
@@ -136,10 +137,10 @@ def test_fixed_paths_are_never_recommended(ctx):
 def test_a_host_too_small_for_postgresql_at_its_floors_gets_pcf301():
     # Found by the property above: 1 GiB with 530 MiB of workers and a Redis store leaves
     # PostgreSQL 171 MiB, less than 31 backends need with every memory setting at its floor.
-    ctx = TuneContext("development", Host(1024 * MiB, 2, "hdd", 1024),
-                      (Program("bot", 2, 0, 0, 265 * MiB),),
-                      (Pool("app", "bot", 0), Pool("app", "ops", 0), Pool("app", "report", 0),
-                       Pool("stats", "bot", 0)), db_profile="web", redis_role="store")
+    ctx = context(env="development", host=Host(1024 * MiB, 2, "hdd", 1024),
+                  programs=(Program("bot", 2, 0, 0, 265 * MiB),),
+                  pools=(Pool("app", "bot", 0), Pool("app", "ops", 0), Pool("app", "report", 0),
+                         Pool("stats", "bot", 0)), db_profile="web", facts={"redis.role": "store"})
     values = {r.path: r.value for r in recommend_all(ctx)}
     assert values["postgres.shared_buffers"] == memory.SHARED_BUFFERS_MIN
     assert values["postgres.work_mem"] == memory.WORK_MEM_MIN

@@ -24,7 +24,7 @@ def test_policy_and_persistence_by_role(make_ctx, role, persistence, policy, app
 
 def test_maxmemory_is_the_budget_plan(make_ctx):
     ctx = make_ctx()
-    assert _values(ctx)["redis.maxmemory"] == budget.plan(ctx).redis_maxmemory
+    assert _values(ctx)["redis.maxmemory"] == budget.plan(ctx).details["redis"].inputs["maxmemory"]
 
 
 @pytest.mark.parametrize("cpus, env, bots, threads", [
@@ -39,7 +39,7 @@ def test_io_threads_only_above_the_documented_threshold(make_ctx, cpus, env, bot
 
 
 def test_io_threads_on_request(make_ctx):
-    from perfcfg.tune.engine import settings
+    from perfcfg.stages.tune import settings
     assert settings(make_ctx(fixed={"redis.io-threads": 4}))["redis.io-threads"] == 4
 
 

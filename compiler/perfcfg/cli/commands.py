@@ -381,9 +381,6 @@ def explain(io: Io, req: Any, path: str, fmt: str) -> int:
     return OK
 
 
-VERIFY_MODULES = ("psycopg", "redis", "supervisor")
-
-
 def verify(io: Io, req: Any, fmt: str = "text", live: bool = False,
            targets: Mapping[str, str | None] | None = None) -> int:
     """Compile like build (writing nothing), boot the installed daemons, compare; 1 on any
@@ -392,7 +389,10 @@ def verify(io: Io, req: Any, fmt: str = "text", live: bool = False,
     instead of booting throwaway ones."""
     import importlib.util
 
-    lacking = [m for m in VERIFY_MODULES if importlib.util.find_spec(m) is None]
+    from perfcfg.services import registry
+
+    clients = dict.fromkeys(m for s in registry.SERVICES if s.verifier for m in s.verifier.clients)
+    lacking = [m for m in clients if importlib.util.find_spec(m) is None]
     if lacking:
         io.err.write(f"perfcfg: verify needs the Python packages {', '.join(lacking)}; install "
                      "them with: pip install 'perfcfg[verify]'\n")
@@ -406,14 +406,14 @@ def verify(io: Io, req: Any, fmt: str = "text", live: bool = False,
     if not result.ok:
         return INVALID
     if live:
-        # each daemon: its option, else its environment variable
+        # each service: its option, else its environment variable
         given = targets or {}
-        wanted = {d: t for d, v in verifier.LIVE_ENV.items()
-                  if (t := given.get(d) or io.environ.get(v))}
+        variables = verifier.live_variables()
+        wanted = {s: t for s, v in variables.items() if (t := given.get(s) or io.environ.get(v))}
         if not wanted:
             io.err.write("perfcfg: verify --live needs at least one of --postgres DSN, "
                          "--pgbouncer DSN, --redis URL, --supervisor URL (or "
-                         f"{' / '.join(verifier.LIVE_ENV.values())})\n")
+                         f"{' / '.join(variables.values())})\n")
             return USAGE
         found = verifier.verify_live(result, wanted)
     else:
@@ -450,7 +450,7 @@ def verify(io: Io, req: Any, fmt: str = "text", live: bool = False,
 
 
 def schema(io: Io, out: Path | None) -> int:
-    from perfcfg.model import schema as schemas
+    from perfcfg.cli import schema as schemas
 
     documents = schemas.documents()
     if out is None:
@@ -510,13 +510,11 @@ def detected_profile():
                              open_files=max(h.open_files, 256), os=h.os)
 
 
-def tune(io: Io, daemon: str, memory: int, cpus: int, storage: str, profile: str,
-         connections: int | None, version: str | None, role: str, fmt: str,
-         pooler: str = "pgbouncer") -> int:
-    from perfcfg.tune import calculator
+def tune(io: Io, daemon: str, memory: int, cpus: int, connections: int | None,
+         version: str | None, options: Mapping[str, str], fmt: str) -> int:
+    from perfcfg.cli import calculator
 
-    inp = calculator.CalcInput(daemon, memory, cpus, storage, profile,  # type: ignore[arg-type]
-                               connections, version, role, pooler)  # type: ignore[arg-type]
+    inp = calculator.CalcInput(daemon, memory, cpus, connections, version, dict(options))
     try:
         calculator.validate(inp)
     except calculator.InputError as exc:

@@ -15,7 +15,6 @@ from perfcfg.core.redact import is_secret_key, mask_line
 from perfcfg.core.spans import Origin
 from perfcfg.core.units import human
 from perfcfg.services import registry
-from perfcfg.services.pgbouncer.values import POOL_FALLBACKS
 from perfcfg.stages.secrets import is_reference
 
 SECRET = "<secret>"
@@ -77,10 +76,11 @@ def paths(result: Any) -> list[str]:
 def _pool_default(plan: Any, config: Any, path: str, value: Any,
                   chain: list[dict[str, Any]]) -> dict[str, Any] | None:
     parts = path.split(".")
-    if len(parts) != 3 or parts[0] != "databases" or parts[2] not in POOL_FALLBACKS \
-            or value not in (None, "auto"):
+    fallbacks = {k: v for s in registry.SERVICES for k, v in s.fallbacks.items()}
+    record_key = f"{parts[0]}.{parts[-1]}"
+    if len(parts) != 3 or record_key not in fallbacks or value not in (None, "auto"):
         return None
-    key = POOL_FALLBACKS[parts[2]]
+    key = fallbacks[record_key]
     fallback = plan.settings.get(key)
     if fallback is None:
         return None

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from perfcfg import __version__
-from perfcfg.cli import commands
+from perfcfg.cli import commands, reporters
 
 BUG_REPORT = "this is a bug in perfcfg; please report it with the output of the same command " \
              "run with --debug"
@@ -109,30 +109,57 @@ def _build(io: commands.Io, o: dict[str, Any]) -> int:
     return worst
 
 
-# The calculator's flags that only one daemon reads, and their defaults: a flag given for
-# another daemon is a usage error rather than silently ignored.
-_TUNE_ONLY = {"storage": ("postgres", "ssd"), "profile": ("postgres", "web"),
-              "pooler": ("postgres", "pgbouncer"), "role": ("redis", "cache")}
+def _live_options() -> tuple[Opt, ...]:
+    """``verify --live --<service> TARGET``: one option per service verify can read running."""
+    from perfcfg.services import registry
+
+    return tuple(Opt(s.name, (f"--{s.name}",), s.verifier.live_help,
+                     metavar=s.verifier.live_metavar)
+                 for s in registry.SERVICES
+                 if s.verifier is not None and s.verifier.read_live is not None)
+
+
+def _calculators() -> dict[str, Any]:
+    """Service → its calculator: the daemons ``perfcfg tune`` takes (each service says)."""
+    from perfcfg.services import registry
+
+    return {s.name: s.calculator for s in registry.SERVICES if s.calculator is not None}
+
+
+def _tune_options() -> tuple[Opt, ...]:
+    """The flags only one daemon's calculator reads, once each (its own help says whose)."""
+    seen: dict[str, Opt] = {}
+    for calc in _calculators().values():
+        for name, option in calc.options.items():
+            seen.setdefault(name, Opt(name, (f"--{name}",), option.help,
+                                      choices=option.choices))
+    return tuple(seen.values())
 
 
 def _tune(io: commands.Io, o: dict[str, Any]) -> int:
     from perfcfg.core import units
 
-    for key, (daemon, default) in _TUNE_ONLY.items():
-        if o[key] is not None and o["daemon"] != daemon:
+    calcs = _calculators()
+    daemon = o["daemon"]
+    options = {}
+    for opt in _tune_options():
+        if o.get(opt.dest) is None:
+            continue
+        if opt.dest not in calcs[daemon].options:
+            owners = [d for d, c in calcs.items() if opt.dest in c.options]
             takes = ["--memory", "--cpus", "--connections", "--version"] + \
-                [f"--{k}" for k, (d, _) in _TUNE_ONLY.items() if d == o["daemon"]]
-            io.err.write(f"perfcfg tune: --{key} only applies to {daemon}; {o['daemon']} "
-                         f"takes {', '.join(takes)}\n")
+                [f"--{k}" for k in calcs[daemon].options]
+            io.err.write(f"perfcfg tune: --{opt.dest} only applies to {' and '.join(owners)}; "
+                         f"{daemon} takes {', '.join(takes)}\n")
             return commands.USAGE
-        o = {**o, key: o[key] or default}
+        options[opt.dest] = o[opt.dest]
     try:
         size = units.parse_size(o["memory"])
     except units.UnitError as exc:
         io.err.write(f"perfcfg tune: --memory: {exc}\n")
         return commands.USAGE
-    return commands.tune(io, o["daemon"], size, o["cpus"], o["storage"], o["profile"],
-                         o["connections"], o["version"], o["role"], o["fmt"], o["pooler"])
+    return commands.tune(io, daemon, size, o["cpus"], o["connections"], o["version"], options,
+                         o["fmt"])
 
 
 COMMANDS: tuple[Command, ...] = (
@@ -165,7 +192,7 @@ COMMANDS: tuple[Command, ...] = (
         PROJECT,
         Opt("envs", ("--env",), "Environment to validate (repeatable; default: all).",
             kind="many", default=(), metavar="ENV"),
-        Opt("fmt", ("--format",), "Output format.", choices=("text", "json", "github", "sarif"),
+        Opt("fmt", ("--format",), "Output format.", choices=reporters.FORMATS,
             default="text"),
         SETS),
         lambda io, o: commands.validate(io, o["project"], list(o["envs"]), o["fmt"],
@@ -199,21 +226,9 @@ COMMANDS: tuple[Command, ...] = (
                 "--pgbouncer, --redis and --supervisor (each one else by PERFCFG_POSTGRES_DSN, "
                 "PERFCFG_PGBOUNCER_DSN, PERFCFG_REDIS_URL, PERFCFG_SUPERVISOR_URL) with what "
                 "the environment compiles to: drift.", kind="flag", default=False),
-            Opt("postgres", ("--postgres",), "libpq connection string of the running "
-                "PostgreSQL (with --live).", metavar="DSN"),
-            Opt("pgbouncer", ("--pgbouncer",), "libpq connection string of the running "
-                "pgbouncer's admin console: dbname=pgbouncer and an admin or stats user (with "
-                "--live).", metavar="DSN"),
-            Opt("redis", ("--redis",), "URL of the running Redis or Valkey (with --live).",
-                metavar="URL"),
-            Opt("supervisor", ("--supervisor",), "XML-RPC address of the running supervisord, "
-                "unix:///run/supervisor.sock or http://user:password@host:port (with --live).",
-                metavar="URL")),
+            *_live_options()),
         lambda io, o: commands.verify(io, _request(o, io), o["fmt"], live=o["live"],
-                                      targets={"postgresql": o["postgres"],
-                                               "pgbouncer": o["pgbouncer"],
-                                               "redis": o["redis"],
-                                               "supervisor": o["supervisor"]}),
+                                      targets={opt.dest: o[opt.dest] for opt in _live_options()}),
         examples=("perfcfg verify --env staging --project examples/botfarm",
                   "perfcfg verify --env production --secrets placeholder --format json",
                   "perfcfg verify --env production --live --postgres 'host=/run/postgresql "
@@ -257,26 +272,17 @@ COMMANDS: tuple[Command, ...] = (
                   "--db-profile oltp --no-input")),
     Command("tune", "PGTune-style calculator from flags alone: a conf fragment with a reason "
             "per line.", (
-        Opt("daemon", (), "The daemon to tune.", choices=("postgres", "pgbouncer", "redis"), metavar="DAEMON",
+        Opt("daemon", (), "The daemon to tune.", choices=tuple(_calculators()), metavar="DAEMON",
             required=True),
         Opt("memory", ("--memory",), "Memory for this daemon, e.g. 16GiB.", required=True,
             metavar="SIZE"),
         Opt("cpus", ("--cpus",), "CPUs for this daemon.", kind="int", required=True,
             metavar="N", minimum=1),
-        Opt("storage", ("--storage",), "PostgreSQL: storage class (default: ssd).",
-            choices=("hdd", "ssd", "san", "nvme")),
-        Opt("profile", ("--profile",), "PostgreSQL: workload profile (default: web).",
-            choices=("web", "oltp", "dw", "mixed", "desktop")),
+        *_tune_options(),
         Opt("connections", ("--connections",), "Expected client connections.", kind="int",
             metavar="N", minimum=1),
         Opt("version", ("--version",), "Daemon version, e.g. 16 or 1.18 (default: perfcfg's "
             "target).", metavar="VERSION"),
-        Opt("role", ("--role",), "Redis: cache (evicts) or store (persists) (default: cache).",
-            choices=("cache", "store")),
-        Opt("pooler", ("--pooler",), "PostgreSQL: clients come through pgbouncer "
-            "(max_connections = its server connections) or straight in (none: PGTune's "
-            "per-profile count unless --connections; default: pgbouncer).",
-            choices=("pgbouncer", "none")),
         TEXT_JSON),
         _tune,
         examples=("perfcfg tune postgres --memory 16GiB --cpus 4 --profile oltp",

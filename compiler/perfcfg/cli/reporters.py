@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 
 from perfcfg import __version__
 from perfcfg.core.codes import TITLES, family
@@ -37,7 +38,6 @@ from perfcfg.core.spans import Span
 Redact = Callable[[str, int], str]
 """(file, 1-based line number) → the text of that line to show in a code frame."""
 
-FORMATS = ("text", "json", "github", "sarif")
 JSON_VERSION = 1
 SARIF_SCHEMA = ("https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/"
                 "sarif-schema-2.1.0.json")
@@ -60,16 +60,22 @@ def render(diagnostics: Iterable[Diagnostic], fmt: str, sources: Mapping[str, st
     because annotations and code scanning resolve them from the checkout's root; ``root_uri``
     is that place as an absolute URI, SARIF's ``%SRCROOT%``.
     """
+    reporter = REPORTERS.get(fmt)
+    if reporter is None:
+        raise ValueError(f"unknown report format {fmt!r}; expected one of {', '.join(FORMATS)}")
     ordered = sorted(diagnostics, key=Diagnostic.sort_key)
-    if fmt == "text":
-        return render_text(ordered, sources, color, redact)
-    if fmt == "json":
-        return render_json(ordered)
-    if fmt == "github":
-        return render_github(ordered, base)
-    if fmt == "sarif":
-        return render_sarif(ordered, base, root_uri)
-    raise ValueError(f"unknown report format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    return reporter(ordered, _Where(sources, color, redact, base, root_uri))
+
+
+@dataclass(frozen=True)
+class _Where:
+    """What a reporter may need besides the diagnostics (see :func:`render`)."""
+
+    sources: Mapping[str, str]
+    color: bool
+    redact: Redact | None
+    base: str
+    root_uri: str | None
 
 
 def summary_counts(diagnostics: Iterable[Diagnostic]) -> dict[str, int]:
@@ -409,3 +415,13 @@ def _uri(file: str) -> str:
     from urllib.parse import quote  # only SARIF needs it; keep it off the fast path
 
     return quote(file.replace("\\", "/"), safe="/")
+
+
+# One reporter per format, by name: the CLI's --format choices are this table's keys.
+REPORTERS: dict[str, Callable[[list[Diagnostic], _Where], str]] = {
+    "text": lambda found, w: render_text(found, w.sources, w.color, w.redact),
+    "json": lambda found, w: render_json(found),
+    "github": lambda found, w: render_github(found, w.base),
+    "sarif": lambda found, w: render_sarif(found, w.base, w.root_uri),
+}
+FORMATS = tuple(REPORTERS)

@@ -106,8 +106,19 @@ FAMILIES: dict[str, str] = {
 
 # A waiver accepts a cross-service finding or a security rule's finding; the waiver codes
 # themselves (PCF420, PCF421) cannot be waived.
-WAIVABLE: frozenset[str] = frozenset(
-    c for c in TITLES if c.startswith("PCF3") or (c.startswith("PCF4") and c < "PCF420"))
+NOT_WAIVABLE = frozenset({"PCF420", "PCF421"})
+WAIVABLE: set[str] = {c for c in TITLES if c[3:4] in "34" and c not in NOT_WAIVABLE}
+
+
+def register(titles: dict[str, str]) -> None:
+    """Add the codes a service brings (``Service.codes``: code → title), e.g. a package's
+    ``XYZ401``; a code that exists with another title is refused: codes are stable."""
+    for code, title in titles.items():
+        if TITLES.get(code, title) != title:
+            raise ValueError(f"diagnostic code {code} is already {TITLES[code]!r}")
+        TITLES[code] = title
+        if code[3:4] in "34" and code not in NOT_WAIVABLE:
+            WAIVABLE.add(code)
 
 
 def family(code: str) -> str:

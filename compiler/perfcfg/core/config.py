@@ -31,16 +31,3 @@ class Config:
     policy: model.Policy
     spans: dict[str, Span] = field(default_factory=dict)  # setting path → span of its value
     layout: str = "debian"    # perfcfg.yaml's deploy.layout: where the daemons' files go
-
-    # perfcfg's own keys inside daemon sections, under the names the later stages use
-    @property
-    def supervisor_sections(self) -> dict[str, dict[str, Any]]:
-        return self.own.get("supervisor", {})
-
-    @property
-    def redis_role(self) -> str:
-        return self.own.get("redis", {}).get("role", "cache")
-
-    @property
-    def redis_users(self) -> list[model.RedisUser]:
-        return self.own.get("redis", {}).get("users", [])

@@ -2,11 +2,11 @@
 
 A ``Setting`` is either written by a person (origin = the preset line or --set) or tuned by a
 rule (origin kind ``tuned``, with the rule id, its inputs and formula), or derived from the
-topology (origin kind ``derived``: e.g. pgbouncer's [databases] host from postgres.port).
+topology (origin kind ``derived``: one daemon's address from another's settings).
 
->>> s = Setting("postgres.work_mem", 64 << 20, Origin("set", None, "--set postgres.work_mem=64MB"))
+>>> s = Setting("exampled.work_mem", 64 << 20, Origin("set", None, "--set exampled.work_mem=64MB"))
 >>> s.service, s.name
-('postgres', 'work_mem')
+('exampled', 'work_mem')
 """
 
 from __future__ import annotations
@@ -43,38 +43,15 @@ class Setting:
         return self.origin.kind == "tuned"
 
 
-@dataclass(frozen=True)
-class ProgramPlan:
-    name: str
-    argv: tuple[str, ...]
-    processes: int
-    environment: tuple[tuple[str, str], ...]
-    options: tuple[tuple[str, Any], ...]      # [program:x] keys in canonical form
-
-
-@dataclass(frozen=True)
-class HbaRule:
-    type: str          # local | host | hostssl
-    database: str
-    user: str
-    address: str       # "" for local
-    method: str
-    comment: str
-    # database and user are names, never pg_hba keywords (a role called "all" is quoted)
-    literal: bool = False
-
-
 @dataclass
 class Plan:
     env: str
     kind: str
     settings: dict[str, Setting]
-    databases: list[dict[str, Any]]
-    users: list[tuple[str, str]]            # (name, auth-file secret)
-    programs: list[ProgramPlan]
-    hba: list[HbaRule]
-    secrets: list[str]                      # resolved secret values, for leak scans only
-    acl: list[str] = field(default_factory=list)   # Redis ACL file lines, passwords hashed
+    # Each service's part of the topology, in the shape its outputs read (a database's hba
+    # rules and roles, a pooler's databases, an ACL, the worker programs): service → part.
+    parts: dict[str, Any] = field(default_factory=dict)
+    secrets: list[str] = field(default_factory=list)   # resolved secret values, for leak scans
 
     def service(self, name: str, section: str | None = None,
                 nested: tuple[str, ...] = ()) -> list[Setting]:

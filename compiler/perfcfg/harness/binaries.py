@@ -1,22 +1,20 @@
-"""Where the daemon programs of each supported version live, and which are missing here.
+"""Where the programs of each daemon version live, and which are missing here.
 
-The default versions are Debian 12's (PostgreSQL 15, pgbouncer 1.18, Redis 7.0) and the test
-dependency's supervisor 4.3, found where Debian and the running interpreter put them; the
+Each service declares its daemon's programs once (a :class:`Binaries` passed to
+:func:`declare`, in its own package); this module only knows the install layout they share.
+The version a system package provides (``default``) is found where the package puts it; the
 others are installed by ``.ci/install-daemons.sh``, one folder per daemon-version under
 ``/opt/perfcfg-daemons`` (``$PERFCFG_DAEMONS_DIR``), e.g. ``postgresql-17/bin/postgres``, with a
 ``VERSION`` file saying which build it is. ``$PERFCFG_<DAEMON>_<VERSION>_BINDIR`` (dots as
 underscores, e.g. ``PERFCFG_POSTGRESQL_17_BINDIR=/usr/lib/postgresql/17/bin``) points one
-daemon-version at binaries of your own. The versioned PostgreSQL binaries are used directly:
-``/usr/bin/psql`` is Debian's Perl wrapper (3× slower, and it defaults to the system cluster's
-socket). supervisor is a Python package, so its "binary" is the interpreter that has it.
+daemon-version at binaries of your own. A daemon that is a Python package (``module``) has an
+interpreter that imports it as its "binary".
 
->>> sorted(BINARIES)  # doctest: +NORMALIZE_WHITESPACE
-['initdb', 'pg_ctl', 'pgbouncer', 'postgres', 'psql', 'redis-server', 'supervisord',
- 'valkey-server']
->>> bindir_variable("pgbouncer", "1.24")
-'PERFCFG_PGBOUNCER_1_24_BINDIR'
->>> folder("/opt/perfcfg-daemons", "valkey", "8.1")
-'/opt/perfcfg-daemons/valkey-8.1'
+>>> spec = Binaries("exampled", ("1.0", "2.0"), "1.0", {"exampled": "/nonexistent/exampled"})
+>>> bindir_variable("exampled", "2.0")
+'PERFCFG_EXAMPLED_2_0_BINDIR'
+>>> folder("/opt/perfcfg-daemons", "exampled", "2.0")
+'/opt/perfcfg-daemons/exampled-2.0'
 """
 
 from __future__ import annotations
@@ -27,49 +25,76 @@ import os
 import shutil
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
-PG_BINDIR = "/usr/lib/postgresql/15/bin"
 DEFAULT_PREFIX = "/opt/perfcfg-daemons"
 
-# Every supported version of each daemon, oldest first.
-VERSIONS: dict[str, tuple[str, ...]] = {
-    "postgresql": ("15", "16", "17", "18"),
-    "pgbouncer": ("1.18", "1.24"),
-    "redis": ("7.0", "8.0"),
-    "valkey": ("8.0", "8.1"),
-    "supervisor": ("4.2", "4.3"),
-}
-# The version a handle starts when none is given: what Debian 12 and the test venv provide.
-DEFAULT_VERSIONS: dict[str, str] = {
-    "postgresql": "15", "pgbouncer": "1.18", "redis": "7.0", "valkey": "8.1", "supervisor": "4.3",
-}
 
-# The default version's programs (tests monkeypatch these to simulate a missing daemon).
-BINARIES: dict[str, str] = {
-    "postgres": f"{PG_BINDIR}/postgres",
-    "initdb": f"{PG_BINDIR}/initdb",
-    "pg_ctl": f"{PG_BINDIR}/pg_ctl",
-    "psql": f"{PG_BINDIR}/psql",
-    "pgbouncer": "pgbouncer",
-    "redis-server": "redis-server",
-    "valkey-server": "valkey-server",
-    "supervisord": "supervisor",   # a Python package in the running interpreter
-}
-PROGRAM_DAEMON: dict[str, str] = {
-    "postgres": "postgresql", "initdb": "postgresql", "pg_ctl": "postgresql",
-    "psql": "postgresql", "pgbouncer": "pgbouncer", "redis-server": "redis",
-    "valkey-server": "valkey", "supervisord": "supervisor",
-}
-# psql only talks to pgbouncer's console (and Debian 12's psql 15 talks to 16-18 servers),
-# so every daemon-version uses the default one.
-DAEMON_NEEDS: dict[str, tuple[str, ...]] = {
-    "postgresql": ("postgres", "initdb", "psql"),
-    "pgbouncer": ("pgbouncer", "postgres", "initdb", "psql"),
-    "redis": ("redis-server",),
-    "valkey": ("valkey-server",),
-    "supervisor": ("supervisord",),
-}
-_UNVERSIONED = frozenset({"psql"})
+@dataclass(frozen=True)
+class Binaries:
+    """One daemon's programs: its supported versions, the one the system packages provide,
+    and where that one keeps each program."""
+
+    daemon: str
+    versions: tuple[str, ...]                  # every supported version, oldest first
+    default: str                               # the version found without install-daemons.sh
+    programs: Mapping[str, str]                # program → the default version's absolute path,
+                                               # or a name looked up on PATH
+    # programs of other daemons it needs to start too (each in that daemon's default version)
+    needs: tuple[str, ...] = ()
+    # further places of another version's programs, e.g. "/usr/lib/postgresql/{version}/bin"
+    system_dirs: tuple[str, ...] = ()
+    # programs always taken from the default version (a client that talks to every version)
+    shared: frozenset[str] = frozenset()
+    # the default version is looked for in the install-daemons.sh folder first (a daemon the
+    # system packages do not have)
+    prefix_first: bool = False
+    # a Python package: the "program" is an interpreter that imports this module
+    module: str | None = None
+    label: str = field(default="", compare=False)   # how errors name it; default: the daemon
+
+    def __post_init__(self) -> None:
+        if self.default not in self.versions:
+            raise ValueError(f"{self.daemon}: default version {self.default} is not one of "
+                             f"{', '.join(self.versions)}")
+
+
+# Filled by declare(): daemon → its spec, program → its daemon's spec, and the default
+# version's program locations (tests point one at a missing file to simulate its absence).
+DAEMONS: dict[str, Binaries] = {}
+PROGRAMS: dict[str, Binaries] = {}
+BINARIES: dict[str, str] = {}
+
+
+def declare(spec: Binaries) -> Binaries:
+    """Make ``spec``'s programs findable by name; a service calls this once for its daemon."""
+    known = DAEMONS.get(spec.daemon)
+    if known is not None and known != spec:
+        raise ValueError(f"two different program lists declared for {spec.daemon}")
+    DAEMONS[spec.daemon] = spec
+    for name, where in spec.programs.items():
+        other = PROGRAMS.get(name)
+        if other is not None and other.daemon != spec.daemon:
+            raise ValueError(f"program {name} is declared by {other.daemon} and {spec.daemon}")
+        PROGRAMS[name] = spec
+        BINARIES.setdefault(name, where)
+    return spec
+
+
+def versions(daemon: str) -> tuple[str, ...]:
+    return _spec(daemon).versions
+
+
+def default_version(daemon: str) -> str:
+    return _spec(daemon).default
+
+
+def _spec(daemon: str) -> Binaries:
+    try:
+        return DAEMONS[daemon]
+    except KeyError:
+        raise ValueError(f"no programs are declared for {daemon!r} "
+                         f"(declared: {', '.join(sorted(DAEMONS)) or 'none'})") from None
 
 
 def bindir_variable(daemon: str, version: str) -> str:
@@ -86,14 +111,16 @@ def prefix(environ: Mapping[str, str] = os.environ) -> str:
     return environ.get("PERFCFG_DAEMONS_DIR") or DEFAULT_PREFIX
 
 
-def _version_of(name: str, version: str | None) -> str:
-    daemon = PROGRAM_DAEMON[name]
-    if version is None or name in _UNVERSIONED:
-        return DEFAULT_VERSIONS[daemon]
-    if version not in VERSIONS[daemon]:
-        raise ValueError(f"{daemon} {version} is not supported "
-                         f"(supported: {', '.join(VERSIONS[daemon])})")
-    return version
+def _version_of(name: str, version: str | None) -> tuple[Binaries, str]:
+    spec = PROGRAMS.get(name)
+    if spec is None:
+        raise ValueError(f"no daemon declares a program called {name!r}")
+    if version is None or name in spec.shared:
+        return spec, spec.default
+    if version not in spec.versions:
+        raise ValueError(f"{spec.daemon} {version} is not supported "
+                         f"(supported: {', '.join(spec.versions)})")
+    return spec, version
 
 
 def _executable(path: str) -> str | None:
@@ -105,46 +132,48 @@ def _on_path(target: str) -> str | None:
         (p for p in (f"/usr/sbin/{target}", f"/usr/bin/{target}") if os.access(p, os.X_OK)), None)
 
 
-def _supervisor_python(version: str, environ: Mapping[str, str]) -> str | None:
-    """An interpreter that runs ``-m supervisor.supervisord`` of ``version``."""
-    own = environ.get(bindir_variable("supervisor", version))
+def _located(target: str) -> str | None:
+    return _executable(target) if os.path.isabs(target) else _on_path(target)
+
+
+def _python(spec: Binaries, name: str, version: str, environ: Mapping[str, str]) -> str | None:
+    """An interpreter that runs ``-m <module>`` of ``version``."""
+    own = environ.get(bindir_variable(spec.daemon, version))
     if own:   # the user's own binaries, and nothing else (as for every other daemon)
         return _executable(f"{own}/python")
-    candidates = [f"{folder(prefix(environ), 'supervisor', version)}/bin/python"]
-    if version == DEFAULT_VERSIONS["supervisor"] and not own:
-        if importlib.util.find_spec(BINARIES["supervisord"]) is None:
+    if version == spec.default and spec.module is not None:
+        if importlib.util.find_spec(BINARIES[name]) is None:
             return None
         try:
-            installed = importlib.metadata.version("supervisor")
+            installed = importlib.metadata.version(spec.module)
         except importlib.metadata.PackageNotFoundError:
             installed = version   # a source checkout on sys.path: trust the default
         if installed.split(".")[:2] == version.split("."):
             return sys.executable
-    return next((p for p in candidates if _executable(p)), None)
+    return _executable(f"{folder(prefix(environ), spec.daemon, version)}/bin/python")
 
 
 def binary(name: str, version: str | None = None,
            environ: Mapping[str, str] = os.environ) -> str | None:
-    """Absolute path of program ``name`` of daemon version ``version`` (None: the default).
+    """Absolute path of program ``name`` of its daemon's ``version`` (None: the default).
 
-    For ``supervisord`` the path is a Python interpreter that has that supervisor. None when
+    For a daemon that is a Python package the path is an interpreter that has it. None when
     that version is not installed here.
     """
-    v = _version_of(name, version)
-    daemon = PROGRAM_DAEMON[name]
-    if name == "supervisord":
-        return _supervisor_python(v, environ)
-    own = environ.get(bindir_variable(daemon, v))
+    spec, v = _version_of(name, version)
+    if spec.module is not None:
+        return _python(spec, name, v, environ)
+    own = environ.get(bindir_variable(spec.daemon, v))
     if own:
         return _executable(f"{own}/{name}")
-    if v == DEFAULT_VERSIONS[daemon] and daemon != "valkey":
-        target = BINARIES[name]
-        return _executable(target) if os.path.isabs(target) else _on_path(target)
-    found = _executable(f"{folder(prefix(environ), daemon, v)}/bin/{name}")
-    if found is None and daemon == "postgresql":
-        found = _executable(f"/usr/lib/postgresql/{v}/bin/{name}")   # Debian/PGDG packages
-    if found is None and daemon == "valkey" and v == DEFAULT_VERSIONS["valkey"]:
-        found = _on_path(BINARIES[name])
+    in_prefix = f"{folder(prefix(environ), spec.daemon, v)}/bin/{name}"
+    if v == spec.default and not spec.prefix_first:
+        return _located(BINARIES[name])
+    found = _executable(in_prefix)
+    for pattern in spec.system_dirs:
+        found = found or _executable(f"{pattern.format(version=v)}/{name}")
+    if found is None and v == spec.default:
+        found = _located(BINARIES[name])
     return found
 
 
@@ -154,26 +183,27 @@ def which(name: str, version: str | None = None) -> str | None:
 
 
 def missing(daemon: str, version: str | None = None) -> list[str]:
-    """The binaries ``daemon`` (postgresql, pgbouncer, redis, valkey, supervisor) needs but
-    lacks in ``version`` (None: the default version)."""
+    """The programs ``daemon`` needs but lacks in ``version`` (None: the default version):
+    its own, and those of other daemons it needs (in their default versions)."""
+    spec = _spec(daemon)
     lacking = []
-    for name in DAEMON_NEEDS[daemon]:
-        own = version if PROGRAM_DAEMON[name] == daemon else None
+    for name in (*spec.programs, *spec.needs):
+        own = version if PROGRAMS.get(name) is spec else None
         if binary(name, own) is None:
             lacking.append(name if own is None else f"{name} {own}")
     return lacking
 
 
 def installed(daemon: str) -> list[str]:
-    """The supported versions of ``daemon`` whose binaries are all present, oldest first."""
-    return [v for v in VERSIONS[daemon] if not missing(daemon, v)]
+    """The supported versions of ``daemon`` whose programs are all present, oldest first."""
+    return [v for v in versions(daemon) if not missing(daemon, v)]
 
 
 def build_info(daemon: str, version: str | None = None,
                environ: Mapping[str, str] = os.environ) -> dict[str, str]:
     """The ``VERSION`` facts of an install-daemons.sh folder (daemon, version, release, build,
     source), or ``{}`` for a system or ``$…_BINDIR`` binary."""
-    v = version or DEFAULT_VERSIONS[daemon]
+    v = version or default_version(daemon)
     if environ.get(bindir_variable(daemon, v)):
         return {}
     path = f"{folder(prefix(environ), daemon, v)}/VERSION"

@@ -29,9 +29,6 @@ from typing import TypeVar
 
 from perfcfg.harness.errors import DaemonError
 
-SERVICE_USER = "postgres"
-"""Unprivileged account for postgres/initdb/pgbouncer, which refuse to run as root."""
-
 LOG_TAIL_LINES = 30
 T = TypeVar("T")
 
@@ -51,8 +48,9 @@ class Account:
         return {"user": self.uid, "group": self.gid, "extra_groups": []}
 
 
-def service_account(name: str = SERVICE_USER) -> Account:
-    """The account to drop to when we are root; ourselves otherwise."""
+def service_account(name: str) -> Account:
+    """The account to drop to when we are root (``name``: a daemon that refuses to run as
+    root names its own); ourselves otherwise."""
     if os.geteuid() != 0:
         return Account(None, None)
     try:

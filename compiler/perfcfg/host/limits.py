@@ -13,7 +13,7 @@ fd limit below a daemon's need (a daemon started from this shell without its uni
 >>> from perfcfg.core.spans import Origin
 >>> from perfcfg.host.detect import Limits
 >>> s = Setting("sysctl.net.core.somaxconn", 4096, Origin("tuned"))
->>> plan = Plan("production", "production", {s.path: s}, [], [], [], [], [])
+>>> plan = Plan("production", "production", {s.path: s})
 >>> rows, found = check(plan, Limits({"net.core.somaxconn": 128}, (1024, 4096), {}))
 >>> rows[0].ok, [d.code for d in found]
 (False, ['PCF317'])

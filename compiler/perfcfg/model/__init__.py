@@ -4,7 +4,8 @@ daemon parameters).
 ``spec.py`` declares them with pydantic; ``scripts/gen_model.py`` compiles that into
 ``records.py`` (immutable records and the core schemas pydantic built), which is what perfcfg
 runs with, re-exported here, so the pre-commit path never imports pydantic. ``rules.py`` holds
-the checks both run; ``base.py`` the record class; ``schema.py`` writes the JSON Schemas.
+the checks both run; ``base.py`` the record class. ``perfcfg schema`` (``cli/schema.py``)
+writes the JSON Schemas from them and the services' catalogs.
 
 >>> from perfcfg.model import Targets
 >>> Targets().postgres

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 from perfcfg.core import units
 
 NAME = r"^[A-Za-z_][A-Za-z0-9_.-]{0,62}$"
-REDIS_NAME = r"^[A-Za-z0-9_.-]{1,64}$"
+# a cache ACL user name: letters, digits, _ . - (no spaces, which end an ACL rule)
+ACL_NAME = r"^[A-Za-z0-9_.-]{1,64}$"
 ENV_KEY = r"^[A-Za-z_][A-Za-z0-9_]*$"
 SECRET_REF = re.compile(r"^\$\{(env|file):([^}]+)\}$")
 SIZE_PATTERN = r"^[0-9]+(\.[0-9]+)?\s*(B|KiB|MiB|GiB|TiB|kB|KB|MB|GB|TB)?$"

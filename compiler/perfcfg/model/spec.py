@@ -2,7 +2,7 @@
 
 This is the one definition of the project file, the host profile, the workload, databases,
 users, direct clients, Redis ACL users, waivers and the memory budget. It feeds three things:
-the JSON Schemas for editors (:mod:`perfcfg.model.schema`), the documentation, and
+the JSON Schemas for editors (:mod:`perfcfg.cli.schema`), the documentation, and
 ``scripts/gen_model.py``, which compiles it into :mod:`perfcfg.model` — the classes and
 pydantic-core schemas perfcfg runs with, so that ``perfcfg validate`` (a pre-commit hook) does
 not pay for importing pydantic and building its models on every commit. The checks themselves
@@ -25,7 +25,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from perfcfg.core import units
 from perfcfg.model import rules
-from perfcfg.model.rules import DURATION_PATTERN, NAME, REDIS_NAME, SIZE_PATTERN
+from perfcfg.model.rules import ACL_NAME, DURATION_PATTERN, NAME, SIZE_PATTERN
 
 EnvKind = Literal["development", "staging", "production"]
 
@@ -164,7 +164,7 @@ class Program(rules.ProgramMethods, Strict):
     user: str | None = Field(None, max_length=63)
     directory: str | None = None
     run_as: str | None = Field(None, pattern=r"^[a-z_][a-z0-9_-]*$")
-    redis_user: str | None = Field(None, pattern=REDIS_NAME)
+    redis_user: str | None = Field(None, pattern=ACL_NAME)
     environment: Annotated[dict[str, str | int | float | bool],
                            AfterValidator(rules.env_keys)] = {}
     supervisor: dict[str, Any] = {}
@@ -234,7 +234,7 @@ class RedisUser(Strict):
     True
     """
 
-    name: str = Field(pattern=REDIS_NAME)
+    name: str = Field(pattern=ACL_NAME)
     password: Annotated[str | None, AfterValidator(rules.acl_password)] = None
     nopass: bool = False
     enabled: bool = True

@@ -16,11 +16,34 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from perfcfg.harness.binaries import Binaries
 from perfcfg.services import catalog as catalogs
+from perfcfg.services.calculator import Calculator
+from perfcfg.services.net import Endpoint
+from perfcfg.services.topology import Topology
+from perfcfg.services.verifier import Verifier
+from perfcfg.tune.budget import Part
+from perfcfg.tune.checks import Check
+from perfcfg.tune.context import Recommendation, TuneContext
+from perfcfg.tune.limits import NeedsFn
+
+TuningGroup = Callable[[TuneContext, Mapping[str, Any]], list[Recommendation]]
+
+
+@dataclass(frozen=True)
+class ContextPart:
+    """What a service adds to the tuning context: fields of ``TuneContext`` (e.g. ``pools``,
+    ``programs``), versions and build facts its rules read, facts about itself, memory shares
+    the preset stated for it."""
+
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    versions: Mapping[str, Any] = field(default_factory=dict)
+    facts: Mapping[str, Any] = field(default_factory=dict)
+    shares: Mapping[str, Any] = field(default_factory=dict)
 
 if TYPE_CHECKING:
     from perfcfg.core.config import Config
-    from perfcfg.core.plan import Plan
+    from perfcfg.core.plan import Plan, Setting
     from perfcfg.services.actions import Action
     from perfcfg.services.output import Output, Placement
     from perfcfg.services.rules import Rule
@@ -28,7 +51,8 @@ if TYPE_CHECKING:
 
 def targets_version(service: Service, targets: Any) -> str:
     """The version string ``targets`` gives this service, as written in perfcfg.yaml."""
-    stated = getattr(targets, service.target_key(targets).split(".", 1)[1])
+    # a service perfcfg.yaml cannot version (a package's daemon without a targets key)
+    stated = getattr(targets, service.target_key(targets).split(".", 1)[1], None)
     return str(stated or service.version(targets))
 
 
@@ -100,6 +124,50 @@ class Service:
     replaced: Mapping[str, str] = field(default_factory=dict)
     # The catalog narrowed to the build the targets state (values a build without lz4 lacks).
     build: Callable[[catalogs.Catalog, Any], catalogs.Catalog] | None = None
+    # Where its files, findings and tuning come among the services' (registry order): the
+    # built-in ones are 10 (postgres) to 40 (supervisor); a service a package adds comes after.
+    order: int = 100
+    # Its daemons' programs per version (harness.binaries): one per daemon it can target.
+    binaries: tuple[Binaries, ...] = ()
+    # How ``perfcfg verify`` checks its files against its real daemon (None: it cannot).
+    verifier: Verifier | None = None
+    # Tuning (stages/tune.py runs them): its groups with their phase (groups run phase by
+    # phase, services in registry order within one; the built-ins use 10–90), where its files
+    # go (after all tuning), its part of the host's memory, what it needs of the kernel, its
+    # cross-service checks and its worst-case memory for PCF301.
+    tuning: tuple[tuple[int, TuningGroup], ...] = ()
+    placing: tuple[TuningGroup, ...] = ()
+    memory: Part | None = None
+    needs: NeedsFn | None = None
+    checks: tuple[Check, ...] = ()
+    worst_case: Callable[[TuneContext, Mapping[str, Any]], dict[str, int]] | None = None
+    # Its part of the tuning context, from the validated input (versions, facts, pools…),
+    # and the facts about it that hold whatever the input (e.g. where its fd limit is set).
+    context: Callable[[Config], ContextPart] | None = None
+    facts: Mapping[str, Any] = field(default_factory=dict)
+    # Topology (stages/planner.py): settings that follow from the others' (put into the
+    # settings if no one set them), its part of the Plan (Plan.parts[name]), what a worker
+    # program needs in its environment to reach it, and where it is reached.
+    derive: Callable[[Config, dict[str, Setting]], None] | None = None
+    topology: Callable[[Topology], Any] | None = None
+    client_env: Callable[[Topology, Any], dict[str, str]] | None = None
+    endpoint: Endpoint | None = None
+    # What its file writes for a resolved secret at a setting path (a hash), if not the value.
+    hash_secret: Callable[[str, str], str] | None = None
+    # A tuned value in the shape its catalog gives the parameter, where a rule's differs.
+    canonical: Callable[[str, Any], Any] | None = None
+    # Diagnostic codes it brings besides perfcfg's own (code → title), e.g. its policy rules':
+    # registered when the service is (core/codes.py), documented in its package.
+    codes: Mapping[str, str] = field(default_factory=dict)
+    # Where its catalogs are when not among perfcfg's (a package's own folder).
+    catalogs: Any = None
+    # ``perfcfg tune <name>``: the stand-alone calculator for its daemon (None: none).
+    calculator: Calculator | None = None
+    # perfcfg's own record keys whose value, when left unset or auto, is one of its settings
+    # (``databases.pool_size`` → ``pgbouncer.default_pool_size``): what explain answers.
+    fallbacks: Mapping[str, str] = field(default_factory=dict)
+    # A parameter people know it by and a value, for hints (``("work_mem", "64MB")``).
+    example: tuple[str, ...] = ()
 
     def daemon_of(self, targets: Any) -> str:
         return self.flavour(targets) if self.flavour is not None else self.daemon

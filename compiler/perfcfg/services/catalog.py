@@ -21,7 +21,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from perfcfg.core.units import UnitError
@@ -64,7 +63,7 @@ class Catalog:
 
 
 # Folders searched after the packaged catalogs (a test's own catalogs, for one).
-EXTRA_DIRS: list[Path] = []
+EXTRA_DIRS: list[Any] = []   # Paths or importlib.resources Traversables
 
 
 def _files() -> list[Any]:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from perfcfg.core.diagnostics import Diagnostic
 from perfcfg.core.encoding import EncodeError, comment_text
@@ -25,8 +25,24 @@ from perfcfg.core.plan import Plan, Setting
 if TYPE_CHECKING:
     from perfcfg.core.config import Config
     from perfcfg.services.actions import Action
-    from perfcfg.services.base import Service
     from perfcfg.services.catalog import Param
+
+
+class Owner(Protocol):
+    """The service an output belongs to, as a renderer uses it (services/base.py's Service)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def encode(self) -> Callable[[Param, Any], str]: ...
+
+    @property
+    def placement(self) -> Callable[[Config, Plan], Placement] | None: ...
+
+    def param(self, targets: Any, name: str, section: str | None = None) -> Param | None: ...
+
+    def daemon_of(self, targets: Any) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -77,7 +93,7 @@ class Output:
 class Rendered:
     """A rendered file, with the service and output that made it (what post outputs read)."""
 
-    service: Service | None     # None: a file about the host, not one daemon (sysctl.d)
+    service: Owner | None       # None: a file about the host, not one daemon (sysctl.d)
     output: Output
     data: bytes
 
@@ -115,7 +131,7 @@ class RenderContext:
 
     def __init__(self, plan: Plan, config: Config, header: dict[str, Any], layout: bool = True):
         self.plan, self.config, self.header, self.layout = plan, config, header, layout
-        self.service: Service | None = None        # the service rendering now
+        self.service: Owner | None = None          # the service rendering now
         self.diagnostics: list[Diagnostic] = []
 
     def fail(self, path: str, exc: Exception) -> None:
@@ -149,10 +165,10 @@ class RenderContext:
             lines.append("secrets: PLACEHOLDERS (built with --secrets placeholder; not deployable)")
         return [comment_text(line) for line in lines]
 
-    def param(self, service: Service, name: str, section: str | None = None) -> Param | None:
+    def param(self, service: Owner, name: str, section: str | None = None) -> Param | None:
         return service.param(self.config.targets, name, section)
 
-    def lines(self, service: Service, settings: list[Setting],
+    def lines(self, service: Owner, settings: list[Setting],
               fmt: Callable[[Param, Any], str] | None = None, section: str | None = None
               ) -> list[dict[str, str]]:
         """``name = value`` lines for ``settings``, each encoded by ``fmt`` (the service's

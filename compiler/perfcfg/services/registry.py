@@ -1,6 +1,9 @@
 """The services perfcfg compiles for, in the order their files and diagnostics appear.
 
-Adding a daemon is one package under ``services/`` with a ``service.py`` and one line here.
+Services are found through the ``perfcfg.services`` entry-point group, perfcfg's own included
+(pyproject.toml lists them), so a package that adds a daemon registers its ``Service`` the same
+way and no file of perfcfg changes. Each entry point names a :class:`~perfcfg.services.base.
+Service`; they are ordered by ``Service.order``, then name.
 
 >>> by_name("redis").daemon
 'redis'
@@ -15,17 +18,48 @@ Adding a daemon is one package under ``services/`` with a ``service.py`` and one
 
 from __future__ import annotations
 
+from importlib.metadata import entry_points
 from typing import Any
 
-from perfcfg.services import manifest, sysctl
+from perfcfg.core import codes
+from perfcfg.harness import binaries as harness_binaries
+from perfcfg.harness.binaries import Binaries
+from perfcfg.services import catalog, manifest, sysctl
 from perfcfg.services.base import Service, targets_version
 from perfcfg.services.output import Output
-from perfcfg.services.pgbouncer.service import SERVICE as PGBOUNCER
-from perfcfg.services.postgres.service import SERVICE as POSTGRES
-from perfcfg.services.redis.service import SERVICE as REDIS
-from perfcfg.services.supervisor.service import SERVICE as SUPERVISOR
 
-SERVICES: tuple[Service, ...] = (POSTGRES, PGBOUNCER, REDIS, SUPERVISOR)
+GROUP = "perfcfg.services"
+
+
+class RegistryError(RuntimeError):
+    """A package registered something in ``perfcfg.services`` that is not a usable service."""
+
+
+def load(group: str = GROUP) -> tuple[Service, ...]:
+    """Every service registered in ``group``, ordered; two services of one name, or an entry
+    point that is not a ``Service``, is an error naming the package that registered it."""
+    found: dict[str, Service] = {}
+    for point in entry_points(group=group):
+        service = point.load()
+        where = f"{point.value} ({point.dist.name if point.dist else 'unknown package'})"
+        if not isinstance(service, Service):
+            raise RegistryError(f"entry point {point.name} = {where} is not a perfcfg Service")
+        if service.name != point.name:
+            raise RegistryError(f"entry point {point.name} = {where} names service "
+                                f"{service.name!r}: the two must agree")
+        if service.name in found:
+            raise RegistryError(f"two packages register a service called {service.name!r}")
+        found[service.name] = service
+        codes.register(dict(service.codes))
+        if service.catalogs is not None and service.catalogs not in catalog.EXTRA_DIRS:
+            catalog.EXTRA_DIRS.append(service.catalogs)
+    if not found:
+        raise RegistryError("no perfcfg services are registered: perfcfg's own package metadata "
+                            "is missing (install it: pip install -e .)")
+    return tuple(sorted(found.values(), key=lambda s: (s.order, s.name)))
+
+
+SERVICES: tuple[Service, ...] = load()
 # Files about the host rather than one daemon (the kernel settings), after the services'.
 HOST: tuple[Output, ...] = (sysctl.OUTPUT,)
 # Files made from the services' files once those are rendered, in order.
@@ -51,6 +85,16 @@ def daemons(targets: Any) -> dict[str, tuple[str, str]]:
     """Service name → (daemon, version) that ``targets`` run, e.g. ``("valkey", "8.1")``: the
     binaries ``verify`` and the real-daemon tests start."""
     return {s.name: (s.daemon_of(targets), targets_version(s, targets)) for s in SERVICES}
+
+
+def binaries() -> dict[str, Binaries]:
+    """Daemon → its programs per version, for every daemon a service can target."""
+    return {spec.daemon: spec for s in SERVICES for spec in s.binaries}
+
+
+def missing(daemon: str, version: str | None = None) -> list[str]:
+    """The programs ``daemon`` of ``version`` (None: its default) lacks on this machine."""
+    return harness_binaries.missing(binaries()[daemon].daemon, version)
 
 
 def file_names() -> tuple[str, ...]:

@@ -345,6 +345,12 @@ def _record_unset(history: History, path: Path, span: Span, origin: str) -> None
 
 # -- --set -------------------------------------------------------------------------------
 
+def _example() -> tuple[str, str]:
+    """A setting path and value to show in a --set hint: the first service's example."""
+    service = next(s for s in registry.SERVICES if s.example)
+    return f"{service.name}.{service.example[0]}", service.example[1]
+
+
 SET_FILE = "--set"   # the "file" of values given on the command line; line N = the Nth flag
 
 
@@ -366,7 +372,7 @@ def apply_set(tree: Mapping, assignment: str, history: History, index: int = 1
     at_path = Span(SET_FILE, index, 1, index, len(raw_path) + 1)
     if "=" not in assignment:
         return [Diagnostic("PCF501", "error", f"{label}: expected PATH=VALUE", at_path, raw_path,
-                           hint=f"e.g. --set {raw_path or 'postgres.work_mem'}=64MB")]
+                           hint=f"e.g. --set {raw_path or _example()[0]}={_example()[1]}")]
     raw_value = assignment.split("=", 1)[1]
     parts = raw_path.strip().split(".")
     if not all(parts):

@@ -125,8 +125,9 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
     )
 
     mode = req.secrets_mode or proj.file.secrets.mode
-    plan, found, cross = planner.make_plan(config, history, req, mode,
-                                           tuple(Path(d) for d in proj.file.secrets.dirs))
+    plan, found, cross = planner.make_plan(config, history, planner.Secrets(
+        mode, req.environ, Path(req.project_dir), tuple(Path(d) for d in proj.file.secrets.dirs),
+        hashed=req.render))
     secrets = plan.secrets if plan is not None else []
     result.plan = plan
     diags.extend(found)

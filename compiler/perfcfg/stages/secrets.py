@@ -1,19 +1,15 @@
 """Secrets by reference: ``${env:NAME}`` and ``${file:path}``, resolved only at build time.
 
-The values never reach a diagnostic, ``explain`` or the input hash. pgbouncer's auth file gets
-a SCRAM-SHA-256 secret whose salt is derived from the user name and the password (HMAC), so
-the same inputs always give the same bytes, and the password itself is never written.
+The values never reach a diagnostic, ``explain`` or the input hash; each service hashes what
+it writes (its ``secrets.py``), so the password itself is never written.
 
->>> s = scram_sha256("secret", "bot")
->>> s.startswith("SCRAM-SHA-256$4096:") and s == scram_sha256("secret", "bot")
-True
+>>> is_reference("${env:DB_PASSWORD}"), is_reference("plain")
+(True, False)
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import hmac
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,9 +18,6 @@ from pathlib import Path
 from perfcfg.core.files import ReadError, inside, read_bounded
 from perfcfg.core.redact import encoded_forms, remember
 from perfcfg.model import SECRET_REF
-
-SCRAM_ITERATIONS = 4096  # PostgreSQL's default scram_iterations (PG 16 made it settable)
-
 
 _PLACEHOLDER = "or build with --secrets placeholder for snapshot builds"
 
@@ -106,39 +99,6 @@ class SecretResolver:
 
 def is_reference(value: object) -> bool:
     return isinstance(value, str) and SECRET_REF.match(value) is not None
-
-
-def scram_salt(password: str, user: str) -> bytes:
-    """16 bytes derived from the user and password (HMAC-SHA-256), so builds are reproducible.
-
-    A random salt would change userlist.txt on every build. The price: two environments that
-    give one user the same password get the same secret, which shows the reuse to whoever can
-    read both files (they are 0600) — use distinct passwords per environment.
-    """
-    return hmac.new(password.encode(), b"perfcfg-scram-salt:" + user.encode(),
-                    hashlib.sha256).digest()[:16]
-
-
-def scram_sha256(password: str, user: str, iterations: int = SCRAM_ITERATIONS,
-                 salt: bytes | None = None) -> str:
-    """A PostgreSQL-format SCRAM-SHA-256 secret (RFC 5803), by default with a derived salt."""
-    salt = scram_salt(password, user) if salt is None else salt
-    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
-    client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
-    stored_key = hashlib.sha256(client_key).digest()
-    server_key = hmac.new(salted, b"Server Key", hashlib.sha256).digest()
-    b64 = lambda b: base64.b64encode(b).decode()  # noqa: E731
-    return f"SCRAM-SHA-256${iterations}:{b64(salt)}${b64(stored_key)}:{b64(server_key)}"
-
-
-def supervisor_password_hash(password: str) -> str:
-    """supervisord's hashed password form for its HTTP servers: ``{SHA}`` + hex SHA-1."""
-    return "{SHA}" + hashlib.sha1(password.encode()).hexdigest()
-
-
-def redis_password_hash(password: str) -> str:
-    """Redis ACL's hashed password form: ``#`` + hex SHA-256."""
-    return "#" + hashlib.sha256(password.encode()).hexdigest()
 
 
 # Shorter secrets are not looked for in the generated files: they would match by chance.

@@ -1,8 +1,11 @@
-"""The host's memory split: OS reserve, workers, pgbouncer, Redis and PostgreSQL.
+"""The host's memory split: OS reserve, workers, then each service's part.
 
-Stated shares (bytes or fractions in :class:`Shares`) win; ``auto`` parts are tuned and
-PostgreSQL gets what is left. Each part is what that daemon may really use at worst, so the
-parts add up to at most the host's memory (a ``shortfall`` says by how much a preset overshot).
+Each service that runs on the host claims its part (a :class:`Part`, carried by the tuning
+context): a ``fixed`` part is what the daemon needs whatever the host (a pooler's buffers); a
+``share`` part takes its share of what the fixed parts leave (a cache); a ``rest`` part takes
+what is left after those (the database). Stated shares win inside each part. Each part is what
+that daemon may really use at worst, so the parts add up to at most the host's memory (a
+``shortfall`` says by how much a preset overshot).
 
 >>> from perfcfg.tune.context import Host, TuneContext, GiB
 >>> b = plan(TuneContext("staging", Host(16 * GiB, 4), (), ()))
@@ -12,14 +15,13 @@ parts add up to at most the host's memory (a ``shortfall`` says by how much a pr
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
-from perfcfg.services.pgbouncer import tuning as pgbouncer
 from perfcfg.tune.context import GiB, MiB, Recommendation, TuneContext
 from perfcfg.tune.findings import Finding
-from perfcfg.tune.util import floor_to, mib_text, rec, runs
+from perfcfg.tune.util import floor_to, mib_text, rec
 
 # A minimal Debian host (kernel, systemd, journald, sshd, cron, supervisord itself) idles at
 # ~150–200 MiB RSS, and the kernel keeps vm.min_free_kbytes free: 256 MiB is the floor.
@@ -28,25 +30,20 @@ OS_RESERVE_FLOOR = 256 * MiB
 # 10% keeps them and the admin's tools out of the daemons' budgets, capped where that stops.
 OS_RESERVE_FRACTION = 0.10
 OS_RESERVE_CAP = 8 * GiB
-# pgbouncer: one process of a few MiB plus ~2 × pkt_buf (4096, doc/config.md) per connection
-# (pgbouncer's features page gives "~2 kB per connection" as the idle minimum).
-PGBOUNCER_BASE = 8 * MiB
-PGBOUNCER_PKT_BUF = 4096
-PGBOUNCER_BUFFERS_PER_CONNECTION = 2
-# Redis: an empty redis-server is ~3–10 MiB RSS; the rest covers client buffers and backlog.
-REDIS_BASE = 16 * MiB
-# mem_fragmentation_ratio is often 1.1–1.5 (Redis memory-optimization docs); 1.2 is typical for
-# jemalloc with small values, and RSS is what the cgroup charges.
-REDIS_FRAGMENTATION = 1.2
-# Redis administration page: with RDB saves or AOF rewrites "Redis can use up to 2 times the
-# memory normally used" (fork copy-on-write).
-REDIS_FORK_FACTOR = 2.0
-# Auto share of the memory left after OS, workers and pgbouncer: a cache is a side dish to the
-# database; a store holds primary data and gets more.
-REDIS_AUTO_SHARE = {"cache": 0.15, "store": 0.25}
-REDIS_MIN_MAXMEMORY = 8 * MiB
-# PostgreSQL below 128 MiB (its default shared_buffers alone) cannot run a useful workload.
-POSTGRES_MIN = 128 * MiB
+
+Phase = Literal["fixed", "share", "rest"]
+PHASES: tuple[Phase, ...] = ("fixed", "share", "rest")
+
+
+@dataclass(frozen=True)
+class Part:
+    """A service's claim on the host's memory: ``size(ctx, free)`` gets the bytes free at its
+    phase's turn and returns the ``budget.<service>`` recommendation, whose value is what the
+    daemon may use at worst (its reason and inputs say how)."""
+
+    service: str
+    phase: Phase
+    size: Callable[[TuneContext, int], Recommendation]
 
 
 @dataclass(frozen=True)
@@ -54,14 +51,12 @@ class Budget:
     host: int
     os_reserve: int
     workers: int
-    pgbouncer: int
-    redis: int                  # Redis' worst-case RSS: maxmemory × fragmentation × fork + base
-    redis_maxmemory: int
-    postgres: int
+    parts: Mapping[str, int] = field(default_factory=dict)     # service → bytes at worst
+    details: Mapping[str, Recommendation] = field(default_factory=dict)  # service → its rec
 
     @property
     def total(self) -> int:
-        return self.os_reserve + self.workers + self.pgbouncer + self.redis + self.postgres
+        return self.os_reserve + self.workers + sum(self.parts.values())
 
     @property
     def shortfall(self) -> int:
@@ -69,111 +64,71 @@ class Budget:
         return max(0, self.total - self.host)
 
 
-def redis_persists(ctx: TuneContext) -> bool:
-    return ctx.redis_persistence or ctx.redis_role == "store"
-
-
-def redis_fork_factor(ctx: TuneContext) -> float:
-    return REDIS_FORK_FACTOR if redis_persists(ctx) else 1.0
-
-
-def redis_footprint(ctx: TuneContext, maxmemory: int) -> int:
-    return int(maxmemory * REDIS_FRAGMENTATION * redis_fork_factor(ctx)) + REDIS_BASE
-
-
-def redis_maxmemory_for(ctx: TuneContext, budget: int) -> int:
-    usable = (budget - REDIS_BASE) / (REDIS_FRAGMENTATION * redis_fork_factor(ctx))
-    return max(REDIS_MIN_MAXMEMORY, floor_to(usable, MiB))
-
-
-def _share(value: float | None, host: int) -> int | None:
+def stated(ctx: TuneContext, name: str) -> int | None:
+    """Bytes the preset stated for budget part ``name`` (a fraction is of the host), or None."""
+    value = ctx.shares.of(name)
     if value is None or isinstance(value, bool):
         return None
-    return int(value) if isinstance(value, int) else floor_to(host * value, MiB)
+    return int(value) if isinstance(value, int) else floor_to(ctx.host.memory * value, MiB)
 
 
 def os_reserve(ctx: TuneContext) -> int:
-    stated = _share(ctx.shares.os_reserve, ctx.host.memory)
-    if stated is not None:
-        return stated
+    given = stated(ctx, "os_reserve")
+    if given is not None:
+        return given
     auto = min(OS_RESERVE_CAP, floor_to(ctx.host.memory * OS_RESERVE_FRACTION, MiB))
     return max(OS_RESERVE_FLOOR, auto)
 
 
-def pgbouncer_memory(ctx: TuneContext) -> int:
-    if not runs(ctx, "pgbouncer"):
-        return 0
-    servers = sum(d.cap for d in pgbouncer.database_pools(ctx, {})) * 2
-    connections = pgbouncer.max_client_conn(ctx) + servers
-    per_conn = PGBOUNCER_PKT_BUF * PGBOUNCER_BUFFERS_PER_CONNECTION
-    return PGBOUNCER_BASE + floor_to(connections * per_conn + MiB - 1, MiB)
+def _parts(ctx: TuneContext) -> list[Part]:
+    """Every part, phase by phase, in service order."""
+    return [p for phase in PHASES for p in ctx.parts if p.phase == phase]
 
 
-def _redis(ctx: TuneContext, free: int) -> tuple[int, int]:
-    if not runs(ctx, "redis"):
-        return 0, 0
-    if "redis.maxmemory" in ctx.fixed:
-        maxmemory = int(ctx.fixed["redis.maxmemory"])
-        return redis_footprint(ctx, maxmemory), maxmemory
-    stated = _share(ctx.shares.redis, ctx.host.memory)
-    budget = stated if stated is not None else int(free * REDIS_AUTO_SHARE[ctx.redis_role])
-    maxmemory = redis_maxmemory_for(ctx, budget)
-    return redis_footprint(ctx, maxmemory), maxmemory
-
-
-def _postgres(ctx: TuneContext, rest: int) -> int:
-    if not runs(ctx, "postgres"):
-        return 0
-    stated = _share(ctx.shares.postgres, ctx.host.memory)
-    return stated if stated is not None else max(POSTGRES_MIN, floor_to(rest, MiB))
+def _idle(service: str) -> Recommendation:
+    """The part of a service this host does not run (the stand-alone calculator's others)."""
+    return rec(f"budget.{service}", 0, f"budget.{service}",
+               f"{service} does not run on this host", "0", {})
 
 
 def plan(ctx: TuneContext) -> Budget:
     reserve = int(ctx.fixed.get("budget.os_reserve", os_reserve(ctx)))
     workers = sum(p.processes * p.memory for p in ctx.programs)
-    bouncer = pgbouncer_memory(ctx)
-    free = max(0, ctx.host.memory - reserve - workers - bouncer)
-    redis, maxmemory = _redis(ctx, free)
-    postgres = _postgres(ctx, free - redis)
-    return Budget(ctx.host.memory, reserve, workers, bouncer, redis, maxmemory, postgres)
+    free = ctx.host.memory - reserve - workers
+    sizes: dict[str, int] = {}
+    details: dict[str, Recommendation] = {}
+    taken = dict.fromkeys(PHASES, 0)
+    for part in _parts(ctx):
+        # fixed parts see the host after the workers; shares what the fixed parts leave (none
+        # below 0); the rest what the shares leave too (below 0 when the others overshoot the
+        # host, so the rest part can say by how much)
+        left = {"fixed": free, "share": max(0, free - taken["fixed"]),
+                "rest": free - taken["fixed"] - taken["share"]}[part.phase]
+        found = part.size(ctx, left) if ctx.runs(part.service) else _idle(part.service)
+        sizes[part.service], details[part.service] = int(found.value), found
+        taken[part.phase] += int(found.value)
+    return Budget(ctx.host.memory, reserve, workers, sizes, details)
 
 
 def recommend(ctx: TuneContext, prior: Mapping[str, Any]) -> list[Recommendation]:
     b = plan(ctx)
-    host = {"host_memory": ctx.host.memory}
-    persist = redis_persists(ctx)
     return [
         rec("budget.os_reserve", b.os_reserve, "budget.os_reserve",
             f"kernel, system daemons and page tables keep {mib_text(b.os_reserve)}",
             "stated share, else max(256MiB, min(10% × host, 8GiB))",
-            {**host, "stated": ctx.shares.os_reserve}),
+            {"host_memory": ctx.host.memory, "stated": ctx.shares.of("os_reserve")}),
         rec("budget.workers", b.workers, "budget.workers",
             f"{ctx.worker_processes} worker processes at their declared RSS",
             "Σ processes × memory", {p.name: (p.processes, p.memory) for p in ctx.programs}),
-        rec("budget.pgbouncer", b.pgbouncer, "budget.pgbouncer",
-            "one pgbouncer process plus two packet buffers per client and server connection",
-            "8MiB + (max_client_conn + 2 × Σ pool sizes) × 2 × pkt_buf(4096)",
-            {"max_client_conn": pgbouncer.max_client_conn(ctx)}),
-        rec("budget.redis", b.redis, "budget.redis",
-            f"maxmemory {mib_text(b.redis_maxmemory)} × fragmentation"
-            + (" × 2 for fork copy-on-write" if persist else "") + " + base",
-            "maxmemory × 1.2 × (2 if persistence else 1) + 16MiB; maxmemory from the stated "
-            f"share or {REDIS_AUTO_SHARE[ctx.redis_role]:.0%} of what is left",
-            {"role": ctx.redis_role, "persistence": persist, "maxmemory": b.redis_maxmemory,
-             "stated": ctx.shares.redis}),
-        rec("budget.postgres", b.postgres, "budget.postgres",
-            f"PostgreSQL gets {mib_text(b.postgres)}: "
-            + ("its stated share" if ctx.shares.postgres is not None else "the rest of the host"),
-            "stated share, else host − os_reserve − workers − pgbouncer − redis",
-            {**host, "stated": ctx.shares.postgres, "shortfall": b.shortfall}),
+        *b.details.values(),
     ]
 
 
 def findings(ctx: TuneContext) -> list[Finding]:
     """PCF302 when the shares the preset stated (plus the workers) do not fit the host."""
-    stated = {"os_reserve": ctx.shares.os_reserve, "postgres": ctx.shares.postgres,
-              "redis": ctx.shares.redis}
-    named = tuple(f"budget.{k}" for k, v in stated.items() if v is not None)
+    running = [p.service for p in ctx.parts if ctx.runs(p.service)]   # in service order
+    named = tuple(f"budget.{name}" for name in ("os_reserve", *running)
+                  if ctx.shares.of(name) is not None)
     b = plan(ctx)
     if not named or not b.shortfall:
         return []

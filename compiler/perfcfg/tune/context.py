@@ -15,19 +15,16 @@ Canonical units inside perfcfg (the renderers turn them into each daemon's synta
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 KiB, MiB, GiB, TiB = 1 << 10, 1 << 20, 1 << 30, 1 << 40
 
 Storage = Literal["hdd", "ssd", "san", "nvme"]
-Service = Literal["postgres", "pgbouncer", "redis", "supervisor"]
-ALL_SERVICES: frozenset[str] = frozenset({"postgres", "pgbouncer", "redis", "supervisor"})
 DbProfile = Literal["web", "oltp", "dw", "mixed", "desktop"]
 EnvKind = Literal["development", "staging", "production"]
-RedisRole = Literal["cache", "store"]
 Layout = Literal["debian", "datadir"]
 
 
@@ -56,48 +53,85 @@ class Program:
 
     name: str
     processes: int
-    db_connections: int         # client connections each process opens to pgbouncer
-    redis_connections: int      # connections each process opens to Redis
+    db_connections: int         # client connections each process opens to the database
+    cache_connections: int      # connections each process opens to the cache
     memory: int                 # bytes of RSS per process
     stop_seconds: int | None = None     # graceful-shutdown time (drain); None = perfcfg default
-    open_files: int = 0         # files/sockets each process opens besides its db/Redis pools
+    open_files: int = 0         # files/sockets each process opens besides its db/cache pools
 
 
 @dataclass(frozen=True)
 class Pool:
-    """One pgbouncer pool: a (database, user) pair served to the workers."""
+    """One connection pool: a (database, user) pair served to the workers."""
 
     database: str
     user: str
     clients: int                # client connections the workload opens to this pool
-    pool_size: int | None = None        # per-pool pool_size ([databases] pool_size); None = default
-    reserve: int | None = None          # [databases] reserve_pool as declared; None = tuned
-    mode: str | None = None             # [databases] pool_mode as declared; None = the global one
+    pool_size: int | None = None        # per-pool pool_size as declared; None = default
+    reserve: int | None = None          # reserve_pool as declared; None = tuned
+    mode: str | None = None             # pool_mode as declared; None = the global one
 
 
-# What Debian's and PGDG's PostgreSQL packages are built with (modeldef.PostgresBuild).
-PG_BUILD_FEATURES: frozenset[str] = frozenset({"lz4", "zstd", "liburing"})
+class _Named(Mapping[str, Any]):
+    """Name → value, read as attributes too (``versions.pgbouncer``); a name not given falls
+    back to the default its service declared (:meth:`declare`)."""
+
+    DEFAULTS: ClassVar[dict[str, Any]]
+
+    def __init__(self, **values: Any) -> None:
+        self._values = values
+
+    @classmethod
+    def declare(cls, name: str, default: Any) -> None:
+        """A service's default for ``name``, used where a context does not give one."""
+        cls.DEFAULTS.setdefault(name, default)
+
+    def _merged(self) -> dict[str, Any]:
+        return {**self.DEFAULTS, **self._values}
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        merged = self._merged()
+        if name not in merged:
+            raise AttributeError(f"no {type(self).__name__.lower()} entry {name!r}")
+        return merged[name]
+
+    def __getitem__(self, name: str) -> Any:
+        return self._merged()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._merged()))
+
+    def __len__(self) -> int:
+        return len(self._merged())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, type(self)) and self._values == other._values
+
+    def __hash__(self) -> int:
+        return hash(tuple(sorted((k, repr(v)) for k, v in self._values.items())))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self._values.items())})"
 
 
-@dataclass(frozen=True)
-class Versions:
-    postgres: int = 17
-    pgbouncer: tuple[int, int] = (1, 24)
-    # The Redis release whose directives the cache daemon reads: Redis's own version, or for
-    # Valkey the Redis it forked from (7.2), with Valkey's own version in ``valkey``.
-    redis: tuple[int, int] = (8, 0)
-    supervisor: tuple[int, int] = (4, 3)
-    valkey: tuple[int, int] | None = None
-    postgres_build: frozenset[str] = PG_BUILD_FEATURES     # features the binaries have
+class Versions(_Named):
+    """The version of each daemon its tuning rules read, by service (``postgres=17``,
+    ``pgbouncer=(1, 24)``) and the build facts a service keeps beside it; each service
+    declares its default."""
+
+    DEFAULTS: ClassVar[dict[str, Any]] = {}
 
 
-@dataclass(frozen=True)
-class Shares:
-    """Memory shares stated by the preset: None = auto, an int = bytes, a float = fraction."""
+class Shares(_Named):
+    """Memory shares stated by the preset, by budget part (``os_reserve`` or a service):
+    None = auto, an int = bytes, a float = fraction of the host."""
 
-    os_reserve: int | float | None = None
-    postgres: int | float | None = None
-    redis: int | float | None = None
+    DEFAULTS: ClassVar[dict[str, Any]] = {}
+
+    def of(self, name: str) -> int | float | None:
+        return self._merged().get(name)
 
 
 @dataclass(frozen=True)
@@ -106,31 +140,39 @@ class TuneContext:
     host: Host
     programs: tuple[Program, ...]
     pools: tuple[Pool, ...]
-    direct_clients: int = 0                 # connections straight to PostgreSQL (migrations, monitoring…)
+    direct_clients: int = 0                 # connections straight to the database (migrations, monitoring…)
     db_profile: DbProfile = "web"
-    redis_role: RedisRole = "cache"
-    redis_persistence: bool = False         # RDB or AOF enabled → fork copy-on-write headroom
     versions: Versions = Versions()
     shares: Shares = Shares()
     # Values the preset fixed (setting path → canonical value). Rules must respect them and
     # size the rest around them, e.g. work_mem from a fixed max_connections.
     fixed: Mapping[str, Any] = field(default_factory=dict)
-    # Daemons this host runs (a stand-alone calculator tunes one; a cache-less stack omits redis).
-    services: frozenset[str] = ALL_SERVICES
-    # Daemons started by supervisord: they inherit its minfds as their fd limit.
+    # Services this host runs (a stand-alone calculator tunes one; a cache-less stack omits
+    # the cache). None: every service registered.
+    services: frozenset[str] | None = None
+    # Services started by the one that runs the workload: they inherit its fd limit.
     supervised: frozenset[str] = frozenset()
-    # Seconds a worker waits for a database answer before giving up; pgbouncer's
-    # query_wait_timeout is kept below it. None = unknown.
+    # Seconds a worker waits for a database answer before giving up; the pooler's queue wait
+    # is kept below it. None = unknown.
     client_timeout: float | None = None
     # Bytes of data (tables and indexes) the database holds; None = unknown (assume large).
     data_size: int | None = None
     # Where the daemons' files go on the host (perfcfg.yaml's deploy.layout): debian or datadir.
     layout: Layout = "debian"
+    # What a service states about itself for its rules (``"<service>.<fact>"`` → value), e.g.
+    # the cache's role; each service reads its own with a default.
+    facts: Mapping[str, Any] = field(default_factory=dict)
+    # Each service's claim on the host's memory (tune.budget.Part), in service order.
+    parts: tuple[Any, ...] = ()
 
     @cached_property
     def worker_processes(self) -> int:
         # cached: rules ask once per program, and summing each time made 10,000 programs O(N²)
         return sum(p.processes for p in self.programs)
+
+    def runs(self, service: str) -> bool:
+        """Does this host run ``service``?"""
+        return self.services is None or service in self.services
 
 
 @dataclass(frozen=True)

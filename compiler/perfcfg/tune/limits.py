@@ -99,6 +99,6 @@ def group(needs: Sequence[tuple[str, NeedsFn]]
     """The tuning group: every running service's needs (service name, its needs function),
     read after all their own groups ran."""
     def recommend(ctx: TuneContext, known: Mapping[str, Any]) -> list[Recommendation]:
-        return from_needs(n for service, fn in needs if service in ctx.services
+        return from_needs(n for service, fn in needs if ctx.runs(service)
                           for n in fn(ctx, known))
     return recommend

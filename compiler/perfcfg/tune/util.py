@@ -29,7 +29,7 @@ def clamp(value: float, low: float, high: float) -> float:
 def need(prior: Mapping[str, Any], path: str) -> Any:
     """A value an earlier group (or the preset) must have set; the engine's order guarantees it."""
     if path not in prior:
-        raise KeyError(f"{path} is not known yet: run the groups through perfcfg.tune.engine")
+        raise KeyError(f"{path} is not known yet: run the groups through perfcfg.stages.tune")
     return prior[path]
 
 
@@ -39,7 +39,7 @@ def pick(ctx: TuneContext, path: str, tuned: Any) -> Any:
 
 
 def runs(ctx: TuneContext, service: str) -> bool:
-    return service in ctx.services
+    return ctx.runs(service)
 
 
 def mib_text(n: int) -> str:

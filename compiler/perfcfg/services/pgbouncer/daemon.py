@@ -10,7 +10,7 @@ which pgbouncer admits without a password when the peer runs under its own UID â
 query protocol, hence the versioned ``psql --csv``, run as that same service user.
 
 >>> ini = "[databases]\\napp = host=db port=5432 dbname=app\\n[pgbouncer]\\npool_mode = transaction\\n"
->>> with PgBouncer(ini, '"app" ""\\n', postgres=pg) as bnc:  # doctest: +SKIP
+>>> with PgBouncer(ini, '"app" ""\\n', backend=pg) as bnc:  # doctest: +SKIP
 ...     bnc.mismatches({"pool_mode": "transaction"})
 []
 """
@@ -25,13 +25,13 @@ import signal
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from perfcfg.harness import ini, procs
 from perfcfg.harness.binaries import require
 from perfcfg.harness.errors import DaemonError, Mismatch
-from perfcfg.harness.normalise import pgbouncer_equal
-from perfcfg.services.postgres.daemon import PostgresServer
+from perfcfg.services.pgbouncer import backend, programs
+from perfcfg.services.pgbouncer.compare import pgbouncer_equal
 
 if TYPE_CHECKING:
     pass
@@ -58,25 +58,32 @@ def repoint_databases(text: str, host: str, port: int) -> str:
     return ini.map_values(text, lambda s: s == "databases", rewrite)
 
 
+class Backend(Protocol):
+    """The server a test's or verify's pgbouncer pools: it listens on loopback ``port``."""
+
+    port: int
+
+
 # SHOW DATABASES columns whose name differs from the [databases] key they show.
 SHOWN_AS = {"reserve_pool_size": "reserve_pool"}
 
 
 class PgBouncer(procs.Handle):
-    """A running pgbouncer; ``postgres`` (optional) is the server its databases point at."""
+    """A running pgbouncer; ``backend`` (optional) is the server its databases point at:
+    anything with the loopback ``port`` it listens on."""
 
     daemon = "pgbouncer"
     stop_signal = signal.SIGTERM  # immediate shutdown ("got SIGTERM, fast exit")
 
     def __init__(self, ini_text: str, userlist_text: str = "",
-                 postgres: PostgresServer | None = None, timeout: float = 15,
+                 backend: Backend | None = None, timeout: float = 15,
                  version: str | None = None) -> None:
         self.version = version
         self.ini_text = ini_text
         self.userlist_text = userlist_text
-        self.postgres = postgres
+        self.backend = backend
         self.timeout = timeout
-        self.account = procs.service_account()
+        self.account = procs.service_account(programs.ACCOUNT)
         self.dir = ""
         self.port = 0
         self.proc: subprocess.Popen | None = None
@@ -92,8 +99,8 @@ class PgBouncer(procs.Handle):
     def effective_ini(self) -> str:
         """The ini text as started: harness keys rewritten, everything else untouched."""
         text = self.ini_text
-        if self.postgres is not None:
-            text = repoint_databases(text, "127.0.0.1", self.postgres.port)
+        if self.backend is not None:
+            text = repoint_databases(text, "127.0.0.1", self.backend.port)
         return ini.set_keys(text, "pgbouncer", {
             "listen_addr": "127.0.0.1", "listen_port": str(self.port),
             "unix_socket_dir": self.dir, "logfile": f"{self.dir}/pgbouncer.log",
@@ -141,7 +148,7 @@ class PgBouncer(procs.Handle):
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PGCONNECT_TIMEOUT": "2",
                "PGCLIENTENCODING": "SQL_ASCII"}
         result = subprocess.run(
-            [require("psql"), "--csv", "-X", "-h", self.dir, "-p", str(self.port),
+            [require(backend.CLIENT), "--csv", "-X", "-h", self.dir, "-p", str(self.port),
              "-U", "pgbouncer", "-d", "pgbouncer", "-c", sql],
             capture_output=True, env=env, timeout=timeout, check=False, stdin=subprocess.DEVNULL,
             **self.account.popen_kwargs())

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from perfcfg.core.encoding import EncodeError, comment_text
 from perfcfg.services.output import Output, RenderContext
+from perfcfg.services.pgbouncer import backend
 from perfcfg.services.pgbouncer.encode import pgbouncer_connstr, pgbouncer_name, userlist_line
 from perfcfg.services.systemd import dropin
 
@@ -21,7 +22,7 @@ TUNED_KEYS = ("pool_size", "reserve_pool", "max_db_connections")
 
 def pgbouncer_ini(ctx: RenderContext, service: Service) -> bytes:
     dbs = []
-    for db in ctx.plan.databases:
+    for db in ctx.plan.parts[service.name]:
         try:
             pairs = [(k, db[k]) for k in CONNSTR_KEYS if k in db]
             tuned = [ctx.plan.settings.get(f"pgbouncer.databases.{db['name']}.{key}")
@@ -38,7 +39,7 @@ def pgbouncer_ini(ctx: RenderContext, service: Service) -> bytes:
 
 def userlist_txt(ctx: RenderContext, service: Service) -> bytes:
     lines = []
-    for user, secret in ctx.plan.users:
+    for user, secret in backend.logins(ctx.plan):
         try:
             lines.append(userlist_line(user, secret))
         except EncodeError as exc:

@@ -20,11 +20,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from perfcfg.services.pgbouncer import backend
 from perfcfg.tune.context import Recommendation, TuneContext
 from perfcfg.tune.util import rec
 
-RUN_DIR = "/var/run/postgresql"
-LOG = "/var/log/postgresql/pgbouncer.log"
+RUN_DIR = backend.RUN_DIR
+LOG = f"{backend.LOG_DIR}/pgbouncer.log"
 WHY = "Debian's pgbouncer package"
 
 

@@ -4,13 +4,26 @@ from __future__ import annotations
 
 from perfcfg.services.base import Service
 from perfcfg.services.output import Placement
-from perfcfg.services.pgbouncer import encode, values
+from perfcfg.services.pgbouncer import (
+    backend,
+    calculator,
+    checks,
+    context,
+    encode,
+    placement,
+    programs,
+    topology,
+    tuning,
+    values,
+    verify,
+)
 from perfcfg.services.pgbouncer.actions import changes
 from perfcfg.services.pgbouncer.outputs import OUTPUTS
 from perfcfg.services.pgbouncer.policy import RULES
 
 SERVICE = Service(
     name="pgbouncer",
+    order=20,
     daemon="pgbouncer",
     title="pgbouncer",
     version=lambda targets: targets.pgbouncer,
@@ -22,9 +35,24 @@ SERVICE = Service(
     unit_hint=values.unit_hint,
     managed={"%include": "perfcfg writes one self-contained file"},
     nested=("databases",),
+    binaries=(programs.SPEC,),
+    verifier=verify.VERIFIER,
+    calculator=calculator.CALCULATOR,
+    tuning=((10, tuning.recommend),),       # first: the database's connections follow its pools
+    placing=(placement.recommend,),
+    memory=tuning.PART,
+    needs=tuning.needs,
+    checks=checks.CHECKS,
+    worst_case=checks.worst_case,
+    context=context.context,
+    derive=topology.derive,
+    topology=topology.topology,
+    client_env=topology.client_env,
+    endpoint=topology.ENDPOINT,
+    fallbacks={f"databases.{key}": path for key, path in values.POOL_FALLBACKS.items()},
     outputs=OUTPUTS,
     changes=changes,
     rules=RULES,
     # Debian's pgbouncer package runs the daemon as postgres and reads /etc/pgbouncer.
-    placement=lambda config, plan: Placement("/etc/pgbouncer", "postgres", "postgres"),
+    placement=lambda config, plan: Placement("/etc/pgbouncer", backend.ACCOUNT, backend.ACCOUNT),
 )

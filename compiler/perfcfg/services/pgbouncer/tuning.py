@@ -24,9 +24,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from perfcfg.tune.context import Pool, Recommendation, TuneContext
+from perfcfg.services.pgbouncer import backend
+from perfcfg.tune import budget
+from perfcfg.tune.context import MiB, Pool, Recommendation, TuneContext
 from perfcfg.tune.limits import NOFILE_FLOOR, Need
-from perfcfg.tune.util import ceil_div, pick, rec
+from perfcfg.tune.util import ceil_div, floor_to, pick, rec
 
 # PostgreSQL wiki "Number Of Database Connections": connections = (core_count × 2) +
 # effective_spindle_count. SSD/NVMe have no seek queue to fill, so they add no spindle.
@@ -117,7 +119,7 @@ def active_target(ctx: TuneContext, settings: Mapping[str, Any] | None = None) -
     if ctx.db_profile in COMMIT_BOUND_PROFILES:
         waiting = int(target * COMMIT_WAIT_FACTOR[ctx.host.storage])
         target = max(COMMIT_BOUND_POOL_MIN, target + waiting)
-    memory = int((settings or {}).get("budget.postgres", ctx.host.memory))
+    memory = int((settings or {}).get(backend.BUDGET, ctx.host.memory))
     return min(target, max(POOL_SIZE_MIN, memory // HOST_MEMORY_PER_ACTIVE))
 
 
@@ -397,3 +399,29 @@ def needs(ctx: TuneContext, known: Mapping[str, Any]) -> list[Need]:
     backlog = int(known.get("pgbouncer.listen_backlog", LISTEN_BACKLOG_DEFAULT))
     return [Need("net.core.somaxconn", backlog, "pgbouncer's listen_backlog",
                  "pgbouncer.listen_backlog")]
+
+
+# -- its part of the host's memory ---------------------------------------------------------
+
+# One process of a few MiB plus ~2 × pkt_buf (4096, doc/config.md) per connection (pgbouncer's
+# features page gives "~2 kB per connection" as the idle minimum).
+MEMORY_BASE = 8 * MiB
+PKT_BUF = 4096
+BUFFERS_PER_CONNECTION = 2
+
+
+def memory(ctx: TuneContext) -> int:
+    servers = sum(d.cap for d in database_pools(ctx, {})) * 2
+    connections = max_client_conn(ctx) + servers
+    per_conn = PKT_BUF * BUFFERS_PER_CONNECTION
+    return MEMORY_BASE + floor_to(connections * per_conn + MiB - 1, MiB)
+
+
+def memory_part(ctx: TuneContext, free: int) -> Recommendation:
+    return rec("budget.pgbouncer", memory(ctx), "budget.pgbouncer",
+               "one pgbouncer process plus two packet buffers per client and server connection",
+               "8MiB + (max_client_conn + 2 × Σ pool sizes) × 2 × pkt_buf(4096)",
+               {"max_client_conn": max_client_conn(ctx)})
+
+
+PART = budget.Part("pgbouncer", "fixed", memory_part)

@@ -8,7 +8,7 @@ so the harness points ``data_directory``, ``hba_file`` and ``ident_file`` at its
 and writes no extra pid file, unless ``placed=True`` says the file's own paths already point
 into scratch. The harness talks to it over the unix socket in the scratch dir, so the
 generated pg_hba.conf decides only what TCP clients may do.
-``version`` picks the major version (``binaries.VERSIONS``; default 15, Debian 12's).
+``version`` picks the major version (``programs.SPEC``; default 15, Debian 12's).
 
 >>> with PgTemplate() as tpl, PostgresServer("shared_buffers = '32MB'\\n", tpl) as pg:  # doctest: +SKIP
 ...     pg.mismatches({"shared_buffers": "32MB"})
@@ -30,7 +30,8 @@ from perfcfg.core.units import UnitError
 from perfcfg.harness import procs
 from perfcfg.harness.binaries import require
 from perfcfg.harness.errors import DaemonError, Mismatch
-from perfcfg.harness.normalise import pg_equal
+from perfcfg.services.postgres import programs
+from perfcfg.services.postgres.compare import pg_equal
 from perfcfg.services.postgres.units import (
     PG_BASE_BYTES,
     PG_BASE_US,
@@ -82,7 +83,7 @@ class PgTemplate:
 
     def __init__(self, version: str | None = None) -> None:
         self.version = version
-        self.account = procs.service_account()
+        self.account = procs.service_account(programs.ACCOUNT)
         self.root = procs.scratch_dir("pf-tpl-", self.account)
         self.data = f"{self.root}/data"
         result = procs.run([require("initdb", version), "-N", "-D", self.data, "-U", SUPERUSER,
@@ -129,7 +130,7 @@ class PostgresServer(procs.Handle):
         self.timeout = timeout
         self._template = template
         self._own_template = template is None
-        self.account = procs.service_account()
+        self.account = procs.service_account(programs.ACCOUNT)
         self.dir = ""
         self.port = 0
         self.proc: subprocess.Popen | None = None
@@ -256,7 +257,7 @@ def check_postgresql_conf(conf_text: str, names: tuple[str, ...] = ("shared_buff
     ``LOG``/``FATAL`` lines for a syntax error, unknown key or invalid value. Cross-parameter
     and memory problems show only at a real start (``PostgresServer``).
     """
-    account = procs.service_account()
+    account = procs.service_account(programs.ACCOUNT)
     workdir = procs.scratch_dir("pf-pgc-", account)
     try:
         procs.write_file(f"{workdir}/postgresql.conf", conf_text, account)

@@ -22,7 +22,7 @@ def postgresql_conf(ctx: RenderContext, service: Service) -> bytes:
 
 def pg_hba_conf(ctx: RenderContext, service: Service) -> bytes:
     rows = []
-    for rule in ctx.plan.hba:
+    for rule in ctx.plan.parts[service.name].hba:
         try:
             name = hba_name if rule.literal else hba_token
             fields = [rule.type, name(rule.database), name(rule.user)]

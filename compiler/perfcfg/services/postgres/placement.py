@@ -17,7 +17,7 @@ then falls back to GMT and the C locale). Every value is a rule with a reason: a
 value wins, as for any tuned value.
 
 >>> from perfcfg.tune.context import Host, TuneContext, Versions, GiB
->>> ctx = TuneContext("production", Host(8 * GiB, 4), (), (), versions=Versions(17))
+>>> ctx = TuneContext("production", Host(8 * GiB, 4), (), (), versions=Versions(postgres=17))
 >>> v = {r.path: r.value for r in recommend(ctx, {})}
 >>> v["postgres.data_directory"], v["postgres.external_pid_file"], v["postgres.TimeZone"]
 ('/var/lib/postgresql/17/main', '/var/run/postgresql/17-main.pid', 'UTC')

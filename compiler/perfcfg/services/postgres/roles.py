@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING
 
 from perfcfg.core.encoding import EncodeError, no_control
 from perfcfg.services.output import RenderContext
+from perfcfg.services.postgres import topology
 
 if TYPE_CHECKING:
     from perfcfg.services.base import Service
 
 # The cluster's own superuser, reached over the socket with peer: never created or altered.
-SUPERUSER = "postgres"
+SUPERUSER = topology.SUPERUSER
 
 
 def ident(name: str) -> str:
@@ -40,12 +41,13 @@ def _in_select(sql: str) -> str:
 
 def roles_sql(ctx: RenderContext, service: Service) -> bytes:
     config, plan = ctx.config, ctx.plan
-    secrets = dict(plan.users)
+    part = plan.parts[service.name]
+    secrets = dict(part.users)
     declared = {u.name: u for u in config.users}
     uses: dict[str, set[str]] = {}          # user → databases it logs into
     every = {db.dbname or db.name for db in config.databases}
     comments: dict[str, str] = {}
-    for rule in plan.hba:
+    for rule in part.hba:
         if rule.user in ("all", SUPERUSER) or rule.database in ("replication",):
             continue
         uses.setdefault(rule.user, set()).update(

@@ -6,14 +6,26 @@ from typing import Any
 
 from perfcfg.services import catalog as catalogs
 from perfcfg.services.base import Service
-from perfcfg.services.postgres import encode, placement, values
+from perfcfg.services.postgres import (
+    calculator,
+    checks,
+    context,
+    encode,
+    placement,
+    programs,
+    topology,
+    values,
+    verify,
+)
 from perfcfg.services.postgres.actions import changes
 from perfcfg.services.postgres.outputs import OUTPUTS
 from perfcfg.services.postgres.policy import RULES
+from perfcfg.services.postgres.tuning import autovacuum, connections, limits, memory, parallel, wal
+from perfcfg.services.postgres.tuning import planner as pg_planner
+from perfcfg.services.postgres.tuning import versions as pg_versions
+from perfcfg.services.postgres.values import BUILD_VALUES
 
 _ONE_FILE = "perfcfg writes one self-contained file"
-# Enum values that exist only in a build with a library (targets.postgres_build): value → feature.
-BUILD_VALUES = {"lz4": "lz4", "zstd": "zstd", "io_uring": "liburing"}
 
 
 def for_build(cat: catalogs.Catalog, targets: Any) -> catalogs.Catalog:
@@ -25,6 +37,7 @@ def for_build(cat: catalogs.Catalog, targets: Any) -> catalogs.Catalog:
 
 SERVICE = Service(
     name="postgres",
+    order=10,
     daemon="postgresql",
     title="PostgreSQL",
     version=lambda targets: str(targets.postgres),
@@ -39,6 +52,24 @@ SERVICE = Service(
         "include_if_exists": _ONE_FILE,
         "config_file": "set by the service manager, not in postgresql.conf",
     },
+    binaries=(programs.SPEC,),
+    verifier=verify.VERIFIER,
+    calculator=calculator.CALCULATOR,
+    # after the pooler's pools (10): connections, then what they size; its fd limit once the
+    # runner (40) has said what it starts
+    tuning=((20, connections.recommend), (21, parallel.recommend), (22, autovacuum.recommend),
+            (23, memory.recommend), (24, wal.recommend), (25, pg_planner.recommend),
+            (26, pg_versions.recommend), (50, limits.recommend)),
+    placing=(placement.recommend,),
+    memory=memory.PART,
+    needs=limits.needs,
+    checks=checks.CHECKS,
+    worst_case=checks.worst_case,
+    context=context.context,
+    derive=topology.derive,
+    topology=topology.topology,
+    endpoint=topology.ENDPOINT,
+    example=("work_mem", "64MB"),
     outputs=OUTPUTS,
     changes=changes,
     rules=RULES,

@@ -37,6 +37,8 @@ from perfcfg.services.postgres.units import (
 )
 
 BOOL_HINT = "PostgreSQL booleans are on or off"
+# Enum values that exist only in a build with a library (targets.postgres_build): value → feature.
+BUILD_VALUES = {"lz4": "lz4", "zstd": "zstd", "io_uring": "liburing"}
 # Strings PostgreSQL keeps in a NAMEDATALEN buffer: it truncates them to 63 bytes without an
 # error (perfcfg verify showed a 300,000-character cluster_name come back cut).
 NAME_LENGTH_GUCS = frozenset({"application_name", "cluster_name"})

@@ -34,7 +34,8 @@ from redis.retry import Retry
 from perfcfg.harness import procs
 from perfcfg.harness.binaries import require
 from perfcfg.harness.errors import DaemonError, Mismatch
-from perfcfg.harness.normalise import redis_equal
+from perfcfg.services.redis import programs
+from perfcfg.services.redis.compare import redis_equal
 
 if TYPE_CHECKING:
     pass
@@ -54,7 +55,7 @@ class RedisServer(procs.Handle):
     """A running redis-server; ``username``/``password`` authenticate the harness's reads."""
 
     daemon = "redis"
-    program = "redis-server"
+    program = programs.REDIS_SERVER
 
     def __init__(self, conf_text: str, username: str | None = None, password: str | None = None,
                  timeout: float = 15, acl_text: str | None = None,
@@ -187,4 +188,4 @@ class ValkeyServer(RedisServer):
     """A running valkey-server (8.1 by default); the same harness as Redis's."""
 
     daemon = "valkey"
-    program = "valkey-server"
+    program = programs.VALKEY_SERVER

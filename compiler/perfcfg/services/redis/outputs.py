@@ -59,7 +59,7 @@ def _lines(param: Param, setting: Setting) -> list[dict[str, str]]:
 
 def users_acl(ctx: RenderContext, service: Service) -> bytes:
     lines, seen = [], set()
-    for line in ctx.plan.acl:
+    for line in ctx.plan.parts[service.name]:
         name = line.split(" ")[1]
         try:
             if name in seen:  # a duplicate user line stops Redis at startup

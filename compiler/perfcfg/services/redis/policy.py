@@ -8,16 +8,17 @@ from collections.abc import Iterator
 from perfcfg.core.config import Config
 from perfcfg.core.plan import Plan
 from perfcfg.model import RedisUser
+from perfcfg.services.redis import values
 from perfcfg.services.rules import ALWAYS, STRICT, Finding, Rule, is_loopback, sev, split_addresses
 
 
 def _redis_default_open(config: Config) -> bool:
     """Whether a connection is logged in as ``default`` without a password (Redis auto-
     authenticates new connections as ``default`` only when it is on and ``nopass``)."""
-    declared = {u.name: u for u in config.redis_users}
+    declared = {u.name: u for u in values.users(config)}
     if "default" in declared:
         return _open(declared["default"])
-    return not config.redis_users   # no users declared: perfcfg keeps Redis's own default
+    return not values.users(config)   # no users declared: perfcfg keeps Redis's own default
 
 
 def _open(user: RedisUser) -> bool:
@@ -55,10 +56,10 @@ def _redis_protected_mode(plan: Plan, config: Config) -> Iterator[Finding]:
 
 
 def _redis_nopass(plan: Plan, config: Config) -> Iterator[Finding]:
-    if not config.redis_users:
+    if not values.users(config):
         yield Finding("redis.users", "no redis.users are declared, so Redis's default user is "
                                      "on with no password")
-    for user in config.redis_users:
+    for user in values.users(config):
         if _open(user):
             yield Finding(f"redis.users.{user.name}.nopass",
                           f"Redis user {user.name!r} is enabled with no password")

@@ -6,18 +6,28 @@ from __future__ import annotations
 
 from perfcfg import model
 from perfcfg.services.base import Service
-from perfcfg.services.redis import encode, placement, schema, values
+from perfcfg.services.redis import (
+    budget,
+    calculator,
+    checks,
+    context,
+    encode,
+    placement,
+    programs,
+    schema,
+    topology,
+    tuning,
+    values,
+    verify,
+)
 from perfcfg.services.redis.actions import changes
+from perfcfg.services.redis.context import DEFAULT_VERSION
 from perfcfg.services.redis.outputs import OUTPUTS
 from perfcfg.services.redis.policy import RULES
 
-# The cache daemon when the targets name neither: Redis 8.0, open source again (AGPLv3) and
-# the newest Redis with a catalog; its file keeps the name redis.conf that existing projects
-# deploy (README, "Targets").
-DEFAULT_VERSION = "8.0"
-
 SERVICE = Service(
     name="redis",
+    order=30,
     daemon="redis",
     title="Redis",
     version=lambda targets: targets.valkey or targets.redis or DEFAULT_VERSION,
@@ -39,6 +49,20 @@ SERVICE = Service(
     },
     clamps={"hz": (500, "Redis clamps hz to 500 (CONFIG GET then shows 500)")},
     own_schema=schema.own_schema,
+    binaries=programs.SPECS,
+    verifier=verify.VERIFIER,
+    calculator=calculator.CALCULATOR,
+    tuning=((30, tuning.recommend),),
+    placing=(placement.recommend,),
+    memory=budget.PART,
+    needs=tuning.needs,
+    checks=checks.CHECKS,
+    worst_case=checks.worst_case,
+    context=context.context,
+    topology=topology.topology,
+    canonical=tuning.canonical,
+    client_env=topology.client_env,
+    endpoint=topology.ENDPOINT,
     outputs=OUTPUTS,
     changes=changes,
     rules=RULES,

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from perfcfg.tune import budget
+from perfcfg.services.redis import budget
 from perfcfg.tune.context import Recommendation, TuneContext
 from perfcfg.tune.limits import NOFILE_FLOOR, Need
 from perfcfg.tune.util import mib_text, pick, rec
@@ -56,18 +56,12 @@ TCP_KEEPALIVE = 300
 
 
 def worker_clients(ctx: TuneContext) -> int:
-    return sum(p.processes * p.redis_connections for p in ctx.programs)
+    return sum(p.processes * p.cache_connections for p in ctx.programs)
 
 
 def fd_limit(ctx: TuneContext) -> int | None:
     """The fd limit Redis starts with, or None when supervisord raises it to what Redis needs."""
     return None if "redis" in ctx.supervised else ctx.host.open_files
-
-
-def maxmemory(ctx: TuneContext) -> int:
-    if "budget.redis" in ctx.fixed:
-        return budget.redis_maxmemory_for(ctx, int(ctx.fixed["budget.redis"]))
-    return budget.plan(ctx).redis_maxmemory
 
 
 def maxclients(ctx: TuneContext) -> tuple[int, int]:
@@ -86,8 +80,8 @@ def io_threads(ctx: TuneContext) -> int:
 
 
 def _memory(ctx: TuneContext) -> list[Recommendation]:
-    mm, role = maxmemory(ctx), ctx.redis_role
-    persist = budget.redis_persists(ctx)
+    mm, role = budget.maxmemory(ctx), budget.role(ctx)
+    persist = budget.persists(ctx)
     out = [
         rec("redis.maxmemory", mm, "redis.memory.maxmemory",
             f"Redis' budget less fragmentation{' and fork copy-on-write' if persist else ''}: "
@@ -110,7 +104,7 @@ def _memory(ctx: TuneContext) -> list[Recommendation]:
 
 
 def _persistence(ctx: TuneContext) -> list[Recommendation]:
-    if ctx.redis_role == "store":
+    if budget.role(ctx) == "store":
         return [
             rec("redis.appendonly", True, "redis.persistence.appendonly",
                 "a store keeps every write in the AOF", "yes for store", {}),
@@ -119,7 +113,7 @@ def _persistence(ctx: TuneContext) -> list[Recommendation]:
             rec("redis.save", DEFAULT_SAVE, "redis.persistence.save",
                 "RDB snapshots as well, for fast restarts and backups", "Redis 7.0 default", {}),
         ]
-    if ctx.redis_persistence:
+    if ctx.facts.get("redis.persistence", False):
         return []
     return [
         rec("redis.save", (), "redis.persistence.save",
@@ -172,6 +166,13 @@ def _limits(ctx: TuneContext, fds: int) -> list[Recommendation]:
                 {"budget.redis_fds": fds})]
 
 
+def canonical(path: str, value: Any) -> Any:
+    """``save`` as the catalog lists it: one "seconds changes" item per save point."""
+    if path == "redis.save" and isinstance(value, tuple):
+        return [f"{secs} {changes}" for secs, changes in value]
+    return value
+
+
 def recommend(ctx: TuneContext, prior: Mapping[str, Any]) -> list[Recommendation]:
     clients = _clients(ctx)
     return _memory(ctx) + _persistence(ctx) + clients + _limits(ctx, clients[-1].value)
@@ -180,7 +181,7 @@ def recommend(ctx: TuneContext, prior: Mapping[str, Any]) -> list[Recommendation
 def needs(ctx: TuneContext, known: Mapping[str, Any]) -> list[Need]:
     out = [Need("net.core.somaxconn", int(known.get("redis.tcp-backlog", TCP_BACKLOG_DEFAULT)),
                 "Redis' tcp-backlog", "redis.tcp-backlog")]
-    if budget.redis_persists(ctx):
+    if budget.persists(ctx):
         out.append(Need("vm.overcommit_memory", 1,
                         "Redis persists (RDB or AOF): its background save forks, and with the "
                         "kernel's heuristic overcommit the fork of a large Redis can fail "

@@ -79,3 +79,13 @@ def fix_it(param: Param, value: Any) -> str | None:
         return None
     return fix_unit(value, {"kib": "kb", "mib": "mb", "gib": "gb"},
                     "Redis's kb/mb/gb are 1024-based; k/m/g are powers of 1000")
+
+
+def users(config: Any) -> list[Any]:
+    """The ``redis.users`` records of a validated config (perfcfg's own key)."""
+    return list(config.own.get("redis", {}).get("users", []))
+
+
+def config_role(config: Any) -> str:
+    """The cache's role in a validated config: ``redis.role``, cache by default."""
+    return str(config.own.get("redis", {}).get("role", "cache"))

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from perfcfg.harness import ini, procs
 from perfcfg.harness.binaries import require
 from perfcfg.harness.errors import DaemonError, Mismatch
+from perfcfg.services.supervisor import programs
 from perfcfg.services.supervisor.parse import parse_supervisord_conf, section_kind
 
 if TYPE_CHECKING:
@@ -100,7 +101,7 @@ class Supervisord(procs.Handle):
 
     # -- lifecycle ----------------------------------------------------------------------------
     def _launch(self) -> None:
-        self.python = require("supervisord", self.version)
+        self.python = require(programs.PROGRAM, self.version)
         self.dir = procs.scratch_dir("pf-sup-")
         os.mkdir(f"{self.dir}/children")
         os.mkdir(f"{self.dir}/logs")

@@ -43,7 +43,7 @@ def supervisord_conf(ctx: RenderContext, service: Service) -> bytes:
             sections.append({"name": name, "settings": settings})
     socket = ctx.plan.value("supervisor.unix_http_server.file")
     programs = []
-    for prog in ctx.plan.programs:
+    for prog in ctx.plan.parts[service.name]:
         path = f"workload.programs.{prog.name}"
         try:
             options = [{"name": "command", "value": supervisor_command(list(prog.argv))}]

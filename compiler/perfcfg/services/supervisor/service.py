@@ -5,18 +5,29 @@ from __future__ import annotations
 
 from perfcfg.services.base import Service
 from perfcfg.services.output import Placement
-from perfcfg.services.supervisor import encode, values
+from perfcfg.services.supervisor import (
+    checks,
+    context,
+    encode,
+    programs,
+    secrets,
+    topology,
+    tuning,
+    values,
+    verify,
+)
 from perfcfg.services.supervisor.actions import changes
 from perfcfg.services.supervisor.outputs import OUTPUTS, PROGRAM_OWNED, SUBSECTIONS
 from perfcfg.services.supervisor.policy import RULES
 
 SERVICE = Service(
     name="supervisor",
+    order=40,
     daemon="supervisor",
     title="supervisor",
     version=lambda targets: targets.supervisor.split(".")[0],
     # 4.2 and 4.3 read the same options (one catalog, supervisor-4.json); both are tested.
-    releases={"supervisor": ("4.2", "4.3")},
+    releases={"supervisor": programs.RELEASES},
     coerce=values.coerce,
     encode=lambda param, value: encode.supervisor_value(value, param),
     section="supervisord",
@@ -26,6 +37,14 @@ SERVICE = Service(
     program_section="program",
     program_field="supervisor",
     program_owned=PROGRAM_OWNED,
+    binaries=(programs.SPEC,),
+    verifier=verify.VERIFIER,
+    tuning=((40, tuning.recommend),),        # after the daemons whose fds it may start
+    checks=checks.CHECKS,
+    context=context.context,
+    facts=context.FACTS,
+    topology=topology.topology,
+    hash_secret=secrets.hashed,
     outputs=OUTPUTS,
     changes=changes,
     rules=RULES,

@@ -48,7 +48,7 @@ MINPROCS_BASE = 64                    # supervisord, pgbouncer, Redis' bio threa
 
 
 def worker_fds(program: Program) -> int:
-    return program.db_connections + program.redis_connections + program.open_files \
+    return program.db_connections + program.cache_connections + program.open_files \
         + WORKER_BASE_FDS
 
 
@@ -110,8 +110,9 @@ def _program(ctx: TuneContext, p: Program, maxbytes: int, backups: int) -> list[
 
 def _fd_needs(ctx: TuneContext, prior: Mapping[str, Any]) -> dict[str, int]:
     needs = {f"worker {p.name}": worker_fds(p) for p in ctx.programs}
-    for service, path in (("pgbouncer", "budget.pgbouncer_fds"), ("redis", "budget.redis_fds")):
-        if service in ctx.supervised and path in prior:
+    for service in sorted(ctx.supervised):     # each daemon it starts says its fd need
+        path = f"budget.{service}_fds"
+        if path in prior:
             needs[service] = int(prior[path])
     needs["supervisord"] = SUPERVISORD_BASE_FDS + SUPERVISORD_FDS_PER_CHILD * ctx.worker_processes
     return needs

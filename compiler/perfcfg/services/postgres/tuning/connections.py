@@ -37,6 +37,12 @@ def reserved(ctx: TuneContext) -> tuple[int, int]:
     return superuser, other
 
 
+# The pooler in front (its pools decide max_connections), and where a finding about the pools'
+# server connections points.
+POOLER = "pgbouncer"
+POOL_PATHS = ("pgbouncer.default_pool_size", "pgbouncer.reserve_pool_size")
+
+
 def pooled_slots(ctx: TuneContext, settings: Mapping[str, Any]) -> int:
     return pgbouncer.server_slots(ctx.pools, settings) if runs(ctx, "pgbouncer") else 0
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from perfcfg.tune import budget
 from perfcfg.tune.context import GiB, KiB, MiB, Recommendation, TuneContext
 from perfcfg.tune.util import floor_to, mib_text, need, pick, rec
 
@@ -340,3 +341,27 @@ def recommend(ctx: TuneContext, prior: Mapping[str, Any]) -> list[Recommendation
                     {"budget": budget, **{WORST_CASE_LABELS[k]: v for k, v in parts.items()},
                      "work_mem": wm, "per_process_factor": factor})
     return buffers + [wm_rec] + _maintenance(ctx, budget, mwm, avwm, workers) + [worst_rec]
+
+
+# -- its part of the host's memory ---------------------------------------------------------
+
+# PostgreSQL below 128 MiB (its default shared_buffers alone) cannot run a useful workload.
+BUDGET_MIN = 128 * MiB
+
+
+def budget_part(ctx: TuneContext, rest: int) -> Recommendation:
+    """PostgreSQL takes what the other parts leave (``rest``: below 0 when they overshoot the
+    host), or its stated share."""
+    given = budget.stated(ctx, "postgres")
+    size = given if given is not None else max(BUDGET_MIN, floor_to(rest, MiB))
+    return rec("budget.postgres", size, "budget.postgres",
+               f"PostgreSQL gets {mib_text(size)}: "
+               + ("its stated share" if ctx.shares.of("postgres") is not None
+                  else "the rest of the host"),
+               "stated share, else host − os_reserve − workers − pgbouncer − redis",
+               {"host_memory": ctx.host.memory, "stated": ctx.shares.of("postgres"),
+                # every other part took host − rest: the whole exceeds the host by this
+                "shortfall": max(0, size - rest)})
+
+
+PART = budget.Part("postgres", "rest", budget_part)

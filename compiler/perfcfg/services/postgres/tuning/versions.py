@@ -7,11 +7,11 @@ the target has them (the other groups hold the rules every version shares).
 Each reason names the version rule that produced the value.
 
 >>> from perfcfg.tune.context import Host, TuneContext, Versions, GiB
->>> ctx = TuneContext("production", Host(64 * GiB, 16, "nvme"), (), (), versions=Versions(18))
+>>> ctx = TuneContext("production", Host(64 * GiB, 16, "nvme"), (), (), versions=Versions(postgres=18))
 >>> {r.path: r.value for r in recommend(ctx, {"postgres.shared_buffers": 16 * GiB})}
 ... # doctest: +NORMALIZE_WHITESPACE
 {'postgres.vacuum_buffer_usage_limit': 16777216, 'postgres.io_method': 'io_uring'}
->>> recommend(TuneContext("production", Host(64 * GiB, 16, "nvme"), (), (), versions=Versions(15)),
+>>> recommend(TuneContext("production", Host(64 * GiB, 16, "nvme"), (), (), versions=Versions(postgres=15)),
 ...           {"postgres.shared_buffers": 16 * GiB})
 []
 """

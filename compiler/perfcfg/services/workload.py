@@ -1,0 +1,66 @@
+"""The workload's connection pools: one per (database, user) pair the worker programs use,
+with the client connections they open. perfcfg's own records (``databases``, ``users``,
+``workload.programs``) decide them; the pooler sizes them and the database admits them.
+
+>>> from types import SimpleNamespace as NS
+>>> db = NS(name="app", user=None, clients=0, pool_size=None, reserve_pool=None, pool_mode=None)
+>>> config = NS(databases=[db], users=[NS(name="bot")],
+...             workload=NS(programs=[NS(database=None, user=None, processes=4, db_connections=2)]))
+>>> pools(config, "admin")
+[Pool(database='app', user='bot', clients=8, pool_size=None, reserve=None, mode=None)]
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from perfcfg.tune.context import Pool
+
+
+def default_user(config: Any, fallback: str) -> str:
+    """The user a database's pool logs in as when neither it nor the program names one: the
+    first declared user, else ``fallback`` (the database's own superuser)."""
+    return config.users[0].name if config.users else fallback
+
+
+def user_of(config: Any, db: Any, program: Any, fallback: str) -> str:
+    return program.user or db.user or default_user(config, fallback)
+
+
+def database_of(config: Any, program: Any) -> Any:
+    """The database a program uses: the one it names, else the first declared."""
+    by_name = {db.name: db for db in config.databases}
+    return by_name.get(program.database or config.databases[0].name, config.databases[0])
+
+
+def pools(config: Any, fallback: str) -> list[Pool]:
+    """One pool per (database, user) the workers use, with the clients they open; a database's
+    own ``clients`` count for its pool with its declared user (``fallback``: the user when
+    none is declared anywhere)."""
+    if not config.databases:
+        return []
+    default_db = config.databases[0]
+    by_name = {db.name: db for db in config.databases}
+    counts: dict[tuple[str, str], int] = {}
+    for prog in config.workload.programs:
+        db = by_name.get(prog.database or default_db.name, default_db)
+        key = (db.name, user_of(config, db, prog, fallback))
+        counts[key] = counts.get(key, 0) + prog.processes * prog.db_connections
+    for db in config.databases:
+        if db.clients or not any(name == db.name for name, _ in counts):
+            user = db.user or default_user(config, fallback)
+            counts[(db.name, user)] = counts.get((db.name, user), 0) + db.clients
+    return [Pool(db, user, n) for (db, user), n in sorted(counts.items())]
+
+
+def sized(found: list[Pool], config: Any) -> list[Pool]:
+    """``found`` with the pool size, reserve and mode each database declares."""
+    by_name = {d.name: d for d in config.databases}
+
+    def declared(value: Any) -> int | None:
+        return value if isinstance(value, int) else None
+
+    return [Pool(p.database, p.user, p.clients,
+                 pool_size=declared(by_name[p.database].pool_size),
+                 reserve=declared(by_name[p.database].reserve_pool),
+                 mode=by_name[p.database].pool_mode) for p in found]
