@@ -46,6 +46,9 @@ step "compiler/perfcfg/model/records.py is what scripts/gen_model.py makes of mo
 step "the schemas and README's targets table are what scripts/gen_versions.py makes of the catalogs"
 .venv/bin/python scripts/gen_versions.py --check
 
+step "docs/diagnostics.md's titles, severities and rule texts are what the rule records say"
+.venv/bin/python scripts/gen_diagnostics.py --check
+
 # The catalogs in schemas/catalogs must match the installed daemons.
 if [ -x /usr/sbin/pgbouncer ] && command -v redis-server >/dev/null; then
   step "schemas/catalogs match the installed daemons"

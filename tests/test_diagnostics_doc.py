@@ -157,3 +157,23 @@ def test_pre_empted_example_is_the_real_output(tmp_path, monkeypatch):
     result = run("validate", "--project", str(project))
     assert result.code == 1
     assert result.err.replace(str(project), "<project>") == OUTPUT.search(body).group(1)
+
+
+def test_the_rules_parts_of_the_doc_are_made_from_the_rule_records():
+    """scripts/gen_diagnostics.py makes the code table, every section's title and severity line
+    and each rule's why and fix from the registry and the Rule records: the committed doc is
+    what it makes, and a hand edit of a rule's words is put back."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gen_diagnostics",
+                                                  ROOT / "scripts" / "gen_diagnostics.py")
+    assert spec and spec.loader
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    text = DOC.read_text()
+    assert gen.generate(text) == text
+    for edit in (("Why it matters: protected mode refuses", "Why it matters: protected mode lets"),
+                 ("| [PCF403](#pcf403) | error in production", "| [PCF403](#pcf403) | warning in "
+                  "production")):
+        planted = text.replace(*edit, 1)
+        assert planted != text and gen.generate(planted) == text
