@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from perfcfg.harness.binaries import Binaries
 from perfcfg.services import catalog as catalogs
 from perfcfg.services.calculator import Calculator
+from perfcfg.services.catalog_reading import Job
 from perfcfg.services.net import Endpoint
 from perfcfg.services.topology import Topology
 from perfcfg.services.verifier import Verifier
@@ -159,8 +160,11 @@ class Service:
     # Diagnostic codes it brings besides perfcfg's own (code → title), e.g. its policy rules':
     # registered when the service is (core/codes.py), documented in its package.
     codes: Mapping[str, str] = field(default_factory=dict)
-    # Where its catalogs are when not among perfcfg's (a package's own folder).
+    # Where its catalogs are when not among perfcfg's (a package's own folder), and how
+    # scripts/gen_catalogs.py reads them off its daemon: (versions no catalog has yet) → file
+    # name → job (services/catalog_reading.py).
     catalogs: Any = None
+    catalog_jobs: Callable[[tuple[str, ...]], dict[str, Job]] | None = None
     # ``perfcfg tune <name>``: the stand-alone calculator for its daemon (None: none).
     calculator: Calculator | None = None
     # perfcfg's own record keys whose value, when left unset or auto, is one of its settings

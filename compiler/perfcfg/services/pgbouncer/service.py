@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from perfcfg.services.base import Service
+from perfcfg.services.catalog_reading import Job
 from perfcfg.services.output import Placement
 from perfcfg.services.pgbouncer import (
     backend,
@@ -21,6 +22,14 @@ from perfcfg.services.pgbouncer.actions import changes
 from perfcfg.services.pgbouncer.outputs import OUTPUTS
 from perfcfg.services.pgbouncer.policy import RULES
 
+
+def catalog_jobs(new: tuple[str, ...]) -> dict[str, Job]:
+    """Its catalogs' readers (they start the daemon: imported only by scripts/gen_catalogs.py)."""
+    from perfcfg.services.pgbouncer import catalog_reader
+
+    return catalog_reader.jobs(new)
+
+
 SERVICE = Service(
     name="pgbouncer",
     order=20,
@@ -37,6 +46,7 @@ SERVICE = Service(
     nested=("databases",),
     binaries=(programs.SPEC,),
     verifier=verify.VERIFIER,
+    catalog_jobs=catalog_jobs,
     calculator=calculator.CALCULATOR,
     tuning=((10, tuning.recommend),),       # first: the database's connections follow its pools
     placing=(placement.recommend,),

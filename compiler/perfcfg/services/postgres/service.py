@@ -6,6 +6,7 @@ from typing import Any
 
 from perfcfg.services import catalog as catalogs
 from perfcfg.services.base import Service
+from perfcfg.services.catalog_reading import Job
 from perfcfg.services.postgres import (
     calculator,
     checks,
@@ -35,6 +36,13 @@ def for_build(cat: catalogs.Catalog, targets: Any) -> catalogs.Catalog:
         cat, {v for v, feature in BUILD_VALUES.items() if not getattr(build, feature)})
 
 
+def catalog_jobs(new: tuple[str, ...]) -> dict[str, Job]:
+    """Its catalogs' readers (they start the daemon: imported only by scripts/gen_catalogs.py)."""
+    from perfcfg.services.postgres import catalog_reader
+
+    return catalog_reader.jobs(new)
+
+
 SERVICE = Service(
     name="postgres",
     order=10,
@@ -54,6 +62,7 @@ SERVICE = Service(
     },
     binaries=(programs.SPEC,),
     verifier=verify.VERIFIER,
+    catalog_jobs=catalog_jobs,
     calculator=calculator.CALCULATOR,
     # after the pooler's pools (10): connections, then what they size; its fd limit once the
     # runner (40) has said what it starts

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from perfcfg import model
 from perfcfg.services.base import Service
+from perfcfg.services.catalog_reading import Job
 from perfcfg.services.redis import (
     budget,
     calculator,
@@ -24,6 +25,14 @@ from perfcfg.services.redis.actions import changes
 from perfcfg.services.redis.context import DEFAULT_VERSION
 from perfcfg.services.redis.outputs import OUTPUTS
 from perfcfg.services.redis.policy import RULES
+
+
+def catalog_jobs(new: tuple[str, ...]) -> dict[str, Job]:
+    """Its catalogs' readers (they start the daemon: imported only by scripts/gen_catalogs.py)."""
+    from perfcfg.services.redis import catalog_reader
+
+    return catalog_reader.jobs(new)
+
 
 SERVICE = Service(
     name="redis",
@@ -51,6 +60,7 @@ SERVICE = Service(
     own_schema=schema.own_schema,
     binaries=programs.SPECS,
     verifier=verify.VERIFIER,
+    catalog_jobs=catalog_jobs,
     calculator=calculator.CALCULATOR,
     tuning=((30, tuning.recommend),),
     placing=(placement.recommend,),

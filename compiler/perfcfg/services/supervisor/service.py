@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from perfcfg.services.base import Service
+from perfcfg.services.catalog_reading import Job
 from perfcfg.services.output import Placement
 from perfcfg.services.supervisor import (
     checks,
@@ -19,6 +20,14 @@ from perfcfg.services.supervisor import (
 from perfcfg.services.supervisor.actions import changes
 from perfcfg.services.supervisor.outputs import OUTPUTS, PROGRAM_OWNED, SUBSECTIONS
 from perfcfg.services.supervisor.policy import RULES
+
+
+def catalog_jobs(new: tuple[str, ...]) -> dict[str, Job]:
+    """Its catalogs' readers (they start the daemon: imported only by scripts/gen_catalogs.py)."""
+    from perfcfg.services.supervisor import catalog_reader
+
+    return catalog_reader.jobs(new)
+
 
 SERVICE = Service(
     name="supervisor",
@@ -39,6 +48,7 @@ SERVICE = Service(
     program_owned=PROGRAM_OWNED,
     binaries=(programs.SPEC,),
     verifier=verify.VERIFIER,
+    catalog_jobs=catalog_jobs,
     tuning=((40, tuning.recommend),),        # after the daemons whose fds it may start
     checks=checks.CHECKS,
     context=context.context,
