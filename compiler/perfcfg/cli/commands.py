@@ -70,17 +70,33 @@ def validate(io: Io, project: Path, envs: list[str], fmt: str, sets: tuple[str, 
     proj, diags = projects.load_project(project, sources)
     names = envs or (sorted(proj.file.environments) if proj else [])
     found: dict[str, list[Diagnostic]] = {}
+    skipped: dict[str, list[str]] = {}
     for env in names if proj else []:
         # Secrets are resolved at build time only: a pre-commit hook or CI lint job does not
         # hold production passwords, and must not need them to say a preset is valid.
         request = pipeline.Request(project, env, secrets_mode="placeholder", render=False,
                                    environ=io.environ, sets=sets)
-        found[env] = pipeline.compile_env(request, sources).diagnostics
+        result = pipeline.compile_env(request, sources)
+        found[env], skipped[env] = result.diagnostics, result.skipped
     diags = finalize(diags + _naming_environments(found))
     report(io, diags, fmt, sources.shown(), project)
+    if fmt == "text":
+        say_skipped(io, skipped)
     if fmt == "text" and not has_errors(diags):
         io.say(f"{len(names)} environment(s) valid: {', '.join(names)}")
     return INVALID if has_errors(diags) else OK
+
+
+def say_skipped(io: Io, skipped: Mapping[str, list[str]]) -> None:
+    """Which checks did not run, per environment, so that fixing the errors shown is not
+    mistaken for the end of them."""
+    by_reason: dict[str, list[str]] = {}
+    for env, reasons in skipped.items():
+        for reason in reasons:
+            by_reason.setdefault(reason, []).append(env)
+    for reason, envs in by_reason.items():
+        io.say(f"{', '.join(envs)}: not checked yet: {reason}; they run once the errors "
+               "above are fixed")
 
 
 def _naming_environments(found: dict[str, list[Diagnostic]]) -> list[Diagnostic]:
@@ -104,6 +120,8 @@ def build(io: Io, req: Any, out: Path | None, check: bool, fmt: str,
     result = pipeline.compile_env(req)
     if not result.ok:
         report(io, result.diagnostics, fmt, result.sources.shown())
+        if fmt == "text":
+            say_skipped(io, {req.env: result.skipped})
         return INVALID
     out_dir = out or result.output_dir
     assert out_dir is not None
@@ -210,6 +228,8 @@ def check(io: Io, project: Path, envs: list[str], fmt: str) -> int:
     diags = finalize([*diags, *(d for r in results for d in r.diagnostics)])
     if has_errors(diags):
         report(io, diags, fmt, sources.shown(), project)
+        if fmt == "text":
+            say_skipped(io, {r.env: r.skipped for r in results})
         return INVALID
     compared = [(r.env, relative(r.output_dir), _stale(io, r.output_dir, r.files))
                 for r in results if r.output_dir is not None]

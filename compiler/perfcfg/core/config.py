@@ -31,3 +31,6 @@ class Config:
     policy: model.Policy
     spans: dict[str, Span] = field(default_factory=dict)  # setting path → span of its value
     layout: str = "debian"    # perfcfg.yaml's deploy.layout: where the daemons' files go
+    # named items left out for a refused value they need (``databases.reports``): references
+    # to them are not reported a second time
+    broken: frozenset[str] = frozenset()

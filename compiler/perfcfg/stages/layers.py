@@ -118,6 +118,9 @@ class Layer:
 class Chain:
     layers: list[Layer]
     diagnostics: list[Diagnostic]
+    # False when a file of the chain could not be read or parsed: the merged tree would lack
+    # its values, and every check of them would report that instead of the real mistakes
+    complete: bool = True
 
 
 def builtin_text(name: str) -> str | None:
@@ -158,6 +161,7 @@ def _visit(ref: tuple[str, FsPath | str], project_dir: FsPath, sources: Sources,
             chain.diagnostics.append(Diagnostic(
                 "PCF112", "error", f"unknown built-in preset {display!r}", at,
                 hint=f"built-in presets: {', '.join(BUILTIN_PREFIX + n for n in BUILTIN_PRESETS)}"))
+            chain.complete = False
             return
         key = display
     else:
@@ -173,35 +177,43 @@ def _visit(ref: tuple[str, FsPath | str], project_dir: FsPath, sources: Sources,
                 "resolving .. and symbolic links) and the directories perfcfg.yaml lists under "
                 f"presets.dirs; list {display_name(real.parent, project_dir)} there, or copy "
                 "the preset into the project"))
+            chain.complete = False
             return
         if not real.is_file():
             chain.diagnostics.append(Diagnostic(
                 "PCF113", "error", f"preset file {display} does not exist", at,
                 hint=_sibling_hint(real, named_by) or
                 "check the path; extends paths are relative to the file that names them"))
+            chain.complete = False
             return
     if len(stack) >= MAX_EXTENDS_DEPTH:
         chain.diagnostics.append(Diagnostic(
             "PCF116", "error", f"extends chain deeper than {MAX_EXTENDS_DEPTH} files", at,
             hint="no project needs this many layers; extend several bases from one preset"))
+        chain.complete = False
         return
     if key in stack:
         cycle = " → ".join([*stack[stack.index(key):], key])
         chain.diagnostics.append(Diagnostic("PCF114", "error", f"extends cycle: {_short(cycle)}",
                                             at, hint="remove one of the extends entries"))
+        chain.complete = False
         return
     if key in done:
         return
     tree, diags = sources.load(None if kind == "builtin" else FsPath(key), display, text)
     chain.diagnostics.extend(diags)
     if tree is None:
+        chain.complete = False
         return
     if not isinstance(tree, Mapping):
         chain.diagnostics.append(Diagnostic("PCF115", "error", "a preset must be a mapping",
                                             tree.span, hint="start the file with keys like postgres:"))
+        chain.complete = False
         return
     base_dir = FsPath(key).parent if kind == "file" else project_dir
-    for child, span in _extends(tree, display, chain.diagnostics):
+    children, whole = _extends(tree, display, chain.diagnostics)
+    chain.complete = chain.complete and whole
+    for child, span in children:
         if child.startswith(BUILTIN_PREFIX):
             nxt: tuple[str, FsPath | str] = ("builtin", child[len(BUILTIN_PREFIX):])
         else:
@@ -227,10 +239,12 @@ def _short(cycle: str) -> str:
     return " → ".join(os.path.basename(p) if os.sep in p else p for p in cycle.split(" → "))
 
 
-def _extends(tree: Mapping, display: str, diags: list[Diagnostic]) -> list[tuple[str, Span]]:
+def _extends(tree: Mapping, display: str, diags: list[Diagnostic]
+             ) -> tuple[list[tuple[str, Span]], bool]:
+    """The files ``tree`` extends, and False when an entry names none."""
     entry = tree.entries.pop("extends", None)
     if entry is None:
-        return []
+        return [], True
     node = entry.value
     items = node.items if isinstance(node, Sequence) else [node]
     out = []
@@ -241,7 +255,7 @@ def _extends(tree: Mapping, display: str, diags: list[Diagnostic]) -> list[tuple
             diags.append(Diagnostic("PCF116", "error", "extends takes a preset name or a list of them",
                                     item.span, path="extends",
                                     hint="e.g. extends: [builtin:production, base.yaml]"))
-    return out
+    return out, len(out) == len(items)
 
 
 # -- merging -----------------------------------------------------------------------------

@@ -56,6 +56,8 @@ class Result:
     preset_files: list[str] = field(default_factory=list)
     input_hash: str = ""
     history: dict[str, tuple] = field(default_factory=dict)   # setting path → origins
+    # the checks that did not run, and why (an input they need is missing or unreadable)
+    skipped: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -71,6 +73,8 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
     if proj is None:
         return _done(result)
     env = proj.file.environments.get(req.env)
+    if env is None and f"environments.{req.env}" in proj.broken:
+        return _done(result)    # its mistake in perfcfg.yaml is reported above
     if env is None:
         names = sorted(proj.file.environments)
         # "--env staging,production" names environments that exist, in one flag
@@ -102,7 +106,11 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
         found += extra.diagnostics
         seen = {layer.display for layer in layers}
         layers += [layer for layer in extra.layers if layer.display not in seen]
-    if has_errors(found):   # a host profile's errors do not stop the presets' checks
+    if not chain.complete or (req.overlay is not None and not extra.complete):
+        # A preset that could not be read: without its values every later check would
+        # report what it holds as missing.
+        result.skipped.append("the checks of the merged presets (a preset file could not be "
+                              "read)")
         return _done(result)
     history: History = {}
     tree = merge_layers(layers, history, diags)
@@ -118,7 +126,14 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
     config.spans.update({k: v for k, v in outer_spans.items() if k not in config.spans})
     diags.extend(validator.diagnostics)
     result.config = config
-    if has_errors(diags) or host is None:
+    # Past a mistake the checks go on with the values that are valid (a refused value is
+    # left out, as if unset), so one run reports every mistake it can; tuning needs a host
+    # and a catalog for every daemon.
+    if host is None or not validator.plannable:
+        result.skipped.append(
+            "tuning, the cross-service checks and the security rules (" +
+            ("the host profile could not be read" if host is None else
+             "a target version has no catalog") + ")")
         return _done(result)
     from perfcfg.stages import (
         planner,  # tuning and rendering stay off the import path of early errors
@@ -136,11 +151,11 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
 
         # Cross-service findings (PCF3xx) can be waived like the security rules.
         diags.extend(policy.check(plan, config, cross))
-    if has_errors(diags) or plan is None:
+    if plan is None:
         return _done(result)
     from perfcfg.stages.render import render_all
 
-    if not req.render:
+    if not req.render or has_errors(diags):
         # validate (the pre-commit hook) runs every encoder too: what build would refuse,
         # the hook refuses.
         _, found = render_all(plan, config, {}, layout=False)
@@ -223,7 +238,16 @@ def _scrubbed(diagnostics: list[Diagnostic], secrets: list[str]) -> list[Diagnos
 
 
 def _done(result: Result) -> Result:
-    result.diagnostics = finalize(result.diagnostics)
+    result.diagnostics = finalize(once_per_place(result.diagnostics))
     return result
+
+
+def once_per_place(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """A value the loader refused (an ambiguous number, a tag) is read on as text; that it is
+    then not a valid value of its setting is the same mistake, and is not reported twice."""
+    refused = {d.span for d in diagnostics
+               if d.severity == "error" and d.code.startswith("PCF1") and d.span is not None}
+    return [d for d in diagnostics
+            if not (d.code.startswith("PCF2") and d.span in refused)]
 
 

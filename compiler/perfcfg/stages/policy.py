@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 from perfcfg.core.config import Config
 from perfcfg.core.diagnostics import Diagnostic, Related, Severity
@@ -79,7 +80,10 @@ RULES: dict[str, Rule] = {r.code: r for r in sorted(
 def check(plan: Plan, config: Config, cross: Iterable[Diagnostic] = ()) -> list[Diagnostic]:
     """The security rules' diagnostics, and ``cross`` (the cross-service findings), each
     with the preset's waivers applied; a waiver that matched nothing is reported (PCF421)."""
-    waivers = {w.rule: (i, w) for i, w in enumerate(config.policy.waivers)}
+    waivers: dict[str, tuple[int, Any]] = {}
+    for i, w in enumerate(config.policy.waivers):
+        if f"policy.waivers[{i}]" not in config.broken:    # its mistake is reported already
+            waivers.setdefault(w.rule, (i, w))
     used: set[str] = set()
     out: list[Diagnostic] = []
     for rule in RULES.values():

@@ -33,6 +33,8 @@ class Project:
 
     file: model.ProjectFile
     spans: dict[str, Span]
+    # environments left out for a mistake already reported (``environments.prod``)
+    broken: frozenset[str] = frozenset()
 
     @cached_property
     def target_spans(self) -> dict[str, Span]:
@@ -52,14 +54,17 @@ def load_project(project_dir: Path, sources: Sources
         # no span: there is no line to point at in a file that does not exist
         return None, [Diagnostic("PCF117", "error", f"no {PROJECT_FILE} in {project_dir}",
                                  None, hint=_where_hint(project_dir))]
-    tree, diags = sources.load(path, PROJECT_FILE)
-    if tree is None or diags:
-        return None, diags
+    tree, loaded = sources.load(path, PROJECT_FILE)
+    if tree is None:
+        return None, loaded
     if not isinstance(tree, Mapping):
-        return None, [Diagnostic("PCF115", "error", f"{PROJECT_FILE} must be a mapping", tree.span,
-                                 hint="start it with keys like project: and environments:")]
+        return None, [*loaded, Diagnostic(
+            "PCF115", "error", f"{PROJECT_FILE} must be a mapping", tree.span,
+            hint="start it with keys like project: and environments:")]
+    # A value the loader refused (an ambiguous number) is read on as the text it would be
+    # quoted, so that the rest of the file and every environment are still checked.
     project, diags = _checked(sources.texts[PROJECT_FILE], tree)
-    return project, list(diags)
+    return project, [*loaded, *diags]
 
 
 def _where_hint(project_dir: Path) -> str:
@@ -99,8 +104,8 @@ def _checked(text: str, tree: Mapping) -> tuple[Project | None, list[Diagnostic]
             _CHECKED.pop(next(iter(_CHECKED)))
         checker = Validator("", "", model.Targets())
         project = checker.one("", tree, model.ProjectFile)
-        _CHECKED[text] = (Project(project, checker.spans) if project else None,
-                          checker.diagnostics)
+        _CHECKED[text] = (Project(project, checker.spans, frozenset(checker.broken))
+                          if project else None, checker.diagnostics)
     return _CHECKED[text]
 
 
@@ -188,11 +193,11 @@ def load_host(path: Path, display: str, sources: Sources, named_at: Span | None 
         return None, [Diagnostic("PCF118", "error", f"host profile {display} does not exist",
                                  named_at,   # --host FILE: no line to point at
                                  hint="write one with: " + _host_command(path))]
-    tree, diags = sources.load(path, display)
-    if tree is None or diags:
-        return None, diags
+    tree, loaded = sources.load(path, display)
+    if tree is None:
+        return None, loaded
     checker = Validator("", "", model.Targets())
     host = checker.one("host", tree, model.HostProfile)
     if spans is not None:  # cross-service findings name host.memory, host.open_files…
         spans.update(checker.spans)
-    return host, checker.diagnostics
+    return host, [*loaded, *checker.diagnostics]

@@ -44,10 +44,18 @@ class Validator:
         self.target_spans = target_spans or {}   # "targets.postgres" → its span in perfcfg.yaml
         self.diagnostics: list[Diagnostic] = []
         self.spans: dict[str, Span] = {}
+        # items left out because a value they cannot do without was refused (``databases.x``):
+        # a reference to one is the same mistake, reported once already
+        self.broken: set[str] = set()
 
     def error(self, code: str, message: str, span: Span | None, path: str,
               hint: str | None = None) -> None:
         self.diagnostics.append(Diagnostic(code, "error", message, span, path, hint))
+
+    @property
+    def plannable(self) -> bool:
+        """Whether tuning can run: every daemon's catalog exists for its target version."""
+        return all(s.catalog(self.targets) is not None for s in registry.SERVICES)
 
     # -- entry point ---------------------------------------------------------------------
 
@@ -85,6 +93,7 @@ class Validator:
             self.one("budget", section("budget"), model.Budget) or model.Budget(),
             self.policy(section("policy")),
             self.spans,
+            broken=frozenset(self.broken),
         )
 
     # -- daemon sections -----------------------------------------------------------------
@@ -290,6 +299,8 @@ class Validator:
     def unknown_database(self, path: str, name: str, names: list[str]) -> None:
         """A reference to a database that is not declared under ``databases:`` (a program's
         ``database``, a user's ``databases``): nothing would be written for it."""
+        if f"databases.{name}" in self.broken:
+            return
         declared = f"declared: {', '.join(names)}" if names else "none is declared"
         self.error("PCF204", f"invalid value for {path}: no database named {name!r} "
                    f"under databases ({declared})", self.spans.get(path), path,
@@ -344,6 +355,8 @@ class Validator:
             obj = self.validate_model(cls, item, (name,), i, names)
             if obj is not None:
                 out.append(obj)
+            elif _node_name(item):
+                self.broken.add(f"{name}.{_node_name(item)}")
         return out
 
     def one(self, name: str, node: Any, cls: type[Record]):
@@ -362,29 +375,59 @@ class Validator:
         try:
             return cls.model_validate(plain)
         except ValidationError as exc:
-            for err in exc.errors():
-                loc = tuple(err["loc"])
-                sub = _named(plain, loc)
-                span = spans.get(_longest(spans, loc), node.span)
-                path = _dotted(base + sub)
-                if err["type"] == "extra_forbidden":
-                    span = keys.get(loc, span)  # point at the unknown key, not its value
-                    fields = list(_fields(cls, plain, loc[:-1]))
-                    where = _dotted(base + sub[:-1]) or "this file"
-                    self.error("PCF201", f"unknown key {loc[-1]!r} in {where}",
-                               span, path, did_you_mean(str(loc[-1]), fields) or
-                               (f"known keys: {', '.join(fields)}" if fields else None))
-                elif err["type"] == "missing":
-                    # Point at the key whose mapping lacks it (`development:`), if it has one.
-                    span = keys.get(loc[:-1], span)
-                    self.error("PCF203", f"{path} is required", span, path,
-                               f"add {loc[-1]}: to this mapping"
-                               + _misspelt_item(plain, loc, label, siblings))
-                else:
-                    self.error("PCF204", f"invalid value for {path}: "
-                               f"{_shown(_msg(err), path, err.get('input'))}", span, path,
-                               _model_hint(err))
-            return None
+            errors = exc.errors()
+            self.report_model_errors(cls, node, plain, spans, keys, base, label, siblings,
+                                     errors)
+        # The report is made; what follows the validate stage still gets the record, without
+        # the values it refused (each then has its default), so that one bad value does not
+        # hide every later check of the other values.
+        return self.without_invalid(cls, plain, errors, base)
+
+    def without_invalid(self, cls, plain: Any, errors: list, base: Path):
+        """``cls`` built from ``plain`` less the values ``errors`` refuse: a refused value
+        leaves its default; an item of a list or of a mapping of records that cannot do
+        without it (its ``name``, a program's ``command``) is left out, and its path goes to
+        ``broken``, so that a reference to it is not reported again as unknown. None when the
+        record itself cannot be made."""
+        for _ in range(8):
+            cuts = {_present(plain, tuple(e["loc"]), e["type"] == "missing") for e in errors}
+            for loc in sorted(cuts, key=_deletion_order, reverse=True):
+                if not loc:
+                    return None
+                if isinstance(loc[-1], int) or _fields_keyed(cls, loc[:-1]):
+                    self.broken.add(_dotted(base + _named(plain, loc)))
+                _delete(plain, loc)
+            try:
+                return cls.model_validate(plain)
+            except ValidationError as exc:
+                errors = exc.errors()
+        return None
+
+    def report_model_errors(self, cls, node, plain: Any, spans: dict, keys: dict, base: Path,
+                            label: str | None, siblings: list[str] | None,
+                            errors: list) -> None:
+        for err in errors:
+            loc = tuple(err["loc"])
+            sub = _named(plain, loc)
+            span = spans.get(_longest(spans, loc), node.span)
+            path = _dotted(base + sub)
+            if err["type"] == "extra_forbidden":
+                span = keys.get(loc, span)  # point at the unknown key, not its value
+                fields = list(_fields(cls, plain, loc[:-1]))
+                where = _dotted(base + sub[:-1]) or "this file"
+                self.error("PCF201", f"unknown key {loc[-1]!r} in {where}",
+                           span, path, did_you_mean(str(loc[-1]), fields) or
+                           (f"known keys: {', '.join(fields)}" if fields else None))
+            elif err["type"] == "missing":
+                # Point at the key whose mapping lacks it (`development:`), if it has one.
+                span = keys.get(loc[:-1], span)
+                self.error("PCF203", f"{path} is required", span, path,
+                           f"add {loc[-1]}: to this mapping"
+                           + _misspelt_item(plain, loc, label, siblings))
+            else:
+                self.error("PCF204", f"invalid value for {path}: "
+                           f"{_shown(_msg(err), path, err.get('input'))}", span, path,
+                           _model_hint(err))
 
     def policy(self, node: Any) -> model.Policy:
         policy = self.one("policy", node, model.Policy) if node is not None else None
@@ -403,6 +446,10 @@ class Validator:
                 self.error("PCF420", f"a second waiver for {waiver.rule}", self.spans.get(path),
                            path, "keep one waiver per rule, with every reason in it")
             seen.add(waiver.rule)
+        # A waiver with a mistake waives nothing (the finding keeps its severity) and is not
+        # reported again as matching nothing.
+        self.broken.update(m.group() for d in self.diagnostics if d.path
+                           for m in [re.match(r"policy\.waivers\[\d+\]", d.path)] if m)
         return policy
 
 
@@ -562,6 +609,49 @@ def _longest(spans: dict, loc: tuple) -> tuple:
     while loc and loc not in spans:
         loc = loc[:-1]
     return loc
+
+
+def _present(plain: Any, loc: tuple, missing: bool) -> tuple:
+    """What to leave out for one refused value at ``loc``: the value itself, the longest part
+    of ``loc`` that exists (pydantic adds the union member it tried, ``pool_size.int``); for a
+    missing value, the item that lacks it."""
+    if missing:
+        loc = loc[:-1]
+    out: tuple = ()
+    cur = plain
+    for part in loc:
+        if not ((isinstance(cur, dict) and part in cur) or
+                (isinstance(cur, list) and isinstance(part, int) and part < len(cur))):
+            break
+        cur = cur[part]
+        out += (part,)
+    return out
+
+
+def _deletion_order(loc: tuple) -> tuple:
+    """Deeper values and later list items first, so that a deletion keeps the others' places."""
+    return tuple((0, p) if isinstance(p, int) else (1, str(p)) for p in loc)
+
+
+def _delete(plain: Any, loc: tuple) -> None:
+    parent = plain
+    for part in loc[:-1]:
+        parent = parent[part]
+    del parent[loc[-1]]
+
+
+def _fields_keyed(cls: type[Record], loc: tuple) -> bool:
+    """Whether ``loc`` is a mapping of records by name (perfcfg.yaml's ``environments``)."""
+    current: type[Record] | None = cls
+    for part in loc:
+        if isinstance(part, int) or current is None:
+            continue
+        if part not in current.FIELDS:
+            return False
+        if part == loc[-1]:
+            return part in current.KEYED
+        current = current.FIELDS[part]
+    return False
 
 
 def _fields(cls: type[Record], plain: Any, loc: tuple) -> list[str]:

@@ -45,7 +45,9 @@ def _user_refs(config: Any) -> list[Diagnostic]:
     usable = {u.name for u in values.users(config) if u.enabled}
     out = []
     for prog in config.workload.programs:
-        if prog.redis_user is not None and prog.redis_user not in usable:
+        if prog.redis_user is not None and prog.redis_user not in usable and \
+                f"redis.users.{prog.redis_user}" not in config.broken:
+            # (a user left out for a mistake of its own is reported there, once)
             path = f"workload.programs.{prog.name}.redis_user"
             out.append(Diagnostic("PCF209", "error",
                                   f"{path} names {prog.redis_user!r}, which is not an enabled "
