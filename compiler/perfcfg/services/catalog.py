@@ -41,6 +41,24 @@ class Param:
     default: str | None = None
     context: str | None = None
     section: str | None = None
+    # the catalog's daemon and version (``pgbouncer``, ``1.24``): messages name the target
+    daemon: str = ""
+    version: str = ""
+
+    @property
+    def release(self) -> str:
+        return f"{self.daemon} {self.version}".strip()
+
+
+def number(value: float) -> str:
+    """A bound or value as people write it: ``2147483647``, ``0.5``, never ``2.14748e+09``.
+
+    >>> number(2147483647.0), number(64), number(0.25), number(1e-05)
+    ('2147483647', '64', '0.25', '0.00001')
+    """
+    if float(value).is_integer():
+        return str(int(value))
+    return f"{value:.10f}".rstrip("0")
 
 
 @dataclass(frozen=True)
@@ -94,7 +112,7 @@ def load(daemon: str, version: str, case_insensitive: bool = False) -> Catalog |
             if spec.get("values") else None
         param = Param(spec.get("name", name.split(".")[-1]), spec["type"], spec.get("unit"),
                       spec.get("min"), spec.get("max"), values, spec.get("default"),
-                      spec.get("context"), spec.get("section"))
+                      spec.get("context"), spec.get("section"), daemon, version)
         key = name.lower() if ci else name
         params[key] = param
     return Catalog(daemon, version, params, ci)
@@ -274,7 +292,8 @@ def check_range(param: Param, own: Any) -> None:
         return
     lo, hi = param.min, param.max
     if (lo is not None and own < lo) or (hi is not None and own > hi):
-        unit = f" {param.unit}" if param.unit else ""
-        low = "-inf" if lo is None else f"{lo:g}"
-        high = "inf" if hi is None else f"{hi:g}"
-        raise UnitError(f"{own:g}{unit} is outside the allowed range {low} .. {high}{unit}")
+        unit = param.unit or ""
+        low = "-inf" if lo is None else number(lo) + unit
+        high = "inf" if hi is None else number(hi) + unit
+        raise UnitError(f"{number(own)}{unit} is outside the range {param.release} accepts, "
+                        f"{low} .. {high}")

@@ -134,8 +134,10 @@ def _range_keeper(config: Config):
             except UnitError:
                 continue
             if past(edge):
-                return edge, (f" (kept within the {service.title} limit {bound:g}; the rule "
-                              f"gave {value})")
+                from perfcfg.services.catalog import number
+
+                return edge, (f" (kept within the {service.title} limit {number(bound)}; the "
+                              f"rule gave {value})")
         return value, ""
 
     return keep

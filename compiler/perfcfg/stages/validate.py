@@ -33,7 +33,23 @@ SECTIONS = (*registry.names(), *OWN_SECTIONS)
 
 
 def did_you_mean(name: str, candidates: list[str]) -> str | None:
-    close = difflib.get_close_matches(name, candidates, n=3, cutoff=0.7)
+    """The candidates ``name`` is probably a misspelling of: close in spelling, the same in
+    another case, or one it begins or ends (``prod`` for ``production``, ``transactional`` for
+    ``transaction``, a parameter without its section for ``<section>.<parameter>``).
+
+    >>> did_you_mean("prod", ["development", "production"])
+    "did you mean 'production'?"
+    >>> did_you_mean("transactional", ["session", "transaction", "statement"])
+    "did you mean 'transaction'?"
+    """
+    low = name.lower()
+    close = [c for c in candidates if c.lower() == low]
+    close += difflib.get_close_matches(name, candidates, n=3, cutoff=0.7)
+    if len(low) >= 3:
+        close += [c for c in candidates
+                  if c.lower().startswith(low) or low.startswith(c.lower()) and len(c) >= 3
+                  or c.lower().endswith("." + low)]
+    close = list(dict.fromkeys(c for c in close if c != name))[:3]
     return f"did you mean {' or '.join(repr(c) for c in close)}?" if close else None
 
 
@@ -62,8 +78,11 @@ class Validator:
     def run(self, tree: Mapping, host: model.HostProfile | None) -> Config:
         for key, entry in tree.entries.items():
             if key not in SECTIONS:
+                # a daemon parameter written without its section (`--set work_mem=16MB`)
+                owners = [f"{s.name}.{key}" for s in registry.SERVICES
+                          if s.param(self.targets, key) is not None]
                 self.error("PCF201", f"unknown section {key!r}", entry.key_span, key,
-                           did_you_mean(key, list(SECTIONS)) or
+                           did_you_mean(key, owners + list(SECTIONS)) or
                            f"sections are: {', '.join(SECTIONS)}")
         section = lambda name: tree.entries[name].value if name in tree.entries else None  # noqa: E731
         services = {s.name: self.service(s, section(s.name)) for s in registry.SERVICES}
@@ -236,7 +255,7 @@ class Validator:
         except (UnitError, ValueError, OverflowError) as exc:   # int() of 5,000 digits, inf
             code = "PCF205" if "range" in str(exc) else "PCF204"
             self.error(code, f"invalid value for {path}: {_shown(exc, path, value)}", node.span,
-                       path, service.fix_it(param, value) or _hint(service, cat, param))
+                       path, service.fix_it(param, value) or _hint(service, cat, param, value))
             return None
         self.clamped(service, param.name, canonical, node.span, path)
         return canonical
@@ -339,7 +358,7 @@ class Validator:
             except (UnitError, ValueError, OverflowError) as exc:
                 code = "PCF205" if "range" in str(exc) else "PCF204"
                 self.error(code, f"invalid value for {path}: {_shown(exc, path, value)}", span,
-                           path, _hint(service, cat, param))
+                           path, _hint(service, cat, param, value))
         return out
 
     def models(self, name: str, node: Any, cls: type[Record]) -> list:
@@ -463,17 +482,20 @@ def _shown(message: object, path: str, value: Any) -> str:
     return scrub(text, [repr(value), str(value)]) or text
 
 
-def _hint(service: Service, cat: catalogs.Catalog, param: catalogs.Param) -> str | None:
+def _hint(service: Service, cat: catalogs.Catalog, param: catalogs.Param,
+          value: Any = None) -> str | None:
     if param.values:
-        return f"allowed: {', '.join(param.values)}"
+        meant = did_you_mean(str(value), list(param.values)) if isinstance(value, str) else None
+        return f"{meant + ' ' if meant else ''}allowed: {', '.join(param.values)}"
     if param.type == "bool":
         return service.bool_hint
     unit = service.unit_hint(param)
     if unit is not None:
         return unit
     if param.min is not None and param.max is not None:
-        own = f" {param.unit}" if param.unit else ""
-        return f"{cat.daemon} {cat.version} accepts {param.min:g} .. {param.max:g}{own}"
+        own = param.unit or ""
+        return (f"{cat.daemon} {cat.version} accepts {catalogs.number(param.min)}{own} .. "
+                f"{catalogs.number(param.max)}{own}")
     if param.type == "integer":
         return service.integer_hint
     return None
@@ -488,13 +510,38 @@ _MODEL_HINTS = {
     "list_type": "write a list: [a, b] or one '- item' per line",
     "dict_type": "write a mapping: one 'key: value' per line",
     "model_type": "write a mapping: one 'key: value' per line",
-    "string_pattern_mismatch": "use letters, digits, '_', '.' or '-' (see the JSON Schema)",
+}
+
+# What each pattern of perfcfg's own fields (model/spec.py) asks for, in words; a test checks
+# that every pattern there has its words here.
+PATTERN_HINTS = {
+    r"^[A-Za-z0-9_.-]+$": "use letters, digits, '_', '.' or '-'",
+    r"^[A-Za-z_][A-Za-z0-9_.-]{0,62}$": "start with a letter or '_', then letters, digits, "
+                                       "'_', '.' or '-' (at most 63 characters)",
+    r"^[A-Za-z0-9_.-]{1,64}$": "use letters, digits, '_', '.' or '-' (at most 64 characters)",
+    r"^[A-Za-z_][A-Za-z0-9_]*$": "a role name: letters, digits and '_', not starting with a "
+                                 "digit",
+    r"^[A-Za-z_][A-Za-z0-9_]{0,62}$": "a role name: letters, digits and '_', not starting with "
+                                      "a digit (at most 63 characters)",
+    r"^[a-z_][a-z0-9_-]*$": "an OS user or group name: lower-case letters, digits, '_' and "
+                            "'-', starting with a letter or '_'",
+    r"^/": "write an absolute path, starting with /",
+    r"^0[0-7]{3}$": "write the mode in octal as a quoted string, e.g. \"0640\"",
+    r"^PCF[34][0-9]{2}$": "name a cross-service or security code, e.g. PCF408",
+    r"^[0-9]+\.[0-9]+$": "write the major.minor version as a quoted string, e.g. \"1.24\"",
+    r"^[^\x00-\x1f\x7f]+$": "write it without control characters (tabs, line breaks)",
 }
 
 
 def _model_hint(err: Any) -> str:
     kind, ctx = err["type"], err.get("ctx") or {}
     given = err.get("input")
+    target = _target_hint(err["loc"], given)
+    if target is not None:
+        return target
+    if kind == "string_pattern_mismatch":
+        return PATTERN_HINTS.get(str(ctx.get("pattern")),
+                                 f"write a value matching {ctx.get('pattern')}")
     if kind == "literal_error":
         # The message lists the allowed values already; the hint names the one meant.
         allowed = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
@@ -528,6 +575,34 @@ _FIELD_HINTS = {
     "name": "pick another name",
     **dict.fromkeys(model.Budget.FIELDS, "write auto, a size like 8GiB or a share like 40%"),
 }
+
+
+def _target_hint(loc: tuple, given: Any) -> str | None:
+    """``targets.<daemon>``: how its versions are written, and the ones perfcfg has (a
+    release such as ``1.24.1`` or ``17.6`` names the major or major.minor its catalog is)."""
+    parts = [p for p in loc if isinstance(p, str)]
+    if "targets" not in parts or parts[-1] == "targets":
+        return None
+    key = parts[parts.index("targets") + 1]
+    if model.Targets.FIELDS.get(key) is not None:    # a build's features, not a version
+        return None
+    for service in registry.SERVICES:
+        versions = service.target_versions().get(key)
+        if versions is None:
+            continue
+        whole = all(v.isdigit() for v in versions)
+        how = "the major version as a number" if whole else \
+            "the major.minor version as a quoted string"
+        text = "" if given is None or isinstance(given, bool) else str(given)
+        release = text.split(".")[0] if whole else ".".join(text.split(".")[:2])
+        quote = "" if whole else '"'
+        if release in versions:
+            return (f"write {quote}{release}{quote} ({how}: every {release} release reads the same "
+                    f"parameters); perfcfg has catalogs for {', '.join(versions)}")
+        default = service.version(model.Targets()) if key == service.name else versions[-1]
+        return f"write {how}, e.g. {quote}{default}{quote}; perfcfg has catalogs for " \
+               f"{', '.join(versions)}"
+    return None
 
 
 def _msg(err: Any) -> str:

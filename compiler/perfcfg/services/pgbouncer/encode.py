@@ -81,11 +81,11 @@ PGBOUNCER_MAX_DBNAME = 64   # include/bouncer.h (1.18), with the terminating NUL
 
 def pgbouncer_name(value: str) -> str:
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", value) or value in ("pgbouncer", "*"):
-        raise EncodeError(f"{value!r} cannot be a pgbouncer database name in 1.18 "
+        raise EncodeError(f"{value!r} cannot be a pgbouncer database name "
                           "(letters, digits, '_', '.', '-' only; 'pgbouncer' is reserved)")
     if len(value) >= PGBOUNCER_MAX_DBNAME:
         # pgbouncer refuses to start on a longer [databases] name ("invalid value … no memory?")
-        raise EncodeError(f"pgbouncer 1.18 limits database names to "
+        raise EncodeError(f"pgbouncer limits database names to "
                           f"{PGBOUNCER_MAX_DBNAME - 1} characters")
     return value
 
@@ -94,9 +94,9 @@ def userlist_line(user: str, secret: str) -> str:
     for what, text in (("user name", user), ("secret", secret)):
         no_control(text, what)
     if len(user.encode()) >= 128:
-        raise EncodeError("pgbouncer 1.18 limits user names to 127 bytes")
+        raise EncodeError("pgbouncer limits user names to 127 bytes")
     if len(secret.encode()) >= 2048:
-        raise EncodeError("pgbouncer 1.18 limits secrets to 2047 bytes")
+        raise EncodeError("pgbouncer limits secrets to 2047 bytes")
     q = lambda s: '"' + s.replace('"', '""') + '"'  # noqa: E731
     return f"{q(user)} {q(secret)}"
 

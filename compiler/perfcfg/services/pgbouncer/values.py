@@ -45,7 +45,7 @@ def _canonical(param: Param, value: Any) -> Any:
         return as_enum(param, value)
     if param.type == "seconds":
         if isinstance(value, str):
-            raise UnitError(f"expected seconds as a number (pgbouncer 1.18 accepts no unit "
+            raise UnitError(f"expected seconds as a number ({param.release} accepts no unit "
                             f"suffix), got {value!r}")
         seconds = as_real(value)
         if seconds < 0:

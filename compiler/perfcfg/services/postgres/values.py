@@ -123,6 +123,12 @@ def fix_it(param: Param, value: Any) -> str | None:
     finer = _finer(param, value)
     if finer:
         return finer
+    example = "MB" if param.unit in ("B", "kB", "8kB", "MB") else \
+        "s" if param.unit in ("us", "ms", "s", "min") else None
+    if example and isinstance(value, (int, float)) and not isinstance(value, bool):
+        # `work_mem: 16` is 16kB to PostgreSQL, out of range: the unit was most likely meant
+        return (f"a number without a unit is in {param.unit} here ({value} is "
+                f"{value}{param.unit}); write the unit, e.g. {value}{example}")
     if param.unit in ("B", "kB", "8kB", "MB"):
         return fix_unit(value, _MEMORY_FIXES,
                         "PostgreSQL's units are case-sensitive and 1024-based: MB means MiB")

@@ -41,9 +41,13 @@ def _supervisor_socket_mode(plan: Plan, config: Config) -> Iterator[Finding]:
     owner_only = mode & 0o077 == 0
     group_with_owner = mode & 0o007 == 0 and bool(chown)
     if not (owner_only or group_with_owner):
+        # Say who the bits let in: others' bits open it to every local user; group bits
+        # without a chown open it to whatever group supervisord runs with.
+        who = "every local user" if mode & 0o007 else \
+            "every member of the socket's group, which no chown names (supervisord's own)"
         yield Finding("supervisor.unix_http_server.chmod",
-                      f"supervisord's control socket has mode 0{mode:o}: other local users can "
-                      "control every program")
+                      f"supervisord's control socket has mode 0{mode:o}: {who} can control "
+                      "every program")
 
 
 RULES = (
