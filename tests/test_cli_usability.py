@@ -35,7 +35,6 @@ def test_project_before_the_command_is_the_one_used(tmp_path):
 
 @pytest.mark.parametrize(("cwd", "flags", "named"), [
     ("repo", "", "--project botfarm"),                         # a project below: the repository
-    ("repo/botfarm/presets", "", "--project .."),              # a project above: in presets/
     ("repo", "--project botfarm/perfcfg.yaml", "--project botfarm"),   # the file, not its dir
 ])
 def test_no_project_here_names_the_project_near_by(tmp_path, cwd, flags, named):

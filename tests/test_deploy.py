@@ -256,6 +256,8 @@ def test_an_overlay_mistake_is_named_as_an_overlay_and_as_typed(tmp_path, monkey
     typo = run("build", "--env", "production", "--project", str(project), "--overlay",
                "botfarm/presets/bse.yaml", "--out", "out")
     assert typo.code == 1 and "error[PCF113]" in typo.err
-    # an --overlay path is relative to where perfcfg runs, not to a file naming it
-    assert "did you mean 'base.yaml'? (paths are relative to where perfcfg runs)" in typo.err
+    # an --overlay path is relative to where perfcfg runs, not to a file naming it: the
+    # suggestion is written from there too
+    assert "did you mean 'botfarm/presets/base.yaml'? (paths are relative to where perfcfg " \
+        "runs)" in typo.err
     assert not (tmp_path / "out").exists()

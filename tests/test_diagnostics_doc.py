@@ -93,6 +93,7 @@ GENERATED_EXAMPLES = {"PCF101": _unreadable, "PCF107": _oversized}
 @pytest.mark.parametrize("code", sorted(GENERATED_EXAMPLES))
 def test_generated_example_is_the_real_output(code, tmp_path, monkeypatch):
     what, project = GENERATED_EXAMPLES[code](tmp_path, monkeypatch)
+    monkeypatch.chdir(project)
     body = doc_sections()[code]
     assert f"Example — {what}," in body
     result = run("validate", "--project", str(project))
@@ -124,8 +125,9 @@ def test_the_warning_examples_are_found():
 
 @pytest.mark.parametrize("code, files, shown", preset_examples(),
                          ids=[c for c, *_ in preset_examples()])
-def test_warning_example_is_the_real_output(code, files, shown, tmp_path):
+def test_warning_example_is_the_real_output(code, files, shown, tmp_path, monkeypatch):
     project = materialise("auto-without-rule", tmp_path / "project")
+    monkeypatch.chdir(project)
     for name, text in files:
         write(project / name, text)
     result = run("validate", "--project", str(project))
@@ -154,6 +156,7 @@ def test_pre_empted_example_is_the_real_output(tmp_path, monkeypatch):
     project = materialise("auto-without-rule", tmp_path / "project")
     for name, text in YAML_BLOCK.findall(body):
         write(project / name, text)
+    monkeypatch.chdir(project)
     result = run("validate", "--project", str(project))
     assert result.code == 1
     assert result.err.replace(str(project), "<project>") == OUTPUT.search(body).group(1)

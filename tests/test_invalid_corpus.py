@@ -65,6 +65,8 @@ def run_case(name: str, tmp_path: Path, monkeypatch, fmt: str):
         for key, value in case["environ"].items():
             monkeypatch.setenv(key, value)
     before = snapshot_tree(project)
+    # from the project, as a user runs perfcfg: files are named as from there
+    monkeypatch.chdir(project)
     result = run(*case["args"], "--project", str(project), "--format", fmt)
     return case, result, before, snapshot_tree(project)
 

@@ -258,8 +258,10 @@ def test_pgbouncer_runs_with_the_files_placement(tmp_path):
     ("pgbouncer", "logfile: pgbouncer.log", "pgbouncer"),
     ("pgbouncer", "unix_socket_dir: run", "pgbouncer"),
 ], ids=["data_directory", "hba_file", "redis-dir", "pgbouncer-logfile", "pgbouncer-socket"])
-def test_a_relative_path_is_refused_where_it_is_written(tmp_path, key, value, daemon):
+def test_a_relative_path_is_refused_where_it_is_written(tmp_path, key, value, daemon,
+                                                        monkeypatch):
     project = project_with(tmp_path)
+    monkeypatch.chdir(project)
     write(project / "presets/relative.yaml", f"{key}:\n  {value}\n")
     result = run("build", "--env", "staging", "--project", str(project),
                  "--overlay", str(project / "presets/relative.yaml"))

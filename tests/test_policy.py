@@ -265,8 +265,9 @@ def flip(preset, section, lines):
 @pytest.mark.parametrize("code, section, lines, blamed", FLIPS,
                          ids=[f"{f[0]}-{f[2][f[3] - 1].split(':')[0].strip(' -{')}" for f in FLIPS])
 def test_flipping_a_dangerous_setting_in_production_fails_validate(tmp_path, code, section,
-                                                                   lines, blamed):
+                                                                   lines, blamed, monkeypatch):
     root = copy_example(tmp_path, with_generated=False)
+    monkeypatch.chdir(root)
     first = flip(root / "presets/production.yaml", section, lines)
     result = run("validate", "--project", str(root), "--env", "production")
     assert result.code == 1, result.err

@@ -202,7 +202,9 @@ def test_a_program_database_that_is_not_declared_says_which_are(project):
 
 
 @pytest.mark.parametrize("how", ["overlay", "set"])
-def test_an_undeclared_user_database_from_an_overlay_or_set_points_there(project, how):
+def test_an_undeclared_user_database_from_an_overlay_or_set_points_there(project, how,
+                                                                          monkeypatch):
+    monkeypatch.chdir(project)
     overlay = write(project / "rehearsal.yaml",
                     "users:\n  - name: app\n    databases: [app, apps]\n")
     extra = ["--overlay", str(overlay)] if how == "overlay" else \

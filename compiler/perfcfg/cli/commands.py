@@ -53,12 +53,72 @@ def report(io: Io, diagnostics: list[Diagnostic], fmt: str, sources: Mapping[str
         return
 
     stream = io.out if fmt != "text" else io.err
+    # Spans name project files as the project sees them; a person reads (and a terminal or
+    # an editor opens) them from where perfcfg runs, GitHub and code scanning from the
+    # repository's root. json keeps the project's names (docs/reporters.md).
+    # (outside a repository: from where perfcfg runs, a CI job's checkout root)
+    root = (repository_root(project) or Path.cwd().resolve()) if fmt in ("github", "sarif") \
+        else None
+    names = {"text": lambda f: relative(project / f),
+             "github": lambda f: _from(root, project / f),
+             "sarif": lambda f: _from(root, project / f)}.get(fmt)
+    redact = line_redactor(sources)
+    if names is not None:
+        moved = moved_names(diagnostics, sources, names)
+        diagnostics = [reporters.renamed(d, moved) for d in diagnostics]
+        sources = {moved.get(name, name): text for name, text in sources.items()}
+        redact = _renamed_redactor(redact, {v: k for k, v in moved.items()})
+    root_uri = (root.as_uri().rstrip("/") + "/") if root is not None and fmt == "sarif" else None
     # Code frames quote source lines: a `password:` line next to a mistake must not show it.
-    # Machine formats name files from where perfcfg runs (a CI job's checkout root).
-    root = Path.cwd().as_uri() + "/" if fmt == "sarif" else None
-    stream.write(reporters.render(diagnostics, fmt, sources, io.color,
-                                  redact=line_redactor(sources), base=relative(project),
-                                  root_uri=root))
+    stream.write(reporters.render(diagnostics, fmt, sources, io.color, redact=redact,
+                                  root_uri=root_uri))
+
+
+def moved_names(diagnostics: list[Diagnostic], sources: Mapping[str, str],
+                names: Any) -> dict[str, str]:
+    """Each project file a report names (by its span or in its text) → as ``names`` shows it."""
+    from perfcfg.cli.reporters import in_project
+
+    # the files read, the files spans point at, and those messages name
+    files = {*sources, *(s.file for d in diagnostics for s in
+                         (d.span, *(r.span for r in d.related)) if s is not None),
+             *(f for d in diagnostics for f in d.files)}
+    return {f: names(f) for f in files
+            if in_project(f) and not f.startswith(("/", "../")) and names(f) != f}
+
+
+def _renamed_redactor(redact: Any, back: dict[str, str]) -> Any:
+    return lambda file, line: redact(back.get(file, file), line)
+
+
+def _from(root: Path | None, path: Path) -> str:
+    import os
+
+    assert root is not None
+    return os.path.relpath(path.resolve(), root).replace(os.sep, "/")
+
+
+def repository_root(start: Path) -> Path | None:
+    """The repository that holds ``start``, found as git finds it: the nearest folder upwards
+    with a ``.git`` (a directory, or the file of a worktree or submodule)."""
+    here = start.resolve()
+    for folder in (here, *here.parents):
+        if (folder / ".git").exists():
+            return folder
+    return None
+
+
+def find_project(start: Path) -> Path:
+    """The project perfcfg runs on without ``--project``: the nearest folder upwards from
+    ``start`` holding perfcfg.yaml (as git, pre-commit and ruff find their own files), as a
+    path from ``start``; ``start`` itself when there is none (the error then says so)."""
+    import os
+
+    here = start.resolve()
+    for folder in (here, *here.parents):
+        if (folder / "perfcfg.yaml").is_file():
+            return Path(os.path.relpath(folder, here))
+    return Path(".")
 
 
 def validate(io: Io, project: Path, envs: list[str], fmt: str, sets: tuple[str, ...] = ()) -> int:
@@ -119,7 +179,7 @@ def build(io: Io, req: Any, out: Path | None, check: bool, fmt: str,
 
     result = pipeline.compile_env(req)
     if not result.ok:
-        report(io, result.diagnostics, fmt, result.sources.shown())
+        report(io, result.diagnostics, fmt, result.sources.shown(), req.project_dir)
         if fmt == "text":
             say_skipped(io, {req.env: result.skipped})
         return INVALID
@@ -138,7 +198,7 @@ def build(io: Io, req: Any, out: Path | None, check: bool, fmt: str,
             io.out.write(json.dumps({**_stale_json(req.env, shown, changes), "actions": found},
                                     indent=2) + "\n")
         else:
-            report(io, result.diagnostics, fmt, result.sources.shown())
+            report(io, result.diagnostics, fmt, result.sources.shown(), req.project_dir)
             _report_stale(io, shown, changes, build_command(
                 req.env, req.project_dir, out, req.host_file, req.sets, req.secrets_mode,
                 req.host is not None), previous_files(out_dir), result)
@@ -168,7 +228,7 @@ def build(io: Io, req: Any, out: Path | None, check: bool, fmt: str,
                                  "files": sorted(result.files), "actions": found,
                                  "diagnostics": len(result.diagnostics)}, indent=2) + "\n")
     else:
-        report(io, result.diagnostics, fmt, result.sources.shown())
+        report(io, result.diagnostics, fmt, result.sources.shown(), req.project_dir)
         io.say(f"{req.env}: {len(written)} file(s) written, "
                f"{len(result.files) - len(written)} unchanged in {shown}/")
         _say_actions(io, req.env, found, "to deploy")
@@ -243,7 +303,7 @@ def check(io: Io, project: Path, envs: list[str], fmt: str) -> int:
         io.out.write(json.dumps({"environments": [{**_stale_json(*s), "actions": found[s[0]]}
                                                   for s in stale]}, indent=2) + "\n")
     else:
-        report(io, diags, fmt, sources.shown())
+        report(io, diags, fmt, sources.shown(), project)
         for env, shown, changes in stale:
             _report_stale(io, shown, changes, build_command(env, project),
                           previous_files(Path(shown)),
@@ -386,7 +446,8 @@ def explain(io: Io, req: Any, path: str, fmt: str) -> int:
     req.render = False
     result = pipeline.compile_env(req)
     if result.plan is None:
-        report(io, result.diagnostics, "text" if fmt == "text" else "json", result.sources.shown())
+        report(io, result.diagnostics, "text" if fmt == "text" else "json",
+               result.sources.shown(), req.project_dir)
         return INVALID
     found = explainer.explain(result, path)
     if found is None:
@@ -422,7 +483,7 @@ def verify(io: Io, req: Any, fmt: str = "text", live: bool = False,
 
     io.step(f"{req.env}: compiling")
     result = pipeline.compile_env(req)
-    report(io, result.diagnostics, "text", result.sources.texts)
+    report(io, result.diagnostics, "text", result.sources.shown(), req.project_dir)
     if not result.ok:
         return INVALID
     if live:

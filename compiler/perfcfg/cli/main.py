@@ -62,8 +62,8 @@ QUIET = Opt("quiet", ("--quiet", "-q"), "Print only diagnostics and results: no 
             "summary line.", kind="flag", default=False)
 GLOBAL = (DEBUG, QUIET)
 # --project also goes before or after the command, for the commands that read a project.
-PROJECT = Opt("project", ("--project",), "Project directory (holds perfcfg.yaml).", kind="path",
-              default=Path("."), metavar="DIR")
+PROJECT = Opt("project", ("--project",), "Project directory (holds perfcfg.yaml; default: the "
+              "nearest folder upwards from here that holds one).", kind="path", metavar="DIR")
 # How many values each movable option takes (main() moves them after the command's name).
 _MOVABLE = {flag: (0 if o.kind == "flag" else 1)
             for o in (*GLOBAL, PROJECT) for flag in o.flags}
@@ -342,6 +342,8 @@ def _silence_stdout() -> None:
 
 
 def _run(command: Command, values: dict[str, Any]) -> int:
+    if "project" in values and values["project"] is None:
+        values["project"] = commands.find_project(Path.cwd())
     for o in command.options:
         if o.names_env and not values.get(o.dest):
             return _missing_env(command, values)

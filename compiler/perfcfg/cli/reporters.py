@@ -274,6 +274,32 @@ def _json_related(r: Related) -> dict:
             "column": span.column if span else None}
 
 
+def renamed(d: Diagnostic, names: Mapping[str, str]) -> Diagnostic:
+    """``d`` with each file of ``names`` shown by its new name: in its spans and where its
+    message names it (``host profile hosts/prod.yaml does not exist``)."""
+    import dataclasses
+    import re
+
+    if not names:
+        return d
+    pattern = re.compile(r"(?<![\w./-])(" + "|".join(
+        re.escape(n) for n in sorted(names, key=len, reverse=True)) + r")(?![\w/-])")
+
+    def text(value: str | None) -> str | None:
+        return pattern.sub(lambda m: names[m.group(1)], value) if value else value
+
+    def span(s: Span | None) -> Span | None:
+        return dataclasses.replace(s, file=names[s.file]) if s is not None and \
+            s.file in names else s
+
+    # Hints keep their names: each says what to write where, from its own base ("paths are
+    # relative to the project").
+    return dataclasses.replace(
+        d, message=text(d.message) or "", span=span(d.span),
+        related=tuple(dataclasses.replace(r, message=text(r.message) or "", span=span(r.span))
+                      for r in d.related))
+
+
 # --- github -----------------------------------------------------------------------------
 
 def in_project(file: str) -> bool:

@@ -40,6 +40,9 @@ class Diagnostic:
     path: str | None = None
     hint: str | None = None
     related: tuple[Related, ...] = field(default=())
+    # project files the message names (as the project names them: a preset or host profile
+    # that does not exist has no span); the CLI shows them from where perfcfg runs
+    files: tuple[str, ...] = field(default=())
 
     def sort_key(self) -> tuple:
         span = self.span or Span("", 0, 0)

@@ -36,6 +36,7 @@ NAMED_LISTS: frozenset[Path] = frozenset({
 BUILTIN_PREFIX = "builtin:"
 MAX_EXTENDS_DEPTH = 32
 BUILTIN_PRESETS = ("development", "staging", "production")
+PROJECT_NAMER = "perfcfg.yaml"    # names an environment's preset, relative to the project
 
 
 @dataclass
@@ -152,7 +153,10 @@ def load_chain(preset: FsPath, project_dir: FsPath, sources: Sources,
 
 def _visit(ref: tuple[str, FsPath | str], project_dir: FsPath, sources: Sources, chain: Chain,
            stack: list[str], done: set[str], at: Span | None,
-           allowed: list[FsPath], named_by: str = "extends") -> None:
+           allowed: list[FsPath], named_by: str = "extends",
+           named_from: FsPath | None = None) -> None:
+    """``named_from``: the folder the reference is written relative to (an ``extends``
+    entry's own file's), for a did-you-mean written the same way."""
     kind, target = ref
     if kind == "builtin":
         display = f"{BUILTIN_PREFIX}{target}"
@@ -182,8 +186,9 @@ def _visit(ref: tuple[str, FsPath | str], project_dir: FsPath, sources: Sources,
         if not real.is_file():
             chain.diagnostics.append(Diagnostic(
                 "PCF113", "error", f"preset file {display} does not exist", at,
-                hint=_sibling_hint(real, named_by) or
-                "check the path; extends paths are relative to the file that names them"))
+                hint=_sibling_hint(real, named_by, named_from or project_dir) or
+                "check the path; extends paths are relative to the file that names them",
+                files=(display,)))
             chain.complete = False
             return
     if len(stack) >= MAX_EXTENDS_DEPTH:
@@ -218,21 +223,31 @@ def _visit(ref: tuple[str, FsPath | str], project_dir: FsPath, sources: Sources,
             nxt: tuple[str, FsPath | str] = ("builtin", child[len(BUILTIN_PREFIX):])
         else:
             nxt = ("file", base_dir / child)
-        _visit(nxt, project_dir, sources, chain, [*stack, key], done, span, allowed)
+        _visit(nxt, project_dir, sources, chain, [*stack, key], done, span, allowed,
+               named_from=base_dir)
     done.add(key)
     chain.layers.append(Layer(display, tree))
 
 
-def _sibling_hint(missing: FsPath, named_by: str = "extends") -> str | None:
-    """Did-you-mean among the YAML files next to where the missing preset was looked for."""
+def _sibling_hint(missing: FsPath, named_by: str, named_from: FsPath) -> str | None:
+    """Did-you-mean among the YAML files next to where the missing preset was looked for,
+    written as the place that names it writes paths: ``extends`` from its own file,
+    perfcfg.yaml from the project, ``--overlay`` from where perfcfg runs."""
+    from perfcfg.stages.validate import did_you_mean
+
     try:
-        names = sorted(p.name for p in missing.parent.iterdir() if p.suffix in (".yaml", ".yml"))
+        found = sorted(p for p in missing.parent.iterdir() if p.suffix in (".yaml", ".yml"))
     except OSError:
         return None
-    close = difflib.get_close_matches(missing.name, names, n=1, cutoff=0.6)
-    relative = "the file that names them" if named_by == "extends" else \
-        "where perfcfg runs"
-    return f"did you mean {close[0]!r}? (paths are relative to {relative})" if close else None
+    stems = {p.stem: p for p in found if p != missing}
+    meant = did_you_mean(missing.stem, list(stems))
+    if meant is None:
+        return None
+    base = FsPath.cwd() if named_by == "--overlay" else named_from
+    written = os.path.relpath(stems[meant.split("'")[1]], base.resolve())
+    where = {"extends": "the file that names them", PROJECT_NAMER: "the project"}.get(
+        named_by, "where perfcfg runs")
+    return f"did you mean {written!r}? (paths are relative to {where})"
 
 
 def _short(cycle: str) -> str:

@@ -20,6 +20,7 @@ from perfcfg.core.plan import Plan
 from perfcfg.core.spans import Span
 from perfcfg.stages import project as projects
 from perfcfg.stages.layers import (
+    PROJECT_NAMER,
     SET_FILE,
     History,
     Sources,
@@ -95,7 +96,8 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
     host, host_display = _host(req, env, proj, sources, diags, outer_spans)
     shared = tuple(Path(d) for d in proj.file.presets.dirs)
     chain = load_chain(req.project_dir / env.preset, req.project_dir, sources,
-                       proj.span(f"environments.{req.env}.preset"), shared)
+                       proj.span(f"environments.{req.env}.preset"), shared,
+                       named_by=PROJECT_NAMER)
     diags.extend(chain.diagnostics)
     layers, found = list(chain.layers), list(chain.diagnostics)
     if req.overlay is not None:
@@ -204,7 +206,8 @@ def _host(req: Request, env: model.Environment, proj: projects.Project, sources:
     if req.host_file is not None and display.startswith("../"):
         display = str(req.host_file)   # outside the project: as typed, not ../../../x
     named_at = None if req.host_file else proj.span(f"environments.{req.env}.host")
-    host, found = projects.load_host(path, display, sources, named_at, spans)
+    host, found = projects.load_host(path, display, sources, named_at, spans, req.host_file,
+                                     req.project_dir)
     diags.extend(found)
     return host, display
 

@@ -185,14 +185,33 @@ def _host_command(path: Path) -> str:
     return command
 
 
+def _missing_host_hint(path: Path, typed: Path | None, project_dir: Path | None) -> str:
+    """A --host path that names a file of the project as if typed from the project (from
+    presets/, ``--host hosts/prod.yaml``) gets the path from here; otherwise the profile is
+    made on the machine it describes (here only when that is this one)."""
+    import os
+
+    if typed is not None and not typed.is_absolute() and project_dir is not None:
+        meant = project_dir / typed
+        if meant.resolve() != path.resolve() and meant.is_file():
+            shown = os.path.relpath(meant)
+            return (f"--host is read from where perfcfg runs, not from the project: did you "
+                    f"mean --host {shlex.quote(shown)}?")
+    return ("make it on the machine it describes (perfcfg host there, and copy its output "
+            "here); for this machine, run: " + _host_command(path))
+
+
 def load_host(path: Path, display: str, sources: Sources, named_at: Span | None = None,
-              spans: dict[str, Span] | None = None
+              spans: dict[str, Span] | None = None, typed: Path | None = None,
+              project_dir: Path | None = None
               ) -> tuple[model.HostProfile | None, list[Diagnostic]]:
-    """``named_at`` is where the path is written (perfcfg.yaml), for a missing file."""
+    """``named_at`` is where the path is written (perfcfg.yaml), for a missing file;
+    ``typed`` the path as given to --host."""
     if not path.exists():
         return None, [Diagnostic("PCF118", "error", f"host profile {display} does not exist",
                                  named_at,   # --host FILE: no line to point at
-                                 hint="write one with: " + _host_command(path))]
+                                 hint=_missing_host_hint(path, typed, project_dir),
+                                 files=(display,))]
     tree, loaded = sources.load(path, display)
     if tree is None:
         return None, loaded
