@@ -38,11 +38,14 @@ def test_a_daemon_default_names_its_value_and_catalog(compiled):
     assert f"postgresql-{version}.json" in answer["origin"]["detail"]
 
 
-def test_an_auto_pool_size_shows_the_tuned_number(compiled):
+def test_an_auto_pool_size_shows_the_number_its_own_line_writes(compiled):
+    # not the [pgbouncer] fallback: each database's line has its own (test_explain_written
+    # compares every one with the files, in a project whose databases differ)
     answer = explainer.explain(compiled, "databases.botfarm.pool_size")
-    default = compiled.plan.settings["pgbouncer.default_pool_size"].value
-    assert answer["value"] == default and isinstance(default, int)
-    assert answer["origin"]["kind"] == "tuned" and "default_pool_size" in answer["reason"]
+    own = compiled.plan.settings["pgbouncer.databases.botfarm.pool_size"].value
+    assert answer["value"] == own and isinstance(own, int)
+    assert answer["origin"]["kind"] == "tuned"
+    assert "pgbouncer.databases.botfarm.pool_size" in answer["reason"]
 
 
 def test_every_setting_path_the_readme_lists_is_explained():

@@ -21,17 +21,29 @@ SECRET = "<secret>"
 
 
 def explain(result: Any, path: str) -> dict[str, Any] | None:
+    found = _explain(result, path)
+    if found is not None and is_secret_key(path):
+        for step in found["chain"]:
+            # a layer's literal password is never shown; a reference is
+            if "value" in step and not is_reference(step["value"]):
+                step["value"] = SECRET
+    return found
+
+
+def _explain(result: Any, path: str) -> dict[str, Any] | None:
     plan, config = result.plan, result.config
     setting = plan.settings.get(path) or plan.settings.get(_catalog_spelling(config, path))
     if setting is not None:
         return _setting(setting, config)
     structural = _structural(config, path)
     if structural is _ABSENT:
-        return _input(config, path) or _daemon_default(config, path)
+        return _input(config, path) or _item_line(result, path) or \
+            _daemon_default(config, path)
     chain = [_origin(o) for o in _history(result, path)]
-    pooled = _pool_default(plan, config, path, structural, chain)
-    if pooled is not None:
-        return pooled
+    if structural in (None, "auto"):
+        planned = _planned_item(plan, config, path, structural, chain)
+        if planned is not None:
+            return planned
     value = _mask(path, structural)
     return {"path": path, "value": value, "written_as": None, "origin": chain[-1] if chain else
             {"kind": "default"}, "chain": chain, "rule": "", "reason": "", "formula": "",
@@ -52,7 +64,7 @@ def _catalog_spelling(config: Any, path: str) -> str:
 def paths(result: Any) -> list[str]:
     """Every setting path ``explain`` answers for in this environment: the plan's settings,
     each leaf of perfcfg's own sections, and every main parameter of the target catalogs."""
-    found = set(result.plan.settings)
+    found = set(result.plan.settings) | set(_item_lines(result.plan))
 
     def leaves(prefix: str, node: Any) -> None:
         if isinstance(node, dict) and node:
@@ -73,22 +85,80 @@ def paths(result: Any) -> list[str]:
     return sorted(found)
 
 
-def _pool_default(plan: Any, config: Any, path: str, value: Any,
+def _planned_item(plan: Any, config: Any, path: str, value: Any,
                   chain: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """An item's key left to perfcfg (``databases.reports.pool_size: auto``, or unset): what
+    the plan writes for that item, from the setting that writes it (its own line's value),
+    else the setting of the same name the item then runs with (``pool_mode``)."""
     parts = path.split(".")
+    if len(parts) != 3:
+        return None
+    section, name, key = parts
+    own = next((s for p, s in plan.settings.items()
+                if p.endswith(f".{section}.{name}.{key}")), None)
+    if own is not None:
+        found = _setting(own, config)
+        found.update(path=path, chain=chain or found["chain"],
+                     reason=f"{value or 'unset'}: written for {name} as {own.path}; "
+                            f"{found['reason']}".rstrip("; "))
+        return found
+    entry = _entry(plan, section, name)
+    if entry is not None and key in entry:
+        return {"path": path, "value": _jsonable(entry[key]), "written_as": None,
+                "origin": {"kind": "derived"}, "chain": chain, "rule": "",
+                "reason": f"{value or 'unset'}: written for {name} as {entry[key]}",
+                "formula": "", "inputs": {}, "deviation": ""}
+    # what the item runs with when its line names nothing (the service's fallback)
     fallbacks = {k: v for s in registry.SERVICES for k, v in s.fallbacks.items()}
-    record_key = f"{parts[0]}.{parts[-1]}"
-    if len(parts) != 3 or record_key not in fallbacks or value not in (None, "auto"):
+    shared = plan.settings.get(fallbacks.get(f"{section}.{key}", ""))
+    if entry is None or shared is None:
         return None
-    key = fallbacks[record_key]
-    fallback = plan.settings.get(key)
-    if fallback is None:
-        return None
-    found = _setting(fallback, config)
-    found.update(path=path, written_as=None, chain=chain or found["chain"],
-                 reason=f"{value or 'unset'}: the pool takes {key}; {found['reason']}"
-                 .rstrip("; "))
+    found = _setting(shared, config)
+    found.update(path=path, written_as=None, chain=chain,
+                 reason=f"unset: nothing is written for {name}, so it runs with "
+                        f"{shared.path}; {found['reason']}".rstrip("; "))
     return found
+
+
+def _items(plan: Any) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """(service, nested section) → the lines the service's part of the plan writes for the
+    items of that section (pgbouncer's ``[databases]`` lines)."""
+    out = {}
+    for service in registry.SERVICES:
+        part = plan.parts.get(service.name)
+        if service.nested and isinstance(part, list) and \
+                all(isinstance(e, dict) and "name" in e for e in part):
+            out[(service.name, service.nested[0])] = part
+    return out
+
+
+def _entry(plan: Any, section: str, name: str) -> dict[str, Any] | None:
+    """The plan's line for item ``name`` of ``section`` (a database's ``[databases]`` line)."""
+    return next((e for (_, nested), entries in _items(plan).items() if nested == section
+                 for e in entries if e["name"] == name), None)
+
+
+def _item_lines(plan: Any) -> dict[str, Any]:
+    """``<service>.<nested section>.<item>.<key>`` → the value written on that item's line,
+    for every service that writes items of one of the plan's sections."""
+    return {f"{service}.{section}.{entry['name']}.{key}": value
+            for (service, section), entries in _items(plan).items()
+            for entry in entries for key, value in entry.items() if key != "name"}
+
+
+def _item_line(result: Any, path: str) -> dict[str, Any] | None:
+    """A value of an item's line that no setting holds (a pool size the preset declares on
+    the database): the line's value, with the history of the preset key that gave it."""
+    lines = _item_lines(result.plan)
+    if path not in lines:
+        return None
+    section, name, key = path.split(".", 1)[1].split(".", 2)
+    chain = [_origin(o) for o in _history(result, f"{section}.{name}.{key}")]
+    return {"path": path, "value": _jsonable(lines[path]), "written_as": str(lines[path]),
+            "origin": chain[-1] if chain else {"kind": "derived"}, "chain": chain, "rule": "",
+            "reason": f"written on {name}'s line" + (f" from {section}.{name}.{key}"
+                                                     if chain else ""),
+            "formula": "", "inputs": {}, "deviation": ""}
 
 
 def _targets(config: Any) -> dict[str, str]:
@@ -188,6 +258,8 @@ def _origin(origin: Origin) -> dict[str, Any]:
         out.update(file=origin.span.file, line=origin.span.line, column=origin.span.column)
     if origin.detail:  # a --set flag may carry a literal password: mask it like a code frame
         out["detail"] = mask_line(origin.detail)
+    if origin.written is not None:
+        out["value"] = mask_line(origin.written)
     return out
 
 
@@ -255,7 +327,9 @@ def _jsonable(value: Any) -> Any:
 
 
 def as_text(found: dict[str, Any]) -> str:
-    lines = [f"{found['path']} = {found['written_as'] or _show(found['value'])}"]
+    # a directive written on several lines (Redis's save) is shown on one
+    shown = found["written_as"].replace("\n", ", ") if found["written_as"] else None
+    lines = [f"{found['path']} = {shown or _show(found['value'])}"]
     origin = found["origin"]
     if origin["kind"] == "tuned":
         lines.append(f"  tuned by rule {found['rule']}: {found['reason']}")
@@ -274,7 +348,8 @@ def as_text(found: dict[str, Any]) -> str:
     if found["chain"]:
         lines.append("  set by, in order (the last one wins):")
         for i, step in enumerate(found["chain"], 1):
-            lines.append(f"    {i}. {_place(step)}")
+            value = f": {step['value']}" if step.get("value") is not None else ""
+            lines.append(f"    {i}. {_place(step)}{value}")
     elif origin["kind"] not in ("tuned", "daemon-default"):
         lines.append(f"  origin: {_place(origin)}")
     return "\n".join(lines) + "\n"

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, order=True)
@@ -36,6 +36,9 @@ class Origin:
     kind: str
     span: Span | None = None
     detail: str = ""
+    # the value as this place wrote it (``[127.0.0.1, -::1]``), for explain's layers; not
+    # part of the place's identity
+    written: str | None = field(default=None, compare=False)
 
     def label(self) -> str:
         if self.span is not None:

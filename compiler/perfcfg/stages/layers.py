@@ -350,7 +350,23 @@ def item_name(item: Node) -> str | None:
 
 
 def _record(history: History, node: Node, path: Path, origin: str) -> None:
-    history.setdefault(path, []).append(Origin(origin, node.span))
+    history.setdefault(path, []).append(Origin(origin, node.span, written=written(node)))
+
+
+def written(node: Node) -> str:
+    """A value as its preset writes it, on one line: a scalar as typed, a list or mapping
+    in YAML's flow style.
+
+    >>> written(yamlload.load_text("a: [x, '2']", "t")[0].entries["a"].value)
+    '[x, 2]'
+    """
+    if isinstance(node, Scalar):
+        return str(node.raw)
+    if isinstance(node, Sequence):
+        return "[" + ", ".join(written(item) for item in node.items) + "]"
+    if isinstance(node, Mapping):
+        return "{" + ", ".join(f"{k}: {written(e.value)}" for k, e in node.entries.items()) + "}"
+    return ""
 
 
 def _unset_nothing(notes: list[Diagnostic] | None, path: Path, span: Span,

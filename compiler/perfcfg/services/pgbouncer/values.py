@@ -81,7 +81,9 @@ def unit_hint(param: Param) -> str | None:
     return None
 
 
-# A databases: entry whose pool_size / reserve_pool is auto (or unset) writes none, so the pool
-# runs with these [pgbouncer] settings (explain shows their tuned values for the pool).
+# A databases: entry's key that its [databases] line does not write runs with these
+# [pgbouncer] settings (explain names them for the pool). Each database's line writes its own
+# pool_size and reserve_pool; pool_mode only when the entry sets one.
 POOL_FALLBACKS = {"pool_size": "pgbouncer.default_pool_size",
-                  "reserve_pool": "pgbouncer.reserve_pool_size"}
+                  "reserve_pool": "pgbouncer.reserve_pool_size",
+                  "pool_mode": "pgbouncer.pool_mode"}

@@ -70,7 +70,23 @@ def decode_redis_arg(text: str) -> str:
     return out.decode("utf-8")
 
 
+def list_text(param: Param, items: list[str]) -> list[str]:
+    """A list directive's argument strings: ``bind`` takes every address on one line, the
+    others (``save``) one line per item; an empty list is written ``""`` (none)."""
+    if not items:
+        return ['""']
+    # Split as Redis does (ASCII blanks only): str.split() would also cut at U+0085 or U+2028,
+    # writing two arguments where the preset gave one.
+    args = [" ".join(redis_arg(a) for a in re.split(r"[ \t]+", item.strip(" \t")) if a)
+            for item in items]
+    return [" ".join(args)] if param.name == "bind" else args
+
+
 def redis_value(param: Param, value: Any) -> str:
+    """The text after the directive's name; a list directive written on several lines
+    (``save``) gives them one per line."""
+    if param.type == "list":
+        return "\n".join(list_text(param, list(value)))
     if param.type == "bool":
         return "yes" if value else "no"
     if param.type == "memory":

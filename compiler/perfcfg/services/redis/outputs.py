@@ -4,13 +4,12 @@ refuses to start on a comment line in an ACL file)."""
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 
 from perfcfg.core.encoding import EncodeError
 from perfcfg.core.plan import Setting
 from perfcfg.services.output import Output, RenderContext, reason_comment
-from perfcfg.services.redis.encode import acl_line, redis_arg, redis_value
+from perfcfg.services.redis.encode import acl_line, list_text, redis_value
 from perfcfg.services.systemd import dropin
 
 if TYPE_CHECKING:
@@ -35,18 +34,6 @@ def redis_conf(ctx: RenderContext, service: Service) -> bytes:
         except EncodeError as exc:
             ctx.fail(setting.path, exc)
     return ctx.template("redis.conf", conf_name(ctx.config.targets), settings=out)
-
-
-def list_text(param: Param, items: list[str]) -> list[str]:
-    """A list directive's argument strings: ``bind`` takes every address on one line, the
-    others (``save``) one line per item; an empty list is written ``""`` (none)."""
-    if not items:
-        return ['""']
-    # Split as Redis does (ASCII blanks only): str.split() would also cut at U+0085 or U+2028,
-    # writing two arguments where the preset gave one.
-    args = [" ".join(redis_arg(a) for a in re.split(r"[ \t]+", item.strip(" \t")) if a)
-            for item in items]
-    return [" ".join(args)] if param.name == "bind" else args
 
 
 def _lines(param: Param, setting: Setting) -> list[dict[str, str]]:

@@ -28,6 +28,20 @@ def supervisor_value(value: Any, param: Param | None = None) -> str:
     return _supervisor_checked(str(value)).replace("%", "%%")
 
 
+# [program:x] keys whose values supervisor %-expands (process_num, program_name, ENV_X…);
+# the log paths are expanded twice.
+TWICE = ("stdout_logfile", "stderr_logfile")
+TEMPLATES = ("process_name", "directory", *TWICE)
+
+
+def option_value(param: Param, value: Any) -> str:
+    """A value as supervisord.conf writes it: a program's templates keep their expansions
+    live, every other value is literal."""
+    if param.section == "program" and param.name in TEMPLATES and isinstance(value, str):
+        return supervisor_template(value, param.name in TWICE)
+    return supervisor_value(value, param)
+
+
 # supervisorctl reads every value back over XML-RPC, and XML 1.0 has no way to carry these:
 # a value holding one makes supervisord's answers unparseable.
 _NOT_XML = re.compile("[\ud800-\udfff\ufffe\uffff]")

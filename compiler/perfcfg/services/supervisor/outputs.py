@@ -8,10 +8,9 @@ from typing import TYPE_CHECKING
 from perfcfg.core.encoding import EncodeError
 from perfcfg.services.output import Output, RenderContext
 from perfcfg.services.supervisor.encode import (
+    option_value,
     supervisor_command,
     supervisor_environment,
-    supervisor_template,
-    supervisor_value,
 )
 from perfcfg.services.systemd import dropin
 
@@ -27,12 +26,6 @@ PROGRAM_OWNED = {"command": "command", "environment": "environment", "numprocs":
 # Settings under supervisor.* that are not [supervisord] keys: the two server sections and
 # the tuned keys of each [program:x] (supervisor.programs.NAME.KEY).
 NESTED = (*SUBSECTIONS, "programs")
-
-
-# [program:x] keys whose values supervisor %-expands (process_num, program_name, ENV_X…);
-# the log paths are expanded twice.
-TWICE = ("stdout_logfile", "stderr_logfile")
-TEMPLATES = ("process_name", "directory", *TWICE)
 
 
 def supervisord_conf(ctx: RenderContext, service: Service) -> bytes:
@@ -51,8 +44,7 @@ def supervisord_conf(ctx: RenderContext, service: Service) -> bytes:
                 param = ctx.param(service, key, "program")
                 if param is None:
                     raise EncodeError(f"unknown supervisor program option {key!r}")
-                text = supervisor_template(value, key in TWICE) if key in TEMPLATES \
-                    else supervisor_value(value, param)
+                text = option_value(param, value)
                 options.append({"name": key, "value": text})
             if prog.environment:
                 for pair in prog.environment:   # a refused value is reported at its own key

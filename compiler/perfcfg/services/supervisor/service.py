@@ -38,7 +38,7 @@ SERVICE = Service(
     # 4.2 and 4.3 read the same options (one catalog, supervisor-4.json); both are tested.
     releases={"supervisor": programs.RELEASES},
     coerce=values.coerce,
-    encode=lambda param, value: encode.supervisor_value(value, param),
+    encode=encode.option_value,
     section="supervisord",
     bool_hint=values.BOOL_HINT,
     unit_hint=values.unit_hint,
