@@ -197,15 +197,53 @@ def test_supervisord_gives_each_process_its_port_and_the_key_from_its_environmen
 
 # -- check/build advice that works -------------------------------------------------------
 
-def test_a_hand_edit_is_named_with_the_preset_key_that_would_carry_it(example):
+def test_a_hand_edit_is_told_where_each_value_belongs(example, monkeypatch):
+    monkeypatch.chdir(example)
     conf = example / "generated/production/postgresql.conf"
     text = conf.read_text()
-    line = next(x for x in text.splitlines() if x.startswith("work_mem = "))
-    conf.write_text(text.replace(line, "work_mem = 32MB"))
-    result = run("check", "--project", str(example), "--env", "production")
+    edited = {"work_mem": "32MB", "log_min_duration_statement": "1s"}
+    for key, value in edited.items():
+        line = next(x for x in text.splitlines() if x.startswith(f"{key} = "))
+        text = text.replace(line, f"{key} = {value}")
+    conf.write_text(text + "bgwriter_delay = 100ms\n")
+    cache = example / "generated/production/valkey.conf"
+    cache.write_text(cache.read_text().replace("\nmaxmemory 4gb\n", "\nmaxmemory 3gb\n"))
+    result = run("check", "--env", "production")
     assert result.code == 3
-    assert "postgresql.conf says work_mem = 32MB where perfcfg writes otherwise: to keep it, " \
-        "write postgres.work_mem: 32MB in the environment's preset" in result.err
+    said = "generated/production/postgresql.conf says"
+    assert "postgresql.conf was edited by hand since the last build" in result.err
+    # tuned: never pinned, explain says what it follows
+    assert f"{said} work_mem = 32MB; perfcfg tuned it, and the next build writes it again: " \
+        "to move it, change what it follows (perfcfg explain --env production " \
+        "postgres.work_mem)" in result.err
+    assert "write postgres.work_mem" not in result.err
+    # written by a built-in preset: the environment's preset overrides it
+    assert f"{said} log_min_duration_statement = 1s; perfcfg's built-in preset writes it " \
+        "(builtin:production:" in result.err
+    # written by the project's own preset: change it there
+    assert "generated/production/valkey.conf says maxmemory = 3gb; it comes from " \
+        "presets/production.yaml:12:14: change it there, then rebuild" in result.err
+    # left to the daemon: the one value to write in the preset
+    assert f"{said} bgwriter_delay = 100ms, which perfcfg leaves to the daemon: to keep it, " \
+        "write postgres.bgwriter_delay: 100ms in the environment's preset" in result.err
+    # build says what it replaces, before the edit is gone
+    built = run("build", "--env", "production", "--quiet")
+    assert built.code == 0
+    assert "replacing generated/production/postgresql.conf, which was edited by hand" in \
+        built.err and f"{said} work_mem = 32MB" in built.err
+
+
+def test_presets_changed_since_the_build_say_rebuild_and_nothing_else(example, monkeypatch):
+    monkeypatch.chdir(example)
+    base = example / "presets/base.yaml"
+    base.write_text(base.read_text().replace("processes: 4", "processes: 5", 1))
+    result = run("check", "--env", "production")
+    assert result.code == 3
+    assert "the presets or the host profile changed since the last build; run: perfcfg " \
+        "build --env production" in result.err
+    assert "edited by hand" not in result.err and " says " not in result.err
+    built = run("build", "--env", "production")
+    assert built.code == 0 and "replacing" not in built.err
 
 
 def test_prune_removes_only_what_an_earlier_build_wrote(tmp_path):

@@ -207,6 +207,7 @@ def build(io: Io, req: Any, out: Path | None, check: bool, fmt: str,
             _say_actions(io, req.env, found, "deploying this build would need")
         return STALE if changes else OK
     previous = previous_files(out_dir)
+    _say_replaced_edits(io, out_dir, result)
     written = write_files(io, out_dir, result.files, SECRET_FILES)
     if written is None:
         return INVALID
@@ -233,6 +234,28 @@ def build(io: Io, req: Any, out: Path | None, check: bool, fmt: str,
                f"{len(result.files) - len(written)} unchanged in {shown}/")
         _say_actions(io, req.env, found, "to deploy")
     return OK
+
+
+def _say_replaced_edits(io: Io, out_dir: Path, result: Any) -> None:
+    """A build replaces a file edited by hand since the last build: say so, and where each
+    edited value belongs, before the edit is gone."""
+    from perfcfg.stages import write as artifacts
+
+    manifest = read_manifest(out_dir)
+    if not manifest or not out_dir.is_dir():
+        return
+    try:
+        changes = [c for c in artifacts.compare(out_dir, result.files) if c.status == "changed"]
+    except artifacts.WriteError:
+        return      # write_files reports what is wrong with the directory
+    shown = relative(out_dir)
+    for change in changes:
+        if edited_by_hand(change, manifest):
+            # even with --quiet: the edit is about to be lost
+            io.err.write(f"perfcfg: {result.env}: replacing {shown}/{change.name}, which was "
+                         "edited by hand since the last build\n")
+            for line in hand_edit_advice(change, result, shown):
+                io.err.write(f"perfcfg: {line}\n")
 
 
 def previous_files(out_dir: Path) -> list[str]:
@@ -366,13 +389,21 @@ def _report_stale(io: Io, shown: str, changes: list, rebuild: str,
     stale = [c for c in changes if c.status != "extra"]
     ours = [c for c in changes if c.status == "extra" and c.name in previous]
     extra = [c for c in changes if c.status == "extra" and c.name not in previous]
+    manifest = read_manifest(Path(shown))
+    inputs_changed = result is not None and manifest.get("inputs_sha256") not in (
+        None, result.input_hash)
     for change in stale:
-        for key, value in _hand_edits(change, result):
-            io.err.write(f"perfcfg: {shown}/{change.name} says {key.split('.', 1)[1]} = "
-                         f"{value} where perfcfg writes otherwise: to keep it, write "
-                         f"{key}: {value} in the environment's preset, then rebuild\n")
+        if not edited_by_hand(change, manifest):
+            continue
+        io.err.write(f"perfcfg: {shown}/{change.name} was edited by hand since the last build "
+                     "(it differs from what manifest.json records)"
+                     + ("; the presets changed since too" if inputs_changed else "") + "\n")
+        for line in hand_edit_advice(change, result, shown):
+            io.err.write(f"perfcfg: {line}\n")
     if stale:
-        io.err.write(f"perfcfg: {len(stale)} file(s) out of date; run: {rebuild}\n")
+        why = "the presets or the host profile changed since the last build; " \
+            if inputs_changed else ""
+        io.err.write(f"perfcfg: {len(stale)} file(s) out of date; {why}run: {rebuild}\n")
     if ours:
         io.err.write(f"perfcfg: {len(ours)} file(s) an earlier build wrote and this one does "
                      f"not; run: {rebuild} --prune\n")
@@ -382,6 +413,62 @@ def _report_stale(io: Io, shown: str, changes: list, rebuild: str,
                      f"not write; move them elsewhere or delete them; run: rm -- {paths}\n")
 
 
+def read_manifest(out_dir: Path) -> dict[str, Any]:
+    """The last build's manifest.json in ``out_dir`` ({} when there is none to read)."""
+    try:
+        doc = json.loads((out_dir / "manifest.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
+def edited_by_hand(change: Any, manifest: Mapping[str, Any]) -> bool:
+    """Whether the file on disk is not what the last build wrote: its SHA-256 differs from
+    the one the manifest records (a file the presets made stale still has it)."""
+    import hashlib
+
+    entry = manifest.get("files", {}).get(change.name) if isinstance(
+        manifest.get("files"), dict) else None
+    if change.old is None or not isinstance(entry, dict) or "sha256" not in entry:
+        return False
+    return hashlib.sha256(change.old).hexdigest() != entry["sha256"]
+
+
+def hand_edit_advice(change: Any, result: Any, shown: str) -> list[str]:
+    """Per hand-edited line, where its value belongs: a value the preset writes is changed
+    there; one perfcfg tunes or derives is put back by the next build (pinning it in a preset
+    would turn its tuning off, so explain says what it follows); only a value perfcfg leaves
+    to the daemon is one to write in the preset."""
+    from perfcfg.cli.reporters import in_project
+
+    out: list[str] = []
+    env = result.env
+    for key, value in _hand_edits(change, result):
+        name = key.split(".", 1)[1]
+        setting = result.plan.settings.get(key) if result.plan is not None else None
+        said = f"{shown}/{change.name} says {name} = {value}"
+        if setting is None:
+            out.append(f"{said}, which perfcfg leaves to the daemon: to keep it, write "
+                       f"{key}: {value} in the environment's preset, then rebuild")
+        elif setting.origin.kind == "builtin":
+            out.append(f"{said}; perfcfg's built-in preset writes it "
+                       f"({setting.origin.label()}): to keep it, write {key}: {value} in the "
+                       "environment's preset, then rebuild")
+        elif setting.origin.span is not None:
+            span = setting.origin.span
+            where = relative(result.project_dir / span.file) if in_project(span.file) \
+                else span.file
+            out.append(f"{said}; it comes from {where}:{span.line}:{span.column}: change it "
+                       "there, then rebuild")
+        elif setting.origin.kind in ("tuned", "derived"):
+            out.append(f"{said}; perfcfg {setting.origin.kind} it, and the next build writes "
+                       f"it again: to move it, change what it follows (perfcfg explain "
+                       f"--env {env} {key})")
+        else:
+            out.append(f"{said}; it comes from {setting.origin.label()}")
+    return out
+
+
 def _hand_edits(change: Any, result: Any) -> list[tuple[str, str]]:
     """``(setting path, value)`` for each ``name = value`` (or ``name value``) line the file
     on disk has and the build does not: a hand edit, and the preset key that would carry it."""
@@ -389,8 +476,8 @@ def _hand_edits(change: Any, result: Any) -> list[tuple[str, str]]:
 
     if result is None or change.old is None or change.new is None:
         return []
-    owner = next((s for s in registry.SERVICES for o in s.outputs if o.name == change.name),
-                 None)
+    owner = next((s for s in registry.SERVICES for o in s.outputs
+                  if change.name in (o.name, *o.also)), None)
     if owner is None:
         return []
     new_lines = set(change.new.decode("utf-8", "replace").splitlines())

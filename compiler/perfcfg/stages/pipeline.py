@@ -59,6 +59,7 @@ class Result:
     history: dict[str, tuple] = field(default_factory=dict)   # setting path → origins
     # the checks that did not run, and why (an input they need is missing or unreadable)
     skipped: list[str] = field(default_factory=list)
+    project_dir: Path = Path(".")
 
     @property
     def ok(self) -> bool:
@@ -67,7 +68,7 @@ class Result:
 
 def compile_env(req: Request, sources: Sources | None = None) -> Result:
     sources = sources or Sources()
-    result = Result(req.env, [], sources)
+    result = Result(req.env, [], sources, project_dir=req.project_dir)
     diags = result.diagnostics
     proj, found = projects.load_project(req.project_dir, sources)
     diags.extend(found)
