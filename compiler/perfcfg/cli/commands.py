@@ -186,6 +186,13 @@ def build(io: Io, req: Any, out: Path | None, check: bool, fmt: str,
     out_dir = out or result.output_dir
     assert out_dir is not None
     shown = relative(out_dir)
+    held = inputs_in(out_dir, result)
+    if held and not check:
+        # the build would put its files among the presets (and --prune could remove them)
+        io.err.write(f"perfcfg build: {'--out ' if out else 'the output directory '}{shown} "
+                     f"holds the project's {held}: write the files into a folder of their own, "
+                     "e.g. --out /tmp/try\n")
+        return USAGE if out else INVALID
     # What deploying this build needs, against what is there now (or what is deployed).
     found = _actions(io, against or out_dir, result)
     if found is None:
@@ -322,9 +329,12 @@ def check(io: Io, project: Path, envs: list[str], fmt: str) -> int:
     found = {r.env: _actions(io, r.output_dir, r) for r in results if r.output_dir is not None}
     if any(a is None for a in found.values()):
         return INVALID
+    orphans = orphaned(project, proj) if proj is not None and not envs else []
     if fmt == "json":
         io.out.write(json.dumps({"environments": [{**_stale_json(*s), "actions": found[s[0]]}
-                                                  for s in stale]}, indent=2) + "\n")
+                                                  for s in stale],
+                                 "orphaned": [{"env": e, "output": relative(d)}
+                                              for e, d in orphans]}, indent=2) + "\n")
     else:
         report(io, diags, fmt, sources.shown(), project)
         for env, shown, changes in stale:
@@ -332,9 +342,30 @@ def check(io: Io, project: Path, envs: list[str], fmt: str) -> int:
                           previous_files(Path(shown)),
                           next(r for r in results if r.env == env))
             _say_actions(io, env, found[env] or {}, "deploying the rebuilt files would need")
-        if not any(changes for _, _, changes in stale):
+        import shlex
+
+        for env, folder in orphans:
+            io.err.write(f"perfcfg: {relative(folder)}/ holds a build of environment {env!r}, "
+                         "which perfcfg.yaml no longer has (its files are still deployable); "
+                         f"run: rm -r -- {shlex.quote(relative(folder))}\n")
+        if not any(changes for _, _, changes in stale) and not orphans:
             io.say(f"{len(names)} environment(s) up to date: {', '.join(names)}")
-    return STALE if any(changes for _, _, changes in stale) else OK
+    return STALE if any(changes for _, _, changes in stale) or orphans else OK
+
+
+def orphaned(project: Path, proj: Any) -> list[tuple[str, Path]]:
+    """Output directories of environments perfcfg.yaml no longer has: a folder where an
+    output pattern (``generated/{env}``) puts a build, holding a manifest.json of an
+    environment that is not in the project."""
+    patterns = {e.output or proj.file.output for e in proj.file.environments.values()}
+    out = []
+    for pattern in sorted(p for p in patterns if "{env}" in p):
+        for folder in sorted(project.glob(pattern.replace("{env}", "*"))):
+            env = read_manifest(folder).get("environment")
+            if isinstance(env, str) and env not in proj.file.environments and \
+                    folder == project / pattern.replace("{env}", env):
+                out.append((env, folder))
+    return out
 
 
 def write_files(io: Io, out_dir: Path, files: dict[str, bytes],
@@ -411,6 +442,18 @@ def _report_stale(io: Io, shown: str, changes: list, rebuild: str,
         paths = " ".join(shlex.quote(f"{shown}/{c.name}") for c in extra)
         io.err.write(f"perfcfg: {len(extra)} file(s) in the output directory that perfcfg does "
                      f"not write; move them elsewhere or delete them; run: rm -- {paths}\n")
+
+
+def inputs_in(out_dir: Path, result: Any) -> str | None:
+    """The first input of the build (perfcfg.yaml, a preset, a host profile) in the folder
+    ``out_dir``, as shown from here; None when it holds none."""
+    from perfcfg.cli.reporters import in_project
+
+    target = out_dir.resolve()
+    for name in sorted(result.sources.texts):
+        if in_project(name) and (result.project_dir / name).resolve().parent == target:
+            return relative(result.project_dir / name)
+    return None
 
 
 def read_manifest(out_dir: Path) -> dict[str, Any]:

@@ -53,6 +53,10 @@ class Command:
     run: Callable[[commands.Io, dict[str, Any]], int]
     examples: tuple[str, ...] = ()
     hook: bool = False            # parsed by argparse: a pre-commit hook never imports typer
+    # (option, option, why): given together, one would be silently ignored
+    conflicts: tuple[tuple[str, str, str], ...] = ()
+    # (option, the option it needs, why): without it, it would be silently ignored
+    needs: tuple[tuple[str, str, str], ...] = ()
 
 
 # Options every command takes, before or after the command's name (main() moves them after).
@@ -104,8 +108,10 @@ def _build(io: commands.Io, o: dict[str, Any]) -> int:
             io.step(f"{env}: compiling ({i}/{len(envs)})")
         code = commands.build(io, _request({**o, "env": env}, io, detect=o["detect"]), o["out"],
                               o["check"], o["fmt"], o.get("against"), o.get("prune", False))
-        # an invalid environment outranks a stale one; both outrank success
-        worst = code if (code, worst) in ((1, 0), (1, 3), (3, 0)) else worst
+        # a usage error outranks an invalid environment, which outranks a stale one; each
+        # outranks success
+        rank = {commands.OK: 0, commands.STALE: 1, commands.INVALID: 2, commands.USAGE: 3}
+        worst = max(worst, code, key=rank.__getitem__)
     return worst
 
 
@@ -183,6 +189,8 @@ COMMANDS: tuple[Command, ...] = (
             kind="path", metavar="DIR"),
         TEXT_JSON, SECRETS),
         lambda io, o: _build(io, o),
+        conflicts=(("host", "detect", "--detect uses this machine as the host"),
+                   ("check", "prune", "--check writes nothing, so it removes nothing")),
         examples=("perfcfg build --env staging --project examples/botfarm",
                   "perfcfg build --env staging --env production --project examples/botfarm",
                   "perfcfg build --env staging --project examples/botfarm --check",
@@ -229,6 +237,8 @@ COMMANDS: tuple[Command, ...] = (
             *_live_options()),
         lambda io, o: commands.verify(io, _request(o, io), o["fmt"], live=o["live"],
                                       targets={opt.dest: o[opt.dest] for opt in _live_options()}),
+        needs=tuple((opt.dest, "live", "only --live compares a running daemon")
+                    for opt in _live_options()),
         examples=("perfcfg verify --env staging --project examples/botfarm",
                   "perfcfg verify --env production --secrets placeholder --format json",
                   "perfcfg verify --env production --live --postgres 'host=/run/postgresql "
@@ -250,6 +260,8 @@ COMMANDS: tuple[Command, ...] = (
         PROJECT, HOST, SETS),
         lambda io, o: commands.host(io, o["fmt"], _request(o, io, render=False)
                                     if o["env"] else None),
+        needs=tuple((d, "env", "without --env, host prints this machine alone") for d in
+                    ("project", "host", "sets")),
         examples=("perfcfg host > examples/botfarm/hosts/this-machine.yaml",
                   "perfcfg host --env production --project examples/botfarm")),
     Command("init", "Start a new project in DIR: perfcfg.yaml, presets that extend the "
@@ -341,7 +353,31 @@ def _silence_stdout() -> None:
     os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
+def _given(o: Opt, value: Any) -> bool:
+    return value not in (None, False, (), []) and value != o.default
+
+
+def _conflict(command: Command, values: dict[str, Any]) -> str | None:
+    """The first pair of options given together that cannot be, or an option given without
+    the one it needs: perfcfg would otherwise ignore one of them without a word."""
+    opts = {o.dest: o for o in command.options}
+    flag = lambda dest: opts[dest].flags[0]  # noqa: E731
+    given = {d for d, o in opts.items() if _given(o, values.get(d))}
+    for a, b, why in command.conflicts:
+        if {a, b} <= given:
+            return f"{flag(a)} and {flag(b)} cannot be given together: {why}"
+    for a, b, why in command.needs:
+        if a in given and b not in given:
+            return f"{flag(a)} needs {flag(b)}: {why}"
+    return None
+
+
 def _run(command: Command, values: dict[str, Any]) -> int:
+    conflict = _conflict(command, values)
+    if conflict is not None:
+        sys.stderr.write(f"perfcfg {command.name}: {conflict}\n"
+                         f"Try 'perfcfg {command.name} --help' for help.\n")
+        return commands.USAGE
     if "project" in values and values["project"] is None:
         values["project"] = commands.find_project(Path.cwd())
     for o in command.options:

@@ -104,9 +104,52 @@ def _checked(text: str, tree: Mapping) -> tuple[Project | None, list[Diagnostic]
             _CHECKED.pop(next(iter(_CHECKED)))
         checker = Validator("", "", model.Targets())
         project = checker.one("", tree, model.ProjectFile)
+        found = list(checker.diagnostics)
+        if project is not None:
+            found += _outputs(project, checker.spans)
         _CHECKED[text] = (Project(project, checker.spans, frozenset(checker.broken))
-                          if project else None, checker.diagnostics)
+                          if project else None, found)
     return _CHECKED[text]
+
+
+def _outputs(project: model.ProjectFile, spans: dict[str, Span]) -> list[Diagnostic]:
+    """Each environment's output directory: ``{env}`` is its one placeholder, no two
+    environments share one (each build would replace the other's files and ``check`` would
+    fail for ever), and none is a folder of the project's inputs."""
+    import posixpath
+    import re
+
+    out: list[Diagnostic] = []
+    by_dir: dict[str, list[str]] = {}
+    inputs = {posixpath.dirname(posixpath.normpath(p)) or "."
+              for e in project.environments.values() for p in (e.preset, e.host)}
+    for name, env in sorted(project.environments.items()):
+        where = f"environments.{name}.output" if env.output else "output"
+        pattern = env.output or project.output
+        for m in re.finditer(r"\{([^}]*)\}", pattern):
+            if m.group(1) != "env":
+                out.append(Diagnostic(
+                    "PCF204", "error", f"invalid value for {where}: {m.group()} is not a "
+                    "placeholder perfcfg fills in", spans.get(where, _TOP), where,
+                    "write {env}, the one placeholder (the environment's name)"))
+        folder = posixpath.normpath(pattern.replace("{env}", name))
+        by_dir.setdefault(folder, []).append(name)
+        if folder in inputs:
+            out.append(Diagnostic(
+                "PCF204", "error", f"invalid value for {where}: {folder} holds the project's "
+                "presets or host profiles; a build would write its files among them",
+                spans.get(where, _TOP), where, "write them apart, e.g. generated/{env}"))
+    for folder, names in by_dir.items():
+        if len(names) > 1:
+            owned = [n for n in names if project.environments[n].output]
+            where = f"environments.{owned[-1]}.output" if owned else "output"
+            out.append(Diagnostic(
+                "PCF204", "error", f"invalid value for {where}: environments "
+                f"{', '.join(names)} all write into {folder}: each build would replace the "
+                "other's files, and check would never pass", spans.get(where, _TOP), where,
+                "put {env} in it (generated/{env}), or give each environment its own "
+                "output"))
+    return out
 
 
 # PostgreSQL's layout when neither the project nor the environment names one (modeldef.Deploy).
