@@ -351,3 +351,11 @@ def test_os_from_a_fake_root(fake: FakeRoot) -> None:
     assert fake.detect().os == "linux" and "assumed" in fake.detect().provenance["os"]
     fake.write("/proc/sys/kernel/ostype", "Linux\n")
     assert fake.detect().os == "linux" and "ostype" in fake.detect().provenance["os"]
+
+
+def test_a_profile_states_whole_mib_and_says_it_rounded() -> None:
+    odd = DetectedHost(24683772 * 1024, 2, "ssd", 4096, {"memory": "/proc/meminfo MemTotal"})
+    text = to_yaml(odd)
+    assert "\nmemory: 24105MiB\n" in text
+    assert "(24683772KiB, rounded down to whole MiB)" in text
+    assert "\nmemory: 1536MiB\n" in to_yaml(SAMPLE) and "rounded" not in to_yaml(SAMPLE)

@@ -123,3 +123,19 @@ def test_the_control_socket_finding_names_who_the_mode_lets_in(project, mode, ch
     found = [d for d in compile_with(project, text, "staging", render=False).diagnostics
              if d.code == "PCF407"]
     assert [who in d.message for d in found] == ([True] if who else [])
+
+
+@pytest.mark.parametrize("program", [
+    "    - name: worker\n      memory: 20GiB\n",
+    "    - name: worker\n      processes: 400\n",
+], ids=["its-memory", "its-processes"])
+def test_a_memory_overrun_points_at_the_program_that_takes_it(project, program):
+    found = [d for d in compile_with(project, "workload:\n  programs:\n" + program,
+                                     render=False).diagnostics if d.code == "PCF301"]
+    assert len(found) == 1
+    places = [(s.file, s.line) for s in (found[0].span, *(r.span for r in found[0].related))
+              if s is not None]
+    assert ("presets/staging.yaml", 5) in places, places
+    assert found[0].path.startswith("workload.programs.worker.")
+    assert "worker" in found[0].message
+    assert "host.memory" in [r.path for r in found[0].related]

@@ -511,8 +511,18 @@ def format_memory(n: int) -> str:
     return f"{n}B"
 
 
+def profile_memory(n: int) -> str:
+    """The size a host profile states: whole MiB (rounded down, the stack may use no more
+    than the host has), in the largest unit that divides it.
+
+    >>> profile_memory(24683772 * KiB), profile_memory(16 * GiB), profile_memory(1000)
+    ('24105MiB', '16GiB', '1000B')
+    """
+    return format_memory(n - n % MiB if n >= MiB else n)
+
+
 def _profile(host: DetectedHost) -> dict[str, object]:
-    return {"memory": format_memory(host.memory), "cpus": host.cpus,
+    return {"memory": profile_memory(host.memory), "cpus": host.cpus,
             "storage": host.storage, "open_files": host.open_files, "os": host.os}
 
 
@@ -520,7 +530,10 @@ def to_yaml(host: DetectedHost) -> str:
     """A host-profile file with a comment above each key saying where the value came from."""
     lines = ["# host profile written by `perfcfg host`"]
     for key, value in _profile(host).items():
-        lines.append(f"# {key}: {_one_line(host.provenance.get(key, 'unknown'))}")
+        source = _one_line(host.provenance.get(key, "unknown"))
+        if key == "memory" and value != format_memory(host.memory):
+            source += f" ({format_memory(host.memory)}, rounded down to whole MiB)"
+        lines.append(f"# {key}: {source}")
         lines.append(f"{key}: {value}")
     return "\n".join(lines) + "\n"
 

@@ -251,6 +251,9 @@ def _written_at(config: Config, path: str) -> tuple[str, Any]:
     if run is not None and parts[:2] == [run.name, "programs"] and len(parts) in (3, 4):
         key = [run.program_owned.get(parts[3], parts[3])] if parts[3:] else []
         aliases.append(".".join(["workload", *parts[1:3], *key]))
+    if parts[:2] == ["workload", "programs"] and len(parts) == 4:
+        # a program whose value is its default: point at how many it runs, else at it
+        aliases += [".".join([*parts[:3], "processes"]), ".".join(parts[:3])]
     return next(((a, config.spans[a]) for a in aliases if config.spans.get(a)), (path, None))
 
 

@@ -64,8 +64,17 @@ def check_memory(ctx: TuneContext, s: Settings, worst: Mapping[str, int]) -> lis
     if total <= host:
         return []
     order = sorted((p for p in parts if parts[p]), key=lambda p: (p not in ctx.fixed, -parts[p]))
-    paths = ("host.memory", *order)
+    # the workers' share is the programs': name the ones that take the most, where their
+    # memory is declared, so the finding points at the program and not only at the host
+    programs = sorted((p for p in ctx.programs if p.processes * p.memory),
+                      key=lambda p: -p.processes * p.memory)[:3]
+    takers = tuple(f"workload.programs.{p.name}.{key}" for p in programs
+                   for key in ("memory", "processes"))
+    paths = ("host.memory", *(q for q in order if q != "budget.workers"), *takers)
     detail = ", ".join(f"{p} {mib_text(parts[p])}" for p in order)
+    if programs:
+        detail += " (" + ", ".join(f"{p.name} {p.processes} × {mib_text(p.memory)}"
+                                   for p in programs) + ")"
     return [Finding("PCF301", "error",
                     f"worst-case memory {mib_text(total)} exceeds the host's {mib_text(host)} "
                     f"by {mib_text(total - host)}: {detail}{who(ctx, paths)}",
