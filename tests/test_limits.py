@@ -126,7 +126,7 @@ def test_a_cache_that_never_persists_leaves_overcommit_alone(production):
     ("systemd.supervisor.LimitNOFILE", "supervisor.limits.nofile"),
     ("systemd.supervisor.LimitNPROC", "supervisor.limits.nproc"),
     ("sysctl.net.core.somaxconn", "host.sysctl.somaxconn"),
-    ("sysctl.vm.nr_hugepages", "host.sysctl.nr_hugepages")])
+    ("sysctl.vm.nr_hugepages", "host.sysctl.nr_hugepages.wanted")])   # huge_pages = try
 def test_explain_answers_every_limit(production, path, rule):
     why = explain(production, path)
     assert why["rule"] == rule and why["formula"] and why["inputs"]

@@ -708,7 +708,7 @@ def host(io: Io, fmt: str, req: Any = None, root: str = "/") -> int:
     else:
         io.out.write(hostdetect.to_yaml(detected) + hostlimits.as_text(req.env, rows, limits))
         report(io, found, "text", {}, req.project_dir)
-    return INVALID if found else OK
+    return INVALID if has_errors(found) else OK
 
 
 def detected_profile():

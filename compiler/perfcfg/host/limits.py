@@ -25,10 +25,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from perfcfg.core.diagnostics import Diagnostic
+from perfcfg.core.diagnostics import Diagnostic, Severity
 from perfcfg.core.plan import Plan
 from perfcfg.host.detect import Limits
-from perfcfg.tune.limits import EXACT, RULES
+from perfcfg.tune.limits import EXACT, RULES, WANTED
 from perfcfg.tune.limits import PREFIX as SYSCTL
 
 CODE = "PCF317"
@@ -57,6 +57,7 @@ class Row:
     exact: bool
     ok: bool
     path: str            # the plan's setting (explain answers it); "" when the plan needs none
+    wanted: bool = False  # used when there, run without otherwise (a shortfall is a warning)
 
     def as_json(self) -> dict[str, Any]:
         return {"current": self.current, "needed": self.needed,
@@ -79,11 +80,14 @@ def check(plan: Plan, limits: Limits) -> tuple[list[Row], list[Diagnostic]]:
             continue
         wanted, exact = int(setting.value), key in EXACT
         ok = current is not None and (current == wanted if exact else current >= wanted)
-        rows.append(Row(key, current, wanted, exact, ok, setting.path))
+        rows.append(Row(key, current, wanted, exact, ok, setting.path, setting.rule in WANTED))
         if not ok and current is not None:
             bound = f"= {wanted}" if exact else f"≥ {wanted}"
+            # a value the daemons use when it is there and run without is a warning
+            severity: Severity = "warning" if setting.rule in WANTED else "error"
             found.append(Diagnostic(
-                CODE, "error", f"{key} is {current} on this machine; the plan needs {bound}: "
+                CODE, severity, f"{key} is {current} on this machine; the plan "
+                f"{'wants' if severity == 'warning' else 'needs'} {bound}: "
                 f"{setting.reason}", None, setting.path,
                 f"sysctl -w {key}={wanted}, and keep it in /etc/sysctl.d/ (deploy.limits: "
                 "true writes sysctl.conf; perfcfg explain shows why)"))
@@ -130,9 +134,11 @@ def as_text(env: str, rows: list[Row], limits: Limits) -> str:
             lines.append(f"#   {row.what} = {now}: not needed by this plan")
             continue
         need = f"{'=' if row.exact else '≥'} {row.needed}"
-        verdict = "ok" if row.ok else ("cannot be read" if row.current is None else "TOO LOW"
-                                       if not row.exact else "WRONG")
-        lines.append(f"#   {row.what} = {now}: needs {need}, {verdict}  [{row.path}]")
+        verdict = "ok" if row.ok else ("cannot be read" if row.current is None else
+                                       "fewer (it runs without them)" if row.wanted else
+                                       "TOO LOW" if not row.exact else "WRONG")
+        lines.append(f"#   {row.what} = {now}: {'wants' if row.wanted else 'needs'} {need}, "
+                     f"{verdict}  [{row.path}]")
     lines.append(f"#   open files: soft {'unlimited' if soft is None else soft}, hard "
                  f"{'unlimited' if hard is None else hard} "
                  f"({limits.provenance.get('nofile', 'unknown')})")

@@ -45,6 +45,9 @@ class Need:
     value: int
     why: str
     source: str
+    # the service runs without it, with less (huge_pages = try falls back to normal pages):
+    # a host that falls short is warned, not refused
+    optional: bool = False
 
 
 NeedsFn = Callable[[TuneContext, Mapping[str, Any]], list[Need]]
@@ -71,11 +74,20 @@ def _overcommit(needs: Sequence[Need]) -> Recommendation:
 
 def _hugepages(needs: Sequence[Need]) -> Recommendation:
     total = sum(n.value for n in needs)
-    return rec(f"{PREFIX}vm.nr_hugepages", total, "host.sysctl.nr_hugepages",
-               "; ".join(n.why for n in needs) + f", in {HUGE_PAGE_SIZE_TEXT} pages",
+    wanted = all(n.optional for n in needs)
+    return rec(f"{PREFIX}vm.nr_hugepages", total, WANTED_HUGEPAGES if wanted else
+               "host.sysctl.nr_hugepages",
+               "; ".join(n.why for n in needs) + f", in {HUGE_PAGE_SIZE_TEXT} pages"
+               + ("; without them it starts on normal pages" if wanted else ""),
                f"Σ huge pages asked for, in {HUGE_PAGE_SIZE_TEXT} pages",
                {n.source: n.value for n in needs})
 
+
+# The rule of huge pages every service would run without (each one's need is optional).
+WANTED_HUGEPAGES = "host.sysctl.nr_hugepages.wanted"
+# Rules whose value the services use when the host has it and run without otherwise: a
+# shortfall is a warning.
+WANTED = frozenset({WANTED_HUGEPAGES})
 
 # Keys whose value is a policy the plan needs exactly; the others are minimums.
 EXACT = frozenset({"vm.overcommit_memory"})

@@ -39,7 +39,9 @@ def recommend(ctx: TuneContext, known: Mapping[str, Any]) -> list[Recommendation
                 "open, plus a margin for sockets and rings opened besides; the limit is per "
                 "process, so max_connections does not multiply it",
                 f"max({NOFILE_FLOOR}, max_files_per_process + {FD_MARGIN})",
-                {"max_files_per_process": files})]
+                # the need itself is an input: perfcfg host --env checks the shell's limit
+                # against the largest input of a LimitNOFILE
+                {"max_files_per_process": files, "fds_needed": files + FD_MARGIN})]
 
 
 def needs(ctx: TuneContext, known: Mapping[str, Any]) -> list[Need]:
@@ -53,5 +55,6 @@ def needs(ctx: TuneContext, known: Mapping[str, Any]) -> list[Need]:
         huge = known.get("postgres.huge_pages", "on")
         out.append(Need("vm.nr_hugepages", int(known["budget.nr_hugepages"]),
                         f"PostgreSQL's shared memory with huge_pages = {huge} "
-                        "(shared_buffers × 1.03 + wal_buffers + 64MiB)", "budget.nr_hugepages"))
+                        "(shared_buffers × 1.03 + wal_buffers + 64MiB)", "budget.nr_hugepages",
+                        optional=huge != "on"))
     return out
