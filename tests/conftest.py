@@ -148,6 +148,7 @@ workload:
       command: python -m app.worker
       processes: 4
       memory: 100MiB
+      run_as: app
 """)
     write(root / "presets/staging.yaml", "extends: [builtin:staging, base.yaml]\n")
     return root

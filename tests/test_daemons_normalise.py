@@ -78,3 +78,20 @@ def test_ini_set_keys_rewrites_in_place_and_never_repeats_a_header():
     assert out == ("[databases]\napp = host=x\n\n[pgbouncer]\nlisten_port = 7000\n; keep me\n"
                    "logfile = /tmp/l\n\n[users]\n")
     assert out.count("[pgbouncer]") == 1
+
+
+def test_a_program_environment_row_shows_only_the_variables_that_differ():
+    # supervisord gives a program its own environment (the whole shell that started it) under
+    # the plan's variables: the row names the plan's that differ, not the shell's
+    from types import SimpleNamespace
+
+    from perfcfg.services.supervisor.daemon import supervisor_mismatches
+
+    shell = {f"SHELL_VAR_{i}": "x" * 40 for i in range(40)}
+    process = SimpleNamespace(name="worker", environment={**shell, "A": "1", "B": "3"})
+    options = SimpleNamespace(process_group_configs=[
+        SimpleNamespace(name="worker", process_configs=[process])])
+    info = [{"group": "worker", "name": "worker"}]
+    rows, _ = supervisor_mismatches(info, {"program:worker.environment": 'A="1",B="2",C="4"'},
+                                    options)
+    assert rows == [("program:worker.environment", 'B="2",C="4"', 'B="3",C (unset)')]

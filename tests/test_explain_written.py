@@ -35,9 +35,11 @@ redis:
 workload:
   db_profile: web
   programs:
-    - {name: web, command: gunicorn shop.wsgi, processes: 4, db_connections: 2, memory: 200MiB}
-    - {name: mailer, command: python -m shop.mailer, processes: 2, memory: 100MiB}
-    - {name: reportgen, command: python -m shop.reports, database: reports, memory: 150MiB}
+    - {name: web, command: gunicorn shop.wsgi, processes: 4, db_connections: 2, memory: 200MiB,
+       run_as: shop}
+    - {name: mailer, command: python -m shop.mailer, processes: 2, memory: 100MiB, run_as: shop}
+    - {name: reportgen, command: python -m shop.reports, database: reports, memory: 150MiB,
+       run_as: shop}
 """
 
 

@@ -104,6 +104,12 @@ CASES = [
      "redis:\n  enable-module-command: no\n"),
     ("PCF416", REPLICA, "clients.replica.address",
      REPLICA + "postgres:\n  listen_addresses: 10.0.0.5\n  ssl: on\n"),
+    ("PCF422", "workload:\n  programs:\n    - name: worker\n      run_as: !unset\n",
+     "workload.programs.worker.run_as",
+     "workload:\n  programs:\n    - name: worker\n      run_as: !unset\n"
+     "supervisor:\n  user: app\n"),
+    ("PCF422", "workload:\n  programs:\n    - name: worker\n      run_as: root\n",
+     "workload.programs.worker.run_as", None),
 ]
 
 

@@ -20,6 +20,16 @@ def env_prefix(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_").upper() or "APP"
 
 
+def os_user(name: str) -> str:
+    """The OS user the workers run as: the project's name as a system user name.
+
+    >>> os_user("bot_shop"), os_user("9lives")
+    ('bot_shop', 'app9lives')
+    """
+    user = re.sub(r"[^a-z0-9_-]+", "_", name.lower())[:32]
+    return user if re.match(r"[a-z_]", user) else f"app{user}"[:32]
+
+
 def identifier(name: str) -> str:
     """A database, role and program name made of the project's name."""
     return re.sub(r"[^a-z0-9_]+", "_", name.lower()).strip("_") or "app"
@@ -63,6 +73,7 @@ def _project(name: str, envs: list[str]) -> str:
 
 
 def _base(db: str, prefix: str, db_profile: str) -> str:
+    user = os_user(db)
     return f"""\
 # What every environment shares: the database, its roles and the worker programs.
 databases:
@@ -90,6 +101,7 @@ workload:
       db_connections: 1
       redis_connections: 1
       memory: 100MiB
+      run_as: {user}               # an unprivileged user; create it on the host
 """
 
 

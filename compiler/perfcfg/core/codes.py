@@ -91,6 +91,7 @@ TITLES: dict[str, str] = {
     "PCF419": "Redis debug, module or protected-config commands enabled",
     "PCF420": "invalid waiver",
     "PCF421": "waiver matches nothing",
+    "PCF422": "worker program runs as root",
     "PCF501": "malformed --set flag",
     "PCF502": "--set value is not YAML",
     "PCF503": "--set path does not exist",

@@ -201,9 +201,27 @@ def supervisor_mismatches(info: list[dict[str, Any]], intended: Mapping[str, str
             continue
         for effective in found:
             if not _same(section, key, value, effective):
-                out.append((path, value, _show(effective)))
+                out.append((path, *_shown_pair(key, value, effective)))
                 break
     return out, unread
+
+
+def _shown_pair(key: str, intended: str, effective: Any) -> tuple[str, str]:
+    """The row's two values. A program's environment is the plan's variables on top of
+    supervisord's own (every variable of the shell that started it): only the plan's that
+    differ are shown, each with what the process has."""
+    if key != "environment" or not isinstance(effective, dict):
+        return intended, _show(effective)
+    from supervisor import datatypes as dt
+
+    try:
+        wanted = dt.dict_of_key_value_pairs(intended)
+    except ValueError:
+        return intended, "(not comparable)"
+    differ = sorted(k for k, v in wanted.items() if effective.get(k) != v)
+    return (",".join(f'{k}="{wanted[k]}"' for k in differ),
+            ",".join(f'{k}="{effective[k]}"' if k in effective else f"{k} (unset)"
+                     for k in differ))
 
 
 def live_rpc(url: str) -> Any:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from perfcfg.core.config import Config
 from perfcfg.core.plan import Plan
-from perfcfg.services.rules import STRICT, Finding, Rule, is_loopback
+from perfcfg.services.rules import STRICT, Finding, Rule, is_loopback, sev
 
 
 def _inet_declared(plan: Plan) -> bool:
@@ -50,6 +50,19 @@ def _supervisor_socket_mode(plan: Plan, config: Config) -> Iterator[Finding]:
                       "every program")
 
 
+def _program_as_root(plan: Plan, config: Config) -> Iterator[Finding]:
+    # supervisord starts a program as its own user when the program names none: root under
+    # Debian's supervisor.service, unless [supervisord] user= drops it
+    daemon_user = plan.value("supervisor.user")
+    for program in plan.parts.get("supervisor", ()):
+        user = dict(program.options).get("user") or daemon_user
+        if user in (None, "", "root"):
+            yield Finding(f"workload.programs.{program.name}.run_as",
+                          f"program {program.name} runs as root: it names no run_as, so "
+                          "supervisord starts it as its own user (root under Debian's unit)"
+                          if user is None else f"program {program.name} runs as root")
+
+
 RULES = (
     Rule("PCF405", STRICT,
          "supervisord's XML-RPC interface starts and stops programs and reads their logs; "
@@ -65,4 +78,10 @@ RULES = (
          "a local user who can write to the socket controls every program",
          "chmod: \"0700\", or \"0770\" together with chown: user:group",
          _supervisor_socket_mode),
+    Rule("PCF422", sev("error", "warning", None),
+         "a worker that runs as root turns any bug in it (an injection, an unsafe "
+         "deserialisation) into control of the whole host",
+         "run_as: an unprivileged user that owns the program's directory (create it on the "
+         "host: useradd --system NAME)",
+         _program_as_root),
 )
