@@ -186,3 +186,18 @@ def test_redis_agrees_about_who_may_run_config_set_and_acl_load(built, start_red
             answer = client.execute_command("ACL", "DRYRUN", name, *argv)
             allowed = answer in (b"OK", "OK")
             assert may_run(rules, command) == allowed, (name, command, answer)
+
+
+def test_a_removal_is_named_as_one_not_as_a_change(built):
+    # a program and a parameter the last build wrote and this one does not
+    first = _build_json(built, "--set", "postgres.bgwriter_delay=100ms")["actions"]
+    assert first["postgres"]["because"] == ["bgwriter_delay (new)"]
+    preset = built / "presets/development.yaml"
+    preset.write_text(preset.read_text().replace(
+        "    - name: moderation\n      processes: 1\n", "    - !unset moderation\n"))
+    found = _build_json(built)["actions"]
+    # (one program fewer also moves the connection budget: those are changes)
+    assert "bgwriter_delay (removed)" in found["postgres"]["because"]
+    assert "max_connections" in found["postgres"]["because"]
+    assert "program:moderation (removed)" in found["supervisor"]["because"]
+    assert found["supervisor"]["action"] == "reload"

@@ -178,7 +178,7 @@ def test_a_changed_limit_needs_daemon_reload_and_a_restart_of_that_unit_only(tmp
     assert _build_json(project)["host"]["action"] == "none"
     found = _build_json(project, "--set", "postgres.max_files_per_process=2000")
     assert found["postgres"] == {
-        "action": "restart", "because": ["systemd-postgresql.conf", "max_files_per_process"],
+        "action": "restart", "because": ["systemd-postgresql.conf", "max_files_per_process (new)"],
         "how": "systemctl daemon-reload && systemctl restart postgresql@17-main"}
     assert found["pgbouncer"]["action"] == found["host"]["action"] == "none"
     found = _build_json(project, "--set", "redis.tcp-backlog=8000")

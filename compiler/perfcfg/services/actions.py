@@ -90,9 +90,21 @@ def sections(text: str) -> dict[str, dict[str, str]]:
     return out
 
 
-def changed(old: Mapping[str, str], new: Mapping[str, str]) -> list[str]:
-    """Names whose value differs, appeared or went, sorted."""
-    return sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+def changed(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """Names whose value differs, appeared or went, sorted; one that went or appeared says so
+    (``bgwriter_delay (removed)``, ``program:x (new)``): an action's reasons tell a removal
+    from a change.
+
+    >>> changed({"a": 1, "b": 2}, {"b": 3, "c": 4})
+    ['a (removed)', 'b', 'c (new)']
+    """
+    return [f"{k} (removed)" if k not in new else f"{k} (new)" if k not in old else k
+            for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
+
+
+def bare(name: str) -> str:
+    """A name of :func:`changed` without what it says of it."""
+    return name.split(" (", 1)[0]
 
 
 def context_is(service: Any, targets: Any, context: str) -> Callable[[str], bool]:
@@ -107,7 +119,7 @@ def context_is(service: Any, targets: Any, context: str) -> Callable[[str], bool
 def by_parameter(names: Iterable[str], needs_restart: Callable[[str], bool], how: str,
                  restart_how: str) -> Action:
     names = list(names)
-    restart = [n for n in names if needs_restart(n)]
+    restart = [n for n in names if needs_restart(bare(n))]
     if restart:
         return Action("restart", tuple(restart + [n for n in names if n not in restart]),
                       restart_how)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from perfcfg.services.actions import Action, changed, differing, sections, text, worst
+from perfcfg.services.actions import Action, bare, changed, differing, sections, text, worst
 
 if TYPE_CHECKING:
     from perfcfg.services.base import Service
@@ -26,12 +26,11 @@ def changes(service: Service, old: Mapping[str, bytes | None], new: Mapping[str,
             parts.append(Action("restart", (f"{name} (new)",), RESTART))
             continue
         was, now = sections(text(before)), sections(text(data))
-        for section in sorted(set(was) | set(now)):
+        for labelled in changed(was, now):
+            section = bare(labelled)
             keys = changed(was.get(section, {}), now.get(section, {}))
-            if not keys and (section in was) == (section in now):
-                continue
             if section.startswith(PROCESS_SECTIONS):
-                parts.append(Action("reload", (section,), UPDATE))
+                parts.append(Action("reload", (labelled,), UPDATE))
             elif section != "supervisorctl":
                 parts.append(Action("restart", tuple(f"[{section}] {k}" for k in keys) or
                                     (f"[{section}]",), RESTART))
