@@ -384,3 +384,25 @@ def test_a_missing_env_without_a_project_says_so(tmp_path, capsys):
     result = run("build", "--project", str(tmp_path))
     err = result.err + capsys.readouterr().err
     assert result.code == 2 and "no environment could be read from" in err
+
+
+@pytest.mark.parametrize("words, cword, offered, not_offered", [
+    ("perfcfg build --env ", 3, ["development", "production", "staging"], []),
+    ("perfcfg explain --env staging postgres.work", 4, ["postgres.work_mem"], ["redis.bind"]),
+    ("perfcfg explain --env staging databases.botfarm.pool", 4,
+     ["databases.botfarm.pool_mode", "databases.botfarm.pool_size"], []),
+    ("perfcfg validate --set redis.maxmemory-p", 3, ["redis.maxmemory-policy="], []),
+    ("perfcfg check --env prod", 3, ["production"], ["staging"]),
+], ids=["build-env", "explain-path", "explain-item", "set-path", "check-env"])
+def test_completion_offers_environments_and_setting_paths(words, cword, offered, not_offered):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = dict(os.environ, _PERFCFG_COMPLETE="complete_bash", COMP_WORDS=words,
+               COMP_CWORD=str(cword))
+    done = subprocess.run([str(Path(sys.executable).parent / "perfcfg")], env=env,
+                          cwd=EXAMPLE / "presets", capture_output=True, text=True, timeout=60)
+    shown = done.stdout.split()
+    assert set(offered) <= set(shown) and not set(not_offered) & set(shown), done

@@ -39,6 +39,9 @@ class Opt:
     # an --env perfcfg checks itself, so that a missing one is answered with the names
     # perfcfg.yaml offers rather than the parser's bare "Missing option"
     names_env: bool = False
+    # what shell completion offers for its value: "env" (the project's environments), "path"
+    # (the environment's setting paths), "set" (the same, as PATH=)
+    complete: str | None = None
 
     @property
     def parser_required(self) -> bool:
@@ -73,11 +76,11 @@ _MOVABLE = {flag: (0 if o.kind == "flag" else 1)
             for o in (*GLOBAL, PROJECT) for flag in o.flags}
 
 ENV_ONE = Opt("env", ("--env",), "Environment to use (a name under environments: in "
-              "perfcfg.yaml).", required=True, metavar="ENV", names_env=True)
+              "perfcfg.yaml).", required=True, metavar="ENV", names_env=True, complete="env")
 HOST = Opt("host", ("--host",), "Host profile file instead of the environment's.", kind="path",
            metavar="FILE")
 SETS = Opt("sets", ("--set",), "Override a setting (repeatable); VALUE is YAML.", kind="many",
-           default=(), metavar="PATH=VALUE")
+           default=(), metavar="PATH=VALUE", complete="set")
 TEXT_JSON = Opt("fmt", ("--format",), "Output format.", choices=("text", "json"), default="text")
 OVERLAY = Opt("overlay", ("--overlay",), "A preset file applied on top of the environment's "
               "presets (below --set): a rehearsal's ports and paths in one file.", kind="path",
@@ -172,7 +175,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("build", "Compile environments into their files, and say what deploying them "
             "needs per daemon (restart, reload or none).", (
         Opt("envs", ("--env",), "Environment to compile (repeatable).", kind="many",
-            required=True, metavar="ENV", names_env=True),
+            required=True, metavar="ENV", names_env=True, complete="env"),
         PROJECT, HOST,
         Opt("detect", ("--detect",), "Detect this machine and use it as the host.", kind="flag",
             default=False),
@@ -199,7 +202,7 @@ COMMANDS: tuple[Command, ...] = (
             "anything: the pre-commit path.", (
         PROJECT,
         Opt("envs", ("--env",), "Environment to validate (repeatable; default: all).",
-            kind="many", default=(), metavar="ENV"),
+            kind="many", default=(), metavar="ENV", complete="env"),
         Opt("fmt", ("--format",), "Output format.", choices=reporters.FORMATS,
             default="text"),
         SETS),
@@ -213,14 +216,15 @@ COMMANDS: tuple[Command, ...] = (
             "if not): validate, then build --check each environment.", (
         PROJECT,
         Opt("envs", ("--env",), "Environment to check (repeatable; default: all).", kind="many",
-            default=(), metavar="ENV"),
+            default=(), metavar="ENV", complete="env"),
         TEXT_JSON),
         lambda io, o: commands.check(io, o["project"], list(o["envs"]), o["fmt"]),
         examples=("perfcfg check --project examples/botfarm",
                   "perfcfg check --env production --format json"),
         hook=True),
     Command("explain", "Show a setting's final value and the chain that produced it.", (
-        Opt("path", (), "Setting path, e.g. postgres.work_mem.", required=True, metavar="PATH"),
+        Opt("path", (), "Setting path, e.g. postgres.work_mem.", required=True, metavar="PATH",
+            complete="path"),
         ENV_ONE, PROJECT, HOST, SETS, TEXT_JSON),
         lambda io, o: commands.explain(io, _request(o, io, render=False), o["path"], o["fmt"]),
         examples=("perfcfg explain --env staging --project examples/botfarm "
@@ -256,7 +260,7 @@ COMMANDS: tuple[Command, ...] = (
         Opt("fmt", ("--format",), "Output format.", choices=("yaml", "json"), default="yaml"),
         Opt("env", ("--env",), "Also compare this machine's kernel settings (somaxconn, "
             "overcommit, huge pages) and fd limit with what this environment needs (exit 1 "
-            "when one falls short).", metavar="ENV"),
+            "when one falls short).", metavar="ENV", complete="env"),
         PROJECT, HOST, SETS),
         lambda io, o: commands.host(io, o["fmt"], _request(o, io, render=False)
                                     if o["env"] else None),
@@ -413,6 +417,37 @@ def _examples(command: Command, keep_lines: str = "") -> str:
     return f"Examples:\n\n{keep_lines}" + "\n".join(f"  {e}" for e in command.examples)
 
 
+# --- shell completion ----------------------------------------------------------------------
+
+def complete(what: str, params: dict[str, Any], incomplete: str) -> list[str]:
+    """What the shell offers for a value: the project's environments, or the setting paths of
+    the environment named so far (explain's paths; ``PATH=`` for --set). Never an error: a
+    project that does not load offers nothing."""
+    from perfcfg.stages import project as projects
+    from perfcfg.stages.layers import Sources
+
+    project = params.get("project") or commands.find_project(Path.cwd())
+    try:
+        proj, _ = projects.load_project(Path(project), Sources())
+        if proj is None:
+            return []
+        envs = sorted(proj.file.environments)
+        if what == "env":
+            return [e for e in envs if e.startswith(incomplete)]
+        env = params.get("env") or next(iter(params.get("envs") or ()), None) or envs[0]
+        from perfcfg.cli import explain as explainer
+        from perfcfg.stages import pipeline
+
+        result = pipeline.compile_env(pipeline.Request(Path(project), env, render=False,
+                                                       secrets_mode="placeholder"))
+        if result.plan is None:
+            return []
+        paths = [p for p in explainer.paths(result) if p.startswith(incomplete)]
+    except Exception:   # completion must never print a traceback into the shell
+        return []
+    return [f"{p}=" for p in paths] if what == "set" else paths
+
+
 # --- the hook path: argparse --------------------------------------------------------------
 
 def _argparse(command: Command):
@@ -475,6 +510,10 @@ def _typer_app():
         shown = o.help + (" [required]" if o.names_env else "")
         common: dict[str, Any] = {"help": shown, "min": o.minimum} if o.kind == "int" else \
             {"help": shown}
+        if o.complete is not None:
+            what = o.complete
+            common["autocompletion"] = lambda ctx, incomplete: complete(
+                what, dict(ctx.params), incomplete)
         if o.flags:
             # A flag shows no type; an option shows its metavar (DIR, ENV), not <path>/<str>.
             info = typer.Option(default, *o.flags, metavar="" if o.kind == "flag" else o.metavar,
