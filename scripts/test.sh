@@ -19,8 +19,9 @@ scripts/test.sh will:
     a system user 'postgres' if there is none (.ci/install.sh); then the other daemon versions
     the tests use, each in its own folder under /opt/perfcfg-daemons (.ci/install-daemons.sh)
   - create the virtualenv .venv here and install perfcfg into it with its test and dev extras
-  - run ruff, mypy, the generated-model and catalog checks, then the test suite (~4 minutes;
-    the daemons the tests start listen on loopback only, in temporary directories)
+  - run ruff, mypy, the generated-model and catalog checks, then the test suite (the README's
+    "Set up" says how long it takes; the daemons the tests start listen on loopback only, in
+    temporary directories)
 EOT
 
 if [ "$(id -u)" = 0 ]; then

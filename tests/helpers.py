@@ -3,6 +3,7 @@ with an overlay."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import shutil
 import socket
@@ -10,6 +11,9 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 from perfcfg.cli import main as cli
 from perfcfg.stages.pipeline import Request, compile_env
@@ -92,3 +96,30 @@ def pypi_reachable() -> bool:
         return True
     except OSError:
         return False
+
+
+# Tests that change a kernel setting of this host take this lock: several runs of the suite
+# on one machine (several sessions, CI jobs on one runner) must not interleave their
+# read-change-restore, or each restores a value another one made.
+KERNEL_SETTINGS_LOCK = Path("/tmp/perfcfg-kernel-settings.lock")
+
+
+@contextlib.contextmanager
+def raised_kernel_setting(path: Path, by: int, lock: Path = KERNEL_SETTINGS_LOCK
+                          ) -> Iterator[int]:
+    """Add ``by`` to the integer kernel setting at ``path`` (``/proc/sys/vm/nr_hugepages``) for
+    the block, holding the host-wide lock; yields what the kernel really added, and takes
+    exactly that back afterwards (not "the value read before": a value another writer changed
+    meanwhile stays changed by them)."""
+    import fcntl
+
+    with open(lock, "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        before = int(path.read_text())
+        path.write_text(f"{before + by}\n")
+        added = int(path.read_text()) - before
+        try:
+            yield added
+        finally:
+            now = int(path.read_text())
+            path.write_text(f"{max(0, now - added)}\n")

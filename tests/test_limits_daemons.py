@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from conftest import require_daemon
-from helpers import EXAMPLE
+from helpers import EXAMPLE, raised_kernel_setting
 
 from perfcfg.harness import procs
 from perfcfg.services import registry
@@ -215,10 +215,10 @@ def test_postgres_starts_on_the_reserved_huge_pages_without_a_memlock_limit(pg_t
     version = registry.daemons(result.config.targets)["postgres"][1]
     require_daemon("postgresql", version)
     pages = result.plan.value("sysctl.vm.nr_hugepages")
-    before = HUGEPAGES.read_text()
-    try:
-        HUGEPAGES.write_text(f"{int(before) + pages}\n")
-        if int(HUGEPAGES.read_text()) < int(before) + pages:
+    # under the host-wide lock, and giving back exactly what it added: runs of the suite that
+    # overlap on one machine leave the host as they found it
+    with raised_kernel_setting(HUGEPAGES, pages) as added:
+        if added < pages:
             pytest.skip("the kernel could not reserve the huge pages (fragmented memory)")
         with procs.limits(memlock=64 << 10), PostgresServer(
                 text(result, "postgresql.conf"), pg_template_of(version),
@@ -229,5 +229,28 @@ def test_postgres_starts_on_the_reserved_huge_pages_without_a_memlock_limit(pg_t
             # PostgreSQL 17 reports whether its shared memory really is in huge pages
             if int(version) >= 17:
                 assert pg.query("SHOW huge_pages_status") == [("on",)]
-    finally:
-        HUGEPAGES.write_text(before)
+
+
+def test_overlapping_runs_leave_a_kernel_setting_as_they_found_it(tmp_path):
+    """Two runs of the suite raising the same setting at once (as several sessions on one
+    machine do): each adds its own share under the lock and takes back exactly that, so the
+    setting ends where it began. A file stands in for /proc/sys/vm/nr_hugepages."""
+    import subprocess
+    import sys
+    import textwrap
+
+    setting, lock = tmp_path / "nr_hugepages", tmp_path / "lock"
+    setting.write_text("7\n")
+    script = textwrap.dedent(f"""
+        import sys, time
+        sys.path.insert(0, {str(Path(__file__).parent)!r})
+        from pathlib import Path
+        from helpers import raised_kernel_setting
+        with raised_kernel_setting(Path({str(setting)!r}), int(sys.argv[1]),
+                                   lock=Path({str(lock)!r})) as added:
+            assert added == int(sys.argv[1])
+            time.sleep(0.3)
+    """)
+    runs = [subprocess.Popen([sys.executable, "-c", script, str(n)]) for n in (100, 250)]
+    assert [r.wait(timeout=60) for r in runs] == [0, 0]
+    assert setting.read_text() == "7\n"

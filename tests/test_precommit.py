@@ -121,3 +121,48 @@ def test_try_repo(tree, results, shown, hook_repo, tmp_path):
     assert proc.returncode == (0 if set(results.values()) == {"Passed"} else 1)
     for text in shown:
         assert text in output
+
+
+def readme_hooks() -> str:
+    section = (ROOT / "README.md").read_text().split("## Diagnostics and the pre-commit hook")[1]
+    return re.search(r"```yaml\n(# pre-commit hooks.*?)```", section, re.S).group(1)
+
+
+def test_the_readme_shows_the_hooks_init_writes():
+    from perfcfg.cli.init import scaffold
+
+    assert readme_hooks() == scaffold("shop", ["production"], "web", "memory: 1GiB\n")[
+        ".pre-commit-config.yaml"]
+
+
+@pytest.mark.slow
+def test_the_readme_hooks_work_as_printed(tmp_path):
+    """The README's .pre-commit-config.yaml, as printed, in a repository holding a project
+    from perfcfg init, with perfcfg on PATH (the venv, as the README says): a clean commit
+    passes, a typo fails with its diagnostic."""
+    repo = tmp_path / "repo"
+    bin_dir = Path(sys.executable).parent
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+           "PRE_COMMIT_COLOR": "never", "PRE_COMMIT_HOME": str(tmp_path / "cache")}
+    subprocess.run(["perfcfg", "init", str(repo), "--no-input"], env=env, check=True,
+                   capture_output=True)
+    (repo / ".pre-commit-config.yaml").write_text(readme_hooks())
+    subprocess.run(["perfcfg", "build", "--env", "development", "--env", "production"],
+                   cwd=repo, env=env, check=True, capture_output=True)
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+
+    def hooks() -> tuple[dict, str]:
+        done = subprocess.run([sys.executable, "-m", "pre_commit", "run", "--all-files"],
+                              cwd=repo, env=env, capture_output=True, text=True, timeout=300)
+        output = done.stdout + done.stderr
+        return dict(re.findall(r"perfcfg (validate|check)\.+(Passed|Failed)", output)), output
+
+    found, output = hooks()
+    assert found == {"validate": "Passed", "check": "Passed"}, output
+    preset = repo / "presets/production.yaml"
+    preset.write_text(preset.read_text() + "\npostgres:\n  work_mme: 64MB\n")
+    git(repo, "add", "-A")
+    found, output = hooks()
+    assert found == {"validate": "Failed", "check": "Failed"}, output
+    assert "did you mean 'work_mem'?" in output

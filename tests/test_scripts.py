@@ -60,3 +60,43 @@ def test_test_command_says_what_it_will_do_before_doing_it():
     plan = text.index("scripts/test.sh will:")
     assert plan < text.index("bash .ci/install.sh") < text.index("python3 -m venv")
     assert text.count('step "') >= 5
+
+
+@pytest.mark.slow
+def test_the_daemon_installer_waits_for_another_run(tmp_path):
+    """Two set-ups at once (two sessions, two CI jobs on one runner) must not build the same
+    folders together: a run waits on the prefix's lock before it touches anything."""
+    import fcntl
+    import os
+    import signal
+    import time
+
+    if os.geteuid() != 0:
+        pytest.skip("install-daemons.sh runs as root only")
+    prefix = tmp_path / "daemons"
+    prefix.mkdir()
+    with open(prefix / ".lock", "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)     # another run holds it
+        waiting = subprocess.Popen(["bash", str(ROOT / ".ci/install-daemons.sh")],
+                                   env={**os.environ, "PERFCFG_DAEMONS_DIR": str(prefix)},
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                   start_new_session=True)
+        try:
+            time.sleep(2)
+            assert waiting.poll() is None            # still there, waiting
+            assert sorted(p.name for p in prefix.iterdir()) == [".lock"]   # built nothing
+        finally:
+            os.killpg(waiting.pid, signal.SIGTERM)  # before the lock is free: it downloads
+            out, _ = waiting.communicate(timeout=30)
+    assert "waiting for another install-daemons.sh to finish" in out
+
+
+def test_the_daemon_installer_never_replaces_a_folder_in_place():
+    # a folder is built beside its place and moved in whole: no `rm -rf` of a folder that
+    # tests may be running binaries from, other than the staging and old copies
+    script = (ROOT / ".ci/install-daemons.sh").read_text()
+    import re
+
+    removed = re.findall(r'rm -rf "([^"]+)"', script)
+    assert removed and all(r.startswith(("$PREFIX/.stage-", "$PREFIX/.old-", "$APT/"))
+                           or r in ("$tmp",) for r in removed), removed

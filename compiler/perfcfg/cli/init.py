@@ -115,8 +115,9 @@ def _pre_commit(project_in_repo: str) -> str:
       - id: perfcfg-{command}
         name: perfcfg {command}
         entry: perfcfg {command}{args}
-        language: system           # the perfcfg installed where git runs
+        language: system           # the perfcfg on PATH where git runs (the venv's)
         pass_filenames: false
+        require_serial: true
         files: '{files}'""")
     return ("# pre-commit hooks (https://pre-commit.com): pre-commit install\n"
             "repos:\n  - repo: local\n    hooks:\n" + "\n".join(hooks) + "\n")
