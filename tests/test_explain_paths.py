@@ -81,11 +81,15 @@ def test_a_target_version_is_explained_with_the_line_that_states_it():
     assert staging.code == 0 and staging.out.startswith("targets.pgbouncer = 1.24\n")
 
 
-def test_a_host_figure_is_explained_with_the_host_profile_line():
-    found = run("explain", "host.memory", "--env", "production", "--project", str(EXAMPLE))
+def test_a_host_figure_is_explained_with_the_host_profile_line(monkeypatch):
+    monkeypatch.chdir(EXAMPLE / "presets")
+    found = run("explain", "host.memory", "--env", "production")
     assert found.code == 0, found.err
     assert found.out.splitlines()[0] == "host.memory = 68719476736 (64 GiB)"
-    assert "origin: hosts/prod-nvme.yaml:3:" in found.out
+    # the place as typed from where perfcfg runs; --format json keeps the project's name
+    assert "origin: ../hosts/prod-nvme.yaml:3:" in found.out
+    doc = run("explain", "host.memory", "--env", "production", "--format", "json").out
+    assert '"file": "hosts/prod-nvme.yaml"' in doc
 
 
 def test_an_unwritten_target_says_it_is_perfcfgs_default(tmp_path):

@@ -587,8 +587,11 @@ def explain(io: Io, req: Any, path: str, fmt: str) -> int:
             "setting paths look like postgres.shared_buffers"
         io.err.write(f"perfcfg: {path} is not a setting of environment {req.env!r}; {hint}\n")
         return INVALID
+    from perfcfg.cli.reporters import in_project
+
     io.out.write(json.dumps(found, indent=2, sort_keys=True) + "\n" if fmt == "json"
-                 else explainer.as_text(found))
+                 else explainer.as_text(found, lambda f: relative(req.project_dir / f)
+                                         if in_project(f) else f))
     return OK
 
 

@@ -326,7 +326,9 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def as_text(found: dict[str, Any]) -> str:
+def as_text(found: dict[str, Any], place_of: Any = None) -> str:
+    """The answer for a person; ``place_of`` names a project file as seen from where perfcfg runs
+    (the places of the chain; JSON keeps the project's names)."""
     # a directive written on several lines (Redis's save) is shown on one
     shown = found["written_as"].replace("\n", ", ") if found["written_as"] else None
     lines = [f"{found['path']} = {shown or _show(found['value'])}"]
@@ -349,15 +351,16 @@ def as_text(found: dict[str, Any]) -> str:
         lines.append("  set by, in order (the last one wins):")
         for i, step in enumerate(found["chain"], 1):
             value = f": {step['value']}" if step.get("value") is not None else ""
-            lines.append(f"    {i}. {_place(step)}{value}")
+            lines.append(f"    {i}. {_place(step, place_of)}{value}")
     elif origin["kind"] not in ("tuned", "daemon-default"):
-        lines.append(f"  origin: {_place(origin)}")
+        lines.append(f"  origin: {_place(origin, place_of)}")
     return "\n".join(lines) + "\n"
 
 
-def _place(origin: dict[str, Any]) -> str:
+def _place(origin: dict[str, Any], shown: Any = None) -> str:
     if "file" in origin:
-        where = f"{origin['file']}:{origin['line']}:{origin['column']}"
+        file = shown(origin["file"]) if shown is not None else origin["file"]
+        where = f"{file}:{origin['line']}:{origin['column']}"
         return where + (" (removed with !unset)" if origin.get("detail") == "unset" else "")
     return origin.get("detail") or origin["kind"]
 
