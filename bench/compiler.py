@@ -111,7 +111,7 @@ def programs_project(root: Path, n: int) -> Path:
         parts.append(name)
         (root / "presets" / name).write_text("workload:\n  programs:\n" + "".join(
             f"    - name: p{i}\n      command: python -m fleet.p{i}\n      memory: 10MiB\n"
-            f"      db_connections: 0\n      redis_connections: 0\n"
+            f"      db_connections: 0\n      redis_connections: 0\n      run_as: fleet\n"
             for i in range(first, min(n, first + PROGRAMS_PER_FILE))))
     (root / "presets/staging.yaml").write_text(
         f"extends: [builtin:staging, {', '.join(parts)}]\n"

@@ -42,7 +42,7 @@ def _preset(i: int) -> str:
         lines += [f"    - name: {name}", f"      command: python -m app.{name}",
                   f"      processes: {1 + (i + n) % 4 * scale}",
                   f"      db_connections: {1 + n % 2}", "      redis_connections: 1",
-                  f"      memory: {memory}MiB"]
+                  f"      memory: {memory}MiB", "      run_as: app"]
     return "\n".join(lines) + "\n"
 
 

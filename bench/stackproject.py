@@ -47,6 +47,7 @@ workload:
       db_connections: 1
       redis_connections: 1
       memory: 30MiB
+      run_as: bot      # the bench never starts supervisord; the file names an unprivileged user
 redis:
   users:
     # redis-benchmark logs in as the default user, as it would against a stock Redis.

@@ -47,7 +47,7 @@ def did_you_mean(name: str, candidates: list[str]) -> str | None:
     close += difflib.get_close_matches(name, candidates, n=3, cutoff=0.7)
     if len(low) >= 3:
         close += [c for c in candidates
-                  if c.lower().startswith(low) or low.startswith(c.lower()) and len(c) >= 3
+                  if c.lower().startswith(low) or (low.startswith(c.lower()) and len(c) >= 3)
                   or c.lower().endswith("." + low)]
     close = list(dict.fromkeys(c for c in close if c != name))[:3]
     return f"did you mean {' or '.join(repr(c) for c in close)}?" if close else None
