@@ -30,8 +30,13 @@ fi
 # the guard above (the tests never use it), so createcluster.conf is left alone.
 # iproute2 (ss: the daemons' listen backlogs) and systemd (systemd-analyze verify: the
 # generated drop-ins parse) serve the limits tests; no unit is started or enabled.
-PACKAGES=(postgresql-15 postgresql-client-15 pgbouncer redis-server redis-tools iproute2 systemd)
-SERVICES=(postgresql pgbouncer redis-server)
+# The multi-host lab (compiler/perfcfg/harness/netns.py: a network namespace per host) runs
+# etcd, Patroni (which needs python3-etcd for its etcd3 DCS and psycopg2), HAProxy and
+# redis-sentinel; util-linux brings setpriv, which drops a daemon to its user by exec'ing it.
+PACKAGES=(postgresql-15 postgresql-client-15 pgbouncer redis-server redis-tools iproute2 systemd
+          patroni etcd-server etcd-client redis-sentinel haproxy python3-etcd python3-psycopg2
+          util-linux)
+SERVICES=(postgresql pgbouncer redis-server patroni etcd haproxy redis-sentinel)
 enabled_before=()
 for svc in "${SERVICES[@]}"; do
   if command -v systemctl >/dev/null && systemctl is-enabled --quiet "$svc" 2>/dev/null; then
@@ -103,6 +108,9 @@ fi
 /usr/lib/postgresql/15/bin/postgres --version
 pgbouncer --version | head -1
 redis-server --version
+patroni --version
+etcd --version | head -1
+haproxy -v | head -1
 
 # The other supported versions (PostgreSQL 16-18, pgbouncer 1.24, Redis 8.0, Valkey 8.0/8.1,
 # supervisor 4.2) under /opt/perfcfg-daemons; fast when they are already there.

@@ -4,7 +4,7 @@
 #
 #   bash scripts/test.sh [pytest args...]
 #
-# Needs root for the Debian packages (postgresql-15, pgbouncer, redis-server); without root
+# Needs root for the Debian packages (postgresql-15, pgbouncer, redis-server, patroni, …); without root
 # it skips the install and the daemon tests skip unless PERFCFG_REQUIRE_DAEMONS=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +14,9 @@ step() { printf '\n==> %s\n' "$*" >&2; }
 cat >&2 <<EOT
 scripts/test.sh will:
   - as root only: apt-get install postgresql-15, postgresql-client-15, pgbouncer, redis-server
-    and redis-tools (packages already installed are not upgraded unless PERFCFG_UPGRADE=1;
+    and redis-tools, and for the multi-host lab patroni, etcd-server, etcd-client, haproxy,
+    redis-sentinel, python3-etcd and python3-psycopg2 (packages already installed are not
+    upgraded unless PERFCFG_UPGRADE=1;
     no service is started, and none is left enabled at boot that was not before), and create
     a system user 'postgres' if there is none (.ci/install.sh); then the other daemon versions
     the tests use, each in its own folder under /opt/perfcfg-daemons (.ci/install-daemons.sh)

@@ -1,16 +1,21 @@
 """The test command changes the machine only as it says: it tells first, upgrades nothing
 already installed unless asked, and leaves no daemon enabled at boot that was not before."""
 
+import re
 import subprocess
 
 import pytest
 from helpers import ROOT
 
+# The services whose Debian packages enable them at boot, as install.sh itself lists them.
+SERVICES = tuple(re.search(r"^SERVICES=\(([^)]*)\)", (ROOT / ".ci/install.sh").read_text(),
+                           re.M).group(1).split())
+
 
 @pytest.mark.parametrize("before", [(), ("postgresql",)], ids=["none-enabled", "pg-enabled"])
 def test_install_runs_with_stubbed_apt_and_systemctl(before, tmp_path):
     # .ci/install.sh against stand-ins that record what it asks for: apt-get, systemctl (the
-    # three services start disabled; "installing" enables them, as Debian's postinst does),
+    # services start disabled; "installing" enables them, as Debian's postinst does),
     # id (root), useradd and the version probes.
     log = tmp_path / "calls"
     state = tmp_path / "enabled"
@@ -20,13 +25,16 @@ def test_install_runs_with_stubbed_apt_and_systemctl(before, tmp_path):
     stubs = {
         "id": 'echo 0',
         "apt-get": f'echo "apt-get $*" >> {log}; case " $* " in *" install "*) '
-                   f'touch {state}/postgresql {state}/pgbouncer {state}/redis-server;; esac',
+                   f'touch {" ".join(f"{state}/{svc}" for svc in SERVICES)};; esac',
         "systemctl": f'echo "systemctl $*" >> {log}; for svc; do :; done; '
                      f'case "$1" in is-enabled) [ -e {state}/$svc ];; '
                      f'disable) rm -f {state}/$svc;; esac',
         "useradd": f'echo "useradd $*" >> {log}',
         "pgbouncer": 'echo PgBouncer 1.18.0',
         "redis-server": 'echo Redis server v=7.0.15',
+        "patroni": 'echo patroni 3.0.2',
+        "etcd": 'echo etcd Version: 3.4.23',
+        "haproxy": 'echo HAProxy version 2.6.12',
     }
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -50,8 +58,7 @@ def test_install_runs_with_stubbed_apt_and_systemctl(before, tmp_path):
     # every apt call waits for a lock another apt holds (a fresh VM's unattended-upgrades)
     assert all("DPkg::Lock::Timeout=" in c for c in apt), apt
     assert {c for c in calls if c.startswith("systemctl disable")} == {
-        f"systemctl disable --quiet {svc}" for svc in ("postgresql", "pgbouncer", "redis-server")
-        if svc not in before}
+        f"systemctl disable --quiet {svc}" for svc in SERVICES if svc not in before}
     assert sorted(p.name for p in state.iterdir()) == list(before)   # as it was at boot
 
 

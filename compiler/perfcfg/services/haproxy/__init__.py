@@ -1,0 +1,1 @@
+"""HAProxy: sends clients to the current primary by asking Patroni's REST API; its lab handle."""

@@ -1,0 +1,1 @@
+"""Patroni: the PostgreSQL cluster manager (leader election through the DCS); its lab member."""

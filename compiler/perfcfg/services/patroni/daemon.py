@@ -1,0 +1,201 @@
+"""A Patroni member in a lab host, from its ``patroni.yml``, and what it reports.
+
+Patroni runs as the ``postgres`` user and starts PostgreSQL itself (initdb on the member that
+wins the bootstrap race, ``pg_basebackup`` from the leader on the others). The harness places
+a member by editing its copy of the file, and only these keys: ``postgresql.data_dir``,
+``postgresql.pgpass`` and ``postgresql.bin_dir`` (the installed major version's programs;
+Patroni needs ``pg_controldata``, ``pg_basebackup`` and ``pg_rewind`` beside ``postgres``), and
+``postgresql.parameters.unix_socket_directories`` (every host shares this machine's
+filesystem: two members on ``/var/run/postgresql`` would fight over one socket file).
+
+The member is read through its REST API (``/patroni``, ``/cluster``), the way HAProxy and
+``patronictl`` read it, and through SQL as the file's superuser.
+
+>>> placed("postgresql:\\n  data_dir: /var/lib/postgresql/15/main\\n", "/s", "/b")["postgresql"]
+... # doctest: +NORMALIZE_WHITESPACE
+{'data_dir': '/s/data', 'pgpass': '/s/pgpass', 'bin_dir': '/b',
+ 'parameters': {'unix_socket_directories': '/s'}}
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from typing import Any
+
+import psycopg
+import yaml
+
+from perfcfg.harness import netns
+from perfcfg.harness.binaries import require
+from perfcfg.harness.errors import DaemonError
+
+REST_PORT = 8008
+PG_PORT = 5432
+# What Patroni runs from bin_dir besides postgres itself (initdb, pg_ctl: every member).
+PROGRAMS = ("postgres", "pg_ctl", "initdb", "pg_controldata", "pg_basebackup", "pg_rewind",
+            "pg_isready")
+
+
+def bin_dir(version: str | None = None) -> str:
+    """The directory that holds every program Patroni runs, for PostgreSQL ``version``.
+
+    The installed builds keep them beside the real ``postgres`` (links resolved), except where
+    a build lacks one: then ``DaemonError`` names what is missing."""
+    real = os.path.dirname(os.path.realpath(require("postgres", version)))
+    lacking = [p for p in PROGRAMS if not os.access(os.path.join(real, p), os.X_OK)]
+    if lacking:
+        raise DaemonError("patroni", f"PostgreSQL {version or 'default'} at {real} lacks "
+                          f"{', '.join(lacking)}, which Patroni runs")
+    return real
+
+
+def placed(conf_text: str, scratch: str, programs: str) -> dict[str, Any]:
+    """``conf_text`` as a dict, with its data, pgpass, programs and socket in ``scratch``."""
+    conf = yaml.safe_load(conf_text) or {}
+    pg = conf.setdefault("postgresql", {})
+    pg["data_dir"] = f"{scratch}/data"
+    pg["pgpass"] = f"{scratch}/pgpass"
+    pg["bin_dir"] = programs
+    pg.setdefault("parameters", {})["unix_socket_directories"] = scratch
+    return conf
+
+
+class PatroniMember(netns.HostDaemon):
+    """One Patroni member (and the PostgreSQL it runs) in a lab host."""
+
+    daemon = "patroni"
+    user = "postgres"
+    start_timeout = 90.0
+
+    def __init__(self, lab: netns.Lab, host: str, conf_text: str,
+                 version: str | None = None) -> None:
+        super().__init__(lab, host)
+        self.conf = placed(conf_text, self.dir, bin_dir(version))
+        self.name = str(self.conf.get("name", host))
+        self.rest_port = _port(self.conf.get("restapi", {}).get("listen", ""), REST_PORT)
+        self.pg_port = _port(self.conf["postgresql"].get("listen", ""), PG_PORT)
+
+    def prepare(self) -> None:
+        self.write("patroni.yml", yaml.safe_dump(self.conf, sort_keys=False))
+
+    def argv(self) -> list[str]:
+        return [netns.program("patroni"), f"{self.dir}/patroni.yml"]
+
+    def probe(self) -> dict | None:
+        """``/patroni`` once PostgreSQL runs under it (any role)."""
+        state = self.status()
+        return state if state.get("state") == "running" else None
+
+    # -- REST ------------------------------------------------------------------------------
+    def rest(self, path: str, method: str = "GET", body: Any = None,
+             timeout: float = 10) -> tuple[int, Any]:
+        """(HTTP status, parsed JSON or text) of one REST call; status 0 when unreachable."""
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(f"http://{self.address}:{self.rest_port}{path}",
+                                     data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as resp:
+                return resp.status, _parse(resp.read())
+        except urllib.error.HTTPError as err:
+            with err:
+                return err.code, _parse(err.read())
+        except OSError:
+            return 0, None
+
+    def status(self) -> dict:
+        """``GET /patroni``: role, state, timeline, ``pending_restart`` … ({} if down)."""
+        code, body = self.rest("/patroni", timeout=3)
+        return body if code in (200, 503) and isinstance(body, dict) else {}
+
+    def cluster(self) -> dict:
+        """``GET /cluster``: every member's name, role, state, lag and flags."""
+        code, body = self.rest("/cluster")
+        if code != 200:
+            raise DaemonError(self.daemon, f"GET /cluster on {self.name}: {code} {body}")
+        return body
+
+    def switchover(self, leader: str, candidate: str) -> None:
+        code, body = self.rest("/switchover", "POST", {"leader": leader, "candidate": candidate},
+                               timeout=60)
+        if code != 200:
+            raise DaemonError(self.daemon, f"switchover {leader} → {candidate}: {code} {body}")
+
+    def restart(self) -> None:
+        """``POST /restart``: Patroni restarts this member's PostgreSQL (role kept)."""
+        code, body = self.rest("/restart", "POST", {}, timeout=90)
+        if code != 200:
+            raise DaemonError(self.daemon, f"restart {self.name}: {code} {body}")
+
+    def patch_config(self, change: dict) -> dict:
+        """``PATCH /config``: change the cluster-wide (DCS) configuration; the result."""
+        code, body = self.rest("/config", "PATCH", change)
+        if code != 200:
+            raise DaemonError(self.daemon, f"PATCH /config: {code} {body}")
+        return body
+
+    # -- SQL -------------------------------------------------------------------------------
+    def connect(self, dbname: str = "postgres") -> psycopg.Connection:
+        su = self.conf["postgresql"]["authentication"]["superuser"]
+        return psycopg.connect(host=self.address, port=self.pg_port, dbname=dbname,
+                               user=su["username"], password=su.get("password"),
+                               connect_timeout=5, autocommit=True)
+
+    def query(self, sql: str) -> list[tuple]:
+        with self.connect() as conn:
+            return list(conn.execute(sql).fetchall())
+
+
+def leader_of(members: Sequence[PatroniMember]) -> PatroniMember | None:
+    """The member whose Patroni says it leads (and whose PostgreSQL runs), if exactly one."""
+    leaders = [m for m in members if m.running()
+               and m.status().get("role") in ("master", "primary")
+               and m.status().get("state") == "running"]
+    return leaders[0] if len(leaders) == 1 else None
+
+
+def streaming(leader: PatroniMember) -> dict[str, int]:
+    """Replica name → replay lag in bytes, for each replica streaming from ``leader``."""
+    rows = leader.query("SELECT application_name, "
+                        "pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::bigint "
+                        "FROM pg_stat_replication WHERE state = 'streaming'")
+    return {str(name): int(lag or 0) for name, lag in rows}
+
+
+def wait_replicated(members: Sequence[PatroniMember], timeout: float = 120
+                    ) -> tuple[PatroniMember, dict[str, int]]:
+    """Wait for one leader with every other running member streaming from it."""
+    def probe() -> tuple[PatroniMember, dict[str, int]] | None:
+        for m in members:
+            if m.proc is not None and m.proc.poll() is not None:
+                raise DaemonError(m.daemon, f"{m.name} exited with code {m.proc.returncode}",
+                                  m.tail())
+        leader = leader_of(members)
+        if leader is None:
+            return None
+        try:
+            replicas = streaming(leader)
+        except psycopg.Error:
+            return None
+        others = {m.name for m in members if m is not leader and m.running()}
+        return (leader, replicas) if set(replicas) >= others else None
+
+    return netns.wait_for("one leader and every other member streaming", probe, timeout)
+
+
+def _port(listen: str, default: int) -> int:
+    """The port of a ``listen`` value such as ``198.18.0.11,127.0.0.1:5432``."""
+    tail = str(listen).rsplit(":", 1)
+    return int(tail[1]) if len(tail) == 2 and tail[1].isdigit() else default
+
+
+def _parse(raw: bytes) -> Any:
+    text = raw.decode("utf-8", "replace")
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text

@@ -1,0 +1,1 @@
+"""Redis/Valkey Sentinel: watches a replicated cache group and fails its master over; its lab handle."""
