@@ -382,10 +382,11 @@ class HostDaemon:
     stop_signal = signal.SIGTERM
     start_timeout = 60.0
 
-    def __init__(self, lab: Lab, host: str) -> None:
+    def __init__(self, lab: Lab, host: str, name: str | None = None) -> None:
+        """``name``: the scratch dir's, when a host runs more than one of this daemon."""
         self.lab = lab
         self.host = lab.hosts[host]
-        self.dir = lab.mkdir(host, self.daemon, self.user, mode=0o700)
+        self.dir = lab.mkdir(host, name or self.daemon, self.user, mode=0o700)
         self.log = os.path.join(self.dir, f"{self.daemon}.log")
         self.proc: subprocess.Popen | None = None
 
