@@ -13,7 +13,10 @@ timing below (ttl 12, loop_wait 2, retry_timeout 4):
 - failover on a cut link: a survivor leads and takes writes 12.8–13.0 s after the cut (the
   leader key's ttl); pgbouncer on app1 writes to it 1.1 s later; the old leader rejoins by
   pg_rewind within ~12 s of its link coming back;
-- the whole module, lab made and removed: 92–98 s.
+- a max_connections change through ``PATCH /config`` and ordered restarts, up and back
+  down: ~20 s;
+- this file, every lab made and removed: ~145 s; with test_netns.py and test_lab_redis.py,
+  the whole multi-host proof took 3 min 22 s (30 tests).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from perfcfg.services.haproxy.daemon import HAProxy
 from perfcfg.services.patroni.daemon import (
     PatroniMember,
     leader_of,
+    streaming,
     wait_replicated,
 )
 from perfcfg.services.pgbouncer.lab import HostPgBouncer
@@ -67,9 +71,9 @@ def require_lab() -> None:
     require_daemon("pgbouncer")
 
 
-def etcd_conf(lab: netns.Lab, host: str) -> str:
+def etcd_conf(lab: netns.Lab, host: str, dcs: tuple[str, ...] = DCS_HOSTS) -> str:
     address = lab.hosts[host].address
-    cluster = ",".join(f"{h}=http://{lab.hosts[h].address}:2380" for h in DCS_HOSTS)
+    cluster = ",".join(f"{h}=http://{lab.hosts[h].address}:2380" for h in dcs)
     return f"""\
 name: {host}
 data-dir: /var/lib/etcd/default
@@ -84,9 +88,9 @@ enable-grpc-gateway: true
 """
 
 
-def patroni_conf(lab: netns.Lab, host: str) -> str:
+def patroni_conf(lab: netns.Lab, host: str, dcs: tuple[str, ...] = DCS_HOSTS) -> str:
     address, net = lab.hosts[host].address, f"{lab.subnet}.0/24"
-    etcd = ",".join(f"{lab.hosts[h].address}:2379" for h in DCS_HOSTS)
+    etcd = ",".join(f"{lab.hosts[h].address}:2379" for h in dcs)
     return f"""\
 scope: lab
 name: {host}
@@ -332,3 +336,84 @@ def test_without_the_primary_check_writes_after_a_switchover_fail(cluster):
                 cluster.write_through_app()
             except psycopg.OperationalError:
                 time.sleep(1)
+
+
+def _pending(members: list[PatroniMember]) -> dict[str, bool]:
+    return {m.name: bool(m.status().get("pending_restart")) for m in members}
+
+
+def _max_connections(member: PatroniMember) -> int:
+    return int(member.query("SHOW max_connections")[0][0])
+
+
+def _replayed_everything(leader: PatroniMember, replicas: list[PatroniMember]) -> None:
+    """Wait until every replica streams from ``leader`` with nothing left to replay."""
+    netns.wait_for("every replica streaming with lag 0", lambda: True if (
+        lags := _lags(leader)) and all(lags.get(r.name) == 0 for r in replicas) else None, 60)
+
+
+def _lags(leader: PatroniMember) -> dict[str, int]:
+    try:
+        return streaming(leader)
+    except psycopg.Error:
+        return {}
+
+
+def test_a_dcs_change_leaves_pending_restart_until_each_member_restarts(cluster):
+    """``PATCH /config`` puts a cluster-wide parameter into the DCS; every member then says
+    ``pending_restart`` until Patroni restarts it. Raising max_connections, the replicas go
+    first and the leader last; lowering it, the leader first, and the replicas only once they
+    have replayed the leader's restart: Patroni starts a replica with the larger of the DCS
+    value and the one its pg_controldata last saw from the primary (a hot standby may not run
+    with less), so a replica restarted before it replays the change comes back with the old
+    value and still ``pending_restart`` (seen here: that wait is part of the order). Either
+    way the cluster ends with no ``pending_restart`` and the new value everywhere."""
+    leader, _ = cluster.healthy()
+    replicas = [m for m in cluster.members if m is not leader]
+    before = _max_connections(leader)
+    for value, order in ((before + 50, [*replicas, leader]), (before, [leader, *replicas])):
+        leader.patch_config({"postgresql": {"parameters": {"max_connections": value}}})
+        netns.wait_for("pending_restart on every member", lambda: True if all(
+            _pending(cluster.members).values()) else None, 30)
+        for member in order:
+            member.restart()
+            netns.wait_for(f"{member.name} restarted", lambda m=member: True if
+                           not m.status().get("pending_restart") and
+                           m.status().get("state") == "running" else None, 60)
+            if member is leader:
+                _replayed_everything(leader, replicas)
+        new, _ = cluster.healthy()
+        assert new is leader
+        assert _pending(cluster.members) == dict.fromkeys(DB_HOSTS, False)
+        assert {m.name: _max_connections(m) for m in cluster.members} == dict.fromkeys(
+            DB_HOSTS, value)
+
+
+@pytest.mark.parametrize("version", ["17", "18"])
+def test_patroni_runs_other_postgresql_versions_from_their_bin_dir(version):
+    """Patroni 3.0.2 (Debian 12's) bootstraps a leader and clones a streaming replica on the
+    other installed majors too, from ``bin_dir`` (measured: ~6 s for three members on each of
+    17 and 18). PostgreSQL 16's build here (npm) lacks pg_basebackup, pg_rewind and
+    pg_controldata: ``bin_dir`` says so (the test below)."""
+    require_lab()
+    require_daemon("postgresql", version)
+    dcs, members = "dcs1", ("db1", "db2")
+    with netns.Lab([*members, dcs]) as lab:
+        wait_healthy([EtcdMember(lab, dcs, etcd_conf(lab, dcs, (dcs,))).launch()])
+        started = [PatroniMember(lab, h, patroni_conf(lab, h, (dcs,)), version=version).launch()
+                   for h in members]
+        leader, lags = wait_replicated(started)
+        assert set(lags) == set(members) - {leader.name}
+        shown = leader.query("SHOW server_version")[0][0]
+        assert shown.split(".")[0] == version
+
+
+def test_a_build_without_patronis_programs_is_named(monkeypatch, tmp_path):
+    from perfcfg.services.patroni import daemon
+
+    (tmp_path / "postgres").write_text("#!/bin/sh\n")
+    (tmp_path / "postgres").chmod(0o755)
+    monkeypatch.setattr(daemon, "require", lambda name, version=None: str(tmp_path / name))
+    with pytest.raises(DaemonError, match="lacks pg_ctl, initdb, pg_controldata, "
+                                          "pg_basebackup, pg_rewind, pg_isready"):
+        daemon.bin_dir("16")

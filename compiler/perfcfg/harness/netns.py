@@ -231,6 +231,7 @@ class Lab:
         self.state_path = ""
         self.subnet = ""
         self._saved_handlers: dict[int, Any] = {}
+        self._started: list[subprocess.Popen] = []
         self._closed = True
 
     # -- making it ---------------------------------------------------------------------------
@@ -296,6 +297,7 @@ class Lab:
         proc = procs.spawn(self._argv(host, argv, user), log, cwd=cwd or self.hosts[host].dir,
                            env=full_env)
         self.hosts[host].procs.append(proc)
+        self._started.append(proc)
         return proc
 
     def exec(self, host: str, argv: Sequence[str], user: str | None = None,
@@ -334,17 +336,11 @@ class Lab:
         self._closed = True
         held = _hold_signals()
         try:
-            running = [p for h in self.hosts.values() for p in h.procs if p.poll() is None]
-            for proc in running:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.terminate()
-            deadline = time.monotonic() + STOP_GRACE
-            for proc in running:
-                try:
-                    proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(timeout=STOP_GRACE)
+            # Last started, first stopped: a program stops before the ones it depends on (a
+            # Patroni member still deletes its leader key from etcd as it stops).
+            for proc in reversed(self._started):
+                if proc.poll() is None:
+                    procs.stop_tree(proc, signal.SIGTERM, grace=STOP_GRACE)
             if self.state:
                 _remove(self.state)
             if self.state_path:
