@@ -189,6 +189,7 @@ def test_the_sweeper_removes_a_killed_labs_leftovers_and_nothing_else():
         subprocess.run(["ip", "netns", "del", foreign], check=False)
 
 
+@pytest.mark.daemons
 def test_a_daemon_that_fails_to_start_reports_its_own_words():
     needs_root()
     from perfcfg.services.haproxy.daemon import HAProxy
