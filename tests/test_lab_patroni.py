@@ -316,22 +316,21 @@ def test_app_hosts_pgbouncer_follows_the_leader_through_haproxy_after_failover(c
     assert cluster.write_through_app() == new.address
 
 
-def test_without_the_primary_check_writes_after_a_switchover_fail(cluster):
-    """The same HAProxy with only TCP checks (every running member passes them) keeps sending
-    pgbouncer's connections to the first member listed, the old leader: after a switchover
-    that member is a replica and the write is refused. So the step above can fail."""
+def test_without_the_primary_check_writes_after_a_failover_fail(cluster):
+    """The same HAProxy with only TCP checks (every running member passes them) sends
+    pgbouncer's connections to the first member listed that answers: after the leader's link
+    is cut and the old leader has rejoined as a replica, that is the old leader again, and the
+    write is refused. So the step above can fail."""
     leader, _ = cluster.healthy()
     haproxy = cluster.use_haproxy(follow=False)
     assert cluster.write_through_app() == leader.address
-    candidate = next(m for m in cluster.members if m is not leader)
-    leader.switchover(leader.name, candidate.name)
-    new, _ = cluster.healthy()
-    assert new is candidate
+    old, new, _took = _failover(cluster)
+    cluster.lab.restore(old.name)
+    assert cluster.healthy()[0] is new
     netns.wait_for("HAProxy sees the old leader up again",
-                   lambda: True if haproxy.servers("primary")[leader.name] == "UP" else None,
-                   20)
+                   lambda: True if haproxy.servers("primary")[old.name] == "UP" else None, 20)
     with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
-        for _ in range(3):   # pgbouncer may hand out a connection the switchover closed
+        for _ in range(3):   # pgbouncer may hand out a connection the rejoin closed
             try:
                 cluster.write_through_app()
             except psycopg.OperationalError:

@@ -3,7 +3,8 @@
 A ``Lab`` makes N hosts, each a network namespace with its own address on a private bridge
 (standard ports on every host, as on real machines), runs programs inside them as a given
 user, cuts and restores a host's link, and removes everything it made — processes,
-namespaces, veths, the bridge, the scratch dir — on exit, on failure and on SIGINT/SIGTERM.
+namespaces, veths, the bridge, the scratch dir — on exit, on failure and on
+SIGINT/SIGTERM/SIGHUP.
 Creating namespaces needs root; without it ``Lab`` raises ``LabError`` saying so.
 
 Every name it makes carries ``pcf`` and a random tag (bridge ``pcf3fa9c1b``, namespaces
@@ -40,10 +41,13 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from perfcfg.harness import procs
 from perfcfg.harness.errors import DaemonError
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 STATE_DIR = "/run/perfcfg-lab"
 PREFIX = "pcf"
@@ -410,7 +414,7 @@ class HostDaemon:
             shutil.chown(path, self.user, self.user)
         return path
 
-    def launch(self) -> HostDaemon:
+    def launch(self) -> Self:
         """Start without waiting (members of a cluster that is ready only once all are up)."""
         self.prepare()
         Path(self.log).touch()
@@ -420,13 +424,13 @@ class HostDaemon:
                                    env=self.env(), cwd=self.dir)
         return self
 
-    def wait_ready(self, timeout: float | None = None) -> HostDaemon:
+    def wait_ready(self, timeout: float | None = None) -> Self:
         assert self.proc is not None, "launch() first"
         procs.wait_ready(f"{self.daemon} on {self.host.name}", self.proc, self.probe,
                          [self.log], self.start_timeout if timeout is None else timeout)
         return self
 
-    def start(self, timeout: float | None = None) -> HostDaemon:
+    def start(self, timeout: float | None = None) -> Self:
         return self.launch().wait_ready(timeout)
 
     def running(self) -> bool:
