@@ -221,6 +221,7 @@ def cluster() -> Iterator[Cluster]:
     require_lab()
     with netns.Lab([*DB_HOSTS, *DCS_HOSTS, APP]) as lab:
         yield Cluster(lab)
+    assert lab.leftovers() == []
 
 
 def test_etcd_three_members_are_one_healthy_cluster(cluster):

@@ -89,6 +89,7 @@ def group(request) -> Iterator[Group]:
     require_lab(daemon, version)
     with netns.Lab(list(HOSTS)) as lab:
         yield Group(lab, daemon, version)
+    assert lab.leftovers() == []
 
 
 def test_sentinel_fails_a_cut_master_over_within_down_after_plus_failover_timeout(group):

@@ -38,18 +38,8 @@ def namespaces() -> set[str]:
     return {line.split()[0] for line in done.stdout.splitlines() if line.strip()}
 
 
-def links() -> set[str]:
-    done = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True,
-                          check=True)
-    return {line.split(":")[1].strip().split("@")[0] for line in done.stdout.splitlines()}
-
-
 def leftovers(state: dict) -> list[str]:
-    """What of a lab's listed names still exists."""
-    found = [ns for ns in state["namespaces"] if ns in namespaces()]
-    found += [n for n in [state["bridge"], *(o for o, _ in state["veths"])] if n in links()]
-    found += [state["dir"]] if os.path.exists(state["dir"]) else []
-    return found
+    return netns.existing(state)
 
 
 SERVER = "/usr/bin/python3"   # the system's: a dropped user may not read a venv under /root

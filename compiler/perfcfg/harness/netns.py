@@ -177,6 +177,21 @@ def _kill_namespace(ns: str, grace: float) -> None:
         time.sleep(0.05)
 
 
+def _links() -> set[str]:
+    return {m.group(1) for m in re.finditer(r"^\d+: ([^:@]+)", _ip("link", "show").stdout,
+                                            re.M)}
+
+
+def existing(state: Mapping[str, Any]) -> list[str]:
+    """What of a lab's listed names still exists: namespaces, links, its dir."""
+    spaces = set(_ip("netns", "list", check=False).stdout.split())
+    links = _links()
+    found = [f"netns {ns}" for ns in state["namespaces"] if ns in spaces]
+    found += [f"link {n}" for n in [state["bridge"], *(o for o, _ in state["veths"])]
+              if n in links]
+    return found + ([f"dir {state['dir']}"] if os.path.exists(state["dir"]) else [])
+
+
 def _remove(state: Mapping[str, Any]) -> list[str]:
     """Remove what ``state`` lists (processes in its namespaces first); what was there."""
     removed = []
@@ -186,8 +201,7 @@ def _remove(state: Mapping[str, Any]) -> list[str]:
             _kill_namespace(ns, STOP_GRACE)
             _ip("netns", "del", ns, check=False)
             removed.append(f"netns {ns}")
-    links = {m.group(1) for m in re.finditer(r"^\d+: ([^:@]+)", _ip("link", "show").stdout,
-                                             re.M)}
+    links = _links()
     for outer, _inner in state["veths"]:
         if outer in links:
             _ip("link", "del", outer, check=False)
@@ -352,6 +366,10 @@ class Lab:
                     os.unlink(self.state_path)
         finally:
             _release_signals(held)
+
+    def leftovers(self) -> list[str]:
+        """What this lab made that still exists (empty once it is closed)."""
+        return existing(self.state) if self.state else []
 
     def __enter__(self) -> Lab:
         self._saved_handlers = _raise_on_terminate()
