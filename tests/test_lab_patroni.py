@@ -374,12 +374,14 @@ def test_a_dcs_change_leaves_pending_restart_until_each_member_restarts(cluster)
     for value, order in ((before + 50, [*replicas, leader]), (before, [leader, *replicas])):
         leader.patch_config({"postgresql": {"parameters": {"max_connections": value}}})
         netns.wait_for("pending_restart on every member", lambda: True if all(
-            _pending(cluster.members).values()) else None, 30)
+            _pending(cluster.members).values()) else None, 45,
+            state=lambda: {m.name: m.status() for m in cluster.members})
         for member in order:
             member.restart()
             netns.wait_for(f"{member.name} restarted", lambda m=member: True if
                            not m.status().get("pending_restart") and
-                           m.status().get("state") == "running" else None, 60)
+                           m.status().get("state") == "running" else None, 60,
+                           state=member.status)
             if member is leader:
                 _replayed_everything(leader, replicas)
         new, _ = cluster.healthy()

@@ -467,15 +467,17 @@ class HostDaemon:
 
 
 def wait_for(what: str, probe: Callable[[], T | None], timeout: float,
-             interval: float = 0.2) -> T:
-    """Poll ``probe`` until it returns non-None; ``LabError`` naming ``what`` on time-out."""
+             interval: float = 0.2, state: Callable[[], object] | None = None) -> T:
+    """Poll ``probe`` until it returns non-None; ``LabError`` naming ``what`` on time-out,
+    with what ``state()`` says then (what was seen instead)."""
     deadline = time.monotonic() + timeout
     while True:
         result = probe()
         if result is not None:
             return result
         if time.monotonic() > deadline:
-            raise LabError(f"{what}: not reached within {timeout:g}s")
+            seen = f"; seen: {state()}" if state is not None else ""
+            raise LabError(f"{what}: not reached within {timeout:g}s{seen}")
         time.sleep(interval)
 
 

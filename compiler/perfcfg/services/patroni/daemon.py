@@ -32,6 +32,7 @@ import yaml
 from perfcfg.harness import netns
 from perfcfg.harness.binaries import require
 from perfcfg.harness.errors import DaemonError
+from perfcfg.services.postgres import programs as pg_programs
 
 REST_PORT = 8008
 PG_PORT = 5432
@@ -45,7 +46,7 @@ def bin_dir(version: str | None = None) -> str:
 
     The installed builds keep them beside the real ``postgres`` (links resolved), except where
     a build lacks one: then ``DaemonError`` names what is missing."""
-    real = os.path.dirname(os.path.realpath(require("postgres", version)))
+    real = os.path.dirname(os.path.realpath(require(PROGRAMS[0], version)))
     lacking = [p for p in PROGRAMS if not os.access(os.path.join(real, p), os.X_OK)]
     if lacking:
         raise DaemonError("patroni", f"PostgreSQL {version or 'default'} at {real} lacks "
@@ -68,7 +69,7 @@ class PatroniMember(netns.HostDaemon):
     """One Patroni member (and the PostgreSQL it runs) in a lab host."""
 
     daemon = "patroni"
-    user = "postgres"
+    user = pg_programs.ACCOUNT
     start_timeout = 90.0
 
     def __init__(self, lab: netns.Lab, host: str, conf_text: str,

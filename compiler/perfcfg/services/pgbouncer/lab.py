@@ -20,6 +20,7 @@ import re
 
 from perfcfg.harness import ini, netns, procs
 from perfcfg.harness.binaries import require
+from perfcfg.services.pgbouncer import programs
 
 DEFAULT_PORT = 6432
 
@@ -31,10 +32,10 @@ def placed(ini_text: str, scratch: str) -> str:
 
 
 class HostPgBouncer(netns.HostDaemon):
-    """pgbouncer on a lab host, as the ``postgres`` user (it refuses root)."""
+    """pgbouncer on a lab host, as its packaged account (it refuses root)."""
 
-    daemon = "pgbouncer"
-    user = "postgres"
+    daemon = programs.DAEMON
+    user = programs.ACCOUNT
     start_timeout = 15.0
 
     def __init__(self, lab: netns.Lab, host: str, ini_text: str, userlist_text: str,
@@ -51,7 +52,7 @@ class HostPgBouncer(netns.HostDaemon):
         self.write("pgbouncer.ini", placed(self.ini_text, self.dir))
 
     def argv(self) -> list[str]:
-        return [require("pgbouncer", self.version), f"{self.dir}/pgbouncer.ini"]
+        return [require(programs.DAEMON, self.version), f"{self.dir}/pgbouncer.ini"]
 
     def probe(self) -> bool | None:
         return True if netns.tcp_open(self.address, self.port) else None

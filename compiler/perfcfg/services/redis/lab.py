@@ -22,6 +22,7 @@ import redis
 from perfcfg.harness import netns
 from perfcfg.harness.binaries import require
 from perfcfg.harness.errors import DaemonError
+from perfcfg.services.redis import programs
 from perfcfg.services.redis.daemon import scratch_copy
 
 DEFAULT_PORT = 6379
@@ -35,7 +36,8 @@ def cli_beside(server: str) -> str:
 
 def server_program(daemon: str = "redis", version: str | None = None) -> str:
     """``redis-server`` or ``valkey-server`` of ``version``."""
-    return require(f"{daemon}-server", version)
+    spec = next(s for s in programs.SPECS if s.daemon == daemon)
+    return require(next(iter(spec.programs)), version)
 
 
 def port_of(conf_text: str, default: int) -> int:
