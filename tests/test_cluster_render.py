@@ -20,6 +20,9 @@ from perfcfg.services.haproxy import render as haproxy_render
 from perfcfg.services.haproxy.daemon import HAProxy
 from perfcfg.services.patroni import render as patroni
 from perfcfg.services.patroni.daemon import PatroniMember, wait_replicated
+from perfcfg.services.redis.lab import RedisNode
+from perfcfg.services.sentinel import render as sentinel_render
+from perfcfg.services.sentinel.daemon import Sentinel
 
 ACCOUNTS = (patroni.Account("postgres", "su-secret"), patroni.Account("replicator", "re-secret"),
             patroni.Account("rewinder", "rw-secret"))
@@ -176,4 +179,83 @@ def test_the_rendered_files_form_a_cluster_a_client_reaches_through_haproxy():
         assert row is not None and row[0] == leader.address
         up = sorted(n for n, s in haproxy.servers("primary").items() if s == "UP")
         assert up == [leader.name]
+    assert lab.leftovers() == []
+
+
+# -- a cache group with Sentinel -------------------------------------------------------------
+
+CACHE = tuple((f"c{i}", f"10.0.1.1{i}") for i in (1, 2, 3))
+
+
+def group(sentinels=CACHE, **kwargs) -> sentinel_render.Group:
+    return sentinel_render.Group("cache", CACHE, tuple(sentinels), "cache-secret", **kwargs)
+
+
+def test_only_the_initial_replicas_carry_replicaof_and_every_node_the_same_secret():
+    g = group()
+    lines = {host: sentinel_render.data_lines(g, host) for host, _ in CACHE}
+    assert [x for x in lines["c1"] if x.startswith("replicaof")] == []
+    assert all(f"replicaof {CACHE[0][1]} 6379" in lines[h] for h in ("c2", "c3"))
+    assert all({"requirepass cache-secret", "masterauth cache-secret"} <= set(v)
+               for v in lines.values())
+
+
+@pytest.mark.parametrize(("placement", "problem"), [
+    (CACHE, None),
+    (CACHE[:2], "at least 3"),
+    ((*CACHE, ("c4", "10.0.1.14")), "an odd number"),
+    ((CACHE[0], CACHE[1], ("c1", "10.0.1.11")), "on 3 hosts"),
+    ((*CACHE, ("c1", "10.0.1.11"), ("c1", "10.0.1.11")), "losing c1 (3 Sentinels)"),
+    ((*CACHE, ("c4", "10.0.1.14"), ("c5", "10.0.1.15")), None),
+], ids=["3-on-3", "2", "4", "3-on-2-hosts", "5-with-3-on-one-host", "5-on-5"])
+def test_sentinels_must_be_odd_at_least_three_and_survive_a_lost_host(placement, problem):
+    found = sentinel_render.problems(group(placement))
+    assert (found == []) if problem is None else (problem in found[0]), found
+
+
+@pytest.mark.parametrize("line", [
+    "replicaof 10.0.1.11 6379", "slaveof 10.0.1.11 6379",
+    "sentinel monitor cache 10.0.1.12 6379 2", "sentinel known-replica cache 10.0.1.13 6379",
+    "sentinel known-sentinel cache 10.0.1.12 26379 abc", "sentinel myid abc",
+    "sentinel current-epoch 1", "SENTINEL config-epoch cache 1"])
+def test_lines_the_engines_rewrite_are_runtime_owned(line):
+    assert sentinel_render.runtime_owned(line)
+
+
+@pytest.mark.parametrize("line", ["port 26379", "sentinel down-after-milliseconds cache 5000",
+                                  "requirepass x", "maxmemory 1gb", ""])
+def test_lines_perfcfg_keeps_are_not_runtime_owned(line):
+    assert not sentinel_render.runtime_owned(line)
+
+
+def test_a_masters_host_holds_its_data_each_replicas_buffer_the_backlog_and_a_fork():
+    mib = 1024 * 1024
+    assert sentinel_render.master_host_needs(1024 * mib, 2, 256 * mib, 64 * mib,
+                                             1024 * mib) == (1024 + 512 + 64 + 1024) * mib
+
+
+@pytest.mark.daemons
+@pytest.mark.slow
+@pytest.mark.parametrize(("daemon", "version"), [("redis", "7.0"), ("valkey", "8.1")])
+def test_the_rendered_cache_group_replicates_and_its_sentinels_have_a_quorum(daemon, version):
+    """The data nodes' lines and every sentinel.conf as rendered: both replicas link to the
+    master and every Sentinel answers ckquorum OK with 3 usable Sentinels (~3 s)."""
+    _lab_ready()
+    require_daemon(daemon, version)
+    with netns.Lab([h for h, _ in CACHE]) as lab:
+        g = sentinel_render.Group("cache", tuple((h, lab.hosts[h].address) for h, _ in CACHE),
+                                  tuple((h, lab.hosts[h].address) for h, _ in CACHE),
+                                  "cache-secret", down_after_ms=3000, failover_timeout_ms=10000)
+        assert sentinel_render.problems(g) == []
+        nodes = {h: RedisNode(lab, h, "\n".join([
+            f"bind {a} 127.0.0.1", "port 6379", "protected-mode no", 'save ""',
+            *sentinel_render.data_lines(g, h)]) + "\n", g.password, daemon, version).start()
+            for h, a in g.nodes}
+        sentinels = [Sentinel(lab, h, sentinel_render.sentinel_conf(g, h), None, daemon,
+                              version).start() for h, _ in g.sentinels]
+        netns.wait_for("both replicas online", lambda: True if nodes["c1"].info(
+            "replication").get("connected_slaves") == 2 else None, 30)
+        netns.wait_for("ckquorum OK everywhere", lambda: True if all(
+            s.ckquorum("cache").startswith("OK 3 usable") for s in sentinels) else None, 30,
+            state=lambda: [s.ckquorum("cache") for s in sentinels])
     assert lab.leftovers() == []
