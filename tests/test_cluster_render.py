@@ -5,6 +5,7 @@ reaches through HAProxy."""
 
 from __future__ import annotations
 
+import json
 import os
 
 import psycopg
@@ -18,6 +19,7 @@ from perfcfg.services.etcd import render as etcd_render
 from perfcfg.services.etcd.daemon import EtcdMember, wait_healthy
 from perfcfg.services.haproxy import render as haproxy_render
 from perfcfg.services.haproxy.daemon import HAProxy
+from perfcfg.services.patroni import changes
 from perfcfg.services.patroni import render as patroni
 from perfcfg.services.patroni.daemon import PatroniMember, wait_replicated
 from perfcfg.services.redis.lab import RedisNode
@@ -259,3 +261,55 @@ def test_the_rendered_cache_group_replicates_and_its_sentinels_have_a_quorum(dae
             s.ckquorum("cache").startswith("OK 3 usable") for s in sentinels) else None, 30,
             state=lambda: [s.ckquorum("cache") for s in sentinels])
     assert lab.leftovers() == []
+
+
+# -- change plans ------------------------------------------------------------------------------
+
+RESTART_ONLY = frozenset({"max_connections", "max_wal_senders", "shared_buffers",
+                          "max_locks_per_transaction"})
+
+
+def steps(old: dict, new: dict, members_old=MEMBERS, members_new=MEMBERS) -> list[str]:
+    found = changes.plan(cluster(parameters=old, members=members_old),
+                         cluster(parameters=new, members=members_new),
+                         RESTART_ONLY.__contains__)
+    return [f"{s.action} {s.target}" for s in found]
+
+
+@pytest.mark.parametrize(("old", "new", "expected"), [
+    ({"max_connections": "100"}, {"max_connections": "200"},
+     ["dcs-patch cluster", "restart replicas", "restart leader"]),
+    ({"max_connections": "200"}, {"max_connections": "100"},
+     ["dcs-patch cluster", "restart leader", "wait-replayed replicas", "restart replicas"]),
+    ({"max_locks_per_transaction": "64"}, {"max_locks_per_transaction": "32"},
+     ["dcs-patch cluster", "restart leader", "wait-replayed replicas", "restart replicas"]),
+    ({"shared_buffers": "1GB"}, {"shared_buffers": "2GB"},
+     ["dcs-patch cluster", "restart replicas", "restart leader"]),
+    ({"work_mem": "4MB"}, {"work_mem": "8MB"}, ["dcs-patch cluster"]),
+    ({"max_connections": "100"}, {"max_connections": "100"}, []),
+    ({"max_connections": "200", "max_wal_senders": "5"},
+     {"max_connections": "100", "max_wal_senders": "10"},
+     ["dcs-patch cluster", "restart replicas", "restart leader",
+      "dcs-patch cluster", "restart leader", "wait-replayed replicas", "restart replicas"]),
+], ids=["raise", "lower", "lower-locks", "other-restart", "reload-only", "unchanged", "mixed"])
+def test_a_change_plan_restarts_in_the_order_its_direction_needs(old, new, expected):
+    assert steps(old, new) == expected
+
+
+def test_a_mixed_change_is_two_patches_raises_first():
+    plan = changes.plan(cluster(parameters={"max_connections": "200", "max_wal_senders": "5"}),
+                        cluster(parameters={"max_connections": "100", "max_wal_senders": "10"}),
+                        RESTART_ONLY.__contains__)
+    patches = [s.data for s in plan if s.action == "dcs-patch"]
+    assert patches == [{"postgresql": {"parameters": {"max_wal_senders": "10"}}},
+                       {"postgresql": {"parameters": {"max_connections": "100"}}}]
+    assert json.dumps([s.as_dict() for s in plan])   # --format json gives the same as data
+
+
+def test_a_members_local_change_is_its_reload_and_restart_only_if_it_must():
+    changed = tuple(patroni.Member(m.name, m.address, parameters={"work_mem": "8MB"}
+                                   if m.name == "db2" else {}) for m in MEMBERS)
+    assert steps({}, {}, MEMBERS, changed) == ["reload db2"]
+    restart = tuple(patroni.Member(m.name, m.address, parameters={"shared_buffers": "2GB"}
+                                   if m.name == "db3" else {}) for m in MEMBERS)
+    assert steps({}, {}, MEMBERS, restart) == ["reload db3", "restart db3"]

@@ -31,12 +31,14 @@ from conftest import require_daemon
 
 from perfcfg.harness import netns, procs
 from perfcfg.harness.errors import DaemonError
+from perfcfg.services import catalog
 from perfcfg.services.etcd.daemon import EtcdMember, wait_healthy
 from perfcfg.services.haproxy.daemon import HAProxy
+from perfcfg.services.patroni import changes, render
 from perfcfg.services.patroni.daemon import (
     PatroniMember,
+    apply,
     leader_of,
-    streaming,
     wait_replicated,
 )
 from perfcfg.services.pgbouncer.lab import HostPgBouncer
@@ -346,49 +348,43 @@ def _max_connections(member: PatroniMember) -> int:
     return int(member.query("SHOW max_connections")[0][0])
 
 
-def _replayed_everything(leader: PatroniMember, replicas: list[PatroniMember]) -> None:
-    """Wait until every replica streams from ``leader`` with nothing left to replay."""
-    netns.wait_for("every replica streaming with lag 0", lambda: True if (
-        lags := _lags(leader)) and all(lags.get(r.name) == 0 for r in replicas) else None, 60)
+def _needs_restart(name: str) -> bool:
+    """PostgreSQL reads it only at start: its catalog's context is ``postmaster``."""
+    param = catalog.load("postgresql", "15").get(name)
+    return param is not None and param.context == "postmaster"
 
 
-def _lags(leader: PatroniMember) -> dict[str, int]:
-    try:
-        return streaming(leader)
-    except psycopg.Error:
-        return {}
+def _spec(lab: netns.Lab, max_connections: int) -> render.Cluster:
+    accounts = [render.Account(n, "x") for n in (SUPERUSER, "replicator", "rewinder")]
+    return render.Cluster("lab", tuple(render.Member(h, lab.hosts[h].address) for h in DB_HOSTS),
+                          (), f"{lab.subnet}.0/24", *accounts,
+                          parameters={"max_connections": str(max_connections)})
 
 
-def test_a_dcs_change_leaves_pending_restart_until_each_member_restarts(cluster):
-    """``PATCH /config`` puts a cluster-wide parameter into the DCS; every member then says
-    ``pending_restart`` until Patroni restarts it. Raising max_connections, the replicas go
-    first and the leader last; lowering it, the leader first, and the replicas only once they
-    have replayed the leader's restart: Patroni starts a replica with the larger of the DCS
-    value and the one its pg_controldata last saw from the primary (a hot standby may not run
-    with less), so a replica restarted before it replays the change comes back with the old
-    value and still ``pending_restart`` (seen here: that wait is part of the order). Either
-    way the cluster ends with no ``pending_restart`` and the new value everywhere."""
+def test_a_dcs_change_applied_as_its_plan_says_ends_with_no_pending_restart(cluster):
+    """The change plan (``changes.plan``) for raising max_connections, then for lowering it
+    back, carried out step by step (``daemon.apply``): the PATCH /config leaves every member
+    ``pending_restart``; raised, the replicas restart first; lowered, the leader first and the
+    replicas once they have replayed its restart. Without that wait a replica comes back with
+    the old value and still ``pending_restart``: Patroni starts a replica with the larger of
+    the DCS value and what its pg_controldata last saw from the primary (seen here before the
+    plan had the step). Each way ends with no ``pending_restart`` and the new value on every
+    member (~20 s for both)."""
     leader, _ = cluster.healthy()
-    replicas = [m for m in cluster.members if m is not leader]
     before = _max_connections(leader)
-    for value, order in ((before + 50, [*replicas, leader]), (before, [leader, *replicas])):
-        leader.patch_config({"postgresql": {"parameters": {"max_connections": value}}})
-        netns.wait_for("pending_restart on every member", lambda: True if all(
-            _pending(cluster.members).values()) else None, 45,
-            state=lambda: {m.name: m.status() for m in cluster.members})
-        for member in order:
-            member.restart()
-            netns.wait_for(f"{member.name} restarted", lambda m=member: True if
-                           not m.status().get("pending_restart") and
-                           m.status().get("state") == "running" else None, 60,
-                           state=member.status)
-            if member is leader:
-                _replayed_everything(leader, replicas)
-        new, _ = cluster.healthy()
-        assert new is leader
+    for old, new in ((before, before + 50), (before + 50, before)):
+        steps = changes.plan(_spec(cluster.lab, old), _spec(cluster.lab, new), _needs_restart)
+        expected = (["dcs-patch", "restart replicas", "restart leader"] if new > old else
+                    ["dcs-patch", "restart leader", "wait-replayed replicas",
+                     "restart replicas"])
+        assert [" ".join((s.action, s.target)) if s.target != "cluster" else s.action
+                for s in steps] == expected
+        apply(steps, cluster.members)
+        new_leader, _ = cluster.healthy()
+        assert new_leader is leader
         assert _pending(cluster.members) == dict.fromkeys(DB_HOSTS, False)
         assert {m.name: _max_connections(m) for m in cluster.members} == dict.fromkeys(
-            DB_HOSTS, value)
+            DB_HOSTS, new)
 
 
 @pytest.mark.parametrize("version", ["17", "18"])

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
@@ -200,3 +201,69 @@ def _parse(raw: bytes) -> Any:
         return json.loads(text)
     except ValueError:
         return text
+
+
+def apply(steps: Sequence[Any], members: Sequence[PatroniMember], timeout: float = 90) -> None:
+    """Carry out a change plan (``changes.plan``'s steps) on running members, as an operator
+    would: PATCH /config on the leader, POST /reload and /restart through Patroni, and the
+    wait for the replicas to replay; each restart waits until its member runs again without
+    ``pending_restart``."""
+    for step in steps:
+        leader = netns.wait_for("a leader", lambda: leader_of(members), timeout)
+        replicas = [m for m in members if m is not leader and m.running()]
+        if step.action == "dcs-patch":
+            leader.patch_config(dict(step.data))
+            _wait_applied(members, timeout)
+        elif step.action == "wait-replayed":
+            replayed(leader, replicas, timeout)
+        elif step.action in ("reload", "restart"):
+            named = [m for m in members if m.name == step.target]
+            for member in {"leader": [leader], "replicas": replicas}.get(step.target, named):
+                if step.action == "reload":
+                    code, body = member.rest("/reload", "POST", {})
+                    if code not in (200, 202):
+                        raise DaemonError(member.daemon, f"reload {member.name}: {code} {body}")
+                else:
+                    _restart(member, timeout)
+        else:
+            raise ValueError(f"unknown step {step.action!r}")
+
+
+def replayed(leader: PatroniMember, replicas: Sequence[PatroniMember], timeout: float) -> None:
+    """Wait until every replica streams from ``leader`` with nothing left to replay."""
+    def done() -> bool | None:
+        lags = _lags(leader)
+        return True if lags and all(lags.get(r.name) == 0 for r in replicas) else None
+    netns.wait_for("every replica replayed the leader's WAL", done, timeout,
+                   state=lambda: _lags(leader))
+
+
+def _restart(member: PatroniMember, timeout: float) -> None:
+    member.restart()
+
+    def back() -> bool | None:
+        status = member.status()
+        return True if status.get("state") == "running" and \
+            not status.get("pending_restart") else None
+    netns.wait_for(f"{member.name} running again without pending_restart", back, timeout,
+                   state=member.status)
+
+
+def _wait_applied(members: Sequence[PatroniMember], timeout: float) -> None:
+    """A DCS change reaches a member on its next loop, which reads the cluster (and so the
+    new configuration) and then stamps ``dcs_last_seen``: wait until every running member has
+    stamped a time two seconds past the patch (whole seconds), i.e. has run such a loop."""
+    after = int(time.time()) + 2
+
+    def seen() -> bool | None:
+        stamps = [m.status().get("dcs_last_seen", 0) for m in members if m.running()]
+        return True if stamps and all(int(t or 0) >= after for t in stamps) else None
+    netns.wait_for("every member has read the DCS change", seen, timeout,
+                   state=lambda: {m.name: m.status().get("dcs_last_seen") for m in members})
+
+
+def _lags(leader: PatroniMember) -> dict[str, int]:
+    try:
+        return streaming(leader)
+    except psycopg.Error:
+        return {}
