@@ -19,7 +19,7 @@ from perfcfg.services.etcd import render as etcd_render
 from perfcfg.services.etcd.daemon import EtcdMember, wait_healthy
 from perfcfg.services.haproxy import render as haproxy_render
 from perfcfg.services.haproxy.daemon import HAProxy
-from perfcfg.services.patroni import changes
+from perfcfg.services.patroni import changes, checks
 from perfcfg.services.patroni import render as patroni
 from perfcfg.services.patroni.daemon import PatroniMember, wait_replicated
 from perfcfg.services.redis.lab import RedisNode
@@ -313,3 +313,46 @@ def test_a_members_local_change_is_its_reload_and_restart_only_if_it_must():
     restart = tuple(patroni.Member(m.name, m.address, parameters={"shared_buffers": "2GB"}
                                    if m.name == "db3" else {}) for m in MEMBERS)
     assert steps({}, {}, MEMBERS, restart) == ["reload db3", "restart db3"]
+
+
+# -- the budget across hosts ---------------------------------------------------------------------
+
+def app_pools(hosts: int, size: int = 20, reserve: int = 5) -> list[checks.Pool]:
+    return [checks.Pool(f"app{i}", db, "app", size, reserve)
+            for i in range(1, hosts + 1) for db in ("app", "jobs")]
+
+
+@pytest.mark.parametrize(("hosts", "max_connections", "over"), [
+    (3, 200, False), (4, 200, True), (2, 106, False), (2, 105, True)])
+def test_the_pools_of_every_app_host_must_fit_max_connections(hosts, max_connections, over):
+    # each app host: two pools of 20 + 5; Patroni and exporters 3, reserved 3
+    found = checks.connections(max_connections, app_pools(hosts), direct=0, own=3,
+                               reserved=3)
+    assert bool(found) is over
+    if over:
+        assert found[0].ends[1] == "postgres.max_connections (bootstrap.dcs)"
+        assert found[0].ends[0].startswith("pgbouncer pools on app")
+        assert str(hosts * 50 + 6) in found[0].message and str(hosts * 50 + 6) in found[0].hint
+
+
+def test_a_replica_host_too_small_to_lead_is_named_unless_it_may_never_lead():
+    gib = 1024 ** 3
+    needs = {"db1": 40 * gib, "db2": 40 * gib, "db3": 40 * gib}
+    memory = {"db1": 64 * gib, "db2": 64 * gib, "db3": 32 * gib}
+    found = checks.members_fit(needs, memory)
+    assert [f.ends for f in found] == [("host db3", "host db1")]
+    assert checks.members_fit(needs, memory, frozenset({"db3"})) == []
+
+
+@pytest.mark.parametrize(("members", "parameters", "named"), [
+    (3, {"max_wal_senders": 10, "max_replication_slots": 10, "max_slot_wal_keep_size": 1024},
+     []),
+    (3, {"max_wal_senders": 3, "max_replication_slots": 10, "max_slot_wal_keep_size": 1024},
+     ["postgres.max_wal_senders"]),
+    (5, {"max_wal_senders": 10, "max_replication_slots": 4, "max_slot_wal_keep_size": 1024},
+     ["postgres.max_replication_slots"]),
+    (3, {"max_wal_senders": 10, "max_replication_slots": 10},
+     ["postgres.max_slot_wal_keep_size"]),
+], ids=["enough", "senders", "slots", "unlimited-slot-wal"])
+def test_replication_capacity_covers_every_other_member(members, parameters, named):
+    assert [f.ends[0] for f in checks.replication_capacity(members, parameters)] == named
