@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -356,3 +357,48 @@ def test_a_replica_host_too_small_to_lead_is_named_unless_it_may_never_lead():
 ], ids=["enough", "senders", "slots", "unlimited-slot-wal"])
 def test_replication_capacity_covers_every_other_member(members, parameters, named):
     assert [f.ends[0] for f in checks.replication_capacity(members, parameters)] == named
+
+
+# -- from today's postgresql.conf to Patroni's two layers ----------------------------------------
+
+def conf_settings(text: str) -> dict[str, str]:
+    """``name = value`` lines of a generated postgresql.conf (quotes kept off)."""
+    out = {}
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip() if not line.lstrip().startswith("#") else ""
+        if "=" in line:
+            name, value = (x.strip() for x in line.split("=", 1))
+            out[name] = value.strip("'")
+    return out
+
+
+def test_same_values_go_to_the_dcs_host_sized_ones_stay_local_and_disagreements_are_named():
+    small = {"shared_buffers": "4GB", "work_mem": "8MB", "max_connections": "200",
+             "port": "5432", "data_directory": "/var/lib/postgresql/15/main"}
+    big = {**small, "shared_buffers": "16GB"}
+    dcs, local, conflicts = patroni.split({"db1": big, "db2": small})
+    assert dcs == {"max_connections": "200", "work_mem": "8MB"}
+    assert local == {"db1": {"shared_buffers": "16GB"}, "db2": {"shared_buffers": "4GB"}}
+    assert conflicts == []
+    _dcs, _local, conflicts = patroni.split({"db1": {**big, "max_connections": "300"},
+                                             "db2": small})
+    assert conflicts == [("max_connections", {"db1": "300", "db2": "200"})]
+
+
+def test_the_examples_postgresql_conf_splits_into_layers_patroni_accepts():
+    """Two of the example's environments as if they were two members of different sizes: the
+    settings sized to the host stay local, the rest go to the DCS, and every DCS-only one
+    that the sizes make differ is named (a cluster needs them equal: the hosts model will
+    size them once for the cluster)."""
+    root = Path(__file__).resolve().parent.parent / "examples/botfarm/generated"
+    members = {env: conf_settings((root / env / "postgresql.conf").read_text())
+               for env in ("staging", "production")}
+    dcs, local, conflicts = patroni.split(members)
+    assert not (set(dcs) | {n for conf in local.values() for n in conf}) & (
+        patroni.PATRONI_OWNED | patroni.PLACEMENT)
+    for name in patroni.DCS_ONLY | patroni.KEEP_IN_DCS:
+        values = {m: conf.get(name) for m, conf in members.items()}
+        if None not in values.values() and len(set(values.values())) > 1:
+            assert (name, values) in conflicts
+    assert all(not (patroni.DCS_ONLY & set(conf)) for conf in local.values())
+    assert any(conf for conf in local.values())   # the hosts differ: something is local

@@ -88,6 +88,38 @@ class Cluster:
     bin_dir: str = "/usr/lib/postgresql/15/bin"
 
 
+# A postgresql.conf's placement lines: Patroni keeps the data directory and writes pg_hba
+# itself, so a member's parameters leave them out.
+PLACEMENT = frozenset({"data_directory", "hba_file", "ident_file", "external_pid_file",
+                       "config_file"})
+
+
+def split(members: Mapping[str, Mapping[str, str]]
+          ) -> tuple[dict[str, str], dict[str, dict[str, str]], list[tuple[str, dict[str, str]]]]:
+    """One member's postgresql.conf settings each (``name → text``) → (the cluster-wide ones
+    for ``bootstrap.dcs``, each member's own, conflicts).
+
+    A setting every member has with the same value is cluster-wide (one source); one whose
+    value differs between members (sized to each host) is local to each; a DCS-only or
+    keep-in-DCS setting whose values differ is a conflict (members must agree on it). What
+    Patroni sets itself and the file placement are left out."""
+    names = sorted({n for conf in members.values() for n in conf} - PATRONI_OWNED - PLACEMENT)
+    dcs: dict[str, str] = {}
+    local: dict[str, dict[str, str]] = {m: {} for m in members}
+    conflicts: list[tuple[str, dict[str, str]]] = []
+    for name in names:
+        values = {m: conf[name] for m, conf in members.items() if name in conf}
+        same = len(values) == len(members) and len(set(values.values())) == 1
+        if same:
+            dcs[name] = next(iter(values.values()))
+        elif name in DCS_ONLY or name in KEEP_IN_DCS:
+            conflicts.append((name, values))
+        else:
+            for m, value in values.items():
+                local[m][name] = value
+    return dcs, local, conflicts
+
+
 def misplaced(member: Member) -> list[tuple[str, str, str]]:
     """``(member, parameter, rule)`` for each local parameter that belongs in the DCS: rule
     ``dcs-only`` (Patroni ignores the local value) or ``keep-in-dcs`` (members must agree)."""
