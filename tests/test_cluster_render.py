@@ -20,9 +20,10 @@ from perfcfg.services.etcd import render as etcd_render
 from perfcfg.services.etcd.daemon import EtcdMember, wait_healthy
 from perfcfg.services.haproxy import render as haproxy_render
 from perfcfg.services.haproxy.daemon import HAProxy
-from perfcfg.services.patroni import changes, checks
-from perfcfg.services.patroni import render as patroni
-from perfcfg.services.patroni.daemon import PatroniMember, wait_replicated
+from perfcfg.services.postgres.patroni import changes, checks
+from perfcfg.services.postgres.patroni import render as patroni
+from perfcfg.services.postgres.patroni.daemon import PatroniMember, wait_replicated
+from perfcfg.services.redis import cluster as redis_cluster
 from perfcfg.services.redis.lab import RedisNode
 from perfcfg.services.sentinel import render as sentinel_render
 from perfcfg.services.sentinel.daemon import Sentinel
@@ -402,3 +403,15 @@ def test_the_examples_postgresql_conf_splits_into_layers_patroni_accepts():
             assert (name, values) in conflicts
     assert all(not (patroni.DCS_ONLY & set(conf)) for conf in local.values())
     assert any(conf for conf in local.values())   # the hosts differ: something is local
+
+
+@pytest.mark.parametrize(("nodes", "replicas", "ok"), [
+    (6, 1, True), (3, 0, True), (9, 2, True), (4, 1, False), (7, 1, False), (2, 0, False)])
+def test_a_cluster_needs_three_masters_with_equal_replicas(nodes, replicas, ok):
+    assert (redis_cluster.shape(nodes, replicas) == []) is ok
+
+
+def test_the_create_action_keeps_the_password_off_its_command_line():
+    argv = redis_cluster.create_argv("redis-cli", [("10.0.2.11", 6379)] * 6, 1)
+    assert not [a for a in argv if "secret" in a]
+    assert "requirepass cache-secret" in redis_cluster.node_lines("cache-secret")

@@ -34,14 +34,14 @@ from perfcfg.harness.errors import DaemonError
 from perfcfg.services import catalog
 from perfcfg.services.etcd.daemon import EtcdMember, wait_healthy
 from perfcfg.services.haproxy.daemon import HAProxy
-from perfcfg.services.patroni import changes, render
-from perfcfg.services.patroni.daemon import (
+from perfcfg.services.pgbouncer.lab import HostPgBouncer
+from perfcfg.services.postgres.patroni import changes, render
+from perfcfg.services.postgres.patroni.daemon import (
     PatroniMember,
     apply,
     leader_of,
     wait_replicated,
 )
-from perfcfg.services.pgbouncer.lab import HostPgBouncer
 
 pytestmark = [pytest.mark.daemons, pytest.mark.slow]
 
@@ -407,7 +407,7 @@ def test_patroni_runs_other_postgresql_versions_from_their_bin_dir(version):
 
 
 def test_a_build_without_patronis_programs_is_named(monkeypatch, tmp_path):
-    from perfcfg.services.patroni import daemon
+    from perfcfg.services.postgres.patroni import daemon
 
     (tmp_path / "postgres").write_text("#!/bin/sh\n")
     (tmp_path / "postgres").chmod(0o755)

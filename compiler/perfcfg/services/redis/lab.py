@@ -22,7 +22,7 @@ import redis
 from perfcfg.harness import netns
 from perfcfg.harness.binaries import require
 from perfcfg.harness.errors import DaemonError
-from perfcfg.services.redis import programs
+from perfcfg.services.redis import cluster, programs
 from perfcfg.services.redis.daemon import scratch_copy
 
 DEFAULT_PORT = 6379
@@ -115,9 +115,8 @@ def cluster_create(nodes: Sequence[RedisNode], replicas: int = 1, timeout: float
     """The one-shot ``--cluster create`` over ``nodes`` (run from this machine, which reaches
     every host); its output. Masters are the first ``len/(replicas+1)`` nodes."""
     first = nodes[0]
-    argv = [cli_beside(first.program), "--cluster", "create",
-            *(f"{n.address}:{n.port}" for n in nodes), "--cluster-replicas", str(replicas),
-            "--cluster-yes"]
+    argv = cluster.create_argv(cli_beside(first.program), [(n.address, n.port) for n in nodes],
+                               replicas)
     env = {**netns.BASE_ENV, **({"REDISCLI_AUTH": first.password} if first.password else {})}
     done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env,
                           stdin=subprocess.DEVNULL, check=False)

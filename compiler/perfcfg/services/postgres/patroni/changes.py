@@ -17,7 +17,7 @@ A change that raises some of them and lowers others is two rounds, raises first.
 restart-only parameters restart the replicas, then the leader (the leader last: one short
 primary outage, not three).
 
->>> from perfcfg.services.patroni.render import Account, Cluster, Member
+>>> from perfcfg.services.postgres.patroni.render import Account, Cluster, Member
 >>> a = [Account(n, "pw") for n in ("postgres", "replicator", "rewinder")]
 >>> def c(mc): return Cluster("main", (Member("db1", "10.0.0.11"),), ("e:2379",), "n", *a,
 ...                          parameters={"max_connections": mc})
@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from perfcfg.services.patroni.render import Cluster, dcs_patch
+from perfcfg.services.postgres.patroni.render import Cluster, dcs_patch
 
 # The settings a hot standby must have at least as high as its primary (PostgreSQL's
 # CheckRequiredParameterValues): the order of a restart depends on their direction.
