@@ -44,7 +44,7 @@ class Diagnostic:
     # that does not exist has no span); the CLI shows them from where perfcfg runs
     files: tuple[str, ...] = field(default=())
 
-    def sort_key(self) -> tuple:
+    def sort_key(self) -> tuple[str, int, int, int, str, str, str]:
         span = self.span or Span("", 0, 0)
         return (span.file, span.line, span.column, _SEVERITY_RANK[self.severity],
                 self.code, self.path or "", self.message)

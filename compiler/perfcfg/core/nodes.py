@@ -11,12 +11,13 @@ Python values plus a map from setting path to the span it came from.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
 from perfcfg.core.spans import Span
 
 UNSET_TAG = "!unset"
-Path = tuple  # of str (map keys, named-list item names) and int (plain list indices)
+# map keys and named-list item names (str), plain list indices (int)
+Path: TypeAlias = tuple[str | int, ...]
 
 
 @dataclass

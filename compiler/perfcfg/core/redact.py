@@ -21,6 +21,7 @@ import json
 import re
 import shlex
 from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TextIO
 from urllib.parse import quote
 
 MASK = "***"
@@ -203,7 +204,7 @@ class ScrubbedStream:
     """A text stream whose every write goes through :func:`scrub_known` (the CLI's stdout and
     stderr: the one path from perfcfg to a terminal)."""
 
-    def __init__(self, stream):
+    def __init__(self, stream: TextIO) -> None:
         self.stream = stream
 
     def write(self, text: str) -> int:
@@ -215,5 +216,6 @@ class ScrubbedStream:
     def isatty(self) -> bool:
         return self.stream.isatty()
 
-    def __getattr__(self, name: str):
+    # everything else a stream has (encoding, fileno…), whatever its type there
+    def __getattr__(self, name: str) -> Any:
         return getattr(self.stream, name)

@@ -300,7 +300,7 @@ def merge(base: Node | None, over: Node, path: Path, history: History, origin: s
             child = path + (key,)
             if isinstance(entry.value, Scalar) and entry.value.is_unset:
                 if entries.pop(key, None) is None:
-                    _unset_nothing(notes, child, entry.key_span, list(entries))
+                    _unset_nothing(notes, path, key, entry.key_span, list(entries))
                 _record_unset(history, child, entry.value.span, origin)
                 continue
             prev = entries.get(key)
@@ -329,7 +329,7 @@ def _merge_named(base: Sequence | None, over: Sequence, path: Path, history: His
                 del items[name]
                 order.remove(name)
             else:
-                _unset_nothing(notes, path + (name,), item.span, order)
+                _unset_nothing(notes, path, name, item.span, order)
             _record_unset(history, path + (name,), item.span, origin)
             continue
         name = item_name(item) or f"#{len(order)}"
@@ -369,15 +369,15 @@ def written(node: Node) -> str:
     return ""
 
 
-def _unset_nothing(notes: list[Diagnostic] | None, path: Path, span: Span,
+def _unset_nothing(notes: list[Diagnostic] | None, parent: Path, name: str, span: Span,
                    present: list[str]) -> None:
     """An ``!unset`` with nothing to remove: most often a misspelt name, which would leave
     the inherited value in force without a word."""
     if notes is None:
         return
-    close = difflib.get_close_matches(path[-1], [p for p in present if not p.startswith("#")],
+    close = difflib.get_close_matches(name, [p for p in present if not p.startswith("#")],
                                       n=1, cutoff=0.7)
-    where = path_str(path)
+    where = path_str(parent + (name,))
     notes.append(Diagnostic(
         "PCF122", "warning", f"!unset of {where} removes nothing: no earlier preset sets it",
         span, where, f"did you mean {close[0]!r}?" if close else
