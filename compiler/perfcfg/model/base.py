@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar, cast
 
 import pydantic_core
+
+R = TypeVar("R", bound="Record")
 
 # Keys of a core schema that only pydantic's JSON Schema and serializer read.
 _DROPPED = frozenset({"metadata", "ref", "serialization"})
@@ -43,8 +45,9 @@ class Record:
         type(self)._validator().validate_python(data, self_instance=self)
 
     @classmethod
-    def model_validate(cls, obj: Any) -> Any:
-        return cls._validator().validate_python(obj)
+    def model_validate(cls: type[R], obj: object) -> R:
+        # pydantic-core types what it builds as Any; the class's own model schema builds cls
+        return cast(R, cls._validator().validate_python(obj))
 
     @classmethod
     def _validator(cls) -> pydantic_core.SchemaValidator:
@@ -66,11 +69,12 @@ class Record:
         from perfcfg.model import spec as modeldef
 
         declared = getattr(modeldef, cls.__name__).__pydantic_core_schema__
-        return runtime_schema(declared, lambda name: getattr(model, name),
+        schema: dict[str, Any] = runtime_schema(declared, lambda name: getattr(model, name),
                               lambda name, fields: getattr(model, name)._make(fields))
+        return schema
 
     @classmethod
-    def _make(cls, fields: dict[str, Any]) -> Any:
+    def _make(cls: type[R], fields: dict[str, Any]) -> R:
         """An instance from already valid field values (defaults inside generated schemas)."""
         obj = cls.__new__(cls)
         obj.__setstate__({"fields": dict(fields), "fields_set": set()})
