@@ -25,12 +25,21 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import AnyStr, TypedDict, TypeVar
 
 from perfcfg.harness.errors import DaemonError
 
 LOG_TAIL_LINES = 30
 T = TypeVar("T")
+H = TypeVar("H", bound="Handle")
+
+
+class Drop(TypedDict, total=False):
+    """The keywords of subprocess.Popen that start a child as another account."""
+
+    user: int
+    group: int | None
+    extra_groups: list[int]
 
 
 @dataclass(frozen=True)
@@ -40,7 +49,7 @@ class Account:
     uid: int | None
     gid: int | None
 
-    def popen_kwargs(self) -> dict:
+    def popen_kwargs(self) -> Drop:
         if self.uid is None:
             return {}
         # extra_groups=[] drops root's supplementary groups; Popen keeps our rlimits
@@ -125,7 +134,8 @@ def _set_limits(wanted: dict[int, int]) -> Callable[[], None] | None:
 
 
 def spawn(argv: Sequence[str], log_path: str, account: Account | None = None,
-          cwd: str | None = None, env: dict[str, str] | None = None) -> subprocess.Popen:
+          cwd: str | None = None, env: dict[str, str] | None = None
+          ) -> subprocess.Popen[bytes]:
     """Start a foreground child in its own session, stdout+stderr into ``log_path``."""
     with open(log_path, "ab") as log:
         if account is not None and account.uid is not None:
@@ -139,7 +149,7 @@ def spawn(argv: Sequence[str], log_path: str, account: Account | None = None,
 
 
 def run(argv: Sequence[str], account: Account | None = None, cwd: str | None = None,
-        timeout: float = 60) -> subprocess.CompletedProcess:
+        timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(list(argv), capture_output=True, text=True, cwd=cwd, timeout=timeout,
                           check=False,
                           stdin=subprocess.DEVNULL, **(account.popen_kwargs() if account else {}))
@@ -202,7 +212,7 @@ def alive(pid: int, starttime: int | None = None) -> bool:
     return starttime is None or int(rest[19]) == starttime
 
 
-def stop_tree(proc: subprocess.Popen, polite: signal.Signals, grace: float = 10.0) -> None:
+def stop_tree(proc: subprocess.Popen[AnyStr], polite: signal.Signals, grace: float = 10.0) -> None:
     """Polite signal, wait, SIGKILL, then SIGKILL every descendant recorded before the stop."""
     family = descendants(proc.pid) if proc.poll() is None else {}
     if proc.poll() is None:
@@ -229,7 +239,7 @@ def _kill_leftovers(family: dict[int, int], grace: float) -> None:
         time.sleep(0.01)
 
 
-def wait_ready(daemon: str, proc: subprocess.Popen, probe: Callable[[], T | None],
+def wait_ready(daemon: str, proc: subprocess.Popen[bytes], probe: Callable[[], T | None],
                logs: Sequence[str], timeout: float) -> T:
     """Poll ``probe`` until it returns non-None; raise with the log tail if the child exits."""
     deadline = time.monotonic() + timeout
@@ -258,13 +268,13 @@ class Handle:
 
     daemon = ""
     stop_signal = signal.SIGTERM
-    proc: subprocess.Popen | None = None
+    proc: subprocess.Popen[bytes] | None = None
     dir = ""
 
     def _launch(self) -> None:  # pragma: no cover - every handle defines its own
         raise NotImplementedError
 
-    def start(self):
+    def start(self: H) -> H:
         try:
             self._launch()
         except BaseException:
@@ -284,7 +294,7 @@ class Handle:
         if self.dir:
             remove_dir(self.dir)
 
-    def __enter__(self):
+    def __enter__(self: H) -> H:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
