@@ -16,9 +16,20 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from perfcfg.model import Targets
+    from perfcfg.services.catalog import Param
 
 RANK = {"none": 0, "reload": 1, "restart": 2}
+
+
+class Catalogued(Protocol):
+    """A service as :func:`context_is` reads it (services/base.py's Service)."""
+
+    def param(self, targets: Targets, name: str, section: str | None = None
+              ) -> Param | None: ...
 
 
 @dataclass(frozen=True)
@@ -28,8 +39,8 @@ class Action:
     how: str = ""                    # the command that does it on a packaged install
     run: tuple[str, ...] = ()        # files to run rather than place (roles.sql)
 
-    def as_json(self) -> dict:
-        out: dict = {"action": self.action, "because": list(self.because)}
+    def as_json(self) -> dict[str, str | list[str]]:
+        out: dict[str, str | list[str]] = {"action": self.action, "because": list(self.because)}
         if self.how:
             out["how"] = self.how
         if self.run:
@@ -107,7 +118,7 @@ def bare(name: str) -> str:
     return name.split(" (", 1)[0]
 
 
-def context_is(service: Any, targets: Any, context: str) -> Callable[[str], bool]:
+def context_is(service: Catalogued, targets: Targets, context: str) -> Callable[[str], bool]:
     """Whether a parameter's catalog context is ``context`` (the one a restart applies:
     PostgreSQL's ``postmaster``, pgbouncer's ``no``)."""
     def check(name: str) -> bool:

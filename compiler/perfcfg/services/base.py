@@ -45,12 +45,13 @@ class ContextPart:
 if TYPE_CHECKING:
     from perfcfg.core.config import Config
     from perfcfg.core.plan import Plan, Setting
+    from perfcfg.model import Targets
     from perfcfg.services.actions import Action
     from perfcfg.services.output import Output, Placement
     from perfcfg.services.rules import Rule
 
 
-def targets_version(service: Service, targets: Any) -> str:
+def targets_version(service: Service, targets: Targets) -> str:
     """The version string ``targets`` gives this service, as written in perfcfg.yaml."""
     # a service perfcfg.yaml cannot version (a package's daemon without a targets key)
     stated = getattr(targets, service.target_key(targets).split(".", 1)[1], None)
@@ -70,7 +71,7 @@ class Service:
     name: str                                   # preset section and setting-path prefix
     daemon: str                                 # catalog file prefix and harness name
     title: str                                  # how people write the daemon's name
-    version: Callable[[Any], str]               # project targets → catalog version
+    version: Callable[[Targets], str]           # project targets → catalog version
     coerce: Callable[[catalogs.Param, Any], Any]   # preset value → canonical (UnitError)
     encode: Callable[[catalogs.Param, Any], str]   # canonical → file text (EncodeError)
     case_insensitive: bool = True               # parameter names
@@ -111,11 +112,11 @@ class Service:
     placement: Callable[[Config, Plan], Placement] | None = None
     # what replacing its files needs on a running host: (service, old files by name (None:
     # not there), new files, targets) → Action (services/actions.py)
-    changes: Callable[[Service, Mapping[str, bytes | None], Mapping[str, bytes], Any],
+    changes: Callable[[Service, Mapping[str, bytes | None], Mapping[str, bytes], Targets],
                       Action] | None = None
     # The daemon the targets name, when one service speaks for several that read the same
     # file (Redis or Valkey): targets → daemon; its target key is then ``targets.<daemon>``.
-    flavour: Callable[[Any], str] | None = None
+    flavour: Callable[[Targets], str] | None = None
     # Every daemon ``flavour`` can name (the JSON Schema offers each one's versions).
     flavours: tuple[str, ...] = ()
     # Target versions accepted besides the catalogs' own names, when one catalog serves several
@@ -124,7 +125,7 @@ class Service:
     # Parameters a version removed → what does their job now (the error names it)
     replaced: Mapping[str, str] = field(default_factory=dict)
     # The catalog narrowed to the build the targets state (values a build without lz4 lacks).
-    build: Callable[[catalogs.Catalog, Any], catalogs.Catalog] | None = None
+    build: Callable[[catalogs.Catalog, Targets], catalogs.Catalog] | None = None
     # Where its files, findings and tuning come among the services' (registry order): the
     # built-in ones are 10 (postgres) to 40 (supervisor); a service a package adds comes after.
     order: int = 100
@@ -173,25 +174,25 @@ class Service:
     # A parameter people know it by and a value, for hints (``("work_mem", "64MB")``).
     example: tuple[str, ...] = ()
 
-    def daemon_of(self, targets: Any) -> str:
+    def daemon_of(self, targets: Targets) -> str:
         return self.flavour(targets) if self.flavour is not None else self.daemon
 
-    def target_key(self, targets: Any) -> str:
+    def target_key(self, targets: Targets) -> str:
         """Where perfcfg.yaml states this service's version (``targets.postgres``)."""
         return f"targets.{self.daemon_of(targets) if self.flavour is not None else self.name}"
 
-    def title_of(self, targets: Any) -> str:
+    def title_of(self, targets: Targets) -> str:
         """How people write the daemon the targets name (Valkey for a Valkey target)."""
         return self.daemon_of(targets).capitalize() if self.flavour is not None else self.title
 
-    def catalog(self, targets: Any) -> catalogs.Catalog | None:
+    def catalog(self, targets: Targets) -> catalogs.Catalog | None:
         daemon = self.daemon_of(targets)
         if daemon in self.releases and targets_version(self, targets) not in self.releases[daemon]:
             return None
         cat = catalogs.load(daemon, self.version(targets), self.case_insensitive)
         return self.build(cat, targets) if cat is not None and self.build else cat
 
-    def versions(self, targets: Any = None) -> list[str]:
+    def versions(self, targets: Targets | None = None) -> list[str]:
         """The target versions perfcfg accepts for the daemon ``targets`` names (default: the
         service's own daemon), oldest first."""
         daemon = self.daemon if targets is None else self.daemon_of(targets)
@@ -204,7 +205,7 @@ class Service:
         return {(d if self.flavours else self.name):
                 list(self.releases.get(d, ())) or catalogs.versions(d) for d in daemons}
 
-    def param(self, targets: Any, name: str, section: str | None = None
+    def param(self, targets: Targets, name: str, section: str | None = None
               ) -> catalogs.Param | None:
         cat = self.catalog(targets)
         return cat.get(name, section if section is not None else self.section) if cat else None

@@ -29,7 +29,7 @@ def render_json(doc: Any) -> str:
 
 
 def entries(ctx: RenderContext, files: Mapping[str, Rendered]) -> dict[str, dict[str, Any]]:
-    overrides = ctx.header.get("deploy", {})
+    overrides = ctx.header.deploy if ctx.header is not None else {}
     out: dict[str, dict[str, Any]] = {}
     targets = ctx.config.targets
     for name, item in files.items():
@@ -45,9 +45,11 @@ def entries(ctx: RenderContext, files: Mapping[str, Rendered]) -> dict[str, dict
             "mode": f"0{mode:o}", "sha256": hashlib.sha256(item.data).hexdigest()}
         if output.apply:
             entry["apply"] = output.apply
-        for key, value in overrides.get(name, {}).items():
-            if value is not None:
-                entry["destination" if key == "path" else key] = value
+        own = overrides.get(name)
+        if own is not None:
+            entry.update({key: value for key, value in (
+                ("destination", own.path), ("owner", own.owner), ("group", own.group),
+                ("mode", own.mode)) if value is not None})
         out[name] = entry
     for name in sorted(set(overrides) - set(files)):
         ctx.fail(f"deploy.files.{name}", ValueError(
@@ -58,9 +60,11 @@ def entries(ctx: RenderContext, files: Mapping[str, Rendered]) -> dict[str, dict
 
 def manifest_json(ctx: RenderContext, files: Mapping[str, Rendered]) -> bytes:
     h = ctx.header
-    doc = {"environment": h["env"], "perfcfg": h["version"], "presets": h["presets"],
-           "host_profile": h["host"], "inputs_sha256": h["hash"], "secrets": h["secrets"],
-           "overrides": list(h.get("sets", ())),
+    if h is None:
+        raise ValueError("no manifest without layout: validate lays out no file")
+    doc = {"environment": h.env, "perfcfg": h.version, "presets": list(h.presets),
+           "host_profile": h.host, "inputs_sha256": h.hash, "secrets": h.secrets,
+           "overrides": list(h.sets),
            "files": entries(ctx, files)}
     return render_json(doc).encode("ascii")
 

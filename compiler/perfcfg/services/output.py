@@ -1,9 +1,10 @@
 """Outputs: the files a build writes, each declared once by its service, and what renderers share.
 
 An :class:`Output` names a file, its mode, whether it holds secrets and the function that
-renders it. Renderers get a :class:`RenderContext`: the Plan, the Config, the header, the
-jinja2 templates of ``templates/`` (layout only: values arrive encoded) and a place to report
-values that cannot be written. The render stage loops over ``registry.outputs()``.
+renders it. Renderers get a :class:`RenderContext`: the Plan, the Config, the build's
+:class:`Header`, the jinja2 templates of ``templates/`` (layout only: values arrive encoded)
+and a place to report values that cannot be written. The render stage loops over
+``registry.outputs()``.
 
 >>> Output("redis.conf", lambda ctx, service: b"").mode
 420
@@ -12,18 +13,21 @@ values that cannot be written. The render stage loops over ``registry.outputs()`
 from __future__ import annotations
 
 import shlex
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
 from perfcfg.core.diagnostics import Diagnostic
 from perfcfg.core.encoding import EncodeError, comment_text
 from perfcfg.core.plan import Plan, Setting
 
 if TYPE_CHECKING:
+    import jinja2
+
     from perfcfg.core.config import Config
+    from perfcfg.model import DeployFile, Targets
     from perfcfg.services.actions import Action
     from perfcfg.services.catalog import Param
 
@@ -40,9 +44,9 @@ class Owner(Protocol):
     @property
     def placement(self) -> Callable[[Config, Plan], Placement] | None: ...
 
-    def param(self, targets: Any, name: str, section: str | None = None) -> Param | None: ...
+    def param(self, targets: Targets, name: str, section: str | None = None) -> Param | None: ...
 
-    def daemon_of(self, targets: Any) -> str: ...
+    def daemon_of(self, targets: Targets) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -61,17 +65,17 @@ class Output:
     apply: str = ""
     # The file's name when it depends on the targets (valkey.conf for Valkey): targets → name,
     # and every other name it can give (build --check, file modes and the tests know them all).
-    named: Callable[[Any], str] | None = None
+    named: Callable[[Targets], str] | None = None
     also: tuple[str, ...] = ()
     # An optional file: written only when this says so for the build (perfcfg.yaml's
     # deploy.limits turns on the systemd drop-ins and the sysctl.d file).
     when: Callable[[RenderContext], bool] | None = None
     # Where the file goes when not where its service's files go (a systemd drop-in goes
     # next to the unit, not to /etc/postgresql): targets → Placement.
-    place: Callable[[Any], Placement] | None = None
+    place: Callable[[Targets], Placement] | None = None
     # What a change to the file needs whatever changed in it (a drop-in: daemon-reload and a
     # restart of its unit), instead of asking the service: targets → Action.
-    changed: Callable[[Any], Action] | None = None
+    changed: Callable[[Targets], Action] | None = None
 
     @property
     def mode(self) -> int:
@@ -81,7 +85,7 @@ class Output:
     def names(self) -> tuple[str, ...]:
         return (self.name, *self.also)
 
-    def file(self, targets: Any) -> str:
+    def file(self, targets: Targets) -> str:
         """The name this output is written under for ``targets``."""
         return self.named(targets) if self.named is not None else self.name
 
@@ -116,8 +120,35 @@ class Placement:
         return f"{self.directory.rstrip('/')}/{self.names.get(name, name)}"
 
 
+@dataclass(frozen=True)
+class Header:
+    """What a build states about itself: the header of every file and the manifest say it."""
+
+    env: str
+    presets: Sequence[str]        # the preset files, as the project names them
+    host: str                     # the host profile's file, or "detected"
+    hash: str                     # of every input (the manifest carries it, not the files)
+    version: str                  # perfcfg's
+    secrets: str                  # resolve | placeholder
+    sets: Sequence[str] = ()      # the --set flags, secrets masked
+    # perfcfg.yaml's deploy.files: generated name → where it goes and who owns it there
+    deploy: Mapping[str, DeployFile] = field(default_factory=dict)
+    limits: bool = False          # deploy.limits: write the files that put the limits in force
+    # With --set: the files as the presets alone make them (a file the flags do not change
+    # keeps these bytes); empty without --set, or when that build fails.
+    plain: Mapping[str, bytes] = field(default_factory=dict)
+
+
+class Line(TypedDict):
+    """One ``name = value`` line of a template, its comment the reason when tuned."""
+
+    name: str
+    value: str
+    comment: str
+
+
 @cache
-def _environment():
+def _environment() -> jinja2.Environment:
     import jinja2
 
     loader = jinja2.FunctionLoader(
@@ -127,10 +158,12 @@ def _environment():
 
 
 class RenderContext:
-    """``layout=False`` (validate): every encoder runs and reports, no file is laid out."""
+    """``header=None`` (validate): every encoder runs and reports, no file is laid out
+    (``layout`` is false)."""
 
-    def __init__(self, plan: Plan, config: Config, header: dict[str, Any], layout: bool = True):
-        self.plan, self.config, self.header, self.layout = plan, config, header, layout
+    def __init__(self, plan: Plan, config: Config, header: Header | None) -> None:
+        self.plan, self.config, self.header = plan, config, header
+        self.layout = header is not None
         self.service: Owner | None = None          # the service rendering now
         self.diagnostics: list[Diagnostic] = []
 
@@ -151,17 +184,18 @@ class RenderContext:
 
     def header_lines(self, filename: str, overrides: bool = True) -> list[str]:
         h = self.header
-        lines = [f"{filename} for environment {h['env']!r}, generated by perfcfg {h['version']}.",
+        if h is None:
+            raise ValueError("no header without layout: validate lays out no file")
+        lines = [f"{filename} for environment {h.env!r}, generated by perfcfg {h.version}.",
                  "Do not edit: change the presets and run perfcfg build.",
-                 f"presets: {', '.join(h['presets'])}",
-                 f"host profile: {h['host']}"]
+                 f"presets: {', '.join(h.presets)}",
+                 f"host profile: {h.host}"]
         # Not what the presets say: the file was built with overrides. A file whose content
         # they do not change is written without this line (render_all compares it with the
         # build without them), so its bytes do not change; the manifest lists them all.
-        sets = list(h.get("sets", ()))
-        if sets and overrides:
-            lines.append("overrides: " + " ".join(f"--set {shlex.quote(s)}" for s in sets))
-        if h["secrets"] == "placeholder":
+        if h.sets and overrides:
+            lines.append("overrides: " + " ".join(f"--set {shlex.quote(s)}" for s in h.sets))
+        if h.secrets == "placeholder":
             lines.append("secrets: PLACEHOLDERS (built with --secrets placeholder; not deployable)")
         return [comment_text(line) for line in lines]
 
@@ -170,11 +204,11 @@ class RenderContext:
 
     def lines(self, service: Owner, settings: list[Setting],
               fmt: Callable[[Param, Any], str] | None = None, section: str | None = None
-              ) -> list[dict[str, str]]:
+              ) -> list[Line]:
         """``name = value`` lines for ``settings``, each encoded by ``fmt`` (the service's
         encoder by default) and commented with its reason when tuned."""
         encode = fmt or service.encode
-        out = []
+        out: list[Line] = []
         for setting in settings:
             param = self.param(service, setting.name, section)
             if param is None:
@@ -201,7 +235,7 @@ class RenderContext:
 
 def limits_on(ctx: RenderContext) -> bool:
     """perfcfg.yaml asks for the files that put the plan's limits in force (deploy.limits)."""
-    return bool(ctx.header.get("limits"))
+    return ctx.header is not None and ctx.header.limits
 
 
 def reason_comment(setting: Setting) -> str:

@@ -19,7 +19,7 @@ Service`; they are ordered by ``Service.order``, then name.
 from __future__ import annotations
 
 from importlib.metadata import entry_points
-from typing import Any
+from typing import TYPE_CHECKING
 
 from perfcfg.core import codes
 from perfcfg.harness import binaries as harness_binaries
@@ -27,6 +27,9 @@ from perfcfg.harness.binaries import Binaries
 from perfcfg.services import catalog, manifest, sysctl
 from perfcfg.services.base import Service, targets_version
 from perfcfg.services.output import Output
+
+if TYPE_CHECKING:
+    from perfcfg.model import Targets
 
 GROUP = "perfcfg.services"
 
@@ -81,7 +84,7 @@ def outputs() -> tuple[Output, ...]:
     return tuple(o for s in SERVICES for o in s.outputs) + HOST + POST
 
 
-def daemons(targets: Any) -> dict[str, tuple[str, str]]:
+def daemons(targets: Targets) -> dict[str, tuple[str, str]]:
     """Service name → (daemon, version) that ``targets`` run, e.g. ``("valkey", "8.1")``: the
     binaries ``verify`` and the real-daemon tests start."""
     return {s.name: (s.daemon_of(targets), targets_version(s, targets)) for s in SERVICES}

@@ -11,11 +11,21 @@ drop-ins: perfcfg.yaml's ``deploy.limits`` turns it on.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from perfcfg.core.encoding import EncodeError
 from perfcfg.services.actions import Action
-from perfcfg.services.output import Output, Placement, RenderContext, limits_on, reason_comment
+from perfcfg.services.output import (
+    Line,
+    Output,
+    Placement,
+    RenderContext,
+    limits_on,
+    reason_comment,
+)
+
+if TYPE_CHECKING:
+    from perfcfg.model import Targets
 
 NAME = "sysctl.conf"
 PREFIX = "sysctl."
@@ -27,8 +37,8 @@ KERNEL = "linux"
 DEPLOYED = "60-perfcfg.conf"
 
 
-def sysctl_conf(ctx: RenderContext, service: Any) -> bytes:
-    lines = []
+def sysctl_conf(ctx: RenderContext, service: None) -> bytes:
+    lines: list[Line] = []
     for setting in ctx.plan.service(PREFIX.rstrip(".")):
         key, value = setting.path[len(PREFIX):], setting.value
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -39,11 +49,11 @@ def sysctl_conf(ctx: RenderContext, service: Any) -> bytes:
     return ctx.template("sysctl.conf", NAME, settings=lines)
 
 
-def place(targets: Any) -> Placement:
+def place(targets: Targets) -> Placement:
     return Placement("/etc/sysctl.d", "root", "root", {NAME: DEPLOYED})
 
 
-def changed(targets: Any) -> Action:
+def changed(targets: Targets) -> Action:
     # A listening daemon keeps the backlog it listened with, and PostgreSQL takes huge pages
     # only at start: the restarts its own files need then make the new values count.
     return Action("reload", (NAME,), "sysctl --system")

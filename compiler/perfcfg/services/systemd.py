@@ -13,13 +13,21 @@ its reason. The file is optional: perfcfg.yaml's ``deploy.limits`` turns it on.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from perfcfg.core.encoding import EncodeError
 from perfcfg.services.actions import Action
-from perfcfg.services.output import Output, Placement, RenderContext, limits_on, reason_comment
+from perfcfg.services.output import (
+    Line,
+    Output,
+    Placement,
+    RenderContext,
+    limits_on,
+    reason_comment,
+)
 
 if TYPE_CHECKING:
+    from perfcfg.model import Targets
     from perfcfg.services.base import Service
 
 PREFIX = "systemd."
@@ -29,8 +37,8 @@ DROPIN_NAME = "perfcfg.conf"
 LIMIT_KEYS = ("LimitNOFILE", "LimitNPROC", "LimitMEMLOCK")
 
 
-def settings_of(ctx: RenderContext, service: Service) -> list[dict[str, str]]:
-    out = []
+def settings_of(ctx: RenderContext, service: Service) -> list[Line]:
+    out: list[Line] = []
     for setting in ctx.plan.service(PREFIX.rstrip("."), service.name):
         value = setting.value
         if setting.name not in LIMIT_KEYS or isinstance(value, bool) or \
@@ -43,7 +51,7 @@ def settings_of(ctx: RenderContext, service: Service) -> list[dict[str, str]]:
     return out
 
 
-def dropin(name: str, unit: Callable[[Any], str], named: Callable[[Any], str] | None = None,
+def dropin(name: str, unit: Callable[[Targets], str], named: Callable[[Targets], str] | None = None,
            also: tuple[str, ...] = ()) -> Output:
     """The drop-in ``name`` of the systemd unit ``unit(targets)`` (without ``.service``)."""
 
@@ -52,12 +60,12 @@ def dropin(name: str, unit: Callable[[Any], str], named: Callable[[Any], str] | 
                             unit=f"{unit(ctx.config.targets)}.service",
                             settings=settings_of(ctx, service))
 
-    def place(targets: Any) -> Placement:
+    def place(targets: Targets) -> Placement:
         generated = named(targets) if named is not None else name
         return Placement(f"/etc/systemd/system/{unit(targets)}.service.d", "root", "root",
                          {generated: DROPIN_NAME})
 
-    def changed(targets: Any) -> Action:
+    def changed(targets: Targets) -> Action:
         return Action("restart", (named(targets) if named is not None else name,),
                       f"systemctl daemon-reload && systemctl restart {unit(targets)}")
 

@@ -10,15 +10,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING
 
 from perfcfg.services import registry
 from perfcfg.services.actions import Action, worst
 from perfcfg.services.output import Output
 from perfcfg.services.sysctl import HOST
 
+if TYPE_CHECKING:
+    from perfcfg.model import Targets
 
-def actions(old: Mapping[str, bytes | None], new: Mapping[str, bytes], targets: Any
+
+def actions(old: Mapping[str, bytes | None], new: Mapping[str, bytes], targets: Targets
             ) -> dict[str, Action]:
     """Per service (in registry order): what replacing ``old`` with ``new`` needs."""
     out = {}
@@ -38,7 +41,7 @@ def actions(old: Mapping[str, bytes | None], new: Mapping[str, bytes], targets: 
 
 
 def _fixed(outputs: list[Output], old: Mapping[str, bytes | None], new: Mapping[str, bytes],
-           targets: Any) -> list[Action]:
+           targets: Targets) -> list[Action]:
     """What the files whose change always needs the same thing (a drop-in, the sysctl file)
     need: that action when their bytes change, else none."""
     out = []

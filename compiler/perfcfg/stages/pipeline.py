@@ -156,12 +156,13 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
         diags.extend(policy.check(plan, config, cross))
     if plan is None:
         return _done(result)
+    from perfcfg.services.output import Header
     from perfcfg.stages.render import render_all
 
     if not req.render or has_errors(diags):
         # validate (the pre-commit hook) runs every encoder too: what build would refuse,
         # the hook refuses.
-        _, found = render_all(plan, config, {}, layout=False)
+        _, found = render_all(plan, config, None)
         diags.extend(_scrubbed(found, secrets))
         return _done(result)
 
@@ -171,15 +172,13 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
 
     from perfcfg.core.redact import mask_line
 
-    header = {"env": req.env, "presets": result.preset_files, "host": host_display,
-              "hash": result.input_hash, "version": __version__, "secrets": mode,
-              "sets": [mask_line(s) for s in req.sets],
-              "deploy": {name: f.model_dump() for name, f in deploy_files.items()},
-              "limits": limits_on(proj.file.deploy, env)}
+    header = Header(req.env, result.preset_files, host_display, result.input_hash, __version__,
+                    mode, [mask_line(s) for s in req.sets], deploy_files,
+                    limits_on(proj.file.deploy, env))
     if req.sets:
         # the files as the presets alone make them: one a --set does not change keeps them
         plain = compile_env(replace(req, sets=()))
-        header["plain"] = plain.files if plain.ok else {}
+        header = replace(header, plain=plain.files if plain.ok else {})
     files, found = render_all(plan, config, header)
     # An encoder's message may quote the value it refused; a resolved secret must not show.
     diags.extend(_scrubbed(found, secrets))

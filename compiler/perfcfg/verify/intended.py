@@ -20,6 +20,7 @@ from perfcfg.core.plan import Plan
 from perfcfg.services import registry
 
 if TYPE_CHECKING:
+    from perfcfg.model import Targets
     from perfcfg.stages.pipeline import Result
 
 
@@ -30,7 +31,7 @@ def from_result(result: Result) -> dict[str, Any]:
     return from_plan(result.plan, result.config.targets)
 
 
-def from_plan(plan: Plan, targets: Any) -> dict[str, Any]:
+def from_plan(plan: Plan, targets: Targets) -> dict[str, Any]:
     out = {}
     for service in registry.SERVICES:
         if service.verifier is None:

@@ -5,7 +5,7 @@ auth file, except the settings SHOW CONFIG marks not changeable (the catalog's `
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from perfcfg.services.actions import (
     Action,
@@ -19,6 +19,7 @@ from perfcfg.services.actions import (
 )
 
 if TYPE_CHECKING:
+    from perfcfg.model import Targets
     from perfcfg.services.base import Service
 
 RELOAD = "systemctl reload pgbouncer (or RELOAD; on the admin console)"
@@ -26,7 +27,7 @@ RESTART = "systemctl restart pgbouncer"
 
 
 def changes(service: Service, old: Mapping[str, bytes | None], new: Mapping[str, bytes],
-            targets: Any) -> Action:
+            targets: Targets) -> Action:
     parts = []
     for name, before, data in differing(old, new):
         if before is None:

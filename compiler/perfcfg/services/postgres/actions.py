@@ -6,7 +6,7 @@ after a reload); every other context is read again on reload (``sighup``) or by 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from perfcfg.services.actions import (
     Action,
@@ -20,11 +20,12 @@ from perfcfg.services.actions import (
 )
 
 if TYPE_CHECKING:
+    from perfcfg.model import Targets
     from perfcfg.services.base import Service
 
 
 def changes(service: Service, old: Mapping[str, bytes | None], new: Mapping[str, bytes],
-            targets: Any) -> Action:
+            targets: Targets) -> Action:
     unit = f"postgresql@{targets.postgres}-main"
     reload = f"systemctl reload {unit} (or SELECT pg_reload_conf())"
     restart = f"systemctl restart {unit}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from perfcfg.services import catalog as catalogs
 from perfcfg.services.base import Service
@@ -26,10 +26,13 @@ from perfcfg.services.postgres.tuning import planner as pg_planner
 from perfcfg.services.postgres.tuning import versions as pg_versions
 from perfcfg.services.postgres.values import BUILD_VALUES
 
+if TYPE_CHECKING:
+    from perfcfg.model import Targets
+
 _ONE_FILE = "perfcfg writes one self-contained file"
 
 
-def for_build(cat: catalogs.Catalog, targets: Any) -> catalogs.Catalog:
+def for_build(cat: catalogs.Catalog, targets: Targets) -> catalogs.Catalog:
     """The catalog without the values the stated build lacks (``lz4: false`` → no lz4)."""
     build = targets.postgres_build
     return catalogs.without_values(

@@ -7,11 +7,12 @@ daemon that these lists are what it refuses."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from perfcfg.services.actions import Action, by_parameter, changed, differing, text, worst
 
 if TYPE_CHECKING:
+    from perfcfg.model import Targets
     from perfcfg.services.base import Service
 
 # CONFIG SET answers "can't set immutable config" (Redis 7.0; Valkey 8 reads the same).
@@ -89,7 +90,7 @@ def directives(data: bytes | None) -> dict[str, str]:
 
 
 def changes(service: Service, old: Mapping[str, bytes | None], new: Mapping[str, bytes],
-            targets: Any) -> Action:
+            targets: Targets) -> Action:
     restart = RESTART.replace("redis-server", "valkey-server") if targets.valkey else RESTART
     # The runtime commands need a user allowed to run them; with none in users.acl (the
     # default user off, the others without @admin), only a restart applies the change.

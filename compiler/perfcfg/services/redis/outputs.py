@@ -4,7 +4,7 @@ refuses to start on a comment line in an ACL file)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from perfcfg.core.encoding import EncodeError
 from perfcfg.core.plan import Setting
@@ -13,11 +13,12 @@ from perfcfg.services.redis.encode import acl_line, list_text, redis_value
 from perfcfg.services.systemd import dropin
 
 if TYPE_CHECKING:
+    from perfcfg.model import Targets
     from perfcfg.services.base import Service
     from perfcfg.services.catalog import Param
 
 
-def conf_name(targets: Any) -> str:
+def conf_name(targets: Targets) -> str:
     """``valkey.conf`` for a Valkey target, else ``redis.conf``: each package's own name."""
     return "valkey.conf" if targets.valkey else "redis.conf"
 
@@ -68,5 +69,5 @@ OUTPUTS = (Output("redis.conf", redis_conf, deploy_mode=0o640, named=conf_name,
                   also=("systemd-valkey.conf",)))
 
 
-def flavour(targets: Any) -> str:
+def flavour(targets: Targets) -> str:
     return "valkey" if targets.valkey else "redis"

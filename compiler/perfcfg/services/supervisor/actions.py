@@ -6,11 +6,12 @@ supervisord starts. [supervisorctl] is the client's: it needs nothing."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from perfcfg.services.actions import Action, bare, changed, differing, sections, text, worst
 
 if TYPE_CHECKING:
+    from perfcfg.model import Targets
     from perfcfg.services.base import Service
 
 UPDATE = "supervisorctl reread && supervisorctl update"
@@ -19,7 +20,7 @@ PROCESS_SECTIONS = ("program:", "group:", "fcgi-program:", "eventlistener:")
 
 
 def changes(service: Service, old: Mapping[str, bytes | None], new: Mapping[str, bytes],
-            targets: Any) -> Action:
+            targets: Targets) -> Action:
     parts = []
     for name, before, data in differing(old, new):
         if before is None:

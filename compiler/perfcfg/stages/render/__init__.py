@@ -7,14 +7,14 @@ lines out. This stage loops over the registry and adds the last line of defence 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
 
 from perfcfg.core.config import Config
 from perfcfg.core.diagnostics import Diagnostic
 from perfcfg.core.plan import Plan
 from perfcfg.services import registry
-from perfcfg.services.output import RenderContext, Rendered
+from perfcfg.services.output import Header, RenderContext, Rendered
 from perfcfg.stages.secrets import leaked_into
 
 # Every name a build may write (redis.conf or valkey.conf, after the targets).
@@ -26,11 +26,12 @@ SECRET_FILES = frozenset(n for o in registry.outputs() if o.secret for n in o.na
 OPTIONAL_FILES = frozenset(n for o in registry.outputs() if o.when is not None for n in o.names)
 
 
-def render_all(plan: Plan, config: Config, header: dict[str, Any], layout: bool = True
+def render_all(plan: Plan, config: Config, header: Header | None
                ) -> tuple[dict[str, bytes], list[Diagnostic]]:
-    """The files, or with ``layout=False`` only the encoders' verdicts: ``validate`` runs
+    """The files, or without a ``header`` only the encoders' verdicts: ``validate`` runs
     every encoder ``build`` runs, so the hook refuses what the build would (without jinja2)."""
-    ctx = RenderContext(plan, config, header, layout)
+    ctx = RenderContext(plan, config, header)
+    layout = ctx.layout
     rendered = {}
     # each service's own files, then the files about the host (no service: sysctl.d)
     owners = [(s, s.outputs) for s in registry.SERVICES] + [(None, registry.HOST)]
@@ -40,8 +41,8 @@ def render_all(plan: Plan, config: Config, header: dict[str, Any], layout: bool 
             if output.render is not None and (output.wanted(ctx) or not layout):
                 rendered[output.file(config.targets)] = Rendered(service, output,
                                                                  output.render(ctx, service))
-    if layout and header.get("plain"):
-        _unchanged_by_overrides(rendered, header["plain"])
+    if header is not None and header.plain:
+        _unchanged_by_overrides(rendered, header.plain)
     files = {name: item.data for name, item in rendered.items()}
     if not layout:
         return files, ctx.diagnostics
@@ -52,7 +53,7 @@ def render_all(plan: Plan, config: Config, header: dict[str, Any], layout: bool 
     return files, ctx.diagnostics + leaks
 
 
-def _unchanged_by_overrides(rendered: dict[str, Rendered], plain: dict[str, bytes]) -> None:
+def _unchanged_by_overrides(rendered: dict[str, Rendered], plain: Mapping[str, bytes]) -> None:
     """A file whose content the --set flags do not change keeps the bytes of the build without
     them: its header does not name them either, so the file is not rewritten (nor its daemon
     reloaded) for an override that is not its own. ``plain``: the same build without --set."""
