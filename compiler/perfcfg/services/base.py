@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from perfcfg.harness.binaries import Binaries
 from perfcfg.services import catalog as catalogs
 from perfcfg.services.calculator import Calculator
+from perfcfg.services.catalog import Catalog, Param
 from perfcfg.services.catalog_reading import Job
 from perfcfg.services.net import Endpoint
 from perfcfg.services.topology import Topology
@@ -43,6 +44,8 @@ class ContextPart:
     shares: Mapping[str, Any] = field(default_factory=dict)
 
 if TYPE_CHECKING:
+    from importlib.abc import Traversable
+
     from perfcfg.core.config import Config
     from perfcfg.core.plan import Plan, Setting
     from perfcfg.model import Targets
@@ -58,11 +61,11 @@ def targets_version(service: Service, targets: Targets) -> str:
     return str(stated or service.version(targets))
 
 
-def _no_hint(param: catalogs.Param) -> str | None:
+def _no_hint(param: Param) -> str | None:
     return None
 
 
-def _no_fix(param: catalogs.Param, value: Any) -> str | None:
+def _no_fix(param: Param, value: Any) -> str | None:
     return None
 
 
@@ -72,14 +75,14 @@ class Service:
     daemon: str                                 # catalog file prefix and harness name
     title: str                                  # how people write the daemon's name
     version: Callable[[Targets], str]           # project targets → catalog version
-    coerce: Callable[[catalogs.Param, Any], Any]   # preset value → canonical (UnitError)
-    encode: Callable[[catalogs.Param, Any], str]   # canonical → file text (EncodeError)
+    coerce: Callable[[Param, Any], Any]   # preset value → canonical (UnitError)
+    encode: Callable[[Param, Any], str]   # canonical → file text (EncodeError)
     case_insensitive: bool = True               # parameter names
     section: str | None = None                  # catalog section of the main parameters
     bool_hint: str = ""
     integer_hint: str = "write a whole number"
-    unit_hint: Callable[[catalogs.Param], str | None] = _no_hint
-    fix_it: Callable[[catalogs.Param, Any], str | None] = _no_fix
+    unit_hint: Callable[[Param], str | None] = _no_hint
+    fix_it: Callable[[Param, Any], str | None] = _no_fix
     # perfcfg's own keys inside the section (not daemon parameters): key → (checker, hint)
     own_keys: Mapping[str, tuple[Callable[[Any], Any], str]] = field(default_factory=dict)
     # the value an own key has when the preset leaves it out
@@ -105,7 +108,8 @@ class Service:
     rules: tuple[Rule, ...] = ()
     # JSON Schema of perfcfg's own keys in the section: (draft-07 converter) → {key: schema};
     # called only by `perfcfg schema`, so it may import pydantic
-    own_schema: Callable[[Callable[[dict], dict]], dict[str, Any]] | None = None
+    own_schema: Callable[[Callable[[dict[str, Any]], dict[str, Any]]],
+                         dict[str, Any]] | None = None
     # where the daemon reads its files for the target version and layout (Debian's package
     # by default; the Plan's own paths, such as hba_file, where it has them), and who owns
     # them: the manifest's defaults, which perfcfg.yaml's deploy.files overrides per file
@@ -125,7 +129,7 @@ class Service:
     # Parameters a version removed → what does their job now (the error names it)
     replaced: Mapping[str, str] = field(default_factory=dict)
     # The catalog narrowed to the build the targets state (values a build without lz4 lacks).
-    build: Callable[[catalogs.Catalog, Targets], catalogs.Catalog] | None = None
+    build: Callable[[Catalog, Targets], Catalog] | None = None
     # Where its files, findings and tuning come among the services' (registry order): the
     # built-in ones are 10 (postgres) to 40 (supervisor); a service a package adds comes after.
     order: int = 100
@@ -164,7 +168,7 @@ class Service:
     # Where its catalogs are when not among perfcfg's (a package's own folder), and how
     # scripts/gen_catalogs.py reads them off its daemon: (versions no catalog has yet) → file
     # name → job (services/catalog_reading.py).
-    catalogs: Any = None
+    catalogs: Traversable | None = None
     catalog_jobs: Callable[[tuple[str, ...]], dict[str, Job]] | None = None
     # ``perfcfg tune <name>``: the stand-alone calculator for its daemon (None: none).
     calculator: Calculator | None = None
@@ -185,7 +189,7 @@ class Service:
         """How people write the daemon the targets name (Valkey for a Valkey target)."""
         return self.daemon_of(targets).capitalize() if self.flavour is not None else self.title
 
-    def catalog(self, targets: Targets) -> catalogs.Catalog | None:
+    def catalog(self, targets: Targets) -> Catalog | None:
         daemon = self.daemon_of(targets)
         if daemon in self.releases and targets_version(self, targets) not in self.releases[daemon]:
             return None
@@ -206,6 +210,6 @@ class Service:
                 list(self.releases.get(d, ())) or catalogs.versions(d) for d in daemons}
 
     def param(self, targets: Targets, name: str, section: str | None = None
-              ) -> catalogs.Param | None:
+              ) -> Param | None:
         cat = self.catalog(targets)
         return cat.get(name, section if section is not None else self.section) if cat else None

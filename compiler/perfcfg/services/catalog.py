@@ -21,9 +21,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from perfcfg.core.units import UnitError
+
+if TYPE_CHECKING:
+    from importlib.abc import Traversable
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 BOOL_WORDS = {"on": True, "off": False, "true": True, "false": False, "yes": True,
@@ -80,11 +83,12 @@ class Catalog:
         return [p.name for p in self.params.values() if p.section == section]
 
 
-# Folders searched after the packaged catalogs (a test's own catalogs, for one).
-EXTRA_DIRS: list[Any] = []   # Paths or importlib.resources Traversables
+# Folders searched after the packaged catalogs (a test's own catalogs, for one): Paths, or a
+# package's folder from importlib.resources.
+EXTRA_DIRS: list[Traversable] = []
 
 
-def _files() -> list[Any]:
+def _files() -> list[Traversable]:
     packaged = resources.files("perfcfg.schemas.catalogs")
     return [packaged, *EXTRA_DIRS]
 
@@ -188,11 +192,11 @@ def as_enum(param: Param, value: Any) -> str:
 
 
 def as_int(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, str) and re.fullmatch(r"-?(0|[1-9][0-9]*)", value.strip()):
-            return int(value)
-        raise UnitError(f"expected an integer, got {value!r}")
-    return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"-?(0|[1-9][0-9]*)", value.strip()):
+        return int(value)
+    raise UnitError(f"expected an integer, got {value!r}")
 
 
 def as_real(value: Any) -> float:

@@ -86,7 +86,7 @@ class PgBouncer(procs.Handle):
         self.account = procs.service_account(programs.ACCOUNT)
         self.dir = ""
         self.port = 0
-        self.proc: subprocess.Popen | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
 
     @property
     def conf(self) -> str:

@@ -97,7 +97,9 @@ def userlist_line(user: str, secret: str) -> str:
         raise EncodeError("pgbouncer limits user names to 127 bytes")
     if len(secret.encode()) >= 2048:
         raise EncodeError("pgbouncer limits secrets to 2047 bytes")
-    q = lambda s: '"' + s.replace('"', '""') + '"'  # noqa: E731
+
+    def q(text: str) -> str:
+        return '"' + text.replace('"', '""') + '"'
     return f"{q(user)} {q(secret)}"
 
 

@@ -133,7 +133,7 @@ class PostgresServer(procs.Handle):
         self.account = procs.service_account(programs.ACCOUNT)
         self.dir = ""
         self.port = 0
-        self.proc: subprocess.Popen | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
     def _launch(self) -> None:
@@ -202,7 +202,7 @@ class PostgresServer(procs.Handle):
         return psycopg.connect(host=self.dir, port=self.port, user=SUPERUSER, dbname=dbname,
                                autocommit=True, **kwargs)
 
-    def query(self, sql: str, params: Any = None) -> list[tuple]:
+    def query(self, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
         with self.connect() as conn:
             cur = conn.execute(sql, params)
             return list(cur.fetchall()) if cur.description is not None else []
@@ -214,7 +214,7 @@ class PostgresServer(procs.Handle):
 
     def file_errors(self) -> list[tuple[str, int, str, str]]:
         """``pg_file_settings`` rows with an error: (file, line, name, error)."""
-        return [tuple(r) for r in self.query(  # type: ignore[misc]
+        return [(file, line, name, error) for file, line, name, error in self.query(
             "SELECT sourcefile, sourceline, name, error FROM pg_file_settings "
             "WHERE error IS NOT NULL ORDER BY seqno")]
 

@@ -21,7 +21,7 @@ def postgresql_conf(ctx: RenderContext, service: Service) -> bytes:
 
 
 def pg_hba_conf(ctx: RenderContext, service: Service) -> bytes:
-    rows = []
+    rows: list[tuple[list[str], str]] = []
     for rule in ctx.plan.parts[service.name].hba:
         try:
             name = hba_name if rule.literal else hba_token
@@ -32,23 +32,25 @@ def pg_hba_conf(ctx: RenderContext, service: Service) -> bytes:
         except EncodeError as exc:
             ctx.fail("clients", exc)
             continue
-        rows.append({"fields": fields, "comment": comment_text(rule.comment)})
+        rows.append((fields, comment_text(rule.comment)))
     return ctx.template("pg_hba.conf", rules=_columns(rows))
 
 
-def _columns(rows: list[dict]) -> list[dict]:
-    """Align pg_hba.conf columns for reading; widths depend only on the content."""
+def _columns(rows: list[tuple[list[str], str]]) -> list[dict[str, str]]:
+    """Align pg_hba.conf columns for reading; widths depend only on the content.
+    ``rows``: (fields, comment) → the template's rules, {"text", "comment"}."""
     widths: list[int] = []
-    for row in rows:
-        for i, f in enumerate(row["fields"][:-1]):
+    for row, _ in rows:
+        for i, f in enumerate(row[:-1]):
             widths[i:i + 1] = [max(widths[i] if i < len(widths) else 0, len(f))]
-    for row in rows:
-        fields = row["fields"]
+    out = []
+    for fields, comment in rows:
         if fields[0] == "local":  # local lines have no address column
             fields = fields[:3] + [""] + fields[3:]
-        row["text"] = "  ".join(f.ljust(widths[i]) if i < len(fields) - 1 and i < len(widths)
-                                else f for i, f in enumerate(fields)).rstrip()
-    return rows
+        out.append({"comment": comment, "text": "  ".join(
+            f.ljust(widths[i]) if i < len(fields) - 1 and i < len(widths) else f
+            for i, f in enumerate(fields)).rstrip()})
+    return out
 
 
 # Debian's pg_hba.conf is 0640: it names every role and address allowed in.

@@ -69,7 +69,7 @@ class RedisServer(procs.Handle):
         self.timeout = timeout
         self.dir = ""
         self.port = 0
-        self.proc: subprocess.Popen | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
 
     @property
     def log(self) -> str:

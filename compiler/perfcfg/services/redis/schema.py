@@ -8,7 +8,7 @@ from typing import Any
 from perfcfg.services.redis.values import ROLES
 
 
-def own_schema(draft7: Callable[[dict], dict]) -> dict[str, Any]:
+def own_schema(draft7: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
     from perfcfg.model import spec as modeldef  # pydantic: only `perfcfg schema` pays for it
 
     ruser = draft7(modeldef.RedisUser.model_json_schema())

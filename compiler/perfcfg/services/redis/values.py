@@ -61,9 +61,9 @@ coerce = ranged(_canonical)
 
 def role(value: Any) -> str:
     """``redis.role``: perfcfg's own key — cache (evict keys) or store (keep them)."""
-    if value not in ROLES:
-        raise UnitError(f"expected one of {', '.join(ROLES)}, got {value!r}")
-    return value
+    if isinstance(value, str) and value in ROLES:
+        return value
+    raise UnitError(f"expected one of {', '.join(ROLES)}, got {value!r}")
 
 
 def unit_hint(param: Param) -> str | None:

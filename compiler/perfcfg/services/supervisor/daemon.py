@@ -57,7 +57,7 @@ class Supervisord(procs.Handle):
         self.conf_text = conf_text
         self.timeout = timeout
         self.dir = ""
-        self.proc: subprocess.Popen | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
         self._auth = _credentials(conf_text)
 
     @property
@@ -150,7 +150,7 @@ class Supervisord(procs.Handle):
                    and autostart.get(f"{p['group']}:{p['name']}")]
         return None if waiting else True
 
-    def _program_tail(self, p: dict) -> str:
+    def _program_tail(self, p: dict[str, Any]) -> str:
         logs = [p.get("stderr_logfile") or "", p.get("stdout_logfile") or "", self.log]
         return procs.tail(*[x for x in logs if x])
 

@@ -83,7 +83,7 @@ def recording(host_independent: bool) -> Iterator[dict[tuple[str, str], KeyRead]
         setattr(obj, name, new)
 
     orig_saneget = so.UnhosedConfigParser.saneget
-    marker = so._marker  # type: ignore[attr-defined]
+    marker = so._marker
 
     def saneget(self: Any, section: str, option: str, default: Any = marker, *a: Any,
                 **kw: Any) -> Any:
