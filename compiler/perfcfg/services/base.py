@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from perfcfg.core.config import Config
     from perfcfg.core.plan import Plan, Setting
     from perfcfg.model import Targets
+    from perfcfg.model.base import Record
     from perfcfg.services.actions import Action
     from perfcfg.services.output import Output, Placement
     from perfcfg.services.rules import Rule
@@ -88,7 +89,7 @@ class Service:
     # the value an own key has when the preset leaves it out
     own_defaults: Mapping[str, Any] = field(default_factory=dict)
     # keys holding lists of perfcfg records (e.g. Redis ACL users): key → record class
-    record_keys: Mapping[str, Any] = field(default_factory=dict)
+    record_keys: Mapping[str, type[Record]] = field(default_factory=dict)
     # nested catalog sections a preset may write as maps (supervisor's [inet_http_server])
     subsections: tuple[str, ...] = ()
     # setting-path sections perfcfg tunes that are not the main section's parameters

@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from perfcfg.services import registry
 from perfcfg.services.actions import Action, worst
@@ -53,11 +53,12 @@ def _fixed(outputs: list[Output], old: Mapping[str, bytes | None], new: Mapping[
     return out
 
 
-def as_json(found: Mapping[str, Action]) -> dict[str, dict]:
+def as_json(found: Mapping[str, Action]) -> dict[str, dict[str, str | list[str]]]:
     return {name: action.as_json() for name, action in found.items()}
 
 
-def from_json(found: Mapping[str, dict]) -> dict[str, Action]:
+def from_json(found: Mapping[str, Mapping[str, Any]]) -> dict[str, Action]:
+    """The actions :func:`as_json` wrote, read back from JSON."""
     return {name: Action(a["action"], tuple(a["because"]), a.get("how", ""),
                          tuple(a.get("run", ()))) for name, a in found.items()}
 

@@ -20,8 +20,9 @@ Plain scalars are resolved with a small, documented rule set: ``null``/``~``/emp
 
 from __future__ import annotations
 
+import os
 import re
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -70,7 +71,7 @@ def resolve_plain(raw: str) -> Any:
     return raw
 
 
-def load_file(path, display: str) -> tuple[Node | None, list[Diagnostic]]:
+def load_file(path: str | os.PathLike[str], display: str) -> tuple[Node | None, list[Diagnostic]]:
     """Load one YAML file; ``display`` is the name used in spans (relative to the project)."""
     try:
         with open(path, "rb") as f:
@@ -140,7 +141,7 @@ def load_text(text: str, display: str) -> tuple[Node | None, list[Diagnostic]]:
     return tree, builder.diagnostics
 
 
-def _too_deep(events: list) -> Any:
+def _too_deep(events: list[yaml.Event]) -> yaml.Event | None:
     """The first event nested deeper than MAX_DEPTH (the tree builder recurses per level)."""
     depth = 0
     for event in events:
@@ -180,7 +181,7 @@ def _syntax_error(exc: yaml.MarkedYAMLError, text: str, display: str) -> Diagnos
                       related=related)
 
 
-def _events(text: str) -> list:
+def _events(text: str) -> list[yaml.Event]:
     """The event list, from libyaml when present (its messages are the ones documented in
     docs/diagnostics.md), else from the pure-Python parser."""
     return list(yaml.parse(text, Loader=_CLoader or yaml.SafeLoader))
@@ -196,7 +197,7 @@ def _tab_indent(text: str, display: str) -> Diagnostic | None:
     return None
 
 
-def _span(display: str, event) -> Span:
+def _span(display: str, event: yaml.Event) -> Span:
     start, end = event.start_mark, event.end_mark
     return Span(display, start.line + 1, start.column + 1, end.line + 1, end.column + 1)
 
@@ -204,7 +205,7 @@ def _span(display: str, event) -> Span:
 class _Builder:
     """Turns a flat event list into a located tree, checking as it goes."""
 
-    def __init__(self, display: str):
+    def __init__(self, display: str) -> None:
         self.display = display
         self.diagnostics: list[Diagnostic] = []
         self.anchors: dict[str, tuple[Node, int]] = {}
@@ -215,7 +216,7 @@ class _Builder:
     def error(self, code: str, message: str, span: Span, hint: str | None = None) -> None:
         self.diagnostics.append(Diagnostic(code, "error", message, span, hint=hint))
 
-    def build(self, events: list) -> Node | None:
+    def build(self, events: list[yaml.Event]) -> Node | None:
         docs = [i for i, e in enumerate(events) if isinstance(e, yaml.DocumentStartEvent)]
         if len(docs) > 1:
             self.error("PCF109", "more than one YAML document in this file",
@@ -230,16 +231,18 @@ class _Builder:
         node, _ = self.node()
         return None if self.bomb else node
 
-    def next(self):
+    def next(self) -> yaml.Event:
         event = self.events[self.pos]
         self.pos += 1
         return event
 
     def node(self) -> tuple[Node, int]:
         """The next node and the number of nodes it expands to."""
-        event = self.next()
-        if isinstance(event, yaml.AliasEvent):
-            return self.alias(event)
+        next_event = self.next()
+        if isinstance(next_event, yaml.AliasEvent):
+            return self.alias(next_event)
+        # where a node starts, the parser puts an alias, a scalar or a collection's start
+        event = cast("yaml.ScalarEvent | yaml.CollectionStartEvent", next_event)
         node: Node
         if isinstance(event, yaml.ScalarEvent):
             node, size = self.scalar(event), 1
@@ -252,7 +255,7 @@ class _Builder:
             self.anchors[event.anchor] = (node, size)
         return node, size
 
-    def alias(self, event) -> tuple[Node, int]:
+    def alias(self, event: yaml.AliasEvent) -> tuple[Node, int]:
         if event.anchor not in self.anchors:
             self.error("PCF102", f"YAML syntax error: alias *{event.anchor} names no anchor "
                        "defined above it", _span(self.display, event),
@@ -267,7 +270,7 @@ class _Builder:
                        hint="this looks like an alias bomb; write the values out or use extends")
         return node, size
 
-    def check_tag(self, event) -> None:
+    def check_tag(self, event: yaml.ScalarEvent | yaml.CollectionStartEvent) -> None:
         tag = event.tag
         if tag is None or tag in ("!", UNSET_TAG):
             return
@@ -278,7 +281,7 @@ class _Builder:
                    _span(self.display, event),
                    hint=f"perfcfg reads plain YAML; the only tag it knows is {UNSET_TAG}")
 
-    def scalar(self, event) -> Scalar:
+    def scalar(self, event: yaml.ScalarEvent) -> Scalar:
         span = _span(self.display, event)
         quoted = event.style in ("'", '"', "|", ">")
         raw = event.value
@@ -296,7 +299,7 @@ class _Builder:
                        hint="write it as a decimal number, or quote it to mean a string")
         return Scalar(span, resolve_plain(raw), raw, False)
 
-    def sequence(self, start) -> tuple[Sequence, int]:
+    def sequence(self, start: yaml.CollectionStartEvent) -> tuple[Sequence, int]:
         seq, size = Sequence(_span(self.display, start)), 1
         while not isinstance(self.events[self.pos], yaml.SequenceEndEvent):
             item, n = self.node()
@@ -305,7 +308,7 @@ class _Builder:
         self.next()
         return seq, size
 
-    def mapping(self, start) -> tuple[Mapping, int]:
+    def mapping(self, start: yaml.CollectionStartEvent) -> tuple[Mapping, int]:
         mapping, size = Mapping(_span(self.display, start)), 1
         while not isinstance(self.events[self.pos], yaml.MappingEndEvent):
             key_event = self.events[self.pos]

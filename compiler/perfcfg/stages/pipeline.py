@@ -17,7 +17,7 @@ from perfcfg.core.config import Config
 from perfcfg.core.diagnostics import Diagnostic, finalize, has_errors
 from perfcfg.core.nodes import path_str
 from perfcfg.core.plan import Plan
-from perfcfg.core.spans import Span
+from perfcfg.core.spans import Origin, Span
 from perfcfg.stages import project as projects
 from perfcfg.stages.layers import (
     PROJECT_NAMER,
@@ -56,7 +56,7 @@ class Result:
     output_dir: Path | None = None
     preset_files: list[str] = field(default_factory=list)
     input_hash: str = ""
-    history: dict[str, tuple] = field(default_factory=dict)   # setting path → origins
+    history: dict[str, tuple[Origin, ...]] = field(default_factory=dict)   # path → origins
     # the checks that did not run, and why (an input they need is missing or unreadable)
     skipped: list[str] = field(default_factory=list)
     project_dir: Path = Path(".")

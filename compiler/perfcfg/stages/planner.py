@@ -9,7 +9,8 @@ the shape of this, never a daemon: every service says its own part.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import operator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -101,7 +102,7 @@ def make_plan(config: Config, history: History, secrets: Secrets
     return plan, diags, _checks(ctx, plan, config)
 
 
-def _range_keeper(config: Config):
+def _range_keeper(config: Config) -> Callable[[str, Any], tuple[Any, str]]:
     """``(path, value) → (value, note)``: a tuned value brought inside its parameter's range
     in the target's catalog (a rule fed by a huge host, 4096 CPUs, must still write what the
     daemon accepts: max_parallel_workers stops at 1024), with a note for the reason when it
@@ -125,15 +126,14 @@ def _range_keeper(config: Config):
         except UnitError:
             pass
         # The bounds in canonical form: a bare number is in the parameter's own unit.
-        for bound, past in ((param.max, lambda edge: value > edge),
-                            (param.min, lambda edge: value < edge)):
+        for bound, past in ((param.max, operator.gt), (param.min, operator.lt)):
             if bound is None:
                 continue
             try:
                 edge = service.coerce(param, int(bound) if float(bound).is_integer() else bound)
             except UnitError:
                 continue
-            if past(edge):
+            if past(value, edge):
                 from perfcfg.services.catalog import number
 
                 return edge, (f" (kept within the {service.title} limit {number(bound)}; the "

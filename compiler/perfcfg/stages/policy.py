@@ -20,6 +20,7 @@ from typing import Any
 from perfcfg.core.config import Config
 from perfcfg.core.diagnostics import Diagnostic, Related, Severity
 from perfcfg.core.plan import Plan
+from perfcfg.core.spans import Span
 from perfcfg.services import registry
 from perfcfg.services.rules import STRICT, Finding, Rule
 from perfcfg.stages.secrets import is_reference
@@ -126,7 +127,7 @@ def _waived(diag: Diagnostic, config: Config, waiver: tuple[int, object]) -> Dia
                                         config.spans.get(f"{path}.rule"), path)))
 
 
-def _span(config: Config, path: str):
+def _span(config: Config, path: str) -> Span | None:
     """The span of the setting, else of its nearest written parent (e.g. the ``redis:``
     section when ``redis.users`` is missing, or ``supervisor.inet_http_server``)."""
     parts = path.split(".")

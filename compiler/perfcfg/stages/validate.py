@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from pydantic_core import ValidationError
 
@@ -20,13 +21,27 @@ from perfcfg.core import units
 from perfcfg.core.codes import WAIVABLE
 from perfcfg.core.config import AUTO, Config
 from perfcfg.core.diagnostics import Diagnostic, Related
-from perfcfg.core.nodes import Mapping, Path, Scalar, Sequence, to_plain
+from perfcfg.core.nodes import Entry, Mapping, Node, Path, Scalar, Sequence, to_plain
 from perfcfg.core.spans import Span
 from perfcfg.core.units import UnitError
 from perfcfg.model.base import Record
 from perfcfg.services import catalog as catalogs
 from perfcfg.services import registry
 from perfcfg.services.base import Service, targets_version
+
+if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails
+
+
+class Named(Protocol):
+    """An item of a named list (a database, a user, a program…)."""
+
+    @property
+    def name(self) -> str: ...
+
+
+R = TypeVar("R", bound=Record)
+N = TypeVar("N", bound=Named)
 
 OWN_SECTIONS = ("databases", "users", "clients", "workload", "budget", "policy")
 SECTIONS = (*registry.names(), *OWN_SECTIONS)
@@ -55,7 +70,7 @@ def did_you_mean(name: str, candidates: list[str]) -> str | None:
 
 class Validator:
     def __init__(self, env: str, kind: str, targets: model.Targets,
-                 target_spans: dict[str, Span] | None = None):
+                 target_spans: dict[str, Span] | None = None) -> None:
         self.env, self.kind, self.targets = env, kind, targets
         self.target_spans = target_spans or {}   # "targets.postgres" → its span in perfcfg.yaml
         self.diagnostics: list[Diagnostic] = []
@@ -84,7 +99,10 @@ class Validator:
                 self.error("PCF201", f"unknown section {key!r}", entry.key_span, key,
                            did_you_mean(key, owners + list(SECTIONS)) or
                            f"sections are: {', '.join(SECTIONS)}")
-        section = lambda name: tree.entries[name].value if name in tree.entries else None  # noqa: E731
+
+        def section(name: str) -> Node | None:
+            return tree.entries[name].value if name in tree.entries else None
+
         services = {s.name: self.service(s, section(s.name)) for s in registry.SERVICES}
         # perfcfg's own keys inside daemon sections travel beside the parameters
         own = {s.name: {**s.own_defaults,
@@ -117,7 +135,7 @@ class Validator:
 
     # -- daemon sections -----------------------------------------------------------------
 
-    def service(self, service: Service, node: Any) -> dict[str, Any]:
+    def service(self, service: Service, node: Node | None) -> dict[str, Any]:
         name = service.name
         if node is None:
             return {}
@@ -160,7 +178,7 @@ class Validator:
         return out
 
     def first_spelling(self, seen: dict[str, tuple[str, Span]], service: Service, name: str,
-                       entry: Any, path: str) -> bool:
+                       entry: Entry, path: str) -> bool:
         """One parameter, one key: a second spelling of it (``Work_Mem`` next to ``work_mem``
         for PostgreSQL, or Redis's old ``slave``/``ziplist`` names) would silently replace the
         first, or write two lines of which the daemon keeps the last."""
@@ -196,8 +214,8 @@ class Validator:
                     out[param.name] = canonical
         return out
 
-    def param(self, service: Service, cat: catalogs.Catalog, key: str, entry: Any, path: str,
-              section: str | None, extra: Any = ()) -> catalogs.Param | None:
+    def param(self, service: Service, cat: catalogs.Catalog, key: str, entry: Entry, path: str,
+              section: str | None, extra: Iterable[str] = ()) -> catalogs.Param | None:
         self.spans[path] = entry.value.span
         if key in service.managed:
             self.error("PCF206", f"{path} is managed by perfcfg", entry.key_span, path,
@@ -211,7 +229,7 @@ class Validator:
                        f"see the {cat.daemon} {cat.version} documentation for valid names")
         return param
 
-    def other_version(self, service: Service, cat: catalogs.Catalog, key: str, entry: Any,
+    def other_version(self, service: Service, cat: catalogs.Catalog, key: str, entry: Entry,
                       path: str, section: str | None) -> bool:
         """A parameter of another version of the daemon: say which version removed it (and
         what replaces it) or which adds it. False when no version has it."""
@@ -234,7 +252,7 @@ class Validator:
         return True
 
     def coerce(self, service: Service, cat: catalogs.Catalog, param: catalogs.Param,
-               node: Any, path: str) -> Any:
+               node: Node, path: str) -> Any:
         value = self.scalar(node, path, allow_list=param.type == "list")
         if value is None:
             return None
@@ -268,7 +286,7 @@ class Validator:
                 "PCF213", "warning", f"{path} = {value} is silently lowered to {limit[0]} by "
                 f"{service.daemon_of(self.targets)}: {limit[1]}", span, path, f"write {limit[0]} or less"))
 
-    def scalar(self, node, path, allow_list: bool = False) -> Any:
+    def scalar(self, node: Node, path: str, allow_list: bool = False) -> Any:
         if isinstance(node, Scalar):
             if node.value is None:
                 self.error("PCF203", f"{path} has no value", node.span, path,
@@ -283,7 +301,7 @@ class Validator:
 
     # -- perfcfg structures --------------------------------------------------------------
 
-    def unique(self, name: str, items: list) -> list:
+    def unique(self, name: str, items: list[N]) -> list[N]:
         """Items of a named list with distinct names (``--set …name=`` can rename one onto
         another: the daemon would merge the two or drop one)."""
         seen: set[str] = set()
@@ -296,7 +314,8 @@ class Validator:
             seen.add(item.name)
         return items
 
-    def workload(self, workload: Any, databases: list) -> Any:
+    def workload(self, workload: model.Workload, databases: list[model.Database]
+                 ) -> model.Workload:
         """Programs: unique names, a database that exists, and pass-through options (a
         program's map for the service that runs it) that are options of the service's program
         section with valid values, and not ones perfcfg writes itself."""
@@ -326,7 +345,7 @@ class Validator:
                    did_you_mean(name, names) or
                    "declare it under databases:, or use a declared name")
 
-    def program_options(self, service: Service, cat: catalogs.Catalog, prog: Any
+    def program_options(self, service: Service, cat: catalogs.Catalog, prog: model.Program
                         ) -> dict[str, Any]:
         base = f"workload.programs.{prog.name}"
         section = service.program_section
@@ -361,14 +380,14 @@ class Validator:
                            path, _hint(service, cat, param, value))
         return out
 
-    def models(self, name: str, node: Any, cls: type[Record]) -> list:
+    def models(self, name: str, node: Node | None, cls: type[R]) -> list[R]:
         if node is None:
             return []
         if not isinstance(node, Sequence):
             self.error("PCF202", f"{name} must be a list of items with a name", node.span, name,
                        f"write each item as '- name: …' under {name}:")
             return []
-        out = []
+        out: list[R] = []
         names = [n for n in (_node_name(item) for item in node.items) if n]
         for i, item in enumerate(node.items):
             obj = self.validate_model(cls, item, (name,), i, names)
@@ -378,13 +397,13 @@ class Validator:
                 self.broken.add(f"{name}.{_node_name(item)}")
         return out
 
-    def one(self, name: str, node: Any, cls: type[Record]):
+    def one(self, name: str, node: Node | None, cls: type[R]) -> R | None:
         if node is None:
             return None
         return self.validate_model(cls, node, (name,), None)
 
-    def validate_model(self, cls, node, prefix: Path, index: int | None,
-                       siblings: list[str] | None = None):
+    def validate_model(self, cls: type[R], node: Node, prefix: Path, index: int | None,
+                       siblings: list[str] | None = None) -> R | None:
         keys: dict[Path, Span] = {}
         plain, spans = to_plain(node, keys=keys)
         label = _item_label(plain, index)
@@ -402,7 +421,8 @@ class Validator:
         # hide every later check of the other values.
         return self.without_invalid(cls, plain, errors, base)
 
-    def without_invalid(self, cls, plain: Any, errors: list, base: Path):
+    def without_invalid(self, cls: type[R], plain: Any, errors: list[ErrorDetails], base: Path
+                        ) -> R | None:
         """``cls`` built from ``plain`` less the values ``errors`` refuse: a refused value
         leaves its default; an item of a list or of a mapping of records that cannot do
         without it (its ``name``, a program's ``command``) is left out, and its path goes to
@@ -422,9 +442,10 @@ class Validator:
                 errors = exc.errors()
         return None
 
-    def report_model_errors(self, cls, node, plain: Any, spans: dict, keys: dict, base: Path,
+    def report_model_errors(self, cls: type[Record], node: Node, plain: Any,
+                            spans: dict[Path, Span], keys: dict[Path, Span], base: Path,
                             label: str | None, siblings: list[str] | None,
-                            errors: list) -> None:
+                            errors: list[ErrorDetails]) -> None:
         for err in errors:
             loc = tuple(err["loc"])
             sub = _named(plain, loc)
@@ -448,7 +469,7 @@ class Validator:
                            f"{_shown(_msg(err), path, err.get('input'))}", span, path,
                            _model_hint(err))
 
-    def policy(self, node: Any) -> model.Policy:
+    def policy(self, node: Node | None) -> model.Policy:
         policy = self.one("policy", node, model.Policy) if node is not None else None
         if policy is None:
             return model.Policy()
@@ -533,7 +554,7 @@ PATTERN_HINTS = {
 }
 
 
-def _model_hint(err: Any) -> str:
+def _model_hint(err: ErrorDetails) -> str:
     kind, ctx = err["type"], err.get("ctx") or {}
     given = err.get("input")
     target = _target_hint(err["loc"], given)
@@ -577,7 +598,7 @@ _FIELD_HINTS = {
 }
 
 
-def _target_hint(loc: tuple, given: Any) -> str | None:
+def _target_hint(loc: Path, given: Any) -> str | None:
     """``targets.<daemon>``: how its versions are written, and the ones perfcfg has (a
     release such as ``1.24.1`` or ``17.6`` names the major or major.minor its catalog is)."""
     parts = [p for p in loc if isinstance(p, str)]
@@ -605,18 +626,18 @@ def _target_hint(loc: tuple, given: Any) -> str | None:
     return None
 
 
-def _msg(err: Any) -> str:
+def _msg(err: ErrorDetails) -> str:
     msg = err["msg"]
     return msg[len("Value error, "):] if msg.startswith("Value error, ") else msg
 
 
-def _node_name(node: Any) -> str | None:
+def _node_name(node: Node) -> str | None:
     entry = node.entries.get("name") if isinstance(node, Mapping) else None
     value = entry.value.value if entry is not None and isinstance(entry.value, Scalar) else None
     return value if isinstance(value, str) else None
 
 
-def _misspelt_item(plain: Any, loc: tuple, label: str | None,
+def _misspelt_item(plain: Any, loc: Path, label: str | None,
                    siblings: list[str] | None) -> str:
     """An item of a named list that lacks a required key and whose name is close to another
     item's is most often an overlay meant for that item with its name misspelt (``matchr``
@@ -651,14 +672,13 @@ def _alias(service: Service, name: str) -> str:
 def _item_label(plain: Any, index: int | None) -> str | None:
     if index is None:
         return None
-    if isinstance(plain, dict) and isinstance(plain.get("name"), str):
-        return plain["name"]
-    return f"[{index}]"
+    name = plain.get("name") if isinstance(plain, dict) else None
+    return name if isinstance(name, str) else f"[{index}]"
 
 
-def _named(plain: Any, loc: tuple) -> Path:
+def _named(plain: Any, loc: Path) -> Path:
     """Replace list indices with item names where the items have one."""
-    out: list = []
+    out: list[str | int] = []
     cur = plain
     for part in loc:
         if isinstance(part, int) and isinstance(cur, list) and part < len(cur):
@@ -680,42 +700,43 @@ def _dotted(path: Path) -> str:
     return out
 
 
-def _longest(spans: dict, loc: tuple) -> tuple:
+def _longest(spans: dict[Path, Span], loc: Path) -> Path:
     while loc and loc not in spans:
         loc = loc[:-1]
     return loc
 
 
-def _present(plain: Any, loc: tuple, missing: bool) -> tuple:
+def _present(plain: Any, loc: Path, missing: bool) -> Path:
     """What to leave out for one refused value at ``loc``: the value itself, the longest part
     of ``loc`` that exists (pydantic adds the union member it tried, ``pool_size.int``); for a
     missing value, the item that lacks it."""
     if missing:
         loc = loc[:-1]
-    out: tuple = ()
+    out: Path = ()
     cur = plain
     for part in loc:
-        if not ((isinstance(cur, dict) and part in cur) or
-                (isinstance(cur, list) and isinstance(part, int) and part < len(cur))):
+        inside = (isinstance(cur, dict) and part in cur) or \
+            (isinstance(cur, list) and isinstance(part, int) and part < len(cur))
+        if not inside:
             break
         cur = cur[part]
         out += (part,)
     return out
 
 
-def _deletion_order(loc: tuple) -> tuple:
+def _deletion_order(loc: Path) -> tuple[tuple[int, int | str], ...]:
     """Deeper values and later list items first, so that a deletion keeps the others' places."""
     return tuple((0, p) if isinstance(p, int) else (1, str(p)) for p in loc)
 
 
-def _delete(plain: Any, loc: tuple) -> None:
+def _delete(plain: Any, loc: Path) -> None:
     parent = plain
     for part in loc[:-1]:
         parent = parent[part]
     del parent[loc[-1]]
 
 
-def _fields_keyed(cls: type[Record], loc: tuple) -> bool:
+def _fields_keyed(cls: type[Record], loc: Path) -> bool:
     """Whether ``loc`` is a mapping of records by name (perfcfg.yaml's ``environments``)."""
     current: type[Record] | None = cls
     for part in loc:
@@ -729,7 +750,7 @@ def _fields_keyed(cls: type[Record], loc: tuple) -> bool:
     return False
 
 
-def _fields(cls: type[Record], plain: Any, loc: tuple) -> list[str]:
+def _fields(cls: type[Record], plain: Any, loc: Path) -> list[str]:
     """Field names of the (nested) model at ``loc`` for did-you-mean."""
     current: type[Record] | None = cls
     free_key = False   # the next part is a key of a mapping of records (an environment name)
