@@ -36,7 +36,7 @@ def entry(type_: str, *, default: Any = None, unit: str | None = None, min_: Any
             "default": default, "context": context, "section": section}
 
 
-def catalog(daemon: str, version: str, source: str, params: dict[str, dict],
+def catalog(daemon: str, version: str, source: str, params: dict[str, dict[str, Any]],
             build: dict[str, Any]) -> dict[str, Any]:
     return {"daemon": daemon, "version": version, "source": source, "parameters": params,
             "build": build}

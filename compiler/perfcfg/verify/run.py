@@ -139,7 +139,10 @@ def table(rows: list[Row]) -> str:
     """The mismatches as an aligned ``daemon | setting | intended | effective`` table."""
     cells = [COLUMNS] + [(r.daemon, r.setting, r.intended, r.effective) for r in rows]
     widths = [max(len(c[i]) for c in cells) for i in range(len(COLUMNS))]
-    line = lambda c: " | ".join(v.ljust(w) for v, w in zip(c, widths, strict=True)).rstrip()  # noqa: E731
+
+    def line(c: tuple[str, ...]) -> str:
+        return " | ".join(v.ljust(w) for v, w in zip(c, widths, strict=True)).rstrip()
+
     rule = "-+-".join("-" * w for w in widths)
     return "\n".join([line(cells[0]), rule, *(line(c) for c in cells[1:])]) + "\n"
 

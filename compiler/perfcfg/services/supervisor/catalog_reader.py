@@ -77,7 +77,7 @@ def supervisor() -> dict[str, Any]:
 
     levels = sorted((n for n in vars(LevelsByDescription) if not n.startswith("_")),
                     key=lambda n: -getattr(LevelsByDescription, n))
-    params: dict[str, dict] = {}
+    params: dict[str, dict[str, Any]] = {}
     for (section, key), read in sorted(parsed.reads.items()):
         kind = section_kind(section)
         name = f"{kind}.{key}"
