@@ -9,12 +9,19 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from perfcfg.core.diagnostics import Diagnostic, finalize, has_errors
+
+if TYPE_CHECKING:
+    from perfcfg import model
+    from perfcfg.cli.reporters import Redact
+    from perfcfg.stages.pipeline import Request, Result
+    from perfcfg.stages.project import Project
+    from perfcfg.stages.write import Change
 
 OK, INVALID, USAGE, STALE = 0, 1, 2, 3
 
@@ -75,7 +82,7 @@ def report(io: Io, diagnostics: list[Diagnostic], fmt: str, sources: Mapping[str
 
 
 def moved_names(diagnostics: list[Diagnostic], sources: Mapping[str, str],
-                names: Any) -> dict[str, str]:
+                names: Callable[[str], str]) -> dict[str, str]:
     """Each project file a report names (by its span or in its text) → as ``names`` shows it."""
     from perfcfg.cli.reporters import in_project
 
@@ -87,7 +94,7 @@ def moved_names(diagnostics: list[Diagnostic], sources: Mapping[str, str],
             if in_project(f) and not f.startswith(("/", "../")) and names(f) != f}
 
 
-def _renamed_redactor(redact: Any, back: dict[str, str]) -> Any:
+def _renamed_redactor(redact: Redact, back: dict[str, str]) -> Redact:
     return lambda file, line: redact(back.get(file, file), line)
 
 
@@ -172,7 +179,7 @@ def _naming_environments(found: dict[str, list[Diagnostic]]) -> list[Diagnostic]
             for diag, envs in where.items()]
 
 
-def build(io: Io, req: Any, out: Path | None, check: bool, fmt: str,
+def build(io: Io, req: Request, out: Path | None, check: bool, fmt: str,
           against: Path | None = None, prune: bool = False) -> int:
     from perfcfg.stages import pipeline
     from perfcfg.stages.render import SECRET_FILES
@@ -243,7 +250,7 @@ def build(io: Io, req: Any, out: Path | None, check: bool, fmt: str,
     return OK
 
 
-def _say_replaced_edits(io: Io, out_dir: Path, result: Any) -> None:
+def _say_replaced_edits(io: Io, out_dir: Path, result: Result) -> None:
     """A build replaces a file edited by hand since the last build: say so, and where each
     edited value belongs, before the edit is gone."""
     from perfcfg.stages import write as artifacts
@@ -275,12 +282,14 @@ def previous_files(out_dir: Path) -> list[str]:
         return []
 
 
-def _actions(io: Io, old_dir: Path, result: Any) -> dict | None:
+def _actions(io: Io, old_dir: Path, result: Result
+             ) -> dict[str, dict[str, str | list[str]]] | None:
     """Per daemon: restart, reload or none, and why (JSON-ready); None when ``old_dir``
     cannot be read."""
     from perfcfg.stages import actions
     from perfcfg.stages import write as artifacts
 
+    assert result.config is not None   # a result with files has its config
     try:
         old = {c.name: c.old for c in artifacts.compare(old_dir, result.files)
                if c.status in ("changed", "unchanged")} if old_dir.exists() else {}
@@ -290,7 +299,7 @@ def _actions(io: Io, old_dir: Path, result: Any) -> dict | None:
     return actions.as_json(actions.actions(old, result.files, result.config.targets))
 
 
-def _say_actions(io: Io, env: str, found: dict, what: str) -> None:
+def _say_actions(io: Io, env: str, found: Mapping[str, Mapping[str, Any]], what: str) -> None:
     from perfcfg.stages import actions
 
     for line in actions.as_lines(env, actions.from_json(found)):
@@ -353,7 +362,7 @@ def check(io: Io, project: Path, envs: list[str], fmt: str) -> int:
     return STALE if any(changes for _, _, changes in stale) or orphans else OK
 
 
-def orphaned(project: Path, proj: Any) -> list[tuple[str, Path]]:
+def orphaned(project: Path, proj: Project) -> list[tuple[str, Path]]:
     """Output directories of environments perfcfg.yaml no longer has: a folder where an
     output pattern (``generated/{env}``) puts a build, holding a manifest.json of an
     environment that is not in the project."""
@@ -390,7 +399,7 @@ def write_files(io: Io, out_dir: Path, files: dict[str, bytes],
         return None
 
 
-def _stale(io: Io, out_dir: Path, files: dict[str, bytes]) -> list | None:
+def _stale(io: Io, out_dir: Path, files: dict[str, bytes]) -> list[Change] | None:
     """What differs in ``out_dir``; None (and one line) when it cannot be compared."""
     from perfcfg.stages import write as artifacts
 
@@ -401,17 +410,16 @@ def _stale(io: Io, out_dir: Path, files: dict[str, bytes]) -> list | None:
         return None
 
 
-def _stale_json(env: str, shown: str, changes: list) -> dict:
+def _stale_json(env: str, shown: str, changes: list[Change]) -> dict[str, object]:
     return {"env": env, "output": shown,
             "stale": [{"file": c.name, "status": c.status} for c in changes]}
 
 
-def _report_stale(io: Io, shown: str, changes: list, rebuild: str,
-                  previous: list[str] | None = None, result: Any = None) -> None:
+def _report_stale(io: Io, shown: str, changes: list[Change], rebuild: str,
+                  previous: list[str], result: Result) -> None:
     """The diff, one line per file, and the commands that fix it, runnable from here."""
     import shlex
 
-    previous = previous or []
     for change in changes:
         io.out.write(change.diff(Path(shown)))
     for change in changes:
@@ -421,8 +429,7 @@ def _report_stale(io: Io, shown: str, changes: list, rebuild: str,
     ours = [c for c in changes if c.status == "extra" and c.name in previous]
     extra = [c for c in changes if c.status == "extra" and c.name not in previous]
     manifest = read_manifest(Path(shown))
-    inputs_changed = result is not None and manifest.get("inputs_sha256") not in (
-        None, result.input_hash)
+    inputs_changed = manifest.get("inputs_sha256") not in (None, result.input_hash)
     for change in stale:
         if not edited_by_hand(change, manifest):
             continue
@@ -444,7 +451,7 @@ def _report_stale(io: Io, shown: str, changes: list, rebuild: str,
                      f"not write; move them elsewhere or delete them; run: rm -- {paths}\n")
 
 
-def inputs_in(out_dir: Path, result: Any) -> str | None:
+def inputs_in(out_dir: Path, result: Result) -> str | None:
     """The first input of the build (perfcfg.yaml, a preset, a host profile) in the folder
     ``out_dir``, as shown from here; None when it holds none."""
     from perfcfg.cli.reporters import in_project
@@ -465,7 +472,7 @@ def read_manifest(out_dir: Path) -> dict[str, Any]:
     return doc if isinstance(doc, dict) else {}
 
 
-def edited_by_hand(change: Any, manifest: Mapping[str, Any]) -> bool:
+def edited_by_hand(change: Change, manifest: Mapping[str, Any]) -> bool:
     """Whether the file on disk is not what the last build wrote: its SHA-256 differs from
     the one the manifest records (a file the presets made stale still has it)."""
     import hashlib
@@ -474,10 +481,10 @@ def edited_by_hand(change: Any, manifest: Mapping[str, Any]) -> bool:
         manifest.get("files"), dict) else None
     if change.old is None or not isinstance(entry, dict) or "sha256" not in entry:
         return False
-    return hashlib.sha256(change.old).hexdigest() != entry["sha256"]
+    return bool(hashlib.sha256(change.old).hexdigest() != entry["sha256"])
 
 
-def hand_edit_advice(change: Any, result: Any, shown: str) -> list[str]:
+def hand_edit_advice(change: Change, result: Result, shown: str) -> list[str]:
     """Per hand-edited line, where its value belongs: a value the preset writes is changed
     there; one perfcfg tunes or derives is put back by the next build (pinning it in a preset
     would turn its tuning off, so explain says what it follows); only a value perfcfg leaves
@@ -512,12 +519,12 @@ def hand_edit_advice(change: Any, result: Any, shown: str) -> list[str]:
     return out
 
 
-def _hand_edits(change: Any, result: Any) -> list[tuple[str, str]]:
+def _hand_edits(change: Change, result: Result | None) -> list[tuple[str, str]]:
     """``(setting path, value)`` for each ``name = value`` (or ``name value``) line the file
     on disk has and the build does not: a hand edit, and the preset key that would carry it."""
     from perfcfg.services import registry
 
-    if result is None or change.old is None or change.new is None:
+    if result is None or result.config is None or change.old is None or change.new is None:
         return []
     owner = next((s for s in registry.SERVICES for o in s.outputs
                   if change.name in (o.name, *o.also)), None)
@@ -569,7 +576,7 @@ def relative(path: Path) -> str:
         return str(path)
 
 
-def explain(io: Io, req: Any, path: str, fmt: str) -> int:
+def explain(io: Io, req: Request, path: str, fmt: str) -> int:
     from perfcfg.cli import explain as explainer
     from perfcfg.stages import pipeline
 
@@ -595,7 +602,7 @@ def explain(io: Io, req: Any, path: str, fmt: str) -> int:
     return OK
 
 
-def verify(io: Io, req: Any, fmt: str = "text", live: bool = False,
+def verify(io: Io, req: Request, fmt: str = "text", live: bool = False,
            targets: Mapping[str, str | None] | None = None) -> int:
     """Compile like build (writing nothing), boot the installed daemons, compare; 1 on any
     difference, on a daemon that refused its file, or when no daemon could be started.
@@ -680,7 +687,7 @@ def schema(io: Io, out: Path | None) -> int:
     return OK
 
 
-def host(io: Io, fmt: str, req: Any = None, root: str = "/") -> int:
+def host(io: Io, fmt: str, req: Request | None = None, root: str = "/") -> int:
     """Print this machine as a host profile; with ``req`` (an environment), also its kernel
     settings and fd limit against what that environment's plan needs (1 when one falls
     short). ``root``: the filesystem to read (tests give a fake /proc tree)."""
@@ -714,7 +721,7 @@ def host(io: Io, fmt: str, req: Any = None, root: str = "/") -> int:
     return INVALID if has_errors(found) else OK
 
 
-def detected_profile():
+def detected_profile() -> model.HostProfile:
     """This machine as a HostProfile (``build --detect``)."""
     from perfcfg import model
     from perfcfg.host import detect as hostdetect

@@ -7,7 +7,8 @@ Secret values are never shown.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from perfcfg.core.encoding import EncodeError
 from perfcfg.core.plan import Setting
@@ -17,10 +18,17 @@ from perfcfg.core.units import human
 from perfcfg.services import registry
 from perfcfg.stages.secrets import is_reference
 
+if TYPE_CHECKING:
+    from perfcfg.core.config import Config
+    from perfcfg.core.plan import Plan
+    from perfcfg.services.base import Service
+    from perfcfg.services.catalog import Param
+    from perfcfg.stages.pipeline import Result
+
 SECRET = "<secret>"
 
 
-def explain(result: Any, path: str) -> dict[str, Any] | None:
+def explain(result: Result, path: str) -> dict[str, Any] | None:
     found = _explain(result, path)
     if found is not None and is_secret_key(path):
         for step in found["chain"]:
@@ -30,8 +38,14 @@ def explain(result: Any, path: str) -> dict[str, Any] | None:
     return found
 
 
-def _explain(result: Any, path: str) -> dict[str, Any] | None:
-    plan, config = result.plan, result.config
+def _planned(result: Result) -> tuple[Plan, Config]:
+    if result.plan is None or result.config is None:
+        raise ValueError(f"{result.env} has no plan to explain: report its diagnostics")
+    return result.plan, result.config
+
+
+def _explain(result: Result, path: str) -> dict[str, Any] | None:
+    plan, config = _planned(result)
     setting = plan.settings.get(path) or plan.settings.get(_catalog_spelling(config, path))
     if setting is not None:
         return _setting(setting, config)
@@ -50,7 +64,7 @@ def _explain(result: Any, path: str) -> dict[str, Any] | None:
             "inputs": {}, "deviation": ""}
 
 
-def _catalog_spelling(config: Any, path: str) -> str:
+def _catalog_spelling(config: Config, path: str) -> str:
     """``postgres.timezone`` → ``postgres.TimeZone``: a daemon whose parameter names ignore
     case is asked in any case, and its settings are kept in its catalog's spelling."""
     name, _, key = path.partition(".")
@@ -61,10 +75,11 @@ def _catalog_spelling(config: Any, path: str) -> str:
     return f"{name}.{param.name}" if param is not None else path
 
 
-def paths(result: Any) -> list[str]:
+def paths(result: Result) -> list[str]:
     """Every setting path ``explain`` answers for in this environment: the plan's settings,
     each leaf of perfcfg's own sections, and every main parameter of the target catalogs."""
-    found = set(result.plan.settings) | set(_item_lines(result.plan))
+    plan, config = _planned(result)
+    found = set(plan.settings) | set(_item_lines(plan))
 
     def leaves(prefix: str, node: Any) -> None:
         if isinstance(node, dict) and node:
@@ -73,19 +88,19 @@ def paths(result: Any) -> list[str]:
         else:
             found.add(prefix)
 
-    leaves("", _tree(result.config))
-    found.update(f"targets.{daemon}" for daemon in _targets(result.config))
-    if result.config.host is not None:
-        found.update(f"host.{key}" for key in result.config.host.model_dump())
+    leaves("", _tree(config))
+    found.update(f"targets.{daemon}" for daemon in _targets(config))
+    if config.host is not None:
+        found.update(f"host.{key}" for key in config.host.model_dump())
     for service in registry.SERVICES:
-        cat = service.catalog(result.config.targets)
+        cat = service.catalog(config.targets)
         for param in cat.params.values() if cat else ():
             if param.section == service.section:
                 found.add(f"{service.name}.{param.name}")
     return sorted(found)
 
 
-def _planned_item(plan: Any, config: Any, path: str, value: Any,
+def _planned_item(plan: Plan, config: Config, path: str, value: Any,
                   chain: list[dict[str, Any]]) -> dict[str, Any] | None:
     """An item's key left to perfcfg (``databases.reports.pool_size: auto``, or unset): what
     the plan writes for that item, from the setting that writes it (its own line's value),
@@ -120,7 +135,7 @@ def _planned_item(plan: Any, config: Any, path: str, value: Any,
     return found
 
 
-def _items(plan: Any) -> dict[tuple[str, str], list[dict[str, Any]]]:
+def _items(plan: Plan) -> dict[tuple[str, str], list[dict[str, Any]]]:
     """(service, nested section) → the lines the service's part of the plan writes for the
     items of that section (pgbouncer's ``[databases]`` lines)."""
     out = {}
@@ -132,13 +147,13 @@ def _items(plan: Any) -> dict[tuple[str, str], list[dict[str, Any]]]:
     return out
 
 
-def _entry(plan: Any, section: str, name: str) -> dict[str, Any] | None:
+def _entry(plan: Plan, section: str, name: str) -> dict[str, Any] | None:
     """The plan's line for item ``name`` of ``section`` (a database's ``[databases]`` line)."""
     return next((e for (_, nested), entries in _items(plan).items() if nested == section
                  for e in entries if e["name"] == name), None)
 
 
-def _item_lines(plan: Any) -> dict[str, Any]:
+def _item_lines(plan: Plan) -> dict[str, Any]:
     """``<service>.<nested section>.<item>.<key>`` → the value written on that item's line,
     for every service that writes items of one of the plan's sections."""
     return {f"{service}.{section}.{entry['name']}.{key}": value
@@ -146,10 +161,10 @@ def _item_lines(plan: Any) -> dict[str, Any]:
             for entry in entries for key, value in entry.items() if key != "name"}
 
 
-def _item_line(result: Any, path: str) -> dict[str, Any] | None:
+def _item_line(result: Result, path: str) -> dict[str, Any] | None:
     """A value of an item's line that no setting holds (a pool size the preset declares on
     the database): the line's value, with the history of the preset key that gave it."""
-    lines = _item_lines(result.plan)
+    lines = _item_lines(_planned(result)[0])
     if path not in lines:
         return None
     section, name, key = path.split(".", 1)[1].split(".", 2)
@@ -161,11 +176,11 @@ def _item_line(result: Any, path: str) -> dict[str, Any] | None:
             "formula": "", "inputs": {}, "deviation": ""}
 
 
-def _targets(config: Any) -> dict[str, str]:
+def _targets(config: Config) -> dict[str, str]:
     return {k: v for k, v in config.targets.model_dump().items() if v is not None}
 
 
-def _input(config: Any, path: str) -> dict[str, Any] | None:
+def _input(config: Config, path: str) -> dict[str, Any] | None:
     """A target version (``targets.<daemon>``) or a host figure (``host.<key>``): inputs the
     cross-service checks name, with the line that states them."""
     head, _, key = path.partition(".")
@@ -187,7 +202,7 @@ def _input(config: Any, path: str) -> dict[str, Any] | None:
             "rule": "", "reason": reason, "formula": "", "inputs": {}, "deviation": ""}
 
 
-def _daemon_default(config: Any, path: str) -> dict[str, Any] | None:
+def _daemon_default(config: Config, path: str) -> dict[str, Any] | None:
     """A parameter perfcfg leaves alone: the daemon's own default, from its catalog."""
     name, _, key = path.partition(".")
     if name not in registry.names() or not key:
@@ -207,7 +222,7 @@ def _daemon_default(config: Any, path: str) -> dict[str, Any] | None:
             "inputs": {}, "deviation": ""}
 
 
-def _default_written(service: Any, param: Any) -> str | None:
+def _default_written(service: Service, param: Param) -> str | None:
     """The default as the daemon's file would write it (``5min``, not ``300``), if it can be."""
     if param.default in (None, "") or param.unit is None:
         return None
@@ -217,7 +232,7 @@ def _default_written(service: Any, param: Any) -> str | None:
         return None
 
 
-def _setting(setting: Setting, config: Any) -> dict[str, Any]:
+def _setting(setting: Setting, config: Config) -> dict[str, Any]:
     secret = setting.reason == "secret reference" or is_secret_key(setting.path)
     return {
         "path": setting.path,
@@ -233,7 +248,7 @@ def _setting(setting: Setting, config: Any) -> dict[str, Any]:
     }
 
 
-def _written(setting: Setting, config: Any) -> str | None:
+def _written(setting: Setting, config: Config) -> str | None:
     if setting.service not in registry.names():
         return None
     service = registry.by_name(setting.service)
@@ -263,11 +278,11 @@ def _origin(origin: Origin) -> dict[str, Any]:
     return out
 
 
-def _history(result: Any, path: str) -> list[Origin]:
+def _history(result: Result, path: str) -> list[Origin]:
     return list(result.history.get(path, ())) if result.history else []
 
 
-def _tree(config: Any) -> dict[str, Any]:
+def _tree(config: Config) -> dict[str, Any]:
     """perfcfg's own sections, with named lists keyed by name (the setting paths' shape)."""
     tree: dict[str, Any] = {
         "workload": config.workload.model_dump(),
@@ -281,7 +296,7 @@ def _tree(config: Any) -> dict[str, Any]:
         "policy": config.policy.model_dump(),
     }
     tree["workload"]["programs"] = {p["name"]: p for p in tree["workload"]["programs"]}
-    return _jsonable(tree)
+    return {key: _jsonable(value) for key, value in tree.items()}
 
 
 def _named(value: Any) -> Any:
@@ -294,7 +309,7 @@ def _named(value: Any) -> Any:
 _ABSENT = object()
 
 
-def _structural(config: Any, path: str) -> Any:
+def _structural(config: Config, path: str) -> Any:
     """The value at ``path`` in perfcfg's own sections (None is a value: "not set"), or
     ``_ABSENT``."""
     node: Any = _tree(config)
@@ -326,7 +341,7 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def as_text(found: dict[str, Any], place_of: Any = None) -> str:
+def as_text(found: dict[str, Any], place_of: Callable[[str], str] | None = None) -> str:
     """The answer for a person; ``place_of`` names a project file as seen from where perfcfg runs
     (the places of the chain; JSON keeps the project's names)."""
     # a directive written on several lines (Redis's save) is shown on one
@@ -357,12 +372,12 @@ def as_text(found: dict[str, Any], place_of: Any = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _place(origin: dict[str, Any], shown: Any = None) -> str:
+def _place(origin: dict[str, Any], shown: Callable[[str], str] | None = None) -> str:
     if "file" in origin:
         file = shown(origin["file"]) if shown is not None else origin["file"]
         where = f"{file}:{origin['line']}:{origin['column']}"
         return where + (" (removed with !unset)" if origin.get("detail") == "unset" else "")
-    return origin.get("detail") or origin["kind"]
+    return str(origin.get("detail") or origin["kind"])
 
 
 def _show(value: Any) -> str:

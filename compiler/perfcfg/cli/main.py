@@ -14,10 +14,18 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from perfcfg import __version__
 from perfcfg.cli import commands, reporters
+
+if TYPE_CHECKING:
+    # for the annotations only: the hook path imports neither typer nor the pipeline up front
+    import argparse
+
+    import typer
+
+    from perfcfg.stages.pipeline import Request
 
 BUG_REPORT = "this is a bug in perfcfg; please report it with the output of the same command " \
              "run with --debug"
@@ -90,7 +98,8 @@ SECRETS = Opt("secrets", ("--secrets",), "Resolve the password references, or us
               choices=("resolve", "placeholder"))
 
 
-def _request(o: dict[str, Any], io: commands.Io, *, detect: bool = False, render: bool = True):
+def _request(o: dict[str, Any], io: commands.Io, *, detect: bool = False, render: bool = True
+             ) -> Request:
     from perfcfg.stages import pipeline
 
     detected = commands.detected_profile() if detect else None
@@ -365,7 +374,10 @@ def _conflict(command: Command, values: dict[str, Any]) -> str | None:
     """The first pair of options given together that cannot be, or an option given without
     the one it needs: perfcfg would otherwise ignore one of them without a word."""
     opts = {o.dest: o for o in command.options}
-    flag = lambda dest: opts[dest].flags[0]  # noqa: E731
+
+    def flag(dest: str) -> str:
+        return opts[dest].flags[0]
+
     given = {d for d, o in opts.items() if _given(o, values.get(d))}
     for a, b, why in command.conflicts:
         if {a, b} <= given:
@@ -450,7 +462,7 @@ def complete(what: str, params: dict[str, Any], incomplete: str) -> list[str]:
 
 # --- the hook path: argparse --------------------------------------------------------------
 
-def _argparse(command: Command):
+def _argparse(command: Command) -> argparse.ArgumentParser:
     import argparse
 
     parser = argparse.ArgumentParser(
@@ -485,7 +497,7 @@ def _hook(command: Command, argv: list[str]) -> int:
 
 # --- everything else: the Typer app --------------------------------------------------------
 
-def _typer_app():
+def _typer_app() -> typer.Typer:
     import inspect
     from typing import Literal, Optional
 

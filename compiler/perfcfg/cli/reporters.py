@@ -252,7 +252,7 @@ def render_json(diagnostics: list[Diagnostic]) -> str:
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def _json_diagnostic(d: Diagnostic) -> dict:
+def _json_diagnostic(d: Diagnostic) -> dict[str, object]:
     span = d.span
     return {
         "code": d.code, "severity": d.severity, "message": d.message,
@@ -266,7 +266,7 @@ def _json_diagnostic(d: Diagnostic) -> dict:
     }
 
 
-def _json_related(r: Related) -> dict:
+def _json_related(r: Related) -> dict[str, object]:
     span = r.span
     return {"message": r.message, "path": r.path,
             "file": span.file if span else None,
@@ -389,15 +389,15 @@ def render_sarif(diagnostics: list[Diagnostic], base: str = "", root_uri: str | 
     return json.dumps(log, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def _sarif_rule(code: str) -> dict:
+def _sarif_rule(code: str) -> dict[str, object]:
     title = TITLES.get(code) or f"perfcfg {family(code)}"
     return {"id": code, "shortDescription": {"text": title}}
 
 
-def _sarif_result(d: Diagnostic, rule_index: int, base: str) -> dict:
+def _sarif_result(d: Diagnostic, rule_index: int, base: str) -> dict[str, object]:
     text = d.message + (f"\nhint: {d.hint}" if d.hint else "")
-    result: dict = {"ruleId": d.code, "ruleIndex": rule_index, "level": _SARIF_LEVEL[d.severity],
-                    "message": {"text": text}}
+    result: dict[str, object] = {"ruleId": d.code, "ruleIndex": rule_index,
+                                 "level": _SARIF_LEVEL[d.severity], "message": {"text": text}}
     location = _sarif_location(d.span, d.path, base)
     if location:
         result["locations"] = [location]
@@ -409,13 +409,13 @@ def _sarif_result(d: Diagnostic, rule_index: int, base: str) -> dict:
     return result
 
 
-def _sarif_related(index: int, r: Related, base: str) -> dict:
+def _sarif_related(index: int, r: Related, base: str) -> dict[str, object]:
     location = _sarif_location(r.span, r.path, base)
     return {"id": index, "message": {"text": r.message}, **location}
 
 
-def _sarif_location(span: Span | None, path: str | None, base: str) -> dict:
-    location: dict = {}
+def _sarif_location(span: Span | None, path: str | None, base: str) -> dict[str, object]:
+    location: dict[str, object] = {}
     if span is not None and span.file:
         artifact = {"uri": _uri(located(span.file, base))}
         if in_project(span.file):
@@ -427,7 +427,7 @@ def _sarif_location(span: Span | None, path: str | None, base: str) -> dict:
     return location
 
 
-def _sarif_region(span: Span) -> dict:
+def _sarif_region(span: Span) -> dict[str, int]:
     region = {"startLine": max(span.line, 1), "startColumn": max(span.column, 1)}
     if span.end_line >= span.line and span.end_line:
         region["endLine"] = span.end_line

@@ -33,7 +33,7 @@ def documents() -> dict[str, dict[str, Any]]:
     }
 
 
-def _model_schema(cls, title: str) -> dict[str, Any]:
+def _model_schema(cls: type[BaseModel], title: str) -> dict[str, Any]:
     schema = _draft7(cls.model_json_schema(mode="validation"))
     schema["$schema"] = DRAFT7
     schema["title"] = title
@@ -66,7 +66,8 @@ def _draft7(schema: dict[str, Any]) -> dict[str, Any]:
     defs = schema.pop("$defs", {})
     if defs:
         schema["definitions"] = defs
-    return _rewrite_refs(schema)
+    rewritten: dict[str, Any] = _rewrite_refs(schema)
+    return rewritten
 
 
 def _rewrite_refs(node: Any) -> Any:
