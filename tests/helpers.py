@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 import shutil
 import socket
 import subprocess
@@ -19,6 +20,8 @@ from perfcfg.cli import main as cli
 from perfcfg.stages.pipeline import Request, compile_env
 
 if TYPE_CHECKING:
+    from perfcfg.core.diagnostics import Diagnostic, Related
+    from perfcfg.core.spans import Span
     from perfcfg.stages.pipeline import Result
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,6 +68,18 @@ def compile_with(project: Path, overlay: str | None = None, env: str = "staging"
     if overlay is not None:
         write(project / f"presets/{env}.yaml", f"extends: [builtin:{env}, base.yaml]\n{overlay}")
     return compile_env(Request(project, env, **request))
+
+
+def group(match: re.Match[str] | None, index: int = 1) -> str:
+    """Group ``index`` of a match the test expects to have found something."""
+    assert match is not None, "the text does not have what the test looks for"
+    return match.group(index)
+
+
+def span_of(item: Diagnostic | Related) -> Span:
+    """The place a diagnostic (or a place related to it) points at, which the test expects."""
+    assert item.span is not None, item
+    return item.span
 
 
 def snapshot_tree(path: Path) -> dict[str, bytes]:

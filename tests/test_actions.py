@@ -26,6 +26,12 @@ def built(tmp_path):
     return project
 
 
+def _context(service, name):
+    param = by_name(service).param(Targets(), name)
+    assert param is not None, f"{service} has no parameter {name}"
+    return param.context
+
+
 def test_a_rebuild_with_nothing_changed_needs_nothing(built):
     found = _build_json(built)["actions"]
     assert {name: a["action"] for name, a in found.items()} == {
@@ -96,8 +102,7 @@ def test_postgres_agrees_reload_takes_work_mem_and_shared_buffers_needs_restart(
     found = _build_json(built, "--set", "postgres.work_mem=5MB", "--set",
                         "postgres.shared_buffers=96MB")["actions"]["postgres"]
     assert found["action"] == "restart" and found["because"][0] == "shared_buffers"
-    restart_only = [b for b in found["because"]
-                    if by_name("postgres").param(Targets(), b).context == "postmaster"]
+    restart_only = [b for b in found["because"] if _context("postgres", b) == "postmaster"]
     assert sorted(set(deploy_and_reload()) - set(baseline)) == sorted(restart_only)
     assert pg.query("SHOW work_mem") == [("5MB",)]
 
@@ -136,14 +141,15 @@ def test_redis_restart_list_is_what_config_set_refuses(start_redis):
     from perfcfg.services.redis.actions import IMMUTABLE, PROTECTED
 
     r = start_redis("port 0\n").client()
-    immutable, protected = set(), set()
+    immutable: set[str] = set()
+    protected: set[str] = set()
     for name, value in r.config_get("*").items():
         try:
             r.config_set(name, value)
         except ResponseError as exc:
             (immutable if "immutable" in str(exc) else protected if "protected" in str(exc)
              else set()).add(name)
-    assert (immutable, protected) == (IMMUTABLE, PROTECTED)
+    assert (frozenset(immutable), frozenset(protected)) == (IMMUTABLE, PROTECTED)
 
 
 OPS = ("redis:\n  users:\n    - name: ops\n      password: ${env:OPS_REDIS_PASSWORD}\n"

@@ -2,7 +2,7 @@
 later stages would find, and a refused value is not reported again by a later stage."""
 
 import pytest
-from helpers import compile_with, run, write
+from helpers import compile_with, run, span_of, write
 
 # One mistake per stage, all in the one preset file (line numbers as compile_with writes it:
 # the first line of the overlay is line 2).
@@ -73,7 +73,7 @@ def test_a_value_the_loader_refused_is_not_refused_again(project):
     # `work_mem: 064MB`… is text once quoted; `max_connections: 0100` would be a number the
     # schema refuses as text: the loader's PCF110 is the one report for that place.
     result = compile_with(project, "postgres:\n  max_connections: 0100\n", render=False)
-    assert [(d.code, d.span.line) for d in result.diagnostics if d.severity == "error"] == \
+    assert [(d.code, span_of(d).line) for d in result.diagnostics if d.severity == "error"] == \
         [("PCF110", 3)]
 
 

@@ -13,7 +13,9 @@ def files(root, env="staging"):
     from perfcfg.services import registry
     from perfcfg.stages.pipeline import Request, compile_env
 
-    targets = compile_env(Request(root, env, render=False)).config.targets
+    config = compile_env(Request(root, env, render=False)).config
+    assert config is not None
+    targets = config.targets
     return sorted(o.file(targets) for o in registry.outputs() if o.when is None)
 
 

@@ -8,6 +8,7 @@ import pytest
 from helpers import EXAMPLE, ROOT, run
 
 from perfcfg import __version__
+from perfcfg.cli import commands
 from perfcfg.cli import main as cli
 
 
@@ -302,7 +303,7 @@ def test_build_of_several_environments(tmp_path):
     values = {"envs": ["staging", "production"], "project": project, "host": None,
               "detect": False, "out": None, "sets": [], "check": True, "fmt": "text",
               "secrets": None}
-    streams = cli.commands.Io(io.StringIO(), err, {}, progress=True)
+    streams = commands.Io(io.StringIO(), err, {}, progress=True)
     assert cli._build(streams, values) == 0
     assert [line for line in err.getvalue().splitlines() if "compiling" in line] == [
         "perfcfg: staging: compiling (1/2)", "perfcfg: production: compiling (2/2)"]

@@ -3,14 +3,14 @@ produces (no daemon, no host) are checked here against what perfcfg prints today
 import json
 import re
 
-from helpers import ROOT, copy_example, run
+from helpers import ROOT, copy_example, group, run
 
 DOC = ROOT / "docs" / "deploying.md"
 
 
 def _block_after(text: str, marker: str) -> str:
     """The body of the first fenced block after ``marker``."""
-    return re.search(r"```\w*\n(.*?)```", text.split(marker, 1)[1], re.S).group(1)
+    return group(re.search(r"```\w*\n(.*?)```", text.split(marker, 1)[1], re.S))
 
 
 def _to_deploy(printed: str) -> list[str]:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
 import pytest
-from helpers import ROOT, run, write
+from helpers import ROOT, group, run, write
 from test_invalid_corpus import materialise, run_case
 
 from perfcfg.core.codes import TITLES
@@ -41,14 +42,14 @@ def test_the_code_table_matches_the_catalogue():
 @pytest.mark.parametrize("code", sorted(TITLES))
 def test_every_code_has_an_example_and_a_fix(code):
     body = doc_sections()[code]
-    severities = re.search(r"· severity: (.*)", body).group(1)   # warning and info codes too
-    assert OUTPUT.search(body) and any(f"{s}[{code}]" in OUTPUT.search(body).group(1)
-                                       for s in ("error", "warning", "info") if s in severities)
+    severities = group(re.search(r"· severity: (.*)", body))   # warning and info codes too
+    assert any(f"{s}[{code}]" in group(OUTPUT.search(body))
+               for s in ("error", "warning", "info") if s in severities)
     assert "How to fix: " in body
 
 
 def documented_cases() -> list[tuple[str, str, str]]:
-    return [(code, CASE_REF.search(body).group(1), OUTPUT.search(body).group(1))
+    return [(code, group(CASE_REF.search(body)), group(OUTPUT.search(body)))
             for code, body in sorted(doc_sections().items()) if CASE_REF.search(body)]
 
 
@@ -74,16 +75,14 @@ def _oversized(tmp_path: Path, monkeypatch) -> tuple[str, Path]:
 def _unreadable(tmp_path: Path, monkeypatch) -> tuple[str, Path]:
     project = _valid_project(tmp_path)
     host = project / "hosts/vm.yaml"
-    from perfcfg.core import files
-
-    real = files.os.open
+    real = os.open   # what perfcfg.core.files opens with
 
     def open_(path, *args, **kwargs) -> int:   # as a non-root user would meet a mode-000 file
         if Path(path) == host:
             raise PermissionError(13, "Permission denied", str(path))
         return real(path, *args, **kwargs)
 
-    monkeypatch.setattr(files.os, "open", open_)
+    monkeypatch.setattr(os, "open", open_)
     return "hosts/vm.yaml is not readable (mode 000)", project
 
 
@@ -98,7 +97,7 @@ def test_generated_example_is_the_real_output(code, tmp_path, monkeypatch):
     assert f"Example — {what}," in body
     result = run("validate", "--project", str(project))
     assert result.code == 1
-    assert result.err.replace(str(project), "<project>") == OUTPUT.search(body).group(1)
+    assert result.err.replace(str(project), "<project>") == group(OUTPUT.search(body))
 
 
 # Warnings and information exit 0, so they cannot be corpus cases: their examples show the
@@ -109,12 +108,12 @@ PRESET_EXAMPLE = re.compile(r"^Example — .*\((?:not a corpus case|run on a cop
 YAML_BLOCK = re.compile(r"^```yaml\n# ((?:presets/)?[\w.-]+)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
 
-def preset_examples() -> list[tuple[str, str, str, str]]:
+def preset_examples() -> list[tuple[str, tuple[tuple[str, str], ...], str]]:
     out = []
     for code, body in sorted(doc_sections().items()):
         if PRESET_EXAMPLE.search(body):
             files = tuple(YAML_BLOCK.findall(body))
-            out.append((code, files, OUTPUT.search(body).group(1)))
+            out.append((code, files, group(OUTPUT.search(body))))
     return out
 
 
@@ -146,8 +145,9 @@ def test_pre_empted_example_is_the_real_output(tmp_path, monkeypatch):
     def accepting(daemon, version, case_insensitive=False):
         cat = real(daemon, version, case_insensitive)
         if cat is not None and (daemon, version) == ("pgbouncer", "1.18"):
-            key = "max_prepared_statements"
-            params = dict(cat.params, **{key: real("pgbouncer", "1.24").params[key]})
+            key, newer = "max_prepared_statements", real("pgbouncer", "1.24")
+            assert newer is not None
+            params = dict(cat.params, **{key: newer.params[key]})
             cat = catalogs.Catalog(cat.daemon, cat.version, params, cat.case_insensitive)
         return cat
 
@@ -159,7 +159,7 @@ def test_pre_empted_example_is_the_real_output(tmp_path, monkeypatch):
     monkeypatch.chdir(project)
     result = run("validate", "--project", str(project))
     assert result.code == 1
-    assert result.err.replace(str(project), "<project>") == OUTPUT.search(body).group(1)
+    assert result.err.replace(str(project), "<project>") == group(OUTPUT.search(body))
 
 
 def test_the_rules_parts_of_the_doc_are_made_from_the_rule_records():

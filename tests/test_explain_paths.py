@@ -19,7 +19,7 @@ def compiled(request):
 
 def test_every_known_path_is_explained(compiled):
     found = explainer.paths(compiled)
-    kinds = {}
+    kinds: dict[str, str] = {}
     for path in found:
         answer = explainer.explain(compiled, path)
         assert answer is not None, path
@@ -33,6 +33,7 @@ def test_every_known_path_is_explained(compiled):
 
 def test_a_daemon_default_names_its_value_and_catalog(compiled):
     answer = explainer.explain(compiled, "postgres.bgwriter_delay")
+    assert answer is not None
     assert answer["origin"]["kind"] == "daemon-default" and answer["written_as"] == "200ms"
     version = compiled.config.targets.postgres   # 17 in staging and production, 15 on laptops
     assert f"postgresql-{version}.json" in answer["origin"]["detail"]
@@ -42,6 +43,7 @@ def test_an_auto_pool_size_shows_the_number_its_own_line_writes(compiled):
     # not the [pgbouncer] fallback: each database's line has its own (test_explain_written
     # compares every one with the files, in a project whose databases differ)
     answer = explainer.explain(compiled, "databases.botfarm.pool_size")
+    assert answer is not None
     own = compiled.plan.settings["pgbouncer.databases.botfarm.pool_size"].value
     assert answer["value"] == own and isinstance(own, int)
     assert answer["origin"]["kind"] == "tuned"

@@ -173,8 +173,9 @@ def test_a_pool_mode_left_unset_names_the_one_it_runs_with(two_databases):
     result = pipeline.compile_env(pipeline.Request(two_databases, "production",
                                                    secrets_mode="placeholder"))
     own = explainer.explain(result, "databases.audit.pool_mode")
-    assert own["value"] == "session"
+    assert own is not None and own["value"] == "session"
     shared = explainer.explain(result, "databases.reports.pool_mode")
+    assert shared is not None and result.plan is not None
     assert shared["value"] == result.plan.settings["pgbouncer.pool_mode"].value
     assert "runs with pgbouncer.pool_mode" in shared["reason"]
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import EXAMPLE, ROOT, run
+from helpers import EXAMPLE, ROOT, group, run
 from test_hostdetect import FakeRoot
 
 from perfcfg.cli import commands
@@ -130,7 +130,7 @@ def test_this_machine_as_it_is():
 def test_the_documented_example_is_the_real_output(tmp_path):
     doc = (ROOT / "docs" / "diagnostics.md").read_text()
     section = doc[doc.index("## PCF317"):]
-    shown = re.search(r"^```text\n(.*?)^```", section, re.M | re.S).group(1)
+    shown = group(re.search(r"^```text\n(.*?)^```", section, re.M | re.S))
     _, _, err = host(machine(tmp_path, somaxconn=128, overcommit=0, hugepages=0,
                              nofile=("1024", "524288")))
     assert err == shown

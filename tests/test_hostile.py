@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -199,7 +200,7 @@ def test_class3_short_writes_are_continued(tmp_path, monkeypatch):
     from perfcfg.stages import write as artifacts
 
     real = os.write
-    monkeypatch.setattr(artifacts.os, "write", lambda fd, data: real(fd, bytes(data[:7])))
+    monkeypatch.setattr(os, "write", lambda fd, data: real(fd, bytes(data[:7])))
     data = {"a.conf": b"x" * 10_000 + b"\n", "b.conf": b"y\n"}
     assert artifacts.write(tmp_path / "o", data, frozenset()) == ["a.conf", "b.conf"]
     monkeypatch.undo()
@@ -233,7 +234,6 @@ def test_class4_a_directory_in_place_of_a_file_changes_nothing(project, blocker)
 def test_class4_a_failed_rename_puts_the_old_set_back(project, monkeypatch):
     """The last rename fails (a fault between renames): the files already replaced are
     restored, so the directory never holds half of each build."""
-    from perfcfg.stages import write as artifacts
 
     assert build(project).code == 0
     out = project / "generated/staging"
@@ -246,7 +246,7 @@ def test_class4_a_failed_rename_puts_the_old_set_back(project, monkeypatch):
             raise OSError(5, "Input/output error", str(dst))
         return real(src, dst)
 
-    monkeypatch.setattr(artifacts.os, "replace", flaky)
+    monkeypatch.setattr(os, "replace", flaky)
     result = build(project, "--set", "postgres.work_mem=8MB", "--set", "redis.hz=20",
                    "--set", "pgbouncer.max_client_conn=900", "--set", "supervisor.minfds=4096")
     one_clear_line(result)
@@ -442,7 +442,8 @@ def _nested(project: Path) -> None:
     write(project / "presets/staging.yaml", HEAD + "postgres:\n  x: " + "[" * 900 + "]" * 900)
 
 
-INTERNAL = {
+# name → (the staging preset, or what writes the project; extra CLI arguments; the code expected)
+INTERNAL: dict[str, tuple[str | Callable[[Path], None], tuple[str, ...], str | None]] = {
     "list-in-program-key": (HEAD + PROGRAM.format(key="startsecs", value="[1]"), (), "PCF203"),
     "leading-comma-listen": (HEAD + 'postgres:\n  listen_addresses: ",127.0.0.1"\n', (), None),
     "nul": (HEAD + 'postgres:\n  work_mem: "a\0b"\n', (), "PCF102"),
@@ -543,6 +544,7 @@ def test_class13_every_tuned_value_is_inside_its_catalog_range(project, host):
         if not setting.tuned or service not in services or "." in name or \
                 isinstance(setting.value, bool) or not isinstance(setting.value, (int, float)):
             continue
+        assert result.config is not None
         param = services[service].param(result.config.targets, name)
         if param is None or setting.value == -1:
             continue

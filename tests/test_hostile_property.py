@@ -45,7 +45,7 @@ NAMES = ["work_mem", "shared_buffers", "max_connections", "listen_addresses", "l
          "method", "replication", "pool_size", "waivers", "rule", "reason", "role", "users",
          "inet_http_server", "port", "numprocs", "stopwaitsecs", "dbname", "admin"]
 
-text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=20)
+text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=20)
 leaf = st.one_of(
     st.integers(min_value=-10, max_value=10),
     st.integers(min_value=-(10 ** 60), max_value=10 ** 60),

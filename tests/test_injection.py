@@ -219,8 +219,8 @@ def test_postgres_reads_back_every_string(pg_template, xs):
     lines += [f"application_name = {ok[-1][1]}", f"log_line_prefix = {ok[-2][1]}"]
     with PostgresServer("\n".join(lines) + "\n", pg_template) as pg:
         with pg.connect() as conn:
-            got = [conn.execute("SELECT current_setting(%s)", (f"perfcfg_fuzz.v{i}",)).fetchone()[0]
-                   for i in range(len(ok))]
+            got = [row[0] for i in range(len(ok)) for row in conn.execute(
+                "SELECT current_setting(%s)", (f"perfcfg_fuzz.v{i}",)).fetchall()]
             real = conn.execute("SELECT current_setting('log_line_prefix'), "
                                 "current_setting('work_mem')").fetchone()
         loaded = pg.query("SELECT count(*) FROM pg_file_settings "

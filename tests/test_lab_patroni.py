@@ -350,14 +350,17 @@ def _max_connections(member: PatroniMember) -> int:
 
 def _needs_restart(name: str) -> bool:
     """PostgreSQL reads it only at start: its catalog's context is ``postmaster``."""
-    param = catalog.load("postgresql", "15").get(name)
+    cat = catalog.load("postgresql", "15")
+    assert cat is not None
+    param = cat.get(name)
     return param is not None and param.context == "postmaster"
 
 
 def _spec(lab: netns.Lab, max_connections: int) -> render.Cluster:
-    accounts = [render.Account(n, "x") for n in (SUPERUSER, "replicator", "rewinder")]
+    superuser, replicator, rewinder = (render.Account(n, "x")
+                                       for n in (SUPERUSER, "replicator", "rewinder"))
     return render.Cluster("lab", tuple(render.Member(h, lab.hosts[h].address) for h in DB_HOSTS),
-                          (), f"{lab.subnet}.0/24", *accounts,
+                          (), f"{lab.subnet}.0/24", superuser, replicator, rewinder,
                           parameters={"max_connections": str(max_connections)})
 
 

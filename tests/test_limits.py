@@ -18,7 +18,7 @@ DROPINS = ("systemd-postgresql.conf", "systemd-pgbouncer.conf", "systemd-valkey.
 
 
 def _compile(project, env="production", *sets: str):
-    result = compile_env(Request(project, env, sets=list(sets)))
+    result = compile_env(Request(project, env, sets=sets))
     assert result.ok, result.diagnostics
     return result
 
@@ -101,6 +101,7 @@ def test_a_larger_backlog_raises_somaxconn_and_no_huge_pages_drop_the_reservatio
     got = values(result.files["sysctl.conf"], " = ")
     assert got == {"net.core.somaxconn": "6000"}
     why = explain(result, "sysctl.net.core.somaxconn")
+    assert why is not None
     assert why["rule"] == "host.sysctl.somaxconn" and "6000" in why["reason"]
     assert why["inputs"]["redis.tcp-backlog"] == 5000
 
@@ -111,6 +112,7 @@ def test_a_persisting_cache_daemon_gets_overcommit(sets):
     result = _compile(EXAMPLE, "production", *sets)
     assert values(result.files["sysctl.conf"], " = ")["vm.overcommit_memory"] == "1"
     why = explain(result, "sysctl.vm.overcommit_memory")
+    assert why is not None
     assert why["rule"] == "host.sysctl.overcommit_memory" and "fork" in why["reason"]
 
 
@@ -129,6 +131,7 @@ def test_a_cache_that_never_persists_leaves_overcommit_alone(production):
     ("sysctl.vm.nr_hugepages", "host.sysctl.nr_hugepages.wanted")])   # huge_pages = try
 def test_explain_answers_every_limit(production, path, rule):
     why = explain(production, path)
+    assert why is not None
     assert why["rule"] == rule and why["formula"] and why["inputs"]
     assert why["value"] == production.plan.value(path)
     result = run("explain", "--env", "production", "--project", str(EXAMPLE), path)

@@ -44,9 +44,10 @@ def limit(result, dropin: str, key: str = "LimitNOFILE") -> int:
     return int(value)
 
 
-def open_files(pid: int) -> tuple[int, int]:
-    """(soft, hard) RLIMIT_NOFILE of a running process, as the kernel reports it."""
-    [line] = [x for x in Path(f"/proc/{pid}/limits").read_text().splitlines()
+def open_files(handle: procs.Handle) -> tuple[int, int]:
+    """(soft, hard) RLIMIT_NOFILE of a running daemon, as the kernel reports it."""
+    assert handle.proc is not None, handle.daemon
+    [line] = [x for x in Path(f"/proc/{handle.proc.pid}/limits").read_text().splitlines()
               if x.startswith("Max open files")]
     soft, hard = line.split()[3:5]
     return int(soft), int(hard)
@@ -71,7 +72,7 @@ def test_valkey_keeps_every_client_slot_under_its_dropin_limit_and_loses_some_be
     assert nofile == max(1024, production.plan.value("budget.redis_fds")) == maxclients + 32
     conf, acl = text(production, f"{daemon}.conf"), text(production, "users.acl")
     with procs.limits(nofile=nofile), ValkeyServer(conf, acl_text=acl, version=version) as r:
-        assert open_files(r.proc.pid) == (nofile, nofile)
+        assert open_files(r) == (nofile, nofile)
         with r.client() as c:
             assert int(c.config_get("maxclients")["maxclients"]) == maxclients
         assert "maxclients has been reduced" not in Path(r.log).read_text()
@@ -96,7 +97,7 @@ def test_postgres_and_pgbouncer_run_with_their_dropin_limits(production, pg_temp
     with procs.limits(nofile=pg_files), PostgresServer(
             conf, pg_template_of(pg_version), hba_text=text(production, "pg_hba.conf"),
             version=pg_version) as pg:
-        assert open_files(pg.proc.pid) == (pg_files, pg_files)
+        assert open_files(pg) == (pg_files, pg_files)
         [(safe, usable, already)] = re.findall(
             r"max_safe_fds = (\d+), usable_fds = (\d+), already_open = (\d+)",
             Path(pg.log).read_text())
@@ -107,7 +108,7 @@ def test_postgres_and_pgbouncer_run_with_their_dropin_limits(production, pg_temp
         with procs.limits(nofile=bnc_files), PgBouncer(
                 text(production, "pgbouncer.ini"), text(production, "userlist.txt"),
                 backend=pg, version=bnc_version) as bnc:
-            assert open_files(bnc.proc.pid) == (bnc_files, bnc_files)
+            assert open_files(bnc) == (bnc_files, bnc_files)
             [(kernel, hard, clients, expected)] = re.findall(
                 r"kernel file descriptor limit: (\d+) \(hard: (\d+)\); max_client_conn: (\d+), "
                 r"max expected fd use: (\d+)", Path(bnc.log).read_text())
@@ -187,8 +188,9 @@ def _shared_memory_pages(conf: str, version: str, template) -> int:
                                   ("postgres.shared_buffers=40GB",)],
                          ids=["as-built", "2GB-on", "40GB"])
 def test_the_huge_pages_reserved_cover_what_postgres_maps(sets, pg_template_of):
-    result = compile_env(Request(EXAMPLE, "production", sets=list(sets)))
-    assert result.ok, result.diagnostics
+    result = compile_env(Request(EXAMPLE, "production", sets=sets))
+    assert result.ok and result.config is not None and result.plan is not None, \
+        result.diagnostics
     version = registry.daemons(result.config.targets)["postgres"][1]
     require_daemon("postgresql", version)
     reserved = result.plan.value("sysctl.vm.nr_hugepages")
@@ -209,9 +211,10 @@ def test_postgres_starts_on_the_reserved_huge_pages_without_a_memlock_limit(pg_t
 
     if not os.access(HUGEPAGES, os.W_OK):
         pytest.skip("vm.nr_hugepages is not writable here (a container without the privilege)")
-    result = compile_env(Request(EXAMPLE, "production", sets=[
-        "postgres.shared_buffers=32MB", "postgres.huge_pages=on"]))
-    assert result.ok, result.diagnostics
+    result = compile_env(Request(EXAMPLE, "production", sets=(
+        "postgres.shared_buffers=32MB", "postgres.huge_pages=on")))
+    assert result.ok and result.config is not None and result.plan is not None, \
+        result.diagnostics
     version = registry.daemons(result.config.targets)["postgres"][1]
     require_daemon("postgresql", version)
     pages = result.plan.value("sysctl.vm.nr_hugepages")
@@ -224,6 +227,7 @@ def test_postgres_starts_on_the_reserved_huge_pages_without_a_memlock_limit(pg_t
                 text(result, "postgresql.conf"), pg_template_of(version),
                 hba_text=text(result, "pg_hba.conf"), version=version) as pg:
             assert pg.query("SHOW huge_pages") == [("on",)]
+            assert pg.proc is not None
             limits = Path(f"/proc/{pg.proc.pid}/limits").read_text()
             assert re.search(r"Max locked memory\s+65536\s+65536", limits)
             # PostgreSQL 17 reports whether its shared memory really is in huge pages

@@ -46,6 +46,7 @@ def test_no_range_anywhere_is_written_with_an_exponent():
         for daemon in service.flavours or (service.daemon,):
             for version in catalogs.versions(daemon):
                 cat = catalogs.load(daemon, version, service.case_insensitive)
+                assert cat is not None, (daemon, version)
                 for param in cat.params.values():
                     if param.max is None or param.type not in ("integer", "real"):
                         continue
@@ -136,6 +137,6 @@ def test_a_memory_overrun_points_at_the_program_that_takes_it(project, program):
     places = [(s.file, s.line) for s in (found[0].span, *(r.span for r in found[0].related))
               if s is not None]
     assert ("presets/staging.yaml", 5) in places, places
-    assert found[0].path.startswith("workload.programs.worker.")
+    assert (found[0].path or "").startswith("workload.programs.worker.")
     assert "worker" in found[0].message
     assert "host.memory" in [r.path for r in found[0].related]

@@ -60,7 +60,7 @@ def test_records_are_immutable_values():
     assert repr(host) == ("HostProfile(memory=1073741824, cpus=2, storage='ssd', open_files=65536, "
                           "os='linux', wal_disk=None)")
     with pytest.raises(AttributeError, match="immutable"):
-        host.cpus = 4  # type: ignore[misc]
+        host.cpus = 4
     with pytest.raises(CoreValidationError, match="at least 256MiB"):
         model.HostProfile(memory="1MiB", cpus=2)
 
@@ -75,7 +75,7 @@ def test_records_copy_and_pickle():
                   pickle.loads(pickle.dumps(project))):
         assert clone == project and type(clone.targets) is model.Targets
         with pytest.raises(AttributeError):
-            clone.project = "q"  # type: ignore[misc]
+            clone.project = "q"
 
 
 def test_a_refused_generated_schema_falls_back_to_the_declarations(monkeypatch):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from perfcfg.harness import netns
+from perfcfg.harness import netns, procs
 from perfcfg.harness.errors import DaemonError
 
 CONNECT = ("import socket, sys\n"
@@ -120,7 +120,7 @@ def test_an_exception_inside_removes_processes_namespaces_links_and_dirs():
 
 CHILD = textwrap.dedent("""\
     import json, sys, time
-    from perfcfg.harness import netns
+    from perfcfg.harness import netns, procs
     with netns.Lab(["a", "b"]) as lab:
         p = lab.spawn("a", ["sleep", "300"], lab.hosts["a"].path("log"))
         print(json.dumps({**lab.state, "sleeper": p.pid}), flush=True)
@@ -151,7 +151,7 @@ def test_a_signal_removes_everything_the_lab_made(sig):
         assert child.stdout is not None
         child.stdout.close()
     assert leftovers(state) == []
-    assert not netns.procs.alive(state["sleeper"])
+    assert not procs.alive(state["sleeper"])
 
 
 def test_the_sweeper_removes_a_killed_labs_leftovers_and_nothing_else():
@@ -166,10 +166,10 @@ def test_the_sweeper_removes_a_killed_labs_leftovers_and_nothing_else():
             assert child.stdout is not None
             child.stdout.close()
             assert leftovers(state), "a SIGKILL should leave the lab behind"
-            assert netns.procs.alive(state["sleeper"])
+            assert procs.alive(state["sleeper"])
             removed = netns.sweep()
             assert leftovers(state) == []
-            assert not netns.procs.alive(state["sleeper"])
+            assert not procs.alive(state["sleeper"])
             assert any(state["bridge"] in line for line in removed)
             # the lab whose owner runs, and the namespace no lab listed, are untouched
             assert leftovers(alive.state) != [] and foreign in namespaces()

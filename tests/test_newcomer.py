@@ -1,7 +1,7 @@
 """The first hour, scripted: a newcomer starts a project in a fresh directory and follows
 every command perfcfg prints, exactly as printed, until check is green."""
 
-from helpers import printed_commands, run_as_printed
+from helpers import group, printed_commands, run_as_printed
 
 
 def test_newcomer_from_init_to_a_green_check(tmp_path):
@@ -225,8 +225,8 @@ def test_the_first_hour_round_two(tmp_path, monkeypatch):
     # 3. explain answers with what pgbouncer.ini writes, for both databases
     ini = (shop / "generated/production/pgbouncer.ini").read_text()
     for db in ("shop", "reports"):
-        written = dict(p.split("=") for p in re.search(rf"^{db} = (.*)$", ini, re.M)
-                       .group(1).split())
+        written = dict(p.split("=") for p in group(re.search(rf"^{db} = (.*)$", ini, re.M))
+                       .split())
         for key in ("pool_size", "reserve_pool"):
             shown = sh("explain", "--env", "production", f"databases.{db}.{key}").out
             assert shown.splitlines()[0] == f"databases.{db}.{key} = {written[key]}"
@@ -286,6 +286,6 @@ def test_the_first_hour_round_two(tmp_path, monkeypatch):
     (shop / "perfcfg.yaml").write_text(project)
     assert "holds the project's" in sh("build", "--env", "production", "--out", "presets",
                                        code=2).err
-    memory = re.search(r"^memory: (\S+)$", (shop / "hosts/this-machine.yaml").read_text(),
-                       re.M).group(1)
+    memory = group(re.search(r"^memory: (\S+)$", (shop / "hosts/this-machine.yaml").read_text(),
+                             re.M))
     assert re.fullmatch(r"\d+(MiB|GiB|TiB)", memory), memory

@@ -227,7 +227,7 @@ def test_pgbouncer_runs_with_the_files_placement(tmp_path):
         for name in ("pgbouncer.ini", "userlist.txt"):
             (place / name).write_bytes(result.files[name])
             if account.uid is not None:
-                os.chown(place / name, account.uid, account.gid)
+                os.chown(place / name, account.uid, -1 if account.gid is None else account.gid)
         proc = subprocess.Popen([require("pgbouncer", "1.18"), str(place / "pgbouncer.ini")],
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                 **account.popen_kwargs())
@@ -412,6 +412,7 @@ def test_redis_runs_with_the_files_placement(tmp_path, daemon, version):
         with server.client() as client:
             got = {k: client.config_get(k)[k] for k in (*want, "supervised", "daemonize")}
         assert got == {**want, "supervised": "systemd", "daemonize": "no"}
+        assert server.proc is not None
         assert Path(want["pidfile"]).read_text().split() == [str(server.proc.pid)]
         log = Path(want["logfile"]).read_text()
     # supervised systemd without systemd: the server says so and serves anyway

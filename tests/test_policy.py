@@ -4,7 +4,7 @@ and each dangerous setting flipped in the example's production preset."""
 import re
 
 import pytest
-from helpers import compile_with, copy_example, run, write
+from helpers import compile_with, copy_example, run, span_of, write
 
 from perfcfg.stages.policy import RULES
 
@@ -180,7 +180,7 @@ def test_a_waiver_turns_the_error_into_a_warning_naming_it(kinds):
     [d] = [d for d in result.diagnostics if d.code == "PCF403"]
     assert d.severity == "warning"
     assert "waived by policy.waivers[0]: the box sits in an isolated lab VLAN" in d.message
-    assert d.related[0].span.line == 6
+    assert span_of(d.related[0]).line == 6
 
 
 @pytest.mark.parametrize("env, unwaived, waived", [("production", "error", "warning"),
@@ -215,7 +215,7 @@ def test_an_unused_waiver_is_reported_as_info(kinds):
 ], ids=["unknown-rule", "bad-code", "empty-reason", "no-reason", "unknown-key", "twice"])
 def test_an_invalid_waiver_is_an_error_at_its_line(kinds, waiver, code, path):
     result = compile_with(kinds, "policy:\n  waivers:\n" + waiver, "production", render=False)
-    found = [(d.code, d.severity, d.path, d.span.line) for d in result.diagnostics
+    found = [(d.code, d.severity, d.path, span_of(d).line) for d in result.diagnostics
              if d.severity == "error"]
     assert found == [(code, "error", path, 3 + waiver.count("\n"))]
     # a waiver with a mistake waives nothing and is not reported again as matching nothing

@@ -18,7 +18,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from conftest import require_daemon
-from helpers import write
+from helpers import group, write
 
 from perfcfg.services.pgbouncer.daemon import PgBouncer
 from perfcfg.services.postgres.daemon import PostgresServer
@@ -91,7 +91,7 @@ def test_every_pool_has_its_size_reserve_and_cap_summing_to_max_connections(two_
     bots = dbs["bots"]
     assert bots["max_db_connections"] == bots["pool_size"] + bots["reserve_pool"]
     conf = _text(result, "postgresql.conf")
-    max_connections = int(re.search(r"^max_connections = (\d+)", conf, re.M).group(1))
+    max_connections = int(group(re.search(r"^max_connections = (\d+)", conf, re.M)))
     reserved = 3    # superuser_reserved_connections (PostgreSQL's default, no direct clients)
     assert max_connections == sum(d["max_db_connections"] for d in dbs.values()) + reserved
 
@@ -122,7 +122,9 @@ def _saturate(pg: PostgresServer, bnc: PgBouncer, root: Path, result) -> tuple[i
         try:
             with psycopg.connect(bnc.dsn(db, user, passwords[user]), connect_timeout=30,
                                  prepare_threshold=None, autocommit=not in_transaction) as conn:
-                pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+                row = conn.execute("SELECT pg_backend_pid()").fetchone()
+                assert row is not None
+                pid = row[0]
                 with lock:
                     if db == "bots":
                         served.append(pid)

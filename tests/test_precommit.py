@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import EXAMPLE, ROOT, pypi_reachable
+from helpers import EXAMPLE, ROOT, group, pypi_reachable
 
 HOOKS = {h["id"]: h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
 
@@ -125,7 +125,7 @@ def test_try_repo(tree, results, shown, hook_repo, tmp_path):
 
 def readme_hooks() -> str:
     section = (ROOT / "README.md").read_text().split("## Diagnostics and the pre-commit hook")[1]
-    return re.search(r"```yaml\n(# pre-commit hooks.*?)```", section, re.S).group(1)
+    return group(re.search(r"```yaml\n(# pre-commit hooks.*?)```", section, re.S))
 
 
 def test_the_readme_shows_the_hooks_init_writes():

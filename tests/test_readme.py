@@ -8,7 +8,7 @@ import fnmatch
 import re
 
 import pytest
-from helpers import ROOT
+from helpers import ROOT, group
 
 from perfcfg.cli import commands
 from perfcfg.cli.main import BY_NAME, GLOBAL, PROJECT
@@ -122,6 +122,7 @@ def test_the_files_without_a_header_are_named():
     text = section("Output")
     bare = {o.name for o in registry.outputs() if not o.header}
     said = re.search(r"(\w+) files? (?:is|are) without a header:(.*?)\n\n", text, re.S)
+    assert said is not None
     named = set(re.findall(r"`([\w.-]+)`", said.group(2)))
     assert named == bare, (named, bare)
     count = {"One": 1, "Two": 2, "Three": 3}[said.group(1)]
@@ -200,8 +201,8 @@ def test_the_limits_promised_are_the_codes():
 
 def test_the_pydantic_figures_are_the_pins():
     pyproject = (ROOT / "pyproject.toml").read_text()
-    floor = re.search(r'"pydantic(>=[\d.]+,<\d+)"', pyproject).group(1)
-    pinned = re.search(r'"pydantic==([\d.]+)"', pyproject).group(1)
+    floor = group(re.search(r'"pydantic(>=[\d.]+,<\d+)"', pyproject))
+    pinned = group(re.search(r'"pydantic==([\d.]+)"', pyproject))
     from test_pydantic_range import RELEASES
 
     setup = section("Set up")
@@ -223,11 +224,12 @@ def test_the_daemon_installs_are_what_the_installer_says():
     # the versions it installs (those Debian 12 ships follow the first ";")
     for version in re.findall(r"\b\d+\.\d+(?:\.\d+)?\b", text.split(";")[0]):
         assert version in header, version
-    seconds = int(re.search(r"about (\d+) s from scratch", text).group(1))
-    low, high = (float(x) for x in re.search(r"([\d.]+)-([\d.]+) s from an empty prefix",
-                                             header).groups())
+    seconds = int(group(re.search(r"about (\d+) s from scratch", text)))
+    spent = re.search(r"([\d.]+)-([\d.]+) s from an empty prefix", header)
+    assert spent is not None
+    low, high = (float(x) for x in spent.groups())
     assert low - 1 <= seconds <= high + 1
-    disk = re.search(r"(\d+) MB on disk", text).group(1)
+    disk = group(re.search(r"(\d+) MB on disk", text))
     assert f"disk       {disk} MB" in header
 
 
@@ -239,8 +241,7 @@ def collected(marks: str | None = None) -> int:
     if marks:
         args += ["-m", marks]
     done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=600)
-    return int(re.search(r"(\d+)(?:/\d+)? tests? (?:collected|selected)", done.stdout)
-               .group(1))
+    return int(group(re.search(r"(\d+)(?:/\d+)? tests? (?:collected|selected)", done.stdout)))
 
 
 @pytest.mark.slow
@@ -248,7 +249,7 @@ def test_the_test_counts_are_the_suites_within_ten_percent():
     """The counts move with every commit (the lead updates them when merging); a figure that
     has drifted by more than a tenth from the suite is stale."""
     setup = section("Set up")
-    everyday = int(re.search(r"# ([\d,]+) tests", setup).group(1).replace(",", ""))
-    whole = int(re.search(r"and ([\d,]+) tests in", setup).group(1).replace(",", ""))
+    everyday = int(group(re.search(r"# ([\d,]+) tests", setup)).replace(",", ""))
+    whole = int(group(re.search(r"and ([\d,]+) tests in", setup)).replace(",", ""))
     assert abs(everyday - collected("not slow and not daemons")) <= everyday / 10
     assert abs(whole - collected()) <= whole / 10

@@ -5,11 +5,11 @@ import re
 import subprocess
 
 import pytest
-from helpers import ROOT
+from helpers import ROOT, group
 
 # The services whose Debian packages enable them at boot, as install.sh itself lists them.
-SERVICES = tuple(re.search(r"^SERVICES=\(([^)]*)\)", (ROOT / ".ci/install.sh").read_text(),
-                           re.M).group(1).split())
+SERVICES = tuple(group(re.search(r"^SERVICES=\(([^)]*)\)", (ROOT / ".ci/install.sh").read_text(),
+                                 re.M)).split())
 
 
 @pytest.mark.parametrize("before", [(), ("postgresql",)], ids=["none-enabled", "pg-enabled"])

@@ -240,10 +240,10 @@ def test_the_readme_deploy_build_works_as_written_and_leaves_generated_alone(tmp
     variable the example needs) and writes outside the committed placeholder build."""
     import shutil
 
-    from helpers import EXAMPLE, ROOT, run_as_printed, snapshot_tree
+    from helpers import EXAMPLE, ROOT, group, run_as_printed, snapshot_tree
 
     text = (ROOT / "README.md").read_text().split("## Deploying", 1)[1].split("\n2. ", 1)[0]
-    command = " ".join(re.search(r"`(BOTFARM_[^`]+)`", text, re.S).group(1).split())
+    command = " ".join(group(re.search(r"`(BOTFARM_[^`]+)`", text, re.S)).split())
     command = command.replace("…", "correct-horse-battery").replace("/tmp/", f"{tmp_path}/")
     shutil.copytree(EXAMPLE, tmp_path / "examples/botfarm")    # the commands' paths, from a copy
     before = snapshot_tree(tmp_path / "examples/botfarm/generated")

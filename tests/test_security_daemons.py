@@ -10,7 +10,7 @@ from pathlib import Path
 import psycopg
 import pytest
 import redis
-from helpers import compile_with, write
+from helpers import compile_with, group, write
 from psycopg import sql
 
 from perfcfg import model
@@ -100,11 +100,13 @@ def test_supervisord_http_server_takes_the_sha_password(files, start_supervisord
     from perfcfg.services.supervisor.verify import supervisor_stand_in
 
     sup = start_supervisord(supervisor_stand_in(files["supervisord.conf"]))
-    port = re.search(r"port = 127\.0\.0\.1:(\d+)", Path(sup.conf).read_text()).group(1)
+    port = group(re.search(r"port = 127\.0\.0\.1:(\d+)", Path(sup.conf).read_text()))
 
     def state(user: str, password: str) -> str:
         with xmlrpc.client.ServerProxy(f"http://{user}:{password}@127.0.0.1:{port}/RPC2") as p:
-            return p.supervisor.getState()["statename"]
+            answer = p.supervisor.getState()
+            assert isinstance(answer, dict), answer
+            return str(answer["statename"])
 
     assert state("ops", SECRETS["SUP_PASSWORD"]) == "RUNNING"
     with pytest.raises(xmlrpc.client.ProtocolError, match="401"):

@@ -40,7 +40,7 @@ def codes(result) -> list[str]:
 ])
 def test_an_environment_overrides_the_projects_targets(env, expected):
     result = compile_env(Request(EXAMPLE, env))
-    assert result.ok
+    assert result.ok and result.config is not None
     assert registry.daemons(result.config.targets) == expected
     conf = "valkey.conf" if expected["redis"][0] == "valkey" else "redis.conf"
     other = "redis.conf" if conf == "valkey.conf" else "valkey.conf"

@@ -1,6 +1,6 @@
 """Any host from 1 GiB/1 CPU to 1 TiB/128 CPUs compiles end to end, and the budgets add up."""
 
-from helpers import compile_with, write
+from helpers import compile_with, span_of, write
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -27,6 +27,7 @@ def test_every_host_compiles_and_budgets_fit(project, memory_mib, cpus, storage,
     # without the limits' files this project does not ask for
     assert errors == [] and len(result.files) == len(set(FILES) - OPTIONAL_FILES) - 1, errors
     plan = result.plan
+    assert plan is not None
     assert sum(plan.value(f"budget.{b}") for b in BUDGETS) <= memory_mib * MiB
     assert plan.value("postgres.shared_buffers") >= 16 * 8192
     assert plan.value("redis.maxmemory") > 0
@@ -36,6 +37,7 @@ def test_every_host_compiles_and_budgets_fit(project, memory_mib, cpus, storage,
 def test_the_smallest_host_still_gets_sane_minimums(project):
     write(project / "hosts/vm.yaml", "memory: 1GiB\ncpus: 1\nstorage: hdd\nopen_files: 1024\n")
     plan = compile_with(project, REDIS_USER).plan
+    assert plan is not None
     assert plan.value("postgres.shared_buffers") >= 32 * MiB
     assert plan.value("postgres.work_mem") >= 64 * 1024
     assert plan.value("budget.os_reserve") >= 256 * MiB
@@ -52,9 +54,9 @@ def test_queue_wait_not_below_the_client_timeout_is_a_warning_naming_both(projec
     result = compile_with(project, "workload:\n  client_timeout: 500ms\n"
                           "pgbouncer:\n  query_wait_timeout: 30\n", render=False)
     [found] = [d for d in result.diagnostics if d.code == "PCF315"]
-    assert (found.severity, found.path, found.span.line) == \
+    assert (found.severity, found.path, span_of(found).line) == \
         ("warning", "pgbouncer.query_wait_timeout", 5)
-    assert [(r.path, r.span.line) for r in found.related] == [("workload.client_timeout", 3)]
+    assert [(r.path, span_of(r).line) for r in found.related] == [("workload.client_timeout", 3)]
     assert "0.5 s" in found.message
 
 
@@ -70,8 +72,10 @@ def test_pcf301_counts_hash_memory_and_parallel_workers_on_the_example(example):
     """A work_mem the old PCF301 let through (well inside PostgreSQL's share) is now an error:
     with hash_mem_multiplier 2.0 and 16 parallel workers it cannot fit the 64 GiB host."""
     tuned = compile_with(example, env="production").plan
+    assert tuned is not None
     result = compile_with(example, env="production", sets=("postgres.work_mem=256MB",))
     plan = result.plan
+    assert plan is not None
     assert _old_pcf301_postgres_part(plan) <= plan.value("budget.postgres")
     [finding] = [d for d in result.diagnostics if d.code == "PCF301"]
     assert finding.severity == "error" and finding.path == "postgres.work_mem"
@@ -86,8 +90,10 @@ def test_a_darwin_host_gets_no_prefetching(example):
     maintenance_io_concurrency 0 — PostgreSQL ≤ 17 on macOS refuses to start otherwise."""
     assert "os: darwin" in (example / "hosts/laptop.yaml").read_text()
     plan = compile_with(example, env="development").plan
+    assert plan is not None
     assert plan.value("postgres.effective_io_concurrency") == 0
     assert plan.value("postgres.maintenance_io_concurrency") == 0
     assert plan.value("postgres.huge_pages") == "off"
     linux = compile_with(example, env="staging").plan
+    assert linux is not None
     assert linux.value("postgres.effective_io_concurrency") > 0

@@ -1,7 +1,7 @@
 """Validation reports every problem of a run at once, each with file:line:column and path."""
 
 import pytest
-from helpers import compile_with, run, write
+from helpers import compile_with, run, span_of, write
 
 
 def diags_for(project, text):
@@ -43,7 +43,7 @@ def test_unknown_key_points_at_the_key_not_its_value(project):
     # The value is a block mapping on the next lines; the caret belongs under the key.
     result = compile_with(project, "workload:\n  programs:\n    - name: worker\n      env:\n"
                           "        MODE: fast\n", render=False)
-    found = [(d.code, d.span.line, d.span.column, d.path) for d in result.diagnostics
+    found = [(d.code, span_of(d).line, span_of(d).column, d.path) for d in result.diagnostics
              if d.severity == "error"]
     assert found == [("PCF201", 5, 7, "workload.programs.worker.env")]
 
@@ -74,7 +74,8 @@ def test_missing_key_points_at_the_mapping_that_lacks_it(project):
     text = (project / "perfcfg.yaml").read_text()
     write(project / "perfcfg.yaml", text.replace(", host: hosts/vm.yaml", ""))
     result = compile_with(project, render=False)
-    found = [(d.code, d.span.line, d.span.column, d.path, d.hint) for d in result.diagnostics]
+    found = [(d.code, span_of(d).line, span_of(d).column, d.path, d.hint)
+             for d in result.diagnostics]
     assert found == [("PCF203", 4, 3, "environments.staging.host", "add host: to this mapping")]
 
 
@@ -137,7 +138,7 @@ def test_all_errors_are_reported_together_in_file_order(project):
 def test_missing_environment_and_host(project):
     result = compile_with(project, env="prod", render=False)
     assert [d.code for d in result.diagnostics] == ["PCF119"]
-    assert "staging" in result.diagnostics[0].hint
+    assert "staging" in (result.diagnostics[0].hint or "")
     (project / "hosts/vm.yaml").unlink()
     result = compile_with(project, render=False)
     assert [d.code for d in result.diagnostics] == ["PCF118"]
@@ -186,10 +187,10 @@ def test_a_user_database_that_is_not_declared_is_an_error(project, names, index,
     result = compile_with(project, f"users:\n  - name: app\n    databases: {names}\n",
                           render=False)
     found = [d for d in result.diagnostics if d.severity == "error"]
-    assert [(d.code, d.path, d.span.file, d.span.line) for d in found] == [
+    assert [(d.code, d.path, span_of(d).file, span_of(d).line) for d in found] == [
         ("PCF204", f"users.app.databases[{index}]", "presets/staging.yaml", 4)]
     assert f"no database named {bad!r}" in found[0].message
-    assert "(declared: app)" in found[0].message and hint in found[0].hint
+    assert "(declared: app)" in found[0].message and hint in (found[0].hint or "")
 
 
 def test_a_program_database_that_is_not_declared_says_which_are(project):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import require_daemon
-from helpers import Run, copy_example, run, write
+from helpers import Run, copy_example, group, run, write
 
 from perfcfg.harness import procs
 from perfcfg.services.redis.daemon import RedisServer, ValkeyServer
@@ -179,6 +179,7 @@ def test_cache_drift_after_config_set_in_text_and_json(deployed, env, daemon, ve
     assert [(d["daemon"], d["setting"], d["intended"], d["effective"])
             for d in found["differences"]] == [
         (daemon, "maxmemory-policy", "allkeys-lfu", "allkeys-lru")]
+    assert r.password is not None
     assert r.password not in as_json.out + as_json.err + after.out + after.err
 
 
@@ -211,7 +212,7 @@ def test_supervisor_over_http_with_credentials_and_with_a_wrong_password(deploye
     sup = start_supervisord(conf + "\n[inet_http_server]\nport = 127.0.0.1:9001\n"
                             "username = ops\npassword = s3cret-http\n")
     # the harness moved the port to a free one: read it back from the file it started
-    port = re.search(r"^port = 127\.0\.0\.1:(\d+)$", Path(sup.conf).read_text(), re.M).group(1)
+    port = group(re.search(r"^port = 127\.0\.0\.1:(\d+)$", Path(sup.conf).read_text(), re.M))
     good = live(deployed, "staging", None, "--supervisor",
                 f"http://ops:s3cret-http@127.0.0.1:{port}")
     assert good.code == 0, good.out + good.err

@@ -1,6 +1,7 @@
 import pytest
+from helpers import span_of
 
-from perfcfg.core.nodes import to_plain
+from perfcfg.core.nodes import Mapping, Scalar, to_plain
 from perfcfg.stages.load import load_bytes, load_text, resolve_plain
 
 
@@ -27,8 +28,8 @@ def test_plain_scalars_resolve_by_perfcfg_rules(raw, value):
         "sexagesimal", "merge-key"])
 def test_hazards_are_reported_with_position(text, code, line, column):
     _, diags = load_text(text, "p.yaml")
-    assert [(d.code, d.span.line, d.span.column) for d in diags] == [(code, line, column)]
-    assert all(d.span.file == "p.yaml" and d.hint for d in diags)
+    assert [(d.code, span_of(d).line, span_of(d).column) for d in diags] == [(code, line, column)]
+    assert all(span_of(d).file == "p.yaml" and d.hint for d in diags)
 
 
 def test_alias_bomb_is_capped():
@@ -41,12 +42,13 @@ def test_alias_bomb_is_capped():
 
 def test_modest_aliases_are_fine():
     tree, diags = load_text("base: &b {x: 1}\ncopy: *b\n", "a.yaml")
+    assert tree is not None
     assert diags == [] and to_plain(tree)[0] == {"base": {"x": 1}, "copy": {"x": 1}}
 
 
 def test_not_utf8_points_at_the_byte():
     _, diags = load_bytes(b"a: 1\nb: caf\xe9\n", "x.yaml")
-    assert [(d.code, d.span.line, d.span.column) for d in diags] == [("PCF106", 2, 7)]
+    assert [(d.code, span_of(d).line, span_of(d).column) for d in diags] == [("PCF106", 2, 7)]
 
 
 def test_oversized_file():
@@ -56,6 +58,7 @@ def test_oversized_file():
 
 def test_quoted_numbers_stay_strings_and_spans_are_exact():
     tree, diags = load_text('mode: "0700"\nport: 6432\n', "a.yaml")
+    assert tree is not None
     plain, spans = to_plain(tree)
     assert diags == [] and plain == {"mode": "0700", "port": 6432}
     assert (spans[("port",)].line, spans[("port",)].column) == (2, 7)
@@ -63,4 +66,6 @@ def test_quoted_numbers_stay_strings_and_spans_are_exact():
 
 def test_unset_tag_is_allowed():
     tree, diags = load_text("a: !unset\n", "a.yaml")
-    assert diags == [] and tree.entries["a"].value.is_unset
+    assert isinstance(tree, Mapping)
+    value = tree.entries["a"].value
+    assert diags == [] and isinstance(value, Scalar) and value.is_unset

@@ -1,6 +1,8 @@
 """perfcfg's PostgreSQL recommenders, fed PGTune's inputs, agree with PGTune within 10% — or say
 why not in ``Recommendation.deviation``."""
 
+from typing import Literal
+
 import pytest
 
 from perfcfg.cli.calculator import CalcInput, calculate
@@ -14,7 +16,8 @@ PG_DEFAULTS = {"max_worker_processes": 8, "max_parallel_workers": 8,
                "max_parallel_workers_per_gather": 2, "max_parallel_maintenance_workers": 2,
                "autovacuum_max_workers": 3, "jit": "on"}
 
-CASES = {
+CASES: dict[str, tuple[Literal["web", "oltp", "dw", "mixed"], int, int,
+                       Literal["ssd", "hdd", "san"]]] = {
     "a-web-4G-2cpu-ssd": ("web", 4, 2, "ssd"),
     "b-oltp-16G-4cpu-ssd": ("oltp", 16, 4, "ssd"),
     "c-dw-64G-16cpu-hdd": ("dw", 64, 16, "hdd"),

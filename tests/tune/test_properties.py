@@ -65,7 +65,9 @@ def in_catalog_range(version: int, name: str, value) -> bool:
     from perfcfg.services import catalog as catalogs
     from perfcfg.services.postgres.units import PG_BASE_BYTES
 
-    param = catalogs.load("postgresql", str(version), True).get(name)
+    cat = catalogs.load("postgresql", str(version), True)
+    assert cat is not None, version
+    param = cat.get(name)
     if param is None:
         return False
     if param.type in ("enum", "string"):
