@@ -93,13 +93,13 @@ class Host:
     outer: str
     inner: str
     dir: str
-    procs: list[subprocess.Popen] = field(default_factory=list)
+    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     def path(self, *parts: str) -> str:
         return os.path.join(self.dir, *parts)
 
 
-def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(["ip", *args], capture_output=True, text=True, timeout=30,
                           stdin=subprocess.DEVNULL, check=False)
     if check and done.returncode != 0:
@@ -249,7 +249,7 @@ class Lab:
         self.state_path = ""
         self.subnet = ""
         self._saved_handlers: dict[int, Any] = {}
-        self._started: list[subprocess.Popen] = []
+        self._started: list[subprocess.Popen[bytes]] = []
         self._closed = True
 
     # -- making it ---------------------------------------------------------------------------
@@ -308,7 +308,7 @@ class Lab:
 
     def spawn(self, host: str, argv: Sequence[str], log: str, user: str | None = None,
               env: Mapping[str, str] | None = None, cwd: str | None = None
-              ) -> subprocess.Popen:
+              ) -> subprocess.Popen[bytes]:
         """Start ``argv`` in ``host`` as ``user`` (None: root), in its own session, output into
         ``log``; ``ip netns exec`` and ``setpriv`` both exec, so the pid is the program's."""
         full_env = {**BASE_ENV, **(env or {})}
@@ -320,7 +320,7 @@ class Lab:
 
     def exec(self, host: str, argv: Sequence[str], user: str | None = None,
              timeout: float = 60, env: Mapping[str, str] | None = None
-             ) -> subprocess.CompletedProcess:
+             ) -> subprocess.CompletedProcess[str]:
         """Run a short command in ``host`` and wait for it (output captured as text)."""
         full_env = {**BASE_ENV, **(env or {})}
         return subprocess.run(self._argv(host, argv, user), capture_output=True, text=True,
@@ -406,7 +406,7 @@ class HostDaemon:
         self.host = lab.hosts[host]
         self.dir = lab.mkdir(host, name or self.daemon, self.user, mode=0o700)
         self.log = os.path.join(self.dir, f"{self.daemon}.log")
-        self.proc: subprocess.Popen | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
 
     @property
     def address(self) -> str:

@@ -63,7 +63,7 @@ class EtcdMember(netns.HostDaemon):
         """``/health`` says true: this member is in a cluster that has a leader and a quorum."""
         try:
             with urllib.request.urlopen(self.url("/health"), timeout=2) as resp:
-                return json.loads(resp.read()).get("health") == "true"
+                return bool(json.loads(resp.read()).get("health") == "true")
         except (OSError, ValueError):
             return False
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import signal
 import socket
 import subprocess
 
@@ -33,7 +34,7 @@ class HAProxy(netns.HostDaemon):
     """HAProxy on a lab host; ``ports`` are the ones it must listen on before it counts as up."""
 
     daemon = "haproxy"
-    stop_signal = netns.signal.SIGUSR1   # soft stop: close listeners, let sessions end
+    stop_signal = signal.SIGUSR1   # soft stop: close listeners, let sessions end
     start_timeout = 15.0
 
     def __init__(self, lab: netns.Lab, host: str, cfg_text: str,

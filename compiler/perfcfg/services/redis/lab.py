@@ -16,6 +16,7 @@ import os
 import re
 import subprocess
 from collections.abc import Sequence
+from typing import Any
 
 import redis
 
@@ -86,7 +87,7 @@ class RedisNode(netns.HostDaemon):
         except redis.RedisError:
             return True   # it answered (NOAUTH, DENIED): it serves; our access is another matter
 
-    def info(self, section: str) -> dict:
+    def info(self, section: str) -> dict[str, Any]:
         with self.client() as c:
             return dict(c.info(section))
 

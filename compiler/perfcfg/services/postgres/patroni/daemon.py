@@ -24,7 +24,7 @@ import os
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import psycopg
@@ -87,7 +87,7 @@ class PatroniMember(netns.HostDaemon):
     def argv(self) -> list[str]:
         return [netns.program("patroni"), f"{self.dir}/patroni.yml"]
 
-    def probe(self) -> dict | None:
+    def probe(self) -> dict[str, Any] | None:
         """``/patroni`` once PostgreSQL runs under it (any role)."""
         state = self.status()
         return state if state.get("state") == "running" else None
@@ -109,17 +109,18 @@ class PatroniMember(netns.HostDaemon):
         except OSError:
             return 0, None
 
-    def status(self) -> dict:
+    def status(self) -> dict[str, Any]:
         """``GET /patroni``: role, state, timeline, ``pending_restart`` … ({} if down)."""
         code, body = self.rest("/patroni", timeout=3)
         return body if code in (200, 503) and isinstance(body, dict) else {}
 
-    def cluster(self) -> dict:
+    def cluster(self) -> dict[str, Any]:
         """``GET /cluster``: every member's name, role, state, lag and flags."""
         code, body = self.rest("/cluster")
         if code != 200:
             raise DaemonError(self.daemon, f"GET /cluster on {self.name}: {code} {body}")
-        return body
+        members: dict[str, Any] = body     # Patroni's JSON object
+        return members
 
     def switchover(self, leader: str, candidate: str) -> None:
         code, body = self.rest("/switchover", "POST", {"leader": leader, "candidate": candidate},
@@ -133,12 +134,13 @@ class PatroniMember(netns.HostDaemon):
         if code != 200:
             raise DaemonError(self.daemon, f"restart {self.name}: {code} {body}")
 
-    def patch_config(self, change: dict) -> dict:
+    def patch_config(self, change: Mapping[str, Any]) -> dict[str, Any]:
         """``PATCH /config``: change the cluster-wide (DCS) configuration; the result."""
         code, body = self.rest("/config", "PATCH", change)
         if code != 200:
             raise DaemonError(self.daemon, f"PATCH /config: {code} {body}")
-        return body
+        config: dict[str, Any] = body      # Patroni's JSON object
+        return config
 
     # -- SQL -------------------------------------------------------------------------------
     def connect(self, dbname: str = "postgres") -> psycopg.Connection:
@@ -147,7 +149,7 @@ class PatroniMember(netns.HostDaemon):
                                user=su["username"], password=su.get("password"),
                                connect_timeout=5, autocommit=True)
 
-    def query(self, sql: str) -> list[tuple]:
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
         with self.connect() as conn:
             return list(conn.execute(sql).fetchall())
 

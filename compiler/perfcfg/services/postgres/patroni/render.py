@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import yaml
 
@@ -156,9 +157,9 @@ def hba(cluster: Cluster) -> list[str]:
     return lines
 
 
-def bootstrap(cluster: Cluster) -> dict:
+def bootstrap(cluster: Cluster) -> dict[str, Any]:
     """The ``bootstrap`` section, identical for every member."""
-    dcs: dict = {
+    dcs: dict[str, Any] = {
         "ttl": cluster.ttl, "loop_wait": cluster.loop_wait,
         "retry_timeout": cluster.retry_timeout,
         "maximum_lag_on_failover": cluster.maximum_lag_on_failover,
@@ -170,9 +171,9 @@ def bootstrap(cluster: Cluster) -> dict:
     return {"dcs": dcs, "initdb": [{"encoding": "UTF8"}, "data-checksums"]}
 
 
-def member_file(cluster: Cluster, member: Member) -> dict:
+def member_file(cluster: Cluster, member: Member) -> dict[str, Any]:
     """One member's whole configuration as data (``render`` writes it as YAML)."""
-    conf: dict = {
+    conf: dict[str, Any] = {
         "scope": cluster.scope,
         "name": member.name,
         "restapi": {"listen": f"{member.address}:{REST_PORT}",
@@ -203,7 +204,8 @@ def render(cluster: Cluster) -> dict[str, str]:
     return {m.name: _dump(member_file(cluster, m)) for m in cluster.members}
 
 
-def dcs_patch(old: Mapping[str, str], new: Mapping[str, str]) -> dict:
+def dcs_patch(old: Mapping[str, str], new: Mapping[str, str]
+              ) -> dict[str, dict[str, dict[str, str | None]]]:
     """The ``PATCH /config`` body that takes the DCS's parameters from ``old`` to ``new``:
     changed and added ones with their value, removed ones as null (Patroni's way to unset)."""
     changed: dict[str, str | None] = {k: new[k] for k in sorted(new) if old.get(k) != new[k]}
@@ -211,9 +213,9 @@ def dcs_patch(old: Mapping[str, str], new: Mapping[str, str]) -> dict:
     return {"postgresql": {"parameters": dict(sorted(changed.items()))}}
 
 
-def _account(account: Account) -> dict:
+def _account(account: Account) -> dict[str, str]:
     return {"username": account.username, "password": account.password}
 
 
-def _dump(data: dict) -> str:
+def _dump(data: dict[str, Any]) -> str:
     return yaml.safe_dump(data, sort_keys=False, default_flow_style=False, width=100)
