@@ -1,4 +1,5 @@
-"""A wheel (not the editable checkout) carries templates, presets, schemas and catalogs."""
+"""A wheel (not the editable checkout) carries templates, presets, schemas and catalogs, and
+perfcfg's types (py.typed)."""
 
 import os
 import subprocess
@@ -22,6 +23,12 @@ def test_wheel_is_self_contained(tmp_path):
     where = subprocess.run([sys.executable, "-c", "import perfcfg; print(perfcfg.__file__)"],
                            env=env, capture_output=True, text=True, check=True).stdout
     assert where.startswith(str(target)), where  # the wheel, not the source tree
+    # PEP 561: a package's mypy (a plug-in's author's) reads perfcfg's own types from it
+    (tmp_path / "plugin.py").write_text("from perfcfg.services.output import Placement\n\n"
+                                        "Placement(1, 'root', 'root')\n")
+    typed = subprocess.run([sys.executable, "-m", "mypy", "plugin.py"], env=env, cwd=tmp_path,
+                           capture_output=True, text=True)
+    assert 'Argument 1 to "Placement" has incompatible type "int"' in typed.stdout, typed.stdout
     out = tmp_path / "out"
     done = subprocess.run([sys.executable, "-m", "perfcfg", "build", "--env", "production",
                            "--project", str(EXAMPLE), "--out", str(out)], env=env,
