@@ -543,6 +543,8 @@ def _typer_app() -> typer.Typer:
                 raise typer.Exit(code)
 
         params = [param(o) for o in _options(command)]
+        # typer reads the options off inspect.signature(), which honours __signature__; a
+        # function's type does not declare the attribute.
         run.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
         run.__annotations__ = {p.name: p.annotation for p in params}
         run.__doc__ = command.help
@@ -564,7 +566,7 @@ def _typer_app() -> typer.Typer:
                                     False, "--version", callback=version, is_eager=True,
                                     metavar="", help="Print perfcfg's version and exit.")),
               *(param(o) for o in (*GLOBAL, PROJECT))]
-    group.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    group.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]  # as run's
     group.__annotations__ = {p.name: p.annotation for p in params}
     app.callback()(group)
 

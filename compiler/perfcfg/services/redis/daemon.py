@@ -25,7 +25,7 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import redis
 from redis.backoff import NoBackoff
@@ -107,10 +107,11 @@ class RedisServer(procs.Handle):
                     raise
                 open(self.log, "w").close()
 
-    def client(self, **kwargs: object) -> redis.Redis:
+    def client(self, **kwargs: Any) -> redis.Redis:
+        """A client of this server; ``kwargs``: any other option of redis.Redis."""
         return redis.Redis(host="127.0.0.1", port=self.port, username=self.username,
                            password=self.password, decode_responses=True, socket_timeout=5,
-                           **kwargs)  # type: ignore[arg-type]
+                           **kwargs)
 
     def _probe(self) -> bool | None:
         try:

@@ -72,10 +72,11 @@ class RedisNode(netns.HostDaemon):
                 "--supervised", "no", "--dir", self.dir, "--logfile", "",
                 "--pidfile", f"{self.dir}/node.pid"]
 
-    def client(self, **kwargs: object) -> redis.Redis:
+    def client(self, **kwargs: Any) -> redis.Redis:
+        """A client of this node; ``kwargs``: any other option of redis.Redis."""
         return redis.Redis(host=self.address, port=self.port, password=self.password,
                            decode_responses=True, socket_timeout=3, socket_connect_timeout=2,
-                           **kwargs)  # type: ignore[arg-type]
+                           **kwargs)
 
     def probe(self) -> bool | None:
         try:
