@@ -15,7 +15,8 @@ if [ "$(id -u)" != 0 ]; then
   exit 2
 fi
 
-# Keep apt from starting redis on 6379 / pgbouncer on 6432 on a host with a real init:
+# Keep apt from starting redis on 6379 / pgbouncer on 6432 / prometheus on 9090 (and the
+# exporters on 9100-9187) on a host with a real init:
 # deny service starts for the duration of the install, removing only a guard we created.
 created_policy=0
 cleanup() { if [ "$created_policy" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi; }
@@ -35,8 +36,14 @@ fi
 # redis-sentinel; util-linux brings setpriv, which drops a daemon to its user by exec'ing it.
 PACKAGES=(postgresql-15 postgresql-client-15 pgbouncer redis-server redis-tools iproute2 systemd
           patroni etcd-server etcd-client redis-sentinel haproxy python3-etcd python3-psycopg2
-          util-linux)
-SERVICES=(postgresql pgbouncer redis-server patroni etcd haproxy redis-sentinel)
+          util-linux prometheus prometheus-postgres-exporter prometheus-pgbouncer-exporter
+          prometheus-redis-exporter)
+# prometheus (with promtool) and the three exporters serve the monitoring tests: the exporters'
+# metric catalogs, `promtool check/test rules` and a live Prometheus in a scratch dir. Their
+# postinst scripts enable their units (the pgbouncer exporter's as a want of pgbouncer.service),
+# so they are in SERVICES too.
+SERVICES=(postgresql pgbouncer redis-server patroni etcd haproxy redis-sentinel prometheus
+          prometheus-postgres-exporter prometheus-pgbouncer-exporter prometheus-redis-exporter)
 enabled_before=()
 for svc in "${SERVICES[@]}"; do
   if command -v systemctl >/dev/null && systemctl is-enabled --quiet "$svc" 2>/dev/null; then
@@ -111,6 +118,7 @@ redis-server --version
 patroni --version
 etcd --version | head -1
 haproxy -v | head -1
+promtool --version | head -1
 
 # The other supported versions (PostgreSQL 16-18, pgbouncer 1.24, Redis 8.0, Valkey 8.0/8.1,
 # supervisor 4.2) under /opt/perfcfg-daemons; fast when they are already there.

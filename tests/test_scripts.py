@@ -35,6 +35,7 @@ def test_install_runs_with_stubbed_apt_and_systemctl(before, tmp_path):
         "patroni": 'echo patroni 3.0.2',
         "etcd": 'echo etcd Version: 3.4.23',
         "haproxy": 'echo HAProxy version 2.6.12',
+        "promtool": 'echo promtool, version 2.42.0+ds',
     }
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -55,6 +56,7 @@ def test_install_runs_with_stubbed_apt_and_systemctl(before, tmp_path):
     apt = [c for c in calls if c.startswith("apt-get")]
     install = next(c for c in apt if " install " in c)
     assert "--no-upgrade" in install and "postgresql-15" in install
+    assert {"prometheus", "prometheus-redis-exporter"} <= set(install.split())
     # every apt call waits for a lock another apt holds (a fresh VM's unattended-upgrades)
     assert all("DPkg::Lock::Timeout=" in c for c in apt), apt
     assert {c for c in calls if c.startswith("systemctl disable")} == {
