@@ -37,13 +37,15 @@ fi
 PACKAGES=(postgresql-15 postgresql-client-15 pgbouncer redis-server redis-tools iproute2 systemd
           patroni etcd-server etcd-client redis-sentinel haproxy python3-etcd python3-psycopg2
           util-linux prometheus prometheus-postgres-exporter prometheus-pgbouncer-exporter
-          prometheus-redis-exporter)
-# prometheus (with promtool) and the three exporters serve the monitoring tests: the exporters'
-# metric catalogs, `promtool check/test rules` and a live Prometheus in a scratch dir. Their
+          prometheus-redis-exporter prometheus-node-exporter)
+# prometheus (with promtool) and the exporters serve the monitoring tests: the exporters'
+# metric catalogs, `promtool check/test rules` and a live Prometheus in a scratch dir
+# (prometheus-node-exporter for its supervisord collector: the workers' state). Their
 # postinst scripts enable their units (the pgbouncer exporter's as a want of pgbouncer.service),
 # so they are in SERVICES too.
 SERVICES=(postgresql pgbouncer redis-server patroni etcd haproxy redis-sentinel prometheus
-          prometheus-postgres-exporter prometheus-pgbouncer-exporter prometheus-redis-exporter)
+          prometheus-postgres-exporter prometheus-pgbouncer-exporter prometheus-redis-exporter
+          prometheus-node-exporter)
 enabled_before=()
 for svc in "${SERVICES[@]}"; do
   if command -v systemctl >/dev/null && systemctl is-enabled --quiet "$svc" 2>/dev/null; then

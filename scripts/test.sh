@@ -16,7 +16,7 @@ scripts/test.sh will:
   - as root only: apt-get install postgresql-15, postgresql-client-15, pgbouncer, redis-server
     and redis-tools, and for the multi-host lab patroni, etcd-server, etcd-client, haproxy,
     redis-sentinel, python3-etcd and python3-psycopg2, and for monitoring prometheus and its
-    postgres, pgbouncer and redis exporters (packages already installed are not
+    postgres, pgbouncer, redis and node exporters (packages already installed are not
     upgraded unless PERFCFG_UPGRADE=1;
     no service is started, and none is left enabled at boot that was not before), and create
     a system user 'postgres' if there is none (.ci/install.sh); then the other daemon versions
