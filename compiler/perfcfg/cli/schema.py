@@ -87,7 +87,8 @@ def preset_schema(targets: model.Targets) -> dict[str, Any]:
                     "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
     }
     sections: tuple[tuple[str, type[BaseModel]], ...] = (
-        ("workload", modeldef.Workload), ("budget", modeldef.Budget))
+        ("workload", modeldef.Workload), ("budget", modeldef.Budget),
+        ("monitoring", modeldef.Monitoring))
     for name, cls in sections:
         sub = _draft7(cls.model_json_schema())
         definitions.update(sub.pop("definitions", {}))
@@ -117,6 +118,7 @@ def preset_schema(targets: model.Targets) -> dict[str, Any]:
         for key in service.record_keys:
             props[service.name]["properties"][key]["items"]["anyOf"][0]["required"] = ["name"]
     definitions["Waiver"]["required"] = ["rule", "reason"]
+    definitions["AlertWaiver"]["required"] = ["alert", "reason"]
     props["workload"]["properties"]["programs"]["items"] = {
         "anyOf": [{"$ref": "#/definitions/Program", }, {"type": "string"}]}
     definitions["Program"]["required"] = ["name"]

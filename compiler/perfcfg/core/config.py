@@ -34,3 +34,4 @@ class Config:
     # named items left out for a refused value they need (``databases.reports``): references
     # to them are not reported a second time
     broken: frozenset[str] = frozenset()
+    monitoring: model.Monitoring = field(default_factory=model.Monitoring)

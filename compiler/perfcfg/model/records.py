@@ -17,7 +17,7 @@ from perfcfg.model import rules
 from perfcfg.model.base import Record
 from perfcfg.model.rules import SECRET_REF, ProgramMethods, parse_share
 
-__all__ = ["PostgresBuild", "Targets", "EnvironmentDeploy", "Environment", "Secrets", "PresetSources", "DeployFile", "Deploy", "ProjectFile", "HostProfile", "Program", "Workload", "Database", "User", "Client", "RedisUser", "Waiver", "Policy", "Budget", "SECRET_REF", "parse_share"]
+__all__ = ["PostgresBuild", "Targets", "EnvironmentDeploy", "Environment", "Secrets", "PresetSources", "DeployFile", "Deploy", "ProjectFile", "HostProfile", "Program", "Workload", "Database", "User", "Client", "RedisUser", "Waiver", "Policy", "AlertSetting", "AlertWaiver", "Monitoring", "Budget", "SECRET_REF", "parse_share"]
 
 
 class PostgresBuild(Record):
@@ -304,6 +304,38 @@ class Policy(Record):
     waivers: list[Waiver]
 
     FIELDS = {'waivers': Waiver}
+
+
+class AlertSetting(Record):
+    """One alert's severity and how long its condition must hold before it fires (``for:``,
+    a Prometheus duration such as ``30s``, ``5m`` or ``1h``)."""
+
+    severity: Literal['critical', 'warning', 'info'] | None
+    for_: str | None
+
+    FIELDS = {'severity': None, 'for_': None}
+
+
+class AlertWaiver(Record):
+    """An alert this environment does without, with the reason it is accepted."""
+
+    alert: str
+    reason: str
+
+    FIELDS = {'alert': None, 'reason': None}
+
+
+class Monitoring(Record):
+    """The monitoring files (exporters, scrape config, alert rules and their tests, a dashboard):
+    ``enabled`` (default: on for staging and production), each alert's ``severity`` and
+    ``for:`` by alert name, and waivers that leave an alert out."""
+
+    enabled: bool | None
+    alerts: dict[str, AlertSetting]
+    waivers: list[AlertWaiver]
+
+    FIELDS = {'enabled': None, 'alerts': AlertSetting, 'waivers': AlertWaiver}
+    KEYED = frozenset(['alerts'])
 
 
 class Budget(Record):
@@ -1259,6 +1291,109 @@ Policy.__core_schema__ = {
     'custom_init': False,
     'root_model': False,
     'config': {'extra_fields_behavior': 'forbid', 'strict': True, 'title': 'Policy'},
+}
+AlertSetting.__core_schema__ = {
+    'type': 'model',
+    'cls': AlertSetting,
+    'schema': {
+        'type': 'model-fields',
+        'fields': {
+            'severity': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {
+                        'type': 'nullable',
+                        'schema': {'type': 'literal', 'expected': ['critical', 'warning', 'info']},
+                    },
+                    'default': None,
+                },
+            },
+            'for_': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {
+                        'type': 'nullable',
+                        'schema': {'type': 'str', 'pattern': '^(?:[0-9]+(?:ms|[ywdhms]))+$'},
+                    },
+                    'default': None,
+                },
+                'validation_alias': 'for',
+                'serialization_alias': 'for',
+            },
+        },
+        'model_name': 'AlertSetting',
+        'computed_fields': [],
+    },
+    'custom_init': False,
+    'root_model': False,
+    'config': {'extra_fields_behavior': 'forbid', 'strict': True, 'title': 'AlertSetting'},
+}
+AlertWaiver.__core_schema__ = {
+    'type': 'model',
+    'cls': AlertWaiver,
+    'schema': {
+        'type': 'model-fields',
+        'fields': {
+            'alert': {'type': 'model-field', 'schema': {'type': 'str', 'pattern': '^[A-Z][A-Za-z0-9]*$'}},
+            'reason': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'function-after',
+                    'function': {'type': 'no-info', 'function': rules.waiver_reason},
+                    'schema': {'type': 'str'},
+                },
+            },
+        },
+        'model_name': 'AlertWaiver',
+        'computed_fields': [],
+    },
+    'custom_init': False,
+    'root_model': False,
+    'config': {'extra_fields_behavior': 'forbid', 'strict': True, 'title': 'AlertWaiver'},
+}
+Monitoring.__core_schema__ = {
+    'type': 'model',
+    'cls': Monitoring,
+    'schema': {
+        'type': 'model-fields',
+        'fields': {
+            'enabled': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {'type': 'nullable', 'schema': {'type': 'bool'}},
+                    'default': None,
+                },
+            },
+            'alerts': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {
+                        'type': 'dict',
+                        'keys_schema': {'type': 'str'},
+                        'values_schema': AlertSetting.__core_schema__,
+                    },
+                    'default': {},
+                },
+            },
+            'waivers': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {'type': 'list', 'items_schema': AlertWaiver.__core_schema__},
+                    'default': [],
+                },
+            },
+        },
+        'model_name': 'Monitoring',
+        'computed_fields': [],
+    },
+    'custom_init': False,
+    'root_model': False,
+    'config': {'extra_fields_behavior': 'forbid', 'strict': True, 'title': 'Monitoring'},
 }
 Budget.__core_schema__ = {
     'type': 'model',

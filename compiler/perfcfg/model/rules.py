@@ -36,6 +36,8 @@ def size(value: Any) -> int:
 
 
 # One pattern for the JSON Schema (editors) and for parsing: the number, then the unit.
+# Prometheus's duration syntax (model.ParseDuration): number-unit pairs such as 90s, 5m or 1h30m.
+PROM_DURATION = r"^(?:[0-9]+(?:ms|[ywdhms]))+$"
 DURATION_PATTERN = r"^([0-9]+(?:\.[0-9]+)?)\s*(ms|s|min|h)?$"
 _DURATION = re.compile(DURATION_PATTERN)
 _SECONDS = {"ms": 0.001, "s": 1.0, "min": 60.0, "h": 3600.0, None: 1.0}

@@ -255,6 +255,31 @@ class Policy(Strict):
     waivers: list[Waiver] = []
 
 
+class AlertSetting(Strict):
+    """One alert's severity and how long its condition must hold before it fires (``for:``,
+    a Prometheus duration such as ``30s``, ``5m`` or ``1h``)."""
+
+    severity: Literal["critical", "warning", "info"] | None = None
+    for_: str | None = Field(None, alias="for", pattern=rules.PROM_DURATION)
+
+
+class AlertWaiver(Strict):
+    """An alert this environment does without, with the reason it is accepted."""
+
+    alert: str = Field(pattern=r"^[A-Z][A-Za-z0-9]*$")
+    reason: Annotated[str, AfterValidator(rules.waiver_reason)]
+
+
+class Monitoring(Strict):
+    """The monitoring files (exporters, scrape config, alert rules and their tests, a dashboard):
+    ``enabled`` (default: on for staging and production), each alert's ``severity`` and
+    ``for:`` by alert name, and waivers that leave an alert out."""
+
+    enabled: bool | None = None
+    alerts: dict[str, AlertSetting] = {}
+    waivers: list[AlertWaiver] = []
+
+
 Share = Annotated[str | int, AfterValidator(rules.share)]
 
 
@@ -270,4 +295,5 @@ class Budget(Strict):
 MODELS: tuple[type[Strict], ...] = (PostgresBuild, Targets, EnvironmentDeploy, Environment,
                                     Secrets, PresetSources, DeployFile, Deploy, ProjectFile,
                                     HostProfile, Program, Workload, Database, User, Client,
-                                    RedisUser, Waiver, Policy, Budget)
+                                    RedisUser, Waiver, Policy, AlertSetting, AlertWaiver,
+                                    Monitoring, Budget)

@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from perfcfg.core.plan import Plan, Setting
     from perfcfg.model import Targets
     from perfcfg.model.base import Record
+    from perfcfg.monitoring.model import Monitor
     from perfcfg.services.actions import Action
     from perfcfg.services.output import Output, Placement
     from perfcfg.services.rules import Rule
@@ -178,6 +179,8 @@ class Service:
     fallbacks: Mapping[str, str] = field(default_factory=dict)
     # A parameter people know it by and a value, for hints (``("work_mem", "64MB")``).
     example: tuple[str, ...] = ()
+    # its exporter, alert rules and catalog probe (services/<daemon>/monitoring.py)
+    monitor: Monitor | None = None
 
     def daemon_of(self, targets: Targets) -> str:
         return self.flavour(targets) if self.flavour is not None else self.daemon

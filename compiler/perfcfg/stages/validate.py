@@ -43,7 +43,7 @@ class Named(Protocol):
 R = TypeVar("R", bound=Record)
 N = TypeVar("N", bound=Named)
 
-OWN_SECTIONS = ("databases", "users", "clients", "workload", "budget", "policy")
+OWN_SECTIONS = ("databases", "users", "clients", "workload", "budget", "policy", "monitoring")
 SECTIONS = (*registry.names(), *OWN_SECTIONS)
 
 
@@ -131,6 +131,8 @@ class Validator:
             self.policy(section("policy")),
             self.spans,
             broken=frozenset(self.broken),
+            monitoring=self.one("monitoring", section("monitoring"), model.Monitoring)
+            or model.Monitoring(),
         )
 
     # -- daemon sections -----------------------------------------------------------------

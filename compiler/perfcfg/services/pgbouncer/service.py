@@ -19,6 +19,7 @@ from perfcfg.services.pgbouncer import (
     verify,
 )
 from perfcfg.services.pgbouncer.actions import changes
+from perfcfg.services.pgbouncer.monitoring import MONITOR
 from perfcfg.services.pgbouncer.outputs import OUTPUTS
 from perfcfg.services.pgbouncer.policy import RULES
 
@@ -65,4 +66,5 @@ SERVICE = Service(
     rules=RULES,
     # Debian's pgbouncer package runs the daemon as postgres and reads /etc/pgbouncer.
     placement=lambda config, plan: Placement("/etc/pgbouncer", backend.ACCOUNT, backend.ACCOUNT),
+    monitor=MONITOR,
 )

@@ -19,6 +19,7 @@ from perfcfg.services.postgres import (
     verify,
 )
 from perfcfg.services.postgres.actions import changes
+from perfcfg.services.postgres.monitoring import MONITOR
 from perfcfg.services.postgres.outputs import OUTPUTS
 from perfcfg.services.postgres.policy import RULES
 from perfcfg.services.postgres.tuning import autovacuum, connections, limits, memory, parallel, wal
@@ -95,4 +96,5 @@ SERVICE = Service(
                                   "transaction_timeout (17+) or idle_in_transaction_session_timeout",
         "db_user_namespace": "nothing: give each user its own role",
     },
+    monitor=MONITOR,
 )

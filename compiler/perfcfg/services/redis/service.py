@@ -23,6 +23,7 @@ from perfcfg.services.redis import (
 )
 from perfcfg.services.redis.actions import changes
 from perfcfg.services.redis.context import DEFAULT_VERSION
+from perfcfg.services.redis.monitoring import MONITOR
 from perfcfg.services.redis.outputs import OUTPUTS
 from perfcfg.services.redis.policy import RULES
 
@@ -77,4 +78,5 @@ SERVICE = Service(
     changes=changes,
     rules=RULES,
     placement=placement.placement,
+    monitor=MONITOR,
 )

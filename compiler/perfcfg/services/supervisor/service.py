@@ -18,6 +18,7 @@ from perfcfg.services.supervisor import (
     verify,
 )
 from perfcfg.services.supervisor.actions import changes
+from perfcfg.services.supervisor.monitoring import MONITOR
 from perfcfg.services.supervisor.outputs import OUTPUTS, PROGRAM_OWNED, SUBSECTIONS
 from perfcfg.services.supervisor.policy import RULES
 
@@ -63,4 +64,5 @@ SERVICE = Service(
     # own file stays untouched (a conffile: no prompt on upgrade).
     placement=lambda config, plan: Placement("/etc/supervisor/conf.d", "root", "root",
                                         {"supervisord.conf": "perfcfg.conf"}),
+    monitor=MONITOR,
 )

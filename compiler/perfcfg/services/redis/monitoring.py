@@ -1,0 +1,147 @@
+"""Redis's (and Valkey's) monitoring: redis_exporter, and the alerts on memory, evictions and
+clients against the compiled ``maxmemory``, ``maxmemory-policy`` and ``maxclients``.
+
+The cache's role decides what an eviction means: a ``store`` (a queue, sessions: policy
+``noeviction``) must never lose a key, so an eviction there is critical (the policy drifted);
+a ``cache`` evicts by design, so its evictions are information and its memory at
+``maxmemory`` is the normal state, not a page.
+
+>>> near(1000), near_memory(1_000_000)
+(800, 900000)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from perfcfg.harness import binaries
+from perfcfg.monitoring.exporters import Command, Exporter
+from perfcfg.monitoring.model import Alert, Monitor, Scope, Series
+from perfcfg.services.redis import values
+
+if TYPE_CHECKING:
+    from perfcfg.core.config import Config
+    from perfcfg.core.plan import Plan
+
+EXPORTER = Exporter("redis_exporter", "prometheus-redis-exporter", ("1.45", "1.69"),
+                    pinned="1.69", system="1.45")
+# Memory past 90 % of maxmemory: a store is one burst away from refusing writes (OOM).
+MEMORY_SHARE = 0.9
+# Connected clients past 80 % of maxclients: the next rolling deploy may be refused.
+CLIENTS_SHARE = 0.8
+SERVICE = "redis"
+
+
+def near(maxclients: int) -> int:
+    return math.floor(maxclients * CLIENTS_SHARE)
+
+
+def near_memory(maxmemory: int) -> int:
+    return math.floor(maxmemory * MEMORY_SHARE)
+
+
+def alerts(plan: Plan, config: Config, scope: Scope) -> list[Alert]:
+    labels = scope.labels(SERVICE)
+    sel = scope.sel(SERVICE)
+    role = values.config_role(config)
+    store = role == "store"
+    maxclients = int(plan.value("redis.maxclients"))
+    policy = str(plan.value("redis.maxmemory-policy"))
+    maxmemory = int(plan.value("redis.maxmemory") or 0)
+    other = "allkeys-lru" if policy == "noeviction" else "noeviction"
+    out = [
+        Alert("RedisDown", SERVICE, "health", f"redis_up{sel} == 0", "critical", "1m",
+              f"redis_exporter of {scope.env} cannot reach the cache",
+              "redis_up is 0 when the exporter's connection fails", (),
+              (Series("redis_up", labels, ok="1", bad="0"),)),
+        Alert("RedisEvictions", SERVICE, "threshold",
+              f"increase(redis_evicted_keys_total{sel}[5m]) > 0",
+              "critical" if store else "info", "0m",
+              (f"the {role} of {scope.env} evicts keys: it must keep them (role store)" if store
+               else f"the cache of {scope.env} evicts keys to stay within maxmemory"),
+              f"redis.role = {role}: " + ("a store must not evict (maxmemory-policy noeviction)"
+                                          if store else "a cache evicts by design"),
+              ("redis.role", "redis.maxmemory-policy"),
+              (Series("redis_evicted_keys_total", labels, ok="0+0", bad="0+1"),)),
+        Alert("RedisClientsNearMax", SERVICE, "threshold",
+              f"redis_connected_clients{sel} > {near(maxclients)}", "warning", "5m",
+              f"more than {near(maxclients)} of the cache's {maxclients} client connections "
+              "are in use",
+              f"{near(maxclients)} = {CLIENTS_SHARE:.0%} of redis.maxclients = {maxclients}",
+              ("redis.maxclients",),
+              (Series("redis_connected_clients", labels, ok=str(near(maxclients)),
+                      bad=str(near(maxclients) + 1)),)),
+        Alert("RedisMaxclientsDrift", SERVICE, "drift",
+              f"redis_config_maxclients{sel} != {maxclients}", "warning", "5m",
+              f"the cache runs with another maxclients than the {maxclients} compiled "
+              f"for {scope.env}",
+              f"{maxclients} = redis.maxclients as compiled", ("redis.maxclients",),
+              (Series("redis_config_maxclients", labels, ok=str(maxclients),
+                      bad=str(maxclients + 1)),)),
+        Alert("RedisMaxmemoryPolicyDrift", SERVICE, "drift",
+              "max by (job, instance, maxmemory_policy) "
+              f"(redis_instance_info{scope.sel(SERVICE, maxmemory_policy='!' + policy)})",
+              "critical" if store else "warning", "5m",
+              f"the cache runs with another maxmemory-policy than {policy}, compiled "
+              f"for {scope.env}",
+              f"{policy} = redis.maxmemory-policy as compiled (redis.role = {role})",
+              ("redis.maxmemory-policy",),
+              # the instance reports one policy at a time: the other one while drifted
+              (Series("redis_instance_info", (*labels, ("maxmemory_policy", other)),
+                      ok="_", bad="1"),
+               Series("redis_instance_info", (*labels, ("maxmemory_policy", policy)),
+                      ok="1", bad="_")),
+              by=("job", "instance", "maxmemory_policy")),
+    ]
+    if maxmemory:
+        out += [
+            Alert("RedisMemoryNearMax", SERVICE, "threshold",
+                  f"redis_memory_used_bytes{sel} > {near_memory(maxmemory)}",
+                  "critical" if store else "info", "5m" if store else "15m",
+                  f"the {role} of {scope.env} uses more than {MEMORY_SHARE:.0%} of its "
+                  f"maxmemory ({maxmemory} bytes)",
+                  f"{near_memory(maxmemory)} = {MEMORY_SHARE:.0%} of redis.maxmemory = "
+                  f"{maxmemory} bytes",
+                  ("redis.maxmemory",),
+                  (Series("redis_memory_used_bytes", labels, ok=str(near_memory(maxmemory)),
+                          bad=str(near_memory(maxmemory) + 1)),)),
+            Alert("RedisMaxmemoryDrift", SERVICE, "drift",
+                  f"redis_memory_max_bytes{sel} != {maxmemory}", "warning", "5m",
+                  f"the cache runs with another maxmemory than the {maxmemory} bytes compiled "
+                  f"for {scope.env}",
+                  f"{maxmemory} = redis.maxmemory in bytes as compiled", ("redis.maxmemory",),
+                  (Series("redis_memory_max_bytes", labels, ok=str(maxmemory),
+                          bad=str(maxmemory + 1)),)),
+        ]
+    return out
+
+
+def daemons() -> list[tuple[str, str]]:
+    return [(d, v) for d in ("redis", "valkey") for v in binaries.VERSIONS[d]]
+
+
+@contextmanager
+def probe(daemon: str, version: str) -> Iterator[Command]:
+    """A throwaway master of ``daemon`` ``version`` with one replica (so the replication series
+    exist), and the exporter command that reads the master."""
+    from perfcfg.harness import procs
+    from perfcfg.services.redis.daemon import RedisServer, ValkeyServer
+
+    handle = ValkeyServer if daemon == "valkey" else RedisServer
+    with handle("maxmemory 64mb\n", version=version) as master, \
+            handle(f"replicaof 127.0.0.1 {master.port}\n", version=version):
+        procs.wait_ready(daemon, master.proc, lambda: _replica_online(master),  # type: ignore[arg-type]
+                         [master.log], 15)
+        yield Command(("-web.listen-address", "{listen}",
+                       "-redis.addr", f"redis://127.0.0.1:{master.port}"))
+
+
+def _replica_online(master: object) -> bool | None:
+    with master.client() as c:  # type: ignore[attr-defined]
+        return True if c.info("replication").get("connected_slaves") else None
+
+
+MONITOR = Monitor(EXPORTER, alerts, daemons, probe, ready="redis_up 1")
