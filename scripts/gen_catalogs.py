@@ -25,6 +25,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from perfcfg.monitoring import reader as metric_catalogs
 from perfcfg.services import registry
 from perfcfg.services.catalog_reading import Job
 
@@ -45,6 +46,8 @@ def _generators(new: tuple[str, ...] = ()) -> dict[str, Job]:
         if service.catalog_jobs is not None:
             daemons = service.flavours or (service.daemon,)
             out.update(service.catalog_jobs(tuple(v for d in daemons for v in wanted.get(d, ()))))
+    # the exporters' metric catalogs (perfcfg.monitoring.reader)
+    out.update(metric_catalogs.generators())
     return out
 
 
@@ -58,8 +61,9 @@ def render(obj: dict[str, Any]) -> str:
 def installed(names: list[str] | None = None) -> tuple[list[str], list[str]]:
     """The requested catalogs (all by default) split into (binary installed, not installed)."""
     chosen = names or sorted(GENERATORS)
-    here = [n for n in chosen
-            if not registry.missing(GENERATORS[n].daemon, GENERATORS[n].version)]
+    here = [n for n in chosen if not (
+        GENERATORS[n].lacks() if GENERATORS[n].lacks is not None
+        else registry.missing(GENERATORS[n].daemon, GENERATORS[n].version))]
     return here, [n for n in chosen if n not in here]
 
 
@@ -116,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     for name, text in texts.items():
         path = args.out / name
+        path.parent.mkdir(exist_ok=True)   # metrics/: the exporters' metric catalogs
         if not path.exists() or path.read_text() != text:
             path.write_text(text)
     return 0

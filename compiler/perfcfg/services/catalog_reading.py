@@ -22,11 +22,14 @@ from perfcfg.harness.binaries import require
 
 class Job(NamedTuple):
     """One catalog file: the function that reads it and the daemon version it needs (None:
-    whichever version is installed reads the same options)."""
+    whichever version is installed reads the same options), or, for an exporter's metric
+    catalog, the function that says what it lacks here (the exporter and every daemon version
+    it is read against)."""
 
     make: Callable[[], dict[str, Any]]
     daemon: str
     version: str | None
+    lacks: Callable[[], list[str]] | None = None
 
 
 def entry(type_: str, *, default: Any = None, unit: str | None = None, min_: Any = None,
