@@ -58,7 +58,7 @@ def lacks(monitor: Monitor, version: str) -> list[str]:
 
 def generators() -> dict[str, Job]:
     """Catalog file name → the job that reads it (and says what it lacks here)."""
-    out = {}
+    out: dict[str, Job] = {}
     for service in registry.SERVICES:
         if service.monitor is None:
             continue

@@ -154,6 +154,11 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
 
         # Cross-service findings (PCF3xx) can be waived like the security rules.
         diags.extend(policy.check(plan, config, cross))
+        if not has_errors(diags):
+            from perfcfg.monitoring import check as monitoring
+
+            # the alert rules: on the validate path promtool checks them too
+            diags.extend(monitoring.diagnostics(plan, config, run_promtool=not req.render))
     if plan is None:
         return _done(result)
     from perfcfg.services.output import Header

@@ -8,7 +8,7 @@ only that collector: the host's other metrics are not perfcfg's to judge.
 
 >>> from perfcfg.monitoring.model import Scope
 >>> workers("matcher", 8, Scope("staging")).expr
-'sum by (group) (node_supervisord_up{group="matcher",job="staging-supervisor"}) < 8'
+'sum by (group) (node_supervisord_up{job="staging-supervisor",group="matcher"}) < 8'
 """
 
 from __future__ import annotations
