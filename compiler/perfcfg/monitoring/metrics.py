@@ -22,10 +22,8 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from functools import cache
-from pathlib import Path
 from typing import Any
 
-CATALOG_DIR = Path(__file__).resolve().parent.parent.parent.parent / "schemas" / "catalogs"
 RUNTIME_PREFIXES = ("go_", "process_", "promhttp_")
 
 
@@ -66,12 +64,18 @@ def catalog(exporter: str, version: str, release: str, package: str, read_with: 
 
 
 @cache
-def load(exporter: str, version: str, directory: Path = CATALOG_DIR) -> dict[str, Any] | None:
-    """The catalog of ``exporter`` ``version``, or None when there is none."""
-    path = directory / f"{exporter}-{version}.json"
-    if not path.exists():
-        return None
-    return dict(json.loads(path.read_text(encoding="utf-8")))
+def load(exporter: str, version: str) -> dict[str, Any] | None:
+    """The catalog of ``exporter`` ``version``, or None when there is none: looked up where
+    the daemons' catalogs are (the installed package's, and any extra folder)."""
+    from perfcfg.services.catalog import _files as folders
+
+    for folder in folders():
+        try:
+            text = folder.joinpath(f"{exporter}-{version}.json").read_text("utf-8")
+        except (FileNotFoundError, OSError):
+            continue
+        return dict(json.loads(text))
+    return None
 
 
 def missing(cat: Mapping[str, Any], metric: str, daemon: str,
@@ -81,7 +85,9 @@ def missing(cat: Mapping[str, Any], metric: str, daemon: str,
     entry = cat["metrics"].get(metric)
     if entry is None:
         return f"{cat['exporter']} {cat['version']} has no metric {metric}"
-    if daemon not in entry["daemons"]:
+    # a daemon version the catalog was never read against (one added by its own catalog
+    # file) is judged by the metric's existence alone
+    if daemon in cat["daemons"] and daemon not in entry["daemons"]:
         return (f"{cat['exporter']} {cat['version']} reports {metric} only for "
                 f"{', '.join(entry['daemons'])}, not {daemon}")
     lacking = [label for label in labels if label not in entry["labels"]]

@@ -79,7 +79,7 @@ def alerts(plan: Plan, config: Config, scope: Scope) -> list[Alert]:
                   f"{size} = {path}", (path,),
                   (Series("pgbouncer_pools_server_active_connections",
                           (*labels, ("database", name), ("user", "app")),
-                          ok=str(size - 1), bad=str(size)),)),
+                          ok=str(size - 1), bad=str(size)),), extra=(("pool", name),)),
             Alert("PgbouncerPoolSizeDrift", SERVICE, "drift",
                   f"pgbouncer_databases_pool_size{scope.sel(SERVICE, name=name)} != {size}",
                   "warning", "5m",
@@ -87,7 +87,7 @@ def alerts(plan: Plan, config: Config, scope: Scope) -> list[Alert]:
                   f"for {scope.env}",
                   f"{size} = {path} as compiled", (path,),
                   (Series("pgbouncer_databases_pool_size", (*labels, ("name", name)),
-                          ok=str(size), bad=str(size + 1)),)),
+                          ok=str(size), bad=str(size + 1)),), extra=(("pool", name),)),
         ]
     return out
 
