@@ -99,10 +99,12 @@ ALLOWED_ROOMS: dict[str, set[str]] = {
     "harness": {"core"},
     "tune": {"core", "model"},
     "services": {"core", "model", "harness", "tune"},
-    "stages": {"core", "model", "harness", "tune", "services"},
-    "verify": {"core", "model", "harness", "tune", "services", "stages"},
+    "monitoring": {"core", "model", "harness", "tune", "services"},
+    "stages": {"core", "model", "harness", "tune", "services", "monitoring"},
+    "verify": {"core", "model", "harness", "tune", "services", "monitoring", "stages"},
     "host": {"core", "model", "tune", "services", "stages"},
-    "cli": {"core", "model", "harness", "tune", "services", "stages", "verify", "host"},
+    "cli": {"core", "model", "harness", "tune", "services", "monitoring", "stages", "verify",
+            "host"},
 }
 
 
@@ -206,7 +208,8 @@ def test_few_modules_outside_a_service_name_its_daemon(service):
     assert len(naming) <= MOST_MODULES_NAMING_ONE_DAEMON, naming
 
 
-@pytest.mark.parametrize("room", ["stages", "verify", "harness", "core", "tune", "cli"])
+@pytest.mark.parametrize("room", ["stages", "verify", "harness", "core", "tune", "cli",
+                                  "monitoring"])
 def test_the_generic_rooms_name_no_daemon(room):
     naming = {m: sorted(s) for m, s in naming_modules().items() if _room(m) == room}
     assert naming == {}

@@ -18,6 +18,7 @@ from perfcfg.harness import procs
 from perfcfg.monitoring import alerts, check, metrics, promtool
 from perfcfg.monitoring.exporters import ExporterProcess
 from perfcfg.monitoring.prometheus import Prometheus, config_text, scrape_config
+from perfcfg.services.monitor import monitored
 from perfcfg.services.postgres import monitoring as pg_monitoring
 from perfcfg.services.redis import monitoring as redis_monitoring
 from perfcfg.stages.pipeline import Request, compile_env
@@ -160,9 +161,9 @@ def test_a_wrong_monitoring_section_is_a_diagnostic(tmp_path, text, code):
 
 
 def test_monitoring_is_on_for_staging_and_production_by_default(tmp_path):
-    assert [alerts.monitored(compiled(env).config) for env in ENVS] == [False, True, True]
+    assert [monitored(compiled(env).config) for env in ENVS] == [False, True, True]
     overlay = overlay_in_copy(tmp_path, "monitoring: {enabled: true}\n")
-    assert alerts.monitored(compiled("development", overlay=overlay).config)
+    assert monitored(compiled("development", overlay=overlay).config)
 
 
 # -- a live Prometheus ---------------------------------------------------------------------------

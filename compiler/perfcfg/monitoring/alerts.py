@@ -21,8 +21,11 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from perfcfg.core.diagnostics import Diagnostic
-from perfcfg.monitoring.model import INTERVAL, Alert, Scope, Series, seconds
 from perfcfg.services import registry
+from perfcfg.services.monitor import Alert, Scope, Series, seconds
+
+# The test files' step: each input series holds one sample per minute.
+INTERVAL = 60
 
 if TYPE_CHECKING:
     from perfcfg.core.config import Config
@@ -36,12 +39,6 @@ def exporter_down(service: str, scope: Scope) -> Alert:
         f"Prometheus cannot scrape the {service} exporter of {scope.env}",
         "up is Prometheus's own: 0 when the scrape fails", (),
         (Series("up", scope.labels(service), ok="1", bad="0"),))
-
-
-def monitored(config: Config) -> bool:
-    """Whether the environment gets monitoring: the preset says, else staging and production."""
-    stated = config.monitoring.enabled
-    return stated if stated is not None else config.kind in ("staging", "production")
 
 
 def collect(plan: Plan, config: Config) -> tuple[list[Alert], list[Diagnostic]]:

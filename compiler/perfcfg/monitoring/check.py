@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 
 from perfcfg.core.diagnostics import Diagnostic, has_errors
 from perfcfg.monitoring import metrics, promtool
-from perfcfg.monitoring.alerts import collect, monitored, render_rules
-from perfcfg.monitoring.model import Alert
+from perfcfg.monitoring.alerts import collect, render_rules
 from perfcfg.services import registry
+from perfcfg.services.monitor import Alert, monitored
 
 if TYPE_CHECKING:
     from perfcfg.core.config import Config

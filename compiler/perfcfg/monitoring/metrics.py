@@ -1,5 +1,5 @@
 """Exporter metric catalogs: what an exporter really exposes, read off it running against each
-supported version of its daemon, into ``schemas/catalogs/<exporter>-<version>.json``.
+supported version of its daemon, into ``schemas/catalogs/metrics/<exporter>-<version>.json``.
 
 A catalog names every sample a query can select (a counter's ``…_total``, a summary's
 ``…_sum``/``…_count``), its type and its label names, and the daemon versions it was seen
@@ -71,7 +71,7 @@ def load(exporter: str, version: str) -> dict[str, Any] | None:
 
     for folder in folders():
         try:
-            text = folder.joinpath(f"{exporter}-{version}.json").read_text("utf-8")
+            text = folder.joinpath("metrics", f"{exporter}-{version}.json").read_text("utf-8")
         except (FileNotFoundError, OSError):
             continue
         return dict(json.loads(text))

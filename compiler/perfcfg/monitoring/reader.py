@@ -13,9 +13,9 @@ from typing import Any
 
 from perfcfg.monitoring import metrics
 from perfcfg.monitoring.exporters import ExporterProcess
-from perfcfg.monitoring.model import Monitor
 from perfcfg.services import registry
 from perfcfg.services.catalog_reading import Job
+from perfcfg.services.monitor import Exporter, Monitor
 
 
 def read(monitor: Monitor, version: str) -> dict[str, Any]:
@@ -32,10 +32,10 @@ def read(monitor: Monitor, version: str) -> dict[str, Any]:
             proc.wait_for(monitor.ready)
             # a second scrape: some exporters add series after their first look at the daemon
             seen[f"{daemon}-{daemon_version}"] = metrics.samples(proc.scrape())
-    release = exporter.package_of(version).split()[-1]
+    release = package_of(exporter, version).split()[-1]
     release = release.split(":", 1)[-1].split("-", 1)[0].split("+", 1)[0]
     read_with = ", ".join(sorted(seen))
-    return metrics.catalog(exporter.name, version, release, exporter.package_of(version),
+    return metrics.catalog(exporter.name, version, release, package_of(exporter, version),
                            read_with, seen)
 
 
@@ -67,3 +67,22 @@ def generators() -> dict[str, Job]:
                 partial(read, service.monitor, version), service.monitor.exporter.name, version,
                 partial(lacks, service.monitor, version))
     return out
+
+
+def package_of(exporter: Exporter, version: str) -> str:
+    """Which build ``version`` is: the install-daemons.sh folder's, else Debian 12's."""
+    import subprocess
+
+    from perfcfg.harness import binaries
+
+    path = f"{binaries.folder(binaries.prefix(), exporter.name, version)}/VERSION"
+    try:
+        with open(path, encoding="utf-8") as fh:
+            info = dict(line.split("=", 1) for line in fh.read().splitlines() if "=" in line)
+    except OSError:
+        info = {}
+    if info.get("build"):
+        return info["build"]
+    have = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", exporter.package],
+                          capture_output=True, text=True, check=False).stdout.strip()
+    return f"debian-12 {exporter.package} {have}"

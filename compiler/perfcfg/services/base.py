@@ -50,8 +50,8 @@ if TYPE_CHECKING:
     from perfcfg.core.plan import Plan, Setting
     from perfcfg.model import Targets
     from perfcfg.model.base import Record
-    from perfcfg.monitoring.model import Monitor
     from perfcfg.services.actions import Action
+    from perfcfg.services.monitor import Monitor
     from perfcfg.services.output import Output, Placement
     from perfcfg.services.rules import Rule
 

@@ -18,8 +18,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from perfcfg.harness import binaries
-from perfcfg.monitoring.exporters import Command, Exporter
-from perfcfg.monitoring.model import Alert, Monitor, Scope, Series
+from perfcfg.services.monitor import Alert, Command, Exporter, Monitor, Scope, Series
 
 if TYPE_CHECKING:
     from perfcfg.core.config import Config
@@ -68,7 +67,7 @@ def alerts(plan: Plan, config: Config, scope: Scope) -> list[Alert]:
               (Series("pgbouncer_config_max_client_connections", labels, ok=str(max_clients),
                       bad=str(max_clients + 1)),)),
     ]
-    for db in plan.databases:
+    for db in plan.parts[SERVICE]:
         name, size = db["name"], int(db["pool_size"])
         path = f"pgbouncer.databases.{name}.pool_size"
         pool = scope.sel(SERVICE, database=name)
@@ -93,7 +92,7 @@ def alerts(plan: Plan, config: Config, scope: Scope) -> list[Alert]:
 
 
 def daemons() -> list[tuple[str, str]]:
-    return [("pgbouncer", v) for v in binaries.VERSIONS["pgbouncer"]]
+    return [("pgbouncer", v) for v in binaries.versions("pgbouncer")]
 
 
 # The catalog's pgbouncer: one database (so the per-database series exist) and the startup
@@ -110,7 +109,7 @@ def probe(daemon: str, version: str) -> Iterator[Command]:
     from perfcfg.services.pgbouncer.daemon import PgBouncer
     from perfcfg.services.postgres.daemon import PostgresServer
 
-    with PostgresServer("") as pg, PgBouncer(PROBE_INI, '"app" ""\n', postgres=pg,
+    with PostgresServer("") as pg, PgBouncer(PROBE_INI, '"app" ""\n', backend=pg,
                                              version=version) as bnc:
         url = f"postgres://pgbouncer@:{bnc.port}/pgbouncer?host={bnc.dir}&sslmode=disable"
         yield Command(("--web.listen-address={listen}", f"--pgBouncer.connectionString={url}"),

@@ -19,8 +19,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from perfcfg.harness import binaries
-from perfcfg.monitoring.exporters import Command, Exporter
-from perfcfg.monitoring.model import Alert, Monitor, Scope, Series
+from perfcfg.services.monitor import Alert, Command, Exporter, Monitor, Scope, Series
 
 if TYPE_CHECKING:
     from perfcfg.core.config import Config
@@ -50,7 +49,8 @@ def alerts(plan: Plan, config: Config, scope: Scope) -> list[Alert]:
     setting = plan.settings["postgres.max_connections"]
     why = f" ({setting.rule}: {setting.reason})" if setting.rule else ""
     client = scope.sel(SERVICE, backend_type="client backend")
-    dbname = plan.databases[0]["dbname"] if plan.databases else "postgres"
+    dbname = (config.databases[0].dbname or config.databases[0].name) if config.databases \
+        else "postgres"
     backend_labels = (*labels, ("backend_type", "client backend"), ("datname", dbname),
                       ("state", "active"))
     return [
@@ -88,7 +88,7 @@ def alerts(plan: Plan, config: Config, scope: Scope) -> list[Alert]:
 
 
 def daemons() -> list[tuple[str, str]]:
-    return [("postgresql", v) for v in binaries.VERSIONS["postgresql"]]
+    return [("postgresql", v) for v in binaries.versions("postgresql")]
 
 
 @contextmanager

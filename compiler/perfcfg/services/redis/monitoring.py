@@ -18,8 +18,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from perfcfg.harness import binaries
-from perfcfg.monitoring.exporters import Command, Exporter
-from perfcfg.monitoring.model import Alert, Monitor, Scope, Series
+from perfcfg.services.monitor import Alert, Command, Exporter, Monitor, Scope, Series
 from perfcfg.services.redis import values
 
 if TYPE_CHECKING:
@@ -120,7 +119,7 @@ def alerts(plan: Plan, config: Config, scope: Scope) -> list[Alert]:
 
 
 def daemons() -> list[tuple[str, str]]:
-    return [(d, v) for d in ("redis", "valkey") for v in binaries.VERSIONS[d]]
+    return [(d, v) for d in ("redis", "valkey") for v in binaries.versions(d)]
 
 
 @contextmanager

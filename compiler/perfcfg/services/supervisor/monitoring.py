@@ -6,7 +6,7 @@ No supervisord exporter is packaged for Debian; node_exporter's ``supervisord`` 
 (``[unix_http_server]``), one ``node_supervisord_up{group, name}`` per process. It runs with
 only that collector: the host's other metrics are not perfcfg's to judge.
 
->>> from perfcfg.monitoring.model import Scope
+>>> from perfcfg.services.monitor import Scope
 >>> workers("matcher", 8, Scope("staging")).expr
 'sum by (group) (node_supervisord_up{job="staging-supervisor",group="matcher"}) < 8'
 """
@@ -18,8 +18,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from perfcfg.harness import binaries
-from perfcfg.monitoring.exporters import Command, Exporter
-from perfcfg.monitoring.model import Alert, Monitor, Scope, Series
+from perfcfg.services.monitor import Alert, Command, Exporter, Monitor, Scope, Series
 
 if TYPE_CHECKING:
     from perfcfg.core.config import Config
@@ -56,12 +55,12 @@ def alerts(plan: Plan, config: Config, scope: Scope) -> list[Alert]:
               "critical", "1m", f"node_exporter of {scope.env} cannot reach supervisord",
               "the collector fails when supervisord's control socket does not answer", (),
               (Series("node_scrape_collector_success", collector, ok="1", bad="0"),)),
-        *(workers(p.name, p.processes, scope) for p in plan.programs),
+        *(workers(p.name, p.processes, scope) for p in plan.parts[SERVICE]),
     ]
 
 
 def daemons() -> list[tuple[str, str]]:
-    return [("supervisor", v) for v in binaries.VERSIONS["supervisor"]]
+    return [("supervisor", v) for v in binaries.versions("supervisor")]
 
 
 PROBE_CONF = ("[supervisord]\n[program:w]\ncommand=/bin/sleep 1000\nnumprocs=2\n"
