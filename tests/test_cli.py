@@ -9,14 +9,15 @@ from helpers import ENVS, run, snapshot_tree, write
 
 def files(root, env="staging"):
     """The files a build of ``env`` writes: every output the services declare for its targets,
-    but the optional ones its project does not ask for (the registry says which)."""
+    but the optional ones its project does not ask for (the registry says which): the limits'
+    files (deploy.limits), and the monitoring files of an environment that is not monitored."""
     from perfcfg.services import registry
+    from perfcfg.services.output import RenderContext
     from perfcfg.stages.pipeline import Request, compile_env
 
-    config = compile_env(Request(root, env, render=False)).config
-    assert config is not None
-    targets = config.targets
-    return sorted(o.file(targets) for o in registry.outputs() if o.when is None)
+    result = compile_env(Request(root, env, render=False))
+    ctx = RenderContext(result.plan, result.config, {})
+    return sorted(o.file(result.config.targets) for o in registry.outputs() if o.wanted(ctx))
 
 
 def build(root, env="staging", *extra):

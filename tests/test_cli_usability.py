@@ -273,7 +273,9 @@ def test_quiet_when_all_is_well_one_line_when_nothing_changed(tmp_path):
     project = copy_example(tmp_path)
     fresh = run("build", "--env", "staging", "--project", str(project), "--check")
     own = [line for line in fresh.err.splitlines() if line.startswith("perfcfg:")]
-    assert fresh.code == 0 and len(own) == 1 and "9 file(s)" in own[0] and "up to date" in own[0]
+    count = len(list((project / "generated/staging").iterdir()))
+    assert fresh.code == 0 and len(own) == 1 and f" {count} file(s)" in own[0] and \
+        "up to date" in own[0]
     first = run("schema", "--out", str(tmp_path / "schemas"))
     assert first.code == 0 and "3 schema file(s) written" in first.err
     again = run("schema", "--out", str(tmp_path / "schemas"))
@@ -291,7 +293,8 @@ def test_build_of_several_environments(tmp_path):
     (project / "generated/production/valkey.conf").unlink()
     result = run("build", "--env", "staging", "--env", "production", "--project", str(project),
                  "--check")
-    assert result.code == 3 and "staging: 9 file(s)" in result.err
+    count = len(list((project / "generated/staging").iterdir()))
+    assert result.code == 3 and f"staging: {count} file(s)" in result.err
     assert "production/valkey.conf: missing" in result.err
     assert run("build", "--env", "staging", "--env", "production", "--project",
                str(project)).code == 0

@@ -27,6 +27,8 @@ clients:
 def test_most_specific_lines_first_and_scram_everywhere_but_peer(project):
     result = build(project, CLIENTS + "postgres:\n  listen_addresses: 10.0.0.5\n  ssl: on\n")
     assert hba_lines(result) == [
+        # the environment is monitored: postgres_exporter's own login
+        ["local", "postgres", "prometheus", "peer"],
         ["local", "all", "postgres", "peer"],
         ["local", "all", "backup", "peer"],
         ["host", "app", "app", "10.0.0.5/32", "scram-sha-256"],

@@ -180,7 +180,8 @@ def one_clear_line(result) -> None:
 
 @pytest.mark.parametrize("first", [True, False], ids=["first-build", "rebuild"])
 def test_class3_a_full_disk_leaves_the_old_set_and_no_temp_files(project, tmp_path, first):
-    with tmpfs(tmp_path / "disk") as disk:
+    # room for one build of staging, its monitoring files (about 90 kB) included
+    with tmpfs(tmp_path / "disk", size="256k") as disk:
         out = disk / "out"
         if not first:
             assert build(project, "--out", str(out)).code == 0

@@ -12,6 +12,7 @@ import pytest
 from helpers import ENVS, copy_example, run, write
 
 from perfcfg.core import redact
+from perfcfg.services import registry
 from perfcfg.services.postgres import secrets as pg_secrets
 from perfcfg.services.redis import secrets as redis_secrets
 from perfcfg.services.supervisor import secrets as sup_secrets
@@ -25,6 +26,7 @@ EXAMPLE_SECRETS = {
     "BOTFARM_DB_PASSWORD": "Db-pw.7f3kQ2xZ",
     "BOTFARM_PGBOUNCER_ADMIN_PASSWORD": "Adm1n_pw-9LmR4t",
     "BOTFARM_REDIS_PASSWORD": "redis-Pw_Hx83vQe",
+    "BOTFARM_REDIS_EXPORTER_PASSWORD": "exporter-Pw_4kT9zQ",
     "SUP_PASSWORD": "sup-Pw_71xQ",
 }
 
@@ -114,9 +116,10 @@ def resolved_example(tmp_path, monkeypatch):
 def test_no_generated_file_holds_a_secret_in_plaintext(resolved_example):
     files = sorted((resolved_example / "generated").rglob("*"))
     # every file once per environment; the cache daemon's is redis.conf or valkey.conf; only
-    # production asks for the limits' files (four drop-ins and sysctl.conf)
+    # production asks for the limits' files (four drop-ins and sysctl.conf); staging and
+    # production are monitored (the monitoring files)
     assert len([p for p in files if p.is_file()]) == \
-        (len(set(FILES) - OPTIONAL_FILES) - 1) * len(ENVS) + 5
+        (len(set(FILES) - OPTIONAL_FILES) - 1) * len(ENVS) + 5 + 2 * len(registry.MONITORING)
     for path in files:
         if not path.is_file():
             continue
@@ -232,7 +235,7 @@ def test_a_missing_secret_is_one_error_per_reference_and_nothing_else(tmp_path, 
         monkeypatch.delenv(name)
     result = run("build", "--env", "staging", "--project", str(project))
     codes = [line.split("]")[0] for line in result.err.splitlines() if line.startswith("error[")]
-    assert result.code == 1 and codes == ["error[PCF120"] * 3, result.err
+    assert result.code == 1 and codes == ["error[PCF120"] * 4, result.err
 
 
 def test_the_readme_deploy_build_works_as_written_and_leaves_generated_alone(tmp_path):

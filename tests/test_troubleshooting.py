@@ -49,7 +49,7 @@ def test_a_secret_that_is_not_set_and_both_fixes(tmp_path, monkeypatch):
     assert run("build", "--env", "staging", "--project", str(project),
                "--secrets", "placeholder").code == 0
     for name in ("BOTFARM_DB_PASSWORD", "BOTFARM_PGBOUNCER_ADMIN_PASSWORD",
-                 "BOTFARM_REDIS_PASSWORD"):
+                 "BOTFARM_REDIS_PASSWORD", "BOTFARM_REDIS_EXPORTER_PASSWORD"):
         monkeypatch.setenv(name, "correct-horse-battery")
     assert run("build", "--env", "staging", "--project", str(project)).code == 0
 

@@ -5,6 +5,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from perfcfg.core.units import GiB, MiB
+from perfcfg.services import registry
 from perfcfg.stages.render import FILES, OPTIONAL_FILES
 
 BUDGETS = ("os_reserve", "workers", "pgbouncer", "redis", "postgres")
@@ -24,8 +25,11 @@ def test_every_host_compiles_and_budgets_fit(project, memory_mib, cpus, storage,
     result = compile_with(project, REDIS_USER, env)
     errors = [d for d in result.diagnostics if d.severity == "error"]
     # every output once (the cache daemon's file is redis.conf or valkey.conf, not both),
-    # without the limits' files this project does not ask for
-    assert errors == [] and len(result.files) == len(set(FILES) - OPTIONAL_FILES) - 1, errors
+    # without the limits' files this project does not ask for; the monitoring files in the
+    # environments monitored by default
+    monitoring = len(registry.MONITORING) if env != "development" else 0
+    assert errors == [] and len(result.files) == \
+        len(set(FILES) - OPTIONAL_FILES) - 1 + monitoring, errors
     plan = result.plan
     assert plan is not None
     assert sum(plan.value(f"budget.{b}") for b in BUDGETS) <= memory_mib * MiB

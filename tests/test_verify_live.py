@@ -76,7 +76,8 @@ def test_verify_live_without_a_target_is_a_usage_error(tmp_path, monkeypatch):
 
 PASSWORDS = {"BOTFARM_DB_PASSWORD": "bot-pw-0123456789",
              "BOTFARM_PGBOUNCER_ADMIN_PASSWORD": "admin-pw-0123456789",
-             "BOTFARM_REDIS_PASSWORD": "redis-pw-0123456789"}
+             "BOTFARM_REDIS_PASSWORD": "redis-pw-0123456789",
+             "BOTFARM_REDIS_EXPORTER_PASSWORD": "exporter-pw-0123456789"}
 
 
 @pytest.fixture

@@ -56,6 +56,7 @@ TITLES: dict[str, str] = {
     "PCF214": "no alert by that name",
     "PCF215": "alert rule that cannot work",
     "PCF216": "alert rules not checked: no promtool",
+    "PCF217": "an exporter cannot log in",
     "PCF301": "memory worst case exceeds the host",
     "PCF302": "memory shares exceed the host",
     "PCF303": "pools need more than max_connections",

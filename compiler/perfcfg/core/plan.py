@@ -52,6 +52,12 @@ class Plan:
     # rules and roles, a pooler's databases, an ACL, the worker programs): service → part.
     parts: dict[str, Any] = field(default_factory=dict)
     secrets: list[str] = field(default_factory=list)   # resolved secret values, for leak scans
+    # The alert rules, scrape targets and dashboard panels of a monitored environment
+    # (services/monitor.py's Watch, made by monitoring/ from every service's Monitor).
+    monitoring: Any = None
+    # secret reference path (``users.bot.password``) → its resolved value: what the live proof
+    # of the monitoring logs in with (never printed; ``secrets`` holds the same values)
+    resolved: dict[str, str] = field(default_factory=dict)
 
     def service(self, name: str, section: str | None = None,
                 nested: tuple[str, ...] = ()) -> list[Setting]:

@@ -43,6 +43,10 @@ class Targets(Record):
     redis: str | None
     valkey: str | None
     supervisor: str
+    postgres_exporter: str | None
+    pgbouncer_exporter: str | None
+    redis_exporter: str | None
+    node_exporter: str | None
 
     FIELDS = {
         'postgres': None,
@@ -51,6 +55,10 @@ class Targets(Record):
         'redis': None,
         'valkey': None,
         'supervisor': None,
+        'postgres_exporter': None,
+        'pgbouncer_exporter': None,
+        'redis_exporter': None,
+        'node_exporter': None,
     }
 
 
@@ -423,6 +431,38 @@ Targets.__core_schema__ = {
                     'default': '4.3',
                 },
             },
+            'postgres_exporter': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {'type': 'nullable', 'schema': {'type': 'str', 'pattern': '^[0-9]+\\.[0-9]+$'}},
+                    'default': None,
+                },
+            },
+            'pgbouncer_exporter': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {'type': 'nullable', 'schema': {'type': 'str', 'pattern': '^[0-9]+\\.[0-9]+$'}},
+                    'default': None,
+                },
+            },
+            'redis_exporter': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {'type': 'nullable', 'schema': {'type': 'str', 'pattern': '^[0-9]+\\.[0-9]+$'}},
+                    'default': None,
+                },
+            },
+            'node_exporter': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {'type': 'nullable', 'schema': {'type': 'str', 'pattern': '^[0-9]+\\.[0-9]+$'}},
+                    'default': None,
+                },
+            },
         },
         'model_name': 'Targets',
         'computed_fields': [],
@@ -686,7 +726,7 @@ ProjectFile.__core_schema__ = {
                 'schema': {
                     'type': 'default',
                     'schema': Targets.__core_schema__,
-                    'default': Targets._make({'postgres': 17, 'postgres_build': PostgresBuild._make({'lz4': True, 'zstd': True, 'liburing': True}), 'pgbouncer': '1.24', 'redis': None, 'valkey': None, 'supervisor': '4.3'}),
+                    'default': Targets._make({'postgres': 17, 'postgres_build': PostgresBuild._make({'lz4': True, 'zstd': True, 'liburing': True}), 'pgbouncer': '1.24', 'redis': None, 'valkey': None, 'supervisor': '4.3', 'postgres_exporter': None, 'pgbouncer_exporter': None, 'redis_exporter': None, 'node_exporter': None}),
                 },
             },
             'secrets': {

@@ -67,6 +67,13 @@ class Targets(Strict):
     redis: str | None = Field(default=None, pattern=r"^[0-9]+\.[0-9]+$")
     valkey: str | None = Field(default=None, pattern=r"^[0-9]+\.[0-9]+$")
     supervisor: str = Field(default="4.3", pattern=r"^[0-9]+\.[0-9]+$")
+    # The Prometheus exporters of a monitored environment, pinned like the daemons: the
+    # accepted versions are those with a metric catalog (schemas/catalogs/metrics/); unset,
+    # the one perfcfg's alert rules are written against.
+    postgres_exporter: str | None = Field(default=None, pattern=r"^[0-9]+\.[0-9]+$")
+    pgbouncer_exporter: str | None = Field(default=None, pattern=r"^[0-9]+\.[0-9]+$")
+    redis_exporter: str | None = Field(default=None, pattern=r"^[0-9]+\.[0-9]+$")
+    node_exporter: str | None = Field(default=None, pattern=r"^[0-9]+\.[0-9]+$")
 
 
 class EnvironmentDeploy(Strict):

@@ -1,12 +1,13 @@
-"""Alert rules from a compiled Plan: every threshold a number the plan holds, every rule with
-its own ``promtool test rules`` case just below and just above that threshold.
+"""An environment's monitoring from a compiled Plan: every alert rule (each threshold a number
+the plan holds), the scrape targets, the dashboard panels and the exporters' commands, as the
+``Watch`` the monitoring files are rendered from (``Plan.monitoring``).
 
 Each service with a ``monitor`` (``services/<daemon>/monitoring.py``) returns its ``Alert``
-records for a plan; this module adds one health rule per scraped job (the exporter answers),
-applies the preset's ``monitoring:`` section (a severity or ``for:`` per alert, waivers that
-leave one out) and renders ``alerts.yml`` and its test file. The rule expressions select the
-environment's own jobs (``<env>-<service>``), so one Prometheus can watch several environments
-without one's numbers judging another's daemons.
+records and panels for a plan; this module adds one health rule per scraped job (the exporter
+answers) and applies the preset's ``monitoring:`` section (a severity or ``for:`` per alert,
+waivers that leave one out). The rule expressions select the environment's own jobs
+(``<env>-<service>``), so one Prometheus can watch several environments without one's numbers
+judging another's daemons.
 
 >>> Scope("staging").job("pgbouncer")
 'staging-pgbouncer'
@@ -15,17 +16,12 @@ without one's numbers judging another's daemons.
 from __future__ import annotations
 
 import difflib
-import json
-from collections.abc import Iterable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from perfcfg.core.diagnostics import Diagnostic
 from perfcfg.services import registry
-from perfcfg.services.monitor import Alert, Scope, Series, seconds
-
-# The test files' step: each input series holds one sample per minute.
-INTERVAL = 60
+from perfcfg.services.monitor import LISTEN_HOST, Alert, Scope, Series, Target, Watch, monitored
 
 if TYPE_CHECKING:
     from perfcfg.core.config import Config
@@ -39,6 +35,38 @@ def exporter_down(service: str, scope: Scope) -> Alert:
         f"Prometheus cannot scrape the {service} exporter of {scope.env}",
         "up is Prometheus's own: 0 when the scrape fails", (),
         (Series("up", scope.labels(service), ok="1", bad="0"),))
+
+
+def add_logins(config: Config) -> None:
+    """A monitored environment's exporters log in like declared clients: each service's
+    ``Monitor.clients`` joins ``config.clients`` (unless one of that name is declared)."""
+    if not monitored(config):
+        return
+    declared = {c.name for c in config.clients}
+    for service in registry.SERVICES:
+        if service.monitor is not None:
+            config.clients.extend(c for c in service.monitor.clients(config)
+                                  if c.name not in declared)
+
+
+def watch(plan: Plan, config: Config) -> tuple[Watch, list[Diagnostic]]:
+    """The environment's monitoring (whether or not it is monitored: validate checks the
+    rules of every environment whose files would have them), and the diagnostics of its
+    ``monitoring:`` section."""
+    scope = Scope(plan.env)
+    alerts, diags = collect(plan, config)
+    targets, panels, commands = [], [], {}
+    for service in registry.SERVICES:
+        monitor = service.monitor
+        if monitor is None:
+            continue
+        targets.append(Target(service.name, scope.job(service.name),
+                              f"{LISTEN_HOST}:{monitor.port}", monitor.exporter.name,
+                              monitor.exporter.version(config.targets)))
+        panels.extend(monitor.panels(plan, config, scope))
+        if monitor.deployed is not None:
+            commands[service.name] = monitor.deployed(plan, config)
+    return Watch(plan.env, tuple(alerts), tuple(targets), tuple(panels), commands), diags
 
 
 def collect(plan: Plan, config: Config) -> tuple[list[Alert], list[Diagnostic]]:
@@ -86,65 +114,3 @@ def _unknown(config: Config, path: str, name: str, names: list[str]) -> Diagnost
         or config.spans.get("monitoring")
     return Diagnostic("PCF214", "error", f"no alert named {name!r} in this environment", span,
                       path, hint)
-
-
-# -- alerts.yml -------------------------------------------------------------------------------
-
-def _q(text: str) -> str:
-    """A YAML double-quoted scalar (JSON's escaping is a subset of YAML's)."""
-    return json.dumps(text, ensure_ascii=False)
-
-
-def render_rules(alerts: Iterable[Alert], env: str) -> str:
-    """``alerts.yml``: one group per service, each rule under the comment naming its numbers."""
-    lines = [f"# Alert rules of environment {env}: every threshold is a number perfcfg compiled",
-             "# for it; `perfcfg explain` says where each comes from. Checked by promtool check",
-             "# rules and proven by the rules' own tests (alerts.test.yml).", "groups:"]
-    by_service: dict[str, list[Alert]] = {}
-    for alert in alerts:
-        by_service.setdefault(alert.service, []).append(alert)
-    for service, group in by_service.items():
-        lines += [f"  - name: {_q(f'{env}-{service}')}", "    rules:"]
-        for alert in group:
-            lines += [f"      # {line}" for line in alert.comment.splitlines()]
-            lines += [f"      - alert: {alert.name}",
-                      f"        expr: {_q(alert.expr)}",
-                      f"        for: {alert.for_}",
-                      "        labels:",
-                      *(f"          {k}: {_q(v)}" for k, v in alert.labels().items()),
-                      "        annotations:",
-                      f"          summary: {_q(alert.summary)}"]
-    return "\n".join(lines) + "\n"
-
-
-# -- the rules' tests -------------------------------------------------------------------------
-
-def eval_minutes(alert: Alert) -> int:
-    """When a test looks: after the rule's ``for:`` and a rate window of up to 10 minutes."""
-    return -(-seconds(alert.for_) // 60) + 11
-
-
-def render_tests(alerts: Iterable[Alert], env: str, rule_file: str = "alerts.yml") -> str:
-    """``promtool test rules`` cases: per alert, healthy series that must not fire it and
-    series just past its threshold that must."""
-    lines = [f"# The alert rules' own tests for environment {env}: promtool test rules FILE",
-             f"rule_files: [{_q(rule_file)}]", f"evaluation_interval: {INTERVAL}s", "tests:"]
-    for alert in alerts:
-        at = eval_minutes(alert)
-        for firing in (False, True):
-            what = "fires" if firing else "stays quiet"
-            lines += [f"  - name: {_q(f'{alert.name} ({alert.service}) {what}')}",
-                      f"    interval: {INTERVAL}s", "    input_series:"]
-            for s in alert.series:
-                lines += [f"      - series: {_q(s.selector())}",
-                          f"        values: {_q(f'{s.bad if firing else s.ok}x{at + 5}')}"]
-            lines += ["    alert_rule_test:", f"      - eval_time: {at}m",
-                      f"        alertname: {alert.name}"]
-            if not firing:
-                lines.append("        exp_alerts: []")
-                continue
-            labels = alert.firing_labels()
-            lines += ["        exp_alerts:", "          - exp_labels:"]
-            lines += [f"              {k}: {_q(v)}" for k, v in sorted(labels.items())]
-            lines += ["            exp_annotations:", f"              summary: {_q(alert.summary)}"]
-    return "\n".join(lines) + "\n"

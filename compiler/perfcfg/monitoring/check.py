@@ -1,19 +1,21 @@
-"""The monitoring part of validation: the environment's alerts compile (names in the preset's
-``monitoring:`` section exist), every metric they select is in the pinned exporter's catalog,
-and, on the validate path, ``promtool check rules`` accepts them (when promtool is installed;
-otherwise an information diagnostic says how to get it).
+"""The monitoring part of compiling an environment: its ``Watch`` (the alert rules, targets,
+panels and exporter commands the monitoring files are made of), whose names in the preset's
+``monitoring:`` section must exist, every metric its rules select must be in the pinned
+exporter's catalog, and, on the validate path, ``promtool check rules`` must accept them (when
+promtool is installed; otherwise an information diagnostic says how to get it).
 """
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from perfcfg.core.diagnostics import Diagnostic, has_errors
 from perfcfg.monitoring import metrics, promtool
-from perfcfg.monitoring.alerts import collect, render_rules
+from perfcfg.monitoring.alerts import watch
 from perfcfg.services import registry
-from perfcfg.services.monitor import Alert, monitored
+from perfcfg.services.monitor import Alert, Watch, monitored
+from perfcfg.services.monitor_files import render_rules
 
 if TYPE_CHECKING:
     from perfcfg.core.config import Config
@@ -32,38 +34,75 @@ def selectors(expr: str) -> list[tuple[str, tuple[str, ...]]]:
             for m in _SELECTOR.finditer(expr)]
 
 
-def unknown_metrics(alerts: list[Alert], config: Config) -> list[str]:
-    """Why a rule would never fire: a metric (or label) its pinned exporter does not report
-    for the targeted daemon version. ``up`` and ``job``/``instance`` are Prometheus's own."""
+def _span(config: Config, path: str) -> Any:
+    """The span of ``path``, or of the first line written under it (a list's first entry)."""
+    if path in config.spans:
+        return config.spans[path]
+    under = [s for key, s in config.spans.items() if key.startswith(f"{path}.") and s]
+    return min(under, key=lambda s: (s.file, s.line)) if under else None
+
+
+def unknown_metrics(alerts: list[Alert], config: Config) -> list[tuple[str, str]]:
+    """(exporter, why) a rule would never fire: a metric (or label) the targeted version of
+    its exporter does not report for the targeted daemon version. ``up`` and
+    ``job``/``instance`` are Prometheus's own."""
     daemons = registry.daemons(config.targets)
     problems = []
     for alert in alerts:
         monitor = registry.by_name(alert.service).monitor
         if monitor is None:
             continue
-        cat = metrics.load(monitor.exporter.name, monitor.exporter.pinned)
+        exporter_version = monitor.exporter.version(config.targets)
+        cat = metrics.load(monitor.exporter.name, exporter_version)
         daemon, version = daemons[alert.service]
         for metric, labels in selectors(alert.expr):
             if metric == "up":
                 continue
             own = tuple(label for label in labels if label not in ("job", "instance"))
-            why = (f"no catalog {monitor.exporter.catalog_name(monitor.exporter.pinned)}"
+            why = (f"no catalog {monitor.exporter.catalog_name(exporter_version)}"
                    if cat is None else metrics.missing(cat, metric, f"{daemon}-{version}", own))
             if why:
-                problems.append(f"{alert.name}: {why}")
+                problems.append((monitor.exporter.name, f"{alert.name}: {why}"))
     return problems
 
 
-def diagnostics(plan: Plan, config: Config, run_promtool: bool) -> list[Diagnostic]:
+def compile_watch(plan: Plan, config: Config, run_promtool: bool
+                  ) -> tuple[Watch | None, list[Diagnostic]]:
+    """The environment's monitoring (None when it is not monitored) and what is wrong with it."""
     if not monitored(config):
-        return []
-    alerts, diags = collect(plan, config)
+        return None, []
+    found, diags = watch(plan, config)
+    for service in registry.SERVICES:
+        if service.monitor is None:
+            continue
+        exporter = service.monitor.exporter
+        version = exporter.version(config.targets)
+        if version not in exporter.versions:
+            path = f"targets.{exporter.name}"
+            diags.append(Diagnostic(
+                "PCF207", "error", f"perfcfg has no metric catalog for {exporter.name} "
+                f"{version}", config.spans.get(path), path,
+                f"supported: {', '.join(exporter.versions)} (schemas/catalogs/metrics/)"))
+            return None, diags
+        for path, what, hint in service.monitor.logins(plan, config):
+            diags.append(Diagnostic("PCF217", "warning", what, _span(config, path), path, hint))
+    return (None if has_errors(diags) else found), diags + diagnostics(
+        list(found.alerts), plan, config, run_promtool and not has_errors(diags))
+
+
+def diagnostics(alerts: list[Alert], plan: Plan, config: Config, run_promtool: bool
+                ) -> list[Diagnostic]:
+    diags: list[Diagnostic] = []
     span = config.spans.get("monitoring")
-    for problem in unknown_metrics(alerts, config):
+    for exporter, problem in unknown_metrics(alerts, config):
+        # a version the project chose is where to look; perfcfg's own pin is no line of it
+        path = f"targets.{exporter}"
+        where = (path, config.spans[path]) if path in config.spans else ("monitoring", span)
         diags.append(Diagnostic(
-            "PCF215", "error", f"an alert rule would never fire: {problem}", span, "monitoring",
-            "the pinned exporter does not report it for this daemon version "
-            "(schemas/catalogs/); waive the alert under monitoring.waivers"))
+            "PCF215", "error", f"an alert rule would never fire: {problem}", where[1], where[0],
+            "this exporter version does not report it for this daemon version "
+            "(schemas/catalogs/metrics/): target another one, or waive the alert under "
+            "monitoring.waivers"))
     if not run_promtool or has_errors(diags):
         return diags
     if promtool.binary() is None:

@@ -38,8 +38,10 @@ def entries(ctx: RenderContext, files: Mapping[str, Rendered]) -> dict[str, dict
             service.placement(ctx.config, ctx.plan) if service and service.placement else None
         mode = output.deploy_mode if output.deploy_mode is not None else output.mode
         entry: dict[str, Any] = {
-            "service": service.name if service else sysctl.HOST,
-            "daemon": service.daemon_of(targets) if service else sysctl.KERNEL,
+            "service": service.name if service else
+            output.owner[0] if output.owner else sysctl.HOST,
+            "daemon": service.daemon_of(targets) if service else
+            output.owner[1] if output.owner else sysctl.KERNEL,
             "destination": place.path(name) if place and not output.apply else None,
             "owner": place.owner if place else "root", "group": place.group if place else "root",
             "mode": f"0{mode:o}", "sha256": hashlib.sha256(item.data).hexdigest()}

@@ -77,8 +77,7 @@ class Alert:
     ``drift`` (the running value differs from the compiled one) or ``health`` (up, running).
     ``comment`` says where each number of ``expr`` comes from; ``sources`` are the setting
     paths it reads (``explain`` follows them). ``by`` names the labels an aggregating
-    expression keeps (None: the first series' labels). ``threshold`` is the compiled number
-    the rule compares with, drawn on the dashboard (None: a health rule has none)."""
+    expression keeps (None: the first series' labels)."""
 
     name: str
     service: str
@@ -94,7 +93,6 @@ class Alert:
     # labels the rule adds besides its severity (which program or pool a rule watches; a
     # topology's replicas will add the member they watch here)
     extra: tuple[tuple[str, str], ...] = ()
-    threshold: float | None = None
 
     def labels(self) -> dict[str, str]:
         """The rule's own labels: its service (rules of one name in several services stay
@@ -179,11 +177,14 @@ class Exporter:
 @dataclass(frozen=True)
 class Command:
     """How an exporter is started: its arguments after the program (``{listen}`` stands for
-    the address it serves on), its environment, and who runs it (None: whoever starts it)."""
+    the address it serves on, ``{dir}`` for its scratch dir), its environment, who runs it
+    (None: whoever starts it), and files to write into its scratch dir first (name → text,
+    readable by that account only: a password file)."""
 
     args: tuple[str, ...]
     env: Mapping[str, str] = field(default_factory=dict)
     account: Account | None = None
+    files: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -223,8 +224,11 @@ class Monitor:
     that daemon and yields the exporter ``Command`` reaching it; ``ready``, the sample line
     (``pg_up 1``) that says the exporter reached the daemon; the port it serves on; the
     account Debian's unit runs it as; ``deployed(plan, config)``, the command its
-    ``/etc/default`` file gives it on the host; ``live(command, handle)``, that command pointed
-    at the throwaway daemon ``perfcfg verify`` booted; its dashboard panels; its drills."""
+    ``/etc/default`` file gives it on the host; ``live(command, handle, plan, files)``, that
+    command pointed at the throwaway daemon ``perfcfg verify`` booted from ``files`` (the
+    compiled files by name), with whatever the daemon needs to admit it done the way the
+    host would (roles.sql run, a socket's directory opened); its dashboard panels; its
+    drills."""
 
     exporter: Exporter
     alerts: Callable[[Plan, Config, Scope], list[Alert]]
@@ -234,6 +238,52 @@ class Monitor:
     port: int = 0
     account: str = "prometheus"
     deployed: Callable[[Plan, Config], Command] | None = None
-    live: Callable[[Command, Any], Command] | None = None
+    live: Callable[[Command, Any, Plan, Mapping[str, str]], Command] | None = None
     panels: Callable[[Plan, Config, Scope], list[Panel]] = _none
     drills: tuple[Drill, ...] = ()
+    # The direct logins its exporter needs besides the workload's (perfcfg's model.Client
+    # records), added to the environment's clients when it is monitored: counted in the
+    # connection budget and admitted by the daemon's files like any declared client.
+    clients: Callable[[Config], list[Any]] = _none
+    # What keeps its exporter from logging in, as the preset stands: (setting path, what is
+    # missing, how to add it), reported as PCF217 warnings in a monitored environment.
+    logins: Callable[[Plan, Config], list[tuple[str, str, str]]] = _none
+
+
+# The account Debian's Prometheus packages run as (its exporters' units' User=): the role,
+# ACL user and group a daemon admits the exporters with.
+ACCOUNT = "prometheus"
+# Where the exporters listen and Prometheus scrapes them: Prometheus runs on the environment's
+# host, and nothing else need reach an exporter.
+LISTEN_HOST = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class Target:
+    """One scrape job of ``prometheus.yml``: a service's exporter, where it listens."""
+
+    service: str
+    job: str
+    address: str        # host:port
+    exporter: str
+    version: str
+
+
+@dataclass(frozen=True)
+class Watch:
+    """The environment's monitoring as compiled (``Plan.monitoring``): what the monitoring
+    files are made of. ``commands``: service → its exporter's command on the host."""
+
+    env: str
+    alerts: tuple[Alert, ...]
+    targets: tuple[Target, ...]
+    panels: tuple[Panel, ...]
+    commands: Mapping[str, Command] = field(default_factory=dict)
+
+    def keyed(self) -> dict[str, Alert]:
+        """Every alert by the name ``explain`` knows it by: its ``key``, with its service
+        after it where several services have a rule of that key (``ExporterDown.redis``)."""
+        count: dict[str, int] = {}
+        for a in self.alerts:
+            count[a.key] = count.get(a.key, 0) + 1
+        return {(a.key if count[a.key] == 1 else f"{a.key}.{a.service}"): a for a in self.alerts}

@@ -76,6 +76,9 @@ class Output:
     # What a change to the file needs whatever changed in it (a drop-in: daemon-reload and a
     # restart of its unit), instead of asking the service: targets → Action.
     changed: Callable[[Targets], Action] | None = None
+    # Who a file that is no service's belongs to, as the manifest and the actions name it:
+    # (owner, daemon), e.g. ("monitoring", "prometheus"); None: the host's (sysctl.d).
+    owner: tuple[str, str] | None = None
 
     @property
     def mode(self) -> int:
@@ -134,6 +137,7 @@ class Header:
     # perfcfg.yaml's deploy.files: generated name → where it goes and who owns it there
     deploy: Mapping[str, DeployFile] = field(default_factory=dict)
     limits: bool = False          # deploy.limits: write the files that put the limits in force
+    project: str = ""             # perfcfg.yaml's project: the monitoring files' job names
     # With --set: the files as the presets alone make them (a file the flags do not change
     # keeps these bytes); empty without --set, or when that build fails.
     plain: Mapping[str, bytes] = field(default_factory=dict)

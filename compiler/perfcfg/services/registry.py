@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from perfcfg.core import codes
 from perfcfg.harness import binaries as harness_binaries
 from perfcfg.harness.binaries import Binaries
-from perfcfg.services import catalog, manifest, sysctl
+from perfcfg.services import catalog, manifest, monitor_files, sysctl
 from perfcfg.services.base import Service, targets_version
 from perfcfg.services.output import Output
 
@@ -65,6 +65,11 @@ def load(group: str = GROUP) -> tuple[Service, ...]:
 SERVICES: tuple[Service, ...] = load()
 # Files about the host rather than one daemon (the kernel settings), after the services'.
 HOST: tuple[Output, ...] = (sysctl.OUTPUT,)
+# The monitoring files of a monitored environment: each service's exporter's, then
+# Prometheus's and Grafana's (services/monitor_files.py).
+MONITORING: tuple[Output, ...] = (
+    *(monitor_files.exporter_output(s) for s in SERVICES if s.monitor is not None),
+    *monitor_files.OUTPUTS)
 # Files made from the services' files once those are rendered, in order.
 POST: tuple[Output, ...] = (manifest.OUTPUT,)
 _BY_NAME = {s.name: s for s in SERVICES}
@@ -80,8 +85,8 @@ def names() -> tuple[str, ...]:
 
 def outputs() -> tuple[Output, ...]:
     """Every file a build writes, in order: each declared once, by its service, then the
-    host's, then the files made from them (the manifest)."""
-    return tuple(o for s in SERVICES for o in s.outputs) + HOST + POST
+    host's, the monitoring files, then the files made from them (the manifest)."""
+    return tuple(o for s in SERVICES for o in s.outputs) + HOST + MONITORING + POST
 
 
 def daemons(targets: Targets) -> dict[str, tuple[str, str]]:

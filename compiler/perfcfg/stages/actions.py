@@ -34,9 +34,16 @@ def actions(old: Mapping[str, bytes | None], new: Mapping[str, bytes], targets: 
                                  {n: new[n] for n in names}, targets)]
         # a drop-in's action first: on a tie its how (daemon-reload, then restart) is the one kept
         out[service.name] = worst(_fixed(own, old, new, targets) + found)
-    host = _fixed([o for o in registry.HOST if o.file(targets) in new], old, new, targets)
-    if host:
-        out[HOST] = worst(host)
+    # files of no one service, by what they belong to: the host (sysctl.d), Prometheus and
+    # each exporter's unit (the monitoring files)
+    by_owner: dict[str, list[Output]] = {}
+    for output in (*registry.HOST, *registry.MONITORING):
+        if output.file(targets) in new:
+            by_owner.setdefault(output.owner[1] if output.owner else HOST, []).append(output)
+    for owner, outputs in by_owner.items():
+        found = _fixed(outputs, old, new, targets)
+        if found:
+            out[owner] = worst(found)
     return out
 
 

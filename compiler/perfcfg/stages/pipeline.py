@@ -125,6 +125,10 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
     result.history = {path_str(k): tuple(v) for k, v in history.items()}
     validator = Validator(req.env, kind, targets, target_spans)
     config = validator.run(tree, host)
+    if not has_errors(validator.diagnostics):
+        from perfcfg.monitoring.alerts import add_logins
+
+        add_logins(config)
     config.layout, deploy_files = projects.env_deploy(proj, req.env)
     config.spans.update({k: v for k, v in outer_spans.items() if k not in config.spans})
     diags.extend(validator.diagnostics)
@@ -157,8 +161,11 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
         if not has_errors(diags):
             from perfcfg.monitoring import check as monitoring
 
-            # the alert rules: on the validate path promtool checks them too
-            diags.extend(monitoring.diagnostics(plan, config, run_promtool=not req.render))
+            # the monitoring files' alert rules, targets and panels; on the validate path
+            # promtool checks the rules too
+            plan.monitoring, found = monitoring.compile_watch(plan, config,
+                                                              run_promtool=not req.render)
+            diags.extend(found)
     if plan is None:
         return _done(result)
     from perfcfg.services.output import Header
@@ -179,7 +186,7 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
 
     header = Header(req.env, result.preset_files, host_display, result.input_hash, __version__,
                     mode, [mask_line(s) for s in req.sets], deploy_files,
-                    limits_on(proj.file.deploy, env))
+                    limits_on(proj.file.deploy, env), project=proj.file.project)
     if req.sets:
         # the files as the presets alone make them: one a --set does not change keeps them
         plain = compile_env(replace(req, sets=()))

@@ -81,6 +81,7 @@ def make_plan(config: Config, history: History, secrets: Secrets
     resolver = secret_refs.SecretResolver(secrets.mode, secrets.environ, secrets.project_dir,
                                           secrets.dirs)
     leaked: list[str] = []
+    resolved: dict[str, str] = {}
 
     def resolve(path: str, ref: Any) -> str | None:
         try:
@@ -90,6 +91,7 @@ def make_plan(config: Config, history: History, secrets: Secrets
                                     path, exc.hint))
             return None
         leaked.append(value)
+        resolved[path] = value
         return value
 
     topology = Topology(config, settings, resolve, secrets.hashed, diags, leaked, {},
@@ -98,7 +100,7 @@ def make_plan(config: Config, history: History, secrets: Secrets
         if service.topology is not None:
             topology.parts[service.name] = service.topology(topology)
     _resolve_setting_secrets(settings, resolve)
-    plan = Plan(config.env, config.kind, settings, topology.parts, leaked)
+    plan = Plan(config.env, config.kind, settings, topology.parts, leaked, resolved=resolved)
     return plan, diags, _checks(ctx, plan, config)
 
 

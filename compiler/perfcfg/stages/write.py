@@ -242,9 +242,14 @@ def _own_extras(out_dir: Path, files: dict[str, bytes]) -> list[Path]:
         return []
     except OSError as exc:
         raise _fault(exc, out_dir) from None
+    from perfcfg.services.registry import file_names
+
+    # and the names perfcfg writes whatever their suffix (an exporter's /etc/default file,
+    # prometheus.yml), e.g. left over from a build with monitoring on
+    own = set(file_names())
     return [out_dir / name for name in names
-            if name not in files and not name.startswith(".") and name.endswith(_OWN_SUFFIXES)
-            and _is_regular(out_dir / name)]
+            if name not in files and not name.startswith(".")
+            and (name.endswith(_OWN_SUFFIXES) or name in own) and _is_regular(out_dir / name)]
 
 
 def _lstat(path: Path) -> os.stat_result | None:

@@ -13,12 +13,13 @@ which pgbouncer 1.18 and 1.24 do not report, and stops before it listens. It con
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from perfcfg.harness import binaries
-from perfcfg.services.monitor import Alert, Command, Exporter, Monitor, Scope, Series
+from perfcfg.services.monitor import Alert, Command, Drill, Exporter, Monitor, Panel, Scope, Series
+from perfcfg.services.pgbouncer import backend
 
 if TYPE_CHECKING:
     from perfcfg.core.config import Config
@@ -30,6 +31,8 @@ EXPORTER = Exporter("pgbouncer_exporter", "prometheus-pgbouncer-exporter", ("0.1
 # deploy, whose old and new workers overlap (why max_client_conn is twice the workers').
 CLIENTS_SHARE = 0.8
 SERVICE = "pgbouncer"
+# Debian's packaged socket directory, where the exporter looks when the plan names none.
+SOCKET_DIR = "/var/run/postgresql"
 
 
 def near_max(max_client_conn: int) -> int:
@@ -91,6 +94,88 @@ def alerts(plan: Plan, config: Config, scope: Scope) -> list[Alert]:
     return out
 
 
+def panels(plan: Plan, config: Config, scope: Scope) -> list[Panel]:
+    max_clients = int(plan.value("pgbouncer.max_client_conn"))
+    out = []
+    for db in plan.parts[SERVICE]:
+        pool = scope.sel(SERVICE, database=db["name"])
+        out.append(Panel(
+            f"pgbouncer pool {db['name']}: server connections and waiting clients",
+            ((f"sum(pgbouncer_pools_server_active_connections{pool})", "server connections in use"),
+             (f"sum(pgbouncer_pools_client_waiting_connections{pool})", "clients waiting")),
+            lines=((int(db["pool_size"]), f"pgbouncer.databases.{db['name']}.pool_size"),)))
+    out.append(Panel("pgbouncer client connections",
+                     ((f"pgbouncer_used_clients{scope.sel(SERVICE)}", "client connections"),),
+                     lines=((near_max(max_clients), "PgbouncerClientsNearMax fires above"),
+                            (max_clients, "pgbouncer.max_client_conn"))))
+    return out
+
+
+def deployed(plan: Plan, config: Config) -> Command:
+    """Debian's unit runs the exporter as pgbouncer's own account (``postgres``), so it logs in
+    to the admin console as the built-in ``pgbouncer`` user over the Unix socket, which
+    pgbouncer admits without a password from the account it runs as."""
+    socket_dir = plan.value("pgbouncer.unix_socket_dir") or SOCKET_DIR
+    url = (f"postgres://pgbouncer@:{plan.value('pgbouncer.listen_port', 6432)}/pgbouncer"
+           f"?host={socket_dir}&sslmode=disable")
+    return Command(("--web.listen-address={listen}",),
+                   {"PGBOUNCER_EXPORTER_CONNECTION_STRING": url})
+
+
+def live(command: Command, bnc: Any, plan: Plan, files: Mapping[str, str]) -> Command:
+    """The exporter against the pgbouncer ``perfcfg verify`` booted: its socket and port, run
+    as pgbouncer's own account (the console admits ``pgbouncer`` from it, as on the host)."""
+    url = (f"postgres://pgbouncer@:{bnc.port}/pgbouncer?host={bnc.dir}&sslmode=disable")
+    return Command(command.args, {**command.env, "PGBOUNCER_EXPORTER_CONNECTION_STRING": url},
+                   bnc.account)
+
+
+def _fill_pool(bnc: Any, plan: Plan, config: Config,
+               resolved: Mapping[str, str]) -> Callable[[], None]:
+    """More clients than the first pool and its reserve hold, each in a query: the pool is at
+    its size and the rest wait."""
+    import contextlib
+    import threading
+
+    import psycopg
+
+    db = plan.parts[SERVICE][0]
+    declared = next(d for d in config.databases if d.name == db["name"])
+    user = declared.user or (config.users[0].name if config.users else "postgres")
+    password = resolved.get(f"users.{user}.password")
+    count = int(db["pool_size"]) + int(db.get("reserve_pool") or 0) + WAITING
+    conns = [psycopg.connect(host="127.0.0.1", port=bnc.port, dbname=db["name"], user=user,
+                             password=password, autocommit=True, prepare_threshold=None,
+                             connect_timeout=10) for _ in range(count)]
+
+    def hold(conn: Any) -> None:
+        with contextlib.suppress(psycopg.Error):   # cancelled by undo()
+            conn.execute(f"SELECT pg_sleep({HOLD_SECONDS})")
+
+    threads = [threading.Thread(target=hold, args=(c,), daemon=True) for c in conns]
+    for t in threads:
+        t.start()
+
+    def undo() -> None:
+        for conn in conns:
+            conn.cancel_safe()
+        for t in threads:
+            t.join(timeout=HOLD_SECONDS)
+        for conn in conns:
+            conn.close()
+
+    return undo
+
+
+# Clients past the pool and its reserve: they wait.
+WAITING = 2
+# The longest a drill's query holds its server connection (undo cancels it sooner).
+HOLD_SECONDS = 120
+DRILLS = (Drill("clients fill a pool until they wait",
+                lambda plan, config: ("PgbouncerClientsWaiting", "PgbouncerPoolSaturated"),
+                _fill_pool, when=lambda plan, config: bool(plan.parts.get(SERVICE))),)
+
+
 def daemons() -> list[tuple[str, str]]:
     return [("pgbouncer", v) for v in binaries.versions("pgbouncer")]
 
@@ -116,4 +201,6 @@ def probe(daemon: str, version: str) -> Iterator[Command]:
                       account=bnc.account)
 
 
-MONITOR = Monitor(EXPORTER, alerts, daemons, probe, ready="pgbouncer_up 1")
+MONITOR = Monitor(EXPORTER, alerts, daemons, probe, ready="pgbouncer_up 1", port=9127,
+                  account=backend.ACCOUNT, deployed=deployed, panels=panels, live=live,
+                  drills=DRILLS)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from perfcfg.core.encoding import EncodeError, no_control
 from perfcfg.services.output import RenderContext
-from perfcfg.services.postgres import topology
+from perfcfg.services.postgres import monitoring, topology
 
 if TYPE_CHECKING:
     from perfcfg.services.base import Service
@@ -57,6 +57,9 @@ def roles_sql(ctx: RenderContext, service: Service) -> bytes:
         if db.user:
             uses.setdefault(db.user, set()).add(db.dbname or db.name)
             comments.setdefault(db.user, f"owner of database {db.name}")
+    # the exporter's role reads every statistics view (services/postgres/monitoring.py)
+    members = {c.user: [ident(monitoring.MONITOR_ROLE)] for c in config.clients
+               if c.name == monitoring.EXPORTER_CLIENT}
     roles = []
     for name in sorted(uses):
         user = declared.get(name)
@@ -65,6 +68,7 @@ def roles_sql(ctx: RenderContext, service: Service) -> bytes:
             roles.append({"ident": ident(name), "ident_sql": _in_select(ident(name)),
                           "literal": literal(name), "secret": secret,
                           "readonly": bool(user and getattr(user, "readonly", False)),
+                          "member_of": members.get(name, []),
                           "comment": comments[name] + ("" if secret else
                                                        "; no password declared in users:")})
         except EncodeError as exc:

@@ -13,12 +13,22 @@ a ``cache`` evicts by design, so its evictions are information and its memory at
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from perfcfg.harness import binaries
-from perfcfg.services.monitor import Alert, Command, Exporter, Monitor, Scope, Series
+from perfcfg.services.monitor import (
+    ACCOUNT,
+    Alert,
+    Command,
+    Drill,
+    Exporter,
+    Monitor,
+    Panel,
+    Scope,
+    Series,
+)
 from perfcfg.services.redis import values
 
 if TYPE_CHECKING:
@@ -32,6 +42,10 @@ MEMORY_SHARE = 0.9
 # Connected clients past 80 % of maxclients: the next rolling deploy may be refused.
 CLIENTS_SHARE = 0.8
 SERVICE = "redis"
+# redis_exporter's password file: a JSON map of the Redis URL with the user in it to the ACL
+# user's password, {"redis://prometheus@127.0.0.1:6379": "…"} (1.69 looks the password up
+# by that URL; -redis.addr itself names no user).
+PASSWORD_FILE = "/etc/prometheus/redis_exporter.passwords.json"
 
 
 def near(maxclients: int) -> int:
@@ -75,7 +89,7 @@ def alerts(plan: Plan, config: Config, scope: Scope) -> list[Alert]:
                       bad=str(near(maxclients) + 1)),)),
         Alert("RedisMaxclientsDrift", SERVICE, "drift",
               f"redis_config_maxclients{sel} != {maxclients}", "warning", "5m",
-              f"the cache runs with another maxclients than the {maxclients} compiled "
+              f"the {role} runs with another maxclients than the {maxclients} compiled "
               f"for {scope.env}",
               f"{maxclients} = redis.maxclients as compiled", ("redis.maxclients",),
               (Series("redis_config_maxclients", labels, ok=str(maxclients),
@@ -84,7 +98,7 @@ def alerts(plan: Plan, config: Config, scope: Scope) -> list[Alert]:
               "max by (job, instance, maxmemory_policy) "
               f"(redis_instance_info{scope.sel(SERVICE, maxmemory_policy='!' + policy)})",
               "critical" if store else "warning", "5m",
-              f"the cache runs with another maxmemory-policy than {policy}, compiled "
+              f"the {role} runs with another maxmemory-policy than {policy}, compiled "
               f"for {scope.env}",
               f"{policy} = redis.maxmemory-policy as compiled (redis.role = {role})",
               ("redis.maxmemory-policy",),
@@ -109,13 +123,128 @@ def alerts(plan: Plan, config: Config, scope: Scope) -> list[Alert]:
                           bad=str(near_memory(maxmemory) + 1)),)),
             Alert("RedisMaxmemoryDrift", SERVICE, "drift",
                   f"redis_memory_max_bytes{sel} != {maxmemory}", "warning", "5m",
-                  f"the cache runs with another maxmemory than the {maxmemory} bytes compiled "
+                  f"the {role} runs with another maxmemory than the {maxmemory} bytes compiled "
                   f"for {scope.env}",
                   f"{maxmemory} = redis.maxmemory in bytes as compiled", ("redis.maxmemory",),
                   (Series("redis_memory_max_bytes", labels, ok=str(maxmemory),
                           bad=str(maxmemory + 1)),)),
         ]
     return out
+
+
+def panels(plan: Plan, config: Config, scope: Scope) -> list[Panel]:
+    sel = scope.sel(SERVICE)
+    maxclients = int(plan.value("redis.maxclients"))
+    maxmemory = int(plan.value("redis.maxmemory") or 0)
+    memory = ((near_memory(maxmemory), "RedisMemoryNearMax fires above"),
+              (maxmemory, "redis.maxmemory")) if maxmemory else ()
+    return [
+        Panel("cache memory against maxmemory", ((f"redis_memory_used_bytes{sel}", "used"),),
+              unit="bytes", lines=memory),
+        Panel("cache evictions", ((f"rate(redis_evicted_keys_total{sel}[5m])",
+                                   "evicted keys per second"),)),
+        Panel("cache clients", ((f"redis_connected_clients{sel}", "connected clients"),),
+              lines=((near(maxclients), "RedisClientsNearMax fires above"),
+                     (maxclients, "redis.maxclients"))),
+    ]
+
+
+def deployed(plan: Plan, config: Config) -> Command:
+    """Debian's unit runs the exporter as ``prometheus``; with ACL users declared (the default
+    user off) it logs in as the ACL user of that name, whose password it reads from
+    ``PASSWORD_FILE``, a file the deploy writes (perfcfg writes no password in clear)."""
+    bind = plan.value("redis.bind") or ["127.0.0.1"]
+    host = next((b.lstrip("-") for b in bind if b.lstrip("-") not in ("*", "0.0.0.0", "::")),
+                "127.0.0.1")
+    host = f"[{host}]" if ":" in host else host
+    args = ["-web.listen-address={listen}",
+            f"-redis.addr=redis://{host}:{plan.value('redis.port', 6379)}"]
+    if values.users(config):
+        args += [f"-redis.user={ACCOUNT}", f"-redis.password-file={PASSWORD_FILE}"]
+    return Command(tuple(args))
+
+
+def live(command: Command, cache: Any, plan: Plan, files: Mapping[str, str]) -> Command:
+    """The exporter against the cache ``perfcfg verify`` booted: its port, and the ACL user's
+    password in a password file of the exporter's own, as the deploy writes it."""
+    import json
+
+    from perfcfg.harness import procs
+
+    address = f"redis://127.0.0.1:{cache.port}"
+    args = [f"-redis.addr={address}" if a.startswith("-redis.addr=") else
+            "-redis.password-file={dir}/passwords.json" if a.startswith("-redis.password-file=")
+            else a for a in command.args]
+    password = plan.resolved.get(f"redis.users.{ACCOUNT}.password", "")
+    return Command(tuple(args), command.env, procs.service_account(ACCOUNT),
+                   {"passwords.json": json.dumps({f"redis://{ACCOUNT}@127.0.0.1:{cache.port}":
+                                                  password})})
+
+
+def logins(plan: Plan, config: Config) -> list[tuple[str, str, str]]:
+    """With ACL users declared the default user is off: the exporter needs its own."""
+    users = values.users(config)
+    if not users or any(u.name == ACCOUNT and u.enabled for u in users):
+        return []
+    return [("redis.users", f"redis_exporter logs in as the ACL user {ACCOUNT!r}, which "
+             "redis.users does not declare as enabled: it would reach nothing and RedisDown "
+             "would fire",
+             f"declare it under redis.users: {{name: {ACCOUNT}, password: ${{env:…}}, "
+             f"commands: [{', '.join(EXPORTER_COMMANDS)}]}} (the password also goes in "
+             f"{PASSWORD_FILE}), or turn monitoring off: monitoring: {{enabled: false}}")]
+
+
+# What redis_exporter runs: INFO, CONFIG GET, the slow log and latency, MEMORY STATS, DBSIZE.
+EXPORTER_COMMANDS = ("-@all", "+@connection", "+info", "+config|get", "+slowlog", "+latency",
+                     "+memory|stats", "+dbsize")
+
+
+def _maxmemory_drift(cache: Any, plan: Plan, config: Config,
+                     resolved: Mapping[str, str]) -> Callable[[], None]:
+    """CONFIG SET maxmemory: the cache runs with twice the compiled limit."""
+    compiled = int(plan.value("redis.maxmemory"))
+    with cache.client() as c:
+        c.config_set("maxmemory", str(compiled * 2))
+
+    def undo() -> None:
+        with cache.client() as c:
+            c.config_set("maxmemory", str(compiled))
+
+    return undo
+
+
+def _fill_store(cache: Any, plan: Plan, config: Config,
+                resolved: Mapping[str, str]) -> Callable[[], None]:
+    """Writes until the store holds more than the alert's share of maxmemory (a queue that
+    nobody drains): with noeviction, it keeps every key."""
+    goal = near_memory(int(plan.value("redis.maxmemory"))) + FILL_CHUNK
+    value = "x" * FILL_CHUNK
+    with cache.client() as c:
+        n = 0
+        while int(c.info("memory")["used_memory"]) < goal:
+            with c.pipeline(transaction=False) as pipe:
+                for _ in range(FILL_BATCH):
+                    pipe.rpush(f"perfcfg:drill:{n % FILL_KEYS}", value)
+                    n += 1
+                pipe.execute()
+
+    def undo() -> None:
+        with cache.client() as c:
+            c.flushall()
+
+    return undo
+
+
+FILL_CHUNK = 1 << 20
+FILL_BATCH = 32
+FILL_KEYS = 16
+DRILLS = (
+    Drill("CONFIG SET maxmemory", lambda plan, config: ("RedisMaxmemoryDrift",),
+          _maxmemory_drift, when=lambda plan, config: bool(plan.value("redis.maxmemory"))),
+    Drill("a noeviction queue filled past its alert", lambda plan, config: ("RedisMemoryNearMax",),
+          _fill_store, when=lambda plan, config: bool(plan.value("redis.maxmemory")) and
+          plan.value("redis.maxmemory-policy") == "noeviction"),
+)
 
 
 def daemons() -> list[tuple[str, str]]:
@@ -143,4 +272,6 @@ def _replica_online(master: object) -> bool | None:
         return True if c.info("replication").get("connected_slaves") else None
 
 
-MONITOR = Monitor(EXPORTER, alerts, daemons, probe, ready="redis_up 1")
+MONITOR = Monitor(EXPORTER, alerts, daemons, probe, ready="redis_up 1", port=9121,
+                  deployed=deployed, panels=panels, live=live, drills=DRILLS,
+                  logins=logins)

@@ -13,12 +13,25 @@ only that collector: the host's other metrics are not perfcfg's to judge.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from perfcfg.core.plan import Setting
+from perfcfg.core.spans import Origin
 from perfcfg.harness import binaries
-from perfcfg.services.monitor import Alert, Command, Exporter, Monitor, Scope, Series
+from perfcfg.services.monitor import (
+    ACCOUNT,
+    Alert,
+    Command,
+    Drill,
+    Exporter,
+    Monitor,
+    Panel,
+    Scope,
+    Series,
+    monitored,
+)
 
 if TYPE_CHECKING:
     from perfcfg.core.config import Config
@@ -27,6 +40,11 @@ if TYPE_CHECKING:
 EXPORTER = Exporter("node_exporter", "prometheus-node-exporter", ("1.5",), pinned="1.5",
                     system="1.5")
 SERVICE = "supervisor"
+SOCKET = "/run/supervisor.sock"
+SOCKET_KEY = "supervisor.unix_http_server"
+# owner and group read and write: what the exporter's group needs of a Unix socket
+GROUP_MODE = 0o770
+OWNER_MODE = 0o700
 # node_exporter's arguments: the supervisord collector alone, at the control socket.
 ARGS = ("--web.listen-address={listen}", "--collector.disable-defaults",
         "--collector.supervisord")
@@ -59,6 +77,74 @@ def alerts(plan: Plan, config: Config, scope: Scope) -> list[Alert]:
     ]
 
 
+def panels(plan: Plan, config: Config, scope: Scope) -> list[Panel]:
+    return [Panel("worker processes running",
+                  ((f"sum by (group) (node_supervisord_up{scope.sel(SERVICE)})", "{{group}}"),),
+                  lines=tuple((p.processes, f"{p.name} numprocs") for p in plan.parts[SERVICE]))]
+
+
+def derive(config: Config, settings: dict[str, Setting]) -> None:
+    """The control socket's mode, unless the preset sets its owner or mode itself: root's
+    alone (0700), or, when the environment is monitored, root's and the ``prometheus``
+    group's (0770 with a chown, what PCF407 allows), since node_exporter reads the processes'
+    states over it and supervisord has no read-only access."""
+    if not plan_has(settings, "file") or plan_has(settings, "chown") or \
+            plan_has(settings, "chmod"):
+        return
+    if not monitored(config):
+        settings[f"{SOCKET_KEY}.chmod"] = Setting(f"{SOCKET_KEY}.chmod", OWNER_MODE,
+                                                  Origin("derived"), "root alone")
+        return
+    why = ("the environment is monitored: node_exporter (user prometheus) reads the "
+           "processes' states over this socket")
+    settings[f"{SOCKET_KEY}.chown"] = Setting(f"{SOCKET_KEY}.chown", f"root:{ACCOUNT}",
+                                              Origin("derived"), why)
+    settings[f"{SOCKET_KEY}.chmod"] = Setting(f"{SOCKET_KEY}.chmod", GROUP_MODE,
+                                              Origin("derived"), why)
+
+
+def plan_has(settings: dict[str, Setting], key: str) -> bool:
+    return f"{SOCKET_KEY}.{key}" in settings
+
+
+def deployed(plan: Plan, config: Config) -> Command:
+    """node_exporter with the supervisord collector alone, at the control socket; Debian's
+    unit runs it as ``prometheus``, which the socket admits as its group (``derive``)."""
+    socket = plan.value("supervisor.unix_http_server.file") or SOCKET
+    return Command((*ARGS, f"--collector.supervisord.url=unix://{socket}"))
+
+
+def live(command: Command, sup: Any, plan: Plan, files: Mapping[str, str]) -> Command:
+    """node_exporter against the supervisord ``perfcfg verify`` booted: its socket, whose
+    directory is opened for the exporter's account to pass through (/run is)."""
+    import os
+
+    from perfcfg.harness import procs
+
+    os.chmod(sup.dir, 0o711)
+    args = [f"--collector.supervisord.url=unix://{sup.socket}"
+            if a.startswith("--collector.supervisord.url=") else a for a in command.args]
+    return Command(tuple(args), command.env, procs.service_account(ACCOUNT))
+
+
+def _stop_program(sup: Any, plan: Plan, config: Config,
+                  resolved: Mapping[str, str]) -> Callable[[], None]:
+    """supervisorctl stop of the first program: its processes are down."""
+    name = plan.parts[SERVICE][0].name
+    with sup.rpc() as proxy:
+        proxy.supervisor.stopProcessGroup(name)
+
+    def undo() -> None:
+        with sup.rpc() as proxy:
+            proxy.supervisor.startProcessGroup(name)
+
+    return undo
+
+
+DRILLS = (Drill("supervisorctl stop of a program", lambda plan, config: ("WorkersNotRunning",),
+                _stop_program, when=lambda plan, config: bool(plan.parts.get(SERVICE))),)
+
+
 def daemons() -> list[tuple[str, str]]:
     return [("supervisor", v) for v in binaries.versions("supervisor")]
 
@@ -78,4 +164,5 @@ def probe(daemon: str, version: str) -> Iterator[Command]:
 
 
 MONITOR = Monitor(EXPORTER, alerts, daemons, probe,
-                  ready='node_scrape_collector_success{collector="supervisord"} 1')
+                  ready='node_scrape_collector_success{collector="supervisord"} 1', port=9100,
+                  deployed=deployed, panels=panels, live=live, drills=DRILLS)

@@ -18,7 +18,7 @@ from perfcfg.services.supervisor import (
     verify,
 )
 from perfcfg.services.supervisor.actions import changes
-from perfcfg.services.supervisor.monitoring import MONITOR
+from perfcfg.services.supervisor.monitoring import MONITOR, derive
 from perfcfg.services.supervisor.outputs import OUTPUTS, PROGRAM_OWNED, SUBSECTIONS
 from perfcfg.services.supervisor.policy import RULES
 
@@ -55,6 +55,7 @@ SERVICE = Service(
     context=context.context,
     facts=context.FACTS,
     topology=topology.topology,
+    derive=derive,
     hash_secret=secrets.hashed,
     outputs=OUTPUTS,
     changes=changes,

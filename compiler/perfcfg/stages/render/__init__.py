@@ -33,8 +33,10 @@ def render_all(plan: Plan, config: Config, header: Header | None
     ctx = RenderContext(plan, config, header)
     layout = ctx.layout
     rendered = {}
-    # each service's own files, then the files about the host (no service: sysctl.d)
-    owners = [(s, s.outputs) for s in registry.SERVICES] + [(None, registry.HOST)]
+    # each service's own files, then those of no one service: the host's (sysctl.d) and the
+    # monitoring files
+    owners = [(s, s.outputs) for s in registry.SERVICES] + [(None, registry.HOST),
+                                                             (None, registry.MONITORING)]
     for service, outputs in owners:
         ctx.service = service
         for output in outputs:
