@@ -23,9 +23,13 @@ if TYPE_CHECKING:
     from perfcfg.core.plan import Plan
     from perfcfg.services.base import Service
     from perfcfg.services.catalog import Param
+    from perfcfg.services.monitor import Alert
     from perfcfg.stages.pipeline import Result
 
 SECRET = "<secret>"
+
+
+ALERTS = "monitoring.alerts."
 
 
 def explain(result: Result, path: str) -> dict[str, Any] | None:
@@ -46,6 +50,10 @@ def _planned(result: Result) -> tuple[Plan, Config]:
 
 def _explain(result: Result, path: str) -> dict[str, Any] | None:
     plan, config = _planned(result)
+    if path.startswith(ALERTS):
+        alert = _alert(plan, path[len(ALERTS):])
+        if alert is not None:
+            return _explain_alert(result, path, alert)
     setting = plan.settings.get(path) or plan.settings.get(_catalog_spelling(config, path))
     if setting is not None:
         return _setting(setting, config)
@@ -62,6 +70,36 @@ def _explain(result: Result, path: str) -> dict[str, Any] | None:
     return {"path": path, "value": value, "written_as": None, "origin": chain[-1] if chain else
             {"kind": "default"}, "chain": chain, "rule": "", "reason": "", "formula": "",
             "inputs": {}, "deviation": ""}
+
+
+def _alert(plan: Plan, key: str) -> Alert | None:
+    """The alert ``key`` names: ``Name.pool`` (one of a rule per pool or program), or ``Name``
+    when the environment has one rule of that name."""
+    watch = plan.monitoring
+    if watch is None:
+        return None
+    keyed = watch.keyed()
+    found = [keyed[key]] if key in keyed else [a for a in keyed.values() if a.name == key]
+    return found[0] if len(found) == 1 else None
+
+
+def _explain_alert(result: Result, path: str, alert: Alert) -> dict[str, Any]:
+    """An alert rule: its expression, where each number in it comes from (the settings it
+    reads, each explained in one line), its severity and for: and who set them."""
+    sources = []
+    for source in alert.sources:
+        found = explain(result, source)
+        if found is not None:
+            sources.append({"path": source, "value": found["value"],
+                            "written_as": found["written_as"], "origin": found["origin"],
+                            "rule": found["rule"], "reason": found["reason"]})
+    chain = [_origin(o) for o in _history(result, f"monitoring.alerts.{alert.name}")]
+    return {"path": path, "value": alert.expr, "written_as": None,
+            "origin": {"kind": "alert"}, "chain": chain, "rule": alert.name,
+            "reason": alert.summary, "formula": alert.comment, "inputs": {}, "deviation": "",
+            "alert": {"name": alert.name, "service": alert.service, "kind": alert.kind,
+                      "severity": alert.severity, "for": alert.for_,
+                      "labels": alert.labels(), "sources": sources}}
 
 
 def _catalog_spelling(config: Config, path: str) -> str:
@@ -89,6 +127,8 @@ def paths(result: Result) -> list[str]:
             found.add(prefix)
 
     leaves("", _tree(config))
+    if plan.monitoring is not None:
+        found.update(f"{ALERTS}{key}" for key in plan.monitoring.keyed())
     found.update(f"targets.{daemon}" for daemon in _targets(config))
     if config.host is not None:
         found.update(f"host.{key}" for key in config.host.model_dump())
@@ -348,6 +388,8 @@ def as_text(found: dict[str, Any], place_of: Callable[[str], str] | None = None)
     shown = found["written_as"].replace("\n", ", ") if found["written_as"] else None
     lines = [f"{found['path']} = {shown or _show(found['value'])}"]
     origin = found["origin"]
+    if origin["kind"] == "alert":
+        return _alert_text(found, lines, place_of)
     if origin["kind"] == "tuned":
         lines.append(f"  tuned by rule {found['rule']}: {found['reason']}")
         if found["formula"]:
@@ -369,6 +411,28 @@ def as_text(found: dict[str, Any], place_of: Callable[[str], str] | None = None)
             lines.append(f"    {i}. {_place(step, place_of)}{value}")
     elif origin["kind"] not in ("tuned", "daemon-default"):
         lines.append(f"  origin: {_place(origin, place_of)}")
+    return "\n".join(lines) + "\n"
+
+
+def _alert_text(found: dict[str, Any], lines: list[str],
+                place_of: Callable[[str], str] | None = None) -> str:
+    alert = found["alert"]
+    lines.append(f"  alert {alert['name']} ({alert['service']}, {alert['kind']}): "
+                 f"severity {alert['severity']}, for {alert['for']}")
+    lines.append(f"  fires when: {found['reason']}")
+    lines.append(f"  numbers: {found['formula']}")
+    if alert["sources"]:
+        lines.append("  from:")
+    for source in alert["sources"]:
+        how = f"tuned by rule {source['rule']}" if source["origin"]["kind"] == "tuned" else \
+            f"derived: {source['reason']}" if source["origin"]["kind"] == "derived" else \
+            f"set at {_place(source['origin'], place_of)}"
+        lines.append(f"    {source['path']} = {source['written_as'] or _show(source['value'])}"
+                     f" ({how})")
+    if found["chain"]:
+        lines.append("  severity or for: set by, in order (the last one wins):")
+        for i, step in enumerate(found["chain"], 1):
+            lines.append(f"    {i}. {_place(step, place_of)}")
     return "\n".join(lines) + "\n"
 
 
