@@ -603,11 +603,12 @@ def explain(io: Io, req: Request, path: str, fmt: str) -> int:
 
 
 def verify(io: Io, req: Request, fmt: str = "text", live: bool = False,
-           targets: Mapping[str, str | None] | None = None) -> int:
+           targets: Mapping[str, str | None] | None = None, monitoring: bool = False) -> int:
     """Compile like build (writing nothing), boot the installed daemons, compare; 1 on any
     difference, on a daemon that refused its file, or when no daemon could be started.
     ``live``: compare the running daemons at ``targets`` (or the environment variables)
-    instead of booting throwaway ones."""
+    instead of booting throwaway ones. ``monitoring``: also prove the monitoring files on the
+    booted daemons (their exporters, a real Prometheus, the drills); 1 when that fails."""
     import importlib.util
 
     from perfcfg.services import registry
@@ -626,6 +627,15 @@ def verify(io: Io, req: Request, fmt: str = "text", live: bool = False,
     report(io, result.diagnostics, "text", result.sources.shown(), req.project_dir)
     if not result.ok:
         return INVALID
+    if live and monitoring:
+        io.err.write("perfcfg: verify --monitoring boots its own daemons; it cannot be "
+                     "combined with --live\n")
+        return USAGE
+    if monitoring and result.plan is not None and result.plan.monitoring is None:
+        io.err.write(f"perfcfg: {req.env} is not monitored: set monitoring: {{enabled: true}} "
+                     "in its preset (staging and production are by default)\n")
+        return USAGE
+    proof: Any = None
     if live:
         # each service: its option, else its environment variable
         given = targets or {}
@@ -638,15 +648,26 @@ def verify(io: Io, req: Request, fmt: str = "text", live: bool = False,
             return USAGE
         found = verifier.verify_live(result, wanted)
     else:
-        found = verifier.verify(result, progress=lambda line: io.step(f"{req.env}: {line}"))
+        def prove(handles: Any, stack: Any, _report: Any) -> None:
+            nonlocal proof
+            from perfcfg.verify import monitoring as drills
+
+            proof = drills.prove(result, handles, stack,
+                                 progress=lambda line: io.step(f"{req.env}: {line}"))
+
+        found = verifier.verify(result, progress=lambda line: io.step(f"{req.env}: {line}"),
+                                then=prove if monitoring else None)
     code = INVALID if found.rows or not found.verified_anything else OK
+    if proof is not None and not proof.ok:
+        code = INVALID
     if fmt == "json":
         io.out.write(json.dumps({
             "env": req.env, "ok": code == OK, "checked": found.checked,
             "refused": found.refused, "missing": found.missing, "notes": found.notes,
             "compared": found.compared,
             "differences": [{"daemon": r.daemon, "setting": r.setting, "intended": r.intended,
-                             "effective": r.effective} for r in found.rows]},
+                             "effective": r.effective} for r in found.rows],
+            **({"monitoring": _proof_json(proof)} if proof is not None else {})},
             indent=2, sort_keys=True) + "\n")
         return code
     for daemon, binaries in sorted(found.missing.items()):
@@ -667,7 +688,36 @@ def verify(io: Io, req: Request, fmt: str = "text", live: bool = False,
         how = "running now" if live else "started from the compiled files"
         io.say(f"{req.env}: {', '.join(found.checked)} {how}; "
                f"{found.compared} value(s) compared, {len(found.rows)} differ")
+    if proof is not None:
+        _report_proof(io, req.env, proof)
     return code
+
+
+def _report_proof(io: Io, env: str, proof: Any) -> None:
+    from perfcfg.verify import monitoring as drills
+
+    for line in [*proof.skipped]:
+        io.err.write(f"perfcfg: monitoring: skipped {line}\n")
+    for line in proof.errors:
+        io.err.write(f"perfcfg: monitoring: {line}\n")
+    down = [job for job, health in sorted(proof.targets.items()) if health != "up"]
+    if down:
+        io.err.write(f"perfcfg: monitoring: target(s) not up: {', '.join(down)}\n")
+    if proof.at_rest:
+        io.err.write(f"perfcfg: monitoring: alerts active at rest: {', '.join(proof.at_rest)}\n")
+    if proof.drills:
+        io.out.write(drills.table(proof))
+    io.say(f"{env}: monitoring: {len(proof.targets)} target(s) up, no alert at rest, "
+           f"{sum(d.ok for d in proof.drills)} of {len(proof.drills)} drill(s) fired exactly "
+           "their alerts" if proof.ok else f"{env}: monitoring: the proof failed")
+
+
+def _proof_json(proof: Any) -> dict[str, Any]:
+    return {"ok": proof.ok, "targets": proof.targets, "at_rest": proof.at_rest,
+            "skipped": proof.skipped, "errors": proof.errors,
+            "drills": [{"drill": d.name, "expected": list(d.expected), "fired": list(d.fired),
+                        "ok": d.ok, "error": d.error, "alerts": list(d.alerts)}
+                       for d in proof.drills]}
 
 
 def schema(io: Io, out: Path | None) -> int:

@@ -247,12 +247,19 @@ COMMANDS: tuple[Command, ...] = (
                 "--pgbouncer, --redis and --supervisor (each one else by PERFCFG_POSTGRES_DSN, "
                 "PERFCFG_PGBOUNCER_DSN, PERFCFG_REDIS_URL, PERFCFG_SUPERVISOR_URL) with what "
                 "the environment compiles to: drift.", kind="flag", default=False),
+            Opt("monitoring", ("--monitoring",), "Also start each daemon's pinned exporter "
+                "from its compiled file and a real Prometheus with the compiled prometheus.yml "
+                "and alerts.yml: every target must be up and no alert fire at rest, then each "
+                "drill (a hand change, or load) must fire exactly the alerts it names.",
+                kind="flag", default=False),
             *_live_options()),
         lambda io, o: commands.verify(io, _request(o, io), o["fmt"], live=o["live"],
-                                      targets={opt.dest: o[opt.dest] for opt in _live_options()}),
+                                      targets={opt.dest: o[opt.dest] for opt in _live_options()},
+                                      monitoring=o["monitoring"]),
         needs=tuple((opt.dest, "live", "only --live compares a running daemon")
                     for opt in _live_options()),
         examples=("perfcfg verify --env staging --project examples/botfarm",
+                  "perfcfg verify --env staging --monitoring --set redis.role=store",
                   "perfcfg verify --env production --secrets placeholder --format json",
                   "perfcfg verify --env production --live --postgres 'host=/run/postgresql "
                   "user=postgres' --pgbouncer 'host=/run/postgresql port=6432 dbname=pgbouncer "

@@ -44,12 +44,15 @@ class ExporterProcess(procs.Handle):
 
     def _launch(self) -> None:
         self.dir = procs.scratch_dir("pf-exp-", self.command.account)
+        for name, text in self.command.files.items():
+            procs.write_file(f"{self.dir}/{name}", text, self.command.account)
         env = {"PATH": "/usr/bin:/bin", **self.command.env}
         for attempt in range(PORT_RETRIES):
             self.port = procs.free_port()
             listen = f"127.0.0.1:{self.port}"
-            argv: Sequence[str] = [self.program,
-                                   *(a.replace("{listen}", listen) for a in self.command.args)]
+            argv: Sequence[str] = [self.program, *(
+                a.replace("{listen}", listen).replace("{dir}", self.dir)
+                for a in self.command.args)]
             self.proc = procs.spawn(argv, self.log, self.command.account, cwd=self.dir, env=env)
             try:
                 procs.wait_ready(self.daemon, self.proc, self._probe, [self.log], self.timeout)

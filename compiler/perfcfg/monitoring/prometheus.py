@@ -1,9 +1,7 @@
 """A throwaway Prometheus: a config and rule files in a scratch dir, its TSDB there too, on a
 free loopback port; ready once ``/-/ready`` answers; read through its HTTP API
 (``/api/v1/targets``, ``/api/v1/alerts``); stopped with its whole process tree, dir removed.
-
->>> scrape_config("staging-redis", ["127.0.0.1:9121"])["job_name"]
-'staging-redis'
+The config is a ``prometheus.yml`` as ``services/monitor_files.py`` writes it.
 """
 
 from __future__ import annotations
@@ -14,26 +12,13 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from perfcfg.harness import procs
 from perfcfg.harness.errors import DaemonError
 
 PORT_RETRIES = 5
-
-
-def scrape_config(job: str, targets: Sequence[str], interval: str = "15s") -> dict[str, Any]:
-    return {"job_name": job, "scrape_interval": interval,
-            "static_configs": [{"targets": list(targets)}]}
-
-
-def config_text(jobs: Sequence[Mapping[str, Any]], rule_files: Sequence[str],
-                interval: str = "15s") -> str:
-    """A prometheus.yml (JSON is YAML) scraping ``jobs`` and evaluating ``rule_files``."""
-    return json.dumps({"global": {"scrape_interval": interval, "evaluation_interval": interval},
-                       "rule_files": list(rule_files), "scrape_configs": list(jobs)},
-                      indent=2) + "\n"
 
 
 class Prometheus(procs.Handle):

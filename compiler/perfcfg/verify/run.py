@@ -59,9 +59,12 @@ class Report:
 
 
 def verify(result: Result, machine_memory: int | None = None,
-           progress: Callable[[str], None] = lambda line: None) -> Report:
+           progress: Callable[[str], None] = lambda line: None,
+           then: Callable[[dict[str, Any], ExitStack, Report], None] | None = None) -> Report:
     """Start every installed daemon from ``result.files`` (a compiled ``pipeline.Result``);
-    ``progress`` hears which daemon is being started and compared (it takes seconds)."""
+    ``progress`` hears which daemon is being started and compared (it takes seconds);
+    ``then(handles, stack, report)`` runs while they still run (service name → the booted
+    daemon; what it starts in ``stack`` stops with them)."""
     from perfcfg.harness.errors import DaemonError
 
     assert result.config is not None   # verify runs on a compiled result only
@@ -93,6 +96,8 @@ def verify(result: Result, machine_memory: int | None = None,
                 continue
             handles[service.name] = booted.handle
             _add(report, daemon, booted.rows, booted.compared)
+        if then is not None:
+            then(handles, stack, report)
     return report
 
 

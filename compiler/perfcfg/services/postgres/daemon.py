@@ -162,18 +162,32 @@ class PostgresServer(procs.Handle):
         return {"data_directory": self.data, "hba_file": f"{self.data}/pg_hba.conf",
                 "ident_file": f"{self.data}/pg_ident.conf", "external_pid_file": ""}
 
+    def _spawn(self) -> subprocess.Popen:
+        self.proc = procs.spawn(
+            [require("postgres", self.version), "-D", self.data, "-c", f"port={self.port}",
+             "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={self.dir}",
+             *(arg for name, value in self.placement().items()
+               for arg in ("-c", f"{name}={value}"))],
+            self.log, self.account)
+        return self.proc
+
+    def restart(self) -> None:
+        """Stop the server (fast) and start it again on the same port and socket, as a host's
+        ``systemctl restart`` does: what changes needing a restart (ALTER SYSTEM of a
+        postmaster setting) take effect with, while clients reconnect to the same address."""
+        assert self.proc is not None
+        procs.stop_tree(self.proc, self.stop_signal)
+        proc = self._spawn()
+        procs.wait_ready(self.daemon, proc, self._probe,
+                         [self.log, f"{self.data}/log/*"], self.timeout)
+
     def _start_on_free_port(self) -> None:
         for attempt in range(PORT_RETRIES):
             self.port = procs.free_port()
-            self.proc = procs.spawn(
-                [require("postgres", self.version), "-D", self.data, "-c", f"port={self.port}",
-                 "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={self.dir}",
-                 *(arg for name, value in self.placement().items()
-                   for arg in ("-c", f"{name}={value}"))],
-                self.log, self.account)
+            proc = self._spawn()
             try:
                 # logging_collector = on moves the server's words into data/log
-                procs.wait_ready(self.daemon, self.proc, self._probe,
+                procs.wait_ready(self.daemon, proc, self._probe,
                                  [self.log, f"{self.data}/log/*"], self.timeout)
                 return
             except DaemonError as err:

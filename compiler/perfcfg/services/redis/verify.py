@@ -41,10 +41,10 @@ def boot(b: Boot) -> Booted:
 
     want: Want = b.want
     handle = ValkeyServer if b.daemon == "valkey" else RedisServer
-    with handle(b.files[f"{b.daemon}.conf"], acl_text=b.files.get("users.acl"),
-                version=b.version) as r:
-        rows = r.mismatches(want.values, want.enums)
-    return Booted(rows, len(set(want.values) - HARNESS_KEYS))
+    r = b.stack.enter_context(handle(b.files[f"{b.daemon}.conf"],
+                                     acl_text=b.files.get("users.acl"), version=b.version))
+    rows = r.mismatches(want.values, want.enums)
+    return Booted(rows, len(set(want.values) - HARNESS_KEYS), r)
 
 
 def read_live(url: str) -> Any:

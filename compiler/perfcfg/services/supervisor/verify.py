@@ -99,9 +99,10 @@ def boot(b: Boot) -> Booted:
     want: Want = b.want
     b.notes.append(f"supervisor: every program ran {STAND_IN_COMMAND!r} as this user "
                    f"({', '.join(DROPPED)} and command not compared)")
-    with Supervisord(supervisor_stand_in(b.files["supervisord.conf"]), version=b.version) as sup:
-        rows = sup.mismatches(want.values) + process_rows(sup.process_info(), want)
-    return Booted(rows, len(want.values))
+    sup = b.stack.enter_context(Supervisord(supervisor_stand_in(b.files["supervisord.conf"]),
+                                            version=b.version))
+    rows = sup.mismatches(want.values) + process_rows(sup.process_info(), want)
+    return Booted(rows, len(want.values), sup)
 
 
 def read_live(url: str) -> Any:
