@@ -418,3 +418,16 @@ def test_a_drill_that_fires_another_alert_fails():
 def test_verify_monitoring_needs_a_monitored_environment():
     result = run("verify", "--env", "development", "--project", str(EXAMPLE), "--monitoring")
     assert result.code == 2 and "is not monitored" in result.err
+
+
+@pytest.mark.parametrize("bind, address", [
+    ('["127.0.0.1 -::1"]', "redis://127.0.0.1:6379"),      # one entry, two addresses
+    ('["localhost -::1"]', "redis://localhost:6379"),
+    ('["-::1", "10.0.0.5"]', "redis://[::1]:6379"),          # IPv6 in brackets
+    ('["*", "-::*"]', "redis://127.0.0.1:6379"),             # every address: loopback is one
+], ids=["one-entry", "host-name", "ipv6", "any"])
+def test_the_redis_exporter_reaches_any_bind_redis_accepts(bind, address):
+    result = compile_env(Request(EXAMPLE, "staging", sets=(f"redis.bind={bind}",)))
+    assert result.ok, [d.message for d in result.diagnostics if d.severity == "error"]
+    command = parse_default_file(result.files["prometheus-redis-exporter"].decode())
+    assert f"-redis.addr={address}" in command.args

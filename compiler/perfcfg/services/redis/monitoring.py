@@ -154,7 +154,11 @@ def deployed(plan: Plan, config: Config) -> Command:
     user off) it logs in as the ACL user of that name, whose password it reads from
     ``PASSWORD_FILE``, a file the deploy writes (perfcfg writes no password in clear)."""
     bind = plan.value("redis.bind") or ["127.0.0.1"]
-    host = next((b.lstrip("-") for b in bind if b.lstrip("-") not in ("*", "0.0.0.0", "::")),
+    # one entry may hold several addresses ("127.0.0.1 -::1"), each optional with its "-"
+    addresses = [a.lstrip("-") for entry in ([bind] if isinstance(bind, str) else bind)
+                 for a in str(entry).split()]
+    # a wildcard (*, ::*, 0.0.0.0, ::) listens on loopback too
+    host = next((a for a in addresses if "*" not in a and a not in ("0.0.0.0", "::")),
                 "127.0.0.1")
     host = f"[{host}]" if ":" in host else host
     args = ["-web.listen-address={listen}",
