@@ -253,10 +253,11 @@ for spec in postgres_exporter:prometheus-postgres-exporter pgbouncer_exporter:pr
   release=$(sed -e 's/^[0-9]*://' -e 's/[-+].*//' <<<"$v")
   folder="$name-$(cut -d. -f1,2 <<<"$release")"
   step "$name $release (Debian 13 $pkg) into $PREFIX/$folder"
-  rm -rf "${PREFIX:?}/$folder" && mkdir -p "$PREFIX/$folder/root"
-  dpkg -x "$APT/exp"/*.deb "$PREFIX/$folder/root"
+  dir=$(stage "$folder")
+  mkdir -p "$dir/root"
+  dpkg -x "$APT/exp"/*.deb "$dir/root"
   rm -rf "$APT/exp"
-  link_bins "$folder" ../root/usr/bin "$pkg"
+  link_bins "$dir" ../root/usr/bin "$pkg"
   finish "$folder" "$(version_file "$name" "$(cut -d. -f1,2 <<<"$release")" "$release" \
     "debian-13 $pkg $v" "deb.debian.org trixie")"
 done

@@ -114,8 +114,8 @@ def test_the_outputs_diagram_lists_every_file_a_build_writes():
     optional = {o.name for o in registry.outputs() if o.when is not None}
     assert always <= listed, always - listed
     assert all(any(fnmatch.fnmatch(name, pattern) for pattern in
-                   re.findall(r"[\w*-]+\.conf", diagram)) for name in optional), diagram
-    assert "deploy.limits" in diagram
+                   re.findall(r"[\w*.-]+", diagram)) for name in optional), diagram
+    assert "deploy.limits" in diagram and "when monitored" in diagram
 
 
 def test_the_files_without_a_header_are_named():

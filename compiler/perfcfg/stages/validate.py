@@ -553,6 +553,10 @@ PATTERN_HINTS = {
     r"^PCF[34][0-9]{2}$": "name a cross-service or security code, e.g. PCF408",
     r"^[0-9]+\.[0-9]+$": "write the major.minor version as a quoted string, e.g. \"1.24\"",
     r"^[^\x00-\x1f\x7f]+$": "write it without control characters (tabs, line breaks)",
+    r"^(?:[0-9]+(?:ms|[ywdhms]))+$": "a Prometheus duration: a number and a unit of ms, s, m, "
+                                     "h, d, w or y, e.g. 30s, 5m or 1h30m",
+    r"^[A-Z][A-Za-z0-9]*$": "an alert's name as alerts.yml writes it, e.g. "
+                            "PgbouncerPoolSaturated",
 }
 
 
