@@ -16,7 +16,8 @@ def files(root, env="staging"):
     from perfcfg.stages.pipeline import Request, compile_env
 
     result = compile_env(Request(root, env, render=False))
-    ctx = RenderContext(result.plan, result.config, {})
+    assert result.plan is not None and result.config is not None
+    ctx = RenderContext(result.plan, result.config, None)
     return sorted(o.file(result.config.targets) for o in registry.outputs() if o.wanted(ctx))
 
 

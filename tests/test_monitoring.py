@@ -15,11 +15,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from helpers import ROOT, run
+from helpers import ROOT, group, run
 
 from perfcfg.core.encoding import EncodeError
 from perfcfg.monitoring import alerts, check, metrics, promtool
-from perfcfg.services.monitor import Command, monitored
+from perfcfg.services.monitor import Alert, Command, monitored
 from perfcfg.services.monitor_files import (
     default_file,
     parse_default_file,
@@ -57,7 +57,7 @@ def overlay_in_copy(tmp_path: Path, text: str) -> Path:
     return project / "overlay.yaml"
 
 
-def rules_of(env: str, *sets: str) -> list[alerts.Alert]:
+def rules_of(env: str, *sets: str) -> list[Alert]:
     result = compiled(env, *sets)
     found, diags = alerts.collect(result.plan, result.config)
     assert diags == []
@@ -110,7 +110,7 @@ def test_thresholds_follow_the_budget():
     base = {a.name: a for a in rules_of("production")}
     doubled = {a.name: a for a in rules_of("production", "databases.botfarm.pool_size=32")}
     pool = base["PgbouncerPoolSaturated"].expr
-    size = int(re.search(r">= (\d+)$", pool).group(1))
+    size = int(group(re.search(r">= (\d+)$", pool)))
     assert doubled["PgbouncerPoolSaturated"].expr == pool.replace(f">= {size}", ">= 32")
     assert doubled["PgbouncerPoolSizeDrift"].expr.endswith("!= 32")
     # a bigger pool raises max_connections, and the connection alert moves with it
@@ -153,10 +153,11 @@ def test_the_exporter_a_project_targets_is_checked(tmp_path, version, code, line
 
 def test_catalog_lookups_say_why():
     cat = metrics.load("postgres_exporter", "0.17")
+    assert cat is not None
     assert metrics.missing(cat, "pg_up", "postgresql-17") is None
-    assert "no metric" in metrics.missing(cat, "pg_nonesuch", "postgresql-17")
-    assert "only for postgresql-15, postgresql-16" in metrics.missing(
-        cat, "pg_stat_bgwriter_checkpoints_timed_total", "postgresql-17")
+    assert "no metric" in str(metrics.missing(cat, "pg_nonesuch", "postgresql-17"))
+    assert "only for postgresql-15, postgresql-16" in str(metrics.missing(
+        cat, "pg_stat_bgwriter_checkpoints_timed_total", "postgresql-17"))
 
 
 def test_the_monitoring_section_sets_severity_and_for_and_waives(tmp_path):
@@ -209,7 +210,7 @@ def built(tmp_path, env: str, *sets: str) -> dict[str, str]:
 def test_build_writes_the_monitoring_files_and_a_doubled_pool_moves_its_alert(tmp_path):
     files = built(tmp_path, "production")
     assert set(files) >= MONITORING_FILES
-    size = int(re.search(r"pool_size=(\d+)", files["pgbouncer.ini"]).group(1))
+    size = int(group(re.search(r"pool_size=(\d+)", files["pgbouncer.ini"])))
     doubled = built(tmp_path, "production", f"databases.botfarm.pool_size={2 * size}")
     rule = 'pgbouncer_pools_server_active_connections{job=\\"production-pgbouncer\\",' \
            'database=\\"botfarm\\"} >= '
@@ -221,8 +222,8 @@ def test_build_writes_the_monitoring_files_and_a_doubled_pool_moves_its_alert(tm
     assert f'"{2 * size}x' in doubled["alerts.test.yml"]
     assert f"!= {2 * size}" in doubled["alerts.yml"]
     assert f'"value": {2 * size}' in doubled["grafana-dashboard.json"]
-    old_max = int(re.search(r"^max_connections = (\d+)", files["postgresql.conf"], re.M).group(1))
-    new_max = int(re.search(r"^max_connections = (\d+)", doubled["postgresql.conf"], re.M).group(1))
+    old_max = int(group(re.search(r"^max_connections = (\d+)", files["postgresql.conf"], re.M)))
+    new_max = int(group(re.search(r"^max_connections = (\d+)", doubled["postgresql.conf"], re.M)))
     assert new_max > old_max
     assert f"> {pg_monitoring.share_of(new_max)}" in doubled["alerts.yml"]
 

@@ -17,11 +17,15 @@ from typing import TYPE_CHECKING, Any, TextIO
 from perfcfg.core.diagnostics import Diagnostic, finalize, has_errors
 
 if TYPE_CHECKING:
+    from contextlib import ExitStack
+
     from perfcfg import model
     from perfcfg.cli.reporters import Redact
     from perfcfg.stages.pipeline import Request, Result
     from perfcfg.stages.project import Project
     from perfcfg.stages.write import Change
+    from perfcfg.verify.monitoring import Proof
+    from perfcfg.verify.run import Report
 
 OK, INVALID, USAGE, STALE = 0, 1, 2, 3
 
@@ -635,7 +639,7 @@ def verify(io: Io, req: Request, fmt: str = "text", live: bool = False,
         io.err.write(f"perfcfg: {req.env} is not monitored: set monitoring: {{enabled: true}} "
                      "in its preset (staging and production are by default)\n")
         return USAGE
-    proof: Any = None
+    proof: Proof | None = None
     if live:
         # each service: its option, else its environment variable
         given = targets or {}
@@ -648,7 +652,7 @@ def verify(io: Io, req: Request, fmt: str = "text", live: bool = False,
             return USAGE
         found = verifier.verify_live(result, wanted)
     else:
-        def prove(handles: Any, stack: Any, _report: Any) -> None:
+        def prove(handles: dict[str, Any], stack: ExitStack, _report: Report) -> None:
             nonlocal proof
             from perfcfg.verify import monitoring as drills
 
@@ -693,7 +697,7 @@ def verify(io: Io, req: Request, fmt: str = "text", live: bool = False,
     return code
 
 
-def _report_proof(io: Io, env: str, proof: Any) -> None:
+def _report_proof(io: Io, env: str, proof: Proof) -> None:
     from perfcfg.verify import monitoring as drills
 
     for line in [*proof.skipped]:
@@ -712,7 +716,7 @@ def _report_proof(io: Io, env: str, proof: Any) -> None:
            "their alerts" if proof.ok else f"{env}: monitoring: the proof failed")
 
 
-def _proof_json(proof: Any) -> dict[str, Any]:
+def _proof_json(proof: Proof) -> dict[str, Any]:
     return {"ok": proof.ok, "targets": proof.targets, "at_rest": proof.at_rest,
             "skipped": proof.skipped, "errors": proof.errors,
             "drills": [{"drill": d.name, "expected": list(d.expected), "fired": list(d.fired),

@@ -8,7 +8,7 @@ promtool is installed; otherwise an information diagnostic says how to get it).
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from perfcfg.core.diagnostics import Diagnostic, has_errors
 from perfcfg.monitoring import metrics, promtool
@@ -20,6 +20,7 @@ from perfcfg.services.monitor_files import render_rules
 if TYPE_CHECKING:
     from perfcfg.core.config import Config
     from perfcfg.core.plan import Plan
+    from perfcfg.core.spans import Span
 
 _SELECTOR = re.compile(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\{([^}]*)\}")
 
@@ -34,7 +35,7 @@ def selectors(expr: str) -> list[tuple[str, tuple[str, ...]]]:
             for m in _SELECTOR.finditer(expr)]
 
 
-def _span(config: Config, path: str) -> Any:
+def _span(config: Config, path: str) -> Span | None:
     """The span of ``path``, or of the first line written under it (a list's first entry)."""
     if path in config.spans:
         return config.spans[path]

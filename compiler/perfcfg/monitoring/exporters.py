@@ -32,7 +32,7 @@ class ExporterProcess(procs.Handle):
         self.timeout = timeout
         self.port = 0
         self.dir = ""
-        self.proc: subprocess.Popen | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:

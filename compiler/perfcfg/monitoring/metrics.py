@@ -71,7 +71,7 @@ def load(exporter: str, version: str) -> dict[str, Any] | None:
 
     for folder in folders():
         try:
-            text = folder.joinpath("metrics", f"{exporter}-{version}.json").read_text("utf-8")
+            text = (folder / "metrics" / f"{exporter}-{version}.json").read_text("utf-8")
         except (FileNotFoundError, OSError):
             continue
         return dict(json.loads(text))

@@ -12,11 +12,13 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from perfcfg.harness import procs
 from perfcfg.harness.errors import DaemonError
+
+T = TypeVar("T")
 
 PORT_RETRIES = 5
 
@@ -34,7 +36,7 @@ class Prometheus(procs.Handle):
         self.timeout = timeout
         self.port = 0
         self.dir = ""
-        self.proc: subprocess.Popen | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
@@ -87,7 +89,7 @@ class Prometheus(procs.Handle):
         found = self.api("alerts")["alerts"]
         return [a for a in found if state is None or a["state"] == state]
 
-    def wait(self, check: Any, timeout: float, what: str) -> Any:
+    def wait(self, check: Callable[[], T], timeout: float, what: str) -> T:
         """Poll ``check()`` until it returns something true; raise naming ``what`` if not."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

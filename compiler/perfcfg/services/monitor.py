@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from perfcfg.core.config import Config
     from perfcfg.core.plan import Plan
     from perfcfg.harness.procs import Account
+    from perfcfg.model import Client, Targets
 
 SEVERITIES = ("critical", "warning", "info")
 # Environment kinds that get the monitoring files unless the preset says otherwise.
@@ -158,7 +159,7 @@ class Exporter:
         """Its metric catalog's file, under the daemons' catalogs (``schemas/catalogs/``)."""
         return f"metrics/{self.name}-{version}.json"
 
-    def version(self, targets: Any) -> str:
+    def version(self, targets: Targets) -> str:
         """The version ``targets`` names (perfcfg.yaml's ``targets.<exporter>``), else pinned."""
         return str(getattr(targets, self.name, None) or self.pinned)
 
@@ -244,7 +245,7 @@ class Monitor:
     # The direct logins its exporter needs besides the workload's (perfcfg's model.Client
     # records), added to the environment's clients when it is monitored: counted in the
     # connection budget and admitted by the daemon's files like any declared client.
-    clients: Callable[[Config], list[Any]] = _none
+    clients: Callable[[Config], list[Client]] = _none
     # What keeps its exporter from logging in, as the preset stands: (setting path, what is
     # missing, how to add it), reported as PCF217 warnings in a monitored environment.
     logins: Callable[[Plan, Config], list[tuple[str, str, str]]] = _none

@@ -29,7 +29,7 @@ import json
 import re
 import shlex
 import textwrap
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from perfcfg.core.encoding import EncodeError, comment_text
@@ -38,6 +38,7 @@ from perfcfg.services.monitor import LISTEN_HOST, Alert, Command, Panel, Watch, 
 from perfcfg.services.output import Output, Placement, RenderContext
 
 if TYPE_CHECKING:
+    from perfcfg.model import Targets
     from perfcfg.services.base import Service
 
 OWNER = "monitoring"
@@ -309,12 +310,12 @@ def _dashboard_json(ctx: RenderContext, owner: Any) -> bytes:
     watch = _watch(ctx)
     if watch is None or not ctx.layout:
         return b""
-    project = str(ctx.header.get("project") or "perfcfg")
+    project = (ctx.header.project if ctx.header is not None else "") or "perfcfg"
     return (json.dumps(dashboard(watch, project), indent=2, sort_keys=True, ensure_ascii=True)
             + "\n").encode("ascii")
 
 
-def _reload(name: str) -> Any:
+def _reload(name: str) -> Callable[[Targets], Action]:
     # Prometheus rereads its config and rule files on SIGHUP: Debian's unit's ExecReload.
     return lambda targets: Action("reload", (name,), f"systemctl reload {PROMETHEUS}")
 

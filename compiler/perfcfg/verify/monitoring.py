@@ -35,6 +35,10 @@ from perfcfg.services.monitor_files import (
 )
 
 if TYPE_CHECKING:
+    from perfcfg.core.config import Config
+    from perfcfg.core.plan import Plan
+    from perfcfg.monitoring.prometheus import Prometheus
+    from perfcfg.services.monitor import Drill
     from perfcfg.stages.pipeline import Result
 
 # The run's pace: Prometheus scrapes and evaluates every second; every rule's for: is this.
@@ -159,7 +163,7 @@ def prove(result: Result, handles: Mapping[str, Any], stack: ExitStack,
     return proof
 
 
-def _drill(prom: Any, drill: Any, handle: Any, plan: Any, config: Any,
+def _drill(prom: Prometheus, drill: Drill, handle: object, plan: Plan, config: Config,
            expected: tuple[str, ...]) -> Drilled:
     from perfcfg.harness.errors import DaemonError
 
@@ -182,16 +186,16 @@ def _drill(prom: Any, drill: Any, handle: Any, plan: Any, config: Any,
                    tuple(active))
 
 
-def _names(prom: Any, state: str | None) -> list[str]:
+def _names(prom: Prometheus, state: str | None) -> list[str]:
     return [a["labels"]["alertname"] for a in prom.alerts(state=state)]
 
 
-def _all_up(prom: Any, count: int) -> bool:
+def _all_up(prom: Prometheus, count: int) -> bool:
     found = prom.targets()
     return len(found) == count and all(t["health"] == "up" for t in found)
 
 
-def _quiet_after(prom: Any, seconds: float, timeout: float = 0) -> list[str]:
+def _quiet_after(prom: Prometheus, seconds: float, timeout: float = 0) -> list[str]:
     """The alerts pending or firing after ``seconds``, or once none are (within ``timeout``)."""
     time.sleep(seconds)
     deadline = time.monotonic() + timeout

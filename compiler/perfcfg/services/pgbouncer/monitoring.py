@@ -24,6 +24,7 @@ from perfcfg.services.pgbouncer import backend
 if TYPE_CHECKING:
     from perfcfg.core.config import Config
     from perfcfg.core.plan import Plan
+    from perfcfg.services.pgbouncer.daemon import PgBouncer
 
 EXPORTER = Exporter("pgbouncer_exporter", "prometheus-pgbouncer-exporter", ("0.10",),
                     pinned="0.10")
@@ -122,7 +123,7 @@ def deployed(plan: Plan, config: Config) -> Command:
                    {"PGBOUNCER_EXPORTER_CONNECTION_STRING": url})
 
 
-def live(command: Command, bnc: Any, plan: Plan, files: Mapping[str, str]) -> Command:
+def live(command: Command, bnc: PgBouncer, plan: Plan, files: Mapping[str, str]) -> Command:
     """The exporter against the pgbouncer ``perfcfg verify`` booted: its socket and port, run
     as pgbouncer's own account (the console admits ``pgbouncer`` from it, as on the host)."""
     url = (f"postgres://pgbouncer@:{bnc.port}/pgbouncer?host={bnc.dir}&sslmode=disable")
@@ -130,7 +131,7 @@ def live(command: Command, bnc: Any, plan: Plan, files: Mapping[str, str]) -> Co
                    bnc.account)
 
 
-def _fill_pool(bnc: Any, plan: Plan, config: Config,
+def _fill_pool(bnc: PgBouncer, plan: Plan, config: Config,
                resolved: Mapping[str, str]) -> Callable[[], None]:
     """More clients than the first pool and its reserve hold, each in a query: the pool is at
     its size and the rest wait."""
@@ -148,7 +149,7 @@ def _fill_pool(bnc: Any, plan: Plan, config: Config,
                              password=password, autocommit=True, prepare_threshold=None,
                              connect_timeout=10) for _ in range(count)]
 
-    def hold(conn: Any) -> None:
+    def hold(conn: psycopg.Connection[tuple[Any, ...]]) -> None:
         with contextlib.suppress(psycopg.Error):   # cancelled by undo()
             conn.execute(f"SELECT pg_sleep({HOLD_SECONDS})")
 

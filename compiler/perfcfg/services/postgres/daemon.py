@@ -162,7 +162,7 @@ class PostgresServer(procs.Handle):
         return {"data_directory": self.data, "hba_file": f"{self.data}/pg_hba.conf",
                 "ident_file": f"{self.data}/pg_ident.conf", "external_pid_file": ""}
 
-    def _spawn(self) -> subprocess.Popen:
+    def _spawn(self) -> subprocess.Popen[bytes]:
         self.proc = procs.spawn(
             [require("postgres", self.version), "-D", self.data, "-c", f"port={self.port}",
              "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={self.dir}",

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from perfcfg.harness import binaries
 from perfcfg.services.monitor import (
@@ -32,8 +32,10 @@ from perfcfg.services.monitor import (
 )
 
 if TYPE_CHECKING:
+    from perfcfg import model
     from perfcfg.core.config import Config
     from perfcfg.core.plan import Plan
+    from perfcfg.services.postgres.daemon import PostgresServer
 
 # Debian 12's 0.11 fails on PostgreSQL 17 (pg_stat_bgwriter lost its checkpoint columns);
 # Debian 13's 0.17 reads 15-18 and labels backends with their backend_type.
@@ -114,7 +116,7 @@ def panels(plan: Plan, config: Config, scope: Scope) -> list[Panel]:
                          (max_conn, "postgres.max_connections")))]
 
 
-def exporter_client(config: Config) -> list[Any]:
+def exporter_client(config: Config) -> list[model.Client]:
     """The exporter's login: one connection over the Unix socket as the ``prometheus`` role,
     by peer (roles.sql makes it a member of pg_monitor, which reads every statistics view)."""
     from perfcfg import model
@@ -133,7 +135,7 @@ def deployed(plan: Plan, config: Config) -> Command:
     return Command(("--web.listen-address={listen}",), {"DATA_SOURCE_NAME": dsn})
 
 
-def live(command: Command, pg: Any, plan: Plan, files: Mapping[str, str]) -> Command:
+def live(command: Command, pg: PostgresServer, plan: Plan, files: Mapping[str, str]) -> Command:
     """The exporter against the server ``perfcfg verify`` booted: roles.sql run first (the
     exporter's role, as a deploy runs it), the socket's directory opened for the exporter's
     account to pass through (Debian's /var/run/postgresql is), its socket and port."""
@@ -164,7 +166,7 @@ def _scratch_file(directory: str, text: str) -> str:
     return path
 
 
-def _max_connections_drift(pg: Any, plan: Plan, config: Config,
+def _max_connections_drift(pg: PostgresServer, plan: Plan, config: Config,
                            resolved: Mapping[str, str]) -> Callable[[], None]:
     """ALTER SYSTEM SET max_connections and a restart: the server runs with another number."""
     compiled = int(plan.value("postgres.max_connections"))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from perfcfg.harness import binaries
 from perfcfg.services.monitor import (
@@ -34,6 +34,7 @@ from perfcfg.services.redis import values
 if TYPE_CHECKING:
     from perfcfg.core.config import Config
     from perfcfg.core.plan import Plan
+    from perfcfg.services.redis.daemon import RedisServer
 
 EXPORTER = Exporter("redis_exporter", "prometheus-redis-exporter", ("1.45", "1.69"),
                     pinned="1.69", system="1.45")
@@ -168,7 +169,7 @@ def deployed(plan: Plan, config: Config) -> Command:
     return Command(tuple(args))
 
 
-def live(command: Command, cache: Any, plan: Plan, files: Mapping[str, str]) -> Command:
+def live(command: Command, cache: RedisServer, plan: Plan, files: Mapping[str, str]) -> Command:
     """The exporter against the cache ``perfcfg verify`` booted: its port, and the ACL user's
     password in a password file of the exporter's own, as the deploy writes it."""
     import json
@@ -203,7 +204,7 @@ EXPORTER_COMMANDS = ("-@all", "+@connection", "+info", "+config|get", "+slowlog"
                      "+memory|stats", "+dbsize")
 
 
-def _maxmemory_drift(cache: Any, plan: Plan, config: Config,
+def _maxmemory_drift(cache: RedisServer, plan: Plan, config: Config,
                      resolved: Mapping[str, str]) -> Callable[[], None]:
     """CONFIG SET maxmemory: the cache runs with twice the compiled limit."""
     compiled = int(plan.value("redis.maxmemory"))
@@ -217,7 +218,7 @@ def _maxmemory_drift(cache: Any, plan: Plan, config: Config,
     return undo
 
 
-def _fill_store(cache: Any, plan: Plan, config: Config,
+def _fill_store(cache: RedisServer, plan: Plan, config: Config,
                 resolved: Mapping[str, str]) -> Callable[[], None]:
     """Writes until the store holds more than the alert's share of maxmemory (a queue that
     nobody drains): with noeviction, it keeps every key."""
@@ -265,14 +266,14 @@ def probe(daemon: str, version: str) -> Iterator[Command]:
     handle = ValkeyServer if daemon == "valkey" else RedisServer
     with handle("maxmemory 64mb\n", version=version) as master, \
             handle(f"replicaof 127.0.0.1 {master.port}\n", version=version):
-        procs.wait_ready(daemon, master.proc, lambda: _replica_online(master),  # type: ignore[arg-type]
-                         [master.log], 15)
+        assert master.proc is not None
+        procs.wait_ready(daemon, master.proc, lambda: _replica_online(master), [master.log], 15)
         yield Command(("-web.listen-address", "{listen}",
                        "-redis.addr", f"redis://127.0.0.1:{master.port}"))
 
 
-def _replica_online(master: object) -> bool | None:
-    with master.client() as c:  # type: ignore[attr-defined]
+def _replica_online(master: RedisServer) -> bool | None:
+    with master.client() as c:
         return True if c.info("replication").get("connected_slaves") else None
 
 

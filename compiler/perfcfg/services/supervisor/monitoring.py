@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from perfcfg.core.plan import Setting
 from perfcfg.core.spans import Origin
@@ -36,6 +36,7 @@ from perfcfg.services.monitor import (
 if TYPE_CHECKING:
     from perfcfg.core.config import Config
     from perfcfg.core.plan import Plan
+    from perfcfg.services.supervisor.daemon import Supervisord
 
 EXPORTER = Exporter("node_exporter", "prometheus-node-exporter", ("1.5",), pinned="1.5",
                     system="1.5")
@@ -114,7 +115,7 @@ def deployed(plan: Plan, config: Config) -> Command:
     return Command((*ARGS, f"--collector.supervisord.url=unix://{socket}"))
 
 
-def live(command: Command, sup: Any, plan: Plan, files: Mapping[str, str]) -> Command:
+def live(command: Command, sup: Supervisord, plan: Plan, files: Mapping[str, str]) -> Command:
     """node_exporter against the supervisord ``perfcfg verify`` booted: its socket, whose
     directory is opened for the exporter's account to pass through (/run is)."""
     import os
@@ -127,7 +128,7 @@ def live(command: Command, sup: Any, plan: Plan, files: Mapping[str, str]) -> Co
     return Command(tuple(args), command.env, procs.service_account(ACCOUNT))
 
 
-def _stop_program(sup: Any, plan: Plan, config: Config,
+def _stop_program(sup: Supervisord, plan: Plan, config: Config,
                   resolved: Mapping[str, str]) -> Callable[[], None]:
     """supervisorctl stop of the first program: its processes are down."""
     name = plan.parts[SERVICE][0].name
