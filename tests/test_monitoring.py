@@ -88,6 +88,35 @@ def test_the_committed_rule_files_pass_promtool(env):
     assert outcome.ok, outcome.output
 
 
+def test_validate_hands_the_rules_to_promtool_and_reports_what_it_rejects(monkeypatch):
+    """validate runs the real promtool on the compiled rules: a rule it cannot parse (planted
+    in the rendered text) is an error naming promtool's words, and the exit code is 1."""
+    need_promtool()
+
+    def broken(found: list[Alert], env: str) -> str:
+        text = render_rules(found, env)
+        assert '"pg_up{' in text
+        return text.replace('"pg_up{', '"pg_up{{', 1)
+
+    assert run("validate", "--project", str(EXAMPLE), "--env", "staging").code == 0
+    monkeypatch.setattr(check, "render_rules", broken)
+    result = run("validate", "--project", str(EXAMPLE), "--env", "staging")
+    assert result.code == 1
+    assert "error[PCF215]: promtool check rules rejects the alert rules" in result.err
+    assert "unexpected left brace" in result.err
+
+
+def test_validate_without_promtool_says_how_to_install_it(monkeypatch):
+    monkeypatch.setattr(promtool, "binary", lambda: None)
+    result = run("validate", "--project", str(EXAMPLE), "--env", "production")
+    assert result.code == 0
+    assert "info[PCF216]: alert rules not checked: promtool is not installed" in result.err
+    assert "apt-get install prometheus" in result.err
+    # an environment that is not monitored has no rules to check
+    assert "PCF216" not in run("validate", "--project", str(EXAMPLE), "--env",
+                               "development").err
+
+
 @pytest.mark.parametrize("alert, old, new", [
     ("PostgresConnectionsNearBudget", "> 20", "> 21"),        # a threshold one too high
     ("PgbouncerPoolSaturated", ">= 16", ">= 15"),             # a pool size one too low
