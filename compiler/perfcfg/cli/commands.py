@@ -728,7 +728,8 @@ def detected_profile() -> model.HostProfile:
 
     h = hostdetect.detect()
     return model.HostProfile(memory=h.memory, cpus=h.cpus, storage=h.storage,
-                             open_files=max(h.open_files, 256), os=h.os)
+                             open_files=max(h.open_files, 256), os=h.os,
+                             locales=list(h.locales) if h.locales is not None else None)
 
 
 def tune(io: Io, daemon: str, memory: int, cpus: int, connections: int | None,

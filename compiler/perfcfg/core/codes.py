@@ -53,6 +53,8 @@ TITLES: dict[str, str] = {
     "PCF211": "secret would be written in clear",
     "PCF212": "not a parameter of the target version",
     "PCF213": "value the daemon silently changes",
+    "PCF214": "parameters the daemon refuses together",
+    "PCF215": "value the target host must have",
     "PCF301": "memory worst case exceeds the host",
     "PCF302": "memory shares exceed the host",
     "PCF303": "pools need more than max_connections",
@@ -105,9 +107,12 @@ FAMILIES: dict[str, str] = {
     "5": "build or CLI problem",
 }
 
+# Cross-service findings that are the daemon's own refusal: PostgreSQL will not start with
+# its reserved slots filling max_connections, whatever a waiver says.
+REFUSED_BY_THE_DAEMON = frozenset({"PCF304"})
 # A waiver accepts a cross-service finding or a security rule's finding; the waiver codes
-# themselves (PCF420, PCF421) cannot be waived.
-NOT_WAIVABLE = frozenset({"PCF420", "PCF421"})
+# themselves (PCF420, PCF421) cannot be waived, nor what the daemon refuses.
+NOT_WAIVABLE = frozenset({"PCF420", "PCF421"}) | REFUSED_BY_THE_DAEMON
 WAIVABLE: set[str] = {c for c in TITLES if c[3:4] in "34" and c not in NOT_WAIVABLE}
 
 

@@ -28,8 +28,9 @@ class PostgresBuild(Record):
     lz4: bool
     zstd: bool
     liburing: bool
+    libraries: list[str] | None
 
-    FIELDS = {'lz4': None, 'zstd': None, 'liburing': None}
+    FIELDS = {'lz4': None, 'zstd': None, 'liburing': None, 'libraries': None}
 
 
 class Targets(Record):
@@ -150,6 +151,7 @@ class HostProfile(Record):
     open_files: int
     os: Literal['linux', 'darwin', 'freebsd', 'openbsd', 'netbsd', 'windows']
     wal_disk: int | None
+    locales: list[str] | None
 
     FIELDS = {
         'memory': None,
@@ -158,6 +160,7 @@ class HostProfile(Record):
         'open_files': None,
         'os': None,
         'wal_disk': None,
+        'locales': None,
     }
 
 
@@ -333,6 +336,17 @@ PostgresBuild.__core_schema__ = {
                 'type': 'model-field',
                 'schema': {'type': 'default', 'schema': {'type': 'bool'}, 'default': True},
             },
+            'libraries': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {
+                        'type': 'nullable',
+                        'schema': {'type': 'list', 'items_schema': {'type': 'str'}},
+                    },
+                    'default': None,
+                },
+            },
         },
         'model_name': 'PostgresBuild',
         'computed_fields': [],
@@ -356,7 +370,7 @@ Targets.__core_schema__ = {
                 'schema': {
                     'type': 'default',
                     'schema': PostgresBuild.__core_schema__,
-                    'default': PostgresBuild._make({'lz4': True, 'zstd': True, 'liburing': True}),
+                    'default': PostgresBuild._make({'lz4': True, 'zstd': True, 'liburing': True, 'libraries': None}),
                 },
             },
             'pgbouncer': {
@@ -654,7 +668,7 @@ ProjectFile.__core_schema__ = {
                 'schema': {
                     'type': 'default',
                     'schema': Targets.__core_schema__,
-                    'default': Targets._make({'postgres': 17, 'postgres_build': PostgresBuild._make({'lz4': True, 'zstd': True, 'liburing': True}), 'pgbouncer': '1.24', 'redis': None, 'valkey': None, 'supervisor': '4.3'}),
+                    'default': Targets._make({'postgres': 17, 'postgres_build': PostgresBuild._make({'lz4': True, 'zstd': True, 'liburing': True, 'libraries': None}), 'pgbouncer': '1.24', 'redis': None, 'valkey': None, 'supervisor': '4.3'}),
                 },
             },
             'secrets': {
@@ -759,6 +773,17 @@ HostProfile.__core_schema__ = {
                     'default': None,
                 },
             },
+            'locales': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {
+                        'type': 'nullable',
+                        'schema': {'type': 'list', 'items_schema': {'type': 'str'}},
+                    },
+                    'default': None,
+                },
+            },
         },
         'model_name': 'HostProfile',
         'computed_fields': [],
@@ -821,7 +846,11 @@ Program.__core_schema__ = {
                 'type': 'model-field',
                 'schema': {
                     'type': 'default',
-                    'schema': {'type': 'nullable', 'schema': {'type': 'str', 'max_length': 63}},
+                    'schema': {
+                        'type': 'function-after',
+                        'function': {'type': 'no-info', 'function': rules.role_name},
+                        'schema': {'type': 'nullable', 'schema': {'type': 'str', 'max_length': 63}},
+                    },
                     'default': None,
                 },
             },
@@ -989,8 +1018,12 @@ Database.__core_schema__ = {
                 'schema': {
                     'type': 'default',
                     'schema': {
-                        'type': 'nullable',
-                        'schema': {'type': 'str', 'max_length': 63, 'pattern': '^[A-Za-z_][A-Za-z0-9_]*$'},
+                        'type': 'function-after',
+                        'function': {'type': 'no-info', 'function': rules.role_name},
+                        'schema': {
+                            'type': 'nullable',
+                            'schema': {'type': 'str', 'max_length': 63, 'pattern': '^[A-Za-z_][A-Za-z0-9_]*$'},
+                        },
                     },
                     'default': None,
                 },
@@ -1048,7 +1081,11 @@ User.__core_schema__ = {
         'fields': {
             'name': {
                 'type': 'model-field',
-                'schema': {'type': 'str', 'pattern': '^[A-Za-z_][A-Za-z0-9_]{0,62}$'},
+                'schema': {
+                    'type': 'function-after',
+                    'function': {'type': 'no-info', 'function': rules.role_name},
+                    'schema': {'type': 'str', 'pattern': '^[A-Za-z_][A-Za-z0-9_]{0,62}$'},
+                },
             },
             'password': {
                 'type': 'model-field',
@@ -1095,7 +1132,11 @@ Client.__core_schema__ = {
             'name': {'type': 'model-field', 'schema': {'type': 'str', 'pattern': '^[A-Za-z0-9_.-]+$'}},
             'user': {
                 'type': 'model-field',
-                'schema': {'type': 'str', 'max_length': 63, 'pattern': '^[A-Za-z_][A-Za-z0-9_]*$'},
+                'schema': {
+                    'type': 'function-after',
+                    'function': {'type': 'no-info', 'function': rules.role_name},
+                    'schema': {'type': 'str', 'max_length': 63, 'pattern': '^[A-Za-z_][A-Za-z0-9_]*$'},
+                },
             },
             'database': {
                 'type': 'model-field',

@@ -54,6 +54,10 @@ class PostgresBuild(Strict):
     lz4: bool = True
     zstd: bool = True
     liburing: bool = True
+    # Libraries the host adds to the build's own lib directory (its contrib modules are known
+    # from the catalog): shared_preload_libraries may name them. Unset: perfcfg warns about
+    # a library it does not know, naming the assumption.
+    libraries: list[str] | None = None
 
 
 class Targets(Strict):
@@ -147,6 +151,9 @@ class HostProfile(Strict):
     os: Literal["linux", "darwin", "freebsd", "openbsd", "netbsd", "windows"] = "linux"
     # size of the disk (or volume) that holds pg_wal; sizes max_wal_size and min_wal_size
     wal_disk: Size | None = None
+    # the locales the host has (locale -a): lc_messages and the other lc_* settings must be
+    # one of them; unset, perfcfg warns about a locale other than C, POSIX and C.UTF-8
+    locales: list[str] | None = None
 
 
 class Program(rules.ProgramMethods, Strict):
@@ -161,7 +168,7 @@ class Program(rules.ProgramMethods, Strict):
     # PostgreSQL truncates names to 63 bytes (NAMEDATALEN - 1): a longer one would silently
     # name another role or database.
     database: str | None = Field(None, max_length=63)
-    user: str | None = Field(None, max_length=63)
+    user: Annotated[str | None, AfterValidator(rules.role_name)] = Field(None, max_length=63)
     directory: str | None = None
     run_as: str | None = Field(None, pattern=r"^[a-z_][a-z0-9_-]*$")
     redis_user: str | None = Field(None, pattern=ACL_NAME)
@@ -188,7 +195,8 @@ class Database(Strict):
     name: Annotated[str, AfterValidator(rules.pool_name)] = Field(
         pattern=r"^[A-Za-z0-9_.-]+$", max_length=63)
     dbname: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]+$", max_length=63)
-    user: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=63)
+    user: Annotated[str | None, AfterValidator(rules.role_name)] = Field(
+        None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=63)
     pool_size: int | Literal["auto"] = "auto"
     reserve_pool: int | Literal["auto"] = "auto"
     pool_mode: Literal["session", "transaction", "statement"] | None = None
@@ -201,7 +209,8 @@ class Database(Strict):
 class User(Strict):
     """A PostgreSQL role that logs in through pgbouncer (written to userlist.txt)."""
 
-    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+    name: Annotated[str, AfterValidator(rules.role_name)] = Field(
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
     password: str | None = None
     admin: bool = False
     stats: bool = False
@@ -216,7 +225,8 @@ class Client(Strict):
     """A client that connects to PostgreSQL directly, not through pgbouncer."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
-    user: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=63)
+    user: Annotated[str, AfterValidator(rules.role_name)] = Field(
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=63)
     database: str = Field("all", pattern=r"^[A-Za-z0-9_.-]+$", max_length=63)
     address: Annotated[str, AfterValidator(rules.hba_address)] = "127.0.0.1/32"
     # md5, password and trust are accepted here so that the policy stage can refuse them with

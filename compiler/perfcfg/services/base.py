@@ -178,6 +178,12 @@ class Service:
     fallbacks: Mapping[str, str] = field(default_factory=dict)
     # A parameter people know it by and a value, for hints (``("work_mem", "64MB")``).
     example: tuple[str, ...] = ()
+    # A canonical value checked against the value sets read off the binary (the catalog's
+    # ``sets``: time zones, key words…): (sets, param, value) → None, or UnitError.
+    check_value: Callable[[Mapping[str, Any], catalogs.Param, Any], None] | None = None
+    # perfcfg's own records (record_keys) checked against the binary's sets the same way:
+    # (sets, key, records) → [(path below the key, what the daemon refuses)]
+    check_records: Callable[[Mapping[str, Any], str, list], list[tuple[str, str]]] | None = None
 
     def daemon_of(self, targets: Targets) -> str:
         return self.flavour(targets) if self.flavour is not None else self.daemon

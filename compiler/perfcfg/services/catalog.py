@@ -17,8 +17,8 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -47,6 +47,9 @@ class Param:
     # the catalog's daemon and version (``pgbouncer``, ``1.24``): messages name the target
     daemon: str = ""
     version: str = ""
+    # a regular expression the whole value must match (read off the binary: Redis refuses a
+    # path in dbfilename, names the characters notify-keyspace-events takes)
+    pattern: str | None = None
 
     @property
     def release(self) -> str:
@@ -70,6 +73,8 @@ class Catalog:
     version: str
     params: dict[str, Param]
     case_insensitive: bool
+    # value sets read off the binary (time zones, ACL commands, signal names…): name → data
+    sets: Mapping[str, Any] = field(default_factory=dict)
 
     def get(self, name: str, section: str | None = None) -> Param | None:
         key = name.lower() if self.case_insensitive else name
@@ -116,10 +121,11 @@ def load(daemon: str, version: str, case_insensitive: bool = False) -> Catalog |
             if spec.get("values") else None
         param = Param(spec.get("name", name.split(".")[-1]), spec["type"], spec.get("unit"),
                       spec.get("min"), spec.get("max"), values, spec.get("default"),
-                      spec.get("context"), spec.get("section"), daemon, version)
+                      spec.get("context"), spec.get("section"), daemon, version,
+                      spec.get("pattern"))
         key = name.lower() if ci else name
         params[key] = param
-    return Catalog(daemon, version, params, ci)
+    return Catalog(daemon, version, params, ci, data.get("sets") or {})
 
 
 def without_values(cat: Catalog, drop: set[str]) -> Catalog:
@@ -137,7 +143,7 @@ def _without(daemon: str, version: str, case_insensitive: bool, drop: frozenset[
     assert cat is not None
     params = {k: replace(p, values=tuple(v for v in p.values if v not in drop))
               if p.values and drop & set(p.values) else p for k, p in cat.params.items()}
-    return Catalog(cat.daemon, cat.version, params, cat.case_insensitive)
+    return Catalog(cat.daemon, cat.version, params, cat.case_insensitive, cat.sets)
 
 
 def versions(daemon: str) -> list[str]:

@@ -150,7 +150,13 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
     result.plan = plan
     diags.extend(found)
     if plan is not None:
+        from perfcfg.services import constraints, registry
         from perfcfg.stages import policy
+
+        # What the daemons refuse between their parameters, and what the target host must
+        # have (their constraint data).
+        diags.extend(constraints.check(config, plan, registry.SERVICES))
+        diags.extend(constraints.host_values(config, plan, registry.SERVICES))
 
         # Cross-service findings (PCF3xx) can be waived like the security rules.
         diags.extend(policy.check(plan, config, cross))

@@ -154,6 +154,12 @@ class Validator:
             path = f"{name}.{key}"
             if key in service.record_keys:
                 out[key] = self.models(path, entry.value, service.record_keys[key])
+                for where, problem in (service.check_records(cat.sets, key, out[key])
+                                       if service.check_records else ()):
+                    full = f"{path}.{where}"
+                    self.error("PCF204", f"invalid value for {full}: {problem}",
+                               self.spans.get(full) or entry.value.span, full,
+                               f"see {cat.daemon} {cat.version}'s ACL commands and categories")
                 continue
             if key in service.subsections:
                 out[key] = self.params(service, cat, entry.value, path, section=key) \
@@ -269,7 +275,7 @@ class Validator:
                        "settings")
             return None
         try:
-            canonical = service.coerce(param, value)
+            canonical = checked(service, cat, param, value)
         except (UnitError, ValueError, OverflowError) as exc:   # int() of 5,000 digits, inf
             code = "PCF205" if "range" in str(exc) else "PCF204"
             self.error(code, f"invalid value for {path}: {_shown(exc, path, value)}", node.span,
@@ -373,7 +379,7 @@ class Validator:
                            "write one value")
                 continue
             try:
-                out[key] = service.coerce(param, value)
+                out[param.name] = checked(service, cat, param, value)
             except (UnitError, ValueError, OverflowError) as exc:
                 code = "PCF205" if "range" in str(exc) else "PCF204"
                 self.error(code, f"invalid value for {path}: {_shown(exc, path, value)}", span,
@@ -491,6 +497,25 @@ class Validator:
         self.broken.update(m.group() for d in self.diagnostics if d.path
                            for m in [re.match(r"policy\.waivers\[\d+\]", d.path)] if m)
         return policy
+
+
+def checked(service: Service, cat: catalogs.Catalog, param: catalogs.Param, value: Any) -> Any:
+    """``value`` read by the service, then checked against what the binary itself takes: the
+    parameter's pattern, its list shape (the daemon's constraint data) and the value sets its
+    catalog lists (UnitError when it refuses)."""
+    from perfcfg.services import constraints
+
+    canonical = service.coerce(param, value)
+    if param.pattern is not None and isinstance(canonical, str) and \
+            not re.fullmatch(param.pattern, canonical):
+        raise UnitError(f"{canonical!r} is refused by {cat.daemon} {cat.version}: "
+                        + constraints.pattern_words(param.pattern))
+    shape = constraints.shape(cat.daemon, param.name)
+    if shape is not None and isinstance(canonical, list):
+        shape.check(canonical)
+    if service.check_value is not None:
+        service.check_value(cat.sets, param, canonical)
+    return canonical
 
 
 def _shown(message: object, path: str, value: Any) -> str:

@@ -87,6 +87,7 @@ SERVICE = Service(
     rules=RULES,
     placement=placement.placement,
     build=for_build,
+    check_value=values.check_value,
     replaced={
         "vacuum_defer_cleanup_age": "hot_standby_feedback = on, or a physical replication slot "
                                     "for the standby",

@@ -50,6 +50,8 @@ SERVICE = Service(
     own_keys={"role": (values.role, "redis.role is cache (evict keys) or store (keep them)")},
     own_defaults={"role": "cache"},
     record_keys={"users": model.RedisUser},
+    check_records=values.check_users,
+    check_value=values.check_value,
     managed={
         "include": "perfcfg writes one self-contained file",
         "user": "declare Redis users under redis.users",

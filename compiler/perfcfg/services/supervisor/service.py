@@ -55,6 +55,7 @@ SERVICE = Service(
     facts=context.FACTS,
     topology=topology.topology,
     hash_secret=secrets.hashed,
+    check_value=values.check_value,
     outputs=OUTPUTS,
     changes=changes,
     rules=RULES,
