@@ -393,6 +393,50 @@ def test_class5_one_parameter_under_two_spellings_is_an_error(project, preset, f
     assert f"{second} sets the same parameter as {first}" in result.err
 
 
+@pytest.mark.parametrize("key, value, owner", [
+    ("Command", "evil", "command"),
+    ("NUMPROCS", "9", "processes"),
+    ("Environment", '"EVIL=1"', "environment"),
+    ("User", "root", "run_as"),
+    ("DIRECTORY", "/tmp", "directory"),
+])
+def test_class5_a_program_key_is_compared_as_supervisord_compares_it(project, key, value,
+                                                                    owner):
+    """supervisord lower-cases an option's name: Command would be a second command line
+    beside perfcfg's, and the last one wins."""
+    write(project / "presets/staging.yaml", HEAD + PROGRAM.format(key=key, value=value))
+    for args in (["validate"], ["build", "--env", "staging"]):
+        result = run(*args, "--project", str(project))
+        assert result.code == 1 and "error[PCF206]" in result.err, result.err
+        assert f"workload.programs.worker.{owner}" in result.err
+    assert not (project / "generated").exists()
+
+
+@pytest.mark.parametrize("preset", [
+    "workload:\n  programs:\n    - name: worker\n      supervisor:\n        stopwaitsecs: 5\n"
+    "        STOPWAITSECS: 9\n",
+    "workload:\n  programs:\n    - name: worker\n      supervisor:\n        Priority: 5\n"
+    "        priority: 9\n",
+])
+def test_class5_one_program_option_under_two_spellings_is_an_error(project, preset):
+    write(project / "presets/staging.yaml", HEAD + preset)
+    result = run("validate", "--project", str(project))
+    assert result.code == 1 and "error[PCF103]" in result.err, result.err
+
+
+@pytest.mark.parametrize("preset, path", [
+    ("redis:\n  REQUIREPASS: hunter2-xyz\n", "redis.REQUIREPASS"),
+    ("redis:\n  Include: /etc/redis/other.conf\n", "redis.Include"),
+    ("postgres:\n  Include_Dir: conf.d\n", "postgres.Include_Dir"),
+    ("postgres:\n  CONFIG_FILE: /etc/x.conf\n", "postgres.CONFIG_FILE"),
+])
+def test_class5_a_managed_key_is_managed_in_any_case(project, preset, path):
+    write(project / "presets/staging.yaml", HEAD + preset)
+    result = run("validate", "--project", str(project))
+    assert result.code == 1 and "error[PCF206]" in result.err and path in result.err
+    assert "hunter2-xyz" not in result.err
+
+
 @pytest.mark.parametrize("value", ["[1, 2]", "{a: 1}", "abc", "1.5"])
 def test_class5_program_options_are_checked_like_any_parameter(project, value):
     write(project / "presets/staging.yaml", HEAD + PROGRAM.format(key="stopwaitsecs",
@@ -598,6 +642,38 @@ def test_class14_hba_keywords_as_names_are_quoted(project, database, user):
     for name, field in ((database, fields[1]), (user, fields[2])):
         assert field == (f'"{name}"' if name in ("all", "replication", "sameuser", "samerole",
                                                  "samegroup") else name)
+
+
+@pytest.mark.parametrize("user", ["all", "sameuser", "samerole"])
+def test_class14_a_direct_client_named_like_a_keyword_admits_only_that_role(project, user):
+    """A client's user is a role: written bare, ``all`` would let every role in."""
+    write(project / "presets/staging.yaml", HEAD + f"clients:\n  - name: tool\n"
+          f"    user: {user}\n    address: 10.0.0.7/32\n")
+    result = build(project)
+    assert result.code == 0, result.err
+    lines = (project / "generated/staging/pg_hba.conf").read_text().splitlines()
+    row = lines[lines.index("# client tool") + 1].split()
+    assert row[1] == "all" and row[2] == f'"{user}"', row     # database keyword, user name
+    roles = (project / "generated/staging/roles.sql").read_text()
+    assert f'"{user}"' in roles                                   # and the role is created
+
+
+@pytest.mark.parametrize("preset, path", [
+    ("users:\n  - name: public\n    password: ${env:X}\n", "users.public.name"),
+    ("users:\n  - name: none\n    password: ${env:X}\n", "users.none.name"),
+    ("users:\n  - name: pg_app\n    password: ${env:X}\n", "users.pg_app.name"),
+    ("databases:\n  - name: app\n    user: pg_owner\n", "databases.app.user"),
+    ("clients:\n  - name: tool\n    user: public\n", "clients.tool.user"),
+    ("workload:\n  programs:\n    - name: worker\n      user: none\n",
+     "workload.programs.worker.user"),
+])
+def test_class14_reserved_role_names_are_refused(project, preset, path):
+    """CREATE ROLE refuses public, none and pg_*, so roles.sql would fail under psql."""
+    write(project / "presets/staging.yaml", HEAD + preset)
+    result = run("validate", "--project", str(project))
+    assert result.code == 1 and "error[PCF204]" in result.err and path in result.err, \
+        result.err
+    assert "reserved by PostgreSQL" in result.err
 
 
 def test_class14_names_in_urls_are_percent_encoded(project):

@@ -223,9 +223,10 @@ class Validator:
     def param(self, service: Service, cat: catalogs.Catalog, key: str, entry: Entry, path: str,
               section: str | None, extra: Iterable[str] = ()) -> catalogs.Param | None:
         self.spans[path] = entry.value.span
-        if key in service.managed:
+        managed = _managed(service, key)
+        if managed is not None:
             self.error("PCF206", f"{path} is managed by perfcfg", entry.key_span, path,
-                       service.managed[key])
+                       managed)
             return None
         param = cat.get(key, section)
         if param is None and not self.other_version(service, cat, key, entry, path, section):
@@ -356,19 +357,34 @@ class Validator:
         base = f"workload.programs.{prog.name}"
         section = service.program_section
         out: dict[str, Any] = {}
+        seen: dict[str, str] = {}
         for key, value in getattr(prog, service.program_field).items():
             path = f"{base}.{service.program_field}.{key}"
             span = self.spans.get(path)
-            owner = service.program_owned.get(key)
+            # Names compared as the daemon compares them: supervisord lower-cases an option's
+            # name, so Command is command, and a second spelling is a second line of it.
+            param = cat.get(key, section)
+            name = param.name if param is not None else key
+            folded = name.lower() if service.case_insensitive else name
+            if folded in seen:
+                self.diagnostics.append(Diagnostic(
+                    "PCF103", "error", f"duplicate key: {path} sets the same option as "
+                    f"{seen[folded]}", span, path, f"keep one of them: {service.title} reads "
+                    "option names without case and keeps the last",
+                    (Related("first set here", self.spans.get(seen[folded]), seen[folded]),)))
+                continue
+            seen[folded] = path
+            owner = service.program_owned.get(folded)
             if owner is not None:
                 self.diagnostics.append(Diagnostic(
-                    "PCF206", "error", f"{path} is managed by perfcfg: it writes {key} from "
-                    f"{base}.{owner}", span, path, f"set {owner}: in the program instead; the "
-                    f"file would get two {key} lines, and {service.title} keeps the last",
-                    (Related(f"perfcfg writes {key} from here", self.spans.get(f"{base}.{owner}"),
+                    "PCF206", "error", f"{path} is managed by perfcfg: it writes {folded} "
+                    f"from {base}.{owner}", span, path, f"set {owner}: in the program instead; "
+                    f"the file would get two {folded} lines ({service.title} reads option names "
+                    "without case), and it keeps the last",
+                    (Related(f"perfcfg writes {folded} from here",
+                             self.spans.get(f"{base}.{owner}"),
                              f"{base}.{owner}"),)))
                 continue
-            param = cat.get(key, section)
             if param is None:
                 self.error("PCF201", f"unknown {service.title} program option {key!r}", span,
                            path, did_you_mean(key, cat.names(section)) or
@@ -684,6 +700,15 @@ def _misspelt_item(plain: Any, loc: Path, label: str | None,
     close = difflib.get_close_matches(own, [n for n in names if n != own], n=1, cutoff=0.6)
     return (f"; or did you mean {close[0]!r}? (an item under a new name is a new item, not a "
             f"change to another)") if close else ""
+
+
+def _managed(service: Service, key: str) -> str | None:
+    """Why perfcfg writes ``key`` itself, if it does, comparing names as the daemon does
+    (``REQUIREPASS`` is Redis's ``requirepass``)."""
+    if not service.case_insensitive:
+        return service.managed.get(key)
+    return next((why for name, why in service.managed.items() if name.lower() == key.lower()),
+                None)
 
 
 def _alias(service: Service, name: str) -> str:

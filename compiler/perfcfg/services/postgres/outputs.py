@@ -25,7 +25,8 @@ def pg_hba_conf(ctx: RenderContext, service: Service) -> bytes:
     for rule in ctx.plan.parts[service.name].hba:
         try:
             name = hba_name if rule.literal else hba_token
-            fields = [rule.type, name(rule.database), name(rule.user)]
+            user = hba_name if rule.literal or rule.literal_user else hba_token
+            fields = [rule.type, name(rule.database), user(rule.user)]
             if rule.address:
                 fields.append(hba_token(rule.address))
             fields.append(rule.method)

@@ -48,10 +48,12 @@ def roles_sql(ctx: RenderContext, service: Service) -> bytes:
     every = {db.dbname or db.name for db in config.databases}
     comments: dict[str, str] = {}
     for rule in part.hba:
-        if rule.user in ("all", SUPERUSER) or rule.database in ("replication",):
+        keyword_user = rule.user == "all" and not (rule.literal or rule.literal_user)
+        keyword_db = not rule.literal and rule.database in ("all", "replication")
+        if keyword_user or rule.user == SUPERUSER or (keyword_db and rule.database != "all"):
             continue
         uses.setdefault(rule.user, set()).update(
-            every if rule.database == "all" else {rule.database})
+            every if keyword_db else {rule.database})
         comments.setdefault(rule.user, rule.comment)
     for db in config.databases:
         if db.user:
