@@ -97,19 +97,21 @@ def test_class1_an_internal_error_never_prints_a_resolved_secret(resolved):
 # -- class 2: the last line of defence (PCF211) looks for encoded forms too ---------------
 
 @pytest.mark.parametrize("setting, value", [
-    ("redis.masterauth", 'abc"defghijk'),            # redis.conf: \"
-    ("redis.masterauth", "abc\\defghijk"),           # redis.conf: \\
-    ("redis.masterauth", "abcdéfghijk"),             # redis.conf: \xc3\xa9
-    ("postgres.ssl_passphrase_command", "abc'defghijk"),    # postgresql.conf: ''
-    ("postgres.ssl_passphrase_command", "abc\\defghijk"),   # postgresql.conf: \\
+    ("redis.masteruser", 'abc"defghijk'),            # redis.conf: \"
+    ("redis.masteruser", "abc\\defghijk"),           # redis.conf: \\
+    ("redis.masteruser", "abcdéfghijk"),             # redis.conf: \xc3\xa9
+    ("postgres.cluster_name", "abc'defghijk"),       # postgresql.conf: ''
+    ("postgres.cluster_name", "abc\\defghijk"),      # postgresql.conf: \\
     ("supervisor.identifier", "abc%defghijk"),      # supervisord.conf: %%
     ("pgbouncer.auth_query", "abc'defghijk"),       # pgbouncer.ini
 ], ids=["redis-quote", "redis-backslash", "redis-utf8", "pg-quote", "pg-backslash",
         "supervisor-percent", "pgbouncer-quote"])
 def test_class2_an_escaped_secret_is_still_caught(resolved, monkeypatch, setting, value):
-    monkeypatch.setenv("SEKRIT", value)
+    """The last scan: a password that also occurs, escaped, in another setting's value (by
+    chance, or because someone pasted it there) is found in every encoded form."""
+    monkeypatch.setenv("APP_REDIS_PASSWORD", value)      # a Redis ACL password: hashed
     service, name = setting.split(".")
-    write(resolved / "presets/staging.yaml", HEAD + f"{service}:\n  {name}: ${{env:SEKRIT}}\n")
+    write(resolved / "presets/staging.yaml", HEAD + f"{service}:\n  {name}: {json.dumps(value)}\n")
     result = build(resolved)
     assert result.code == 1 and "error[PCF211]" in result.err, result.err
     assert not (resolved / "generated").exists() and not shows(result, value)
@@ -135,12 +137,176 @@ def test_class2_check_never_shows_a_secret_in_its_diff(resolved, monkeypatch):
     "  - name: app\n    password: |\n      hunter2-xyz\n    admn: true\n",
     "  - name: app\n    password: hunter2\n      -xyz\n    admn: true\n",
     "  - name: app\n    secert: hunter2-xyz\n",
-], ids=["value-on-next-line", "misspelt-key", "block-scalar", "continued-plain", "misspelt-secret"])
+    "  - name: app\n    ? password\n    : hunter2-xyz\n    admn: true\n",
+    "  - name: app\n    pass_word: hunter2-xyz\n",
+    "  - name: app\n    pwd: hunter2-xyz\n",
+    "  - name: app\n    pw: hunter2-xyz\n",
+    "  - name: app\n    psw: hunter2-xyz\n",
+    "  - name: app\n    key: hunter2-xyz\n",
+], ids=["value-on-next-line", "misspelt-key", "block-scalar", "continued-plain", "misspelt-secret",
+        "explicit-key", "pass_word", "pwd", "pw", "psw", "key"])
 def test_class7_code_frames_hide_values_below_or_beside_secret_keys(project, users):
     write(project / "presets/staging.yaml", HEAD + "users:\n" + users)
     result = run("validate", "--project", str(project))
     assert result.code == 1 and "error[" in result.err
     assert "hunter2" not in result.err + result.out
+
+
+# -- class 19: a secret is a type, not a pattern ------------------------------------------
+
+@pytest.mark.parametrize("setting", ["postgres.application_name", "redis.masteruser",
+                                     "pgbouncer.auth_query", "supervisor.identifier"])
+@pytest.mark.parametrize("secret", ["k3y5", "s3cr3t7"], ids=["4-chars", "7-chars"])
+def test_class19_a_short_secret_outside_a_secret_slot_is_refused(resolved, monkeypatch,
+                                                                 setting, secret):
+    """Whatever its length: perfcfg knows it is a secret, so it never reaches a file in clear
+    where its service has no place for one."""
+    monkeypatch.setenv("TAG", secret)
+    service, name = setting.split(".")
+    write(resolved / "presets/staging.yaml", HEAD + f"{service}:\n  {name}: ${{env:TAG}}\n")
+    result = build(resolved)
+    assert result.code == 1 and "error[PCF211]" in result.err and setting in result.err
+    assert "secret slot" in result.err.replace("\n", " ") or "a secret goes only" in result.err
+    assert secret not in result.err + result.out and not (resolved / "generated").exists()
+
+
+@pytest.mark.parametrize("secret", ["k3y5", "s3cr3t7-long-enough"], ids=["4-chars", "long"])
+def test_class19_a_short_secret_in_its_slot_is_kept_from_other_eyes(resolved, monkeypatch,
+                                                                    secret):
+    """redis.masterauth is a secret slot written in clear: the copy here is 0600, the
+    manifest deploys it 0640; deployed world-readable, it is refused."""
+    monkeypatch.setenv("PRIMARY", secret)
+    write(resolved / "presets/staging.yaml", HEAD + "redis:\n  masterauth: ${env:PRIMARY}\n")
+    result = build(resolved)
+    assert result.code == 0, result.err
+    out = resolved / "generated/staging"
+    assert (out / "redis.conf").stat().st_mode & 0o777 == 0o600
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["files"]["redis.conf"]["mode"] == "0640"
+    assert secret not in (out / "manifest.json").read_text() + result.err + result.out
+    text = (resolved / "perfcfg.yaml").read_text() + "deploy:\n  files:\n    redis.conf: " \
+        "{mode: \"0644\"}\n"
+    write(resolved / "perfcfg.yaml", text)
+    refused = build(resolved, "--set", "postgres.work_mem=8MB")
+    assert refused.code == 1 and "error[PCF211]" in refused.err and "0644" in refused.err
+    assert secret not in refused.err + refused.out
+
+
+PARENT = ("supervisor.inet_http_server={port: '127.0.0.1:9001', username: admin, "
+          "password: hunter2-xyz}")
+
+
+def test_class19_a_literal_password_set_in_a_parent_map_is_a_secret(project):
+    """--set of a parent map: the password inside is hashed in supervisord.conf and masked
+    in the headers, the manifest, --check's output and any code frame."""
+    write(project / "presets/staging.yaml", HEAD + "policy:\n  waivers:\n    - {rule: PCF401, "
+          "reason: a throwaway password on a test host}\n")
+    result = build(project, "--set", PARENT)
+    assert result.code == 0, result.err
+    out = project / "generated/staging"
+    everything = "".join(p.read_text() for p in out.iterdir())
+    assert "hunter2" not in everything and "{SHA}" in (out / "supervisord.conf").read_text()
+    check = build(project, "--set", PARENT, "--set", "postgres.work_mem=9MB", "--check")
+    assert check.code == 3 and "hunter2" not in check.out + check.err
+    framed = build(project, "--set", PARENT, "--set", "postgres.work_mem=9XB")
+    assert framed.code == 1 and "--set" in framed.err and "hunter2" not in framed.err
+
+
+@pytest.mark.parametrize("flag, target", [
+    ("--postgres", "host=127.0.0.1 port=1 password=hunter2-xyz user"),
+    ("--postgres", "host=127.0.0.1 port=1 password='hunter2-xyz"),
+    ("--pgbouncer", "postgresql://u:hunter2-xyz@127.0.0.1:1/pgbouncer?sslmode=bogus"),
+    ("--redis", "redis://u:hunter2-xyz@127.0.0.1:1/x"),
+    ("--supervisor", "http://u:hunter2-xyz@127.0.0.1:1:2"),
+])
+def test_class19_a_malformed_address_never_shows_its_password(project, flag, target):
+    for fmt in ("text", "json"):
+        result = run("verify", "--env", "staging", "--project", str(project), "--live", flag,
+                     target, "--format", fmt)
+        assert result.code == 1, result.err
+        assert "hunter2" not in result.out + result.err
+        assert "Traceback" not in result.err
+
+
+# -- class 20: verify --live against endpoints that are no daemon ----------------------------
+
+def test_class20_verify_live_without_live_is_a_usage_error(project):
+    result = run("verify", "--env", "staging", "--project", str(project), "--postgres",
+                 "host=127.0.0.1 password=hunter2-xyz")
+    assert result.code == 2 and "--live" in result.err and "hunter2" not in result.err
+
+
+@contextlib.contextmanager
+def silent_endpoint(kind: str, answer: bytes = b""):
+    """A socket that accepts and answers ``answer`` (or nothing) to whatever it is sent."""
+    import socket
+    import tempfile
+    import threading
+
+    if kind == "unix":
+        folder = tempfile.mkdtemp(prefix="pf-silent-")
+        address: object = f"{folder}/s.sock"
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    else:
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        address = ("127.0.0.1", 0)
+    listener.bind(address)
+    listener.listen(8)
+    stop = threading.Event()
+    held = []
+
+    def serve():
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            held.append(conn)
+            if answer:
+                with contextlib.suppress(OSError):
+                    conn.settimeout(2)
+                    conn.recv(65536)
+                    conn.sendall(answer)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield address if kind == "unix" else listener.getsockname()
+    finally:
+        stop.set()
+        thread.join(5)
+        for conn in held:
+            conn.close()
+        listener.close()
+        if kind == "unix":
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_class20_a_silent_supervisor_endpoint_times_out_as_a_row(project, monkeypatch):
+    from perfcfg.services.supervisor import daemon
+
+    monkeypatch.setattr(daemon, "LIVE_TIMEOUT", 1.0)
+    monkeypatch.setattr(daemon.live_rpc, "__defaults__", (1.0,))
+    for kind in ("unix", "tcp"):
+        with silent_endpoint(kind) as where:
+            url = f"unix://{where}" if kind == "unix" else f"http://{where[0]}:{where[1]}"
+            result = run("verify", "--env", "staging", "--project", str(project), "--live",
+                         "--supervisor", url)
+        assert result.code == 1 and "(connect)" in result.out + result.err, result.err
+        assert "timed out" in (result.out + result.err).lower()
+
+
+@pytest.mark.parametrize("answer", [b"+OK\r\n", b"$5\r\nhello\r\n", b":1\r\n",
+                                    b"*2\r\n$1\r\na\r\n:2\r\n", b"-ERR nope\r\n"])
+def test_class20_an_odd_redis_reply_is_a_clean_row(project, answer):
+    with silent_endpoint("tcp", answer) as (host, port):
+        result = run("verify", "--env", "staging", "--project", str(project), "--live",
+                     "--redis", f"redis://{host}:{port}/0")
+    assert result.code == 1, result.err
+    text = result.out + result.err
+    assert "(connect)" in text and "object has no attribute" not in text
+    assert "Traceback" not in text
 
 
 # -- classes 3, 4, 11: one checked, all-or-nothing write path -----------------------------

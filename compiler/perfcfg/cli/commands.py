@@ -222,7 +222,7 @@ def build(io: Io, req: Request, out: Path | None, check: bool, fmt: str,
         return STALE if changes else OK
     previous = previous_files(out_dir)
     _say_replaced_edits(io, out_dir, result)
-    written = write_files(io, out_dir, result.files, SECRET_FILES)
+    written = write_files(io, out_dir, result.files, result.secret_files or SECRET_FILES)
     if written is None:
         return INVALID
     removed: list[str] = []

@@ -34,3 +34,5 @@ class Config:
     # named items left out for a refused value they need (``databases.reports``): references
     # to them are not reported a second time
     broken: frozenset[str] = frozenset()
+    # perfcfg.yaml's deploy.files: generated file name → where and how it is deployed
+    deploy: dict[str, Any] = field(default_factory=dict)

@@ -52,6 +52,8 @@ class Plan:
     # rules and roles, a pooler's databases, an ACL, the worker programs): service → part.
     parts: dict[str, Any] = field(default_factory=dict)
     secrets: list[str] = field(default_factory=list)   # resolved secret values, for leak scans
+    # files that hold a secret in clear (a secret slot's), with the secrets each may hold
+    clear: dict[str, set[str]] = field(default_factory=dict)
 
     def service(self, name: str, section: str | None = None,
                 nested: tuple[str, ...] = ()) -> list[Setting]:

@@ -60,6 +60,8 @@ class Result:
     # the checks that did not run, and why (an input they need is missing or unreadable)
     skipped: list[str] = field(default_factory=list)
     project_dir: Path = Path(".")
+    # files written 0600: those holding hashes, and those holding a secret slot's secret
+    secret_files: frozenset[str] = frozenset()
 
     @property
     def ok(self) -> bool:
@@ -126,6 +128,7 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
     validator = Validator(req.env, kind, targets, target_spans)
     config = validator.run(tree, host)
     config.layout, deploy_files = projects.env_deploy(proj, req.env)
+    config.deploy = deploy_files
     config.spans.update({k: v for k, v in outer_spans.items() if k not in config.spans})
     diags.extend(validator.diagnostics)
     result.config = config
@@ -189,7 +192,10 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
     # An encoder's message may quote the value it refused; a resolved secret must not show.
     diags.extend(_scrubbed(found, secrets))
     if not has_errors(diags):
+        from perfcfg.stages.render import SECRET_FILES
+
         result.files = files
+        result.secret_files = SECRET_FILES | frozenset(plan.clear)
         out = env.output or proj.file.output
         result.output_dir = req.project_dir / out.replace("{env}", req.env)
     return _done(result)

@@ -97,8 +97,9 @@ def make_plan(config: Config, history: History, secrets: Secrets
     for service in registry.SERVICES:
         if service.topology is not None:
             topology.parts[service.name] = service.topology(topology)
-    _resolve_setting_secrets(settings, resolve)
-    plan = Plan(config.env, config.kind, settings, topology.parts, leaked)
+    placed = secret_refs.place(config, settings, resolve, registry.SERVICES, leaked)
+    diags.extend(placed.diagnostics)
+    plan = Plan(config.env, config.kind, settings, topology.parts, leaked, clear=placed.clear)
     return plan, diags, _checks(ctx, plan, config)
 
 
@@ -206,22 +207,6 @@ def tune_context(config: Config, fixed: dict[str, Any]) -> tc.TuneContext:
         shares.update(part.shares)
     return tune.context(**fields, versions=tc.Versions(**versions), facts=facts,
                         shares=tc.Shares(**shares))
-
-
-# -- secrets -----------------------------------------------------------------------------
-
-def _resolve_setting_secrets(settings: dict[str, Setting], resolve: Any) -> None:
-    for path, setting in list(settings.items()):
-        if secret_refs.is_reference(setting.value):
-            value = resolve(path, setting.value)
-            if value is None:
-                continue
-            service = registry.by_name(path.split(".", 1)[0]) \
-                if path.split(".", 1)[0] in registry.names() else None
-            if service is not None and service.hash_secret is not None:
-                value = service.hash_secret(path, value)
-            settings[path] = Setting(path, value, setting.origin, "secret reference",
-                                     history=setting.history)
 
 
 # -- cross-service checks ----------------------------------------------------------------

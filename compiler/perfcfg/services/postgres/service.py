@@ -82,6 +82,8 @@ SERVICE = Service(
     topology=topology.topology,
     endpoint=topology.ENDPOINT,
     example=("work_mem", "64MB"),
+    secret_slots={"primary_conninfo": ("postgresql.conf", "clear"),
+                  "ssl_passphrase_command": ("postgresql.conf", "clear")},
     outputs=OUTPUTS,
     changes=changes,
     rules=RULES,
