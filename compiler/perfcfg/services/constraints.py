@@ -360,6 +360,10 @@ def pattern_words(pattern: str) -> str:
     >>> pattern_words("[^/]+"), pattern_words(".+")
     ('it takes a plain file name, not a path, and not an empty one', 'it cannot be empty')
     """
+    if pattern.startswith("(((25[0-5]"):
+        return "it takes an IPv4 address"
+    if pattern == "[0-9A-Fa-f:.]*":
+        return "it takes an IPv6 address"
     body, filled = pattern[:-1], pattern.endswith("+")
     tail = ", and not an empty one" if filled else ""
     if body == ".":

@@ -35,6 +35,7 @@ from perfcfg.services.fixit import fix_unit
 from perfcfg.services.postgres.units import (
     PG_BASE_BYTES,
     PG_BASE_US,
+    PG_TIME_UNITS,
     parse_pg_memory,
     parse_pg_time,
 )
@@ -68,6 +69,10 @@ def coerce(param: Param, value: Any) -> Any:
                         "when it was built) and refuses it in postgresql.conf")
     result = _canonical(param, value)
     own = result
+    if param.type == "real":
+        # a real is in its own unit already (vacuum_cost_delay = 1.5 is 1.5 ms): nothing rounds
+        check_range(param, result)
+        return result
     if param.unit in PG_BASE_BYTES and result != -1 and not isinstance(result, bool):
         if result % PG_BASE_BYTES[param.unit]:
             raise UnitError(f"{human(result)} is finer than this parameter's unit "
@@ -121,6 +126,10 @@ def _canonical(param: Param, value: Any) -> Any:
             check_addresses([a.strip() for a in text.split(",")], ",", everywhere=("*",))
         return text
     if param.type == "real":
+        if param.unit in PG_BASE_US and isinstance(value, str) and \
+                re.fullmatch(r"\s*[-+]?[0-9.]+(e[-+]?[0-9]+)?\s*[a-z]+\s*", value, re.I):
+            # a real with a time unit takes one, in any of PostgreSQL's: 1500us is 1.5 (ms)
+            return _real_time(param, value)
         return as_real(value)
     if param.unit in PG_BASE_BYTES:
         if value == -1 or value == "-1":
@@ -131,6 +140,20 @@ def _canonical(param: Param, value: Any) -> Any:
             return -1
         return parse_pg_time(value, param.unit)
     return as_int(value)
+
+
+def _real_time(param: Param, value: str) -> float:
+    found = re.fullmatch(r"\s*([-+]?[0-9.]+(?:e[-+]?[0-9]+)?)\s*([a-z]+)\s*", value, re.I)
+    assert found is not None and param.unit is not None
+    number, unit = found.groups()
+    if unit not in PG_TIME_UNITS:
+        raise UnitError(f"unknown time unit {unit!r}; PostgreSQL accepts us, ms, s, min, h, d "
+                        "(case-sensitive)")
+    try:
+        amount = float(number)
+    except ValueError:
+        raise UnitError(f"expected a number, got {value!r}") from None
+    return amount * PG_TIME_UNITS[unit] / PG_TIME_UNITS[param.unit]
 
 
 def unit_hint(param: Param) -> str | None:
@@ -197,6 +220,10 @@ def check_value(sets: Mapping[str, Any], param: Param, value: Any) -> None:
     """Refuse what this version's binary refuses among the values its catalog lists: a time
     zone it has no data for, a date style or other key word it does not know (or two it
     will not take together), a time zone abbreviation file it lacks."""
+    if param.type == "bool" and isinstance(value, bool):
+        said = sets.get("refused", {}).get(param.name, {}).get("on" if value else "off")
+        if said:
+            raise UnitError(said)
     if not isinstance(value, str):
         return
     if param.name in TIMEZONE_GUCS and "timezones" in sets:
