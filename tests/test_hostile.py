@@ -309,6 +309,74 @@ def test_class20_an_odd_redis_reply_is_a_clean_row(project, answer):
     assert "Traceback" not in text
 
 
+# -- class 21: where the files go on the host -------------------------------------------------
+
+def deploy(project: Path, files: str) -> None:
+    write(project / "perfcfg.yaml", (project / "perfcfg.yaml").read_text()
+          + "deploy:\n  files:\n" + files)
+
+
+@pytest.mark.parametrize("file, setting, conf", [
+    ("pg_hba.conf", "hba_file", "postgresql.conf"),
+    ("users.acl", "aclfile", "redis.conf"),
+    ("userlist.txt", "auth_file", "pgbouncer.ini"),
+])
+def test_class21_a_file_another_names_is_read_where_it_is_deployed(project, file, setting,
+                                                                   conf):
+    deploy(project, f"    {file}: {{path: /srv/cfg/{file}}}\n")
+    assert build(project).code == 0
+    out = project / "generated/staging"
+    manifest = json.loads((out / "manifest.json").read_text())["files"]
+    assert manifest[file]["destination"] == f"/srv/cfg/{file}"
+    assert f"/srv/cfg/{file}" in next(line for line in (out / conf).read_text().splitlines()
+                                      if line.startswith(setting))
+
+
+def test_class21_a_preset_that_names_the_file_elsewhere_is_an_error(project):
+    deploy(project, "    users.acl: {path: /srv/cfg/users.acl}\n")
+    write(project / "presets/staging.yaml", HEAD + "redis:\n  aclfile: /etc/redis/other.acl\n")
+    for args in (["validate"], ["build", "--env", "staging"]):
+        result = run(*args, "--project", str(project))
+        assert result.code == 1 and "redis.aclfile" in result.err
+        assert "deploy.files.users.acl.path" in result.err
+
+
+@pytest.mark.parametrize("files, says", [
+    ("    pg_hba.conf: {path: /etc/postgresql/17/main/postgresql.conf}\n", "both be deployed"),
+    ("    userlist.txt: {path: /srv/x}\n    users.acl: {path: /srv/x}\n", "both be deployed"),
+    ("    userlist.txt: {mode: \"0666\"}\n", "world-readable"),
+    ("    users.acl: {mode: \"0644\"}\n", "world-readable"),
+    ("    roles.sql: {mode: \"0777\"}\n", "executable"),
+    ("    users.acl: {mode: \"0660\"}\n", "group-writable"),
+    ("    postgresql.conf: {mode: \"0646\"}\n", "world-writable"),
+    ("    users.acl: {path: /proc/self/mem}\n", "pseudo file system"),
+    ("    users.acl: {path: /dev/shm/users.acl}\n", "pseudo file system"),
+    ("    users.acl: {path: /etc/redis/}\n", "names a directory"),
+    ("    users.acl: {path: /etc/redis/../shadow}\n", "not written plainly"),
+    ("    users.acl: {path: //etc/redis/users.acl}\n", "not written plainly"),
+], ids=["shared-with-a-default", "shared", "userlist-0666", "acl-0644", "roles-0777",
+        "acl-group-writable", "conf-world-writable", "proc", "dev", "directory", "dotdot",
+        "double-slash"])
+def test_class21_destinations_and_modes_perfcfg_refuses(project, files, says):
+    deploy(project, files)
+    for args in (["validate"], ["build", "--env", "staging"]):
+        result = run(*args, "--project", str(project))
+        assert result.code == 1 and says in result.err, result.err
+        assert "internal error" not in result.err
+    assert not (project / "generated").exists()
+
+
+@pytest.mark.parametrize("files", [
+    "    pg_hba.conf: {mode: \"0640\"}\n    userlist.txt: {mode: \"0600\", owner: pgbouncer}\n",
+    "    postgresql.conf: {mode: \"0644\", path: /etc/postgresql/17/main/postgresql.conf}\n",
+    "    redis.conf: {mode: \"0640\"}\n    roles.sql: {mode: \"0400\"}\n",
+])
+def test_class21_sound_destinations_and_modes_build(project, files):
+    deploy(project, files)
+    assert run("validate", "--project", str(project)).code == 0
+    assert build(project).code == 0
+
+
 # -- classes 3, 4, 11: one checked, all-or-nothing write path -----------------------------
 
 @contextlib.contextmanager

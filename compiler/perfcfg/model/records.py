@@ -562,7 +562,11 @@ DeployFile.__core_schema__ = {
                 'type': 'model-field',
                 'schema': {
                     'type': 'default',
-                    'schema': {'type': 'nullable', 'schema': {'type': 'str', 'pattern': '^/'}},
+                    'schema': {
+                        'type': 'function-after',
+                        'function': {'type': 'no-info', 'function': rules.deploy_path},
+                        'schema': {'type': 'nullable', 'schema': {'type': 'str', 'pattern': '^/'}},
+                    },
                     'default': None,
                 },
             },

@@ -112,6 +112,39 @@ def role_name(value: str | None) -> str | None:
     return value
 
 
+# Pseudo file systems: a generated file placed there is never what was meant.
+REFUSED_ROOTS = ("/proc", "/sys", "/dev")
+
+
+def deploy_path(value: str | None) -> str | None:
+    """Where a generated file goes on the host: absolute, written once (no ``.``, ``..`` or
+    ``//``), a file (no trailing ``/``), never under /proc, /sys or /dev.
+
+    >>> deploy_path("/etc/redis/users.acl")
+    '/etc/redis/users.acl'
+    >>> deploy_path("/etc/redis/../shadow")
+    Traceback (most recent call last):
+    ...
+    ValueError: '/etc/redis/../shadow' is not written plainly: write '/etc/shadow' (no ., .. or //)
+    """
+    import posixpath
+
+    if value is None:
+        return value
+    if not value.startswith("/"):
+        raise ValueError(f"{value!r} is not an absolute path")
+    if value.endswith(("/", "/.", "/..")):
+        raise ValueError(f"{value!r} names a directory: give the file's whole path")
+    plain = "/" + posixpath.normpath(value).lstrip("/")   # POSIX keeps a leading //
+    if plain != value:
+        raise ValueError(f"{value!r} is not written plainly: write {plain!r} (no ., .. or //)")
+    for root in REFUSED_ROOTS:
+        if value == root or value.startswith(root + "/"):
+            raise ValueError(f"{value!r} is under {root}, a pseudo file system: a generated "
+                             "file never goes there")
+    return value
+
+
 def pool_name(value: str) -> str:
     if value in ("pgbouncer", "*"):
         raise ValueError(f"{value!r} is reserved by pgbouncer")

@@ -110,7 +110,7 @@ class DeployFile(Strict):
     """Where one generated file goes on the host and who owns it there (manifest.json);
     unset keys keep the Debian package's layout for the target version."""
 
-    path: str | None = Field(None, pattern=r"^/")
+    path: Annotated[str | None, AfterValidator(rules.deploy_path)] = Field(None, pattern=r"^/")
     owner: str | None = Field(None, pattern=r"^[a-z_][a-z0-9_-]*$")
     group: str | None = Field(None, pattern=r"^[a-z_][a-z0-9_-]*$")
     mode: str | None = Field(None, pattern=r"^0[0-7]{3}$")

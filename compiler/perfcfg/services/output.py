@@ -76,6 +76,9 @@ class Output:
     # What a change to the file needs whatever changed in it (a drop-in: daemon-reload and a
     # restart of its unit), instead of asking the service: targets → Action.
     changed: Callable[[Targets], Action] | None = None
+    # The setting that names where the daemon reads this file (pg_hba.conf: postgres.hba_file):
+    # it follows the file's destination when perfcfg.yaml's deploy.files moves it.
+    named_by: str | None = None
 
     @property
     def mode(self) -> int:

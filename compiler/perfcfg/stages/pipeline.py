@@ -130,6 +130,7 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
     config.layout, deploy_files = projects.env_deploy(proj, req.env)
     config.deploy = deploy_files
     config.spans.update({k: v for k, v in outer_spans.items() if k not in config.spans})
+    config.spans.update({k: v for k, v in proj.spans.items() if k.startswith("deploy.")})
     diags.extend(validator.diagnostics)
     result.config = config
     # Past a mistake the checks go on with the values that are valid (a refused value is
@@ -160,6 +161,11 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
         # have (their constraint data).
         diags.extend(constraints.check(config, plan, registry.SERVICES))
         diags.extend(constraints.host_values(config, plan, registry.SERVICES))
+        # What the manifest would say of where each file goes, and with which mode.
+        from perfcfg.services import manifest
+
+        diags.extend(manifest.check(config, plan, registry.SERVICES,
+                                    limits_on(proj.file.deploy, env)))
 
         # Cross-service findings (PCF3xx) can be waived like the security rules.
         diags.extend(policy.check(plan, config, cross))

@@ -21,7 +21,7 @@ from perfcfg.core.nodes import path_str
 from perfcfg.core.plan import Plan, Setting
 from perfcfg.core.spans import Origin
 from perfcfg.model import parse_share
-from perfcfg.services import registry
+from perfcfg.services import manifest, registry
 from perfcfg.services.base import Service
 from perfcfg.services.topology import Topology
 from perfcfg.stages import secrets as secret_refs
@@ -78,6 +78,7 @@ def make_plan(config: Config, history: History, secrets: Secrets
     for service in registry.SERVICES:
         if service.derive is not None:
             service.derive(config, settings)
+    diags.extend(manifest.follow(config, settings, registry.SERVICES))
     resolver = secret_refs.SecretResolver(secrets.mode, secrets.environ, secrets.project_dir,
                                           secrets.dirs)
     leaked: list[str] = []
