@@ -1002,6 +1002,45 @@ def test_class8_a_host_file_that_is_not_yaml_is_never_echoed(project, host):
                    for line in text.splitlines())
 
 
+SHADOW = ("root:$6$Zq3x$Hq1dD9uWnq0secrethashofroot0000000000000000000000000000000000:19000:"
+          "0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n")
+
+
+@pytest.mark.parametrize("how, command, fmt", [
+    ("perfcfg.yaml", "validate", "text"), ("perfcfg.yaml", "validate", "json"),
+    ("perfcfg.yaml", "validate", "sarif"), ("perfcfg.yaml", "validate", "github"),
+    ("perfcfg.yaml", "build", "text"), ("--host", "build", "text"), ("--host", "build", "json"),
+])
+def test_class8_a_host_profile_outside_the_project_is_never_read(project, tmp_path, how,
+                                                                 command, fmt):
+    """/etc/shadow parses as YAML (its lines end in :::): read, its hashes would be quoted in
+    every report format, and a pull request to perfcfg.yaml makes CI print them."""
+    shadow = write(tmp_path / "etc/shadow", SHADOW)
+    args = [command, "--project", str(project), "--format", fmt]
+    if command == "build":
+        args[1:1] = ["--env", "staging"]
+    if how == "--host":
+        args += ["--host", str(shadow)]
+    else:
+        text = (project / "perfcfg.yaml").read_text().replace(
+            "host: hosts/vm.yaml", f"host: {os.path.relpath(shadow, project)}")
+        write(project / "perfcfg.yaml", text)
+    result = run(*args)
+    assert result.code == 1
+    text = result.out + result.err
+    assert "outside the project directory" in text and "PCF101" in text
+    assert "Zq3x" not in text and "secrethash" not in text and "daemon:*" not in text
+
+
+def test_class8_hosts_dirs_allows_a_directory_of_profiles(project, tmp_path):
+    shared = write(tmp_path / "fleet/vm.yaml", "memory: 8GiB\ncpus: 2\n")
+    text = (project / "perfcfg.yaml").read_text().replace(
+        "host: hosts/vm.yaml", f"host: {os.path.relpath(shared, project)}")
+    write(project / "perfcfg.yaml", text + f"hosts: {{dirs: [{tmp_path / 'fleet'}]}}\n")
+    assert run("validate", "--project", str(project)).code == 0
+    assert build(project, "--host", str(shared)).code == 0
+
+
 # -- class 9: reads are bounded ----------------------------------------------------------
 
 @pytest.mark.parametrize("kind", ["fifo", "dev-zero-via-dirs", "huge", "directory"])

@@ -17,7 +17,7 @@ from perfcfg.model import rules
 from perfcfg.model.base import Record
 from perfcfg.model.rules import SECRET_REF, ProgramMethods, parse_share
 
-__all__ = ["PostgresBuild", "Targets", "EnvironmentDeploy", "Environment", "Secrets", "PresetSources", "DeployFile", "Deploy", "ProjectFile", "HostProfile", "Program", "Workload", "Database", "User", "Client", "RedisUser", "Waiver", "Policy", "Budget", "SECRET_REF", "parse_share"]
+__all__ = ["PostgresBuild", "Targets", "EnvironmentDeploy", "Environment", "Secrets", "PresetSources", "HostSources", "DeployFile", "Deploy", "ProjectFile", "HostProfile", "Program", "Workload", "Database", "User", "Client", "RedisUser", "Waiver", "Policy", "Budget", "SECRET_REF", "parse_share"]
 
 
 class PostgresBuild(Record):
@@ -96,6 +96,12 @@ class PresetSources(Record):
     FIELDS = {'dirs': None}
 
 
+class HostSources(Record):
+    dirs: list[str]
+
+    FIELDS = {'dirs': None}
+
+
 class DeployFile(Record):
     """Where one generated file goes on the host and who owns it there (manifest.json);
     unset keys keep the Debian package's layout for the target version."""
@@ -129,6 +135,7 @@ class ProjectFile(Record):
     targets: Targets
     secrets: Secrets
     presets: PresetSources
+    hosts: HostSources
     deploy: Deploy
     environments: dict[str, Environment]
 
@@ -138,6 +145,7 @@ class ProjectFile(Record):
         'targets': Targets,
         'secrets': Secrets,
         'presets': PresetSources,
+        'hosts': HostSources,
         'deploy': Deploy,
         'environments': Environment,
     }
@@ -552,6 +560,28 @@ PresetSources.__core_schema__ = {
     'root_model': False,
     'config': {'extra_fields_behavior': 'forbid', 'strict': True, 'title': 'PresetSources'},
 }
+HostSources.__core_schema__ = {
+    'type': 'model',
+    'cls': HostSources,
+    'schema': {
+        'type': 'model-fields',
+        'fields': {
+            'dirs': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {'type': 'list', 'items_schema': {'type': 'str'}},
+                    'default': [],
+                },
+            },
+        },
+        'model_name': 'HostSources',
+        'computed_fields': [],
+    },
+    'custom_init': False,
+    'root_model': False,
+    'config': {'extra_fields_behavior': 'forbid', 'strict': True, 'title': 'HostSources'},
+}
 DeployFile.__core_schema__ = {
     'type': 'model',
     'cls': DeployFile,
@@ -689,6 +719,14 @@ ProjectFile.__core_schema__ = {
                     'type': 'default',
                     'schema': PresetSources.__core_schema__,
                     'default': PresetSources._make({'dirs': []}),
+                },
+            },
+            'hosts': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': HostSources.__core_schema__,
+                    'default': HostSources._make({'dirs': []}),
                 },
             },
             'deploy': {

@@ -106,6 +106,13 @@ class PresetSources(Strict):
     dirs: list[str] = []
 
 
+class HostSources(Strict):
+    # Directories outside the project that host profiles may be read from (absolute, or
+    # relative to the project), e.g. a fleet's shared profiles; a host profile anywhere else
+    # outside the project, named in perfcfg.yaml or with --host, is refused (PCF101).
+    dirs: list[str] = []
+
+
 class DeployFile(Strict):
     """Where one generated file goes on the host and who owns it there (manifest.json);
     unset keys keep the Debian package's layout for the target version."""
@@ -137,6 +144,7 @@ class ProjectFile(Strict):
     targets: Targets = Targets()
     secrets: Secrets = Secrets()
     presets: PresetSources = PresetSources()
+    hosts: HostSources = HostSources()
     deploy: Deploy = Deploy()
     environments: Annotated[dict[str, Environment], AfterValidator(rules.env_names)] = Field(
         min_length=1)
@@ -278,6 +286,7 @@ class Budget(Strict):
 
 # The structures perfcfg validates on its own, in the order scripts/gen_model.py writes them.
 MODELS: tuple[type[Strict], ...] = (PostgresBuild, Targets, EnvironmentDeploy, Environment,
-                                    Secrets, PresetSources, DeployFile, Deploy, ProjectFile,
+                                    Secrets, PresetSources, HostSources, DeployFile, Deploy,
+                                    ProjectFile,
                                     HostProfile, Program, Workload, Database, User, Client,
                                     RedisUser, Waiver, Policy, Budget)

@@ -15,6 +15,7 @@ from pathlib import Path
 from perfcfg import __version__, model
 from perfcfg.core.config import Config
 from perfcfg.core.diagnostics import Diagnostic, finalize, has_errors
+from perfcfg.core.files import inside
 from perfcfg.core.nodes import path_str
 from perfcfg.core.plan import Plan
 from perfcfg.core.spans import Origin, Span
@@ -224,6 +225,17 @@ def _host(req: Request, env: model.Environment, proj: projects.Project, sources:
     if req.host_file is not None and display.startswith("../"):
         display = str(req.host_file)   # outside the project: as typed, not ../../../x
     named_at = None if req.host_file else proj.span(f"environments.{req.env}.host")
+    allowed = [req.project_dir, *(req.project_dir / d for d in proj.file.hosts.dirs)]
+    if not inside(path, allowed):
+        # Confined like extends and ${file:}: a cloned project (or a pull request to
+        # perfcfg.yaml) must not make perfcfg read /etc/shadow and quote its lines.
+        diags.append(Diagnostic(
+            "PCF101", "error", f"host profile {display} is outside the project directory",
+            named_at, f"environments.{req.env}.host" if named_at else None,
+            "host profiles are read from the project directory (after resolving .. and "
+            "symbolic links) and the directories perfcfg.yaml lists under hosts.dirs; list "
+            "its directory there, or copy the profile into the project"))
+        return None, display
     host, found = projects.load_host(path, display, sources, named_at, spans, req.host_file,
                                      req.project_dir)
     diags.extend(found)
