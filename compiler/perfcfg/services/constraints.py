@@ -364,11 +364,15 @@ def pattern_words(pattern: str) -> str:
         return "it takes an IPv4 address"
     if pattern == "[0-9A-Fa-f:.]*":
         return "it takes an IPv6 address"
+    only = re.fullmatch(r"\((.*)\)\?", pattern)
+    if only:
+        word = re.sub(r"\\(.)", r"\1", only.group(1))
+        return f"it takes only {word!r} (or nothing)"
     body, filled = pattern[:-1], pattern.endswith("+")
     tail = ", and not an empty one" if filled else ""
     if body == ".":
         return "it cannot be empty" if filled else f"it takes values matching {pattern}"
-    if body == "[^/]":
+    if body in ("[^/]", "[^/\\\\]"):
         return "it takes a plain file name, not a path" + tail
     unwanted = re.fullmatch(r"\[\^(.*)\]", body)
     if unwanted:

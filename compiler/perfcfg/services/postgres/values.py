@@ -14,6 +14,7 @@ and the hints a wrong one gets.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Mapping
 from functools import cache
 from typing import Any
@@ -130,7 +131,12 @@ def _canonical(param: Param, value: Any) -> Any:
                 re.fullmatch(r"\s*[-+]?[0-9.]+(e[-+]?[0-9]+)?\s*[a-z]+\s*", value, re.I):
             # a real with a time unit takes one, in any of PostgreSQL's: 1500us is 1.5 (ms)
             return _real_time(param, value)
-        return as_real(value)
+        number = as_real(value)
+        if number and abs(number) < sys.float_info.min:
+            # strtod reports underflow for a denormal number, and PostgreSQL refuses it
+            raise UnitError(f"{value!r} is too close to 0 for PostgreSQL (below "
+                            f"{sys.float_info.min:g}); write 0 or a larger number")
+        return number
     if param.unit in PG_BASE_BYTES:
         if value == -1 or value == "-1":
             return -1
