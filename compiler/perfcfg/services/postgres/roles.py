@@ -61,6 +61,8 @@ def roles_sql(ctx: RenderContext, service: Service) -> bytes:
             comments.setdefault(db.user, f"owner of database {db.name}")
     roles = []
     for name in sorted(uses):
+        if name == SUPERUSER:
+            continue    # the cluster's own: ALTER ROLE … NOSUPERUSER would be refused
         user = declared.get(name)
         try:
             secret = literal(secrets[name]) if secrets.get(name) else ""
@@ -72,11 +74,16 @@ def roles_sql(ctx: RenderContext, service: Service) -> bytes:
         except EncodeError as exc:
             ctx.fail(f"users.{name}", exc)
     readonly = {r["ident"] for r in roles if r["readonly"]}
+    # database → its users, in one pass (a pass over every user per database was O(N²))
+    users_of: dict[str, list[str]] = {}
+    for user_name, dbs in uses.items():
+        for dbname in dbs:
+            users_of.setdefault(dbname, []).append(user_name)
     databases = []
     for db in config.databases:
         dbname = db.dbname or db.name
         owner = db.user or (config.users[0].name if config.users else SUPERUSER)
-        users = sorted(ident(u) for u, dbs in uses.items() if dbname in dbs)
+        users = sorted(ident(u) for u in users_of.get(dbname, ()))
         try:
             databases.append({
                 "name": dbname, "owner_name": owner, "ident": ident(dbname),
