@@ -309,6 +309,88 @@ def test_class20_an_odd_redis_reply_is_a_clean_row(project, answer):
     assert "Traceback" not in text
 
 
+# -- class 22: validate checks every static fact build checks -------------------------------
+
+@pytest.mark.parametrize("ref, says", [
+    ("${file:/etc/hostname}", "outside the project"),
+    ("${file:../../..}", "outside the project"),
+    ("${env:A B}", "not an environment variable name"),
+    ("${file:secrets}", "not a regular file"),
+    ("${file:queue}", "not a regular file"),
+], ids=["absolute", "dotdot", "env-name", "directory", "fifo"])
+def test_class22_validate_refuses_a_secret_reference_build_would(project, ref, says):
+    (project / "secrets").mkdir()
+    os.mkfifo(project / "queue")
+    write(project / "presets/staging.yaml", HEAD + f"users:\n  - name: app\n    password: "
+          f"\"{ref}\"\n")
+    validated = run("validate", "--project", str(project))
+    built = build(project, "--secrets", "resolve")
+    for result in (validated, built):
+        assert result.code == 1 and "error[PCF120]" in result.err and says in result.err, \
+            result.err
+    assert not (project / "generated").exists()
+
+
+# -- class 23: limits within the kernel's -----------------------------------------------------
+
+@pytest.mark.parametrize("preset, limit", [
+    ("redis:\n  maxclients: 2000000\n", "systemd.redis.LimitNOFILE"),
+    ("postgres:\n  max_files_per_process: 2147483647\n", "systemd.postgres.LimitNOFILE"),
+    ("supervisor:\n  minfds: 2147483647\n", "systemd.supervisor.LimitNOFILE"),
+])
+def test_class23_an_fd_limit_above_fs_nr_open_is_refused(project, preset, limit):
+    write(project / "presets/staging.yaml", HEAD + preset)
+    for args in (["validate"], ["build", "--env", "staging"]):
+        result = run(*args, "--project", str(project))
+        assert result.code == 1 and "error[PCF318]" in result.err and limit in result.err
+    text = (project / "hosts/vm.yaml").read_text() + "nr_open: 4194304\n"
+    write(project / "hosts/vm.yaml", text)           # a host that raised fs.nr_open
+    raised = run("validate", "--project", str(project))
+    assert ("PCF318" in raised.err) == ("maxclients" not in preset), raised.err
+
+
+@pytest.mark.parametrize("daemon, flags", [
+    ("postgres", ["--memory", "99999999TiB", "--cpus", "4"]),
+    ("postgres", ["--memory", "8GiB", "--cpus", "100000"]),
+    ("redis", ["--memory", "99999999TiB", "--cpus", "4"]),
+    ("pgbouncer", ["--memory", "1GiB", "--cpus", "4", "--connections", "2000000000"]),
+], ids=["pg-memory", "pg-cpus", "redis-memory", "pgbouncer-clients"])
+def test_class13_tune_prints_only_values_inside_the_catalog(daemon, flags):
+    """The calculator keeps its values where build keeps them: inside the target catalog."""
+    from perfcfg import model
+    from perfcfg.services import registry
+
+    result = run("tune", daemon, *flags, "--format", "json")
+    assert result.code in (0, 1), result.err
+    service = registry.by_name(daemon)
+    checked = 0
+    for setting in json.loads(result.out)["settings"]:
+        param = service.param(model.Targets(), setting["name"])
+        if param is None or param.type not in ("integer", "real", "memory"):
+            continue
+        service.coerce(param, setting["text"])   # as printed: raises when outside the catalog
+        checked += 1
+    assert checked
+
+
+# -- class 24: init writes only a project that validates ---------------------------------------
+
+@pytest.mark.parametrize("envs", [["Prod"], ["staging", "staging"], ["prod eu"], ["1st"]],
+                         ids=["capital", "twice", "space", "digit-first"])
+def test_class24_init_refuses_environments_that_would_not_validate(tmp_path, envs):
+    args = [a for e in envs for a in ("--env", e)]
+    result = run("init", str(tmp_path / "new"), "--no-input", *args)
+    assert result.code == 2 and "perfcfg: init:" in result.err
+    assert not (tmp_path / "new").exists()
+
+
+def test_class24_what_init_writes_validates(tmp_path):
+    result = run("init", str(tmp_path / "new"), "--no-input", "--env", "staging", "--env",
+                 "prod-eu", "--name", "shop")
+    assert result.code == 0, result.err
+    assert run("validate", "--project", str(tmp_path / "new")).code == 0
+
+
 # -- class 21: where the files go on the host -------------------------------------------------
 
 def deploy(project: Path, files: str) -> None:
@@ -539,6 +621,28 @@ def test_class11_a_full_stdout_is_one_line_and_exit_1(project):
     assert proc.returncode == 1
     assert proc.stderr.strip().count("\n") == 0 and "No space left" in proc.stderr
     assert "Traceback" not in proc.stderr and "Exception ignored" not in proc.stderr
+
+
+@pytest.mark.parametrize("first", [True, False], ids=["first-build", "rebuild"])
+def test_class11_an_append_only_directory_changes_nothing_and_says_so(project, tmp_path,
+                                                                      first):
+    """chattr +a takes new files but lets none be replaced or removed: the build used to
+    leave its temporary files there and say nothing was changed."""
+    out = tmp_path / "out"
+    out.mkdir()
+    if not first:
+        assert build(project, "--out", str(out)).code == 0
+    before = snapshot_tree(out)
+    chattr(out, "+a")
+    try:
+        result = build(project, "--out", str(out), "--set", "postgres.work_mem=8MB")
+        names = sorted(p.name for p in out.iterdir())
+    finally:
+        chattr(out, "-a")
+    one_clear_line(result)
+    assert "append-only" in result.err and "nothing was changed" in result.err
+    assert not [n for n in names if n.startswith(".")]          # no temporary file left
+    assert snapshot_tree(out) == before
 
 
 # -- class 15: concurrent builds of one environment ---------------------------------------

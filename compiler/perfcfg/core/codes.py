@@ -72,6 +72,7 @@ TITLES: dict[str, str] = {
     "PCF315": "pgbouncer waits longer than the clients",
     "PCF316": "shared memory that needs the host's attention",
     "PCF317": "the host falls short of what the plan needs",
+    "PCF318": "fd limit above the kernel's fs.nr_open",
     "PCF401": "plaintext secret in a preset",
     "PCF402": "Redis reachable beyond loopback without a password",
     "PCF403": "Redis protected-mode off",
@@ -108,8 +109,9 @@ FAMILIES: dict[str, str] = {
 }
 
 # Cross-service findings that are the daemon's own refusal: PostgreSQL will not start with
-# its reserved slots filling max_connections, whatever a waiver says.
-REFUSED_BY_THE_DAEMON = frozenset({"PCF304"})
+# its reserved slots filling max_connections, nor a unit with a LimitNOFILE above fs.nr_open,
+# whatever a waiver says.
+REFUSED_BY_THE_DAEMON = frozenset({"PCF304", "PCF318"})
 # A waiver accepts a cross-service finding or a security rule's finding; the waiver codes
 # themselves (PCF420, PCF421) cannot be waived, nor what the daemon refuses.
 NOT_WAIVABLE = frozenset({"PCF420", "PCF421"}) | REFUSED_BY_THE_DAEMON

@@ -52,6 +52,7 @@ class DetectedHost:
     provenance: dict[str, str]  # "memory" | "cpus" | "storage" | "open_files" | "os" → source
     os: str = "linux"           # linux, darwin, freebsd, …
     locales: tuple[str, ...] | None = None   # locale -a; None when not read
+    nr_open: int | None = None  # fs.nr_open; None when not read
 
     def to_host(self) -> Host:
         """The profile as the tuning engine's input."""
@@ -82,11 +83,14 @@ def detect(root: str = "/", *, use_psutil: bool = True, data_dir: str = "/") -> 
     open_files = _open_files(fs)
     system, system_source = _os(fs)
     locales, locales_source = _locales(fs)
+    nr_open_text = fs.read("/proc/sys/fs/nr_open")
+    nr_open = int(nr_open_text) if nr_open_text and nr_open_text.strip().isdigit() else None
     provenance = {"memory": memory.source, "cpus": cpus.source,
                   "storage": storage_source, "open_files": open_files.source,
-                  "os": system_source, "locales": locales_source}
+                  "os": system_source, "locales": locales_source,
+                  "nr_open": "/proc/sys/fs/nr_open" if nr_open else "not read"}
     return DetectedHost(memory.value, cpus.value, storage, open_files.value, provenance,
-                        system, locales)
+                        system, locales, nr_open)
 
 
 def _locales(fs: _Root) -> tuple[tuple[str, ...] | None, str]:
@@ -546,6 +550,8 @@ def _profile(host: DetectedHost) -> dict[str, object]:
     out: dict[str, object] = {"memory": profile_memory(host.memory), "cpus": host.cpus,
                               "storage": host.storage, "open_files": host.open_files,
                               "os": host.os}
+    if host.nr_open is not None:
+        out["nr_open"] = host.nr_open
     if host.locales is not None:
         out["locales"] = list(host.locales)
     return out

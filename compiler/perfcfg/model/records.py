@@ -159,6 +159,7 @@ class HostProfile(Record):
     open_files: int
     os: Literal['linux', 'darwin', 'freebsd', 'openbsd', 'netbsd', 'windows']
     wal_disk: int | None
+    nr_open: int
     locales: list[str] | None
 
     FIELDS = {
@@ -168,6 +169,7 @@ class HostProfile(Record):
         'open_files': None,
         'os': None,
         'wal_disk': None,
+        'nr_open': None,
         'locales': None,
     }
 
@@ -814,6 +816,10 @@ HostProfile.__core_schema__ = {
                     },
                     'default': None,
                 },
+            },
+            'nr_open': {
+                'type': 'model-field',
+                'schema': {'type': 'default', 'schema': {'type': 'int', 'ge': 1024}, 'default': 1048576},
             },
             'locales': {
                 'type': 'model-field',

@@ -159,6 +159,9 @@ class HostProfile(Strict):
     os: Literal["linux", "darwin", "freebsd", "openbsd", "netbsd", "windows"] = "linux"
     # size of the disk (or volume) that holds pg_wal; sizes max_wal_size and min_wal_size
     wal_disk: Size | None = None
+    # fs.nr_open: the kernel's ceiling on a process's file descriptors (Linux's default);
+    # no LimitNOFILE, minfds or maxclients may need more
+    nr_open: int = Field(1 << 20, ge=1024)
     # the locales the host has (locale -a): lc_messages and the other lc_* settings must be
     # one of them; unset, perfcfg warns about a locale other than C, POSIX and C.UTF-8
     locales: list[str] | None = None

@@ -307,3 +307,37 @@ def check_range(param: Param, own: Any) -> None:
         high = "inf" if hi is None else number(hi) + unit
         raise UnitError(f"{number(own)}{unit} is outside the range {param.release} accepts, "
                         f"{low} .. {high}")
+
+
+def kept_in_range(param: Param, coerce: Callable[[Param, Any], Any], value: Any,
+                  title: str) -> tuple[Any, str]:
+    """A tuned number brought inside ``param``'s range (a rule fed by a huge host, 4096 CPUs
+    or 99999999 TiB, must still give what the daemon accepts), and a note for its reason
+    when it had to be; ``coerce`` reads a bound as the service reads a value.
+
+    >>> cat = load("postgresql", "17", case_insensitive=True)
+    >>> from perfcfg.services.postgres.values import coerce
+    >>> kept_in_range(cat.get("max_parallel_workers"), coerce, 4096, "PostgreSQL")[0]
+    1024
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value, ""
+    try:
+        coerce(param, value)
+        return value, ""
+    except (UnitError, ValueError, OverflowError):
+        pass
+    # The bounds in canonical form: a bare number is in the parameter's own unit.
+    for bound, past in ((param.max, lambda edge: value > edge),
+                        (param.min, lambda edge: value < edge)):
+        if bound is None:
+            continue
+        try:
+            edge = coerce(param, int(bound) if float(bound).is_integer() else bound)
+        except (UnitError, ValueError, OverflowError):
+            continue
+        if past(edge):
+            unit = f" {param.unit}" if param.unit else ""
+            return edge, (f" (kept within the {title} limit {number(bound)}{unit}; the rule "
+                          f"gave {value})")
+    return value, ""

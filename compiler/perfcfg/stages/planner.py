@@ -106,41 +106,19 @@ def make_plan(config: Config, history: History, secrets: Secrets
 
 def _range_keeper(config: Config) -> Callable[[str, Any], tuple[Any, str]]:
     """``(path, value) → (value, note)``: a tuned value brought inside its parameter's range
-    in the target's catalog (a rule fed by a huge host, 4096 CPUs, must still write what the
-    daemon accepts: max_parallel_workers stops at 1024), with a note for the reason when it
-    had to be."""
-    from perfcfg.core.units import UnitError
+    in the target's catalog (services.catalog.kept_in_range), with a note for the reason when
+    it had to be."""
+    from perfcfg.services.catalog import kept_in_range
 
     services = {s.name: s for s in registry.SERVICES}
 
     def keep(path: str, value: Any) -> tuple[Any, str]:
         name, _, key = path.partition(".")
         service = services.get(name)
-        if service is None or "." in key or isinstance(value, bool) or \
-                not isinstance(value, (int, float)):
+        param = service.param(config.targets, key) if service and "." not in key else None
+        if service is None or param is None:
             return value, ""
-        param = service.param(config.targets, key)
-        if param is None:
-            return value, ""
-        try:
-            service.coerce(param, value)
-            return value, ""
-        except UnitError:
-            pass
-        # The bounds in canonical form: a bare number is in the parameter's own unit.
-        for bound, past in ((param.max, operator.gt), (param.min, operator.lt)):
-            if bound is None:
-                continue
-            try:
-                edge = service.coerce(param, int(bound) if float(bound).is_integer() else bound)
-            except UnitError:
-                continue
-            if past(value, edge):
-                from perfcfg.services.catalog import number
-
-                return edge, (f" (kept within the {service.title} limit {number(bound)}; the "
-                              f"rule gave {value})")
-        return value, ""
+        return kept_in_range(param, service.coerce, value, service.title)
 
     return keep
 
@@ -184,7 +162,7 @@ def tune_context(config: Config, fixed: dict[str, Any]) -> tc.TuneContext:
     fields: dict[str, Any] = {
         "env": config.kind,
         "host": tc.Host(host.memory, host.cpus, host.storage, host.open_files, host.os,
-                        host.wal_disk),
+                        host.wal_disk, host.nr_open),
         # the workload's programs and pools come from the services that run and pool them
         "programs": (),
         "pools": (),

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import stat
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,6 +63,9 @@ class SecretResolver:
         if not m:
             return ref
         kind, name = m.group(1), m.group(2)
+        # What a reference can be refused for without its secret: checked in every mode, so
+        # validate (placeholders) refuses what build would.
+        self.static(kind, name)
         if self.mode == "placeholder":
             return "placeholder-" + hashlib.sha256(ref.encode()).hexdigest()[:16]
         if kind == "env":
@@ -76,11 +81,32 @@ class SecretResolver:
         return value
 
 
-    def _file(self, name: str) -> str:
+    def static(self, kind: str, name: str) -> None:
+        """A reference that no environment or file could satisfy: a variable name no shell
+        can set (``A B``), a file outside the project and ``secrets.dirs``, or a path that is
+        there but is no regular file (a directory, a FIFO)."""
+        if kind == "env":
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+                raise SecretError(f"{name!r} is not an environment variable name",
+                                  "name a variable of letters, digits and _, not starting "
+                                  "with a digit")
+            return
         path = self.base_dir / name
         if not inside(path, [self.base_dir, *(self.base_dir / d for d in self.dirs)]):
             raise SecretError(f"secret file {name} is outside the project directory; list its "
                               "directory under secrets.dirs in perfcfg.yaml to allow it")
+        try:
+            info = os.stat(path)
+        except OSError:
+            return      # not there yet: a build with the secrets in place will read it
+        if not stat.S_ISREG(info.st_mode):
+            where = shown_path(path)
+            raise SecretError(f"secret file {name} ({where}) is not a regular file",
+                              "a secret file holds the secret itself: name the file, not a "
+                              "directory, FIFO or device")
+
+    def _file(self, name: str) -> str:
+        path = self.base_dir / name
         try:
             data = read_bounded(path, MAX_SECRET_BYTES)
         except ReadError as exc:
