@@ -48,6 +48,13 @@ def databases(n: int) -> tuple[str, str]:
                 for i in range(n)), "")
 
 
+def clients(n: int) -> tuple[str, str]:
+    return (BASE + "databases:\n  - {name: app, user: app}\n"
+            "users:\n  - {name: app, password: '${env:P}'}\n"
+            "clients:\n" + "".join(f"  - {{name: c{i}, user: u{i}, database: app}}\n"
+                                    for i in range(n)), "")
+
+
 def calls(root: Path, envs: list[str], render: bool) -> int:
     forget_parsed()
     profile = cProfile.Profile()
@@ -69,7 +76,8 @@ def project(tmp_path: Path, kind: str, n: int) -> tuple[Path, list[str]]:
             for i in range(n)))
         write(root / "presets/base.yaml", programs(2)[0])
         return root, envs
-    preset, _ = {"programs": programs, "users": users, "databases": databases}[kind](n)
+    preset, _ = {"programs": programs, "users": users, "databases": databases,
+                 "clients": clients}[kind](n)
     write(root / "perfcfg.yaml", HEAD + "  staging: {preset: presets/staging.yaml, host: "
           "hosts/big.yaml}\n")
     write(root / "presets/staging.yaml", preset)
@@ -78,8 +86,25 @@ def project(tmp_path: Path, kind: str, n: int) -> tuple[Path, list[str]]:
 
 @pytest.mark.parametrize("render", [False, True], ids=["validate", "build"])
 @pytest.mark.parametrize("kind, n", [("programs", 150), ("users", 100), ("databases", 60),
-                                     ("environments", 10)])
+                                     ("clients", 100), ("environments", 10)])
 def test_cost_is_linear(tmp_path, kind, n, render):
     small = calls(*project(tmp_path, kind, n), render)
     large = calls(*project(tmp_path, kind, 4 * n), render)
     assert large / small < 5, f"{kind}: {small} → {large} calls for 4× the items"
+
+
+# Doubling each list up to 16,384 items: every doubling at most this much more work. Linear
+# work gives 2 (a fixed cost lowers it); N·log N about 2.15 at these sizes; one pass over all
+# items per item gives 4.
+DOUBLING = 2.3
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["databases", "users", "programs", "clients"])
+def test_doubling_every_list_up_to_16k_doubles_the_work(tmp_path, kind):
+    """validate (every stage but the files' layout) on 1k … 16k items, counted in calls."""
+    counts = {n: calls(*project(tmp_path, kind, n), False) for n in (1024, 2048, 4096, 8192,
+                                                                      16384)}
+    sizes = sorted(counts)
+    ratios = {f"{a}→{b}": round(counts[b] / counts[a], 2) for a, b in zip(sizes, sizes[1:], strict=False)}
+    assert all(r < DOUBLING for r in ratios.values()), f"{kind}: {ratios}"
