@@ -37,6 +37,7 @@ import yaml
 from hypothesis import strategies as st
 
 from perfcfg.core.codes import WAIVABLE
+from perfcfg.services.catalog import Catalog, load
 from perfcfg.stages.layers import forget_parsed
 from perfcfg.stages.pipeline import Request, Result, compile_env
 
@@ -90,13 +91,21 @@ class Corpus:
     exclude: dict[str, str]
     stricter: list[dict[str, str]]
     cases: list[dict[str, Any]]
-    parse_only: dict[str, str] = field(default_factory=dict)
+    # parameter → {up_to: the largest value a start here can take, why: what runs out}
+    parse_only: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def stricter_reason(self, message: str) -> str | None:
         for item in self.stricter:
             if re.search(item["match"], message):
                 return item["why"]
         return None
+
+
+def loaded(daemon: str, version: str, case_insensitive: bool = False) -> Catalog:
+    """The catalog the differential draws from: one perfcfg has, or the test is wrong."""
+    cat = load(daemon, version, case_insensitive)
+    assert cat is not None, f"perfcfg has no catalog for {daemon} {version}"
+    return cat
 
 
 @cache
@@ -294,8 +303,8 @@ def numbers(lo: float | None, hi: float | None, real: bool = False) -> st.Search
         if bound is not None:
             b = int(bound) if float(bound).is_integer() else bound
             picks += [b, b - 1, b + 1]
-    inside = st.integers(int(lo) if lo is not None else -(2**40),
-                         int(hi) if hi is not None else 2**40)
+    inside: st.SearchStrategy[float] = st.integers(int(lo) if lo is not None else -(2**40),
+                                                   int(hi) if hi is not None else 2**40)
     if real:
         inside = st.floats(lo if lo is not None else -1e6, hi if hi is not None else 1e6,
                            allow_nan=False)

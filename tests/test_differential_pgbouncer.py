@@ -21,6 +21,7 @@ from differential import (
     compare,
     corpus,
     expected,
+    loaded,
     numbers,
     perfcfg_expected,
     plain,
@@ -32,7 +33,6 @@ from hypothesis import strategies as st
 from perfcfg.harness import ini
 from perfcfg.harness.errors import DaemonError
 from perfcfg.services import registry
-from perfcfg.services.catalog import load
 from perfcfg.services.constraints import related_pairs
 from perfcfg.services.pgbouncer.daemon import PgBouncer
 
@@ -110,7 +110,7 @@ def values(param) -> st.SearchStrategy:
 
 
 def draws(version: str) -> tuple[Draws, dict]:
-    cat = load("pgbouncer", version)
+    cat = loaded("pgbouncer", version)
     skip = corpus("pgbouncer").exclude
     names = sorted(n for n in cat.names() if n not in skip)
     params = {n: cat.get(n) for n in cat.names()}

@@ -23,6 +23,7 @@ from differential import (
     compare,
     corpus,
     expected,
+    loaded,
     numbers,
     perfcfg_expected,
     plain,
@@ -34,7 +35,6 @@ from hypothesis import strategies as st
 from perfcfg.harness import procs
 from perfcfg.harness.errors import DaemonError
 from perfcfg.services import registry
-from perfcfg.services.catalog import load
 from perfcfg.services.constraints import related_pairs
 from perfcfg.services.postgres.daemon import PgTemplate, PostgresServer, check_postgresql_conf
 
@@ -178,12 +178,12 @@ def values(param) -> st.SearchStrategy:
 
 
 def draws(version: str) -> tuple[Draws, dict]:
-    cat = load("postgresql", version, True)
+    cat = loaded("postgresql", version, True)
     skip = corpus("postgresql").exclude
     names = sorted(n for n in cat.names() if n.lower() not in skip and n not in skip)
     params = {n: cat.get(n) for n in cat.names()}
-    pairs = [p for p in related_pairs("postgresql") if all(cat.get(n) for n in p)]
-    pairs = [(cat.get(a).name, cat.get(b).name) for a, b in pairs]
+    found = [(cat.get(a), cat.get(b)) for a, b in related_pairs("postgresql")]
+    pairs = [(a.name, b.name) for a, b in found if a is not None and b is not None]
     return Draws(values, names, pairs), params
 
 

@@ -20,6 +20,7 @@ from differential import (
     compare,
     corpus,
     expected,
+    loaded,
     numbers,
     plain,
     project,
@@ -29,7 +30,6 @@ from hypothesis import strategies as st
 
 from perfcfg.harness.errors import DaemonError
 from perfcfg.services import registry
-from perfcfg.services.catalog import load
 from perfcfg.services.redis.daemon import RedisServer, ValkeyServer
 from perfcfg.services.redis.encode import redis_arg
 
@@ -45,7 +45,7 @@ class Redis(Daemon):
 
     def __init__(self, flavour: str, version: str) -> None:
         self.flavour = flavour
-        self.catalog = load(flavour, version, True)
+        self.catalog = loaded(flavour, version, True)
 
     def conf_name(self, files) -> str:
         return "valkey.conf" if "valkey.conf" in files else "redis.conf"
@@ -156,7 +156,7 @@ def values(param) -> st.SearchStrategy:
 
 
 def draws(flavour: str, version: str) -> Draws:
-    cat = load(flavour, version, True)
+    cat = loaded(flavour, version, True)
     skip = corpus("redis").exclude
     names = sorted(n for n in cat.names() if n not in skip)
     return Draws(values, names)
@@ -182,7 +182,7 @@ def drawn_agree(project: Project, daemon: Redis, version: str, fragments: st.Sea
 def test_drawn_directives_agree_with_the_daemon(tmp_path_factory, flavour, version):
     require_daemon(flavour, version)
     project, daemon = project_for(tmp_path_factory, flavour, version), Redis(flavour, version)
-    cat = load(flavour, version, True)
+    cat = loaded(flavour, version, True)
     params = {n: cat.get(n) for n in cat.names()}
     acl = st.lists(st.sampled_from(ACL_RULES), min_size=1, max_size=2).map(
         lambda rules: {"redis": {"users": [{"name": "app", "commands": rules}]}})
@@ -219,12 +219,12 @@ def test_a_planted_disagreement_makes_the_differential_fail(tmp_path_factory, mo
         monkeypatch.setattr(catalogs, "_files", lambda: [folder, *real()])
         catalogs.load.cache_clear()
         planted = only([name]).fragment(lambda d: {"redis": d},
-                                        {name: load("redis", "8.0", True).get(name)})
+                                        {name: loaded("redis", "8.0", True).get(name)})
         with pytest.raises(AssertionError, match="perfcfg accepts, the daemon refuses"):
             drawn_agree(project, Redis("redis", "8.0"), "8.0", planted, examples=15)
     finally:
         monkeypatch.undo()
         catalogs.load.cache_clear()
     honest = only([name]).fragment(lambda d: {"redis": d},
-                                   {name: load("redis", "8.0", True).get(name)})
+                                   {name: loaded("redis", "8.0", True).get(name)})
     drawn_agree(project, Redis("redis", "8.0"), "8.0", honest, examples=15)

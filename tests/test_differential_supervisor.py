@@ -22,6 +22,7 @@ from differential import (
     compare,
     corpus,
     expected,
+    loaded,
     numbers,
     perfcfg_expected,
     plain,
@@ -32,7 +33,6 @@ from hypothesis import strategies as st
 
 from perfcfg.harness import ini
 from perfcfg.services import registry
-from perfcfg.services.catalog import load
 from perfcfg.services.constraints import related_pairs
 
 EXAMPLES = int(os.environ.get("PERFCFG_DIFFERENTIAL_EXAMPLES", "40")) * 3
@@ -130,7 +130,7 @@ def values(param) -> st.SearchStrategy:
 
 
 def draws(section: str) -> tuple[Draws, dict]:
-    cat = load("supervisor", "4", True)
+    cat = loaded("supervisor", "4", True)
     skip = corpus("supervisor").exclude
     names = sorted(n for n in cat.names(section) if f"{section}.{n}" not in skip)
     params = {n: cat.get(n, section) for n in cat.names(section)}

@@ -245,7 +245,7 @@ def silent_endpoint(kind: str, answer: bytes = b""):
 
     if kind == "unix":
         folder = tempfile.mkdtemp(prefix="pf-silent-")
-        address: object = f"{folder}/s.sock"
+        address: str | tuple[str, int] = f"{folder}/s.sock"
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     else:
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import operator
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -328,15 +329,14 @@ def kept_in_range(param: Param, coerce: Callable[[Param, Any], Any], value: Any,
     except (UnitError, ValueError, OverflowError):
         pass
     # The bounds in canonical form: a bare number is in the parameter's own unit.
-    for bound, past in ((param.max, lambda edge: value > edge),
-                        (param.min, lambda edge: value < edge)):
+    for bound, past in ((param.max, operator.gt), (param.min, operator.lt)):
         if bound is None:
             continue
         try:
             edge = coerce(param, int(bound) if float(bound).is_integer() else bound)
         except (UnitError, ValueError, OverflowError):
             continue
-        if past(edge):
+        if past(value, edge):
             unit = f" {param.unit}" if param.unit else ""
             return edge, (f" (kept within the {title} limit {number(bound)}{unit}; the rule "
                           f"gave {value})")

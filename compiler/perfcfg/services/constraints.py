@@ -271,7 +271,7 @@ def _shown(service: Any, cat: catalogs.Catalog, name: str, section: str | None,
     if param is None or value is None:
         return repr(value)
     try:
-        return service.encode(param, value)
+        return str(service.encode(param, value))
     except (ValueError, TypeError):
         return str(value)
 
@@ -337,7 +337,9 @@ class ListShape:
 def _file(daemon: str) -> Mapping[str, Any]:
     for folder in catalogs._files():
         try:
-            return json.loads(folder.joinpath(f"{daemon}.constraints.json").read_text("utf-8"))
+            data: Mapping[str, Any] = json.loads(
+                folder.joinpath(f"{daemon}.constraints.json").read_text("utf-8"))
+            return data
         except (FileNotFoundError, OSError):
             continue
     return {}

@@ -15,10 +15,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from perfcfg.services import sysctl
 from perfcfg.services.output import Output, RenderContext, Rendered
+
+if TYPE_CHECKING:
+    from perfcfg.core.diagnostics import Diagnostic
 
 NAME = "manifest.json"
 
@@ -71,14 +74,15 @@ def _mode_words(bits: int) -> str:
     return " and ".join(dict.fromkeys(words))
 
 
-def check(config: Any, plan: Any, services: tuple[Any, ...], limits: bool) -> list:
+def check(config: Any, plan: Any, services: tuple[Any, ...],
+          limits: bool) -> list[Diagnostic]:
     """What perfcfg.yaml's ``deploy.files`` may not say: a file perfcfg does not write, two
     files at one destination, a mode that lets others write a file (or read one that holds
     secrets). Runs without rendering, so ``validate`` refuses what ``build`` would."""
     from perfcfg.core.diagnostics import Diagnostic, Related
     from perfcfg.services.output import RenderContext
 
-    ctx = RenderContext(plan, config, {"limits": limits}, layout=False)
+    ctx = RenderContext(plan, config, None, limits=limits)
     targets = config.targets
     written: dict[str, tuple[Any, Any]] = {}
     for service in services:
@@ -136,7 +140,8 @@ def sysctl_outputs() -> tuple[Output, ...]:
     return (sysctl.OUTPUT,)
 
 
-def follow(config: Any, settings: dict[str, Any], services: tuple[Any, ...]) -> list:
+def follow(config: Any, settings: dict[str, Any],
+           services: tuple[Any, ...]) -> list[Diagnostic]:
     """A file another file names (pg_hba.conf by ``hba_file``, users.acl by ``aclfile``,
     userlist.txt by ``auth_file``) is read where ``deploy.files`` puts it: the naming setting
     follows the destination, and a preset that sets it elsewhere is an error naming both."""

@@ -9,7 +9,6 @@ the shape of this, never a daemon: every service says its own part.
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path

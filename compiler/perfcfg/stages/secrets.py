@@ -16,11 +16,14 @@ import stat
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from perfcfg.core.files import ReadError, inside, read_bounded
 from perfcfg.core.redact import encoded_forms, remember
 from perfcfg.model import SECRET_REF
+
+if TYPE_CHECKING:
+    from perfcfg.core.diagnostics import Diagnostic
 
 _PLACEHOLDER = "or build with --secrets placeholder for snapshot builds"
 
@@ -159,7 +162,7 @@ class Placed:
     those that may not go where they were put."""
 
     clear: dict[str, set[str]]
-    diagnostics: list
+    diagnostics: list[Diagnostic]
 
 
 def is_tainted(path: str, value: object, literal_secret: bool) -> bool:
@@ -239,4 +242,5 @@ def _deployed_mode(config: Any, output: Any, file: str) -> int:
     own = getattr(config, "deploy", {}).get(file)
     if own is not None and getattr(own, "mode", None):
         return int(own.mode, 8)
-    return output.deploy_mode if output.deploy_mode is not None else output.mode
+    mode: int = output.deploy_mode if output.deploy_mode is not None else output.mode
+    return mode

@@ -40,7 +40,7 @@ WORD_CANDIDATES: dict[str, tuple[str, ...]] = {
 }
 
 
-def value_sets(query: Callable[..., list[tuple]], accepts: Callable[[str, str], bool],
+def value_sets(query: Callable[..., list[tuple[Any, ...]]], accepts: Callable[[str, str], bool],
                names: Iterable[str]) -> dict[str, Any]:
     """The sets of one version: ``query(sql, params)`` runs SQL on a running server of it,
     ``accepts(name, value)`` asks its ``postgres -C``; ``names`` are its parameters."""
@@ -102,7 +102,8 @@ def pattern(refusal: Callable[[str], str | None]) -> str | None:
     return found
 
 
-def refused_switches(accepts: Callable[[str, str], bool], names: Iterable[str]) -> dict:
+def refused_switches(accepts: Callable[[str, str], bool],
+                     names: Iterable[str]) -> dict[str, dict[str, str]]:
     """The switches among ``names`` this build refuses to turn on (``bonjour`` in a build
     without Bonjour support), as ``{name: {"on": why}}``."""
     return {name: {"on": "this build of PostgreSQL does not support it"}

@@ -262,7 +262,11 @@ def _check_words(known: Mapping[str, Any], param: Param, value: str) -> None:
         if not known["empty"]:
             raise UnitError(f"{param.name} cannot be empty; it takes {', '.join(known['words'])}")
         return
-    fold = (lambda w: w.lower()) if known["any_case"] else (lambda w: w)
+    any_case = bool(known["any_case"])
+
+    def fold(word: str) -> str:
+        return word.lower() if any_case else word
+
     allowed = {fold(w): w for w in known["words"]}
     for word in words:
         if fold(word) not in allowed:

@@ -92,7 +92,7 @@ def config_role(config: Any) -> str:
     return str(config.own.get("redis", {}).get("role", "cache"))
 
 
-def check_users(sets: Mapping[str, Any], key: str, users: list) -> list[tuple[str, str]]:
+def check_users(sets: Mapping[str, Any], key: str, users: list[Any]) -> list[tuple[str, str]]:
     """ACL rules naming a command, subcommand or category this version does not have: Redis
     stops at start on them ("Unknown command or category name in ACL"). Names are compared as
     Redis compares them, without case; ``+cmd|arg`` on a command without subcommands allows

@@ -12,9 +12,10 @@ case, or its number).
 from __future__ import annotations
 
 import signal
+from typing import Any
 
 
-def signals() -> dict[str, list]:
+def signals() -> dict[str, list[Any]]:
     """The signal names (without ``SIG``) and the numbers supervisor takes: every ``SIG*``
     attribute's value (``SIG_DFL`` and the like included, as ``datatypes.SIGNUMS`` has them)."""
     names, numbers = set(), set()
