@@ -27,7 +27,8 @@ import json
 import os
 import re
 import subprocess
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -328,6 +329,51 @@ class Draws:
         groups = st.one_of(single, st.sampled_from(self.pairs).map(list)) if self.pairs \
             else single
         return groups.flatmap(chosen).map(section)
+
+
+# -- a planted disagreement ---------------------------------------------------------------
+
+@contextmanager
+def planted(folder: Path, daemon: str, version: str, change: Callable[[dict[str, Any]], None],
+            monkeypatch: Any) -> Iterator[None]:
+    """Inside the block perfcfg reads a test copy of ``daemon``'s ``version`` catalog whose
+    parameters ``change`` has altered (a range widened), instead of its own: a differential
+    that still agrees with the daemon then could not fail."""
+    from importlib import resources
+
+    from perfcfg.services import catalog as catalogs
+
+    file = f"{daemon}-{version}.json"
+    data = json.loads((resources.files("perfcfg.schemas.catalogs") / file).read_text())
+    change(data["parameters"])
+    (folder / file).write_text(json.dumps(data))
+    real = catalogs._files
+    monkeypatch.setattr(catalogs, "_files", lambda: [folder, *real()])
+    catalogs.load.cache_clear()
+    catalogs._without.cache_clear()
+    try:
+        yield
+    finally:
+        monkeypatch.setattr(catalogs, "_files", real)
+        catalogs.load.cache_clear()
+        catalogs._without.cache_clear()
+
+
+def holds(fragments: st.SearchStrategy, examples: int,
+          disagreement: Callable[[dict[str, Any]], Disagreement | None]) -> None:
+    """The property on ``examples`` draws of ``fragments``, in the order every run draws them:
+    ``disagreement`` finds none."""
+    from hypothesis import HealthCheck, Phase, given, settings
+
+    @settings(max_examples=examples, deadline=None, derandomize=True, database=None,
+              phases=[Phase.explicit, Phase.generate],
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+    @given(fragments)
+    def agrees(fragment: dict[str, Any]) -> None:
+        found = disagreement(fragment)
+        assert found is None, str(found)
+
+    agrees()
 
 
 # -- process helpers ----------------------------------------------------------------------

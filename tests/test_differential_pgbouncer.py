@@ -15,16 +15,19 @@ import pytest
 from conftest import require_daemon
 from differential import (
     Daemon,
+    Disagreement,
     Draws,
     Project,
     Verdict,
     compare,
     corpus,
     expected,
+    holds,
     loaded,
     numbers,
     perfcfg_expected,
     plain,
+    planted,
     project,
 )
 from hypothesis import HealthCheck, Phase, given, settings
@@ -135,3 +138,29 @@ def test_drawn_keys_agree_with_the_daemon(tmp_path_factory, version):
         assert disagreement is None, str(disagreement)
 
     agrees()
+
+
+@pytest.mark.daemons
+def test_a_planted_disagreement_makes_the_differential_fail(tmp_path_factory, monkeypatch):
+    """A test copy of pgbouncer 1.24's catalog whose pool_mode also takes ``bogus`` (pgbouncer
+    takes session, transaction and statement): drawn, perfcfg now accepts what pgbouncer
+    refuses at start, and the property fails; with the real catalog it holds."""
+    require_daemon("pgbouncer", "1.24")
+    name = "pool_mode"
+    project, daemon = project_for(tmp_path_factory, "1.24"), Bouncer()
+
+    def widened(params: dict) -> None:
+        assert "bogus" not in params[name]["values"]
+        params[name]["values"].append("bogus")
+
+    def one() -> st.SearchStrategy:
+        return Draws(values, [name]).fragment(lambda d: {"pgbouncer": d},
+                                              {name: loaded("pgbouncer", "1.24").get(name)})
+
+    def disagreement(fragment: dict) -> Disagreement | None:
+        return compare(daemon, project, "1.24", fragment)[2]
+
+    with planted(tmp_path_factory.mktemp("planted"), "pgbouncer", "1.24", widened, monkeypatch), \
+            pytest.raises(AssertionError, match="perfcfg accepts, the daemon refuses"):
+        holds(one(), 15, disagreement)
+    holds(one(), 15, disagreement)

@@ -17,16 +17,19 @@ import pytest
 from conftest import require_daemon
 from differential import (
     Daemon,
+    Disagreement,
     Draws,
     Project,
     Verdict,
     compare,
     corpus,
     expected,
+    holds,
     loaded,
     numbers,
     perfcfg_expected,
     plain,
+    planted,
     project,
 )
 from hypothesis import HealthCheck, Phase, given, settings
@@ -205,5 +208,35 @@ def test_drawn_parameters_agree_with_the_daemon(tmp_path_factory, version):
 
     try:
         agrees()
+    finally:
+        daemon.close()
+
+
+@pytest.mark.daemons
+def test_a_planted_disagreement_makes_the_differential_fail(tmp_path_factory, monkeypatch):
+    """A test copy of PostgreSQL 17's catalog whose autovacuum_vacuum_cost_limit goes to
+    100000 (PostgreSQL takes -1 to 10000): drawn at its widened bounds, perfcfg now accepts
+    what ``postgres`` refuses, and the property fails; with the real catalog it holds."""
+    require_daemon("postgresql", "17")
+    name = "autovacuum_vacuum_cost_limit"
+    project, daemon = project_for(tmp_path_factory, "17"), Postgres("17")
+
+    def widened(params: dict) -> None:
+        assert params[name]["max"] == 10000
+        params[name]["max"] = 100000
+
+    def one() -> st.SearchStrategy:
+        return Draws(values, [name]).fragment(lambda d: {"postgres": d},
+                                              {name: loaded("postgresql", "17", True).get(name)})
+
+    def disagreement(fragment: dict) -> Disagreement | None:
+        return checked(daemon, project, "17", fragment)[2]
+
+    try:
+        with planted(tmp_path_factory.mktemp("planted"), "postgresql", "17", widened,
+                     monkeypatch), \
+                pytest.raises(AssertionError, match="perfcfg accepts, the daemon refuses"):
+            holds(one(), 15, disagreement)
+        holds(one(), 15, disagreement)
     finally:
         daemon.close()

@@ -15,6 +15,7 @@ import pytest
 from conftest import require_daemon
 from differential import (
     Daemon,
+    Disagreement,
     Draws,
     Project,
     SupervisorParser,
@@ -22,10 +23,12 @@ from differential import (
     compare,
     corpus,
     expected,
+    holds,
     loaded,
     numbers,
     perfcfg_expected,
     plain,
+    planted,
     project,
 )
 from hypothesis import HealthCheck, Phase, given, settings
@@ -162,5 +165,38 @@ def test_drawn_options_agree_with_the_daemon(tmp_path_factory, version):
 
     try:
         agrees()
+    finally:
+        daemon.parser.close()
+
+
+@pytest.mark.daemons
+def test_a_planted_disagreement_makes_the_differential_fail(tmp_path_factory, monkeypatch):
+    """A test copy of supervisor 4's catalog whose program autorestart also takes ``bogus``
+    (supervisor takes true, false and unexpected): drawn, perfcfg now accepts what
+    supervisor's parser refuses, and the property fails; with the real catalog it holds."""
+    version = registry.binaries()["supervisor"].versions[-1]
+    require_daemon("supervisor", version)
+    name = "autorestart"
+    project, daemon = project_for(tmp_path_factory, version), Supervisor(version)
+
+    def widened(params: dict) -> None:
+        assert "bogus" not in params[f"program.{name}"]["values"]
+        params[f"program.{name}"]["values"].append("bogus")
+
+    def one() -> st.SearchStrategy:
+        param = loaded("supervisor", "4", True).get(name, "program")
+        return Draws(values, [name]).fragment(
+            lambda d: {"workload": {"programs": [{"name": "worker", "supervisor": d}]}},
+            {name: param})
+
+    def disagreement(fragment: dict) -> Disagreement | None:
+        return compare(daemon, project, version, fragment)[2]
+
+    try:
+        with planted(tmp_path_factory.mktemp("planted"), "supervisor", "4", widened,
+                     monkeypatch), \
+                pytest.raises(AssertionError, match="perfcfg accepts, the daemon refuses"):
+            holds(one(), 15, disagreement)
+        holds(one(), 15, disagreement)
     finally:
         daemon.parser.close()
