@@ -1331,3 +1331,19 @@ def test_class18_postgres_agrees_about_which_listen_addresses_it_can_use(project
         shutil.rmtree(scratch, ignore_errors=True)
     assert up == starts, log[-2000:]
     assert refused == (not starts)
+
+
+@pytest.mark.slow
+def test_class20_a_silent_endpoint_of_every_daemon_times_out_as_a_row(project):
+    """PostgreSQL, pgbouncer and Redis endpoints that accept and then say nothing: each is a
+    (connect) row after its client's timeout, and verify ends instead of waiting for ever."""
+    with silent_endpoint("tcp") as pg, silent_endpoint("tcp") as bouncer, \
+            silent_endpoint("tcp") as cache:
+        result = run("verify", "--env", "staging", "--project", str(project), "--live",
+                     "--postgres", f"host={pg[0]} port={pg[1]} user=u password=hunter2-xyz",
+                     "--pgbouncer", f"postgresql://u:hunter2-xyz@{bouncer[0]}:{bouncer[1]}/x",
+                     "--redis", f"redis://u:hunter2-xyz@{cache[0]}:{cache[1]}/0")
+    text = result.out + result.err
+    assert result.code == 1, text
+    assert text.count("(connect)") == 3, text
+    assert "Traceback" not in text and "hunter2" not in text
