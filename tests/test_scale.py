@@ -1,4 +1,4 @@
-"""Cost is linear in programs, users, databases and environments: counted, not timed.
+"""Cost is linear in programs, users, databases, clients and environments: counted, not timed.
 
 Each case compiles a generated project of N and of 4N items and counts the Python function
 calls the whole run makes (``cProfile``'s call counts, which do not depend on the machine's
