@@ -29,6 +29,7 @@ BASE: dict[str, dict[str, Any]] = {
     "Environment": {"preset": "presets/staging.yaml", "host": "hosts/vm.yaml"},
     "Secrets": {},
     "PresetSources": {},
+    "HostSources": {},
     "DeployFile": {},
     "Deploy": {},
     "ProjectFile": {"project": "demo",

@@ -316,7 +316,8 @@ def test_a_host_file_outside_the_project_is_named_as_typed(tmp_path):
     result = run("build", "--env", "staging", "--project", str(EXAMPLE), "--host",
                  str(tmp_path / "nope.yaml"))
     assert result.code == 1
-    assert f"host profile {tmp_path / 'nope.yaml'} does not exist" in result.err
+    assert f"host profile {tmp_path / 'nope.yaml'} is outside the project directory" in \
+        result.err
     # a file that does not exist has no line 1 to point at
     assert "nope.yaml:1:1" not in result.err and " --> " not in result.err
 

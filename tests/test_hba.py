@@ -34,7 +34,8 @@ def test_most_specific_lines_first_and_scram_everywhere_but_peer(project):
         ["host", "app", "app", "10.0.0.5/32", "scram-sha-256"],
         ["host", "app", "monitor", "127.0.0.1/32", "scram-sha-256"],
         ["hostssl", "replication", "rep", "10.0.0.0/24", "scram-sha-256"],
-        ["hostssl", "all", "all", "10.0.0.7/32", "scram-sha-256"],
+        # a client is one role: one named all is quoted, never the keyword for every role
+        ["hostssl", "all", '"all"', "10.0.0.7/32", "scram-sha-256"],
     ]
 
 

@@ -332,8 +332,10 @@ def test_real_machine_is_plausible(use_psutil: bool) -> None:
     assert 1 <= host.cpus <= (os.cpu_count() or 1)
     assert host.storage in ("hdd", "ssd", "san", "nvme")
     assert host.open_files >= 1
-    assert set(host.provenance) == {"memory", "cpus", "storage", "open_files", "os"}
+    assert set(host.provenance) == {"memory", "cpus", "storage", "open_files", "os", "locales",
+                                    "nr_open"}
     assert host.os == "linux"       # this test runs on Linux
+    assert host.locales and "C" in host.locales     # locale -a always lists C
     assert all(host.provenance.values())
 
 

@@ -97,19 +97,21 @@ def test_class1_an_internal_error_never_prints_a_resolved_secret(resolved):
 # -- class 2: the last line of defence (PCF211) looks for encoded forms too ---------------
 
 @pytest.mark.parametrize("setting, value", [
-    ("redis.masterauth", 'abc"defghijk'),            # redis.conf: \"
-    ("redis.masterauth", "abc\\defghijk"),           # redis.conf: \\
-    ("redis.masterauth", "abcdéfghijk"),             # redis.conf: \xc3\xa9
-    ("postgres.ssl_passphrase_command", "abc'defghijk"),    # postgresql.conf: ''
-    ("postgres.ssl_passphrase_command", "abc\\defghijk"),   # postgresql.conf: \\
+    ("redis.masteruser", 'abc"defghijk'),            # redis.conf: \"
+    ("redis.masteruser", "abc\\defghijk"),           # redis.conf: \\
+    ("redis.masteruser", "abcdéfghijk"),             # redis.conf: \xc3\xa9
+    ("postgres.cluster_name", "abc'defghijk"),       # postgresql.conf: ''
+    ("postgres.cluster_name", "abc\\defghijk"),      # postgresql.conf: \\
     ("supervisor.identifier", "abc%defghijk"),      # supervisord.conf: %%
     ("pgbouncer.auth_query", "abc'defghijk"),       # pgbouncer.ini
 ], ids=["redis-quote", "redis-backslash", "redis-utf8", "pg-quote", "pg-backslash",
         "supervisor-percent", "pgbouncer-quote"])
 def test_class2_an_escaped_secret_is_still_caught(resolved, monkeypatch, setting, value):
-    monkeypatch.setenv("SEKRIT", value)
+    """The last scan: a password that also occurs, escaped, in another setting's value (by
+    chance, or because someone pasted it there) is found in every encoded form."""
+    monkeypatch.setenv("APP_REDIS_PASSWORD", value)      # a Redis ACL password: hashed
     service, name = setting.split(".")
-    write(resolved / "presets/staging.yaml", HEAD + f"{service}:\n  {name}: ${{env:SEKRIT}}\n")
+    write(resolved / "presets/staging.yaml", HEAD + f"{service}:\n  {name}: {json.dumps(value)}\n")
     result = build(resolved)
     assert result.code == 1 and "error[PCF211]" in result.err, result.err
     assert not (resolved / "generated").exists() and not shows(result, value)
@@ -135,12 +137,326 @@ def test_class2_check_never_shows_a_secret_in_its_diff(resolved, monkeypatch):
     "  - name: app\n    password: |\n      hunter2-xyz\n    admn: true\n",
     "  - name: app\n    password: hunter2\n      -xyz\n    admn: true\n",
     "  - name: app\n    secert: hunter2-xyz\n",
-], ids=["value-on-next-line", "misspelt-key", "block-scalar", "continued-plain", "misspelt-secret"])
+    "  - name: app\n    ? password\n    : hunter2-xyz\n    admn: true\n",
+    "  - name: app\n    pass_word: hunter2-xyz\n",
+    "  - name: app\n    pwd: hunter2-xyz\n",
+    "  - name: app\n    pw: hunter2-xyz\n",
+    "  - name: app\n    psw: hunter2-xyz\n",
+    "  - name: app\n    key: hunter2-xyz\n",
+], ids=["value-on-next-line", "misspelt-key", "block-scalar", "continued-plain", "misspelt-secret",
+        "explicit-key", "pass_word", "pwd", "pw", "psw", "key"])
 def test_class7_code_frames_hide_values_below_or_beside_secret_keys(project, users):
     write(project / "presets/staging.yaml", HEAD + "users:\n" + users)
     result = run("validate", "--project", str(project))
     assert result.code == 1 and "error[" in result.err
     assert "hunter2" not in result.err + result.out
+
+
+# -- class 19: a secret is a type, not a pattern ------------------------------------------
+
+@pytest.mark.parametrize("setting", ["postgres.application_name", "redis.masteruser",
+                                     "pgbouncer.auth_query", "supervisor.identifier"])
+@pytest.mark.parametrize("secret", ["k3y5", "s3cr3t7"], ids=["4-chars", "7-chars"])
+def test_class19_a_short_secret_outside_a_secret_slot_is_refused(resolved, monkeypatch,
+                                                                 setting, secret):
+    """Whatever its length: perfcfg knows it is a secret, so it never reaches a file in clear
+    where its service has no place for one."""
+    monkeypatch.setenv("TAG", secret)
+    service, name = setting.split(".")
+    write(resolved / "presets/staging.yaml", HEAD + f"{service}:\n  {name}: ${{env:TAG}}\n")
+    result = build(resolved)
+    assert result.code == 1 and "error[PCF211]" in result.err and setting in result.err
+    assert "secret slot" in result.err.replace("\n", " ") or "a secret goes only" in result.err
+    assert secret not in result.err + result.out and not (resolved / "generated").exists()
+
+
+@pytest.mark.parametrize("secret", ["k3y5", "s3cr3t7-long-enough"], ids=["4-chars", "long"])
+def test_class19_a_short_secret_in_its_slot_is_kept_from_other_eyes(resolved, monkeypatch,
+                                                                    secret):
+    """redis.masterauth is a secret slot written in clear: the copy here is 0600, the
+    manifest deploys it 0640; deployed world-readable, it is refused."""
+    monkeypatch.setenv("PRIMARY", secret)
+    write(resolved / "presets/staging.yaml", HEAD + "redis:\n  masterauth: ${env:PRIMARY}\n")
+    result = build(resolved)
+    assert result.code == 0, result.err
+    out = resolved / "generated/staging"
+    assert (out / "redis.conf").stat().st_mode & 0o777 == 0o600
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["files"]["redis.conf"]["mode"] == "0640"
+    assert secret not in (out / "manifest.json").read_text() + result.err + result.out
+    text = (resolved / "perfcfg.yaml").read_text() + "deploy:\n  files:\n    redis.conf: " \
+        "{mode: \"0644\"}\n"
+    write(resolved / "perfcfg.yaml", text)
+    refused = build(resolved, "--set", "postgres.work_mem=8MB")
+    assert refused.code == 1 and "error[PCF211]" in refused.err and "0644" in refused.err
+    assert secret not in refused.err + refused.out
+
+
+PARENT = ("supervisor.inet_http_server={port: '127.0.0.1:9001', username: admin, "
+          "password: hunter2-xyz}")
+
+
+def test_class19_a_literal_password_set_in_a_parent_map_is_a_secret(project):
+    """--set of a parent map: the password inside is hashed in supervisord.conf and masked
+    in the headers, the manifest, --check's output and any code frame."""
+    write(project / "presets/staging.yaml", HEAD + "policy:\n  waivers:\n    - {rule: PCF401, "
+          "reason: a throwaway password on a test host}\n")
+    result = build(project, "--set", PARENT)
+    assert result.code == 0, result.err
+    out = project / "generated/staging"
+    everything = "".join(p.read_text() for p in out.iterdir())
+    assert "hunter2" not in everything and "{SHA}" in (out / "supervisord.conf").read_text()
+    check = build(project, "--set", PARENT, "--set", "postgres.work_mem=9MB", "--check")
+    assert check.code == 3 and "hunter2" not in check.out + check.err
+    framed = build(project, "--set", PARENT, "--set", "postgres.work_mem=9XB")
+    assert framed.code == 1 and "--set" in framed.err and "hunter2" not in framed.err
+
+
+@pytest.mark.parametrize("flag, target", [
+    ("--postgres", "host=127.0.0.1 port=1 password=hunter2-xyz user"),
+    ("--postgres", "host=127.0.0.1 port=1 password='hunter2-xyz"),
+    ("--pgbouncer", "postgresql://u:hunter2-xyz@127.0.0.1:1/pgbouncer?sslmode=bogus"),
+    ("--redis", "redis://u:hunter2-xyz@127.0.0.1:1/x"),
+    ("--supervisor", "http://u:hunter2-xyz@127.0.0.1:1:2"),
+])
+def test_class19_a_malformed_address_never_shows_its_password(project, flag, target):
+    for fmt in ("text", "json"):
+        result = run("verify", "--env", "staging", "--project", str(project), "--live", flag,
+                     target, "--format", fmt)
+        assert result.code == 1, result.err
+        assert "hunter2" not in result.out + result.err
+        assert "Traceback" not in result.err
+
+
+# -- class 20: verify --live against endpoints that are no daemon ----------------------------
+
+def test_class20_verify_live_without_live_is_a_usage_error(project):
+    result = run("verify", "--env", "staging", "--project", str(project), "--postgres",
+                 "host=127.0.0.1 password=hunter2-xyz")
+    assert result.code == 2 and "--live" in result.err and "hunter2" not in result.err
+
+
+@contextlib.contextmanager
+def silent_endpoint(kind: str, answer: bytes = b""):
+    """A socket that accepts and answers ``answer`` (or nothing) to whatever it is sent."""
+    import socket
+    import tempfile
+    import threading
+
+    if kind == "unix":
+        folder = tempfile.mkdtemp(prefix="pf-silent-")
+        address: str | tuple[str, int] = f"{folder}/s.sock"
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    else:
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        address = ("127.0.0.1", 0)
+    listener.bind(address)
+    listener.listen(8)
+    stop = threading.Event()
+    held = []
+
+    def serve():
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            held.append(conn)
+            if answer:
+                with contextlib.suppress(OSError):
+                    conn.settimeout(2)
+                    conn.recv(65536)
+                    conn.sendall(answer)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield address if kind == "unix" else listener.getsockname()
+    finally:
+        stop.set()
+        thread.join(5)
+        for conn in held:
+            conn.close()
+        listener.close()
+        if kind == "unix":
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_class20_a_silent_supervisor_endpoint_times_out_as_a_row(project, monkeypatch):
+    from perfcfg.services.supervisor import daemon
+
+    monkeypatch.setattr(daemon, "LIVE_TIMEOUT", 1.0)
+    monkeypatch.setattr(daemon.live_rpc, "__defaults__", (1.0,))
+    for kind in ("unix", "tcp"):
+        with silent_endpoint(kind) as where:
+            url = f"unix://{where}" if kind == "unix" else f"http://{where[0]}:{where[1]}"
+            result = run("verify", "--env", "staging", "--project", str(project), "--live",
+                         "--supervisor", url)
+        assert result.code == 1 and "(connect)" in result.out + result.err, result.err
+        assert "timed out" in (result.out + result.err).lower()
+
+
+@pytest.mark.parametrize("answer", [b"+OK\r\n", b"$5\r\nhello\r\n", b":1\r\n",
+                                    b"*2\r\n$1\r\na\r\n:2\r\n", b"-ERR nope\r\n"])
+def test_class20_an_odd_redis_reply_is_a_clean_row(project, answer):
+    with silent_endpoint("tcp", answer) as (host, port):
+        result = run("verify", "--env", "staging", "--project", str(project), "--live",
+                     "--redis", f"redis://{host}:{port}/0")
+    assert result.code == 1, result.err
+    text = result.out + result.err
+    assert "(connect)" in text and "object has no attribute" not in text
+    assert "Traceback" not in text
+
+
+# -- class 22: validate checks every static fact build checks -------------------------------
+
+@pytest.mark.parametrize("ref, says", [
+    ("${file:/etc/hostname}", "outside the project"),
+    ("${file:../../..}", "outside the project"),
+    ("${env:A B}", "not an environment variable name"),
+    ("${file:secrets}", "not a regular file"),
+    ("${file:queue}", "not a regular file"),
+], ids=["absolute", "dotdot", "env-name", "directory", "fifo"])
+def test_class22_validate_refuses_a_secret_reference_build_would(project, ref, says):
+    (project / "secrets").mkdir()
+    os.mkfifo(project / "queue")
+    write(project / "presets/staging.yaml", HEAD + f"users:\n  - name: app\n    password: "
+          f"\"{ref}\"\n")
+    validated = run("validate", "--project", str(project))
+    built = build(project, "--secrets", "resolve")
+    for result in (validated, built):
+        assert result.code == 1 and "error[PCF120]" in result.err and says in result.err, \
+            result.err
+    assert not (project / "generated").exists()
+
+
+# -- class 23: limits within the kernel's -----------------------------------------------------
+
+@pytest.mark.parametrize("preset, limit", [
+    ("redis:\n  maxclients: 2000000\n", "systemd.redis.LimitNOFILE"),
+    ("postgres:\n  max_files_per_process: 2147483647\n", "systemd.postgres.LimitNOFILE"),
+    ("supervisor:\n  minfds: 2147483647\n", "systemd.supervisor.LimitNOFILE"),
+])
+def test_class23_an_fd_limit_above_fs_nr_open_is_refused(project, preset, limit):
+    write(project / "presets/staging.yaml", HEAD + preset)
+    for args in (["validate"], ["build", "--env", "staging"]):
+        result = run(*args, "--project", str(project))
+        assert result.code == 1 and "error[PCF318]" in result.err and limit in result.err
+    text = (project / "hosts/vm.yaml").read_text() + "nr_open: 4194304\n"
+    write(project / "hosts/vm.yaml", text)           # a host that raised fs.nr_open
+    raised = run("validate", "--project", str(project))
+    assert ("PCF318" in raised.err) == ("maxclients" not in preset), raised.err
+
+
+@pytest.mark.parametrize("daemon, flags", [
+    ("postgres", ["--memory", "99999999TiB", "--cpus", "4"]),
+    ("postgres", ["--memory", "8GiB", "--cpus", "100000"]),
+    ("redis", ["--memory", "99999999TiB", "--cpus", "4"]),
+    ("pgbouncer", ["--memory", "1GiB", "--cpus", "4", "--connections", "2000000000"]),
+], ids=["pg-memory", "pg-cpus", "redis-memory", "pgbouncer-clients"])
+def test_class13_tune_prints_only_values_inside_the_catalog(daemon, flags):
+    """The calculator keeps its values where build keeps them: inside the target catalog."""
+    from perfcfg import model
+    from perfcfg.services import registry
+
+    result = run("tune", daemon, *flags, "--format", "json")
+    assert result.code in (0, 1), result.err
+    service = registry.by_name(daemon)
+    checked = 0
+    for setting in json.loads(result.out)["settings"]:
+        param = service.param(model.Targets(), setting["name"])
+        if param is None or param.type not in ("integer", "real", "memory"):
+            continue
+        service.coerce(param, setting["text"])   # as printed: raises when outside the catalog
+        checked += 1
+    assert checked
+
+
+# -- class 24: init writes only a project that validates ---------------------------------------
+
+@pytest.mark.parametrize("envs", [["Prod"], ["staging", "staging"], ["prod eu"], ["1st"]],
+                         ids=["capital", "twice", "space", "digit-first"])
+def test_class24_init_refuses_environments_that_would_not_validate(tmp_path, envs):
+    args = [a for e in envs for a in ("--env", e)]
+    result = run("init", str(tmp_path / "new"), "--no-input", *args)
+    assert result.code == 2 and "perfcfg: init:" in result.err
+    assert not (tmp_path / "new").exists()
+
+
+def test_class24_what_init_writes_validates(tmp_path):
+    result = run("init", str(tmp_path / "new"), "--no-input", "--env", "staging", "--env",
+                 "prod-eu", "--name", "shop")
+    assert result.code == 0, result.err
+    assert run("validate", "--project", str(tmp_path / "new")).code == 0
+
+
+# -- class 21: where the files go on the host -------------------------------------------------
+
+def deploy(project: Path, files: str) -> None:
+    write(project / "perfcfg.yaml", (project / "perfcfg.yaml").read_text()
+          + "deploy:\n  files:\n" + files)
+
+
+@pytest.mark.parametrize("file, setting, conf", [
+    ("pg_hba.conf", "hba_file", "postgresql.conf"),
+    ("users.acl", "aclfile", "redis.conf"),
+    ("userlist.txt", "auth_file", "pgbouncer.ini"),
+])
+def test_class21_a_file_another_names_is_read_where_it_is_deployed(project, file, setting,
+                                                                   conf):
+    deploy(project, f"    {file}: {{path: /srv/cfg/{file}}}\n")
+    assert build(project).code == 0
+    out = project / "generated/staging"
+    manifest = json.loads((out / "manifest.json").read_text())["files"]
+    assert manifest[file]["destination"] == f"/srv/cfg/{file}"
+    assert f"/srv/cfg/{file}" in next(line for line in (out / conf).read_text().splitlines()
+                                      if line.startswith(setting))
+
+
+def test_class21_a_preset_that_names_the_file_elsewhere_is_an_error(project):
+    deploy(project, "    users.acl: {path: /srv/cfg/users.acl}\n")
+    write(project / "presets/staging.yaml", HEAD + "redis:\n  aclfile: /etc/redis/other.acl\n")
+    for args in (["validate"], ["build", "--env", "staging"]):
+        result = run(*args, "--project", str(project))
+        assert result.code == 1 and "redis.aclfile" in result.err
+        assert "deploy.files.users.acl.path" in result.err
+
+
+@pytest.mark.parametrize("files, says", [
+    ("    pg_hba.conf: {path: /etc/postgresql/17/main/postgresql.conf}\n", "both be deployed"),
+    ("    userlist.txt: {path: /srv/x}\n    users.acl: {path: /srv/x}\n", "both be deployed"),
+    ("    userlist.txt: {mode: \"0666\"}\n", "world-readable"),
+    ("    users.acl: {mode: \"0644\"}\n", "world-readable"),
+    ("    roles.sql: {mode: \"0777\"}\n", "executable"),
+    ("    users.acl: {mode: \"0660\"}\n", "group-writable"),
+    ("    postgresql.conf: {mode: \"0646\"}\n", "world-writable"),
+    ("    users.acl: {path: /proc/self/mem}\n", "pseudo file system"),
+    ("    users.acl: {path: /dev/shm/users.acl}\n", "pseudo file system"),
+    ("    users.acl: {path: /etc/redis/}\n", "names a directory"),
+    ("    users.acl: {path: /etc/redis/../shadow}\n", "not written plainly"),
+    ("    users.acl: {path: //etc/redis/users.acl}\n", "not written plainly"),
+], ids=["shared-with-a-default", "shared", "userlist-0666", "acl-0644", "roles-0777",
+        "acl-group-writable", "conf-world-writable", "proc", "dev", "directory", "dotdot",
+        "double-slash"])
+def test_class21_destinations_and_modes_perfcfg_refuses(project, files, says):
+    deploy(project, files)
+    for args in (["validate"], ["build", "--env", "staging"]):
+        result = run(*args, "--project", str(project))
+        assert result.code == 1 and says in result.err, result.err
+        assert "internal error" not in result.err
+    assert not (project / "generated").exists()
+
+
+@pytest.mark.parametrize("files", [
+    "    pg_hba.conf: {mode: \"0640\"}\n    userlist.txt: {mode: \"0600\", owner: pgbouncer}\n",
+    "    postgresql.conf: {mode: \"0644\", path: /etc/postgresql/17/main/postgresql.conf}\n",
+    "    redis.conf: {mode: \"0640\"}\n    roles.sql: {mode: \"0400\"}\n",
+])
+def test_class21_sound_destinations_and_modes_build(project, files):
+    deploy(project, files)
+    assert run("validate", "--project", str(project)).code == 0
+    assert build(project).code == 0
 
 
 # -- classes 3, 4, 11: one checked, all-or-nothing write path -----------------------------
@@ -308,6 +624,28 @@ def test_class11_a_full_stdout_is_one_line_and_exit_1(project):
     assert "Traceback" not in proc.stderr and "Exception ignored" not in proc.stderr
 
 
+@pytest.mark.parametrize("first", [True, False], ids=["first-build", "rebuild"])
+def test_class11_an_append_only_directory_changes_nothing_and_says_so(project, tmp_path,
+                                                                      first):
+    """chattr +a takes new files but lets none be replaced or removed: the build used to
+    leave its temporary files there and say nothing was changed."""
+    out = tmp_path / "out"
+    out.mkdir()
+    if not first:
+        assert build(project, "--out", str(out)).code == 0
+    before = snapshot_tree(out)
+    chattr(out, "+a")
+    try:
+        result = build(project, "--out", str(out), "--set", "postgres.work_mem=8MB")
+        names = sorted(p.name for p in out.iterdir())
+    finally:
+        chattr(out, "-a")
+    one_clear_line(result)
+    assert "append-only" in result.err and "nothing was changed" in result.err
+    assert not [n for n in names if n.startswith(".")]          # no temporary file left
+    assert snapshot_tree(out) == before
+
+
 # -- class 15: concurrent builds of one environment ---------------------------------------
 
 @pytest.mark.slow
@@ -392,6 +730,50 @@ def test_class5_one_parameter_under_two_spellings_is_an_error(project, preset, f
     result = run("validate", "--project", str(project))
     assert result.code == 1 and "error[PCF103]" in result.err
     assert f"{second} sets the same parameter as {first}" in result.err
+
+
+@pytest.mark.parametrize("key, value, owner", [
+    ("Command", "evil", "command"),
+    ("NUMPROCS", "9", "processes"),
+    ("Environment", '"EVIL=1"', "environment"),
+    ("User", "root", "run_as"),
+    ("DIRECTORY", "/tmp", "directory"),
+])
+def test_class5_a_program_key_is_compared_as_supervisord_compares_it(project, key, value,
+                                                                    owner):
+    """supervisord lower-cases an option's name: Command would be a second command line
+    beside perfcfg's, and the last one wins."""
+    write(project / "presets/staging.yaml", HEAD + PROGRAM.format(key=key, value=value))
+    for args in (["validate"], ["build", "--env", "staging"]):
+        result = run(*args, "--project", str(project))
+        assert result.code == 1 and "error[PCF206]" in result.err, result.err
+        assert f"workload.programs.worker.{owner}" in result.err
+    assert not (project / "generated").exists()
+
+
+@pytest.mark.parametrize("preset", [
+    "workload:\n  programs:\n    - name: worker\n      supervisor:\n        stopwaitsecs: 5\n"
+    "        STOPWAITSECS: 9\n",
+    "workload:\n  programs:\n    - name: worker\n      supervisor:\n        Priority: 5\n"
+    "        priority: 9\n",
+])
+def test_class5_one_program_option_under_two_spellings_is_an_error(project, preset):
+    write(project / "presets/staging.yaml", HEAD + preset)
+    result = run("validate", "--project", str(project))
+    assert result.code == 1 and "error[PCF103]" in result.err, result.err
+
+
+@pytest.mark.parametrize("preset, path", [
+    ("redis:\n  REQUIREPASS: hunter2-xyz\n", "redis.REQUIREPASS"),
+    ("redis:\n  Include: /etc/redis/other.conf\n", "redis.Include"),
+    ("postgres:\n  Include_Dir: conf.d\n", "postgres.Include_Dir"),
+    ("postgres:\n  CONFIG_FILE: /etc/x.conf\n", "postgres.CONFIG_FILE"),
+])
+def test_class5_a_managed_key_is_managed_in_any_case(project, preset, path):
+    write(project / "presets/staging.yaml", HEAD + preset)
+    result = run("validate", "--project", str(project))
+    assert result.code == 1 and "error[PCF206]" in result.err and path in result.err
+    assert "hunter2-xyz" not in result.err
 
 
 @pytest.mark.parametrize("value", ["[1, 2]", "{a: 1}", "abc", "1.5"])
@@ -601,6 +983,38 @@ def test_class14_hba_keywords_as_names_are_quoted(project, database, user):
                                                  "samegroup") else name)
 
 
+@pytest.mark.parametrize("user", ["all", "sameuser", "samerole"])
+def test_class14_a_direct_client_named_like_a_keyword_admits_only_that_role(project, user):
+    """A client's user is a role: written bare, ``all`` would let every role in."""
+    write(project / "presets/staging.yaml", HEAD + f"clients:\n  - name: tool\n"
+          f"    user: {user}\n    address: 10.0.0.7/32\n")
+    result = build(project)
+    assert result.code == 0, result.err
+    lines = (project / "generated/staging/pg_hba.conf").read_text().splitlines()
+    row = lines[lines.index("# client tool") + 1].split()
+    assert row[1] == "all" and row[2] == f'"{user}"', row     # database keyword, user name
+    roles = (project / "generated/staging/roles.sql").read_text()
+    assert f'"{user}"' in roles                                   # and the role is created
+
+
+@pytest.mark.parametrize("preset, path", [
+    ("users:\n  - name: public\n    password: ${env:X}\n", "users.public.name"),
+    ("users:\n  - name: none\n    password: ${env:X}\n", "users.none.name"),
+    ("users:\n  - name: pg_app\n    password: ${env:X}\n", "users.pg_app.name"),
+    ("databases:\n  - name: app\n    user: pg_owner\n", "databases.app.user"),
+    ("clients:\n  - name: tool\n    user: public\n", "clients.tool.user"),
+    ("workload:\n  programs:\n    - name: worker\n      user: none\n",
+     "workload.programs.worker.user"),
+])
+def test_class14_reserved_role_names_are_refused(project, preset, path):
+    """CREATE ROLE refuses public, none and pg_*, so roles.sql would fail under psql."""
+    write(project / "presets/staging.yaml", HEAD + preset)
+    result = run("validate", "--project", str(project))
+    assert result.code == 1 and "error[PCF204]" in result.err and path in result.err, \
+        result.err
+    assert "reserved by PostgreSQL" in result.err
+
+
 def test_class14_names_in_urls_are_percent_encoded(project):
     write(project / "presets/staging.yaml", HEAD + "workload:\n  programs:\n"
           "    - name: worker\n      user: \"bot@x y\"\n")
@@ -691,6 +1105,45 @@ def test_class8_a_host_file_that_is_not_yaml_is_never_echoed(project, host):
     assert result.code == 1
     assert not any(line.strip() and len(line) > 6 and line in result.err
                    for line in text.splitlines())
+
+
+SHADOW = ("root:$6$Zq3x$Hq1dD9uWnq0secrethashofroot0000000000000000000000000000000000:19000:"
+          "0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n")
+
+
+@pytest.mark.parametrize("how, command, fmt", [
+    ("perfcfg.yaml", "validate", "text"), ("perfcfg.yaml", "validate", "json"),
+    ("perfcfg.yaml", "validate", "sarif"), ("perfcfg.yaml", "validate", "github"),
+    ("perfcfg.yaml", "build", "text"), ("--host", "build", "text"), ("--host", "build", "json"),
+])
+def test_class8_a_host_profile_outside_the_project_is_never_read(project, tmp_path, how,
+                                                                 command, fmt):
+    """/etc/shadow parses as YAML (its lines end in :::): read, its hashes would be quoted in
+    every report format, and a pull request to perfcfg.yaml makes CI print them."""
+    shadow = write(tmp_path / "etc/shadow", SHADOW)
+    args = [command, "--project", str(project), "--format", fmt]
+    if command == "build":
+        args[1:1] = ["--env", "staging"]
+    if how == "--host":
+        args += ["--host", str(shadow)]
+    else:
+        text = (project / "perfcfg.yaml").read_text().replace(
+            "host: hosts/vm.yaml", f"host: {os.path.relpath(shadow, project)}")
+        write(project / "perfcfg.yaml", text)
+    result = run(*args)
+    assert result.code == 1
+    text = result.out + result.err
+    assert "outside the project directory" in text and "PCF101" in text
+    assert "Zq3x" not in text and "secrethash" not in text and "daemon:*" not in text
+
+
+def test_class8_hosts_dirs_allows_a_directory_of_profiles(project, tmp_path):
+    shared = write(tmp_path / "fleet/vm.yaml", "memory: 8GiB\ncpus: 2\n")
+    text = (project / "perfcfg.yaml").read_text().replace(
+        "host: hosts/vm.yaml", f"host: {os.path.relpath(shared, project)}")
+    write(project / "perfcfg.yaml", text + f"hosts: {{dirs: [{tmp_path / 'fleet'}]}}\n")
+    assert run("validate", "--project", str(project)).code == 0
+    assert build(project, "--host", str(shared)).code == 0
 
 
 # -- class 9: reads are bounded ----------------------------------------------------------
@@ -879,3 +1332,19 @@ def test_class18_postgres_agrees_about_which_listen_addresses_it_can_use(project
         shutil.rmtree(scratch, ignore_errors=True)
     assert up == starts, log[-2000:]
     assert refused == (not starts)
+
+
+@pytest.mark.slow
+def test_class20_a_silent_endpoint_of_every_daemon_times_out_as_a_row(project):
+    """PostgreSQL, pgbouncer and Redis endpoints that accept and then say nothing: each is a
+    (connect) row after its client's timeout, and verify ends instead of waiting for ever."""
+    with silent_endpoint("tcp") as pg, silent_endpoint("tcp") as bouncer, \
+            silent_endpoint("tcp") as cache:
+        result = run("verify", "--env", "staging", "--project", str(project), "--live",
+                     "--postgres", f"host={pg[0]} port={pg[1]} user=u password=hunter2-xyz",
+                     "--pgbouncer", f"postgresql://u:hunter2-xyz@{bouncer[0]}:{bouncer[1]}/x",
+                     "--redis", f"redis://u:hunter2-xyz@{cache[0]}:{cache[1]}/0")
+    text = result.out + result.err
+    assert result.code == 1, text
+    assert text.count("(connect)") == 3, text
+    assert "Traceback" not in text and "hunter2" not in text

@@ -58,7 +58,7 @@ def test_records_are_immutable_values():
     assert host != model.HostProfile(memory=2**30, cpus=3)
     assert hash(host) == hash(model.HostProfile(memory=2**30, cpus=2))
     assert repr(host) == ("HostProfile(memory=1073741824, cpus=2, storage='ssd', open_files=65536, "
-                          "os='linux', wal_disk=None)")
+                          "os='linux', wal_disk=None, nr_open=1048576, locales=None)")
     with pytest.raises(AttributeError, match="immutable"):
         host.cpus = 4
     with pytest.raises(CoreValidationError, match="at least 256MiB"):

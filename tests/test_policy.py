@@ -89,15 +89,18 @@ CASES = [
     ("PCF413", "pgbouncer:\n  auth_type: plain\n", "pgbouncer.auth_type", None),
     ("PCF413", "pgbouncer:\n  auth_type: !unset\n", "pgbouncer.auth_type", None),
     ("PCF414", "pgbouncer:\n  listen_addr: '*'\n", "pgbouncer.listen_addr",
-     "pgbouncer:\n  listen_addr: '*'\n  client_tls_sslmode: require\n"),
+     "pgbouncer:\n  listen_addr: '*'\n  client_tls_sslmode: require\n"
+     "  client_tls_cert_file: /etc/pgbouncer/tls.crt\n  client_tls_key_file: /etc/pgbouncer/tls.key\n"),
     ("PCF415", "pgbouncer:\n  admin_users: nobody\n", "pgbouncer.admin_users",
      "pgbouncer:\n  admin_users: app\n"),
     ("PCF415", "pgbouncer:\n  stats_users: app,monitor\n", "pgbouncer.stats_users",
      "users:\n  - {name: monitor, password: '${env:M}', stats: true}\n"),
     ("PCF417", "pgbouncer:\n  listen_addr: 10.0.0.5\n", "pgbouncer.listen_addr",
-     "pgbouncer:\n  listen_addr: 10.0.0.5\n  client_tls_sslmode: verify-full\n"),
+     "pgbouncer:\n  listen_addr: 10.0.0.5\n  client_tls_sslmode: require\n"
+     "  client_tls_cert_file: /etc/pgbouncer/tls.crt\n  client_tls_key_file: /etc/pgbouncer/tls.key\n"),
     ("PCF418", "redis:\n  bind: [10.0.0.5, 127.0.0.1]\n", "redis.bind",
-     "redis:\n  bind: [10.0.0.5, 127.0.0.1]\n  tls-port: 6380\n  port: 0\n"),
+     "redis:\n  bind: [10.0.0.5, 127.0.0.1]\n  tls-port: 6380\n  port: 0\n"
+     "  tls-cert-file: /etc/redis/tls.crt\n  tls-key-file: /etc/redis/tls.key\n"),
     ("PCF419", "redis:\n  enable-debug-command: yes\n", "redis.enable-debug-command",
      "redis:\n  enable-debug-command: local\n"),
     ("PCF419", "redis:\n  enable-module-command: 'yes'\n", "redis.enable-module-command",

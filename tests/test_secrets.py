@@ -202,16 +202,22 @@ def test_a_non_ascii_password_is_refused(project, monkeypatch):
     assert result.code == 1 and "PCF121" in result.err and "pässwort" not in result.err
 
 
-def test_a_secret_that_would_reach_a_file_in_clear_stops_the_build(project, monkeypatch):
-    """masterauth has no hashed form: perfcfg refuses to write it rather than leak it."""
+def test_a_secret_slot_in_clear_is_written_0600_and_deployed_0640(project, monkeypatch):
+    """masterauth has no hashed form: it is a secret slot, written in clear into a redis.conf
+    that only its owner reads here and that the manifest keeps 0640 on the host."""
     for name, value in (("APP_DB_PASSWORD", "x-db-pw-long"), ("APP_REDIS_PASSWORD", "x-rd-pw-long"),
-                        ("PRIMARY_PW", "Primary-pw.42")):
+                        ("PRIMARY_PW", "Pw.4")):
         monkeypatch.setenv(name, value)
     write(project / "presets/staging.yaml", "extends: [builtin:staging, base.yaml]\n"
           "redis:\n  masterauth: ${env:PRIMARY_PW}\n")
     result = run("build", "--env", "staging", "--project", str(project), "--secrets", "resolve")
-    assert result.code == 1 and "PCF211" in result.err and "redis.conf" in result.err
-    assert "Primary-pw.42" not in result.err and not (project / "generated").exists()
+    assert result.code == 0, result.err
+    out = project / "generated/staging"
+    assert "masterauth Pw.4" in (out / "redis.conf").read_text()
+    assert (out / "redis.conf").stat().st_mode & 0o777 == 0o600
+    assert json.loads((out / "manifest.json").read_text())["files"]["redis.conf"]["mode"] == \
+        "0640"
+    assert "Pw.4" not in result.err + result.out
 
 
 @pytest.mark.parametrize("setting, code", [

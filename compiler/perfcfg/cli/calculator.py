@@ -69,12 +69,30 @@ def calculate(inp: CalcInput) -> list[Recommendation]:
     """The daemon's recommendations (fixed inputs echoed as a line of their own)."""
     ctx = context(inp)
     calc = calculators()[inp.daemon]
-    out = [r for r in recommend_all(ctx) if r.path.startswith(f"{inp.daemon}.")]
+    out = [_kept(inp, r) for r in recommend_all(ctx) if r.path.startswith(f"{inp.daemon}.")]
     out = calc.echo(inp, ctx) + out
     if calc.order:
         out.sort(key=lambda r: next((i for i, p in enumerate(calc.order)
                                      if r.rule.startswith(p)), len(calc.order)))
     return out
+
+
+def _kept(inp: CalcInput, r: Recommendation) -> Recommendation:
+    """``r`` inside its parameter's range in the catalog of the version asked for (else the
+    default target's), as build keeps it: 99999999TiB of memory still gives a shared_buffers
+    PostgreSQL takes."""
+    from perfcfg import model
+    from perfcfg.services import catalog as catalogs
+
+    service = registry.by_name(inp.daemon)
+    # validate() has already refused a version the service has no catalog for
+    version = inp.version.strip() if inp.version else service.version(model.Targets())
+    cat = catalogs.load(service.daemon, version, service.case_insensitive)
+    param = cat.get(r.path.split(".", 1)[1], service.section) if cat else None
+    if param is None:
+        return r
+    value, note = catalogs.kept_in_range(param, service.coerce, r.value, service.title)
+    return replace(r, value=value, reason=r.reason + note) if note else r
 
 
 def _header(inp: CalcInput) -> list[str]:
@@ -91,7 +109,10 @@ def findings(inp: CalcInput) -> list[Finding]:
     """The PCF30x checks ``perfcfg build`` runs, over this daemon's settings (another daemon's
     memory and version are not this one's: --memory is the daemon's alone)."""
     ctx = context(inp)
-    return check(replace(ctx, services=frozenset({inp.daemon})), final_settings(ctx))
+    settings = dict(final_settings(ctx))
+    for r in calculate(inp):        # the values as written: kept within their ranges
+        settings[r.path] = r.value
+    return check(replace(ctx, services=frozenset({inp.daemon})), settings)
 
 
 def calculate_text(inp: CalcInput) -> str:

@@ -226,7 +226,7 @@ def build(io: Io, req: Request, out: Path | None, check: bool, fmt: str,
         return STALE if changes else OK
     previous = previous_files(out_dir)
     _say_replaced_edits(io, out_dir, result)
-    written = write_files(io, out_dir, result.files, SECRET_FILES)
+    written = write_files(io, out_dir, result.files, result.secret_files or SECRET_FILES)
     if written is None:
         return INVALID
     removed: list[str] = []
@@ -782,7 +782,9 @@ def detected_profile() -> model.HostProfile:
 
     h = hostdetect.detect()
     return model.HostProfile(memory=h.memory, cpus=h.cpus, storage=h.storage,
-                             open_files=max(h.open_files, 256), os=h.os)
+                             open_files=max(h.open_files, 256), os=h.os,
+                             locales=list(h.locales) if h.locales is not None else None,
+                             **({"nr_open": h.nr_open} if h.nr_open else {}))
 
 
 def tune(io: Io, daemon: str, memory: int, cpus: int, connections: int | None,
@@ -803,6 +805,27 @@ def tune(io: Io, daemon: str, memory: int, cpus: int, connections: int | None,
     for f in errors:
         io.err.write(f"perfcfg tune: error[{f.code}]: {f.message}\n")
     return 1 if errors else OK
+
+
+def _validates(files: Mapping[str, str], envs: list[str]) -> str:
+    """The first error ``perfcfg validate`` would report on the scaffold, or "" (it is
+    written to a scratch directory and validated there, every environment)."""
+    import tempfile
+
+    from perfcfg.stages import pipeline
+
+    with tempfile.TemporaryDirectory(prefix="perfcfg-init-") as scratch:
+        root = Path(scratch)
+        for path, text in files.items():
+            (root / path).parent.mkdir(parents=True, exist_ok=True)
+            (root / path).write_text(text)
+        for env in envs:
+            result = pipeline.compile_env(pipeline.Request(root, env, render=False,
+                                                           secrets_mode="placeholder"))
+            errors = [d for d in result.diagnostics if d.severity == "error"]
+            if errors:
+                return f"{errors[0].code}: {errors[0].message}"
+    return ""
 
 
 def init(io: Io, directory: Path, name: str | None, envs: list[str], db_profile: str | None,
@@ -828,10 +851,17 @@ def init(io: Io, directory: Path, name: str | None, envs: list[str], db_profile:
         db_profile = db_profile or _ask(io, "Database workload (web, oltp, dw, mixed, desktop)",
                                         "web")
     envs = [e.strip() for e in envs if e.strip()] or ["development", "production"]
-    bad = [e for e in envs if not re.fullmatch(r"[A-Za-z0-9_-]+", e)]
+    twice = sorted({e for e in envs if envs.count(e) > 1})
+    if twice:
+        io.err.write(f"perfcfg: init: environment {twice[0]!r} is named twice; name each "
+                     "environment once\n")
+        return USAGE
+    # the rule perfcfg.yaml's environments follow (model.rules.env_names), not a looser one
+    bad = [e for e in envs if not re.fullmatch(r"[a-z][a-z0-9_-]*", e)]
     bad_name = name is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]{0,62}", name)
     if bad or bad_name or (db_profile or "web") not in ("web", "oltp", "dw", "mixed", "desktop"):
-        what = f"environment name {bad[0]!r}" if bad else \
+        what = f"environment name {bad[0]!r} (lower-case letters, digits, '-' or '_')" if bad \
+            else \
             f"project name {name!r} (letters, digits, '_', '.', '-')" if bad_name else \
             f"workload {db_profile!r}"
         io.err.write(f"perfcfg: init: invalid {what}\n")
@@ -844,6 +874,12 @@ def init(io: Io, directory: Path, name: str | None, envs: list[str], db_profile:
         io.err.write(f"perfcfg: init: {relative(directory / taken[0])} already exists; "
                      "nothing written\n")
         return INVALID
+    refused = _validates(files, envs)
+    if refused:
+        # init writes only a project that validates: whatever slipped past the checks above
+        io.err.write(f"perfcfg: init: the project would not validate ({refused}); nothing "
+                     "written\n")
+        return USAGE
     for path, text in files.items():
         target = directory / path
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -57,6 +57,8 @@ TITLES: dict[str, str] = {
     "PCF215": "alert rule that cannot work",
     "PCF216": "alert rules not checked: no promtool",
     "PCF217": "an exporter cannot log in",
+    "PCF218": "parameters the daemon refuses together",
+    "PCF219": "value the target host must have",
     "PCF301": "memory worst case exceeds the host",
     "PCF302": "memory shares exceed the host",
     "PCF303": "pools need more than max_connections",
@@ -74,6 +76,7 @@ TITLES: dict[str, str] = {
     "PCF315": "pgbouncer waits longer than the clients",
     "PCF316": "shared memory that needs the host's attention",
     "PCF317": "the host falls short of what the plan needs",
+    "PCF318": "fd limit above the kernel's fs.nr_open",
     "PCF401": "plaintext secret in a preset",
     "PCF402": "Redis reachable beyond loopback without a password",
     "PCF403": "Redis protected-mode off",
@@ -109,9 +112,13 @@ FAMILIES: dict[str, str] = {
     "5": "build or CLI problem",
 }
 
+# Cross-service findings that are the daemon's own refusal: PostgreSQL will not start with
+# its reserved slots filling max_connections, nor a unit with a LimitNOFILE above fs.nr_open,
+# whatever a waiver says.
+REFUSED_BY_THE_DAEMON = frozenset({"PCF304", "PCF318"})
 # A waiver accepts a cross-service finding or a security rule's finding; the waiver codes
-# themselves (PCF420, PCF421) cannot be waived.
-NOT_WAIVABLE = frozenset({"PCF420", "PCF421"})
+# themselves (PCF420, PCF421) cannot be waived, nor what the daemon refuses.
+NOT_WAIVABLE = frozenset({"PCF420", "PCF421"}) | REFUSED_BY_THE_DAEMON
 WAIVABLE: set[str] = {c for c in TITLES if c[3:4] in "34" and c not in NOT_WAIVABLE}
 
 

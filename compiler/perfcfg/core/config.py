@@ -35,3 +35,5 @@ class Config:
     # to them are not reported a second time
     broken: frozenset[str] = frozenset()
     monitoring: model.Monitoring = field(default_factory=model.Monitoring)
+    # perfcfg.yaml's deploy.files: generated file name → where and how it is deployed
+    deploy: dict[str, Any] = field(default_factory=dict)

@@ -58,6 +58,8 @@ class Plan:
     # secret reference path (``users.bot.password``) → its resolved value: what the live proof
     # of the monitoring logs in with (never printed; ``secrets`` holds the same values)
     resolved: dict[str, str] = field(default_factory=dict)
+    # files that hold a secret in clear (a secret slot's), with the secrets each may hold
+    clear: dict[str, set[str]] = field(default_factory=dict)
 
     def service(self, name: str, section: str | None = None,
                 nested: tuple[str, ...] = ()) -> list[Setting]:

@@ -26,7 +26,8 @@ from urllib.parse import quote
 
 MASK = "***"
 _SECRET_NAME = re.compile(r"pass(word|wd|phrase)?$|secret|token|api_?key|credential|"
-                          r"masterauth|requirepass", re.IGNORECASE)
+                          r"masterauth|requirepass|pass_word|^(pwd|pw|psw|key)$",
+                          re.IGNORECASE)
 # Keys that contain a secret-sounding word but hold no secret (their values help a reader).
 _NOT_SECRET = frozenset({"password_encryption"})
 _REFERENCE = re.compile(r"^\$\{(env|file):[^}]+\}$")
@@ -82,6 +83,7 @@ def mask_text(text: str) -> str:
     """
     out: list[str] = []
     masking_below: int | None = None     # the column of the secret key whose value continues
+    explicit: int | None = None          # the column of a secret ``? key`` awaiting its ``:``
     for line in text.split("\n"):
         body = line.lstrip(" \t")
         indent = len(line) - len(body)
@@ -89,6 +91,13 @@ def mask_text(text: str) -> str:
             out.append(line[:indent] + MASK if not body.startswith("#") else line)
             continue
         masking_below = None
+        if explicit is not None and body.startswith(":") and indent == explicit:
+            # YAML's explicit key form: "? password" then ": value" on the next line
+            out.append(line[:indent + 1] + (" " + MASK if body[1:].strip() else ""))
+            masking_below, explicit = indent, None
+            continue
+        key_form = re.match(r"\?\s+[\"']?([A-Za-z0-9_.-]+)[\"']?\s*$", body)
+        explicit = indent if key_form and looks_secret(key_form.group(1)) else None
         key = _KEY_LINE.match(line)
         if key and looks_secret(key.group("name")) and key.group("name") not in _SECTIONS:
             value = (key.group("value") or "").strip()
@@ -113,8 +122,12 @@ def mask_line(line: str) -> str:
     """``line`` with the value of every secret ``key: value`` (or ``PATH=VALUE``) masked."""
     assignment = _ASSIGNMENT.match(line)
     if assignment and ":" not in assignment.group("path"):
-        path = assignment.group("path")
-        return f"{path}={mask_value(path, assignment.group('value'))}"
+        path, value = assignment.group("path"), assignment.group("value")
+        if is_secret_key(path):
+            return f"{path}={mask_value(path, value)}"
+        # a map given to a parent (--set supervisor.inet_http_server={password: x}) is YAML
+        return f"{path}={mask_line(' ' + value)[1:]}" if value.startswith(("{", "[")) \
+            else f"{path}={value}"
     out, done = [], 0
     for key in _YAML_KEY.finditer(line):
         value = _YAML_VALUE.match(line, key.end())
@@ -124,6 +137,25 @@ def mask_line(line: str) -> str:
         out += [line[done:start], mask_value(key.group("name"), value.group("value"))]
         done = end
     return "".join(out) + line[done:]
+
+
+_CONNINFO_PASSWORD = re.compile(r"(\bpassword[ \t]*=[ \t]*)('(?:[^'\\\n]|\\.)*'?|[^\s'][^\s]*)",
+                                re.IGNORECASE)
+_URL_PASSWORD = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:)([^@\s]*)(@)")
+
+
+def mask_credentials(text: str) -> str:
+    """``text`` with the password of every libpq connection string (``password=…``) and URL
+    (``scheme://user:password@host``) masked, parsed or not: a malformed DSN's error message
+    quotes it as given.
+
+    >>> mask_credentials("missing '=' after 'x' in 'host=db password=s3cr3t x'")
+    "missing '=' after 'x' in 'host=db password=*** x'"
+    >>> mask_credentials("redis://bot:hunter2@127.0.0.1:6379/0 and http://u:p@h")
+    'redis://bot:***@127.0.0.1:6379/0 and http://u:***@h'
+    """
+    text = _CONNINFO_PASSWORD.sub(lambda m: m.group(1) + MASK, text)
+    return _URL_PASSWORD.sub(lambda m: m.group(1) + MASK + m.group(3), text)
 
 
 def mask_assignment(assignment: str) -> str:
@@ -208,7 +240,7 @@ class ScrubbedStream:
         self.stream = stream
 
     def write(self, text: str) -> int:
-        return self.stream.write(scrub_known(text))
+        return self.stream.write(scrub_known(mask_credentials(text)))
 
     def flush(self) -> None:
         self.stream.flush()

@@ -51,6 +51,8 @@ class DetectedHost:
     open_files: int
     provenance: dict[str, str]  # "memory" | "cpus" | "storage" | "open_files" | "os" → source
     os: str = "linux"           # linux, darwin, freebsd, …
+    locales: tuple[str, ...] | None = None   # locale -a; None when not read
+    nr_open: int | None = None  # fs.nr_open; None when not read
 
     def to_host(self) -> Host:
         """The profile as the tuning engine's input."""
@@ -80,11 +82,34 @@ def detect(root: str = "/", *, use_psutil: bool = True, data_dir: str = "/") -> 
     storage, storage_source = _storage(fs, data_dir)
     open_files = _open_files(fs)
     system, system_source = _os(fs)
+    locales, locales_source = _locales(fs)
+    nr_open_text = fs.read("/proc/sys/fs/nr_open")
+    nr_open = int(nr_open_text) if nr_open_text and nr_open_text.strip().isdigit() else None
     provenance = {"memory": memory.source, "cpus": cpus.source,
                   "storage": storage_source, "open_files": open_files.source,
-                  "os": system_source}
+                  "os": system_source, "locales": locales_source,
+                  "nr_open": "/proc/sys/fs/nr_open" if nr_open else "not read"}
     return DetectedHost(memory.value, cpus.value, storage, open_files.value, provenance,
-                        system)
+                        system, locales, nr_open)
+
+
+def _locales(fs: _Root) -> tuple[tuple[str, ...] | None, str]:
+    """The locales PostgreSQL's lc_* settings may name here (``locale -a``)."""
+    if not fs.is_live:
+        return None, "not read below another root"
+    import shutil
+    import subprocess
+
+    program = shutil.which("locale")
+    if program is None:
+        return None, "no locale program here"
+    try:
+        found = subprocess.run([program, "-a"], capture_output=True, text=True, timeout=10,
+                               check=False)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return None, f"locale -a failed: {exc}"
+    names = tuple(sorted({line.strip() for line in found.stdout.splitlines() if line.strip()}))
+    return (names or None), "locale -a"
 
 
 def _os(fs: _Root) -> tuple[str, str]:
@@ -522,8 +547,14 @@ def profile_memory(n: int) -> str:
 
 
 def _profile(host: DetectedHost) -> dict[str, object]:
-    return {"memory": profile_memory(host.memory), "cpus": host.cpus,
-            "storage": host.storage, "open_files": host.open_files, "os": host.os}
+    out: dict[str, object] = {"memory": profile_memory(host.memory), "cpus": host.cpus,
+                              "storage": host.storage, "open_files": host.open_files,
+                              "os": host.os}
+    if host.nr_open is not None:
+        out["nr_open"] = host.nr_open
+    if host.locales is not None:
+        out["locales"] = list(host.locales)
+    return out
 
 
 def to_yaml(host: DetectedHost) -> str:
@@ -534,7 +565,9 @@ def to_yaml(host: DetectedHost) -> str:
         if key == "memory" and value != format_memory(host.memory):
             source += f" ({format_memory(host.memory)}, rounded down to whole MiB)"
         lines.append(f"# {key}: {source}")
-        lines.append(f"{key}: {value}")
+        shown = "[" + ", ".join(json.dumps(v) for v in value) + "]" if isinstance(value, list) \
+            else value
+        lines.append(f"{key}: {shown}")
     return "\n".join(lines) + "\n"
 
 

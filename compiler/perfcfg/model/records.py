@@ -17,7 +17,7 @@ from perfcfg.model import rules
 from perfcfg.model.base import Record
 from perfcfg.model.rules import SECRET_REF, ProgramMethods, parse_share
 
-__all__ = ["PostgresBuild", "Targets", "EnvironmentDeploy", "Environment", "Secrets", "PresetSources", "DeployFile", "Deploy", "ProjectFile", "HostProfile", "Program", "Workload", "Database", "User", "Client", "RedisUser", "Waiver", "Policy", "AlertSetting", "AlertWaiver", "Monitoring", "Budget", "SECRET_REF", "parse_share"]
+__all__ = ["PostgresBuild", "Targets", "EnvironmentDeploy", "Environment", "Secrets", "PresetSources", "HostSources", "DeployFile", "Deploy", "ProjectFile", "HostProfile", "Program", "Workload", "Database", "User", "Client", "RedisUser", "Waiver", "Policy", "AlertSetting", "AlertWaiver", "Monitoring", "Budget", "SECRET_REF", "parse_share"]
 
 
 class PostgresBuild(Record):
@@ -28,8 +28,9 @@ class PostgresBuild(Record):
     lz4: bool
     zstd: bool
     liburing: bool
+    libraries: list[str] | None
 
-    FIELDS = {'lz4': None, 'zstd': None, 'liburing': None}
+    FIELDS = {'lz4': None, 'zstd': None, 'liburing': None, 'libraries': None}
 
 
 class Targets(Record):
@@ -103,6 +104,12 @@ class PresetSources(Record):
     FIELDS = {'dirs': None}
 
 
+class HostSources(Record):
+    dirs: list[str]
+
+    FIELDS = {'dirs': None}
+
+
 class DeployFile(Record):
     """Where one generated file goes on the host and who owns it there (manifest.json);
     unset keys keep the Debian package's layout for the target version."""
@@ -136,6 +143,7 @@ class ProjectFile(Record):
     targets: Targets
     secrets: Secrets
     presets: PresetSources
+    hosts: HostSources
     deploy: Deploy
     environments: dict[str, Environment]
 
@@ -145,6 +153,7 @@ class ProjectFile(Record):
         'targets': Targets,
         'secrets': Secrets,
         'presets': PresetSources,
+        'hosts': HostSources,
         'deploy': Deploy,
         'environments': Environment,
     }
@@ -158,6 +167,8 @@ class HostProfile(Record):
     open_files: int
     os: Literal['linux', 'darwin', 'freebsd', 'openbsd', 'netbsd', 'windows']
     wal_disk: int | None
+    nr_open: int
+    locales: list[str] | None
 
     FIELDS = {
         'memory': None,
@@ -166,6 +177,8 @@ class HostProfile(Record):
         'open_files': None,
         'os': None,
         'wal_disk': None,
+        'nr_open': None,
+        'locales': None,
     }
 
 
@@ -373,6 +386,17 @@ PostgresBuild.__core_schema__ = {
                 'type': 'model-field',
                 'schema': {'type': 'default', 'schema': {'type': 'bool'}, 'default': True},
             },
+            'libraries': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {
+                        'type': 'nullable',
+                        'schema': {'type': 'list', 'items_schema': {'type': 'str'}},
+                    },
+                    'default': None,
+                },
+            },
         },
         'model_name': 'PostgresBuild',
         'computed_fields': [],
@@ -396,7 +420,7 @@ Targets.__core_schema__ = {
                 'schema': {
                     'type': 'default',
                     'schema': PostgresBuild.__core_schema__,
-                    'default': PostgresBuild._make({'lz4': True, 'zstd': True, 'liburing': True}),
+                    'default': PostgresBuild._make({'lz4': True, 'zstd': True, 'liburing': True, 'libraries': None}),
                 },
             },
             'pgbouncer': {
@@ -610,6 +634,28 @@ PresetSources.__core_schema__ = {
     'root_model': False,
     'config': {'extra_fields_behavior': 'forbid', 'strict': True, 'title': 'PresetSources'},
 }
+HostSources.__core_schema__ = {
+    'type': 'model',
+    'cls': HostSources,
+    'schema': {
+        'type': 'model-fields',
+        'fields': {
+            'dirs': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {'type': 'list', 'items_schema': {'type': 'str'}},
+                    'default': [],
+                },
+            },
+        },
+        'model_name': 'HostSources',
+        'computed_fields': [],
+    },
+    'custom_init': False,
+    'root_model': False,
+    'config': {'extra_fields_behavior': 'forbid', 'strict': True, 'title': 'HostSources'},
+}
 DeployFile.__core_schema__ = {
     'type': 'model',
     'cls': DeployFile,
@@ -620,7 +666,11 @@ DeployFile.__core_schema__ = {
                 'type': 'model-field',
                 'schema': {
                     'type': 'default',
-                    'schema': {'type': 'nullable', 'schema': {'type': 'str', 'pattern': '^/'}},
+                    'schema': {
+                        'type': 'function-after',
+                        'function': {'type': 'no-info', 'function': rules.deploy_path},
+                        'schema': {'type': 'nullable', 'schema': {'type': 'str', 'pattern': '^/'}},
+                    },
                     'default': None,
                 },
             },
@@ -726,7 +776,7 @@ ProjectFile.__core_schema__ = {
                 'schema': {
                     'type': 'default',
                     'schema': Targets.__core_schema__,
-                    'default': Targets._make({'postgres': 17, 'postgres_build': PostgresBuild._make({'lz4': True, 'zstd': True, 'liburing': True}), 'pgbouncer': '1.24', 'redis': None, 'valkey': None, 'supervisor': '4.3', 'postgres_exporter': None, 'pgbouncer_exporter': None, 'redis_exporter': None, 'node_exporter': None}),
+                    'default': Targets._make({'postgres': 17, 'postgres_build': PostgresBuild._make({'lz4': True, 'zstd': True, 'liburing': True, 'libraries': None}), 'pgbouncer': '1.24', 'redis': None, 'valkey': None, 'supervisor': '4.3', 'postgres_exporter': None, 'pgbouncer_exporter': None, 'redis_exporter': None, 'node_exporter': None}),
                 },
             },
             'secrets': {
@@ -743,6 +793,14 @@ ProjectFile.__core_schema__ = {
                     'type': 'default',
                     'schema': PresetSources.__core_schema__,
                     'default': PresetSources._make({'dirs': []}),
+                },
+            },
+            'hosts': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': HostSources.__core_schema__,
+                    'default': HostSources._make({'dirs': []}),
                 },
             },
             'deploy': {
@@ -831,6 +889,21 @@ HostProfile.__core_schema__ = {
                     'default': None,
                 },
             },
+            'nr_open': {
+                'type': 'model-field',
+                'schema': {'type': 'default', 'schema': {'type': 'int', 'ge': 1024}, 'default': 1048576},
+            },
+            'locales': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {
+                        'type': 'nullable',
+                        'schema': {'type': 'list', 'items_schema': {'type': 'str'}},
+                    },
+                    'default': None,
+                },
+            },
         },
         'model_name': 'HostProfile',
         'computed_fields': [],
@@ -893,7 +966,11 @@ Program.__core_schema__ = {
                 'type': 'model-field',
                 'schema': {
                     'type': 'default',
-                    'schema': {'type': 'nullable', 'schema': {'type': 'str', 'max_length': 63}},
+                    'schema': {
+                        'type': 'function-after',
+                        'function': {'type': 'no-info', 'function': rules.role_name},
+                        'schema': {'type': 'nullable', 'schema': {'type': 'str', 'max_length': 63}},
+                    },
                     'default': None,
                 },
             },
@@ -1061,8 +1138,12 @@ Database.__core_schema__ = {
                 'schema': {
                     'type': 'default',
                     'schema': {
-                        'type': 'nullable',
-                        'schema': {'type': 'str', 'max_length': 63, 'pattern': '^[A-Za-z_][A-Za-z0-9_]*$'},
+                        'type': 'function-after',
+                        'function': {'type': 'no-info', 'function': rules.role_name},
+                        'schema': {
+                            'type': 'nullable',
+                            'schema': {'type': 'str', 'max_length': 63, 'pattern': '^[A-Za-z_][A-Za-z0-9_]*$'},
+                        },
                     },
                     'default': None,
                 },
@@ -1120,7 +1201,11 @@ User.__core_schema__ = {
         'fields': {
             'name': {
                 'type': 'model-field',
-                'schema': {'type': 'str', 'pattern': '^[A-Za-z_][A-Za-z0-9_]{0,62}$'},
+                'schema': {
+                    'type': 'function-after',
+                    'function': {'type': 'no-info', 'function': rules.role_name},
+                    'schema': {'type': 'str', 'pattern': '^[A-Za-z_][A-Za-z0-9_]{0,62}$'},
+                },
             },
             'password': {
                 'type': 'model-field',
@@ -1167,7 +1252,11 @@ Client.__core_schema__ = {
             'name': {'type': 'model-field', 'schema': {'type': 'str', 'pattern': '^[A-Za-z0-9_.-]+$'}},
             'user': {
                 'type': 'model-field',
-                'schema': {'type': 'str', 'max_length': 63, 'pattern': '^[A-Za-z_][A-Za-z0-9_]*$'},
+                'schema': {
+                    'type': 'function-after',
+                    'function': {'type': 'no-info', 'function': rules.role_name},
+                    'schema': {'type': 'str', 'max_length': 63, 'pattern': '^[A-Za-z_][A-Za-z0-9_]*$'},
+                },
             },
             'database': {
                 'type': 'model-field',

@@ -88,6 +88,65 @@ def env_keys(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
+# Role names PostgreSQL keeps for itself: CREATE ROLE refuses them ("role name … is
+# reserved"), even quoted, as roles.sql writes them; other spellings (Public) are ordinary.
+RESERVED_ROLES = frozenset({"public", "none"})
+RESERVED_ROLE_PREFIX = "pg_"
+
+
+def role_name(value: str | None) -> str | None:
+    """A PostgreSQL role perfcfg creates (roles.sql) or names in pg_hba.conf and userlist.txt.
+
+    >>> role_name("app")
+    'app'
+    >>> role_name("pg_monitor")
+    Traceback (most recent call last):
+    ...
+    ValueError: 'pg_monitor' is reserved by PostgreSQL: role names starting with pg_ are its own (CREATE ROLE refuses them)
+    """
+    if value is None:
+        return value
+    if value in RESERVED_ROLES:
+        raise ValueError(f"{value!r} is reserved by PostgreSQL (CREATE ROLE refuses it)")
+    if value.startswith(RESERVED_ROLE_PREFIX):
+        raise ValueError(f"{value!r} is reserved by PostgreSQL: role names starting with "
+                         f"{RESERVED_ROLE_PREFIX} are its own (CREATE ROLE refuses them)")
+    return value
+
+
+# Pseudo file systems: a generated file placed there is never what was meant.
+REFUSED_ROOTS = ("/proc", "/sys", "/dev")
+
+
+def deploy_path(value: str | None) -> str | None:
+    """Where a generated file goes on the host: absolute, written once (no ``.``, ``..`` or
+    ``//``), a file (no trailing ``/``), never under /proc, /sys or /dev.
+
+    >>> deploy_path("/etc/redis/users.acl")
+    '/etc/redis/users.acl'
+    >>> deploy_path("/etc/redis/../shadow")
+    Traceback (most recent call last):
+    ...
+    ValueError: '/etc/redis/../shadow' is not written plainly: write '/etc/shadow' (no ., .. or //)
+    """
+    import posixpath
+
+    if value is None:
+        return value
+    if not value.startswith("/"):
+        raise ValueError(f"{value!r} is not an absolute path")
+    if value.endswith(("/", "/.", "/..")):
+        raise ValueError(f"{value!r} names a directory: give the file's whole path")
+    plain = "/" + posixpath.normpath(value).lstrip("/")   # POSIX keeps a leading //
+    if plain != value:
+        raise ValueError(f"{value!r} is not written plainly: write {plain!r} (no ., .. or //)")
+    for root in REFUSED_ROOTS:
+        if value == root or value.startswith(root + "/"):
+            raise ValueError(f"{value!r} is under {root}, a pseudo file system: a generated "
+                             "file never goes there")
+    return value
+
+
 def pool_name(value: str) -> str:
     if value in ("pgbouncer", "*"):
         raise ValueError(f"{value!r} is reserved by pgbouncer")
@@ -114,8 +173,10 @@ _ACL_TOKEN = re.compile(r"[!-~]+")
 _ACL_FORBIDDEN = re.compile(r"[\s\"'\\]")
 _ACL_KEY = re.compile(r"[^~%&].*")
 _ACL_CHANNEL = re.compile(r"[^&].*")
-_ACL_COMMAND = re.compile(r"[+-](@[a-z]+|[a-z][a-z0-9-]*(\|[a-z][a-z0-9-]*)?)"
-                          r"|allcommands|nocommands")
+# Redis reads command and category names in any case; after ``|`` a subcommand, or (with +)
+# a first argument of a command that has none.
+_ACL_COMMAND = re.compile(r"[+-](@[a-z]+|[a-z][a-z0-9-]*(\|[!-~]+)?)|allcommands|nocommands",
+                          re.IGNORECASE)
 
 
 def _acl_tokens(values: list[str], what: str, check: re.Pattern[str]) -> list[str]:

@@ -54,6 +54,10 @@ class PostgresBuild(Strict):
     lz4: bool = True
     zstd: bool = True
     liburing: bool = True
+    # Libraries the host adds to the build's own lib directory (its contrib modules are known
+    # from the catalog): shared_preload_libraries may name them. Unset: perfcfg warns about
+    # a library it does not know, naming the assumption.
+    libraries: list[str] | None = None
 
 
 class Targets(Strict):
@@ -109,11 +113,18 @@ class PresetSources(Strict):
     dirs: list[str] = []
 
 
+class HostSources(Strict):
+    # Directories outside the project that host profiles may be read from (absolute, or
+    # relative to the project), e.g. a fleet's shared profiles; a host profile anywhere else
+    # outside the project, named in perfcfg.yaml or with --host, is refused (PCF101).
+    dirs: list[str] = []
+
+
 class DeployFile(Strict):
     """Where one generated file goes on the host and who owns it there (manifest.json);
     unset keys keep the Debian package's layout for the target version."""
 
-    path: str | None = Field(None, pattern=r"^/")
+    path: Annotated[str | None, AfterValidator(rules.deploy_path)] = Field(None, pattern=r"^/")
     owner: str | None = Field(None, pattern=r"^[a-z_][a-z0-9_-]*$")
     group: str | None = Field(None, pattern=r"^[a-z_][a-z0-9_-]*$")
     mode: str | None = Field(None, pattern=r"^0[0-7]{3}$")
@@ -140,6 +151,7 @@ class ProjectFile(Strict):
     targets: Targets = Targets()
     secrets: Secrets = Secrets()
     presets: PresetSources = PresetSources()
+    hosts: HostSources = HostSources()
     deploy: Deploy = Deploy()
     environments: Annotated[dict[str, Environment], AfterValidator(rules.env_names)] = Field(
         min_length=1)
@@ -154,6 +166,12 @@ class HostProfile(Strict):
     os: Literal["linux", "darwin", "freebsd", "openbsd", "netbsd", "windows"] = "linux"
     # size of the disk (or volume) that holds pg_wal; sizes max_wal_size and min_wal_size
     wal_disk: Size | None = None
+    # fs.nr_open: the kernel's ceiling on a process's file descriptors (Linux's default);
+    # no LimitNOFILE, minfds or maxclients may need more
+    nr_open: int = Field(1 << 20, ge=1024)
+    # the locales the host has (locale -a): lc_messages and the other lc_* settings must be
+    # one of them; unset, perfcfg warns about a locale other than C, POSIX and C.UTF-8
+    locales: list[str] | None = None
 
 
 class Program(rules.ProgramMethods, Strict):
@@ -168,7 +186,7 @@ class Program(rules.ProgramMethods, Strict):
     # PostgreSQL truncates names to 63 bytes (NAMEDATALEN - 1): a longer one would silently
     # name another role or database.
     database: str | None = Field(None, max_length=63)
-    user: str | None = Field(None, max_length=63)
+    user: Annotated[str | None, AfterValidator(rules.role_name)] = Field(None, max_length=63)
     directory: str | None = None
     run_as: str | None = Field(None, pattern=r"^[a-z_][a-z0-9_-]*$")
     redis_user: str | None = Field(None, pattern=ACL_NAME)
@@ -195,7 +213,8 @@ class Database(Strict):
     name: Annotated[str, AfterValidator(rules.pool_name)] = Field(
         pattern=r"^[A-Za-z0-9_.-]+$", max_length=63)
     dbname: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]+$", max_length=63)
-    user: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=63)
+    user: Annotated[str | None, AfterValidator(rules.role_name)] = Field(
+        None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=63)
     pool_size: int | Literal["auto"] = "auto"
     reserve_pool: int | Literal["auto"] = "auto"
     pool_mode: Literal["session", "transaction", "statement"] | None = None
@@ -208,7 +227,8 @@ class Database(Strict):
 class User(Strict):
     """A PostgreSQL role that logs in through pgbouncer (written to userlist.txt)."""
 
-    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+    name: Annotated[str, AfterValidator(rules.role_name)] = Field(
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
     password: str | None = None
     admin: bool = False
     stats: bool = False
@@ -223,7 +243,8 @@ class Client(Strict):
     """A client that connects to PostgreSQL directly, not through pgbouncer."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
-    user: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=63)
+    user: Annotated[str, AfterValidator(rules.role_name)] = Field(
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=63)
     database: str = Field("all", pattern=r"^[A-Za-z0-9_.-]+$", max_length=63)
     address: Annotated[str, AfterValidator(rules.hba_address)] = "127.0.0.1/32"
     # md5, password and trust are accepted here so that the policy stage can refuse them with
@@ -300,7 +321,8 @@ class Budget(Strict):
 
 # The structures perfcfg validates on its own, in the order scripts/gen_model.py writes them.
 MODELS: tuple[type[Strict], ...] = (PostgresBuild, Targets, EnvironmentDeploy, Environment,
-                                    Secrets, PresetSources, DeployFile, Deploy, ProjectFile,
+                                    Secrets, PresetSources, HostSources, DeployFile, Deploy,
+                                    ProjectFile,
                                     HostProfile, Program, Workload, Database, User, Client,
                                     RedisUser, Waiver, Policy, AlertSetting, AlertWaiver,
                                     Monitoring, Budget)

@@ -181,6 +181,17 @@ class Service:
     example: tuple[str, ...] = ()
     # its exporter, alert rules and catalog probe (services/<daemon>/monitoring.py)
     monitor: Monitor | None = None
+    # A canonical value checked against the value sets read off the binary (the catalog's
+    # ``sets``: time zones, key words…): (sets, param, value) → None, or UnitError.
+    check_value: Callable[[Mapping[str, Any], Param, Any], None] | None = None
+    # Where a secret may go: setting (below the section, e.g. ``masterauth``,
+    # ``inet_http_server.password``) → (the output holding it, "hashed" (by ``hash_secret``)
+    # or "clear"). A clear one is allowed only in a file the manifest keeps 0600 or 0640;
+    # anything else that holds a secret is refused (stages/secrets.py).
+    secret_slots: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    # perfcfg's own records (record_keys) checked against the binary's sets the same way:
+    # (sets, key, records) → [(path below the key, what the daemon refuses)]
+    check_records: Callable[[Mapping[str, Any], str, list[Any]], list[tuple[str, str]]] | None = None
 
     def daemon_of(self, targets: Targets) -> str:
         return self.flavour(targets) if self.flavour is not None else self.daemon

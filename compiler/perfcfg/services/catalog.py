@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import operator
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -47,6 +48,9 @@ class Param:
     # the catalog's daemon and version (``pgbouncer``, ``1.24``): messages name the target
     daemon: str = ""
     version: str = ""
+    # a regular expression the whole value must match (read off the binary: Redis refuses a
+    # path in dbfilename, names the characters notify-keyspace-events takes)
+    pattern: str | None = None
 
     @property
     def release(self) -> str:
@@ -70,6 +74,8 @@ class Catalog:
     version: str
     params: dict[str, Param]
     case_insensitive: bool
+    # value sets read off the binary (time zones, ACL commands, signal names…): name → data
+    sets: Mapping[str, Any] = field(default_factory=dict)
 
     def get(self, name: str, section: str | None = None) -> Param | None:
         key = name.lower() if self.case_insensitive else name
@@ -116,10 +122,11 @@ def load(daemon: str, version: str, case_insensitive: bool = False) -> Catalog |
             if spec.get("values") else None
         param = Param(spec.get("name", name.split(".")[-1]), spec["type"], spec.get("unit"),
                       spec.get("min"), spec.get("max"), values, spec.get("default"),
-                      spec.get("context"), spec.get("section"), daemon, version)
+                      spec.get("context"), spec.get("section"), daemon, version,
+                      spec.get("pattern"))
         key = name.lower() if ci else name
         params[key] = param
-    return Catalog(daemon, version, params, ci)
+    return Catalog(daemon, version, params, ci, data.get("sets") or {})
 
 
 def without_values(cat: Catalog, drop: set[str]) -> Catalog:
@@ -137,7 +144,7 @@ def _without(daemon: str, version: str, case_insensitive: bool, drop: frozenset[
     assert cat is not None
     params = {k: replace(p, values=tuple(v for v in p.values if v not in drop))
               if p.values and drop & set(p.values) else p for k, p in cat.params.items()}
-    return Catalog(cat.daemon, cat.version, params, cat.case_insensitive)
+    return Catalog(cat.daemon, cat.version, params, cat.case_insensitive, cat.sets)
 
 
 def versions(daemon: str) -> list[str]:
@@ -301,3 +308,36 @@ def check_range(param: Param, own: Any) -> None:
         high = "inf" if hi is None else number(hi) + unit
         raise UnitError(f"{number(own)}{unit} is outside the range {param.release} accepts, "
                         f"{low} .. {high}")
+
+
+def kept_in_range(param: Param, coerce: Callable[[Param, Any], Any], value: Any,
+                  title: str) -> tuple[Any, str]:
+    """A tuned number brought inside ``param``'s range (a rule fed by a huge host, 4096 CPUs
+    or 99999999 TiB, must still give what the daemon accepts), and a note for its reason
+    when it had to be; ``coerce`` reads a bound as the service reads a value.
+
+    >>> cat = load("postgresql", "17", case_insensitive=True)
+    >>> from perfcfg.services.postgres.values import coerce
+    >>> kept_in_range(cat.get("max_parallel_workers"), coerce, 4096, "PostgreSQL")[0]
+    1024
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value, ""
+    try:
+        coerce(param, value)
+        return value, ""
+    except (UnitError, ValueError, OverflowError):
+        pass
+    # The bounds in canonical form: a bare number is in the parameter's own unit.
+    for bound, past in ((param.max, operator.gt), (param.min, operator.lt)):
+        if bound is None:
+            continue
+        try:
+            edge = coerce(param, int(bound) if float(bound).is_integer() else bound)
+        except (UnitError, ValueError, OverflowError):
+            continue
+        if past(value, edge):
+            unit = f" {param.unit}" if param.unit else ""
+            return edge, (f" (kept within the {title} limit {number(bound)}{unit}; the rule "
+                          f"gave {value})")
+    return value, ""

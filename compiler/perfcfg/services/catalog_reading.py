@@ -34,15 +34,15 @@ class Job(NamedTuple):
 
 def entry(type_: str, *, default: Any = None, unit: str | None = None, min_: Any = None,
           max_: Any = None, values: list[str] | None = None, context: str | None = None,
-          section: str | None = None) -> dict[str, Any]:
+          section: str | None = None, pattern: str | None = None) -> dict[str, Any]:
     return {"type": type_, "unit": unit, "min": min_, "max": max_, "values": values,
-            "default": default, "context": context, "section": section}
+            "default": default, "context": context, "section": section, "pattern": pattern}
 
 
 def catalog(daemon: str, version: str, source: str, params: dict[str, dict[str, Any]],
-            build: dict[str, Any]) -> dict[str, Any]:
+            build: dict[str, Any], sets: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"daemon": daemon, "version": version, "source": source, "parameters": params,
-            "build": build}
+            "build": build, "sets": sets or {}}
 
 
 def package_of(daemon: str, version: str, program: str) -> str:

@@ -15,10 +15,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from perfcfg.services import sysctl
 from perfcfg.services.output import Output, RenderContext, Rendered
+
+if TYPE_CHECKING:
+    from perfcfg.core.diagnostics import Diagnostic
 
 NAME = "manifest.json"
 
@@ -53,10 +56,128 @@ def entries(ctx: RenderContext, files: Mapping[str, Rendered]) -> dict[str, dict
                 ("destination", own.path), ("owner", own.owner), ("group", own.group),
                 ("mode", own.mode)) if value is not None})
         out[name] = entry
-    for name in sorted(set(overrides) - set(files)):
-        ctx.fail(f"deploy.files.{name}", ValueError(
-            f"perfcfg.yaml's deploy.files names {name!r}, which perfcfg does not write; it "
-            f"writes {', '.join(sorted(files))}"))
+    return out
+
+
+# -- what the manifest may say: checked by validate and build alike --------------------------
+
+# Mode bits no generated file has on the host: nobody but its owner and group writes a
+# configuration, and it is no program.
+NEVER = 0o002 | 0o111
+# A file holding secrets (hashes, or a secret slot's value in clear) is read by its owner and
+# group at most, and written by its owner alone.
+NEVER_SECRET = NEVER | 0o020 | 0o004
+
+
+def _mode_words(bits: int) -> str:
+    words = [w for b, w in ((0o111, "executable"), (0o022, "writable by others"),
+                            (0o020, "group-writable"), (0o002, "world-writable"),
+                            (0o004, "world-readable")) if bits & b]
+    return " and ".join(dict.fromkeys(words))
+
+
+def check(config: Any, plan: Any, services: tuple[Any, ...],
+          limits: bool) -> list[Diagnostic]:
+    """What perfcfg.yaml's ``deploy.files`` may not say: a file perfcfg does not write, two
+    files at one destination, a mode that lets others write a file (or read one that holds
+    secrets). Runs without rendering, so ``validate`` refuses what ``build`` would."""
+    from perfcfg.core.diagnostics import Diagnostic, Related
+    from perfcfg.services.output import RenderContext
+
+    ctx = RenderContext(plan, config, None, limits=limits)
+    targets = config.targets
+    written: dict[str, tuple[Any, Any]] = {}
+    for service in services:
+        for output in service.outputs:
+            if output.render is not None and output.wanted(ctx):
+                written[output.file(targets)] = (service, output)
+    for output in sysctl_outputs():
+        if output.wanted(ctx):
+            written[output.file(targets)] = (None, output)
+    overrides = config.deploy
+    out: list[Diagnostic] = []
+    for name in sorted(set(overrides) - set(written) - {NAME}):
+        path = f"deploy.files.{name}"
+        out.append(Diagnostic("PCF210", "error", f"cannot write {path}: perfcfg.yaml's "
+                              f"deploy.files names {name!r}, which perfcfg does not write; it "
+                              f"writes {', '.join(sorted(written))}", config.spans.get(path),
+                              path, "name one of the files perfcfg writes"))
+    secret = set(plan.clear) | {n for n, (_, o) in written.items() if o.secret}
+    destinations: dict[str, str] = {}
+    for name, (service, output) in sorted(written.items()):
+        own = overrides.get(name)
+        mode_text = getattr(own, "mode", None)
+        if mode_text:
+            mode, path = int(mode_text, 8), f"deploy.files.{name}.mode"
+            bad = mode & (NEVER_SECRET if name in secret else NEVER)
+            if bad:
+                why = "it holds secrets" if name in secret else "it is a configuration"
+                out.append(Diagnostic(
+                    "PCF210", "error", f"cannot write {path}: {name} deployed {mode_text} would "
+                    f"be {_mode_words(bad)}, and {why}", config.spans.get(path), path,
+                    "0600 or 0640 for a file that holds secrets, 0644 at most for the others"))
+        if output.apply:
+            continue
+        place = output.place(targets) if output.place else \
+            service.placement(config, plan) if service and service.placement else None
+        dest = getattr(own, "path", None) or (place.path(name) if place else None)
+        if dest is None:
+            continue
+        if dest in destinations:
+            first = destinations[dest]
+            path = f"deploy.files.{name}.path"
+            where = path if config.spans.get(path) else f"deploy.files.{first}.path"
+            out.append(Diagnostic(
+                "PCF210", "error", f"cannot write {where}: {name} and {first} would both be "
+                f"deployed to {dest}, and one would replace the other", config.spans.get(where),
+                where, "give each file its own path",
+                (Related(f"{first} goes there too", config.spans.get(
+                    f"deploy.files.{first}.path"), f"deploy.files.{first}.path"),)))
+            continue
+        destinations[dest] = name
+    return out
+
+
+def sysctl_outputs() -> tuple[Output, ...]:
+    return (sysctl.OUTPUT,)
+
+
+def follow(config: Any, settings: dict[str, Any],
+           services: tuple[Any, ...]) -> list[Diagnostic]:
+    """A file another file names (pg_hba.conf by ``hba_file``, users.acl by ``aclfile``,
+    userlist.txt by ``auth_file``) is read where ``deploy.files`` puts it: the naming setting
+    follows the destination, and a preset that sets it elsewhere is an error naming both."""
+    from perfcfg.core.diagnostics import Diagnostic, Related
+    from perfcfg.core.plan import Setting
+    from perfcfg.core.spans import Origin
+
+    out: list[Diagnostic] = []
+    for service in services:
+        for output in service.outputs:
+            if output.named_by is None:
+                continue
+            file = output.file(config.targets)
+            dest = getattr(config.deploy.get(file), "path", None)
+            if not dest:
+                continue
+            key, setting = output.named_by, settings.get(output.named_by)
+            # perfcfg's own values (tuned, derived, a built-in preset's) follow; a person's
+            # value must agree
+            mine = setting is None or setting.origin.kind in ("tuned", "derived", "builtin") \
+                or (config.spans.get(key) is not None and
+                    config.spans[key].file.startswith("builtin:"))
+            if not mine:
+                assert setting is not None
+                if setting.value != dest:
+                    where = f"deploy.files.{file}.path"
+                    out.append(Diagnostic(
+                        "PCF204", "error", f"invalid value for {key}: it says {file} is at "
+                        f"{setting.value}, but perfcfg.yaml's {where} puts it at {dest}",
+                        config.spans.get(key), key, f"remove {key}: it follows {where}",
+                        (Related(f"{where} is set here", config.spans.get(where), where),)))
+                continue
+            settings[key] = Setting(key, dest, Origin("derived"),
+                                    f"where perfcfg.yaml's deploy.files.{file}.path puts {file}")
     return out
 
 

@@ -79,6 +79,9 @@ class Output:
     # Who a file that is no service's belongs to, as the manifest and the actions name it:
     # (owner, daemon), e.g. ("monitoring", "prometheus"); None: the host's (sysctl.d).
     owner: tuple[str, str] | None = None
+    # The setting that names where the daemon reads this file (pg_hba.conf: postgres.hba_file):
+    # it follows the file's destination when perfcfg.yaml's deploy.files moves it.
+    named_by: str | None = None
 
     @property
     def mode(self) -> int:
@@ -165,9 +168,13 @@ class RenderContext:
     """``header=None`` (validate): every encoder runs and reports, no file is laid out
     (``layout`` is false)."""
 
-    def __init__(self, plan: Plan, config: Config, header: Header | None) -> None:
+    def __init__(self, plan: Plan, config: Config, header: Header | None, *,
+                 limits: bool = False) -> None:
         self.plan, self.config, self.header = plan, config, header
         self.layout = header is not None
+        # Without a header, ``limits`` says whether deploy.limits is on: the manifest's checks
+        # ask which files a build would write without laying any out.
+        self.limits = header.limits if header is not None else limits
         self.service: Owner | None = None          # the service rendering now
         self.diagnostics: list[Diagnostic] = []
 
@@ -239,7 +246,7 @@ class RenderContext:
 
 def limits_on(ctx: RenderContext) -> bool:
     """perfcfg.yaml asks for the files that put the plan's limits in force (deploy.limits)."""
-    return ctx.header is not None and ctx.header.limits
+    return ctx.limits
 
 
 def reason_comment(setting: Setting) -> str:

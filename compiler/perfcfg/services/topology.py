@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -40,6 +41,17 @@ class Topology:
 
     def part(self, service: str) -> Any:
         return self.parts.get(service)
+
+    @cached_property
+    def databases(self) -> dict[str, Any]:
+        """The declared databases by name, made once: a lookup per worker program must not
+        be a pass over every database (16k of each was minutes)."""
+        return {db.name: db for db in self.config.databases}
+
+    def database_of(self, program: Any) -> Any:
+        """The database a program uses: the one it names, else the first declared."""
+        first = self.config.databases[0]
+        return self.databases.get(program.database or first.name, first)
 
     def program_env(self, program: Any) -> dict[str, str]:
         """The variables every service a worker program talks to says it needs."""

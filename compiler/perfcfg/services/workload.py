@@ -27,12 +27,6 @@ def user_of(config: Any, db: Any, program: Any, fallback: str) -> str:
     return program.user or db.user or default_user(config, fallback)
 
 
-def database_of(config: Any, program: Any) -> Any:
-    """The database a program uses: the one it names, else the first declared."""
-    by_name = {db.name: db for db in config.databases}
-    return by_name.get(program.database or config.databases[0].name, config.databases[0])
-
-
 def pools(config: Any, fallback: str) -> list[Pool]:
     """One pool per (database, user) the workers use, with the clients they open; a database's
     own ``clients`` count for its pool with its declared user (``fallback``: the user when
@@ -46,8 +40,9 @@ def pools(config: Any, fallback: str) -> list[Pool]:
         db = by_name.get(prog.database or default_db.name, default_db)
         key = (db.name, user_of(config, db, prog, fallback))
         counts[key] = counts.get(key, 0) + prog.processes * prog.db_connections
+    pooled = {name for name, _ in counts}      # a set: a pass per database was O(N²)
     for db in config.databases:
-        if db.clients or not any(name == db.name for name, _ in counts):
+        if db.clients or db.name not in pooled:
             user = db.user or default_user(config, fallback)
             counts[(db.name, user)] = counts.get((db.name, user), 0) + db.clients
     return [Pool(db, user, n) for (db, user), n in sorted(counts.items())]

@@ -15,6 +15,7 @@ from pathlib import Path
 from perfcfg import __version__, model
 from perfcfg.core.config import Config
 from perfcfg.core.diagnostics import Diagnostic, finalize, has_errors
+from perfcfg.core.files import inside
 from perfcfg.core.nodes import path_str
 from perfcfg.core.plan import Plan
 from perfcfg.core.spans import Origin, Span
@@ -60,6 +61,8 @@ class Result:
     # the checks that did not run, and why (an input they need is missing or unreadable)
     skipped: list[str] = field(default_factory=list)
     project_dir: Path = Path(".")
+    # files written 0600: those holding hashes, and those holding a secret slot's secret
+    secret_files: frozenset[str] = frozenset()
 
     @property
     def ok(self) -> bool:
@@ -130,7 +133,9 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
 
         add_logins(config)
     config.layout, deploy_files = projects.env_deploy(proj, req.env)
+    config.deploy = deploy_files
     config.spans.update({k: v for k, v in outer_spans.items() if k not in config.spans})
+    config.spans.update({k: v for k, v in proj.spans.items() if k.startswith("deploy.")})
     diags.extend(validator.diagnostics)
     result.config = config
     # Past a mistake the checks go on with the values that are valid (a refused value is
@@ -154,7 +159,18 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
     result.plan = plan
     diags.extend(found)
     if plan is not None:
+        from perfcfg.services import constraints, registry
         from perfcfg.stages import policy
+
+        # What the daemons refuse between their parameters, and what the target host must
+        # have (their constraint data).
+        diags.extend(constraints.check(config, plan, registry.SERVICES))
+        diags.extend(constraints.host_values(config, plan, registry.SERVICES))
+        # What the manifest would say of where each file goes, and with which mode.
+        from perfcfg.services import manifest
+
+        diags.extend(manifest.check(config, plan, registry.SERVICES,
+                                    limits_on(proj.file.deploy, env)))
 
         # Cross-service findings (PCF3xx) can be waived like the security rules.
         diags.extend(policy.check(plan, config, cross))
@@ -195,7 +211,10 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
     # An encoder's message may quote the value it refused; a resolved secret must not show.
     diags.extend(_scrubbed(found, secrets))
     if not has_errors(diags):
+        from perfcfg.stages.render import SECRET_FILES
+
         result.files = files
+        result.secret_files = SECRET_FILES | frozenset(plan.clear)
         out = env.output or proj.file.output
         result.output_dir = req.project_dir / out.replace("{env}", req.env)
     return _done(result)
@@ -218,6 +237,17 @@ def _host(req: Request, env: model.Environment, proj: projects.Project, sources:
     if req.host_file is not None and display.startswith("../"):
         display = str(req.host_file)   # outside the project: as typed, not ../../../x
     named_at = None if req.host_file else proj.span(f"environments.{req.env}.host")
+    allowed = [req.project_dir, *(req.project_dir / d for d in proj.file.hosts.dirs)]
+    if not inside(path, allowed):
+        # Confined like extends and ${file:}: a cloned project (or a pull request to
+        # perfcfg.yaml) must not make perfcfg read /etc/shadow and quote its lines.
+        diags.append(Diagnostic(
+            "PCF101", "error", f"host profile {display} is outside the project directory",
+            named_at, f"environments.{req.env}.host" if named_at else None,
+            "host profiles are read from the project directory (after resolving .. and "
+            "symbolic links) and the directories perfcfg.yaml lists under hosts.dirs; list "
+            "its directory there, or copy the profile into the project"))
+        return None, display
     host, found = projects.load_host(path, display, sources, named_at, spans, req.host_file,
                                      req.project_dir)
     diags.extend(found)

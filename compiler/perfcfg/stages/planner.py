@@ -9,7 +9,6 @@ the shape of this, never a daemon: every service says its own part.
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,7 @@ from perfcfg.core.nodes import path_str
 from perfcfg.core.plan import Plan, Setting
 from perfcfg.core.spans import Origin
 from perfcfg.model import parse_share
-from perfcfg.services import registry
+from perfcfg.services import manifest, registry
 from perfcfg.services.base import Service
 from perfcfg.services.topology import Topology
 from perfcfg.stages import secrets as secret_refs
@@ -78,6 +77,7 @@ def make_plan(config: Config, history: History, secrets: Secrets
     for service in registry.SERVICES:
         if service.derive is not None:
             service.derive(config, settings)
+    diags.extend(manifest.follow(config, settings, registry.SERVICES))
     resolver = secret_refs.SecretResolver(secrets.mode, secrets.environ, secrets.project_dir,
                                           secrets.dirs)
     leaked: list[str] = []
@@ -99,48 +99,28 @@ def make_plan(config: Config, history: History, secrets: Secrets
     for service in registry.SERVICES:
         if service.topology is not None:
             topology.parts[service.name] = service.topology(topology)
-    _resolve_setting_secrets(settings, resolve)
-    plan = Plan(config.env, config.kind, settings, topology.parts, leaked, resolved=resolved)
+    placed = secret_refs.place(config, settings, resolve, registry.SERVICES, leaked)
+    diags.extend(placed.diagnostics)
+    plan = Plan(config.env, config.kind, settings, topology.parts, leaked, resolved=resolved,
+                clear=placed.clear)
     return plan, diags, _checks(ctx, plan, config)
 
 
 def _range_keeper(config: Config) -> Callable[[str, Any], tuple[Any, str]]:
     """``(path, value) → (value, note)``: a tuned value brought inside its parameter's range
-    in the target's catalog (a rule fed by a huge host, 4096 CPUs, must still write what the
-    daemon accepts: max_parallel_workers stops at 1024), with a note for the reason when it
-    had to be."""
-    from perfcfg.core.units import UnitError
+    in the target's catalog (services.catalog.kept_in_range), with a note for the reason when
+    it had to be."""
+    from perfcfg.services.catalog import kept_in_range
 
     services = {s.name: s for s in registry.SERVICES}
 
     def keep(path: str, value: Any) -> tuple[Any, str]:
         name, _, key = path.partition(".")
         service = services.get(name)
-        if service is None or "." in key or isinstance(value, bool) or \
-                not isinstance(value, (int, float)):
+        param = service.param(config.targets, key) if service and "." not in key else None
+        if service is None or param is None:
             return value, ""
-        param = service.param(config.targets, key)
-        if param is None:
-            return value, ""
-        try:
-            service.coerce(param, value)
-            return value, ""
-        except UnitError:
-            pass
-        # The bounds in canonical form: a bare number is in the parameter's own unit.
-        for bound, past in ((param.max, operator.gt), (param.min, operator.lt)):
-            if bound is None:
-                continue
-            try:
-                edge = service.coerce(param, int(bound) if float(bound).is_integer() else bound)
-            except UnitError:
-                continue
-            if past(value, edge):
-                from perfcfg.services.catalog import number
-
-                return edge, (f" (kept within the {service.title} limit {number(bound)}; the "
-                              f"rule gave {value})")
-        return value, ""
+        return kept_in_range(param, service.coerce, value, service.title)
 
     return keep
 
@@ -184,7 +164,7 @@ def tune_context(config: Config, fixed: dict[str, Any]) -> tc.TuneContext:
     fields: dict[str, Any] = {
         "env": config.kind,
         "host": tc.Host(host.memory, host.cpus, host.storage, host.open_files, host.os,
-                        host.wal_disk),
+                        host.wal_disk, host.nr_open),
         # the workload's programs and pools come from the services that run and pool them
         "programs": (),
         "pools": (),
@@ -208,22 +188,6 @@ def tune_context(config: Config, fixed: dict[str, Any]) -> tc.TuneContext:
         shares.update(part.shares)
     return tune.context(**fields, versions=tc.Versions(**versions), facts=facts,
                         shares=tc.Shares(**shares))
-
-
-# -- secrets -----------------------------------------------------------------------------
-
-def _resolve_setting_secrets(settings: dict[str, Setting], resolve: Any) -> None:
-    for path, setting in list(settings.items()):
-        if secret_refs.is_reference(setting.value):
-            value = resolve(path, setting.value)
-            if value is None:
-                continue
-            service = registry.by_name(path.split(".", 1)[0]) \
-                if path.split(".", 1)[0] in registry.names() else None
-            if service is not None and service.hash_secret is not None:
-                value = service.hash_secret(path, value)
-            settings[path] = Setting(path, value, setting.origin, "secret reference",
-                                     history=setting.history)
 
 
 # -- cross-service checks ----------------------------------------------------------------

@@ -11,13 +11,19 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Mapping
+import re
+import stat
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from perfcfg.core.files import ReadError, inside, read_bounded
 from perfcfg.core.redact import encoded_forms, remember
 from perfcfg.model import SECRET_REF
+
+if TYPE_CHECKING:
+    from perfcfg.core.diagnostics import Diagnostic
 
 _PLACEHOLDER = "or build with --secrets placeholder for snapshot builds"
 
@@ -60,6 +66,9 @@ class SecretResolver:
         if not m:
             return ref
         kind, name = m.group(1), m.group(2)
+        # What a reference can be refused for without its secret: checked in every mode, so
+        # validate (placeholders) refuses what build would.
+        self.static(kind, name)
         if self.mode == "placeholder":
             return "placeholder-" + hashlib.sha256(ref.encode()).hexdigest()[:16]
         if kind == "env":
@@ -75,11 +84,32 @@ class SecretResolver:
         return value
 
 
-    def _file(self, name: str) -> str:
+    def static(self, kind: str, name: str) -> None:
+        """A reference that no environment or file could satisfy: a variable name no shell
+        can set (``A B``), a file outside the project and ``secrets.dirs``, or a path that is
+        there but is no regular file (a directory, a FIFO)."""
+        if kind == "env":
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+                raise SecretError(f"{name!r} is not an environment variable name",
+                                  "name a variable of letters, digits and _, not starting "
+                                  "with a digit")
+            return
         path = self.base_dir / name
         if not inside(path, [self.base_dir, *(self.base_dir / d for d in self.dirs)]):
             raise SecretError(f"secret file {name} is outside the project directory; list its "
                               "directory under secrets.dirs in perfcfg.yaml to allow it")
+        try:
+            info = os.stat(path)
+        except OSError:
+            return      # not there yet: a build with the secrets in place will read it
+        if not stat.S_ISREG(info.st_mode):
+            where = shown_path(path)
+            raise SecretError(f"secret file {name} ({where}) is not a regular file",
+                              "a secret file holds the secret itself: name the file, not a "
+                              "directory, FIFO or device")
+
+    def _file(self, name: str) -> str:
+        path = self.base_dir / name
         try:
             data = read_bounded(path, MAX_SECRET_BYTES)
         except ReadError as exc:
@@ -117,3 +147,100 @@ def leaked_into(files: Mapping[str, bytes], secrets: list[str]) -> list[str]:
     values = [form.encode() for s in secrets if len(s) >= LEAK_MIN_LENGTH
               for form in encoded_forms(s)]
     return sorted(name for name, data in files.items() if any(v in data for v in values))
+
+
+# -- where a secret may go --------------------------------------------------------------------
+
+# A file that holds a secret in clear may be read by its owner and its group at most.
+WORLD = 0o007
+
+
+@dataclass(frozen=True)
+class Placed:
+    """Where the build's secrets went: the files that hold one in clear (written 0600 here,
+    never world-readable on the host), with the values each may hold, and the diagnostics of
+    those that may not go where they were put."""
+
+    clear: dict[str, set[str]]
+    diagnostics: list[Diagnostic]
+
+
+def is_tainted(path: str, value: object, literal_secret: bool) -> bool:
+    """A setting's value is a secret when it came from a reference, or when its key says it
+    holds one (``masterauth``, an HTTP server's ``password``) even if written literally."""
+    return is_reference(value) or (literal_secret and isinstance(value, str) and bool(value))
+
+
+def slot_rules(services: Iterable[Any]) -> str:
+    """Every secret slot the services declare, for a diagnostic's hint."""
+    slots = [(f"{s.name}.{name}", how == "hashed") for s in services
+             for name, (_file, how) in sorted(s.secret_slots.items())]
+    clear = ", ".join(n for n, hashed in slots if not hashed)
+    hashed = ", ".join(n for n, hashed in slots if hashed)
+    return (f"a secret goes only to a password (hashed: users, redis.users, {hashed}) or, in "
+            f"clear, to {clear}, in a file kept 0600 or 0640")
+
+
+def place(config: Any, settings: dict[str, Any], resolve: Callable[[str, Any], str | None],
+          services: Iterable[Any], leaked: list[str]) -> Placed:
+    """Resolve every secret among the Plan's settings and put it where its service allows:
+    hashed in a hashed slot (``Service.hash_secret``), in clear in a clear slot whose file the
+    manifest keeps 0600 or 0640 (never world-readable), and nowhere else, whatever its
+    length. ``resolve(path, ref)`` gives a reference's value (None: reported); ``leaked`` gets
+    every literal secret too (the last scan looks for them all in every file)."""
+    from dataclasses import replace
+
+    from perfcfg.core.diagnostics import Diagnostic
+    from perfcfg.core.redact import is_secret_key
+
+    services = tuple(services)
+    by_name = {s.name: s for s in services}
+    clear: dict[str, set[str]] = {}
+    diags: list[Diagnostic] = []
+    for path, setting in list(settings.items()):
+        name, _, rel = path.partition(".")
+        service = by_name.get(name)
+        if service is None or not is_tainted(path, setting.value, is_secret_key(path)):
+            continue
+        where = config.spans.get(path)
+        value = setting.value
+        if is_reference(value):
+            value = resolve(path, value)
+            if value is None:
+                continue
+        else:
+            remember(value)     # a literal secret is no more printable than a resolved one
+            leaked.append(value)
+        slot = service.secret_slots.get(rel)
+        if slot is None:
+            diags.append(Diagnostic(
+                "PCF211", "error", f"{path} holds a secret, and {service.title} has no place "
+                "for one there: it would be written in clear", where, path,
+                slot_rules(services)))
+            continue
+        output_name, how = slot
+        output = next(o for o in service.outputs if o.name == output_name)
+        if how == "hashed":
+            assert service.hash_secret is not None
+            value = service.hash_secret(path, value)
+        else:
+            file = output.file(config.targets)
+            mode = _deployed_mode(config, output, file)
+            if mode & WORLD:
+                diags.append(Diagnostic(
+                    "PCF211", "error", f"{path} holds a secret, written in clear into {file}, "
+                    f"which the manifest deploys {mode:04o}: everyone on the host could read "
+                    "it", where, path, f"keep {file} 0600 or 0640 (perfcfg.yaml's "
+                    f"deploy.files.{file}.mode), or {slot_rules(services)}"))
+                continue
+            clear.setdefault(file, set()).add(value)
+        settings[path] = replace(setting, value=value, reason="secret reference")
+    return Placed(clear, diags)
+
+
+def _deployed_mode(config: Any, output: Any, file: str) -> int:
+    own = getattr(config, "deploy", {}).get(file)
+    if own is not None and getattr(own, "mode", None):
+        return int(own.mode, 8)
+    mode: int = output.deploy_mode if output.deploy_mode is not None else output.mode
+    return mode

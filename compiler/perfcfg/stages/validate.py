@@ -156,6 +156,12 @@ class Validator:
             path = f"{name}.{key}"
             if key in service.record_keys:
                 out[key] = self.models(path, entry.value, service.record_keys[key])
+                for where, problem in (service.check_records(cat.sets, key, out[key])
+                                       if service.check_records else ()):
+                    full = f"{path}.{where}"
+                    self.error("PCF204", f"invalid value for {full}: {problem}",
+                               self.spans.get(full) or entry.value.span, full,
+                               f"see {cat.daemon} {cat.version}'s ACL commands and categories")
                 continue
             if key in service.subsections:
                 out[key] = self.params(service, cat, entry.value, path, section=key) \
@@ -219,9 +225,10 @@ class Validator:
     def param(self, service: Service, cat: catalogs.Catalog, key: str, entry: Entry, path: str,
               section: str | None, extra: Iterable[str] = ()) -> catalogs.Param | None:
         self.spans[path] = entry.value.span
-        if key in service.managed:
+        managed = _managed(service, key)
+        if managed is not None:
             self.error("PCF206", f"{path} is managed by perfcfg", entry.key_span, path,
-                       service.managed[key])
+                       managed)
             return None
         param = cat.get(key, section)
         if param is None and not self.other_version(service, cat, key, entry, path, section):
@@ -271,7 +278,7 @@ class Validator:
                        "settings")
             return None
         try:
-            canonical = service.coerce(param, value)
+            canonical = checked(service, cat, param, value)
         except (UnitError, ValueError, OverflowError) as exc:   # int() of 5,000 digits, inf
             code = "PCF205" if "range" in str(exc) else "PCF204"
             self.error(code, f"invalid value for {path}: {_shown(exc, path, value)}", node.span,
@@ -352,19 +359,34 @@ class Validator:
         base = f"workload.programs.{prog.name}"
         section = service.program_section
         out: dict[str, Any] = {}
+        seen: dict[str, str] = {}
         for key, value in getattr(prog, service.program_field).items():
             path = f"{base}.{service.program_field}.{key}"
             span = self.spans.get(path)
-            owner = service.program_owned.get(key)
+            # Names compared as the daemon compares them: supervisord lower-cases an option's
+            # name, so Command is command, and a second spelling is a second line of it.
+            param = cat.get(key, section)
+            name = param.name if param is not None else key
+            folded = name.lower() if service.case_insensitive else name
+            if folded in seen:
+                self.diagnostics.append(Diagnostic(
+                    "PCF103", "error", f"duplicate key: {path} sets the same option as "
+                    f"{seen[folded]}", span, path, f"keep one of them: {service.title} reads "
+                    "option names without case and keeps the last",
+                    (Related("first set here", self.spans.get(seen[folded]), seen[folded]),)))
+                continue
+            seen[folded] = path
+            owner = service.program_owned.get(folded)
             if owner is not None:
                 self.diagnostics.append(Diagnostic(
-                    "PCF206", "error", f"{path} is managed by perfcfg: it writes {key} from "
-                    f"{base}.{owner}", span, path, f"set {owner}: in the program instead; the "
-                    f"file would get two {key} lines, and {service.title} keeps the last",
-                    (Related(f"perfcfg writes {key} from here", self.spans.get(f"{base}.{owner}"),
+                    "PCF206", "error", f"{path} is managed by perfcfg: it writes {folded} "
+                    f"from {base}.{owner}", span, path, f"set {owner}: in the program instead; "
+                    f"the file would get two {folded} lines ({service.title} reads option names "
+                    "without case), and it keeps the last",
+                    (Related(f"perfcfg writes {folded} from here",
+                             self.spans.get(f"{base}.{owner}"),
                              f"{base}.{owner}"),)))
                 continue
-            param = cat.get(key, section)
             if param is None:
                 self.error("PCF201", f"unknown {service.title} program option {key!r}", span,
                            path, did_you_mean(key, cat.names(section)) or
@@ -375,7 +397,7 @@ class Validator:
                            "write one value")
                 continue
             try:
-                out[key] = service.coerce(param, value)
+                out[param.name] = checked(service, cat, param, value)
             except (UnitError, ValueError, OverflowError) as exc:
                 code = "PCF205" if "range" in str(exc) else "PCF204"
                 self.error(code, f"invalid value for {path}: {_shown(exc, path, value)}", span,
@@ -493,6 +515,25 @@ class Validator:
         self.broken.update(m.group() for d in self.diagnostics if d.path
                            for m in [re.match(r"policy\.waivers\[\d+\]", d.path)] if m)
         return policy
+
+
+def checked(service: Service, cat: catalogs.Catalog, param: catalogs.Param, value: Any) -> Any:
+    """``value`` read by the service, then checked against what the binary itself takes: the
+    parameter's pattern, its list shape (the daemon's constraint data) and the value sets its
+    catalog lists (UnitError when it refuses)."""
+    from perfcfg.services import constraints
+
+    canonical = service.coerce(param, value)
+    if param.pattern is not None and isinstance(canonical, str) and \
+            not re.fullmatch(param.pattern, canonical):
+        raise UnitError(f"{canonical!r} is refused by {cat.daemon} {cat.version}: "
+                        + constraints.pattern_words(param.pattern))
+    shape = constraints.shape(cat.daemon, param.name)
+    if shape is not None and isinstance(canonical, list):
+        shape.check(canonical)
+    if service.check_value is not None:
+        service.check_value(cat.sets, param, canonical)
+    return canonical
 
 
 def _shown(message: object, path: str, value: Any) -> str:
@@ -665,6 +706,15 @@ def _misspelt_item(plain: Any, loc: Path, label: str | None,
     close = difflib.get_close_matches(own, [n for n in names if n != own], n=1, cutoff=0.6)
     return (f"; or did you mean {close[0]!r}? (an item under a new name is a new item, not a "
             f"change to another)") if close else ""
+
+
+def _managed(service: Service, key: str) -> str | None:
+    """Why perfcfg writes ``key`` itself, if it does, comparing names as the daemon does
+    (``REQUIREPASS`` is Redis's ``requirepass``)."""
+    if not service.case_insensitive:
+        return service.managed.get(key)
+    return next((why for name, why in service.managed.items() if name.lower() == key.lower()),
+                None)
 
 
 def _alias(service: Service, name: str) -> str:

@@ -113,6 +113,7 @@ def write(out_dir: Path, files: dict[str, bytes], secret_files: frozenset[str]) 
         raise _fault(exc, out_dir) from None
     if not out_dir.is_dir():
         raise WriteError(f"{out_dir} is not a directory")
+    _refuse_unchangeable(out_dir)
     with _locked(out_dir):
         _remove_stray_temps(out_dir, files)
         try:
@@ -152,9 +153,20 @@ def _replace_all(out_dir: Path, files: dict[str, bytes], secret_files: frozenset
                     os.replace(old, out_dir / name)
         raise
     finally:
+        left = []
         for path in [*staged.values(), *(b for b in backups.values() if b is not None)]:
-            with contextlib.suppress(OSError):
+            try:
                 path.unlink()
+            except FileNotFoundError:
+                pass
+            except OSError:
+                left.append(path.name)
+        if left:
+            # the true account: the old files are in place, but these could not be removed
+            raise WriteError(f"cannot write {out_dir}: the old files are unchanged, but "
+                             f"{len(left)} temporary file(s) could not be removed "
+                             f"({', '.join(sorted(left)[:3])}{'…' if len(left) > 3 else ''}); "
+                             "remove them by hand")
 
 
 def _stage(out_dir: Path, name: str, data: bytes, secret: bool) -> Path:
@@ -189,6 +201,33 @@ def _backup(out_dir: Path, name: str) -> Path | None:
         except FileExistsError:
             continue
     raise OSError(errno.EEXIST, "cannot create a backup link", str(out_dir / name))
+
+
+# Linux's inode flags (lsattr): FS_IOC_GETFLAGS, FS_IMMUTABLE_FL, FS_APPEND_FL.
+_GETFLAGS, _IMMUTABLE, _APPEND = 0x80086601, 0x10, 0x20
+
+
+def _refuse_unchangeable(out_dir: Path) -> None:
+    """An append-only (``chattr +a``) or immutable directory takes new files but lets none be
+    replaced or removed: refused before one temporary file is made there, so nothing is."""
+    try:
+        fd = os.open(out_dir, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        buf = bytearray(8)
+        fcntl.ioctl(fd, _GETFLAGS, buf, True)
+        flags = int.from_bytes(buf[:4], "little")
+    except OSError:             # a file system without inode flags (tmpfs, NFS…)
+        return
+    finally:
+        os.close(fd)
+    for flag, word, undo in ((_APPEND, "append-only", "chattr -a"),
+                             (_IMMUTABLE, "immutable", "chattr -i")):
+        if flags & flag:
+            raise WriteError(f"cannot write {out_dir}: it is {word}, so no file in it can be "
+                             f"replaced or removed; nothing was changed ({undo} {out_dir} "
+                             "lifts it)")
 
 
 def _check_target(path: Path) -> None:

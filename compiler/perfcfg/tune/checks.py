@@ -47,6 +47,30 @@ def fd_limit(ctx: TuneContext, s: Settings, service: str) -> tuple[int, str]:
     return ctx.host.open_files, "host.open_files"
 
 
+def fd_ceiling(path: str, driver: str) -> Check:
+    """PCF318 for one fd limit: ``path`` (a unit's LimitNOFILE) may not exceed the kernel's
+    fs.nr_open, above which no process may hold fds: the unit does not start, and supervisord
+    refuses a minfds it cannot raise its limit to. ``driver`` is the setting it follows
+    from, the one a person lowers (each service names its own in its ``checks.py``).
+
+    >>> from perfcfg.tune.context import Host, TuneContext, GiB
+    >>> ctx = TuneContext("production", Host(4 * GiB, 2, nr_open=1000), (), ())
+    >>> [f.paths for f in fd_ceiling("systemd.x.LimitNOFILE", "x.clients")(ctx,
+    ...     {"systemd.x.LimitNOFILE": 1001})]
+    [('x.clients', 'systemd.x.LimitNOFILE', 'host.nr_open')]
+    """
+    def check(ctx: TuneContext, s: Settings) -> list[Finding]:
+        value = s.get(path)
+        if not isinstance(value, int) or isinstance(value, bool) or value <= ctx.host.nr_open:
+            return []
+        return [Finding("PCF318", "error", f"{path} = {value} is above the kernel's fs.nr_open "
+                        f"({ctx.host.nr_open}): the unit cannot start with it (from {driver} = "
+                        f"{s.get(driver)})", (driver, path, "host.nr_open"),
+                        f"lower {driver}, or raise fs.nr_open on the host and say so in the "
+                        "host profile's nr_open")]
+    return check
+
+
 def memory_parts(ctx: TuneContext, s: Settings, worst: Mapping[str, int]) -> dict[str, int]:
     """Worst-case bytes per consumer, keyed by the setting path that drives it: each service's
     (``worst``), the workers' and the OS reserve."""

@@ -45,6 +45,7 @@ class Host:
     open_files: int = 1024      # soft RLIMIT_NOFILE the daemons start with
     os: str = "linux"           # linux, darwin, freebsd, …: posix_fadvise and huge pages
     wal_disk: int | None = None  # bytes of the disk holding pg_wal; None = unknown
+    nr_open: int = 1 << 20      # fs.nr_open: no process may have more fds (Linux's default)
 
 
 @dataclass(frozen=True)

@@ -165,7 +165,7 @@ def verify_live(result: Result, targets: dict[str, str]) -> Report:
     compiles to; a daemon that cannot be reached is a row, never a crash. Neither the DSN nor
     the URL is repeated in the report, and the password either holds is masked in anything
     perfcfg prints."""
-    from perfcfg.core.redact import remember, scrub
+    from perfcfg.core.redact import mask_credentials, remember, scrub
 
     assert result.config is not None   # verify runs on a compiled result only
     want = intent.from_result(result)
@@ -185,7 +185,8 @@ def verify_live(result: Result, targets: dict[str, str]) -> Report:
         except Exception as exc:   # the client's own words: they name the host, not the password
             report.refused.append(label)
             report.rows.append(Row(label, "(connect)", "reachable",
-                                   scrub(_first_line(exc), secrets) or type(exc).__name__))
+                                   scrub(mask_credentials(_first_line(exc)), secrets)
+                                   or type(exc).__name__))
             continue
         rows, compared = v.compare_live(state, want[service.name], report.notes)
         _add(report, label, rows, compared)

@@ -32,7 +32,11 @@ PGBOUNCER_OCTAL = frozenset({"unix_socket_mode"})
 # Ranges pgbouncer does not check but its use of the value implies (src/main.c declares these
 # keys plain CF_INT): listen_port becomes a 16-bit TCP port (99999 would silently listen on
 # 34463), unix_socket_mode is a permission mode (0777 at most).
-PGBOUNCER_RANGES = {"listen_port": (1, 65535), "unix_socket_mode": (None, 0o777)}
+PGBOUNCER_RANGES = {"listen_port": (1, 65535), "unix_socket_mode": (None, 0o777),
+                    # Linux's own limits for the socket options pgbouncer sets (MAX_TCP_KEEPIDLE,
+                    # MAX_TCP_KEEPINTVL, MAX_TCP_KEEPCNT): past them it cannot listen at all
+                    "tcp_keepidle": (None, 32767), "tcp_keepintvl": (None, 32767),
+                    "tcp_keepcnt": (None, 127)}
 
 
 def _pgbouncer_type(key: str, default: str) -> str:

@@ -1,6 +1,7 @@
 """pgbouncer's cross-service findings (docs/diagnostics.md): its fd need (PCF305), the workers'
 connections against max_client_conn (PCF308), what its version can carry (PCF309/310), its
-queue wait against the workers' timeout (PCF315).
+queue wait against the workers' timeout (PCF315), its unit's fd limit within fs.nr_open
+(PCF318).
 
 >>> from perfcfg.tune.context import Host, Program, TuneContext, Versions, GiB
 >>> ctx = TuneContext("production", Host(4 * GiB, 2), (Program("w", 10, 2, 0, 0),), (),
@@ -15,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from perfcfg.services.pgbouncer import tuning
-from perfcfg.tune.checks import fd_limit, who
+from perfcfg.tune.checks import fd_ceiling, fd_limit, who
 from perfcfg.tune.context import TuneContext
 from perfcfg.tune.findings import Finding
 
@@ -83,7 +84,8 @@ def check_timeouts(ctx: TuneContext, s: Settings) -> list[Finding]:
                     paths, "keep query_wait_timeout below the client timeout")]
 
 
-CHECKS = (check_fds, check_clients, check_versions, check_timeouts)
+CHECKS = (check_fds, check_clients, check_versions, check_timeouts,
+          fd_ceiling("systemd.pgbouncer.LimitNOFILE", "pgbouncer.max_client_conn"))
 
 
 def worst_case(ctx: TuneContext, s: Settings) -> dict[str, int]:

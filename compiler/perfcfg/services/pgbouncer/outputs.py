@@ -50,5 +50,5 @@ def userlist_txt(ctx: RenderContext, service: Service) -> bytes:
 # userlist.txt holds SCRAM secrets, which can be guessed offline by whoever reads them.
 # Debian's pgbouncer.ini is 0640: its [databases] lines describe the servers behind it.
 OUTPUTS = (Output("pgbouncer.ini", pgbouncer_ini, deploy_mode=0o640),
-           Output("userlist.txt", userlist_txt, secret=True),
+           Output("userlist.txt", userlist_txt, secret=True, named_by="pgbouncer.auth_file"),
            dropin("systemd-pgbouncer.conf", lambda targets: "pgbouncer"))

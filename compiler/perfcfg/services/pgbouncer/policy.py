@@ -77,7 +77,7 @@ RULES = (
     Rule("PCF414", STRICT,
          "listen_addr = * without client TLS exposes logins and data to the network",
          "listen_addr: 127.0.0.1 (or a private address), or client_tls_sslmode: require "
-         "with a certificate",
+         "with client_tls_cert_file and client_tls_key_file",
          _pgbouncer_listen_all),
     Rule("PCF415", ALWAYS,
          "pgbouncer authenticates admin_users and stats_users from the auth file; a name "

@@ -64,7 +64,11 @@ SERVICE = Service(
     outputs=OUTPUTS,
     changes=changes,
     rules=RULES,
-    # Debian's pgbouncer package runs the daemon as postgres and reads /etc/pgbouncer.
-    placement=lambda config, plan: Placement("/etc/pgbouncer", backend.ACCOUNT, backend.ACCOUNT),
+    # Debian's pgbouncer package runs the daemon as postgres and reads /etc/pgbouncer;
+    # userlist.txt goes wherever auth_file says.
+    placement=lambda config, plan: Placement(
+        "/etc/pgbouncer", backend.ACCOUNT, backend.ACCOUNT,
+        paths={"userlist.txt": plan.value("pgbouncer.auth_file")}
+        if plan.value("pgbouncer.auth_file") else {}),
     monitor=MONITOR,
 )

@@ -57,7 +57,7 @@ def client_env(t: Topology, program: Any) -> dict[str, str]:
     password (the worker reads that from its own variable)."""
     if not t.config.databases:
         return {}
-    db = workload.database_of(t.config, program)
+    db = t.database_of(program)
     user = workload.user_of(t.config, db, program, backend.ROLE)
     host = net.url_host(net.connect_host(t.settings, ENDPOINT))
     return {"DATABASE_URL": f"{backend.URL_SCHEME}://{net.url_part(user)}@{host}:"

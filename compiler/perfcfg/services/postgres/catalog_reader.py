@@ -3,12 +3,16 @@ build's compile-time features and the enum values a build without them lacks."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
+from perfcfg.harness.errors import DaemonError
 from perfcfg.services.catalog_reading import Job, catalog, entry, package_of
 from perfcfg.services.postgres import programs
-from perfcfg.services.postgres.daemon import PostgresServer
+from perfcfg.services.postgres import readers as pg_readers
+from perfcfg.services.postgres.daemon import PostgresServer, check_postgresql_conf
 
 PG_TYPES = {"bool": "bool", "integer": "integer", "real": "real", "string": "string",
             "enum": "enum"}
@@ -54,6 +58,27 @@ def _pg_build(pg: PostgresServer, version: str, release: str,
             "features": features, "lacks": {k: sorted(v) for k, v in sorted(lacks.items())}}
 
 
+def _pg_refusal(version: str) -> Callable[[str, str], str | None]:
+    """What ``postgres -C`` of ``version`` says of ``name = 'value'``: its DETAIL (or its
+    last line) when it refuses the value, else None."""
+    def refusal(name: str, value: str) -> str | None:
+        try:
+            check_postgresql_conf(f"{name} = '{value.replace(chr(39), chr(39) * 2)}'\n",
+                                  (name,), version=version)
+            return None
+        except DaemonError as exc:
+            lines = exc.log_tail.splitlines() or [exc.message]
+            return next((line.split("DETAIL:", 1)[1].strip() for line in lines
+                         if "DETAIL:" in line), lines[-1])
+    return refusal
+
+
+def _pg_accepts(version: str) -> Callable[[str, str], bool]:
+    """Whether ``postgres -C`` of ``version`` takes ``name = 'value'``."""
+    refusal = _pg_refusal(version)
+    return lambda name, value: refusal(name, value) is None
+
+
 def postgresql(version: str) -> dict[str, Any]:
     with PostgresServer("", version=version) as pg:
         release = pg.query("SELECT current_setting('server_version')")[0][0]
@@ -61,12 +86,25 @@ def postgresql(version: str) -> dict[str, Any]:
                         "FROM pg_settings ORDER BY name")
         enums = {r[0]: list(r[5]) for r in rows if r[5]}
         build = _pg_build(pg, version, release, enums)
+        sets = pg_readers.value_sets(pg.query, _pg_accepts(version), [r[0] for r in rows])
+    # Probes of what postgres -C refuses (not the read-only parameters: it refuses them all).
+    settable = [r for r in rows if r[7] != "internal"]
+    # A build without SSL (PyPI's) refuses ssl = on; Debian's and PGDG's, which perfcfg
+    # assumes for every version, take it: a build feature, not the version's.
+    switches = [r[0] for r in settable if r[1] == "bool" and
+                not (r[0] == "ssl" and build["features"].get("ssl") is False)]
+    sets["refused"] = pg_readers.refused_switches(_pg_accepts(version), switches)
+    refusal = _pg_refusal(version)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        strings = [r[0] for r in settable if r[1] == "string"]
+        patterns = dict(zip(strings, pool.map(
+            lambda name: pg_readers.pattern(partial(refusal, name)), strings), strict=True))
     params = {name: entry(PG_TYPES[vartype], unit=unit, min_=_pg_number(lo, vartype),
                           max_=_pg_number(hi, vartype), values=enums.get(name),
-                          default=boot, context=context)
+                          default=boot, context=context, pattern=patterns.get(name))
               for name, vartype, unit, lo, hi, _enumvals, boot, context in rows}
     return catalog("postgresql", release.split(".")[0], f"pg_settings of PostgreSQL {release}",
-                   params, build)
+                   params, build, sets)
 
 
 def jobs(new: tuple[str, ...] = ()) -> dict[str, Job]:

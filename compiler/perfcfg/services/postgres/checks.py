@@ -1,6 +1,6 @@
 """PostgreSQL's cross-service findings (docs/diagnostics.md): its connection slots against
-what the pools and direct clients take (PCF303/304), its parallel workers (PCF313) and its
-shared memory (PCF316).
+what the pools and direct clients take (PCF303/304), its parallel workers (PCF313), its shared
+memory (PCF316) and its unit's fd limit within fs.nr_open (PCF318).
 
 >>> from perfcfg.tune.context import Host, TuneContext, GiB
 >>> ctx = TuneContext("production", Host(4 * GiB, 2), (), ())
@@ -15,7 +15,7 @@ from typing import Any
 
 from perfcfg.services.postgres.tuning import connections as pg_connections
 from perfcfg.services.postgres.tuning import memory as pg_memory
-from perfcfg.tune.checks import who
+from perfcfg.tune.checks import fd_ceiling, who
 from perfcfg.tune.context import TuneContext
 from perfcfg.tune.findings import Finding
 from perfcfg.tune.util import mib_text
@@ -87,7 +87,8 @@ def check_shared_memory(ctx: TuneContext, s: Settings) -> list[Finding]:
     return out
 
 
-CHECKS = (check_slots, check_parallel, check_shared_memory)
+CHECKS = (check_slots, check_parallel, check_shared_memory,
+          fd_ceiling("systemd.postgres.LimitNOFILE", "postgres.max_files_per_process"))
 
 
 def worst_case(ctx: TuneContext, s: Settings) -> dict[str, int]:

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -38,7 +39,13 @@ def pg_value(param: Param, value: Any) -> str:
     if param.type in ("enum", "string"):
         return pg_string(str(value))
     if param.type == "real":
-        return plain_decimal(value)
+        try:
+            return plain_decimal(value)
+        except EncodeError:
+            if not math.isfinite(float(value)):
+                raise
+            # quoted, PostgreSQL reads it with strtod (its lexer reads no exponent unquoted)
+            return pg_string(repr(float(value)))
     if value == -1:
         return "-1"
     try:

@@ -25,7 +25,8 @@ def pg_hba_conf(ctx: RenderContext, service: Service) -> bytes:
     for rule in ctx.plan.parts[service.name].hba:
         try:
             name = hba_name if rule.literal else hba_token
-            fields = [rule.type, name(rule.database), name(rule.user)]
+            user = hba_name if rule.literal or rule.literal_user else hba_token
+            fields = [rule.type, name(rule.database), user(rule.user)]
             if rule.address:
                 fields.append(hba_token(rule.address))
             fields.append(rule.method)
@@ -56,7 +57,7 @@ def _columns(rows: list[tuple[list[str], str]]) -> list[dict[str, str]]:
 # Debian's pg_hba.conf is 0640: it names every role and address allowed in.
 # roles.sql holds SCRAM secrets; it is run with psql, not placed.
 OUTPUTS = (Output("postgresql.conf", postgresql_conf),
-           Output("pg_hba.conf", pg_hba_conf, deploy_mode=0o640),
+           Output("pg_hba.conf", pg_hba_conf, deploy_mode=0o640, named_by="postgres.hba_file"),
            Output("roles.sql", roles_sql, secret=True,
                   apply="psql -X -v ON_ERROR_STOP=1 -f - < roles.sql (as the postgres user; "
                         "from standard input, since the file is 0600 for whoever built it)"),

@@ -48,10 +48,12 @@ def roles_sql(ctx: RenderContext, service: Service) -> bytes:
     every = {db.dbname or db.name for db in config.databases}
     comments: dict[str, str] = {}
     for rule in part.hba:
-        if rule.user in ("all", SUPERUSER) or rule.database in ("replication",):
+        keyword_user = rule.user == "all" and not (rule.literal or rule.literal_user)
+        keyword_db = not rule.literal and rule.database in ("all", "replication")
+        if keyword_user or rule.user == SUPERUSER or (keyword_db and rule.database != "all"):
             continue
         uses.setdefault(rule.user, set()).update(
-            every if rule.database == "all" else {rule.database})
+            every if keyword_db else {rule.database})
         comments.setdefault(rule.user, rule.comment)
     for db in config.databases:
         if db.user:
@@ -62,6 +64,8 @@ def roles_sql(ctx: RenderContext, service: Service) -> bytes:
                if c.name == monitoring.EXPORTER_CLIENT}
     roles = []
     for name in sorted(uses):
+        if name == SUPERUSER:
+            continue    # the cluster's own: ALTER ROLE … NOSUPERUSER would be refused
         user = declared.get(name)
         try:
             secret = literal(secrets[name]) if secrets.get(name) else ""
@@ -74,11 +78,16 @@ def roles_sql(ctx: RenderContext, service: Service) -> bytes:
         except EncodeError as exc:
             ctx.fail(f"users.{name}", exc)
     readonly = {r["ident"] for r in roles if r["readonly"]}
+    # database → its users, in one pass (a pass over every user per database was O(N²))
+    users_of: dict[str, list[str]] = {}
+    for user_name, dbs in uses.items():
+        for dbname in dbs:
+            users_of.setdefault(dbname, []).append(user_name)
     databases = []
     for db in config.databases:
         dbname = db.dbname or db.name
         owner = db.user or (config.users[0].name if config.users else SUPERUSER)
-        users = sorted(ident(u) for u, dbs in uses.items() if dbname in dbs)
+        users = sorted(ident(u) for u in users_of.get(dbname, ()))
         try:
             databases.append({
                 "name": dbname, "owner_name": owner, "ident": ident(dbname),

@@ -83,11 +83,14 @@ SERVICE = Service(
     topology=topology.topology,
     endpoint=topology.ENDPOINT,
     example=("work_mem", "64MB"),
+    secret_slots={"primary_conninfo": ("postgresql.conf", "clear"),
+                  "ssl_passphrase_command": ("postgresql.conf", "clear")},
     outputs=OUTPUTS,
     changes=changes,
     rules=RULES,
     placement=placement.placement,
     build=for_build,
+    check_value=values.check_value,
     replaced={
         "vacuum_defer_cleanup_age": "hot_standby_feedback = on, or a physical replication slot "
                                     "for the standby",

@@ -36,6 +36,8 @@ class HbaRule:
     comment: str
     # database and user are names, never pg_hba keywords (a role called "all" is quoted)
     literal: bool = False
+    # the user alone is a name (a direct client's database may be the keyword all)
+    literal_user: bool = False
 
 
 @dataclass
@@ -113,10 +115,16 @@ def _hba(config: Any, settings: Mapping[str, Setting]) -> list[HbaRule]:
         kind = "local" if client.address == "local" else \
             "hostssl" if ssl and not is_local_address(client.address) else "host"
         address = "" if kind == "local" else client.address
+        # A client's user is always a role: a role named like a keyword (all) is quoted, or
+        # the line would let every role in. Its database is a name too, but for the keywords
+        # perfcfg means (all, the default, and replication for a replication client).
         rules.append(HbaRule(kind, database, client.user, address, client.method,
-                             f"client {client.name}"))
+                             f"client {client.name}",
+                             literal=not (client.replication or client.database == "all"),
+                             literal_user=True))
 
     def specific(r: HbaRule) -> tuple[bool, bool, bool]:
-        return r.type != "local", r.database == "all", r.user == "all"
+        return (r.type != "local", r.database == "all" and not r.literal,
+                r.user == "all" and not (r.literal or r.literal_user))
 
     return sorted(rules, key=specific)

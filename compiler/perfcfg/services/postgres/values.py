@@ -13,6 +13,10 @@ and the hints a wrong one gets.
 
 from __future__ import annotations
 
+import re
+import sys
+from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
 from perfcfg.core.units import UnitError, human
@@ -32,6 +36,7 @@ from perfcfg.services.fixit import fix_unit
 from perfcfg.services.postgres.units import (
     PG_BASE_BYTES,
     PG_BASE_US,
+    PG_TIME_UNITS,
     parse_pg_memory,
     parse_pg_time,
 )
@@ -60,8 +65,15 @@ _TIME_FIXES = {"usec": "us", "msec": "ms", "sec": "s", "secs": "s", "second": "s
 def coerce(param: Param, value: Any) -> Any:
     """The canonical value; a size or duration finer than the GUC's unit is refused, because
     PostgreSQL would round it (a timeout possibly to 0 = disabled)."""
+    if param.context == "internal":
+        raise UnitError(f"{param.name} is read-only: PostgreSQL sets it itself (at initdb or "
+                        "when it was built) and refuses it in postgresql.conf")
     result = _canonical(param, value)
     own = result
+    if param.type == "real":
+        # a real is in its own unit already (vacuum_cost_delay = 1.5 is 1.5 ms): nothing rounds
+        check_range(param, result)
+        return result
     if param.unit in PG_BASE_BYTES and result != -1 and not isinstance(result, bool):
         if result % PG_BASE_BYTES[param.unit]:
             raise UnitError(f"{human(result)} is finer than this parameter's unit "
@@ -76,9 +88,29 @@ def coerce(param: Param, value: Any) -> Any:
     return result
 
 
+def pg_bool(value: Any) -> bool:
+    """A boolean as PostgreSQL's parse_bool reads it: on, off, true, false, yes, no, 1, 0 in
+    any case, or any unambiguous prefix of them (``tru``, ``of``; not ``o``).
+
+    >>> pg_bool("TRU"), pg_bool("of"), pg_bool(1)
+    (True, False, True)
+    """
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "0", "on"):
+        return text != "0"
+    if text in ("of", "off"):
+        return False
+    for word, meaning in (("true", True), ("false", False), ("yes", True), ("no", False)):
+        if text and word.startswith(text):
+            return meaning
+    return as_bool(value, BOOL_WORDS, "on or off")
+
+
 def _canonical(param: Param, value: Any) -> Any:
     if param.type == "bool":
-        return as_bool(value, BOOL_WORDS, "on or off")
+        return pg_bool(value)
     if param.type == "enum":
         return as_enum(param, value)
     if param.type == "string" and param.name in PATH_GUCS:
@@ -95,7 +127,16 @@ def _canonical(param: Param, value: Any) -> Any:
             check_addresses([a.strip() for a in text.split(",")], ",", everywhere=("*",))
         return text
     if param.type == "real":
-        return as_real(value)
+        if param.unit in PG_BASE_US and isinstance(value, str) and \
+                re.fullmatch(r"\s*[-+]?[0-9.]+(e[-+]?[0-9]+)?\s*[a-z]+\s*", value, re.I):
+            # a real with a time unit takes one, in any of PostgreSQL's: 1500us is 1.5 (ms)
+            return _real_time(param, value)
+        number = as_real(value)
+        if number and abs(number) < sys.float_info.min:
+            # strtod reports underflow for a denormal number, and PostgreSQL refuses it
+            raise UnitError(f"{value!r} is too close to 0 for PostgreSQL (below "
+                            f"{sys.float_info.min:g}); write 0 or a larger number")
+        return number
     if param.unit in PG_BASE_BYTES:
         if value == -1 or value == "-1":
             return -1
@@ -105,6 +146,20 @@ def _canonical(param: Param, value: Any) -> Any:
             return -1
         return parse_pg_time(value, param.unit)
     return as_int(value)
+
+
+def _real_time(param: Param, value: str) -> float:
+    found = re.fullmatch(r"\s*([-+]?[0-9.]+(?:e[-+]?[0-9]+)?)\s*([a-z]+)\s*", value, re.I)
+    assert found is not None and param.unit is not None
+    number, unit = found.groups()
+    if unit not in PG_TIME_UNITS:
+        raise UnitError(f"unknown time unit {unit!r}; PostgreSQL accepts us, ms, s, min, h, d "
+                        "(case-sensitive)")
+    try:
+        amount = float(number)
+    except ValueError:
+        raise UnitError(f"expected a number, got {value!r}") from None
+    return amount * PG_TIME_UNITS[unit] / PG_TIME_UNITS[param.unit]
 
 
 def unit_hint(param: Param) -> str | None:
@@ -154,3 +209,71 @@ def _finer(param: Param, value: Any) -> str | None:
     shown = f"{near * 8}kB" if param.unit == "8kB" else f"{near}{param.unit}"
     return f"PostgreSQL would round it to {shown}: write a whole number of {param.unit}, " \
         f"e.g. {shown}"
+
+
+# -- what the binary takes (the catalog's sets, read off it: services/postgres/readers.py) --
+
+# Parameters whose value is a time zone: a name of the build's time zone data (any case), a
+# POSIX TZ specification (std name, offset, optional daylight name and rule) or an offset.
+TIMEZONE_GUCS = frozenset({"TimeZone", "log_timezone"})
+_POSIX_TZ = re.compile(r"(?:[A-Za-z]{3,}|<[+-]?[A-Za-z0-9]+>)[+-]?\d{1,3}(?::\d{1,2}){0,2}"
+                       r"(?:(?:[A-Za-z]{3,}|<[+-]?[A-Za-z0-9]+>)(?:[+-]?\d{1,3}(?::\d{1,2}){0,2})?"
+                       r"(?:,[^,\s]+,[^,\s]+)?)?")
+_OFFSET = re.compile(r"[+-]?\d+(?:\.\d+)?(?::\d{1,2}){0,2}")
+
+
+def check_value(sets: Mapping[str, Any], param: Param, value: Any) -> None:
+    """Refuse what this version's binary refuses among the values its catalog lists: a time
+    zone it has no data for, a date style or other key word it does not know (or two it
+    will not take together), a time zone abbreviation file it lacks."""
+    if param.type == "bool" and isinstance(value, bool):
+        said = sets.get("refused", {}).get(param.name, {}).get("on" if value else "off")
+        if said:
+            raise UnitError(said)
+    if not isinstance(value, str):
+        return
+    if param.name in TIMEZONE_GUCS and "timezones" in sets:
+        _check_timezone(sets["timezones"], param, value)
+    elif param.name == "timezone_abbreviations" and "timezone_abbreviations" in sets:
+        if value not in sets["timezone_abbreviations"]:
+            raise UnitError(f"no time zone abbreviation file {value!r} in this PostgreSQL; "
+                            f"it has {', '.join(sets['timezone_abbreviations'])}")
+    elif param.name in sets.get("words", {}):
+        _check_words(sets["words"][param.name], param, value)
+
+
+def _check_timezone(names: list[str], param: Param, value: str) -> None:
+    if value.lower() in _lower_names(tuple(names)) or _POSIX_TZ.fullmatch(value) or \
+            _OFFSET.fullmatch(value):
+        return
+    raise UnitError(f"{value!r} is not a time zone this PostgreSQL knows: a name of its time "
+                    "zone data (Europe/Berlin, UTC), a POSIX specification (EST5EDT) or an "
+                    "offset in hours (+3)")
+
+
+@cache
+def _lower_names(names: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(n.lower() for n in names)
+
+
+def _check_words(known: Mapping[str, Any], param: Param, value: str) -> None:
+    words = [w.strip() for w in value.split(",")]
+    if words == [""]:
+        if not known["empty"]:
+            raise UnitError(f"{param.name} cannot be empty; it takes {', '.join(known['words'])}")
+        return
+    any_case = bool(known["any_case"])
+
+    def fold(word: str) -> str:
+        return word.lower() if any_case else word
+
+    allowed = {fold(w): w for w in known["words"]}
+    for word in words:
+        if fold(word) not in allowed:
+            raise UnitError(f"{word!r} is not a key word of {param.name}; it takes "
+                            f"{', '.join(known['words'])}")
+    given = {fold(w) for w in words}
+    for a, b in known["conflicts"]:
+        if fold(a) in given and fold(b) in given:
+            raise UnitError(f"{param.name} takes {a} or {b}, not both (PostgreSQL: conflicting "
+                            "specifications)")

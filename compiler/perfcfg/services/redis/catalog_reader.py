@@ -3,7 +3,6 @@ server itself reports it when fed a probe value (its typed config table in src/c
 
 from __future__ import annotations
 
-import re
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -13,6 +12,7 @@ from perfcfg.harness import procs
 from perfcfg.harness.binaries import require
 from perfcfg.services.catalog_reading import Job, catalog, entry, package_of
 from perfcfg.services.redis import programs
+from perfcfg.services.redis import readers as redis_readers
 from perfcfg.services.redis.daemon import RedisServer, ValkeyServer
 
 # Multi-argument ("special") directives whose value is a list of words; types for the rest come
@@ -41,7 +41,10 @@ def _redis_message(program: str, key: str, value: str) -> str | None:
             proc.communicate()   # reap it and close its pipe
             return None
         lines = [x for x in out.strip().splitlines() if x.strip()]
-        return lines[-1] if proc.returncode != 0 and lines else None
+        # Only a refusal of the value counts: with no port and no socket the server stops
+        # after reading its configuration ("Configured to not listen anywhere").
+        refused = "FATAL CONFIG FILE ERROR" in out
+        return lines[-1] if proc.returncode != 0 and lines and refused else None
     finally:
         procs.remove_dir(workdir)
 
@@ -50,20 +53,20 @@ def _redis_type(program: str, key: str) -> dict[str, Any]:
     if key in REDIS_LISTS:
         return {"type": "list"}
     msg = _redis_message(program, key, _PROBE) or ""
+    probe = partial(_redis_message, program, key)
     if "must be 'yes' or 'no'" in msg:
-        return {"type": "bool"}
+        return {"type": "bool", "refused": redis_readers.refused_words(probe)}
     if "one of the following:" in msg:
         return {"type": "enum", "values": [v.strip() for v in msg.split(":", 1)[1].split(",")]}
     if "memory" in msg:
-        return {"type": "memory"}
+        return {"type": "memory", **redis_readers.size_bounds(probe)}
     if "octal" in msg:
         return {"type": "octal"}
     if "parsed into an integer" in msg:
-        bounds = re.search(r"between (-?\d+) and (-?\d+)",
-                           _redis_message(program, key, _LLONG_MIN) or "")
-        return {"type": "integer", "min": int(bounds.group(1)) if bounds else None,
-                "max": int(bounds.group(2)) if bounds else None}
-    return {"type": "string"}
+        bounds = redis_readers.bounds(probe(_LLONG_MIN))
+        return {"type": "integer", "min": bounds[0] if bounds else None,
+                "max": bounds[1] if bounds else None}
+    return {"type": "string", "pattern": redis_readers.string_pattern(probe)}
 
 
 def redis(version: str, daemon: str = "redis") -> dict[str, Any]:
@@ -75,22 +78,25 @@ def redis(version: str, daemon: str = "redis") -> dict[str, Any]:
         release = info.get(f"{daemon}_version") or info["redis_version"]
         with r.client() as c:
             modules = sorted(m["name"] for m in c.module_list())
+            sets = {"acl": redis_readers.acl_sets(c)}
     keys = sorted(values)
     program = require(handle.program, version)
     # 4 probes at a time: each is a short-lived server, and the CI machine has 2 cores.
     with ThreadPoolExecutor(max_workers=4) as pool:
         types = dict(zip(keys, pool.map(partial(_redis_type, program), keys), strict=True))
+    sets["refused"] = {key: types[key]["refused"] for key in keys if types[key].get("refused")}
     params = {}
     for key in keys:
         t = types[key]
         params[key] = entry(t["type"], values=t.get("values"), min_=t.get("min"),
-                            max_=t.get("max"),
+                            max_=t.get("max"), pattern=t.get("pattern"),
                             default=None if key in REDIS_HOST_DEFAULTS else values[key])
     build = {"package": package_of(daemon, version, handle.program), "release": release,
              "modules": modules}
     name = "Valkey" if daemon == "valkey" else "Redis"
     return catalog(daemon, ".".join(release.split(".")[:2]),
-                   f"CONFIG GET * and command-line validation of {name} {release}", params, build)
+                   f"CONFIG GET * and command-line validation of {name} {release}", params, build,
+                   sets)
 
 
 def jobs(new: tuple[str, ...] = ()) -> dict[str, Job]:

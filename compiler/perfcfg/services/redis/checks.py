@@ -1,6 +1,6 @@
 """Redis's cross-service findings (docs/diagnostics.md): maxclients against its fd limit
 (PCF306), the workers' connections against maxclients (PCF307), an unlimited maxmemory
-(PCF314).
+(PCF314), its unit's fd limit within fs.nr_open (PCF318).
 
 >>> from perfcfg.tune.context import Host, TuneContext, GiB
 >>> ctx = TuneContext("production", Host(4 * GiB, 2), (), ())
@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from perfcfg.services.redis import budget, tuning
-from perfcfg.tune.checks import fd_limit, who
+from perfcfg.tune.checks import fd_ceiling, fd_limit, who
 from perfcfg.tune.context import TuneContext
 from perfcfg.tune.findings import Finding
 
@@ -56,7 +56,8 @@ def check_limit(ctx: TuneContext, s: Settings) -> list[Finding]:
                     "the kernel OOM-kills it", paths, "leave redis.maxmemory to perfcfg")]
 
 
-CHECKS = (check_fds, check_clients, check_limit)
+CHECKS = (check_fds, check_clients, check_limit,
+          fd_ceiling("systemd.redis.LimitNOFILE", "redis.maxclients"))
 
 
 def worst_case(ctx: TuneContext, s: Settings) -> dict[str, int]:

@@ -177,12 +177,20 @@ def redis_mismatches(current: Mapping[str, str], intended: Mapping[str, str],
 
 
 def live_config(url: str) -> dict[str, str]:
-    """``CONFIG GET *`` of a running server (``verify --live``), by lower-case name."""
-    client = redis.Redis.from_url(url, decode_responses=True, socket_timeout=10)
+    """``CONFIG GET *`` of a running server (``verify --live``), by lower-case name; an
+    answer that is not a list of directives (not a Redis) is a ValueError that says so."""
+    client = redis.Redis.from_url(url, decode_responses=True, socket_timeout=10,
+                                  socket_connect_timeout=10, retry=Retry(NoBackoff(), 0))
     try:
-        return {str(k).lower(): str(v) for k, v in client.config_get("*").items()}
+        answer = client.config_get("*")
+    except (AttributeError, TypeError, ValueError, IndexError, KeyError):
+        # redis-py's own reading of a reply that is not Redis's (+OK, a number…) breaks
+        answer = None
     finally:
         client.close()
+    if not isinstance(answer, dict) or not answer:
+        raise ValueError("not a Redis: its answer to CONFIG GET * is not a list of directives")
+    return {str(k).lower(): str(v) for k, v in answer.items()}
 
 
 class ValkeyServer(RedisServer):

@@ -62,7 +62,7 @@ def users_acl(ctx: RenderContext, service: Service) -> bytes:
 # Debian's redis.conf (and valkey.conf) is 0640 redis:redis (valkey:valkey).
 OUTPUTS = (Output("redis.conf", redis_conf, deploy_mode=0o640, named=conf_name,
                   also=("valkey.conf",)),
-           Output("users.acl", users_acl, secret=True, header=False),
+           Output("users.acl", users_acl, secret=True, header=False, named_by="redis.aclfile"),
            # Debian's units: redis-server.service, valkey-server.service
            dropin("systemd-redis.conf", lambda targets: f"{flavour(targets)}-server",
                   named=lambda targets: f"systemd-{flavour(targets)}.conf",

@@ -51,6 +51,8 @@ SERVICE = Service(
     own_keys={"role": (values.role, "redis.role is cache (evict keys) or store (keep them)")},
     own_defaults={"role": "cache"},
     record_keys={"users": model.RedisUser},
+    check_records=values.check_users,
+    check_value=values.check_value,
     managed={
         "include": "perfcfg writes one self-contained file",
         "user": "declare Redis users under redis.users",
@@ -74,6 +76,9 @@ SERVICE = Service(
     canonical=tuning.canonical,
     client_env=topology.client_env,
     endpoint=topology.ENDPOINT,
+    secret_slots={"masterauth": ("redis.conf", "clear"),
+                  "tls-key-file-pass": ("redis.conf", "clear"),
+                  "tls-client-key-file-pass": ("redis.conf", "clear")},
     outputs=OUTPUTS,
     changes=changes,
     rules=RULES,

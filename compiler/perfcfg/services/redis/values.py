@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from perfcfg.core.units import UnitError
@@ -89,3 +90,52 @@ def users(config: Any) -> list[Any]:
 def config_role(config: Any) -> str:
     """The cache's role in a validated config: ``redis.role``, cache by default."""
     return str(config.own.get("redis", {}).get("role", "cache"))
+
+
+def check_users(sets: Mapping[str, Any], key: str, users: list[Any]) -> list[tuple[str, str]]:
+    """ACL rules naming a command, subcommand or category this version does not have: Redis
+    stops at start on them ("Unknown command or category name in ACL"). Names are compared as
+    Redis compares them, without case; ``+cmd|arg`` on a command without subcommands allows
+    one first argument, which Redis takes only with ``+``."""
+    acl = sets.get("acl")
+    if key != "users" or not acl:
+        return []
+    commands, categories = acl["commands"], set(acl["categories"]) | {"all"}
+    out = []
+    for user in users:
+        for i, rule in enumerate(user.commands):
+            problem = _acl_problem(rule, commands, categories)
+            if problem:
+                out.append((f"{user.name}.commands[{i}]", problem))
+    return out
+
+
+def _acl_problem(rule: str, commands: Mapping[str, list[str]], categories: set[str]
+                 ) -> str | None:
+    lowered = rule.lower()
+    if lowered in ("allcommands", "nocommands"):
+        return None
+    sign, name = lowered[:1], lowered[1:]
+    if name.startswith("@"):
+        return None if name[1:] in categories else \
+            f"{rule!r}: Redis has no ACL category {name[1:]!r}"
+    command, _, sub = name.partition("|")
+    if command not in commands:
+        return f"{rule!r}: Redis has no command {command!r}"
+    if not sub:
+        return None
+    if commands[command]:
+        return None if sub in commands[command] else \
+            f"{rule!r}: {command} has no subcommand {sub!r} ({', '.join(commands[command])})"
+    return None if sign == "+" else \
+        (f"{rule!r}: {command} has no subcommands, and Redis blocks a first argument only "
+         "with +, never with -")
+
+
+def check_value(sets: Mapping[str, Any], param: Param, value: Any) -> None:
+    """What this build refuses that its directives' types allow (the catalog's
+    ``sets.refused``: ``activedefrag yes`` on a Redis without its own jemalloc)."""
+    if param.type == "bool" and isinstance(value, bool):
+        said = sets.get("refused", {}).get(param.name, {}).get("yes" if value else "no")
+        if said:
+            raise UnitError(f"this build refuses it: {said}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from perfcfg.services.catalog_reading import Job, catalog, entry
+from perfcfg.services.supervisor import readers as supervisor_readers
 from perfcfg.services.supervisor.parse import parse_supervisord_conf
 
 # One section of every kind, with every optional key set so each value reaches its converter.
@@ -55,6 +56,9 @@ socket_backlog=10
 SUPERVISOR_OVERRIDES = {"umask": "octal", "chmod": "octal", "socket_mode": "octal",
                         "socket_backlog": "integer", "environment": "string"}
 SUPERVISOR_ENUMS = {"auto_restart": ["false", "unexpected", "true"]}
+# What a converter refuses, as a pattern of the value (supervisor/datatypes.py): a process or
+# group name may not hold a space, a colon or a slash.
+SUPERVISOR_PATTERNS = {"process_or_group_name": "[^ :/]*"}
 _HOST_DEFAULTS = {("supervisord", "childlogdir")}   # tempfile.gettempdir(): depends on TMPDIR
 
 
@@ -88,14 +92,16 @@ def supervisor() -> dict[str, Any]:
         elif read.converter in SUPERVISOR_ENUMS:
             values = SUPERVISOR_ENUMS[read.converter]
         default = None if (kind, key) in _HOST_DEFAULTS else _supervisor_default(read.default)
-        params[name] = entry(type_, values=values, default=default, section=kind)
+        params[name] = entry(type_, values=values, default=default, section=kind,
+                             pattern=SUPERVISOR_PATTERNS.get(read.converter or ""))
     version = getattr(sup_pkg, "__version__", None) or _dist_version("supervisor")
     # One catalog for 4.x: 4.2.5 and 4.3.0 read the same keys with the same converters (their
     # options.py differ only in how rpcinterface factories are imported).
     build = {"package": f"pypi supervisor {version}", "release": version}
     source = (f"option parser of supervisor {version} "
               "(keys read by ServerOptions and ClientOptions)")
-    return catalog("supervisor", version.split(".")[0], source, params, build)
+    return catalog("supervisor", version.split(".")[0], source, params, build,
+                   {"signals": supervisor_readers.signals()})
 
 
 def _dist_version(name: str) -> str:

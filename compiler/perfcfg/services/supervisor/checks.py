@@ -1,5 +1,5 @@
-"""supervisord's cross-service finding (docs/diagnostics.md): each worker's fd need against the
-limit it inherits (PCF312).
+"""supervisord's cross-service findings (docs/diagnostics.md): each worker's fd need against the
+limit it inherits (PCF312), and its unit's fd limit within fs.nr_open (PCF318).
 
 >>> from perfcfg.tune.context import Host, Program, TuneContext, GiB
 >>> ctx = TuneContext("production", Host(4 * GiB, 2, open_files=16), (Program("w", 1, 9, 9, 0),), ())
@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from perfcfg.services.supervisor.tuning import worker_fds
+from perfcfg.tune.checks import fd_ceiling
 from perfcfg.tune.context import TuneContext
 from perfcfg.tune.findings import Finding
 
@@ -30,4 +31,4 @@ def check_worker_fds(ctx: TuneContext, s: Settings) -> list[Finding]:
             for p in ctx.programs if worker_fds(p) > limit]
 
 
-CHECKS = (check_worker_fds,)
+CHECKS = (check_worker_fds, fd_ceiling("systemd.supervisor.LimitNOFILE", "supervisor.minfds"))

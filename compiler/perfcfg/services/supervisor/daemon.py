@@ -224,10 +224,34 @@ def _shown_pair(key: str, intended: str, effective: Any) -> tuple[str, str]:
                      for k in differ))
 
 
-def live_rpc(url: str) -> Any:
+# How long verify --live waits for a running supervisord to connect and to answer.
+LIVE_TIMEOUT = 10.0
+
+
+def _timed(transport: Any, seconds: float) -> Any:
+    """``transport`` whose connections give up after ``seconds`` (supervisor's own never do:
+    a socket that accepts and stays silent would hold verify --live forever)."""
+    make = transport._get_connection
+
+    def get_connection() -> Any:
+        conn = make()
+        conn.timeout = seconds
+        connect = conn.connect
+
+        def timed_connect() -> None:
+            connect()
+            conn.sock.settimeout(seconds)
+        conn.connect = timed_connect
+        return conn
+    transport._get_connection = get_connection
+    return transport
+
+
+def live_rpc(url: str, timeout: float = LIVE_TIMEOUT) -> Any:
     """An XML-RPC proxy for a running supervisord (``verify --live``): ``unix:///path`` or
     ``http://user:password@host:port``, as supervisorctl's ``serverurl``. The credentials go
-    to supervisor's own transport, never into the proxy's address, so no error repeats them."""
+    to supervisor's own transport, never into the proxy's address, so no error repeats them;
+    a connection or an answer that takes longer than ``timeout`` seconds is an error."""
     from urllib.parse import urlsplit
 
     from supervisor.xmlrpc import SupervisorTransport
@@ -244,14 +268,20 @@ def live_rpc(url: str) -> Any:
     else:
         raise ValueError(f"{parts.scheme or 'no'} scheme: expected unix:///path/to/socket or "
                          "http://user:password@host:port")
-    return xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport)
+    return xmlrpc.client.ServerProxy("http://127.0.0.1", transport=_timed(transport, timeout))
 
 
 def live_state(url: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """``getAllConfigInfo()`` and ``getAllProcessInfo()`` of a running supervisord."""
+    """``getAllConfigInfo()`` and ``getAllProcessInfo()`` of a running supervisord; an answer
+    of another shape (not supervisord's) is a ValueError that says so."""
     with live_rpc(url) as proxy:
-        return (list(proxy.supervisor.getAllConfigInfo()),
-                list(proxy.supervisor.getAllProcessInfo()))
+        info = proxy.supervisor.getAllConfigInfo()
+        processes = proxy.supervisor.getAllProcessInfo()
+    for name, answer in (("getAllConfigInfo", info), ("getAllProcessInfo", processes)):
+        if not isinstance(answer, list) or not all(isinstance(x, dict) for x in answer):
+            raise ValueError(f"not a supervisord: {name}() answered {type(answer).__name__}, "
+                             "not a list of processes")
+    return list(info), list(processes)
 
 
 def _credentials(text: str) -> tuple[str | None, str | None]:

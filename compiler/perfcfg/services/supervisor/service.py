@@ -57,6 +57,10 @@ SERVICE = Service(
     topology=topology.topology,
     derive=derive,
     hash_secret=secrets.hashed,
+    check_value=values.check_value,
+    # its HTTP servers' passwords are written hashed (hash_secret: {SHA}<hex SHA-1>)
+    secret_slots={"inet_http_server.password": ("supervisord.conf", "hashed"),
+                  "unix_http_server.password": ("supervisord.conf", "hashed")},
     outputs=OUTPUTS,
     changes=changes,
     rules=RULES,

@@ -67,13 +67,18 @@ def _unchanged_by_overrides(rendered: dict[str, Rendered], plain: Mapping[str, b
 
 
 def _leaks(plan: Plan, config: Config, files: dict[str, bytes]) -> list[Diagnostic]:
+    """The last scan: a secret found in a file that is not its secret slot's (the slots'
+    files hold theirs on purpose, kept 0600 or 0640)."""
+    found = [(name, path) for name, data in files.items()
+             for _ in leaked_into({name: data}, [s for s in plan.secrets
+                                                if s not in plan.clear.get(name, set())])
+             for path in [_leaking_setting(plan, data)]]
     return [Diagnostic("PCF211", "error", f"a secret would be written in clear into {name}"
                        + (f" by {path}" if path else ""), config.spans.get(path) if path else
-                       None, path, "secrets reach the files hashed (SCRAM, SHA); a secret "
-                       "given to any other setting (e.g. masterauth) cannot be written safely, "
-                       "and a password that also occurs in the file by chance is too weak")
-            for name in leaked_into(files, plan.secrets)
-            for path in [_leaking_setting(plan, files[name])]]
+                       None, path, "secrets reach the files hashed (SCRAM, SHA) or in a "
+                       "secret slot's file kept 0600 or 0640; a password that also occurs in "
+                       "the file by chance is too weak")
+            for name, path in found]
 
 
 def _leaking_setting(plan: Plan, data: bytes) -> str | None:
