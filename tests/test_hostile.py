@@ -436,9 +436,10 @@ def test_class21_a_preset_that_names_the_file_elsewhere_is_an_error(project):
     ("    users.acl: {path: /etc/redis/}\n", "names a directory"),
     ("    users.acl: {path: /etc/redis/../shadow}\n", "not written plainly"),
     ("    users.acl: {path: //etc/redis/users.acl}\n", "not written plainly"),
+    ("    prometheus.yml: {mode: \"0666\"}\n", "world-writable"),
 ], ids=["shared-with-a-default", "shared", "userlist-0666", "acl-0644", "roles-0777",
         "acl-group-writable", "conf-world-writable", "proc", "dev", "directory", "dotdot",
-        "double-slash"])
+        "double-slash", "monitoring-world-writable"])
 def test_class21_destinations_and_modes_perfcfg_refuses(project, files, says):
     deploy(project, files)
     for args in (["validate"], ["build", "--env", "staging"]):
@@ -452,6 +453,7 @@ def test_class21_destinations_and_modes_perfcfg_refuses(project, files, says):
     "    pg_hba.conf: {mode: \"0640\"}\n    userlist.txt: {mode: \"0600\", owner: pgbouncer}\n",
     "    postgresql.conf: {mode: \"0644\", path: /etc/postgresql/17/main/postgresql.conf}\n",
     "    redis.conf: {mode: \"0640\"}\n    roles.sql: {mode: \"0400\"}\n",
+    "    alerts.yml: {mode: \"0640\"}\n",          # a monitoring file is one perfcfg writes
 ])
 def test_class21_sound_destinations_and_modes_build(project, files):
     deploy(project, files)

@@ -91,8 +91,11 @@ def check(config: Any, plan: Any, services: tuple[Any, ...],
         for output in service.outputs:
             if output.render is not None and output.wanted(ctx):
                 written[output.file(targets)] = (service, output)
-    for output in sysctl_outputs():
-        if output.wanted(ctx):
+    # the files of no one service: the host's (sysctl.d) and a monitored environment's
+    from perfcfg.services import registry
+
+    for output in (*registry.HOST, *registry.MONITORING):
+        if output.render is not None and output.wanted(ctx):
             written[output.file(targets)] = (None, output)
     overrides = config.deploy
     out: list[Diagnostic] = []
@@ -136,10 +139,6 @@ def check(config: Any, plan: Any, services: tuple[Any, ...],
             continue
         destinations[dest] = name
     return out
-
-
-def sysctl_outputs() -> tuple[Output, ...]:
-    return (sysctl.OUTPUT,)
 
 
 def follow(config: Any, settings: dict[str, Any],
