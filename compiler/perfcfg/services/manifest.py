@@ -77,10 +77,12 @@ def _mode_words(bits: int) -> str:
 
 
 def check(config: Any, plan: Any, services: tuple[Any, ...],
-          limits: bool) -> list[Diagnostic]:
+          limits: bool, unowned: tuple[Output, ...] = ()) -> list[Diagnostic]:
     """What perfcfg.yaml's ``deploy.files`` may not say: a file perfcfg does not write, two
     files at one destination, a mode that lets others write a file (or read one that holds
-    secrets). Runs without rendering, so ``validate`` refuses what ``build`` would."""
+    secrets). Runs without rendering, so ``validate`` refuses what ``build`` would.
+    ``unowned`` are the files of no one service (the host's sysctl.d, a monitored
+    environment's); the caller passes them from the registry, which imports this module."""
     from perfcfg.core.diagnostics import Diagnostic, Related
     from perfcfg.services.output import RenderContext
 
@@ -91,10 +93,7 @@ def check(config: Any, plan: Any, services: tuple[Any, ...],
         for output in service.outputs:
             if output.render is not None and output.wanted(ctx):
                 written[output.file(targets)] = (service, output)
-    # the files of no one service: the host's (sysctl.d) and a monitored environment's
-    from perfcfg.services import registry
-
-    for output in (*registry.HOST, *registry.MONITORING):
+    for output in unowned:
         if output.render is not None and output.wanted(ctx):
             written[output.file(targets)] = (None, output)
     overrides = config.deploy

@@ -170,7 +170,8 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
         from perfcfg.services import manifest
 
         diags.extend(manifest.check(config, plan, registry.SERVICES,
-                                    limits_on(proj.file.deploy, env)))
+                                    limits_on(proj.file.deploy, env),
+                                    registry.HOST + registry.MONITORING))
 
         # Cross-service findings (PCF3xx) can be waived like the security rules.
         diags.extend(policy.check(plan, config, cross))
