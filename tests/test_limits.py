@@ -40,6 +40,11 @@ def values(data: bytes, sep: str) -> dict[str, str]:
     return out
 
 
+def limits(data: bytes) -> dict[str, str]:
+    """A drop-in's Limit*= lines (its memory lines are tests/test_enforce.py's)."""
+    return {k: v for k, v in values(data, "=").items() if k.startswith("Limit")}
+
+
 def test_only_an_environment_that_asks_gets_the_limits_files():
     for env in ("development", "staging"):
         names = set(_compile(EXAMPLE, env).files)
@@ -58,15 +63,15 @@ def test_the_environment_choice_wins_over_the_projects(tmp_path):
 
 def test_each_dropin_value_is_the_budget_its_daemon_is_sized_from(production):
     plan, files = production.plan, production.files
-    assert values(files["systemd-valkey.conf"], "=") == {
+    assert limits(files["systemd-valkey.conf"]) == {
         "LimitNOFILE": str(max(1024, plan.value("budget.redis_fds")))}
     assert plan.value("budget.redis_fds") == plan.value("redis.maxclients") + 32
-    assert values(files["systemd-pgbouncer.conf"], "=") == {
+    assert limits(files["systemd-pgbouncer.conf"]) == {
         "LimitNOFILE": str(max(1024, plan.value("budget.pgbouncer_fds")))}
-    assert values(files["systemd-supervisor.conf"], "=") == {
+    assert limits(files["systemd-supervisor.conf"]) == {
         "LimitNOFILE": str(plan.value("supervisor.minfds")),
         "LimitNPROC": str(plan.value("supervisor.minprocs"))}
-    assert values(files["systemd-postgresql.conf"], "=") == {"LimitNOFILE": "1064"}
+    assert limits(files["systemd-postgresql.conf"]) == {"LimitNOFILE": "1064"}
 
 
 def test_a_bigger_workload_raises_the_limits_with_its_budget():
@@ -77,10 +82,10 @@ def test_a_bigger_workload_raises_the_limits_with_its_budget():
     plan = result.plan
     pgb, rds = plan.value("budget.pgbouncer_fds"), plan.value("budget.redis_fds")
     assert pgb > 1024 and rds > 10032
-    assert values(result.files["systemd-pgbouncer.conf"], "=") == {"LimitNOFILE": str(pgb)}
-    assert values(result.files["systemd-valkey.conf"], "=") == {"LimitNOFILE": str(rds)}
-    assert values(result.files["systemd-postgresql.conf"], "=") == {"LimitNOFILE": "4064"}
-    assert values(result.files["systemd-supervisor.conf"], "=")["LimitNPROC"] == \
+    assert limits(result.files["systemd-pgbouncer.conf"]) == {"LimitNOFILE": str(pgb)}
+    assert limits(result.files["systemd-valkey.conf"]) == {"LimitNOFILE": str(rds)}
+    assert limits(result.files["systemd-postgresql.conf"]) == {"LimitNOFILE": "4064"}
+    assert limits(result.files["systemd-supervisor.conf"])["LimitNPROC"] == \
         str(plan.value("supervisor.minprocs"))
 
 

@@ -12,6 +12,7 @@ its reason. The file is optional: perfcfg.yaml's ``deploy.limits`` turns it on.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -35,19 +36,52 @@ PREFIX = "systemd."
 DROPIN_NAME = "perfcfg.conf"
 # systemd.exec(5): Limit*= take a number (soft and hard alike) or "infinity".
 LIMIT_KEYS = ("LimitNOFILE", "LimitNPROC", "LimitMEMLOCK")
+# systemd.resource-control(5): a size in bytes, or with a K/M/G/T suffix (base 1024). On a
+# host still on the legacy (v1) cgroup hierarchy systemd applies MemoryMax as
+# memory.limit_in_bytes and has nothing for MemoryHigh.
+MEMORY_KEYS = ("MemoryHigh", "MemoryMax")
+# systemd.exec(5): OOMScoreAdjust= is -1000…1000.
+OOM_RANGE = range(-1000, 1001)
+# Environment= assignments perfcfg writes: NAME=value words without quotes, escapes or the
+# specifier sign % (systemd would expand it), space-separated.
+_ENV = re.compile(r"^[A-Z_][A-Z0-9_]*=[A-Za-z0-9_./-]+( [A-Z_][A-Z0-9_]*=[A-Za-z0-9_./-]+)*$")
+
+
+def size_text(n: int) -> str:
+    """Bytes as systemd writes a size: the largest suffix that keeps the number whole.
+
+    >>> size_text(3 << 30), size_text(1536 << 20), size_text(1000)
+    ('3G', '1536M', '1000')
+    """
+    for suffix, shift in (("G", 30), ("M", 20), ("K", 10)):
+        if n % (1 << shift) == 0:
+            return f"{n >> shift}{suffix}"
+    return str(n)
+
+
+def encode(name: str, value: object) -> str:
+    """One directive's value as the drop-in writes it (EncodeError: not one perfcfg writes)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if name in LIMIT_KEYS and value >= 1:
+            return str(value)
+        if name in MEMORY_KEYS and value >= 1:
+            return size_text(value)
+        if name == "OOMScoreAdjust" and value in OOM_RANGE:
+            return str(value)
+    if name == "Environment" and isinstance(value, str) and _ENV.match(value):
+        return value
+    raise EncodeError(f"{name}={value!r} is not a systemd setting perfcfg writes")
 
 
 def settings_of(ctx: RenderContext, service: Service) -> list[Line]:
     out: list[Line] = []
     for setting in ctx.plan.service(PREFIX.rstrip("."), service.name):
-        value = setting.value
-        if setting.name not in LIMIT_KEYS or isinstance(value, bool) or \
-                not isinstance(value, int) or value < 1:
-            ctx.fail(setting.path, EncodeError(
-                f"{setting.name}={value!r} is not a systemd resource limit perfcfg writes"))
+        try:
+            text = encode(setting.name, setting.value)
+        except EncodeError as e:
+            ctx.fail(setting.path, e)
             continue
-        out.append({"name": setting.name, "value": str(value),
-                    "comment": reason_comment(setting)})
+        out.append({"name": setting.name, "value": text, "comment": reason_comment(setting)})
     return out
 
 

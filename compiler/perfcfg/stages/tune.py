@@ -21,13 +21,14 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from perfcfg.services import registry
-from perfcfg.tune import budget, checks, limits
+from perfcfg.tune import budget, checks, enforce, limits
 from perfcfg.tune.context import Recommendation, TuneContext
 from perfcfg.tune.findings import Finding
 
 Group = Callable[[TuneContext, Mapping[str, Any]], list[Recommendation]]
-# The budget runs before every service's groups; the kernel settings after them all.
-BUDGET_PHASE, KERNEL_PHASE = 0, 1000
+# The budget runs before every service's groups; the kernel settings after them all, and the
+# cgroup limits that enforce the budget last (their reasons name the kernel's overcommit).
+BUDGET_PHASE, KERNEL_PHASE, ENFORCE_PHASE = 0, 1000, 1001
 
 
 def context(**fields: Any) -> TuneContext:
@@ -46,6 +47,8 @@ def groups(placing: bool = False) -> list[tuple[str | None, Group]]:
         phased += [(phase, order, service.name, group) for phase, group in service.tuning]
     needs = tuple((s.name, s.needs) for s in registry.SERVICES if s.needs is not None)
     phased.append((KERNEL_PHASE, 0, None, limits.group(needs)))
+    worst = tuple((s.name, s.worst_case) for s in registry.SERVICES if s.worst_case is not None)
+    phased.append((ENFORCE_PHASE, 0, None, enforce.group(worst)))
     ordered = [(name, group) for _, _, name, group in sorted(phased, key=lambda g: g[:2])]
     if placing:
         ordered += [(s.name, group) for s in registry.SERVICES for group in s.placing]

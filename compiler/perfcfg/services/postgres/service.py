@@ -76,6 +76,7 @@ SERVICE = Service(
     placing=(placement.recommend,),
     memory=memory.PART,
     needs=limits.needs,
+    facts=limits.FACTS,
     checks=checks.CHECKS,
     worst_case=checks.worst_case,
     context=context.context,

@@ -12,7 +12,9 @@ from perfcfg.tune.context import Program, Versions
 Versions.declare("supervisor", (4, 3))
 # the setting that is the fd limit of every daemon and worker it starts, and the prefix of its
 # programs' settings
-FACTS = {"runner.fds": "supervisor.minfds", "runner.programs": "supervisor.programs"}
+# runner.unit: its systemd unit's cgroup holds the programs it starts (tune/enforce.py)
+FACTS = {"runner.fds": "supervisor.minfds", "runner.programs": "supervisor.programs",
+         "runner.unit": "supervisor"}
 
 
 def release(text: str) -> tuple[int, int]:

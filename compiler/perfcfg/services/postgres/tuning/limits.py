@@ -29,6 +29,11 @@ MAX_FILES_PER_PROCESS_DEFAULT = 1000
 FD_MARGIN = 64
 # pqcomm.c: the postmaster listens with a backlog of twice max_connections.
 BACKLOG_PER_CONNECTION = 2
+# The postmaster is exempt from the OOM killer (tune/enforce.py); each child it forks writes
+# PG_OOM_ADJUST_VALUE into PG_OOM_ADJUST_FILE first (fork_process.c), so a backend that runs
+# away is the one killed and the postmaster restarts the others.
+FACTS = {"oom.protect.postgres":
+         "PG_OOM_ADJUST_FILE=/proc/self/oom_score_adj PG_OOM_ADJUST_VALUE=0"}
 
 
 def recommend(ctx: TuneContext, known: Mapping[str, Any]) -> list[Recommendation]:
