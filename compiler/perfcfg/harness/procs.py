@@ -100,29 +100,35 @@ def free_port() -> int:
 # Resource limits the children spawned now start with (resource.RLIMIT_* → value), set by
 # ``limits()``; empty: they inherit ours.
 _CHILD_LIMITS: dict[int, int] = {}
+# The cgroup.procs file the children spawned now join before they exec ("": ours).
+_CHILD_CGROUP: list[str] = [""]
 
 
 @contextlib.contextmanager
 def limits(nofile: int | None = None, nproc: int | None = None,
-           memlock: int | None = None) -> Iterator[None]:
+           memlock: int | None = None, cgroup: str | None = None) -> Iterator[None]:
     """Daemons started inside run with these limits, soft and hard alike, as under a systemd
-    unit's ``LimitNOFILE=``/``LimitNPROC=``/``LimitMEMLOCK=`` (we keep our own)."""
+    unit's ``LimitNOFILE=``/``LimitNPROC=``/``LimitMEMLOCK=`` (we keep our own), and in the
+    cgroup whose ``cgroup.procs`` is ``cgroup`` (``harness.cgroup``: its ``MemoryMax=``)."""
     import resource
 
     wanted = {k: v for k, v in ((resource.RLIMIT_NOFILE, nofile),
                                 (resource.RLIMIT_NPROC, nproc),
                                 (resource.RLIMIT_MEMLOCK, memlock)) if v is not None}
-    saved = dict(_CHILD_LIMITS)
+    saved, saved_cgroup = dict(_CHILD_LIMITS), _CHILD_CGROUP[0]
     _CHILD_LIMITS.update(wanted)
+    if cgroup is not None:
+        _CHILD_CGROUP[0] = cgroup
     try:
         yield
     finally:
         _CHILD_LIMITS.clear()
         _CHILD_LIMITS.update(saved)
+        _CHILD_CGROUP[0] = saved_cgroup
 
 
-def _set_limits(wanted: dict[int, int]) -> Callable[[], None] | None:
-    if not wanted:
+def _set_limits(wanted: dict[int, int], cgroup: str = "") -> Callable[[], None] | None:
+    if not wanted and not cgroup:
         return None
 
     def apply() -> None:   # in the child, before exec
@@ -130,6 +136,10 @@ def _set_limits(wanted: dict[int, int]) -> Callable[[], None] | None:
 
         for kind, value in wanted.items():
             resource.setrlimit(kind, (value, value))
+        if cgroup:
+            # before exec: everything the daemon allocates and forks is counted there
+            with open(cgroup, "w", encoding="ascii") as f:
+                f.write(str(os.getpid()))
     return apply
 
 
@@ -143,7 +153,7 @@ def spawn(argv: Sequence[str], log_path: str, account: Account | None = None,
         return subprocess.Popen(
             list(argv), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             cwd=cwd, env=env, start_new_session=True, close_fds=True,
-            preexec_fn=_set_limits(dict(_CHILD_LIMITS)),
+            preexec_fn=_set_limits(dict(_CHILD_LIMITS), _CHILD_CGROUP[0]),
             **(account.popen_kwargs() if account else {}),
         )
 

@@ -14,8 +14,8 @@ and its unit gets
 
 The margin (10 % of the need, at least 32MiB, at most 1GiB) covers what the budget's
 arithmetic leaves out and the cgroup counts: the daemon's binary and libraries, its page
-tables, socket buffers. The 10 % stays inside the OS reserve (itself 10 % of the host, at most
-8GiB, and four 1GiB margins are half that), so the ``MemoryHigh`` values add up to the host.
+tables, socket buffers. The margins come out of the OS reserve (scaled down together where
+they would not fit in it), so the ``MemoryHigh`` values add up to at most the host.
 
 The workload's programs run in the cgroup of the unit that starts them (the ``runner.unit``
 fact names the service: supervisord), with the daemons it starts itself: supervisord has no
@@ -65,19 +65,34 @@ def margin(need: int) -> int:
     return ceil_div(int(clamp(need * MARGIN_FRACTION, MARGIN_FLOOR, MARGIN_CAP)), MiB) * MiB
 
 
-def _limits(service: str, need: int, why: str, inputs: Mapping[str, Any],
+def margins(needs: Mapping[str, int], room: int) -> dict[str, int]:
+    """Each unit's margin, scaled down together (whole MiB) when they would not fit in
+    ``room``, the OS reserve: the ``MemoryHigh`` values then add up to at most the host.
+
+    >>> margins({"a": 512 * MiB, "b": 8 * MiB}, 256 * MiB) == {"a": 52 * MiB, "b": 32 * MiB}
+    True
+    >>> [m // MiB for m in margins({"a": 2 * GiB, "b": MiB, "c": MiB}, 128 * MiB).values()]
+    [97, 15, 15]
+    """
+    wanted = {service: margin(need) for service, need in needs.items()}
+    total = sum(wanted.values())
+    if total <= room:
+        return wanted
+    return {service: max(MiB, m * room // total // MiB * MiB) for service, m in wanted.items()}
+
+
+def _limits(service: str, need: int, m: int, why: str, inputs: Mapping[str, Any],
             overcommit: bool) -> list[Recommendation]:
-    m = margin(need)
-    need = ceil_div(need, MiB) * MiB
     cut = ("the kernel's OOM killer acts inside this cgroup only"
            + ("; with vm.overcommit_memory = 1 the kernel no longer refuses an allocation, "
               "so this limit is what stops an overshoot" if overcommit else ""))
-    formula = ("need + margin, margin = clamp(10% × need, 32MiB, 1GiB)",
-               "need + 2 × margin, margin = clamp(10% × need, 32MiB, 1GiB)")
+    scaled = " (the margins scaled to fit the OS reserve)" if m < margin(need) else ""
+    formula = ("need + margin, margin = clamp(10% × need, 32MiB, 1GiB), Σ margins ≤ os_reserve",
+               "need + 2 × margin")
     return [
         rec(f"{PREFIX}{service}.MemoryHigh", need + m, "host.cgroup.memory_high",
-            f"{why} is {mib_text(need)}, plus a margin of {mib_text(m)} for what the budget "
-            "does not count (binary, page tables, socket buffers): above it the kernel "
+            f"{why} is {mib_text(need)}, plus a margin of {mib_text(m)}{scaled} for what the "
+            "budget does not count (binary, page tables, socket buffers): above it the kernel "
             "reclaims and throttles this unit's processes instead of letting them take the "
             "others' memory",
             formula[0], {**inputs, "need": need, "margin": m}),
@@ -112,7 +127,7 @@ def group(worst: Sequence[tuple[str, WorstFn]]
             return []   # cgroups and systemd units are Linux's
         overcommit = known.get("sysctl.vm.overcommit_memory") == 1
         runner = ctx.facts.get(RUNNER)
-        out: list[Recommendation] = []
+        units: dict[str, tuple[int, str, dict[str, Any]]] = {}
         supervised = 0
         for part in ctx.parts:
             service = part.service
@@ -126,14 +141,21 @@ def group(worst: Sequence[tuple[str, WorstFn]]
                 continue
             why = ("its worst case (from the sizes the preset fixed, above its part)"
                    if at_worst > share else f"its part of the host's memory (budget.{service})")
-            out += _limits(service, max(share, at_worst), why,
-                           {f"budget.{service}": share, "worst_case": at_worst}, overcommit)
+            units[service] = (max(share, at_worst), why,
+                              {f"budget.{service}": share, "worst_case": at_worst})
         if isinstance(runner, str) and ctx.runs(runner) and "budget.workers" in known:
             workers = int(known["budget.workers"])
-            out += _limits(runner, workers + supervised,
-                           "the workers' declared memory (budget.workers, Σ processes × "
-                           "memory)" + (" and the daemons it starts" if supervised else ""),
-                           {"budget.workers": workers, "supervised": supervised}, overcommit)
+            units[runner] = (workers + supervised,
+                             "the workers' declared memory (budget.workers, Σ processes × "
+                             "memory)" + (" and the daemons it starts" if supervised else ""),
+                             {"budget.workers": workers, "supervised": supervised})
+        needs = {service: ceil_div(need, MiB) * MiB for service, (need, _, _) in units.items()}
+        room = int(known.get("budget.os_reserve", 0))
+        out: list[Recommendation] = []
+        for service, m in margins(needs, room).items():
+            _, why, inputs = units[service]
+            out += _limits(service, needs[service], m, why,
+                           {**inputs, "budget.os_reserve": room}, overcommit)
         for key, env in sorted(ctx.facts.items()):
             service = key[len(PROTECT):]
             if key.startswith(PROTECT) and ctx.runs(service) and isinstance(env, str):
