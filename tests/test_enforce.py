@@ -244,3 +244,62 @@ def test_a_runaway_worker_is_killed_at_the_generated_memory_max_and_the_others_l
             assert after[name] == before[name] == ("RUNNING", before[name][1])
         assert sup.proc.poll() is None
     assert not cg.path.exists()
+
+
+# -- a runaway backend of a real PostgreSQL, held by the generated drop-in -------------------
+
+RUNAWAY_SQL = ("SELECT count(*) FROM (SELECT g FROM generate_series(1, 400000000) g "
+               "GROUP BY g) s")
+
+
+@pytest.mark.daemons
+def test_a_runaway_backend_is_killed_at_the_generated_memory_max_and_the_postmaster_lives(
+        tmp_path, pg_template_of):
+    require_daemon("postgresql", "17")
+    import psycopg
+
+    from perfcfg.services.postgres.daemon import PostgresServer
+
+    result = _lab(tmp_path, str(tmp_path))
+    unit = directives(result.files["systemd-postgresql.conf"])
+    memory_max = size(unit["MemoryMax"])
+    env = dict(word.split("=", 1) for word in unit["Environment"].split())
+    # a container without CAP_SYS_RESOURCE cannot lower a score (this machine's case): the
+    # postmaster then runs at +100, which proves as well that the Environment= line makes its
+    # children reset their own score (and the OOM killer still picks the largest, the runaway)
+    protect = int(unit["OOMScoreAdjust"]) if procs.can_lower_oom_score() else 100
+    with cgroup.MemoryCgroup(memory_max, size(unit["MemoryHigh"]), name="postgres") as cg, \
+            procs.limits(cgroup=cg.procs_file, oom_score_adj=protect, environment=env), \
+            PostgresServer(result.files["postgresql.conf"].decode(), pg_template_of("17"),
+                           version="17") as pg:
+        assert pg.proc is not None
+        postmaster = pg.proc.pid
+        assert postmaster in cg.pids()
+        assert Path(f"/proc/{postmaster}/oom_score_adj").read_text().strip() == str(protect)
+        with pg.connect() as conn:
+            backend = conn.execute("SELECT pg_backend_pid()").fetchone()
+            assert backend is not None
+            # the backend reset its own score: the OOM killer may pick it
+            assert Path(f"/proc/{backend[0]}/oom_score_adj").read_text().strip() == "0"
+            # a query whose hash table grows past every limit but the cgroup's
+            conn.execute("SET work_mem = '2GB'")
+            conn.execute("SET hash_mem_multiplier = 100")
+            with pytest.raises(psycopg.OperationalError):
+                conn.execute(RUNAWAY_SQL)
+        assert cg.oom_kills() >= 1
+        assert cg.peak() <= memory_max
+        # the postmaster saw its child killed, reset the others and took connections again
+        assert pg.proc.poll() is None
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                assert pg.query("SELECT 1") == [(1,)]
+                break
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+        assert pg.proc.pid == postmaster and pg.proc.poll() is None
+        log = procs.tail(pg.log, f"{pg.data}/log/*", lines=200)
+        assert re.search(r"terminated by signal 9", log), log
+    assert not cg.path.exists()

@@ -22,10 +22,10 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import AnyStr, TypedDict, TypeVar
+from typing import Any, AnyStr, TypedDict, TypeVar
 
 from perfcfg.harness.errors import DaemonError
 
@@ -100,31 +100,70 @@ def free_port() -> int:
 # Resource limits the children spawned now start with (resource.RLIMIT_* → value), set by
 # ``limits()``; empty: they inherit ours.
 _CHILD_LIMITS: dict[int, int] = {}
-# The cgroup.procs file the children spawned now join before they exec ("": ours).
-_CHILD_CGROUP: list[str] = [""]
+# What else a unit gives the children spawned now: "cgroup" → the cgroup.procs file they join
+# before they exec, "oom" → their OOM score, "env" → variables added to ours.
+_CHILD_UNIT: dict[str, Any] = {}
+OOM_SCORE_FILE = "/proc/self/oom_score_adj"
 
 
 @contextlib.contextmanager
 def limits(nofile: int | None = None, nproc: int | None = None,
-           memlock: int | None = None, cgroup: str | None = None) -> Iterator[None]:
+           memlock: int | None = None, cgroup: str | None = None,
+           oom_score_adj: int | None = None,
+           environment: Mapping[str, str] | None = None) -> Iterator[None]:
     """Daemons started inside run with these limits, soft and hard alike, as under a systemd
-    unit's ``LimitNOFILE=``/``LimitNPROC=``/``LimitMEMLOCK=`` (we keep our own), and in the
-    cgroup whose ``cgroup.procs`` is ``cgroup`` (``harness.cgroup``: its ``MemoryMax=``)."""
+    unit's ``LimitNOFILE=``/``LimitNPROC=``/``LimitMEMLOCK=`` (we keep our own); in the
+    cgroup whose ``cgroup.procs`` is ``cgroup`` (``harness.cgroup``: its ``MemoryMax=``); with
+    the unit's ``OOMScoreAdjust=`` and ``Environment=``."""
     import resource
 
     wanted = {k: v for k, v in ((resource.RLIMIT_NOFILE, nofile),
                                 (resource.RLIMIT_NPROC, nproc),
                                 (resource.RLIMIT_MEMLOCK, memlock)) if v is not None}
-    saved, saved_cgroup = dict(_CHILD_LIMITS), _CHILD_CGROUP[0]
+    saved, saved_unit = dict(_CHILD_LIMITS), dict(_CHILD_UNIT)
     _CHILD_LIMITS.update(wanted)
-    if cgroup is not None:
-        _CHILD_CGROUP[0] = cgroup
+    _CHILD_UNIT.update({k: v for k, v in (("cgroup", cgroup), ("oom", oom_score_adj),
+                                          ("env", environment)) if v is not None})
     try:
         yield
     finally:
         _CHILD_LIMITS.clear()
         _CHILD_LIMITS.update(saved)
-        _CHILD_CGROUP[0] = saved_cgroup
+        _CHILD_UNIT.clear()
+        _CHILD_UNIT.update(saved_unit)
+
+
+# capabilities(7): lowering an OOM score below 0 takes CAP_SYS_RESOURCE.
+CAP_SYS_RESOURCE = 24
+
+
+def can_lower_oom_score() -> bool:
+    """Whether this process may give a child a negative ``OOMScoreAdjust`` (containers often
+    drop CAP_SYS_RESOURCE even for root)."""
+    with open("/proc/self/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("CapEff:"):
+                return bool(int(line.split()[1], 16) >> CAP_SYS_RESOURCE & 1)
+    return False
+
+
+@contextlib.contextmanager
+def _oom_score(value: int | None) -> Iterator[None]:
+    """Ours set to ``value`` while a child is forked, which inherits it: lowering a score
+    takes CAP_SYS_RESOURCE, which the child no longer has once it dropped to its account
+    (Popen drops before preexec_fn runs). Raising ours back is always allowed."""
+    if value is None:
+        yield
+        return
+    with open(OOM_SCORE_FILE, encoding="ascii") as f:
+        before = f.read().strip()
+    with open(OOM_SCORE_FILE, "w", encoding="ascii") as f:
+        f.write(str(value))
+    try:
+        yield
+    finally:
+        with open(OOM_SCORE_FILE, "w", encoding="ascii") as f:
+            f.write(before)
 
 
 def _set_limits(wanted: dict[int, int], cgroup: str = "") -> Callable[[], None] | None:
@@ -147,13 +186,20 @@ def spawn(argv: Sequence[str], log_path: str, account: Account | None = None,
           cwd: str | None = None, env: dict[str, str] | None = None
           ) -> subprocess.Popen[bytes]:
     """Start a foreground child in its own session, stdout+stderr into ``log_path``."""
-    with open(log_path, "ab") as log:
+    extra = _CHILD_UNIT.get("env")
+    if extra:
+        env = {**(os.environ if env is None else env), **extra}
+    cgroup = _CHILD_UNIT.get("cgroup", "")
+    if cgroup and account is not None and account.uid is not None:
+        # the child joins after it dropped to its account: it may write its own pid there
+        os.chown(cgroup, account.uid, -1)
+    with open(log_path, "ab") as log, _oom_score(_CHILD_UNIT.get("oom")):
         if account is not None and account.uid is not None:
             os.chown(log_path, account.uid, account.gid if account.gid is not None else -1)
         return subprocess.Popen(
             list(argv), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             cwd=cwd, env=env, start_new_session=True, close_fds=True,
-            preexec_fn=_set_limits(dict(_CHILD_LIMITS), _CHILD_CGROUP[0]),
+            preexec_fn=_set_limits(dict(_CHILD_LIMITS), cgroup),
             **(account.popen_kwargs() if account else {}),
         )
 
