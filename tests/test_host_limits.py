@@ -120,9 +120,10 @@ def test_this_machine_as_it_is():
     short = sorted(k for k, c in checks.items() if not c["ok"] and c["current"] is not None)
     errors = [d for d in doc["diagnostics"] if d["severity"] == "error"]
     assert result.code == (1 if errors else 0)
-    # only huge pages PostgreSQL can run without are a warning
+    # only what the daemons run without is a warning: huge pages, THP, swapping, dirty pages
     assert {d["path"] for d in doc["diagnostics"] if d["severity"] == "warning"} <= \
-        {"sysctl.vm.nr_hugepages"}
+        {"sysctl.vm.nr_hugepages", "sysctl.vm.swappiness", "sysctl.vm.dirty_bytes",
+         "sysctl.vm.dirty_background_bytes", "sysfs.kernel.mm.transparent_hugepage.enabled"}
     assert sorted(d["path"] for d in doc["diagnostics"]) == sorted(checks[k]["path"]
                                                                   for k in short)
 
@@ -137,10 +138,14 @@ def test_the_documented_example_is_the_real_output(tmp_path):
 
 
 def test_every_sysctl_the_plan_may_need_is_read():
-    limits = hostdetect.limits(hostlimits.keys())
+    limits = hostdetect.limits(hostlimits.keys(), sysfs=hostlimits.sysfs_keys())
+    thp = "kernel.mm.transparent_hugepage.enabled"
     assert set(limits.sysctls) == {"net.core.somaxconn", "vm.nr_hugepages",
-                                   "vm.overcommit_memory"}
-    assert all(isinstance(v, int) for v in limits.sysctls.values())
+                                   "vm.overcommit_memory", "vm.swappiness",
+                                   "vm.dirty_bytes", "vm.dirty_background_bytes", thp}
+    assert all(isinstance(v, int) for k, v in limits.sysctls.items() if k != thp)
+    # the word in brackets of "always [madvise] never"
+    assert limits.sysctls[thp] in ("always", "madvise", "never")
 
 
 def _write(root: Path, inside: str, text: str) -> None:

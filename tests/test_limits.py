@@ -93,7 +93,8 @@ def test_sysctl_covers_every_backlog_and_the_huge_pages_asked_for(production):
     plan = production.plan
     got = values(production.files["sysctl.conf"], " = ")
     assert got == {"net.core.somaxconn": "4096",
-                   "vm.nr_hugepages": str(plan.value("budget.nr_hugepages"))}
+                   "vm.nr_hugepages": str(plan.value("budget.nr_hugepages")),
+                   "vm.swappiness": "1"}   # tests/test_kernel.py's
     assert plan.value("postgres.huge_pages") == "try"
     # 2MiB pages hold all of shared_buffers and wal_buffers
     assert int(got["vm.nr_hugepages"]) * 2 << 20 > \
@@ -104,7 +105,7 @@ def test_a_larger_backlog_raises_somaxconn_and_no_huge_pages_drop_the_reservatio
     result = _compile(EXAMPLE, "production", "pgbouncer.listen_backlog=6000",
                       "redis.tcp-backlog=5000", "postgres.huge_pages=off")
     got = values(result.files["sysctl.conf"], " = ")
-    assert got == {"net.core.somaxconn": "6000"}
+    assert got == {"net.core.somaxconn": "6000", "vm.swappiness": "1"}
     why = explain(result, "sysctl.net.core.somaxconn")
     assert why is not None
     assert why["rule"] == "host.sysctl.somaxconn" and "6000" in why["reason"]
@@ -181,8 +182,9 @@ def _build_json(project, *extra):
 def test_a_changed_limit_needs_daemon_reload_and_a_restart_of_that_unit_only(tmp_path):
     project = copy_example(tmp_path, with_generated=False)
     first = _build_json(project)
-    assert first["host"] == {"action": "reload", "because": ["sysctl.conf"],
-                             "how": "sysctl --system"}
+    assert first["host"] == {
+        "action": "reload", "because": ["sysctl.conf", "tmpfiles.conf"],
+        "how": "sysctl --system && systemd-tmpfiles --create /etc/tmpfiles.d/perfcfg.conf"}
     assert _build_json(project)["host"]["action"] == "none"
     found = _build_json(project, "--set", "postgres.max_files_per_process=2000")
     assert found["postgres"] == {

@@ -116,10 +116,10 @@ def resolved_example(tmp_path, monkeypatch):
 def test_no_generated_file_holds_a_secret_in_plaintext(resolved_example):
     files = sorted((resolved_example / "generated").rglob("*"))
     # every file once per environment; the cache daemon's is redis.conf or valkey.conf; only
-    # production asks for the limits' files (four drop-ins and sysctl.conf); staging and
-    # production are monitored (the monitoring files)
+    # production asks for the limits' files (four drop-ins, sysctl.conf, tmpfiles.conf);
+    # staging and production are monitored (the monitoring files)
     assert len([p for p in files if p.is_file()]) == \
-        (len(set(FILES) - OPTIONAL_FILES) - 1) * len(ENVS) + 5 + 2 * len(registry.MONITORING)
+        (len(set(FILES) - OPTIONAL_FILES) - 1) * len(ENVS) + 6 + 2 * len(registry.MONITORING)
     for path in files:
         if not path.is_file():
             continue

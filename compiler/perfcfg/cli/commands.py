@@ -760,7 +760,8 @@ def host(io: Io, fmt: str, req: Request | None = None, root: str = "/") -> int:
         report(io, result.diagnostics, "text" if fmt != "json" else "json",
                result.sources.shown(), req.project_dir)
         return INVALID
-    limits = hostdetect.limits(hostlimits.keys(), root, hostlimits.pidfiles(result.plan))
+    limits = hostdetect.limits(hostlimits.keys(), root, hostlimits.pidfiles(result.plan),
+                               hostlimits.sysfs_keys())
     rows, found = hostlimits.check(result.plan, limits)
     if fmt == "json":
         from perfcfg.cli import reporters

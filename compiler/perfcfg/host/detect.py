@@ -462,7 +462,7 @@ class Limits:
     """Kernel settings (``net.core.somaxconn`` → value; None: unreadable) and the open-files
     limit this process runs with, each with where it was read."""
 
-    sysctls: dict[str, int | None]
+    sysctls: dict[str, int | str | None]     # a file of /sys: its chosen word ("never")
     nofile: tuple[int | None, int | None]        # (soft, hard); None: unlimited or unknown
     provenance: dict[str, str]
     # running daemons found by their pid files: name → (pid, soft, hard) open-files limit
@@ -494,18 +494,34 @@ def running(pidfiles: dict[str, str], root: str = "/"
     return out
 
 
+def chosen(text: str) -> str:
+    """The word in brackets of a /sys choice file (``always [madvise] never`` → madvise).
+
+    >>> chosen("always madvise [never]"), chosen("never")
+    ('never', 'never')
+    """
+    words = text.split()
+    return next((w[1:-1] for w in words if w.startswith("[") and w.endswith("]")),
+                words[0] if words else "")
+
+
 def limits(keys: tuple[str, ...], root: str = "/",
-           pidfiles: dict[str, str] | None = None) -> Limits:
-    """Read each sysctl ``keys`` names from ``/proc/sys`` below ``root``, the soft and hard
-    RLIMIT_NOFILE from ``/proc/self/limits`` (this process's limits on the live root), and
-    those of the daemons running from ``pidfiles`` (name → pid file)."""
+           pidfiles: dict[str, str] | None = None, sysfs: tuple[str, ...] = ()) -> Limits:
+    """Read each sysctl ``keys`` names from ``/proc/sys`` below ``root`` (each ``sysfs`` key
+    from ``/sys``), the soft and hard RLIMIT_NOFILE from ``/proc/self/limits`` (this process's
+    limits on the live root), and those of the daemons running from ``pidfiles`` (name → pid
+    file)."""
     fs = _Root(root)
-    values: dict[str, int | None] = {}
+    values: dict[str, int | str | None] = {}
     provenance: dict[str, str] = {}
     for key in keys:
-        where = "/proc/sys/" + key.replace(".", "/")
+        where = ("/sys/" if key in sysfs else "/proc/sys/") + key.replace(".", "/")
         text = fs.read(where)
-        values[key] = int(text) if text is not None and text.lstrip("-").isdigit() else None
+        if key in sysfs:
+            values[key] = chosen(text) if text is not None else None
+        else:
+            number = text is not None and text.lstrip("-").isdigit()
+            values[key] = int(text) if text is not None and number else None
         provenance[key] = where if text is not None else f"{where} cannot be read"
     soft = hard = None
     provenance["nofile"] = "/proc/self/limits cannot be read"

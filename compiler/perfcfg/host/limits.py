@@ -2,10 +2,11 @@
 the environment's plan needs of its host.
 
 The plan states its needs as settings (``tune/limits.py`` and each service's tuning): the
-``sysctl.<key>`` values and each daemon's ``systemd.<service>.LimitNOFILE``, whose one input is
+``sysctl.<key>`` (and ``sysfs.<key>``) values and each daemon's ``systemd.<service>.LimitNOFILE``, whose one input is
 the daemon's own need (its fd budget). Each one the machine falls short of is a PCF317: a
 somaxconn below a listen backlog (the kernel cuts the backlog), overcommit that lets a
-persisting Redis's fork fail, fewer huge pages than PostgreSQL's shared memory takes, a soft
+persisting Redis's fork fail, fewer huge pages than PostgreSQL's shared memory takes,
+transparent huge pages on, more swapping or a larger dirty-page backlog than planned, a soft
 fd limit below a daemon's need (a daemon started from this shell without its unit's
 ``LimitNOFILE=`` gets it). Nothing here names a daemon: the plan's paths do.
 
@@ -15,8 +16,8 @@ fd limit below a daemon's need (a daemon started from this shell without its uni
 >>> s = Setting("sysctl.net.core.somaxconn", 4096, Origin("tuned"))
 >>> plan = Plan("production", "production", {s.path: s})
 >>> rows, found = check(plan, Limits({"net.core.somaxconn": 128}, (1024, 4096), {}))
->>> rows[0].ok, [d.code for d in found]
-(False, ['PCF317'])
+>>> [r.ok for r in rows if r.what == "net.core.somaxconn"], [d.code for d in found]
+([False], ['PCF317'])
 """
 
 from __future__ import annotations
@@ -28,8 +29,7 @@ from typing import Any
 from perfcfg.core.diagnostics import Diagnostic, Severity
 from perfcfg.core.plan import Plan
 from perfcfg.host.detect import Limits
-from perfcfg.tune.limits import EXACT, RULES, WANTED
-from perfcfg.tune.limits import PREFIX as SYSCTL
+from perfcfg.tune.limits import AT_MOST, EXACT, NONZERO, RULES, SYSFS_KEYS, WANTED, path_of
 
 CODE = "PCF317"
 _NOFILE = re.compile(r"^systemd\.([^.]+)\.LimitNOFILE$")
@@ -52,21 +52,40 @@ class Row:
     """One line of the report: what, its value now, what the plan needs (None: nothing)."""
 
     what: str
-    current: int | None
-    needed: int | None
+    current: int | str | None
+    needed: int | str | None
     exact: bool
     ok: bool
     path: str            # the plan's setting (explain answers it); "" when the plan needs none
     wanted: bool = False  # used when there, run without otherwise (a shortfall is a warning)
+    at_most: bool = False  # the plan's value is a ceiling, not a floor
+
+    @property
+    def compare(self) -> str:
+        return "=" if self.exact else "<=" if self.at_most else ">="
 
     def as_json(self) -> dict[str, Any]:
         return {"current": self.current, "needed": self.needed,
-                "compare": "=" if self.exact else ">=", "ok": self.ok, "path": self.path or None}
+                "compare": self.compare, "ok": self.ok, "path": self.path or None}
 
 
 def keys() -> tuple[str, ...]:
-    """Every sysctl a plan may need: what ``perfcfg host`` reads."""
+    """Every kernel setting a plan may need: what ``perfcfg host`` reads."""
     return tuple(RULES)
+
+
+def sysfs_keys() -> tuple[str, ...]:
+    """The ones read from /sys rather than /proc/sys."""
+    return tuple(sorted(SYSFS_KEYS))
+
+
+def _fits(key: str, current: int | str, wanted: int | str) -> bool:
+    if key in EXACT or isinstance(current, str) or isinstance(wanted, str):
+        return current == wanted
+    if key in AT_MOST:
+        # 0 in a dirty-bytes key: the kernel uses its ratio of RAM instead, far more
+        return current <= wanted and (current > 0 or key not in NONZERO)
+    return current >= wanted
 
 
 def check(plan: Plan, limits: Limits) -> tuple[list[Row], list[Diagnostic]]:
@@ -74,23 +93,28 @@ def check(plan: Plan, limits: Limits) -> tuple[list[Row], list[Diagnostic]]:
     found: list[Diagnostic] = []
     for key in sorted(set(keys()) | set(limits.sysctls)):
         current = limits.sysctls.get(key)
-        setting = plan.settings.get(SYSCTL + key)
+        setting = plan.settings.get(path_of(key))
         if setting is None:
             rows.append(Row(key, current, None, False, True, ""))
             continue
-        wanted, exact = int(setting.value), key in EXACT
-        ok = current is not None and (current == wanted if exact else current >= wanted)
-        rows.append(Row(key, current, wanted, exact, ok, setting.path, setting.rule in WANTED))
+        wanted = setting.value if isinstance(setting.value, str) else int(setting.value)
+        exact, at_most = key in EXACT, key in AT_MOST
+        ok = current is not None and _fits(key, current, wanted)
+        rows.append(Row(key, current, wanted, exact, ok, setting.path, setting.rule in WANTED,
+                        at_most))
         if not ok and current is not None:
-            bound = f"= {wanted}" if exact else f"≥ {wanted}"
+            bound = f"= {wanted}" if exact else f"≤ {wanted}" if at_most else f"≥ {wanted}"
             # a value the daemons use when it is there and run without is a warning
             severity: Severity = "warning" if setting.rule in WANTED else "error"
             found.append(Diagnostic(
                 CODE, severity, f"{key} is {current} on this machine; the plan "
                 f"{'wants' if severity == 'warning' else 'needs'} {bound}: "
                 f"{setting.reason}", None, setting.path,
-                f"sysctl -w {key}={wanted}, and keep it in /etc/sysctl.d/ (deploy.limits: "
-                "true writes sysctl.conf; perfcfg explain shows why)"))
+                (f"echo {wanted} > /sys/{key.replace('.', '/')}, and keep it in "
+                 "/etc/tmpfiles.d/ (deploy.limits: true writes tmpfiles.conf; perfcfg explain "
+                 "shows why)" if key in SYSFS_KEYS else
+                 f"sysctl -w {key}={wanted}, and keep it in /etc/sysctl.d/ (deploy.limits: "
+                 "true writes sysctl.conf; perfcfg explain shows why)")))
     soft, hard = limits.nofile
     for path, setting in sorted(plan.settings.items()):
         m = _NOFILE.match(path)
@@ -133,10 +157,12 @@ def as_text(env: str, rows: list[Row], limits: Limits) -> str:
         if row.needed is None:
             lines.append(f"#   {row.what} = {now}: not needed by this plan")
             continue
-        need = f"{'=' if row.exact else '≥'} {row.needed}"
+        need = f"{'=' if row.exact else '≤' if row.at_most else '≥'} {row.needed}"
         verdict = "ok" if row.ok else ("cannot be read" if row.current is None else
+                                       "WRONG" if row.exact else
+                                       "TOO HIGH" if row.at_most else
                                        "fewer (it runs without them)" if row.wanted else
-                                       "TOO LOW" if not row.exact else "WRONG")
+                                       "TOO LOW")
         lines.append(f"#   {row.what} = {now}: {'wants' if row.wanted else 'needs'} {need}, "
                      f"{verdict}  [{row.path}]")
     lines.append(f"#   open files: soft {'unlimited' if soft is None else soft}, hard "

@@ -13,7 +13,7 @@ Service`; they are ordered by ``Service.order``, then name.
 >>> daemons(model.Targets(valkey="8.1"))["redis"], daemons(model.Targets())["postgres"]
 (('valkey', '8.1'), ('postgresql', '17'))
 >>> [n for n in file_names() if n.endswith("conf")][-3:]
-['supervisord.conf', 'systemd-supervisor.conf', 'sysctl.conf']
+['systemd-supervisor.conf', 'sysctl.conf', 'tmpfiles.conf']
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from perfcfg.core import codes
 from perfcfg.harness import binaries as harness_binaries
 from perfcfg.harness.binaries import Binaries
-from perfcfg.services import catalog, manifest, monitor_files, sysctl
+from perfcfg.services import catalog, manifest, monitor_files, sysctl, tmpfiles
 from perfcfg.services.base import Service, targets_version
 from perfcfg.services.output import Output
 
@@ -64,7 +64,7 @@ def load(group: str = GROUP) -> tuple[Service, ...]:
 
 SERVICES: tuple[Service, ...] = load()
 # Files about the host rather than one daemon (the kernel settings), after the services'.
-HOST: tuple[Output, ...] = (sysctl.OUTPUT,)
+HOST: tuple[Output, ...] = (sysctl.OUTPUT, tmpfiles.OUTPUT)
 # The monitoring files of a monitored environment: each service's exporter's, then
 # Prometheus's and Grafana's (services/monitor_files.py).
 MONITORING: tuple[Output, ...] = (

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from perfcfg.services import registry
@@ -44,6 +45,12 @@ def actions(old: Mapping[str, bytes | None], new: Mapping[str, bytes], targets: 
         found = _fixed(outputs, old, new, targets)
         if found:
             out[owner] = worst(found)
+            if owner == HOST:
+                # the host's files are independent (sysctl.d, tmpfiles.d): each changed one's
+                # command
+                hows = " && ".join(dict.fromkeys(a.how for a in found
+                                                 if a.action != "none" and a.how))
+                out[owner] = replace(out[owner], how=hows)
     return out
 
 

@@ -185,6 +185,10 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
             diags.extend(found)
     if plan is None:
         return _done(result)
+    limits = limits_on(proj.file.deploy, env)
+    if limits and host.os != "linux":
+        diags.append(not_linux(host.os, proj, req.env, env))
+        limits = False
     from perfcfg.services.output import Header
     from perfcfg.stages.render import render_all
 
@@ -202,8 +206,8 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
     from perfcfg.core.redact import mask_line
 
     header = Header(req.env, result.preset_files, host_display, result.input_hash, __version__,
-                    mode, [mask_line(s) for s in req.sets], deploy_files,
-                    limits_on(proj.file.deploy, env), project=proj.file.project)
+                    mode, [mask_line(s) for s in req.sets], deploy_files, limits,
+                    project=proj.file.project)
     if req.sets:
         # the files as the presets alone make them: one a --set does not change keeps them
         plain = compile_env(replace(req, sets=()))
@@ -226,6 +230,20 @@ def limits_on(deploy: model.Deploy, env: model.Environment) -> bool:
     project's ``deploy.limits``."""
     own = env.deploy.limits if env.deploy is not None else None
     return deploy.limits if own is None else own
+
+
+def not_linux(system: str, proj: projects.Project, name: str,
+              env: model.Environment) -> Diagnostic:
+    """PCF322: deploy.limits on a host whose kernel has no sysctl.d, /sys or systemd."""
+    own = env.deploy is not None and env.deploy.limits is not None
+    where = f"environments.{name}.deploy.limits" if own else "deploy.limits"
+    return Diagnostic(
+        "PCF322", "warning", f"deploy.limits asks for the files that put the plan's limits in "
+        f"force, but the host profile says os: {system}: sysctl.d, tmpfiles.d and systemd "
+        "drop-ins are Linux's, so none is written", proj.span(where), where,
+        "turn deploy.limits off for this environment; on Windows PostgreSQL takes huge pages "
+        "only when its service account holds the 'Lock pages in memory' right "
+        "(SeLockMemoryPrivilege), and its fd and memory limits are the service's own")
 
 
 def _host(req: Request, env: model.Environment, proj: projects.Project, sources: Sources,

@@ -36,5 +36,7 @@ def context(config: Any) -> ContextPart:
     valkey = release(targets.valkey) if targets.valkey else None
     own = VALKEY_FORKED_FROM if valkey else release(targets.redis or DEFAULT_VERSION)
     return ContextPart(versions={"redis": own, "valkey": valkey},
-                       facts={"redis.role": role, "redis.persistence": persistence},
+                       facts={"redis.role": role, "redis.persistence": persistence,
+                              # a replica forks for its own replicas once promoted
+                              "redis.replicaof": bool(redis.get("replicaof"))},
                        shares={"redis": parse_share(config.budget.redis)})

@@ -181,9 +181,17 @@ def recommend(ctx: TuneContext, prior: Mapping[str, Any]) -> list[Recommendation
 def needs(ctx: TuneContext, known: Mapping[str, Any]) -> list[Need]:
     out = [Need("net.core.somaxconn", int(known.get("redis.tcp-backlog", TCP_BACKLOG_DEFAULT)),
                 "Redis' tcp-backlog", "redis.tcp-backlog")]
-    if budget.persists(ctx):
+    if budget.persists(ctx) or ctx.facts.get("redis.replicaof"):
         out.append(Need("vm.overcommit_memory", 1,
                         "Redis persists (RDB or AOF): its background save forks, and with the "
                         "kernel's heuristic overcommit the fork of a large Redis can fail "
-                        "(Redis warns at start)", "redis.persistence"))
+                        "(Redis warns at start)" if budget.persists(ctx) else
+                        "Redis is a replica: promoted at a failover, it forks for its own "
+                        "replicas' full syncs, and with the kernel's heuristic overcommit the "
+                        "fork of a large Redis can fail (Redis warns at start)",
+                        "redis.persistence" if budget.persists(ctx) else "redis.replicaof"))
+        out.append(Need("vm.swappiness", 1,
+                        "a forked Redis and its parent share their pages until written: a "
+                        "swapped-out page stalls the fork and the parent's event loop",
+                        "budget.redis"))
     return out

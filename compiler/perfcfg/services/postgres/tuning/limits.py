@@ -9,8 +9,8 @@ the limit follows max_files_per_process and not max_connections.
 >>> ctx = TuneContext("production", Host(16 * GiB, 4), (), ())
 >>> [r.value for r in recommend(ctx, {})]
 [1064]
->>> [(n.key, n.value) for n in needs(ctx, {"postgres.max_connections": 67})]
-[('net.core.somaxconn', 134)]
+>>> [(n.key, n.value) for n in needs(ctx, {"postgres.max_connections": 67})][:3]
+[('net.core.somaxconn', 134), ('kernel.mm.transparent_hugepage.enabled', 'never'), ('vm.swappiness', 1)]
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from perfcfg.tune.context import Recommendation, TuneContext
-from perfcfg.tune.limits import NOFILE_FLOOR, Need
+from perfcfg.tune.limits import NOFILE_FLOOR, THP, Need
 from perfcfg.tune.util import rec
 
 # pg_settings boot value of max_files_per_process.
@@ -32,6 +32,16 @@ BACKLOG_PER_CONNECTION = 2
 # The postmaster is exempt from the OOM killer (tune/enforce.py); each child it forks writes
 # PG_OOM_ADJUST_VALUE into PG_OOM_ADJUST_FILE first (fork_process.c), so a backend that runs
 # away is the one killed and the postmaster restarts the others.
+# The plan gives every byte of RAM a job (shared buffers, the cache's dataset, the workers): a
+# page swapped out turns a memory hit into a disk read. 1, not 0: swap stays the last resort
+# before the OOM killer rather than never used.
+SWAPPINESS = 1
+# A spinning disk writes ~100–200MB/s. The kernel's defaults (dirty_background_ratio 10 %,
+# dirty_ratio 20 % of RAM) let gigabytes of a checkpoint's writes wait in the page cache for
+# the fsync at its end, which then stalls every writer for seconds to minutes; 64MiB starts
+# write-back early, 256MiB caps a writer's backlog at a second or two of the disk's time.
+DIRTY_BACKGROUND_BYTES = 64 << 20
+DIRTY_BYTES = 256 << 20
 FACTS = {"oom.protect.postgres":
          "PG_OOM_ADJUST_FILE=/proc/self/oom_score_adj PG_OOM_ADJUST_VALUE=0"}
 
@@ -56,6 +66,23 @@ def needs(ctx: TuneContext, known: Mapping[str, Any]) -> list[Need]:
         out.append(Need("net.core.somaxconn", backlog,
                         "PostgreSQL listens with a backlog of 2 × max_connections",
                         "2 × postgres.max_connections"))
+    out.append(Need(THP, "never",
+                    "PostgreSQL's backends fault memory in query by query: with transparent "
+                    "huge pages the kernel compacts memory for 2MiB pages in those faults and "
+                    "khugepaged rewrites pages behind them (latency spikes)", "postgres"))
+    out.append(Need("vm.swappiness", SWAPPINESS,
+                    "the budget gives every byte of RAM a job: a swapped-out page of shared "
+                    "buffers or of a backend turns a memory hit into a disk read; swap stays "
+                    "the last resort before the OOM killer", "budget.postgres"))
+    if ctx.host.storage == "hdd":
+        out.append(Need("vm.dirty_background_bytes", DIRTY_BACKGROUND_BYTES,
+                        "on a spinning disk, write-back starts at 64MiB instead of 10 % of RAM, "
+                        "so a checkpoint's writes reach the disk while it runs",
+                        "host.storage"))
+        out.append(Need("vm.dirty_bytes", DIRTY_BYTES,
+                        "on a spinning disk, a writer waits at 256MiB of dirty pages instead of "
+                        "20 % of RAM: the fsync at a checkpoint's end flushes a second or two "
+                        "of the disk's time, not minutes", "host.storage"))
     if "budget.nr_hugepages" in known:
         huge = known.get("postgres.huge_pages", "on")
         out.append(Need("vm.nr_hugepages", int(known["budget.nr_hugepages"]),
