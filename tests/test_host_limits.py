@@ -29,6 +29,8 @@ def machine(tmp_path: Path, somaxconn=4096, overcommit=1, hugepages=0,
     root.write("/proc/self/limits",
                "Limit                     Soft Limit           Hard Limit           Units\n"
                f"Max open files            {nofile[0]:<20} {nofile[1]:<20} files\n")
+    # the unified hierarchy, where MemoryHigh is in force (tests/test_kernel.py tries v1)
+    root.write("/sys/fs/cgroup/cgroup.controllers", "cpu memory pids\n")
     return root.base
 
 
@@ -120,12 +122,16 @@ def test_this_machine_as_it_is():
     short = sorted(k for k, c in checks.items() if not c["ok"] and c["current"] is not None)
     errors = [d for d in doc["diagnostics"] if d["severity"] == "error"]
     assert result.code == (1 if errors else 0)
-    # only what the daemons run without is a warning: huge pages, THP, swapping, dirty pages
+    # only what the daemons run without is a warning: huge pages, THP, swapping, dirty pages,
+    # MemoryHigh on a v1 hierarchy
     assert {d["path"] for d in doc["diagnostics"] if d["severity"] == "warning"} <= \
         {"sysctl.vm.nr_hugepages", "sysctl.vm.swappiness", "sysctl.vm.dirty_bytes",
-         "sysctl.vm.dirty_background_bytes", "sysfs.kernel.mm.transparent_hugepage.enabled"}
+         "sysctl.vm.dirty_background_bytes", "sysfs.kernel.mm.transparent_hugepage.enabled",
+         "systemd.pgbouncer.MemoryHigh"}
     assert sorted(d["path"] for d in doc["diagnostics"]) == sorted(checks[k]["path"]
                                                                   for k in short)
+    v1 = not Path("/sys/fs/cgroup/cgroup.controllers").exists()
+    assert ("cgroup hierarchy" in checks) is v1
 
 
 def test_the_documented_example_is_the_real_output(tmp_path):

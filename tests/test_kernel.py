@@ -121,8 +121,10 @@ def test_a_linux_host_is_not_told(production):
 # -- perfcfg host: each one against this machine --------------------------------------------
 
 def machine(tmp_path: Path, thp: str = "always madvise [never]", swappiness: int = 1,
-            dirty: tuple[int, int] = (0, 0)) -> Path:
+            dirty: tuple[int, int] = (0, 0), cgroup: str = "v2") -> Path:
     root = FakeRoot(tmp_path / "root")
+    if cgroup == "v2":
+        root.write("/sys/fs/cgroup/cgroup.controllers", "cpu memory pids\n")
     root.write("/proc/sys/net/core/somaxconn", "4096\n")
     root.write("/proc/sys/vm/overcommit_memory", "0\n")
     root.write("/proc/sys/vm/nr_hugepages", "100000\n")
@@ -175,6 +177,42 @@ def test_an_ssd_host_does_not_check_dirty_bytes(tmp_path):
     assert code == 0 and "vm.dirty_bytes = 0: not needed by this plan" in out
 
 
+def running(root: Path, pidfile: str, pid: int, cgroup: str, limit: str | None) -> None:
+    """A daemon running as ``pid`` in the cgroup ``cgroup`` (v2), its memory.max ``limit``."""
+    write(root / pidfile.lstrip("/"), f"{pid}\n")
+    write(root / f"proc/{pid}/limits", "Max open files            1048576              "
+                                       "1048576              files\n")
+    write(root / f"proc/{pid}/cgroup", f"0::{cgroup}\n")
+    if limit is not None:
+        write(root / f"sys/fs/cgroup{cgroup}/memory.max", f"{limit}\n")
+
+
+def test_a_running_daemon_without_its_memory_limit_is_flagged(tmp_path, production):
+    plan = plan_of(production)
+    root = machine(tmp_path)
+    want = plan.value("systemd.redis.MemoryMax")
+    running(root, plan.value("redis.pidfile"), 4242, "/system.slice/valkey-server.service",
+            None)    # started by hand: no limit on its cgroup
+    running(root, plan.value("pgbouncer.pidfile"), 4343, "/system.slice/pgbouncer.service",
+            str(plan.value("systemd.pgbouncer.MemoryMax")))
+    code, out, err = host(EXAMPLE, root)
+    assert code == 0, err
+    assert re.findall(r"warning\[PCF317\]: (the running .*?);", err) == [
+        "the running redis (pid 4242) has no memory limit"]
+    assert f"its unit's MemoryMax is {want}" in err and "systemctl daemon-reload" in err
+    assert f"memory limit (redis, running as pid 4242) = unknown: wants ≤ {want}" in out
+    pgb = plan.value("systemd.pgbouncer.MemoryMax")
+    assert f"memory limit (pgbouncer, running as pid 4343) = {pgb}: wants ≤ {pgb}, ok" in out
+
+
+def test_a_v1_hierarchy_is_told_that_memory_high_is_not_in_force(tmp_path):
+    code, out, err = host(EXAMPLE, machine(tmp_path, cgroup="v1"))
+    assert code == 0
+    assert "cgroup hierarchy = v1: MemoryHigh not in force" in out
+    assert re.findall(r"warning\[PCF317\]: this machine's memory cgroups are v1", err)
+    assert "systemd.unified_cgroup_hierarchy" in err
+
+
 # -- systemd's tools read the files; this kernel has every key ------------------------------
 
 @pytest.mark.daemons
@@ -209,3 +247,62 @@ def test_this_kernel_has_every_key_and_accepts_each_value(tmp_path):
             # the file lists the words it accepts: "always [madvise] never"
             choices = Path(path).read_text().replace("[", "").replace("]", "").split()
             assert value in choices, (path, choices)
+
+
+@pytest.mark.daemons
+def test_a_real_redis_in_its_cgroup_is_found_within_its_memory_max(tmp_path, production):
+    """Two real redis-servers, one in a memory cgroup with the generated MemoryMax (as its
+    unit with the drop-in starts it), one without: perfcfg host reads each one's limit from
+    the cgroup its pid is in."""
+    import json
+    import time
+
+    from conftest import require_daemon
+
+    from perfcfg.harness import cgroup, procs
+    from perfcfg.harness.binaries import require
+
+    require_daemon("redis")
+    kind, why = cgroup.where()
+    if kind is None:
+        pytest.fail(f"no memory cgroup can be made on this machine: {why}")
+    want = int(plan_of(production).value("systemd.redis.MemoryMax"))
+
+    def start(name: str) -> tuple[subprocess.Popen[bytes], Path]:
+        pidfile = tmp_path / f"{name}.pid"
+        proc = procs.spawn([require("redis-server"), "--port", str(procs.free_port()),
+                            "--bind", "127.0.0.1", "--save", "", "--pidfile", str(pidfile),
+                            "--daemonize", "no", "--logfile", ""], str(tmp_path / f"{name}.log"))
+        for _ in range(100):
+            if pidfile.exists() and pidfile.read_text().strip():
+                break
+            time.sleep(0.1)
+        return proc, pidfile
+
+    def report(pidfile: Path) -> dict:
+        out, err = io.StringIO(), io.StringIO()
+        req = Request(EXAMPLE, "production", sets=(f"redis.pidfile={pidfile}",), render=False)
+        commands.host(commands.Io(out, err), "json", req)
+        return json.loads(out.getvalue())
+
+    with cgroup.MemoryCgroup(want, name="redis") as cg:
+        started = []
+        try:
+            with procs.limits(cgroup=cg.procs_file):
+                started.append(start("inside"))
+            started.append(start("outside"))
+            (inside, inside_pid), (outside, outside_pid) = started
+            assert inside.pid in cg.pids() and outside.pid not in cg.pids()
+            doc = report(inside_pid)
+            row = doc["limits"]["checks"][f"memory limit (redis, running as pid {inside.pid})"]
+            assert row == {"current": want, "needed": want, "compare": "<=", "ok": True,
+                           "path": "systemd.redis.MemoryMax"}
+            doc = report(outside_pid)
+            row = doc["limits"]["checks"][f"memory limit (redis, running as pid {outside.pid})"]
+            assert row["ok"] is False
+            assert any(d["message"].startswith(f"the running redis (pid {outside.pid}) has")
+                       for d in doc["diagnostics"])
+        finally:
+            for proc, _ in started:
+                proc.terminate()
+                proc.wait(timeout=30)

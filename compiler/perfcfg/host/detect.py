@@ -166,10 +166,10 @@ class _Cgroups:
 
     MOUNT = "/sys/fs/cgroup"
 
-    def __init__(self, fs: _Root):
+    def __init__(self, fs: _Root, pid: str = "self"):
         self.fs = fs
         self.v2 = fs.read(f"{self.MOUNT}/cgroup.controllers") is not None
-        self.paths = _proc_cgroup_paths(fs.read("/proc/self/cgroup") or "")
+        self.paths = _proc_cgroup_paths(fs.read(f"/proc/{pid}/cgroup") or "")
 
     def files(self, controller: str, name: str) -> Iterator[str]:
         """``name`` in the process's cgroup and each ancestor up to the mount, innermost first.
@@ -467,6 +467,11 @@ class Limits:
     provenance: dict[str, str]
     # running daemons found by their pid files: name → (pid, soft, hard) open-files limit
     running: dict[str, tuple[int, int | None, int | None]] = field(default_factory=dict)
+    # and the memory limit of each one's cgroup (None: unlimited), as MemoryMax= sets it
+    memory: dict[str, int | None] = field(default_factory=dict)
+    # this machine's cgroup hierarchy for memory: "v2" (MemoryHigh= and MemoryMax= both in
+    # force) or "v1" (systemd applies MemoryMax= as memory.limit_in_bytes, no MemoryHigh=)
+    cgroup: str = "v2"
 
 
 def _nofile(text: str | None) -> tuple[int | None, int | None] | None:
@@ -535,7 +540,13 @@ def limits(keys: tuple[str, ...], root: str = "/",
         got = resource.getrlimit(resource.RLIMIT_NOFILE)
         soft, hard = (None if v == resource.RLIM_INFINITY else v for v in got)
         provenance["nofile"] = "getrlimit(RLIMIT_NOFILE)"
-    return Limits(values, (soft, hard), provenance, running(pidfiles or {}, root))
+    daemons = running(pidfiles or {}, root)
+    total = _mem_total(fs) or V1_UNLIMITED_FLOOR
+    memory = {name: _cgroup_memory_limit(fs, _Cgroups(fs, str(pid)), total)
+              for name, (pid, _, _) in daemons.items()}
+    return Limits(values, (soft, hard), provenance, daemons,
+                  {name: None if f is None else f.value for name, f in memory.items()},
+                  "v2" if _Cgroups(fs).v2 else "v1")
 
 
 # --- host-profile files ---------------------------------------------------------------------

@@ -33,6 +33,7 @@ from perfcfg.tune.limits import AT_MOST, EXACT, NONZERO, RULES, SYSFS_KEYS, WANT
 
 CODE = "PCF317"
 _NOFILE = re.compile(r"^systemd\.([^.]+)\.LimitNOFILE$")
+_MEMORY_MAX = re.compile(r"^systemd\.([^.]+)\.MemoryMax$")
 # where a service's config names its pid file (the daemon's own spelling)
 PIDFILE_KEYS = ("external_pid_file", "pidfile")
 
@@ -145,7 +146,42 @@ def check(plan: Plan, limits: Limits) -> tuple[list[Row], list[Diagnostic]]:
                     f"restart it from its systemd unit with the drop-in (deploy.limits: true "
                     f"writes LimitNOFILE={setting.value}), or prlimit --pid {pid} --nofile="
                     f"{setting.value}:{setting.value}"))
+    rows += _memory(plan, limits, found)
     return rows, found
+
+
+def _memory(plan: Plan, limits: Limits, found: list[Diagnostic]) -> list[Row]:
+    """Each running daemon's cgroup memory limit against its unit's MemoryMax, and whether
+    this machine's hierarchy has MemoryHigh at all."""
+    rows: list[Row] = []
+    planned = sorted((m.group(1), s) for p, s in plan.settings.items()
+                     if (m := _MEMORY_MAX.match(p)))
+    if planned and limits.cgroup == "v1":
+        path = planned[0][1].path.replace("MemoryMax", "MemoryHigh")
+        rows.append(Row("cgroup hierarchy", "v1", "v2", True, False, path, True))
+        found.append(Diagnostic(
+            CODE, "warning", "this machine's memory cgroups are v1: systemd applies each "
+            "drop-in's MemoryMax as memory.limit_in_bytes and has nothing for MemoryHigh, so a "
+            "daemon over its budget is not throttled first, only OOM-killed at MemoryMax",
+            None, path, "boot with the unified cgroup hierarchy (the default since systemd 247: "
+            "drop systemd.unified_cgroup_hierarchy=0 from the kernel command line)"))
+    for service, setting in planned:
+        if service not in limits.running:
+            continue
+        pid = limits.running[service][0]
+        has, want = limits.memory.get(service), int(setting.value)
+        ok = has is not None and has <= want
+        rows.append(Row(f"memory limit ({service}, running as pid {pid})", has, want, False,
+                        ok, setting.path, True, True))
+        if not ok:
+            found.append(Diagnostic(
+                CODE, "warning", f"the running {service} (pid {pid}) has "
+                f"{'no memory limit' if has is None else f'a memory limit of {has} bytes'}; "
+                f"its unit's MemoryMax is {want}: it was started without the drop-in (or before "
+                "it was installed), so its part of the budget is not enforced", None,
+                setting.path, "install the drop-in (deploy.limits: true writes it; manifest.json "
+                "places it), then systemctl daemon-reload and restart the daemon from its unit"))
+    return rows
 
 
 def as_text(env: str, rows: list[Row], limits: Limits) -> str:
@@ -153,6 +189,10 @@ def as_text(env: str, rows: list[Row], limits: Limits) -> str:
     soft, hard = limits.nofile
     lines = [f"# what environment {env!r} needs of this host, and what it has now:"]
     for row in rows:
+        if row.what == "cgroup hierarchy":
+            lines.append(f"#   cgroup hierarchy = v1: MemoryHigh not in force, MemoryMax as "
+                         f"memory.limit_in_bytes  [{row.path}]")
+            continue
         now = "unknown" if row.current is None else str(row.current)
         if row.needed is None:
             lines.append(f"#   {row.what} = {now}: not needed by this plan")
