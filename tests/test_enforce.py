@@ -18,6 +18,7 @@ from helpers import EXAMPLE, copy_example, write
 from perfcfg.cli.explain import explain
 from perfcfg.core.plan import Plan
 from perfcfg.harness import cgroup, procs
+from perfcfg.services.supervisor.context import OWN_MEMORY
 from perfcfg.stages import tune
 from perfcfg.stages.pipeline import Request, Result, compile_env
 from perfcfg.tune.context import GiB, Host, MiB, Pool, Program
@@ -52,9 +53,11 @@ def size(text: str) -> int:
 
 
 def need_of(result: Result, service: str) -> int:
-    """What the limits are sized from: the part of the budget (the workers' for supervisord)."""
-    path = "budget.workers" if service == "supervisor" else f"budget.{service}"
-    return -(-int(plan_of(result).value(path)) // MiB) * MiB
+    """What the limits are sized from: the part of the budget (the workers' and its own for
+    supervisord)."""
+    if service == "supervisor":
+        return int(plan_of(result).value("budget.workers")) + OWN_MEMORY
+    return -(-int(plan_of(result).value(f"budget.{service}")) // MiB) * MiB
 
 
 @pytest.fixture(scope="module")
@@ -216,8 +219,11 @@ def test_a_runaway_worker_is_killed_at_the_generated_memory_max_and_the_others_l
     result = _lab(tmp_path, scripts)
     unit = directives(result.files["systemd-supervisor.conf"])
     memory_max, memory_high = size(unit["MemoryMax"]), size(unit["MemoryHigh"])
-    # the unit's limit is the workers' declared memory (3 × 48MiB) plus its margins
-    assert memory_max == 3 * 48 * MiB + 2 * MARGIN_FLOOR
+    # the unit's limit is the workers' declared memory (3 × 48MiB), supervisord's own and
+    # the margins (scaled into this small host's OS reserve)
+    sized = explain(result, "systemd.supervisor.MemoryMax")
+    assert sized is not None and sized["inputs"]["need"] == 3 * 48 * MiB + OWN_MEMORY
+    assert memory_max == sized["inputs"]["need"] + 2 * sized["inputs"]["margin"]
     with cgroup.MemoryCgroup(memory_max, memory_high, name="supervisor") as cg, \
             procs.limits(cgroup=cg.procs_file), \
             Supervisord(result.files["supervisord.conf"].decode()) as sup:

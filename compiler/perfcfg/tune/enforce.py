@@ -20,7 +20,10 @@ they would not fit in it), so the ``MemoryHigh`` values add up to at most the ho
 The workload's programs run in the cgroup of the unit that starts them (the ``runner.unit``
 fact names the service: supervisord), with the daemons it starts itself: supervisord has no
 cgroup of its own per program, so its unit's limit holds the workers' declared memory
-(``budget.workers``) and the parts of the daemons it supervises. A runaway worker is then
+(``budget.workers``), supervisord's own (``runner.own_memory``) and the parts of the daemons
+it supervises. A cgroup per program would need each command wrapped (``systemd-run --scope``
+needs systemd's bus and puts a process between supervisord and the worker it signals); the
+unit's limit keeps supervisord's own process tree and still confines a runaway to the workers. A runaway worker is then
 killed inside that cgroup (the OOM killer picks the largest process there) and supervisord
 restarts it; the database and the cache do not notice.
 
@@ -51,8 +54,10 @@ MARGIN_CAP = 1 * GiB
 # systemd.exec(5): -1000 exempts a process from the OOM killer (PostgreSQL's documentation,
 # "Linux Memory Overcommit", asks for it on the postmaster and 0 for its children).
 OOM_PROTECT = -1000
-# The fact naming the service whose unit runs the workload's programs.
+# The fact naming the service whose unit runs the workload's programs, and the one giving
+# that runner's own memory (the budget's OS reserve holds it; its cgroup counts it).
 RUNNER = "runner.unit"
+RUNNER_OWN = "runner.own_memory"
 # ``oom.protect.<service>`` → the Environment= that lets the service's children reset their
 # own OOM score.
 PROTECT = "oom.protect."
@@ -143,14 +148,18 @@ def group(worst: Sequence[tuple[str, WorstFn]]
                    if at_worst > share else f"its part of the host's memory (budget.{service})")
             units[service] = (max(share, at_worst), why,
                               {f"budget.{service}": share, "worst_case": at_worst})
+        own = 0
         if isinstance(runner, str) and ctx.runs(runner) and "budget.workers" in known:
             workers = int(known["budget.workers"])
-            units[runner] = (workers + supervised,
+            own = int(ctx.facts.get(RUNNER_OWN, 0))
+            units[runner] = (workers + own + supervised,
                              "the workers' declared memory (budget.workers, Σ processes × "
-                             "memory)" + (" and the daemons it starts" if supervised else ""),
-                             {"budget.workers": workers, "supervised": supervised})
+                             f"memory) and {mib_text(own)} for the runner itself"
+                             + (" and the daemons it starts" if supervised else ""),
+                             {"budget.workers": workers, "own": own, "supervised": supervised})
         needs = {service: ceil_div(need, MiB) * MiB for service, (need, _, _) in units.items()}
-        room = int(known.get("budget.os_reserve", 0))
+        # the runner's own memory and the margins both come out of the OS reserve
+        room = max(0, int(known.get("budget.os_reserve", 0)) - own)
         out: list[Recommendation] = []
         for service, m in margins(needs, room).items():
             _, why, inputs = units[service]
