@@ -309,3 +309,28 @@ def test_a_runaway_backend_is_killed_at_the_generated_memory_max_and_the_postmas
         log = procs.tail(pg.log, f"{pg.data}/log/*", lines=200)
         assert re.search(r"terminated by signal 9", log), log
     assert not cg.path.exists()
+
+
+# -- PCF323: a limit from a default -----------------------------------------------------------
+
+def test_a_program_without_declared_memory_is_told_its_default_becomes_a_limit(tmp_path):
+    project = copy_example(tmp_path, with_generated=False)
+    base = project / "presets" / "base.yaml"
+    write(base, base.read_text().replace("      memory: 80MiB\n", "", 1))   # the notifier's
+    result = compile_env(Request(project, "production"))
+    assert result.ok and [d.code for d in result.diagnostics] == ["PCF323"]
+    found = result.diagnostics[0]
+    assert found.path == "workload.programs.notifier.memory" and "128MiB" in found.message
+    assert found.span is not None and found.span.file == "presets/base.yaml"
+    # the default it warns about is the one the limit is made of
+    assert result.config is not None
+    notifier = [p for p in result.config.workload.programs if p.name == "notifier"]
+    assert notifier[0].memory == 128 * MiB
+    assert plan_of(result).value("budget.workers") == sum(
+        p.processes * p.memory for p in result.config.workload.programs)
+    # without the limits the default only skews the budget: no warning
+    assert [d.code for d in compile_env(Request(project, "staging")).diagnostics] == []
+
+
+def test_every_program_of_the_example_declares_its_memory(production):
+    assert [d for d in production.diagnostics if d.code == "PCF323"] == []

@@ -78,6 +78,7 @@ TITLES: dict[str, str] = {
     "PCF317": "the host falls short of what the plan needs",
     "PCF318": "fd limit above the kernel's fs.nr_open",
     "PCF322": "host limits asked for on a host that is not Linux",
+    "PCF323": "a worker's memory limit from the default, not a declaration",
     "PCF401": "plaintext secret in a preset",
     "PCF402": "Redis reachable beyond loopback without a password",
     "PCF403": "Redis protected-mode off",

@@ -189,6 +189,8 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
     if limits and host.os != "linux":
         diags.append(not_linux(host.os, proj, req.env, env))
         limits = False
+    if limits:
+        diags.extend(undeclared_memory(config))
     from perfcfg.services.output import Header
     from perfcfg.stages.render import render_all
 
@@ -244,6 +246,24 @@ def not_linux(system: str, proj: projects.Project, name: str,
         "turn deploy.limits off for this environment; on Windows PostgreSQL takes huge pages "
         "only when its service account holds the 'Lock pages in memory' right "
         "(SeLockMemoryPrivilege), and its fd and memory limits are the service's own")
+
+
+def undeclared_memory(config: Config) -> list[Diagnostic]:
+    """PCF323: a program whose memory no preset declares, when its runner's unit enforces it."""
+    out = []
+    for program in config.workload.programs:
+        base = f"workload.programs.{program.name}"
+        if f"{base}.memory" in config.spans or not program.processes:
+            continue
+        out.append(Diagnostic(
+            "PCF323", "warning", f"program {program.name} declares no memory: with "
+            f"deploy.limits its runner's unit holds the workers to their declared memory "
+            f"(MemoryHigh, MemoryMax), so the default of {program.memory >> 20}MiB per process "
+            "becomes a limit that throttles, then kills, a worker that needs more",
+            config.spans.get(base), f"{base}.memory",
+            "declare memory: the RSS one process reaches at its busiest (ps -o rss= -p PID), "
+            "with headroom"))
+    return out
 
 
 def _host(req: Request, env: model.Environment, proj: projects.Project, sources: Sources,

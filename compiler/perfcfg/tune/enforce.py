@@ -23,9 +23,9 @@ cgroup of its own per program, so its unit's limit holds the workers' declared m
 (``budget.workers``), supervisord's own (``runner.own_memory``) and the parts of the daemons
 it supervises. A cgroup per program would need each command wrapped (``systemd-run --scope``
 needs systemd's bus and puts a process between supervisord and the worker it signals); the
-unit's limit keeps supervisord's own process tree and still confines a runaway to the workers. A runaway worker is then
-killed inside that cgroup (the OOM killer picks the largest process there) and supervisord
-restarts it; the database and the cache do not notice.
+unit's limit keeps supervisord's process tree as it is and still confines a runaway to the
+workers: it is killed inside that cgroup (the OOM killer picks the largest process there) and
+supervisord restarts it; the database and the cache do not notice.
 
 A service that must outlive an OOM kill of its children (the ``oom.protect.<service>`` fact:
 the environment that lets the children reset their own score) gets ``OOMScoreAdjust=-1000``;
@@ -36,6 +36,10 @@ supervises them.
 >>> m = margin(4 * GiB)
 >>> m // MiB, margin(10 * MiB) // MiB, margin(100 * GiB) // MiB
 (410, 32, 1024)
+
+The margin doubles as the runner's slack: one worker may outgrow its declared memory by up to
+the margin while the others stay at theirs; a worker whose real RSS is above what its
+program declares is throttled, then killed: the declaration is now a limit.
 """
 
 from __future__ import annotations
