@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from conftest import require_daemon
@@ -207,3 +208,78 @@ def test_a_removal_is_named_as_one_not_as_a_change(built):
     assert "max_connections" in found["postgres"]["because"]
     assert "program:moderation (removed)" in found["supervisor"]["because"]
     assert found["supervisor"]["action"] == "reload"
+
+
+# -- meaning, not bytes ------------------------------------------------------------------
+
+COMMENT = re.compile(r"^\s*(#|;|--)")
+# Files whose lines a daemon reads in any order (within a section): pg_hba.conf (first match
+# wins) and roles.sql (statements in sequence) are not among them.
+ORDER_FREE = ("postgresql.conf", "pgbouncer.ini", "userlist.txt", "redis.conf", "valkey.conf",
+              "users.acl", "supervisord.conf", "sysctl.conf")
+
+
+def _reworded(data: bytes) -> bytes:
+    """Every comment line says something else (a header, a reason naming another need)."""
+    return b"\n".join(line + b" (reworded)" if COMMENT.match(line.decode()) else line
+                      for line in data.split(b"\n"))
+
+
+def _reordered(data: bytes) -> bytes:
+    """Each section's directive lines in reverse order, the comments gone."""
+    out, body = [], []
+    for line in data.decode().splitlines():
+        if line.strip().startswith("["):
+            out += reversed(body)
+            out.append(line)
+            body = []
+        elif line.strip() and not COMMENT.match(line):
+            body.append(line)
+    return ("\n".join(out + list(reversed(body))) + "\n").encode()
+
+
+def _judged(old: dict[str, bytes], result) -> dict[str, tuple[str, tuple[str, ...]]]:
+    from perfcfg.stages import actions
+
+    found = actions.actions(old, result.files, result.config.targets)
+    return {name: (a.action, a.run) for name, a in found.items()}
+
+
+@pytest.mark.parametrize("env", ["development", "staging", "production"])
+def test_a_change_to_comments_or_order_alone_needs_nothing(env):
+    from helpers import EXAMPLE
+
+    from perfcfg.stages.pipeline import Request, compile_env
+
+    result = compile_env(Request(EXAMPLE, env))
+    # production writes the drop-ins and the sysctl.d file too: every kind of file is here
+    assert env != "production" or {"systemd-pgbouncer.conf", "sysctl.conf"} <= set(result.files)
+    nothing = dict.fromkeys(_judged(dict(result.files), result), ("none", ()))
+    assert _judged({n: _reworded(d) for n, d in result.files.items()}, result) == nothing
+    reordered = {n: _reordered(d) if n in ORDER_FREE or n.startswith("systemd-") else d
+                 for n, d in result.files.items()}
+    assert reordered != dict(result.files)
+    assert _judged(reordered, result) == nothing
+
+
+@pytest.mark.parametrize(("processes", "limit_changes"), [(400, False), (600, True)])
+def test_a_drop_in_needs_daemon_reload_and_a_restart_only_when_its_limit_changes(
+        tmp_path, processes, limit_changes):
+    from perfcfg.stages import actions
+    from perfcfg.stages.pipeline import Request, compile_env
+
+    project = copy_example(tmp_path, with_generated=False)
+    small = "workload.programs.matcher.memory=8MiB"     # many processes that fit the host
+    old = compile_env(Request(project, "production", sets=(small,))).files
+    new = compile_env(Request(project, "production", sets=(
+        small, f"workload.programs.matcher.processes={processes}")))
+    # the reason comment names pgbouncer's new fd need either way
+    assert old["systemd-pgbouncer.conf"] != new.files["systemd-pgbouncer.conf"]
+    pgbouncer = actions.actions(old, new.files, new.config.targets)["pgbouncer"]
+    assert ("systemd-pgbouncer.conf LimitNOFILE" in pgbouncer.because) is limit_changes
+    if limit_changes:
+        assert pgbouncer.action == "restart"
+        assert pgbouncer.how == "systemctl daemon-reload && systemctl restart pgbouncer"
+    else:
+        # the pools' lines in pgbouncer.ini change: a reload, never the drop-in's restart
+        assert pgbouncer.action == "reload" and "daemon-reload" not in pgbouncer.how

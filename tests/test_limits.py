@@ -183,16 +183,19 @@ def test_a_changed_limit_needs_daemon_reload_and_a_restart_of_that_unit_only(tmp
     project = copy_example(tmp_path, with_generated=False)
     first = _build_json(project)
     assert first["host"] == {
-        "action": "reload", "because": ["sysctl.conf", "tmpfiles.conf"],
+        "action": "reload", "because": ["sysctl.conf (new)", "tmpfiles.conf (new)"],
         "how": "sysctl --system && systemd-tmpfiles --create /etc/tmpfiles.d/perfcfg.conf"}
     assert _build_json(project)["host"]["action"] == "none"
     found = _build_json(project, "--set", "postgres.max_files_per_process=2000")
     assert found["postgres"] == {
-        "action": "restart", "because": ["systemd-postgresql.conf", "max_files_per_process (new)"],
+        "action": "restart", "because": ["systemd-postgresql.conf LimitNOFILE",
+                                        "max_files_per_process (new)"],
         "how": "systemctl daemon-reload && systemctl restart postgresql@17-main"}
     assert found["pgbouncer"]["action"] == found["host"]["action"] == "none"
     found = _build_json(project, "--set", "redis.tcp-backlog=8000")
-    assert found["host"]["action"] == "reload"     # somaxconn follows the backlog
+    # somaxconn follows the backlog
+    assert found["host"] == {"action": "reload", "because": ["sysctl.conf net.core.somaxconn"],
+                             "how": "sysctl --system"}
     assert found["redis"]["because"] == ["tcp-backlog"]
     assert found["pgbouncer"]["action"] == "none"
 

@@ -101,6 +101,50 @@ def sections(text: str) -> dict[str, dict[str, str]]:
     return out
 
 
+def directives(text: str) -> dict[str, tuple[str, ...]]:
+    """``name = value`` (or ``Name=Value``) lines outside comments, every value of a name
+    that may repeat (systemd's ``ReadWritePaths=``) kept in order."""
+    out: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith(("#", ";", "[")):
+            continue
+        m = _LINE.match(line)
+        if m:
+            out.setdefault(m.group(1), []).append(m.group(2))
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def changed_directives(before: bytes | None, data: bytes) -> list[str]:
+    """The directives whose values differ between two versions of a file: comments, blank
+    lines and the order of different directives change nothing a daemon reads."""
+    return changed(directives(text(before)), directives(text(data)))
+
+
+def by_content(action: Callable[[Targets], Action]
+               ) -> Callable[[bytes | None, bytes, Targets], Action]:
+    """How a file that is not ``name = value`` lines (YAML, JSON, a shell defaults file) judges
+    its change: its comment lines alone changing (the header, a reason) needs nothing, any
+    other change needs ``action``. Its other lines keep their order: in these files order can
+    matter.
+
+    >>> judge = by_content(lambda targets: Action("reload", ("x.yml",)))
+    >>> judge(b"# a\\nk: 1\\n", b"# b\\nk: 1\\n", None).action
+    'none'
+    >>> judge(b"k: 1\\n", b"k: 2\\n", None).action
+    'reload'
+    """
+    def kept(data: bytes) -> list[str]:
+        # perfcfg writes its comments on lines of their own, never inside a block scalar
+        return [line for line in text(data).splitlines()
+                if line.strip() and not line.lstrip().startswith("#")]
+
+    def judge(before: bytes | None, data: bytes, targets: Targets) -> Action:
+        if before is not None and kept(before) == kept(data):
+            return Action("none")
+        return action(targets)
+    return judge
+
+
 def changed(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
     """Names whose value differs, appeared or went, sorted; one that went or appeared says so
     (``bgwriter_delay (removed)``, ``program:x (new)``): an action's reasons tell a removal

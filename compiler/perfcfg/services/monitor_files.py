@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from perfcfg.core.encoding import EncodeError, comment_text
-from perfcfg.services.actions import Action
+from perfcfg.services.actions import Action, by_content
 from perfcfg.services.monitor import LISTEN_HOST, Alert, Command, Panel, Watch, monitored, seconds
 from perfcfg.services.output import Output, Placement, RenderContext
 
@@ -151,7 +151,8 @@ def exporter_output(service: Service) -> Output:
 
     return Output(name, render, when=_monitored, owner=(OWNER, unit),
                   place=lambda targets: Placement(DEFAULTS_DIR, "root", "root"),
-                  changed=lambda targets: Action("restart", (name,), f"systemctl restart {unit}"))
+                  changed=by_content(lambda targets: Action("restart", (name,),
+                                                            f"systemctl restart {unit}")))
 
 
 def _monitored(ctx: RenderContext) -> bool:
@@ -315,9 +316,9 @@ def _dashboard_json(ctx: RenderContext, owner: Any) -> bytes:
             + "\n").encode("ascii")
 
 
-def _reload(name: str) -> Callable[[Targets], Action]:
+def _reload(name: str) -> Callable[[bytes | None, bytes, Targets], Action]:
     # Prometheus rereads its config and rule files on SIGHUP: Debian's unit's ExecReload.
-    return lambda targets: Action("reload", (name,), f"systemctl reload {PROMETHEUS}")
+    return by_content(lambda targets: Action("reload", (name,), f"systemctl reload {PROMETHEUS}"))
 
 
 _PLACED = lambda targets: Placement(PROMETHEUS_DIR, "root", "root")  # noqa: E731
@@ -329,9 +330,9 @@ OUTPUTS: tuple[Output, ...] = (
            changed=_reload(RULES)),
     # the tests change with the rules: nothing to reload, run them before the reload
     Output(TESTS, _alerts_test_yml, when=_monitored, owner=(OWNER, PROMETHEUS), place=_PLACED,
-           changed=lambda targets: Action("none")),
+           changed=by_content(lambda targets: Action("none"))),
     Output(DASHBOARD, _dashboard_json, header=False, when=_monitored, owner=(OWNER, "grafana"),
            apply="import into Grafana: Dashboards > New > Import, with the Prometheus that "
                  "reads prometheus.yml as its data source",
-           changed=lambda targets: Action("none", run=(DASHBOARD,))),
+           changed=by_content(lambda targets: Action("none", run=(DASHBOARD,)))),
 )

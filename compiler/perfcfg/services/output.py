@@ -73,9 +73,10 @@ class Output:
     # Where the file goes when not where its service's files go (a systemd drop-in goes
     # next to the unit, not to /etc/postgresql): targets → Placement.
     place: Callable[[Targets], Placement] | None = None
-    # What a change to the file needs whatever changed in it (a drop-in: daemon-reload and a
-    # restart of its unit), instead of asking the service: targets → Action.
-    changed: Callable[[Targets], Action] | None = None
+    # What a change to the file needs, judged by the file itself instead of by its service
+    # (a drop-in: daemon-reload and a restart of its unit when a directive changed, nothing
+    # when only a comment did): (bytes there before or None, new bytes, targets) → Action.
+    changed: Callable[[bytes | None, bytes, Targets], Action] | None = None
     # Who a file that is no service's belongs to, as the manifest and the actions name it:
     # (owner, daemon), e.g. ("monitoring", "prometheus"); None: the host's (sysctl.d).
     owner: tuple[str, str] | None = None

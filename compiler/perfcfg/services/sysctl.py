@@ -5,8 +5,10 @@ It belongs to no daemon: the manifest lists it under ``host`` and places it in
 ``/etc/sysctl.d/``, and a change to it needs ``sysctl --system``. Optional, like the systemd
 drop-ins: perfcfg.yaml's ``deploy.limits`` turns it on.
 
->>> OUTPUT.place(None).path(NAME), OUTPUT.changed(None).how
+>>> OUTPUT.place(None).path(NAME), OUTPUT.changed(None, b"x = 1\\n", None).how
 ('/etc/sysctl.d/60-perfcfg.conf', 'sysctl --system')
+>>> OUTPUT.changed(b"# a\\nx = 1\\n", b"# b\\nx = 1\\n", None).action
+'none'
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from perfcfg.core.encoding import EncodeError
-from perfcfg.services.actions import Action
+from perfcfg.services.actions import Action, changed_directives
 from perfcfg.services.output import (
     Line,
     Output,
@@ -53,10 +55,12 @@ def place(targets: Targets) -> Placement:
     return Placement("/etc/sysctl.d", "root", "root", {NAME: DEPLOYED})
 
 
-def changed(targets: Targets) -> Action:
+def changed(before: bytes | None, data: bytes, targets: Targets) -> Action:
     # A listening daemon keeps the backlog it listened with, and PostgreSQL takes huge pages
     # only at start: the restarts its own files need then make the new values count.
-    return Action("reload", (NAME,), "sysctl --system")
+    keys = [f"{NAME} (new)"] if before is None else \
+        [f"{NAME} {k}" for k in changed_directives(before, data)]
+    return Action("reload", tuple(keys), "sysctl --system") if keys else Action("none")
 
 
 OUTPUT = Output(NAME, sysctl_conf, when=limits_on, place=place, changed=changed)

@@ -5,9 +5,19 @@ Each service that runs as a systemd unit declares one drop-in (``dropin(...)`` i
 settings, tuned from the same fd and process budgets as the daemon's own files, each with
 its reason. The file is optional: perfcfg.yaml's ``deploy.limits`` turns it on.
 
+A change is judged by the directives, not the bytes: a comment (a limit's reason naming
+another need) changes nothing the unit runs with, so it needs nothing; a changed directive
+needs ``daemon-reload`` and a restart, since systemd applies limits only when it starts the
+unit.
+
 >>> out = dropin("systemd-x.conf", lambda targets: "x")
->>> out.place(None).path("systemd-x.conf"), out.changed(None).action
-('/etc/systemd/system/x.service.d/perfcfg.conf', 'restart')
+>>> out.place(None).path("systemd-x.conf")
+'/etc/systemd/system/x.service.d/perfcfg.conf'
+>>> old = b"# need 136\\n[Service]\\nLimitNOFILE=1024\\n"
+>>> out.changed(old, old.replace(b"136", b"139"), None).action
+'none'
+>>> out.changed(old, old.replace(b"=1024", b"=2048"), None).because
+('systemd-x.conf LimitNOFILE',)
 """
 
 from __future__ import annotations
@@ -17,7 +27,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from perfcfg.core.encoding import EncodeError
-from perfcfg.services.actions import Action
+from perfcfg.services.actions import Action, changed_directives
 from perfcfg.services.output import (
     Line,
     Output,
@@ -99,9 +109,14 @@ def dropin(name: str, unit: Callable[[Targets], str], named: Callable[[Targets],
         return Placement(f"/etc/systemd/system/{unit(targets)}.service.d", "root", "root",
                          {generated: DROPIN_NAME})
 
-    def changed(targets: Targets) -> Action:
-        return Action("restart", (named(targets) if named is not None else name,),
-                      f"systemctl daemon-reload && systemctl restart {unit(targets)}")
+    def changed(before: bytes | None, data: bytes, targets: Targets) -> Action:
+        how = f"systemctl daemon-reload && systemctl restart {unit(targets)}"
+        file = named(targets) if named is not None else name
+        if before is None:
+            return Action("restart", (f"{file} (new)",), how)
+        keys = changed_directives(before, data)
+        return Action("restart", tuple(f"{file} {k}" for k in keys), how) if keys \
+            else Action("none")
 
     output = Output(name, render, when=limits_on, place=place, changed=changed, named=named,
                     also=also)

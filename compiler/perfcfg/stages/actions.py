@@ -56,14 +56,13 @@ def actions(old: Mapping[str, bytes | None], new: Mapping[str, bytes], targets: 
 
 def _fixed(outputs: list[Output], old: Mapping[str, bytes | None], new: Mapping[str, bytes],
            targets: Targets) -> list[Action]:
-    """What the files whose change always needs the same thing (a drop-in, the sysctl file)
-    need: that action when their bytes change, else none."""
+    """What the files that judge their own changes (a drop-in, the sysctl file) need."""
     out = []
     for output in outputs:
         if output.changed is None:
             continue
         name = output.file(targets)
-        out.append(output.changed(targets) if old.get(name) != new[name] else Action("none"))
+        out.append(output.changed(old.get(name), new[name], targets))
     return out
 
 
@@ -78,11 +77,13 @@ def from_json(found: Mapping[str, Mapping[str, Any]]) -> dict[str, Action]:
 
 
 def as_lines(env: str, found: Mapping[str, Action]) -> list[str]:
-    """One line per daemon that needs something: ``env: postgres: restart (shared_buffers)``."""
-    out = []
+    """One line per daemon: ``env: postgres: restart (shared_buffers)``, and, once any daemon
+    needs something, ``env: redis: none`` for one that needs nothing (a reader of a change sees
+    that it was judged, not forgotten); nothing at all when no daemon needs anything."""
+    out: list[str] = []
+    if all(a.action == "none" and not a.run for a in found.values()):
+        return out
     for name, action in found.items():
-        if action.action == "none" and not action.run:
-            continue
         # "on the host", not "run:": these are for the deployed host, not for here.
         why = f" ({', '.join(action.because)})" if action.because else ""
         how = f", on the host: {action.how}" if action.how else ""

@@ -44,5 +44,6 @@ def changes(service: Service, old: Mapping[str, bytes | None], new: Mapping[str,
 
 
 def _lines(data: bytes | None) -> list[str]:
-    return [line for line in text(data).splitlines() if line.strip() and
-            not line.startswith(";")]
+    """The auth file's entries: comments and their order mean nothing to pgbouncer."""
+    return sorted(line for line in text(data).splitlines() if line.strip() and
+                  not line.lstrip().startswith((";", "#")))

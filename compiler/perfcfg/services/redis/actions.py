@@ -80,13 +80,14 @@ def _with(how: str, user: str) -> str:
 
 
 def directives(data: bytes | None) -> dict[str, str]:
-    """redis.conf's directives by name; a repeated one (save) keeps all its lines."""
+    """redis.conf's directives by name; a repeated one (save) keeps all its lines, in any
+    order (Redis applies every one of them, whichever comes first)."""
     out: dict[str, list[str]] = {}
     for line in text(data).splitlines():
         if line.strip() and not line.lstrip().startswith("#"):
             name, _, rest = line.strip().partition(" ")
             out.setdefault(name.lower(), []).append(rest)
-    return {k: "\n".join(v) for k, v in out.items()}
+    return {k: "\n".join(sorted(v)) for k, v in out.items()}
 
 
 def changes(service: Service, old: Mapping[str, bytes | None], new: Mapping[str, bytes],
@@ -101,6 +102,9 @@ def changes(service: Service, old: Mapping[str, bytes | None], new: Mapping[str,
         if before is None:
             parts.append(Action("restart", (f"{name} (new)",), restart))
         elif name == "users.acl":
+            # ACL LOAD replaces every user at once: the order of the lines means nothing
+            if sorted(text(before).split("\n")) == sorted(text(data).split("\n")):
+                continue
             parts.append(Action("reload", (name,), _with(ACL_LOAD, acl_user))
                          if acl_user is not None else _no_admin(name, "ACL LOAD", restart))
         else:
