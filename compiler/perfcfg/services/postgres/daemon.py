@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -171,15 +172,18 @@ class PostgresServer(procs.Handle):
             self.log, self.account)
         return self.proc
 
-    def restart(self) -> None:
+    def restart(self) -> float:
         """Stop the server (fast) and start it again on the same port and socket, as a host's
         ``systemctl restart`` does: what changes needing a restart (ALTER SYSTEM of a
-        postmaster setting) take effect with, while clients reconnect to the same address."""
+        postmaster setting) take effect with, while clients reconnect to the same address.
+        The seconds it was away (clients' failed logins are measured against them)."""
         assert self.proc is not None
+        began = time.monotonic()
         procs.stop_tree(self.proc, self.stop_signal)
         proc = self._spawn()
         procs.wait_ready(self.daemon, proc, self._probe,
                          [self.log, f"{self.data}/log/*"], self.timeout)
+        return time.monotonic() - began
 
     def _start_on_free_port(self) -> None:
         for attempt in range(PORT_RETRIES):
