@@ -99,7 +99,9 @@ def harness_overlay(project, env: str, section: str, values: dict[str, object]) 
     for the keys the environment writes, so that what runs is what the environment compiles to
     with this overlay, and nothing else differs."""
     want = from_result(compile_env(Request(project, env)))
-    written = {"pgbouncer": want["pgbouncer"].settings, "redis": want["redis"].values}[section]
+    written = {"pgbouncer": want["pgbouncer"].settings, "redis": want["redis"].values,
+               "supervisor": {k.partition(".")[2] for k in want["supervisor"].values
+                              if k.startswith("supervisord.")}}[section]
     overlay = {section: {k: v for k, v in values.items() if k in written}}
     return write(project / f"rehearsal-{section}.yaml", yaml.safe_dump(overlay))
 
@@ -191,7 +193,10 @@ def test_supervisor_drift_after_supervisorctl_stops_a_process(deployed, start_su
     conf = (deployed / "generated/development/supervisord.conf").read_text()
     sup = start_supervisord(supervisor_stand_in(conf))
     url = f"unix://{sup.socket}"
-    before = live(deployed, "development", None, "--supervisor", url)
+    # the harness writes the programs' logs into its scratch dir: the rehearsal's log directory
+    overlay = harness_overlay(deployed, "development", "supervisor",
+                              {"childlogdir": f"{sup.dir}/logs"})
+    before = live(deployed, "development", overlay, "--supervisor", url)
     assert before.code == 0, before.out + before.err
     assert "supervisor running now" in before.err and ", 0 differ" in before.err
     # XML-RPC reports no [supervisord] key and not every program key: said, never passed over
@@ -200,7 +205,7 @@ def test_supervisor_drift_after_supervisorctl_stops_a_process(deployed, start_su
     stop = subprocess.run([sup.python, "-m", "supervisor.supervisorctl", "-s", url, "stop",
                            "matcher:matcher_01"], capture_output=True, text=True, timeout=60)
     assert stop.returncode == 0, stop.stdout + stop.stderr
-    after = live(deployed, "development", None, "--supervisor", url)
+    after = live(deployed, "development", overlay, "--supervisor", url)
     assert after.code == 1
     assert table_rows(after.out) == [["supervisor", "program:matcher.processes RUNNING",
                                       "matcher_00, matcher_01", "matcher_00"]]
@@ -214,7 +219,8 @@ def test_supervisor_over_http_with_credentials_and_with_a_wrong_password(deploye
                             "username = ops\npassword = s3cret-http\n")
     # the harness moved the port to a free one: read it back from the file it started
     port = group(re.search(r"^port = 127\.0\.0\.1:(\d+)$", Path(sup.conf).read_text(), re.M))
-    good = live(deployed, "staging", None, "--supervisor",
+    overlay = harness_overlay(deployed, "staging", "supervisor", {"childlogdir": f"{sup.dir}/logs"})
+    good = live(deployed, "staging", overlay, "--supervisor",
                 f"http://ops:s3cret-http@127.0.0.1:{port}")
     assert good.code == 0, good.out + good.err
     wrong = live(deployed, "staging", None, "--supervisor",

@@ -195,6 +195,7 @@ class Program(ProgramMethods, Record):
     user: str | None
     directory: str | None
     run_as: str | None
+    home: str | None
     redis_user: str | None
     environment: dict[str, str | int | float | bool]
     supervisor: dict[str, Any]
@@ -210,6 +211,7 @@ class Program(ProgramMethods, Record):
         'user': None,
         'directory': None,
         'run_as': None,
+        'home': None,
         'redis_user': None,
         'environment': None,
         'supervisor': None,
@@ -989,6 +991,17 @@ Program.__core_schema__ = {
                     'schema': {
                         'type': 'nullable',
                         'schema': {'type': 'str', 'pattern': '^[a-z_][a-z0-9_-]*$'},
+                    },
+                    'default': None,
+                },
+            },
+            'home': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {
+                        'type': 'nullable',
+                        'schema': {'type': 'str', 'pattern': '^/[^\\x00-\\x1f\\x7f]*$'},
                     },
                     'default': None,
                 },

@@ -189,6 +189,9 @@ class Program(rules.ProgramMethods, Strict):
     user: Annotated[str | None, AfterValidator(rules.role_name)] = Field(None, max_length=63)
     directory: str | None = None
     run_as: str | None = Field(None, pattern=r"^[a-z_][a-z0-9_-]*$")
+    # The run_as user's home directory, given to the program as HOME (supervisord keeps its
+    # own, root's, otherwise); default: ``directory``, else /home/<run_as>.
+    home: str | None = Field(None, pattern=r"^/[^\x00-\x1f\x7f]*$")
     redis_user: str | None = Field(None, pattern=ACL_NAME)
     environment: Annotated[dict[str, str | int | float | bool],
                            AfterValidator(rules.env_keys)] = {}

@@ -123,6 +123,13 @@ class Supervisord(procs.Handle):
                 if "already listening" not in err.log_tail or attempt == PORT_RETRIES - 1:
                     raise
 
+    def restart(self) -> None:
+        """Stop supervisord and its programs and start it again from the same file in the same
+        scratch dir (what ``systemctl restart supervisor`` does to the logs it leaves)."""
+        assert self.proc is not None
+        procs.stop_tree(self.proc, self.stop_signal)
+        self._start_until_port_free()
+
     def rpc(self) -> Any:
         """A fresh XML-RPC proxy, to use in a ``with`` block (which closes its socket): a
         transport that failed once stays broken (CannotSendRequest)."""
@@ -199,6 +206,13 @@ def supervisor_mismatches(info: list[dict[str, Any]], intended: Mapping[str, str
         if found is None:
             unread.append(path)
             continue
+        if key in LOG_KEYS and "%(" in value:
+            # each process has its own log: the template expanded once per process
+            group = section.split(":", 1)[1]
+            wanted = _expanded(value, group, len(found))
+            if sorted(map(str, found)) != wanted:
+                out.append((path, ", ".join(wanted), ", ".join(sorted(map(str, found)))))
+            continue
         for effective in found:
             if not _same(section, key, value, effective):
                 out.append((path, *_shown_pair(key, value, effective)))
@@ -245,6 +259,24 @@ def _timed(transport: Any, seconds: float) -> Any:
         return conn
     transport._get_connection = get_connection
     return transport
+
+
+LOG_KEYS = ("stdout_logfile", "stderr_logfile")
+
+
+def _expanded(template: str, group: str, numprocs: int) -> list[str]:
+    """A program's log path for each of its processes, as supervisor expands it: twice (a
+    literal ``%`` is written ``%%%%``).
+
+    >>> _expanded("/l/w_%(process_num)02d.log", "w", 2)
+    ['/l/w_00.log', '/l/w_01.log']
+    """
+    out = []
+    for n in range(numprocs):
+        names = {"program_name": group, "group_name": group, "process_num": n,
+                 "numprocs": numprocs}
+        out.append((template % names) % names)
+    return sorted(out)
 
 
 def live_rpc(url: str, timeout: float = LIVE_TIMEOUT) -> Any:

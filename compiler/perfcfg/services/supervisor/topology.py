@@ -34,6 +34,12 @@ def topology(t: Topology) -> list[ProgramPlan]:
         env = {k: _env_text(v) for k, v in prog.environment.items()}
         for key, value in t.program_env(prog).items():
             env.setdefault(key, value)
+        if prog.run_as:
+            # supervisord changes only the uid: without these the worker keeps supervisord's
+            # HOME (root's), and writes its caches and dot-files there
+            home = prog.home or prog.directory or f"/home/{prog.run_as}"
+            for key, value in (("HOME", home), ("USER", prog.run_as), ("LOGNAME", prog.run_as)):
+                env.setdefault(key, value)
         options: dict[str, Any] = {"numprocs": prog.processes, "autostart": True,
                                    "autorestart": True}
         if prog.processes > 1:

@@ -34,6 +34,8 @@ LOG_BACKUPS = {"development": 1, "staging": 5, "production": 10}
 LOG_MAXBYTES_MIN = 1 * MiB
 LOG_MAXBYTES_MAX = 50 * MiB           # supervisor's default stdout_logfile_maxbytes
 STREAMS = ("stdout", "stderr")
+# Debian's supervisord.conf: childlogdir=/var/log/supervisor (a preset's childlogdir wins).
+LOG_DIR = "/var/log/supervisor"
 # Fds a Python worker holds besides its pools: stdio, log files, epoll, DNS and HTTP sockets.
 WORKER_BASE_FDS = 64
 # supervisord holds 3 pipes and up to 2 log files per child, plus its own sockets and logs.
@@ -91,8 +93,18 @@ def _program(ctx: TuneContext, p: Program, maxbytes: int, backups: int) -> list[
         rec(f"{base}.killasgroup", True, "supervisor.program.killasgroup",
             "stopasgroup implies killasgroup (false with stopasgroup is fatal)", "true", {}),
     ]
+    logdir = str(ctx.fixed.get("supervisor.childlogdir", LOG_DIR)).rstrip("/") or "/"
+    process = "_%(process_num)02d" if p.processes > 1 else ""
     for stream in STREAMS:
+        path = f"{logdir}/{p.name}{process}.{stream}.log"
         out += [
+            rec(f"{base}.{stream}_logfile", path, "supervisor.program.logfile",
+                f"a fixed {stream} log per process under {logdir}: kept across supervisord "
+                "restarts (AUTO logs get new names and are deleted at every start) and where a "
+                "log shipper can follow it",
+                "<childlogdir>/<program>[_<process_num>].<stream>.log",
+                {"childlogdir": logdir, "numprocs": p.processes}),
+
             rec(f"{base}.{stream}_logfile_maxbytes", maxbytes, "supervisor.program.log_maxbytes",
                 f"{mib_text(maxbytes)} per log keeps all workers' logs within "
                 f"{mib_text(LOG_DISK_BUDGET[ctx.env])}",
