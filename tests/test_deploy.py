@@ -303,3 +303,37 @@ def test_an_overlay_mistake_is_named_as_an_overlay_and_as_typed(tmp_path, monkey
     assert "did you mean 'botfarm/presets/base.yaml'? (paths are relative to where perfcfg " \
         "runs)" in typo.err
     assert not (tmp_path / "out").exists()
+
+
+def _named_by() -> list[tuple[str, str]]:
+    from perfcfg.services.pgbouncer import placement as pgbouncer
+    from perfcfg.services.postgres import placement as postgres
+    from perfcfg.services.redis import placement as redis
+
+    return sorted((setting, name) for module in (postgres, pgbouncer, redis)
+                  for name, setting in module.NAMED_BY.items())
+
+
+@pytest.mark.parametrize(("setting", "name"), _named_by())
+def test_the_manifest_places_a_file_where_the_setting_naming_it_says(example, setting, name):
+    where = f"/srv/elsewhere/{name}"
+    result = run("build", "--env", "production", "--project", str(example), "--set",
+                 f"{setting}={where}", "--out", str(example / "out"))
+    assert result.code == 0, result.err
+    files = json.loads((example / "out/manifest.json").read_text())["files"]
+    assert files[name]["destination"] == where
+    # and without the setting, next to its daemon's other files
+    plain = json.loads((example / "generated/production/manifest.json").read_text())["files"]
+    assert plain[name]["destination"] != where
+    assert plain[name]["destination"].startswith("/etc/")
+
+
+def test_pg_ident_conf_goes_where_ident_file_says_and_a_new_one_needs_a_reload(example):
+    found = json.loads((example / "generated/staging/manifest.json").read_text())["files"]
+    conf = (example / "generated/staging/postgresql.conf").read_text()
+    assert f"ident_file = '{found['pg_ident.conf']['destination']}'" in conf
+    (example / "generated/staging/pg_ident.conf").unlink()
+    result = run("build", "--env", "staging", "--project", str(example), "--format", "json")
+    assert json.loads(result.out)["actions"]["postgres"] == {
+        "action": "reload", "because": ["pg_ident.conf (new)"],
+        "how": "systemctl reload postgresql@17-main (or SELECT pg_reload_conf())"}

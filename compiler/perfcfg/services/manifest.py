@@ -49,7 +49,7 @@ def entries(ctx: RenderContext, files: Mapping[str, Rendered]) -> dict[str, dict
             "owner": place.owner if place else "root", "group": place.group if place else "root",
             "mode": f"0{mode:o}", "sha256": hashlib.sha256(item.data).hexdigest()}
         if output.apply:
-            entry["apply"] = output.apply
+            entry["apply"] = output.apply(ctx.plan)
         own = overrides.get(name)
         if own is not None:
             entry.update({key: value for key, value in (

@@ -332,7 +332,7 @@ OUTPUTS: tuple[Output, ...] = (
     Output(TESTS, _alerts_test_yml, when=_monitored, owner=(OWNER, PROMETHEUS), place=_PLACED,
            changed=by_content(lambda targets: Action("none"))),
     Output(DASHBOARD, _dashboard_json, header=False, when=_monitored, owner=(OWNER, "grafana"),
-           apply="import into Grafana: Dashboards > New > Import, with the Prometheus that "
-                 "reads prometheus.yml as its data source",
+           apply=lambda plan: "import into Grafana: Dashboards > New > Import, with the "
+                              "Prometheus that reads prometheus.yml as its data source",
            changed=by_content(lambda targets: Action("none", run=(DASHBOARD,)))),
 )

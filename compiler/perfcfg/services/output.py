@@ -61,8 +61,9 @@ class Output:
     # Mode on the host when it differs from the generated copy's (e.g. 0640: the daemon's group
     # reads it there, while generated/ stays private to whoever builds).
     deploy_mode: int | None = None
-    # How the file is used when it is not placed in a directory (roles.sql is run, not copied).
-    apply: str = ""
+    # How the file is used when it is not placed in a directory (roles.sql is run, not copied):
+    # plan → the command, which names the plan's own socket and port.
+    apply: Callable[[Plan], str] | None = None
     # The file's name when it depends on the targets (valkey.conf for Valkey): targets → name,
     # and every other name it can give (build --check, file modes and the tests know them all).
     named: Callable[[Targets], str] | None = None
@@ -153,6 +154,19 @@ class Line(TypedDict):
     name: str
     value: str
     comment: str
+
+
+def named_paths(plan: Plan, named_by: Mapping[str, str]) -> dict[str, str]:
+    """Generated file → the path a setting of the plan gives it on the host (``hba_file``,
+    ``auth_file``, ``aclfile``…): the manifest places a file where its daemon will read it.
+
+    >>> from perfcfg.core.spans import Origin
+    >>> plan = Plan("e", "staging", {"x.auth_file": Setting("x.auth_file", "/a/u.txt",
+    ...             Origin("set"))}, [], [], [], [], [])
+    >>> named_paths(plan, {"u.txt": "x.auth_file", "v.txt": "x.other"})
+    {'u.txt': '/a/u.txt'}
+    """
+    return {name: str(plan.value(path)) for name, path in named_by.items() if plan.value(path)}
 
 
 @cache

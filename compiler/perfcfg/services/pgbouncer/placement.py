@@ -18,11 +18,16 @@ reason; a preset's own value wins.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from perfcfg.services.output import Placement, named_paths
 from perfcfg.services.pgbouncer import backend
 from perfcfg.tune.context import Recommendation, TuneContext
 from perfcfg.tune.util import rec
+
+if TYPE_CHECKING:
+    from perfcfg.core.config import Config
+    from perfcfg.core.plan import Plan
 
 RUN_DIR = backend.RUN_DIR
 LOG = f"{backend.LOG_DIR}/pgbouncer.log"
@@ -40,3 +45,14 @@ def recommend(ctx: TuneContext, prior: Mapping[str, Any]) -> list[Recommendation
             f"{WHY}: the socket beside PostgreSQL's, where psql looks for it (pgbouncer's own "
             "default is /tmp)", RUN_DIR, {}),
     ]
+
+
+# The files pgbouncer.ini names by path: the manifest places each where its setting says.
+NAMED_BY = {"userlist.txt": "pgbouncer.auth_file"}
+
+
+def placement(config: Config, plan: Plan) -> Placement:
+    """Debian's pgbouncer reads /etc/pgbouncer as postgres; userlist.txt goes wherever
+    ``auth_file`` says."""
+    return Placement("/etc/pgbouncer", backend.ACCOUNT, backend.ACCOUNT,
+                     paths=named_paths(plan, NAMED_BY))

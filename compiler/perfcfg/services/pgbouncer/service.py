@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from perfcfg.services.base import Service
 from perfcfg.services.catalog_reading import Job
-from perfcfg.services.output import Placement
 from perfcfg.services.pgbouncer import (
-    backend,
     calculator,
     checks,
     context,
@@ -66,9 +64,6 @@ SERVICE = Service(
     rules=RULES,
     # Debian's pgbouncer package runs the daemon as postgres and reads /etc/pgbouncer;
     # userlist.txt goes wherever auth_file says.
-    placement=lambda config, plan: Placement(
-        "/etc/pgbouncer", backend.ACCOUNT, backend.ACCOUNT,
-        paths={"userlist.txt": plan.value("pgbouncer.auth_file")}
-        if plan.value("pgbouncer.auth_file") else {}),
+    placement=placement.placement,
     monitor=MONITOR,
 )

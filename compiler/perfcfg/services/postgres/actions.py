@@ -1,7 +1,8 @@
 """What a change to PostgreSQL's files needs: a parameter whose catalog ``context`` is
 ``postmaster`` takes effect only at server start (pg_settings shows it ``pending_restart``
 after a reload); every other context is read again on reload (``sighup``) or by new sessions
-(``user``, ``superuser``, ``backend``). pg_hba.conf is read on reload; roles.sql is run."""
+(``user``, ``superuser``, ``backend``). pg_hba.conf and pg_ident.conf are read on reload;
+roles.sql is run."""
 
 from __future__ import annotations
 
@@ -35,7 +36,11 @@ def changes(service: Service, old: Mapping[str, bytes | None], new: Mapping[str,
             if _statements(before) != _statements(data):
                 parts.append(Action("none", run=(name,)))
         elif before is None:
-            parts.append(Action("restart", (f"{name} (new)",), restart))
+            # pg_hba.conf and pg_ident.conf are read again on reload; postgresql.conf's own
+            # postmaster parameters need the restart
+            parts.append(Action("restart" if name == "postgresql.conf" else "reload",
+                                (f"{name} (new)",),
+                                restart if name == "postgresql.conf" else reload))
         elif name == "postgresql.conf":
             parts.append(by_parameter(changed(settings(text(before)), settings(text(data))),
                                       context_is(service, targets, "postmaster"), reload,

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from perfcfg.core.encoding import EncodeError, comment_text
 from perfcfg.services.output import Output, RenderContext
 from perfcfg.services.postgres.encode import hba_name, hba_token
-from perfcfg.services.postgres.roles import roles_sql
+from perfcfg.services.postgres.roles import apply_command, roles_sql
 from perfcfg.services.systemd import dropin
 
 if TYPE_CHECKING:
@@ -54,12 +54,17 @@ def _columns(rows: list[tuple[list[str], str]]) -> list[dict[str, str]]:
     return out
 
 
+def pg_ident_conf(ctx: RenderContext, service: Service) -> bytes:
+    return ctx.template("pg_ident.conf")
+
+
 # Debian's pg_hba.conf is 0640: it names every role and address allowed in.
 # roles.sql holds SCRAM secrets; it is run with psql, not placed.
 OUTPUTS = (Output("postgresql.conf", postgresql_conf),
            Output("pg_hba.conf", pg_hba_conf, deploy_mode=0o640, named_by="postgres.hba_file"),
-           Output("roles.sql", roles_sql, secret=True,
-                  apply="psql -X -v ON_ERROR_STOP=1 -f - < roles.sql (as the postgres user; "
-                        "from standard input, since the file is 0600 for whoever built it)"),
+           # postgresql-common's pg_ident.conf is 0640 too
+           Output("pg_ident.conf", pg_ident_conf, deploy_mode=0o640,
+                  named_by="postgres.ident_file"),
+           Output("roles.sql", roles_sql, secret=True, apply=apply_command),
            # postgresql-common runs each cluster as postgresql@<version>-<cluster>.service
            dropin("systemd-postgresql.conf", lambda targets: f"postgresql@{targets.postgres}-main"))

@@ -11,6 +11,7 @@ so running it again after a change converges.
 
 from __future__ import annotations
 
+import shlex
 from typing import TYPE_CHECKING
 
 from perfcfg.core.encoding import EncodeError, no_control
@@ -18,10 +19,13 @@ from perfcfg.services.output import RenderContext
 from perfcfg.services.postgres import monitoring, topology
 
 if TYPE_CHECKING:
+    from perfcfg.core.plan import Plan
     from perfcfg.services.base import Service
 
 # The cluster's own superuser, reached over the socket with peer: never created or altered.
 SUPERUSER = topology.SUPERUSER
+# PostgreSQL's own default port, when the plan does not set one.
+DEFAULT_PORT = 5432
 
 
 def ident(name: str) -> str:
@@ -32,6 +36,27 @@ def ident(name: str) -> str:
 def literal(text: str) -> str:
     no_control(text, "value")
     return "'" + text.replace("'", "''") + "'"
+
+
+def psql_command(plan: Plan) -> list[str]:
+    """psql as the cluster's superuser, at the socket and port the plan gives PostgreSQL (a
+    host running two clusters must not get the other one's roles)."""
+    sockets = plan.value("postgres.unix_socket_directories")
+    first = str(sockets).split(",")[0].strip() if sockets else ""
+    words = ["runuser", "-u", SUPERUSER, "--", "psql", "-X", "-v", "ON_ERROR_STOP=1"]
+    if first:
+        words += ["-h", first]
+    return words + ["-p", str(plan.value("postgres.port", DEFAULT_PORT)), "-d", SUPERUSER]
+
+
+def apply_command(plan: Plan) -> str:
+    """How roles.sql is run: from standard input, since the file is 0600 for whoever built it.
+
+    >>> from perfcfg.core.plan import Plan
+    >>> apply_command(Plan("e", "staging", {}, [], [], [], [], []))
+    'runuser -u postgres -- psql -X -v ON_ERROR_STOP=1 -p 5432 -d postgres -f - < roles.sql'
+    """
+    return " ".join(shlex.quote(w) for w in psql_command(plan)) + " -f - < roles.sql"
 
 
 def _in_select(sql: str) -> str:
@@ -97,4 +122,5 @@ def roles_sql(ctx: RenderContext, service: Service) -> bytes:
                 "readers": [u for u in users if u in readonly]})
         except EncodeError as exc:
             ctx.fail(f"databases.{db.name}", exc)
-    return ctx.template("roles.sql", roles=roles, databases=databases)
+    return ctx.template("roles.sql", roles=roles, databases=databases,
+                        apply=apply_command(plan))

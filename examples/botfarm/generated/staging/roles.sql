@@ -5,7 +5,8 @@
 -- secrets: PLACEHOLDERS (built with --secrets placeholder; not deployable)
 --
 -- Roles and databases, idempotent: run it as the postgres superuser, again after every
--- change (as postgres: psql -X -v ON_ERROR_STOP=1 -f - < roles.sql). Passwords arrive as SCRAM secrets.
+-- change. Passwords arrive as SCRAM secrets. As root:
+-- runuser -u postgres -- psql -X -v ON_ERROR_STOP=1 -h /var/run/postgresql -p 5432 -d postgres -f - < roles.sql
 \set ON_ERROR_STOP on
 
 -- pgbouncer pool botfarm/bot
