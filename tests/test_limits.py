@@ -63,8 +63,11 @@ def test_the_environment_choice_wins_over_the_projects(tmp_path):
 
 def test_each_dropin_value_is_the_budget_its_daemon_is_sized_from(production):
     plan, files = production.plan, production.files
+    # never below Debian's valkey-server unit's own LimitNOFILE=65535; the ACL file's
+    # directory stays writable under its ProtectSystem=strict
     assert limits(files["systemd-valkey.conf"]) == {
-        "LimitNOFILE": str(max(1024, plan.value("budget.redis_fds")))}
+        "LimitNOFILE": str(max(65535, plan.value("budget.redis_fds")))}
+    assert values(files["systemd-valkey.conf"], "=")["ReadWritePaths"] == "-/etc/valkey"
     assert plan.value("budget.redis_fds") == plan.value("redis.maxclients") + 32
     assert limits(files["systemd-pgbouncer.conf"]) == {
         "LimitNOFILE": str(max(1024, plan.value("budget.pgbouncer_fds")))}
@@ -77,11 +80,11 @@ def test_each_dropin_value_is_the_budget_its_daemon_is_sized_from(production):
 def test_a_bigger_workload_raises_the_limits_with_its_budget():
     result = _compile(EXAMPLE, "production", "workload.programs.notifier.processes=300",
                       "workload.programs.notifier.db_connections=4",
-                      "workload.programs.notifier.redis_connections=20",
+                      "workload.programs.notifier.redis_connections=120",
                       "postgres.max_files_per_process=4000")
     plan = result.plan
     pgb, rds = plan.value("budget.pgbouncer_fds"), plan.value("budget.redis_fds")
-    assert pgb > 1024 and rds > 10032
+    assert pgb > 1024 and rds > 65535
     assert limits(result.files["systemd-pgbouncer.conf"]) == {"LimitNOFILE": str(pgb)}
     assert limits(result.files["systemd-valkey.conf"]) == {"LimitNOFILE": str(rds)}
     assert limits(result.files["systemd-postgresql.conf"]) == {"LimitNOFILE": "4064"}

@@ -8,7 +8,9 @@ file reserves are what PostgreSQL maps.
 
 from __future__ import annotations
 
+import os
 import re
+import resource
 import shutil
 import subprocess
 from pathlib import Path
@@ -69,16 +71,23 @@ def test_valkey_keeps_every_client_slot_under_its_dropin_limit_and_loses_some_be
     require_daemon(daemon, version)
     nofile = limit(production, f"systemd-{daemon}.conf")
     maxclients = production.plan.value("redis.maxclients")
-    assert nofile == max(1024, production.plan.value("budget.redis_fds")) == maxclients + 32
+    need = production.plan.value("budget.redis_fds")
+    assert need == maxclients + 32
+    # the drop-in never lowers the package unit's own LimitNOFILE=65535
+    assert nofile == max(65535, need)
     conf, acl = text(production, f"{daemon}.conf"), text(production, "users.acl")
-    with procs.limits(nofile=nofile), ValkeyServer(conf, acl_text=acl, version=version) as r:
-        assert open_files(r) == (nofile, nofile)
-        with r.client() as c:
-            assert int(c.config_get("maxclients")["maxclients"]) == maxclients
-        assert "maxclients has been reduced" not in Path(r.log).read_text()
-        assert backlog(r.port) == min(production.plan.value("redis.tcp-backlog"), somaxconn())
-    # One fd fewer than the drop-in gives: the daemon quietly serves fewer clients.
-    with procs.limits(nofile=nofile - 1), ValkeyServer(conf, acl_text=acl, version=version) as r:
+    # as much of the drop-in's limit as this machine lets a process have (CI's hard limit is
+    # 20000, and raising it needs CAP_SYS_RESOURCE), then exactly the need
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    for given in (min(nofile, hard if hard != resource.RLIM_INFINITY else nofile), need):
+        with procs.limits(nofile=given), ValkeyServer(conf, acl_text=acl, version=version) as r:
+            assert open_files(r) == (given, given)
+            with r.client() as c:
+                assert int(c.config_get("maxclients")["maxclients"]) == maxclients
+            assert "maxclients has been reduced" not in Path(r.log).read_text()
+            assert backlog(r.port) == min(production.plan.value("redis.tcp-backlog"), somaxconn())
+    # One fd fewer than it needs: the daemon quietly serves fewer clients.
+    with procs.limits(nofile=need - 1), ValkeyServer(conf, acl_text=acl, version=version) as r:
         with r.client() as c:
             assert int(c.config_get("maxclients")["maxclients"]) == maxclients - 1
         assert f"maxclients has been reduced to {maxclients - 1}" in Path(r.log).read_text()
@@ -258,3 +267,64 @@ def test_overlapping_runs_leave_a_kernel_setting_as_they_found_it(tmp_path):
     runs = [subprocess.Popen([sys.executable, "-c", script, str(n)]) for n in (100, 250)]
     assert [r.wait(timeout=60) for r in runs] == [0, 0]
     assert setting.read_text() == "7\n"
+
+
+UNIT_DIRS = ("/lib/systemd/system", "/usr/lib/systemd/system")
+
+
+def packaged_units(unit: str) -> list[Path]:
+    """The unit files the installed packages ship for ``unit`` (Debian 12's under /lib, and
+    those .ci/install-daemons.sh unpacked for Debian 13 and Valkey); ``postgresql@17-main``'s
+    is the template ``postgresql@.service``."""
+    name = re.sub(r"@[^.]+\.service$", "@.service", unit)
+    root = os.environ.get("PERFCFG_DAEMONS_DIR", "/opt/perfcfg-daemons")
+    places = [*UNIT_DIRS, *(str(p) for p in Path(root).glob("*/usr/lib/systemd/system")),
+              *(str(p) for p in Path(root).glob("*/root/lib/systemd/system"))]
+    return [Path(d) / name for d in places if (Path(d) / name).is_file()]
+
+
+def directives(text: str) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        if "=" in line and not line.lstrip().startswith(("#", ";", "[")):
+            key, _, value = line.partition("=")
+            out.setdefault(key.strip(), []).append(value.strip())
+    return out
+
+
+def _redis_target(tmp_path) -> object:
+    from helpers import copy_example
+
+    project = copy_example(tmp_path, with_generated=False)
+    conf = project / "perfcfg.yaml"
+    conf.write_text(conf.read_text().replace('  valkey: "8.1"\n', '  redis: "8.0"\n'))
+    result = compile_env(Request(project, "production"))
+    assert result.ok, result.diagnostics
+    return result
+
+
+def test_no_dropin_lowers_a_limit_its_packaged_unit_gives_or_locks_the_acl_file(
+        production, tmp_path):
+    import json
+
+    checked = []
+    for result in (production, _redis_target(tmp_path)):
+        manifest = json.loads(result.files["manifest.json"])["files"]
+        for name, entry in sorted(manifest.items()):
+            if not name.startswith("systemd-"):
+                continue
+            unit = entry["destination"].split("/")[-2].removesuffix(".d")
+            ours = directives(text(result, name))
+            for path in packaged_units(unit):
+                packaged = directives(path.read_text())
+                for value in packaged.get("LimitNOFILE", []):
+                    assert int(ours["LimitNOFILE"][0]) >= int(value), (name, path)
+                if packaged.get("ProtectSystem") == ["strict"] and entry["service"] == "redis":
+                    # ACL SAVE rewrites the ACL file: its directory must stay writable
+                    acl = manifest["users.acl"]["destination"].rsplit("/", 1)[0]
+                    assert f"-{acl}" in ours.get("ReadWritePaths", []), (name, path)
+                checked.append(path.name)
+    # Debian's units for every daemon perfcfg writes a drop-in for, Valkey's and Redis's
+    if os.environ.get("PERFCFG_REQUIRE_DAEMONS") == "1" or checked:
+        assert {"valkey-server.service", "redis-server.service", "pgbouncer.service",
+                "postgresql@.service"} <= set(checked), checked

@@ -8,7 +8,10 @@ its reason. The file is optional: perfcfg.yaml's ``deploy.limits`` turns it on.
 A change is judged by the directives, not the bytes: a comment (a limit's reason naming
 another need) changes nothing the unit runs with, so it needs nothing; a changed directive
 needs ``daemon-reload`` and a restart, since systemd applies limits only when it starts the
-unit.
+unit. The memory limits are the exception: they are the unit's cgroup's, which systemd
+changes on a running unit, so a change to them alone is applied live (``set-property
+--runtime`` with the new values, the drop-in keeping them across restarts) and the daemon
+keeps running.
 
 >>> out = dropin("systemd-x.conf", lambda targets: "x")
 >>> out.place(None).path("systemd-x.conf")
@@ -18,6 +21,10 @@ unit.
 'none'
 >>> out.changed(old, old.replace(b"=1024", b"=2048"), None).because
 ('systemd-x.conf LimitNOFILE',)
+>>> mem = b"[Service]\\nMemoryHigh=1G\\nMemoryMax=2G\\n"
+>>> live = out.changed(mem, mem.replace(b"=2G", b"=3G"), None)
+>>> live.action, live.how
+('reload', 'systemctl daemon-reload && systemctl set-property --runtime x MemoryMax=3G')
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from perfcfg.core.encoding import EncodeError
-from perfcfg.services.actions import Action, changed_directives
+from perfcfg.services.actions import Action, changed_directives, directives, text
 from perfcfg.services.output import (
     Line,
     Output,
@@ -56,6 +63,10 @@ OOM_RANGE = range(-1000, 1001)
 # specifier sign % (systemd would expand it), space-separated.
 _ENV = re.compile(r"^[A-Z_][A-Z0-9_]*=[A-Za-z0-9_./-]+( [A-Z_][A-Z0-9_]*=[A-Za-z0-9_./-]+)*$")
 
+# systemd.exec(5): ReadWritePaths= takes absolute paths, "-" before one ignores it if missing.
+PATH_KEYS = ("ReadWritePaths",)
+_PATH = re.compile(r"-?/[^\s\x00-\x1f\x7f%\\\"']*")
+
 
 def size_text(n: int) -> str:
     """Bytes as systemd writes a size: the largest suffix that keeps the number whole.
@@ -79,6 +90,8 @@ def encode(name: str, value: object) -> str:
         if name == "OOMScoreAdjust" and value in OOM_RANGE:
             return str(value)
     if name == "Environment" and isinstance(value, str) and _ENV.match(value):
+        return value
+    if name in PATH_KEYS and isinstance(value, str) and _PATH.fullmatch(value):
         return value
     raise EncodeError(f"{name}={value!r} is not a systemd setting perfcfg writes")
 
@@ -115,8 +128,13 @@ def dropin(name: str, unit: Callable[[Targets], str], named: Callable[[Targets],
         if before is None:
             return Action("restart", (f"{file} (new)",), how)
         keys = changed_directives(before, data)
-        return Action("restart", tuple(f"{file} {k}" for k in keys), how) if keys \
-            else Action("none")
+        because = tuple(f"{file} {k}" for k in keys)
+        if keys and set(keys) <= set(MEMORY_KEYS):
+            now = directives(text(data))
+            values = " ".join(f"{k}={now[k][-1]}" for k in keys)
+            return Action("reload", because, f"systemctl daemon-reload && systemctl "
+                          f"set-property --runtime {unit(targets)} {values}")
+        return Action("restart", because, how) if keys else Action("none")
 
     output = Output(name, render, when=limits_on, place=place, changed=changed, named=named,
                     also=also)

@@ -6,7 +6,7 @@ systemd-tmpfiles writes each line at boot (``w PATH - - - - VALUE``).
 Like the sysctl.d file it belongs to no daemon: the manifest lists it under ``host``, and
 perfcfg.yaml's ``deploy.limits`` turns it on.
 
->>> OUTPUT.place(None).path(NAME), OUTPUT.changed(None).how
+>>> OUTPUT.place(None).path(NAME), OUTPUT.changed(None, b"w /x - - - - 1\\n", None).how
 ('/etc/tmpfiles.d/perfcfg.conf', 'systemd-tmpfiles --create /etc/tmpfiles.d/perfcfg.conf')
 """
 
@@ -16,7 +16,7 @@ import re
 from typing import TYPE_CHECKING
 
 from perfcfg.core.encoding import EncodeError
-from perfcfg.services.actions import Action
+from perfcfg.services.actions import Action, by_content
 from perfcfg.services.output import (
     Line,
     Output,
@@ -60,7 +60,7 @@ def place(targets: Targets) -> Placement:
     return Placement(DIRECTORY, "root", "root", {NAME: DEPLOYED})
 
 
-def changed(targets: Targets) -> Action:
+def _reload(targets: Targets) -> Action:
     # the kernel applies the new value to memory allocated from then on: a daemon's pages
     # already made huge stay until it restarts, which its own files' restarts do
     return Action("reload", (NAME,), f"systemd-tmpfiles --create {DIRECTORY}/{DEPLOYED}")
@@ -68,6 +68,13 @@ def changed(targets: Targets) -> Action:
 
 def needed(ctx: RenderContext) -> bool:
     return limits_on(ctx) and bool(ctx.plan.service(PREFIX.rstrip(".")))
+
+
+def changed(before: bytes | None, data: bytes, targets: Targets) -> Action:
+    # its lines are not name = value: a change to its comments alone needs nothing
+    if before is None:
+        return Action("reload", (f"{NAME} (new)",), _reload(targets).how)
+    return by_content(_reload)(before, data, targets)
 
 
 OUTPUT = Output(NAME, tmpfiles_conf, when=needed, place=place, changed=changed)

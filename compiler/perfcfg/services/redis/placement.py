@@ -34,6 +34,9 @@ if TYPE_CHECKING:
 
 # The Debian unit's supervision: Type=notify, ExecStart=… --supervised systemd --daemonize no.
 SUPERVISED = "systemd"
+# Debian's redis-server.service and valkey-server.service state LimitNOFILE=65535: a drop-in
+# that wrote Redis' own need (10032 for maxclients 10000) would lower it.
+UNIT_LIMIT_NOFILE = 65535
 
 
 def daemon_of(valkey: bool) -> str:
@@ -64,6 +67,7 @@ def recommend(ctx: TuneContext, prior: Mapping[str, Any]) -> list[Recommendation
         rec("redis.aclfile", where["aclfile"], "redis.placement.aclfile",
             f"{why}: users.acl next to the main file, in the directory its unit may write "
             "(ACL SAVE)", f"/etc/{daemon}/users.acl", inputs),
+        _acl_writable(daemon, str(prior.get("redis.aclfile", where["aclfile"]))),
         rec("redis.daemonize", False, "redis.placement.daemonize",
             "the service manager keeps the server in the foreground and tracks it itself",
             "no", inputs),
@@ -71,6 +75,16 @@ def recommend(ctx: TuneContext, prior: Mapping[str, Any]) -> list[Recommendation
             f"Debian's {daemon}-server unit is Type=notify: the server tells systemd when it is "
             "ready (started without systemd it logs that and runs on)", SUPERVISED, inputs),
     ]
+
+
+def _acl_writable(daemon: str, aclfile: str) -> Recommendation:
+    directory = aclfile.rsplit("/", 1)[0] or "/"
+    return rec("systemd.redis.ReadWritePaths", f"-{directory}", "redis.placement.acl_writable",
+               f"ACL SAVE rewrites users.acl in {directory}: the unit's ProtectSystem=strict "
+               f"leaves writable only the paths it lists, and Debian's {daemon}-server unit lists "
+               f"/etc/{daemon} under a note that recommends removing it",
+               "-<directory of aclfile> ('-': no error while it does not exist)",
+               {"aclfile": aclfile})
 
 
 def placement(config: Config, plan: Plan) -> Placement:

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from perfcfg.services.redis import budget
+from perfcfg.services.redis.placement import UNIT_LIMIT_NOFILE
 from perfcfg.tune.context import Recommendation, TuneContext
 from perfcfg.tune.limits import NOFILE_FLOOR, Need
 from perfcfg.tune.util import mib_text, pick, rec
@@ -160,9 +161,11 @@ def _clients(ctx: TuneContext) -> list[Recommendation]:
 
 
 def _limits(ctx: TuneContext, fds: int) -> list[Recommendation]:
-    return [rec("systemd.redis.LimitNOFILE", max(NOFILE_FLOOR, fds), "redis.limits.nofile",
+    packaged = max(NOFILE_FLOOR, UNIT_LIMIT_NOFILE)
+    return [rec("systemd.redis.LimitNOFILE", max(packaged, fds), "redis.limits.nofile",
                 f"Redis' fd need is {fds} (budget.redis_fds): below it Redis lowers maxclients "
-                "at start and only logs it", f"max({NOFILE_FLOOR}, budget.redis_fds)",
+                f"at start and only logs it; never below the package unit's own {packaged}",
+                f"max({packaged} (the unit's LimitNOFILE), budget.redis_fds)",
                 {"budget.redis_fds": fds})]
 
 
