@@ -1,5 +1,7 @@
-"""roles.sql: idempotent, applied to a real PostgreSQL; logins through pgbouncer work, the
-read-only user cannot write, and every user is confined to its declared databases."""
+"""roles.sql: idempotent, applied to a real PostgreSQL; logins through pgbouncer work (the
+database owner's too, though no program uses it), the program's user reads and writes the
+owner's tables and sequences (those made before and after), the read-only user cannot write,
+and every user is confined to its declared databases."""
 
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ from perfcfg.harness.binaries import require
 from perfcfg.model import Targets
 
 PASSWORDS = {"APP_DB_PASSWORD": "app-pw-0123456789", "READER_PASSWORD": "reader-pw-0123456789",
-             "VAULT_PASSWORD": "vault-pw-0123456789", "APP_REDIS_PASSWORD": "redis-pw-012345"}
+             "VAULT_PASSWORD": "vault-pw-0123456789", "APP_REDIS_PASSWORD": "redis-pw-012345",
+             "INGEST_PASSWORD": "ingest-pw-0123456789"}
 
 
 @pytest.fixture
@@ -43,7 +46,10 @@ users:
   - name: vault
     password: ${env:VAULT_PASSWORD}
     databases: [vault]
-"""))
+  - name: ingest
+    password: ${env:INGEST_PASSWORD}
+""").replace("      command: python -m app.worker\n",
+             "      command: python -m app.worker\n      user: ingest\n"))
     result = run("build", "--env", "staging", "--project", str(project), "--secrets", "resolve")
     assert result.code == 0, result.err
     return project / "generated/staging"
@@ -53,11 +59,16 @@ def test_roles_sql_holds_scram_secrets_never_passwords(roles_project):
     sql = (roles_project / "roles.sql").read_text()
     for password in PASSWORDS.values():
         assert password not in sql
-    assert sql.count("PASSWORD 'SCRAM-SHA-256$4096:") == 3
+    assert sql.count("PASSWORD 'SCRAM-SHA-256$4096:") == 4
     assert 'ALTER ROLE "reader" SET default_transaction_read_only = on;' in sql
     assert 'GRANT CONNECT ON DATABASE "app" TO "reader";' in sql
     assert 'GRANT CONNECT, TEMPORARY ON DATABASE "app" TO "reader"' not in sql
     assert (roles_project / "roles.sql").stat().st_mode & 0o777 == 0o600
+    # the program's user writes the owner's tables; the owner and the reader get no DML grant
+    assert 'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO "ingest";' in sql
+    assert sql.count("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES") == 1
+    hba = (roles_project / "pg_hba.conf").read_text()
+    assert "# owner of database app through pgbouncer" in hba
 
 
 def _psql(pg, path) -> subprocess.CompletedProcess:
@@ -87,16 +98,35 @@ def test_roles_sql_applies_twice_then_pgbouncer_logins_work_and_confine(
         return psycopg.connect(bnc.dsn(db, user, PASSWORDS[env]), prepare_threshold=None,
                                autocommit=True)
 
+    # a table the owner had before roles.sql last ran (GRANT … ON ALL TABLES) and one it
+    # makes after (ALTER DEFAULT PRIVILEGES), each with a sequence
+    with pg.connect("app") as conn:
+        conn.execute("CREATE TABLE early (id serial PRIMARY KEY, x int)")
+        conn.execute("ALTER TABLE early OWNER TO app")
+    assert _psql(pg, out / "roles.sql").returncode == 0
+    # the owner logs in through pgbouncer: it is in userlist.txt, and pg_hba.conf agrees
     with connect("app", "app", "APP_DB_PASSWORD") as conn:
-        conn.execute("CREATE TABLE IF NOT EXISTS t (x int)")
-        conn.execute("INSERT INTO t VALUES (1)")
+        conn.execute("CREATE TABLE IF NOT EXISTS t (id serial PRIMARY KEY, x int)")
+        conn.execute("INSERT INTO t (x) VALUES (1)")
+    with connect("app", "ingest", "INGEST_PASSWORD") as conn:
+        for table in ("early", "t"):
+            conn.execute(f"INSERT INTO {table} (x) VALUES (2)")
+            conn.execute(f"UPDATE {table} SET x = x + 10 WHERE x = 2")
+            conn.execute(f"DELETE FROM {table} WHERE x = 12")
+            conn.execute(f"INSERT INTO {table} (x) VALUES (3)")
+        # the owner's tables, not their shape
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("CREATE TABLE mine (x int)")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("DROP TABLE t")
     with connect("app", "reader", "READER_PASSWORD") as conn:
-        assert conn.execute("SELECT x FROM t").fetchall() == [(1,)]
+        assert conn.execute("SELECT x FROM t ORDER BY x").fetchall() == [(1,), (3,)]
+        assert conn.execute("SELECT x FROM early").fetchall() == [(3,)]
         with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
             conn.execute("INSERT INTO t VALUES (2)")
         # Even with the read-only default switched off, it holds no write grant.
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            conn.execute("BEGIN READ WRITE; INSERT INTO t VALUES (2); COMMIT")
+            conn.execute("BEGIN READ WRITE; INSERT INTO t (x) VALUES (2); COMMIT")
     with connect("vault", "vault", "VAULT_PASSWORD") as conn:
         assert conn.execute("SELECT current_database()").fetchone() == ("vault",)
     # Confined: pg_hba.conf has no line for these pairs, so PostgreSQL refuses pgbouncer.

@@ -15,10 +15,12 @@ import shlex
 from typing import TYPE_CHECKING
 
 from perfcfg.core.encoding import EncodeError, no_control
+from perfcfg.services import workload
 from perfcfg.services.output import RenderContext
 from perfcfg.services.postgres import monitoring, topology
 
 if TYPE_CHECKING:
+    from perfcfg.core.config import Config
     from perfcfg.core.plan import Plan
     from perfcfg.services.base import Service
 
@@ -57,6 +59,17 @@ def apply_command(plan: Plan) -> str:
     'runuser -u postgres -- psql -X -v ON_ERROR_STOP=1 -p 5432 -d postgres -f - < roles.sql'
     """
     return " ".join(shlex.quote(w) for w in psql_command(plan)) + " -f - < roles.sql"
+
+
+def _program_users(config: Config) -> dict[str, set[str]]:
+    """Database name → the users the workload's programs log in as there."""
+    out: dict[str, set[str]] = {}
+    if not config.databases:
+        return out
+    for prog in config.workload.programs:
+        db = workload.database_of(config, prog)
+        out.setdefault(db.name, set()).add(workload.user_of(config, db, prog, SUPERUSER))
+    return out
 
 
 def _in_select(sql: str) -> str:
@@ -108,18 +121,24 @@ def roles_sql(ctx: RenderContext, service: Service) -> bytes:
     for user_name, dbs in uses.items():
         for dbname in dbs:
             users_of.setdefault(dbname, []).append(user_name)
+    programs = _program_users(config)
     databases = []
     for db in config.databases:
         dbname = db.dbname or db.name
         owner = db.user or (config.users[0].name if config.users else SUPERUSER)
         users = sorted(ident(u) for u in users_of.get(dbname, ()))
         try:
+            # a program's user reads and writes the owner's tables (not their shape: the owner
+            # migrates); a direct client (migrations, monitoring) gets CONNECT and no more
+            workers = sorted(ident(u) for u in programs.get(db.name, ())
+                             if u != owner and ident(u) not in readonly)
             databases.append({
                 "name": dbname, "owner_name": owner, "ident": ident(dbname),
                 "ident_sql": _in_select(ident(dbname)), "literal": literal(dbname),
                 "owner": ident(owner), "owner_sql": _in_select(ident(owner)),
                 "writers": [u for u in users if u not in readonly],
-                "readers": [u for u in users if u in readonly]})
+                "readers": [u for u in users if u in readonly],
+                "workers": workers})
         except EncodeError as exc:
             ctx.fail(f"databases.{db.name}", exc)
     return ctx.template("roles.sql", roles=roles, databases=databases,

@@ -100,6 +100,14 @@ def _hba(config: Any, settings: Mapping[str, Setting]) -> list[HbaRule]:
                              "scram-sha-256", f"pgbouncer pool {pool.database}/{pool.user}",
                              literal=True))
     pooled = {(p.database, p.user) for p in found}
+    with_password = {u.name for u in config.users if u.password is not None}
+    for db in config.databases:
+        # an owner with a password is in userlist.txt: pgbouncer lets it in, so PostgreSQL must
+        if db.user in with_password and (db.name, db.user) not in pooled:
+            pooled.add((db.name, db.user))
+            rules.append(HbaRule("host", db.dbname or db.name, db.user, bouncer_from,
+                                 "scram-sha-256", f"owner of database {db.name} through "
+                                 "pgbouncer", literal=True))
     for user in config.users:
         for name in user.databases:
             db = by_name.get(name)
