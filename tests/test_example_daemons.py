@@ -132,7 +132,7 @@ def written(compiled, env: str) -> dict[str, dict[str, str]]:
 def test_every_line_written_is_an_intended_value(compiled, env):
     want = intended.from_result(compiled[env])
     files = written(compiled, env)
-    assert files["postgres"] == want["postgres"]
+    assert files["postgres"] == want["postgres"].values
     assert files["pgbouncer"] == want["pgbouncer"].settings
     assert files["redis"] == want["redis"].values
     sup = {k: v for k, v in files["supervisor"].items()

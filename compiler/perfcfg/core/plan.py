@@ -60,6 +60,9 @@ class Plan:
     resolved: dict[str, str] = field(default_factory=dict)
     # files that hold a secret in clear (a secret slot's), with the secrets each may hold
     clear: dict[str, set[str]] = field(default_factory=dict)
+    # resolve | placeholder: whether the files carry the real secrets' hashes (verify --live
+    # compares passwords only then)
+    secrets_mode: str = ""
 
     def service(self, name: str, section: str | None = None,
                 nested: tuple[str, ...] = ()) -> list[Setting]:

@@ -162,7 +162,7 @@ def named_paths(plan: Plan, named_by: Mapping[str, str]) -> dict[str, str]:
 
     >>> from perfcfg.core.spans import Origin
     >>> plan = Plan("e", "staging", {"x.auth_file": Setting("x.auth_file", "/a/u.txt",
-    ...             Origin("set"))}, [], [], [], [], [])
+    ...             Origin("set"))})
     >>> named_paths(plan, {"u.txt": "x.auth_file", "v.txt": "x.other"})
     {'u.txt': '/a/u.txt'}
     """

@@ -63,6 +63,7 @@ class Result:
     project_dir: Path = Path(".")
     # files written 0600: those holding hashes, and those holding a secret slot's secret
     secret_files: frozenset[str] = frozenset()
+    secrets_mode: str = ""      # resolve | placeholder: what the secrets in the files are
 
     @property
     def ok(self) -> bool:
@@ -152,6 +153,7 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
     )
 
     mode = req.secrets_mode or proj.file.secrets.mode
+    result.secrets_mode = mode
     plan, found, cross = planner.make_plan(config, history, planner.Secrets(
         mode, req.environ, Path(req.project_dir), tuple(Path(d) for d in proj.file.secrets.dirs),
         hashed=req.render))

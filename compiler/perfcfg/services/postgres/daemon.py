@@ -33,6 +33,7 @@ from perfcfg.harness.binaries import require
 from perfcfg.harness.errors import DaemonError, Mismatch
 from perfcfg.services.postgres import programs
 from perfcfg.services.postgres.compare import pg_equal
+from perfcfg.services.postgres.hba import address_of, hba_rule
 from perfcfg.services.postgres.units import (
     PG_BASE_BYTES,
     PG_BASE_US,
@@ -262,9 +263,81 @@ def pg_mismatches(current: Mapping[str, PgSetting], intended: Mapping[str, str],
 
 def live_settings(dsn: str) -> dict[str, PgSetting]:
     """``pg_settings`` of a running server (``verify --live``), by lower-case name."""
+    return live_state(dsn).settings
+
+
+@dataclass(frozen=True)
+class LiveState:
+    """What ``verify --live`` reads from a running server: ``pg_settings``, the settings roles
+    and databases carry (``ALTER ROLE … SET``, ``ALTER DATABASE … SET``: they override
+    postgresql.conf for those sessions) and pg_hba.conf as the server parses it now."""
+
+    settings: dict[str, PgSetting]
+    role_settings: dict[tuple[str, str], dict[str, str]]
+    hba: list[tuple[int, str, str | None]]     # (line, rule as hba_rule() writes it, error)
+
+
+_ROLE_SETTINGS = ("SELECT coalesce(r.rolname, ''), coalesce(d.datname, ''), s.setconfig "
+                  "FROM pg_db_role_setting s LEFT JOIN pg_roles r ON r.oid = s.setrole "
+                  "LEFT JOIN pg_database d ON d.oid = s.setdatabase")
+# pg_hba_file_rules parses the file as it is on disk now, not what the server last loaded:
+# a line added by hand shows before anyone reloads.
+_HBA_RULES = ("SELECT line_number, type, database, user_name, address, netmask, auth_method, "
+              "error FROM pg_hba_file_rules ORDER BY line_number")
+
+
+def live_state(dsn: str) -> LiveState:
     with psycopg.connect(dsn, autocommit=True, connect_timeout=10) as conn:
-        rows = conn.execute(_SETTINGS).fetchall()
-    return {r[0].lower(): PgSetting(*r) for r in rows}
+        settings = {r[0].lower(): PgSetting(*r) for r in conn.execute(_SETTINGS).fetchall()}
+        roles: dict[tuple[str, str], dict[str, str]] = {}
+        for role, database, config in conn.execute(_ROLE_SETTINGS).fetchall():
+            for item in config or ():
+                name, _, value = item.partition("=")
+                roles.setdefault((role, database), {})[name.lower()] = value
+        hba = [(line, hba_rule(kind, dbs, users, address_of(address, mask), method)
+                if error is None else "", error)
+               for line, kind, dbs, users, address, mask, method, error in
+               conn.execute(_HBA_RULES).fetchall()]
+    return LiveState(settings, roles, hba)
+
+
+def hba_mismatches(live: list[tuple[int, str, str | None]], intended: list[str]
+                   ) -> list[Mismatch]:
+    """pg_hba.conf on the host against the plan's rules, in order (the first match wins): each
+    line added, removed or changed, and each line the server cannot parse."""
+    import difflib
+
+    out: list[Mismatch] = [(f"pg_hba.conf line {line}", "a rule perfcfg writes", error)
+                           for line, _, error in live if error]
+    have = [(line, text) for line, text, error in live if not error]
+    matcher = difflib.SequenceMatcher(a=intended, b=[text for _, text in have], autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal":
+            continue
+        wanted, found = intended[i1:i2], have[j1:j2]
+        for k in range(max(len(wanted), len(found))):
+            line = found[k][0] if k < len(found) else (have[j1 - 1][0] if j1 else 0)
+            out.append((f"pg_hba.conf line {line}", wanted[k] if k < len(wanted) else "(none)",
+                        found[k][1] if k < len(found) else "(missing)"))
+    return out
+
+
+def role_setting_mismatches(live: Mapping[tuple[str, str], Mapping[str, str]],
+                            intended: Mapping[tuple[str, str], Mapping[str, str]]
+                            ) -> list[Mismatch]:
+    """``ALTER ROLE/DATABASE … SET`` on the host against what roles.sql sets (nothing but the
+    read-only users' default): each one overrides postgresql.conf for its sessions."""
+    out: list[Mismatch] = []
+    for key in sorted(set(live) | set(intended)):
+        role, database = key
+        where = (f"role {role} in database {database}" if role and database else
+                 f"role {role}" if role else f"database {database}")
+        have, want = live.get(key, {}), intended.get(key, {})
+        for name in sorted(set(have) | set(want)):
+            if have.get(name) != want.get(name):
+                out.append((f"{where}: {name}", want.get(name, "(postgresql.conf's)"),
+                            have.get(name, "(not set)")))
+    return out
 
 
 def check_postgresql_conf(conf_text: str, names: tuple[str, ...] = ("shared_buffers",),

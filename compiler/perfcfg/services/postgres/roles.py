@@ -55,7 +55,7 @@ def apply_command(plan: Plan) -> str:
     """How roles.sql is run: from standard input, since the file is 0600 for whoever built it.
 
     >>> from perfcfg.core.plan import Plan
-    >>> apply_command(Plan("e", "staging", {}, [], [], [], [], []))
+    >>> apply_command(Plan("e", "staging", {}))
     'runuser -u postgres -- psql -X -v ON_ERROR_STOP=1 -p 5432 -d postgres -f - < roles.sql'
     """
     return " ".join(shlex.quote(w) for w in psql_command(plan)) + " -f - < roles.sql"
@@ -66,8 +66,10 @@ def _program_users(config: Config) -> dict[str, set[str]]:
     out: dict[str, set[str]] = {}
     if not config.databases:
         return out
+    by_name = {db.name: db for db in config.databases}     # once: per program was O(N²)
+    first = config.databases[0]
     for prog in config.workload.programs:
-        db = workload.database_of(config, prog)
+        db = by_name.get(prog.database or first.name, first)
         out.setdefault(db.name, set()).add(workload.user_of(config, db, prog, SUPERUSER))
     return out
 
@@ -101,6 +103,7 @@ def roles_sql(ctx: RenderContext, service: Service) -> bytes:
     members = {c.user: [ident(monitoring.MONITOR_ROLE)] for c in config.clients
                if c.name == monitoring.EXPORTER_CLIENT}
     roles = []
+    settings = part.role_settings
     for name in sorted(uses):
         if name == SUPERUSER:
             continue    # the cluster's own: ALTER ROLE … NOSUPERUSER would be refused
@@ -111,6 +114,7 @@ def roles_sql(ctx: RenderContext, service: Service) -> bytes:
                           "literal": literal(name), "secret": secret,
                           "readonly": bool(user and getattr(user, "readonly", False)),
                           "member_of": members.get(name, []),
+                          "settings": sorted(settings.get((name, ""), {}).items()),
                           "comment": comments[name] + ("" if secret else
                                                        "; no password declared in users:")})
         except EncodeError as exc:

@@ -44,6 +44,18 @@ class HbaRule:
 class Part:
     hba: list[HbaRule] = field(default_factory=list)
     users: list[tuple[str, str]] = field(default_factory=list)   # (name, SCRAM secret)
+    # (role, database or "" for every one) → what roles.sql sets with ALTER ROLE … SET
+    role_settings: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
+
+
+# What ALTER ROLE … SET gives a read-only user: every transaction starts read-only.
+READONLY_SETTINGS = {"default_transaction_read_only": "on"}
+
+
+def role_settings(config: Any) -> dict[tuple[str, str], dict[str, str]]:
+    """What ``pg_db_role_setting`` should hold, and nothing else: the read-only users'
+    default."""
+    return {(u.name, ""): dict(READONLY_SETTINGS) for u in config.users if u.readonly}
 
 
 def derive(config: Any, settings: dict[str, Setting]) -> None:
@@ -61,7 +73,7 @@ def pools(config: Any) -> list[Any]:
 
 
 def topology(t: Topology) -> Part:
-    return Part(_hba(t.config, t.settings), _users(t))
+    return Part(_hba(t.config, t.settings), _users(t), role_settings(t.config))
 
 
 def _users(t: Topology) -> list[tuple[str, str]]:

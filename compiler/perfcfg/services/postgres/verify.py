@@ -13,11 +13,13 @@ True
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from perfcfg.core.plan import Plan
 from perfcfg.services.catalog import Catalog
 from perfcfg.services.postgres.encode import pg_value
+from perfcfg.services.postgres.hba import intended_hba
 from perfcfg.services.postgres.values import BUILD_VALUES
 from perfcfg.services.verifier import Boot, Booted, Row, Verifier, file_values
 
@@ -28,9 +30,18 @@ _SHMEM_FAILURE = re.compile(r"could not (map|create) (anonymous )?shared memory|
                             re.IGNORECASE)
 
 
-def intended(plan: Plan, cat: Catalog) -> dict[str, str]:
-    """GUC → value as postgresql.conf writes it."""
-    return file_values(plan, "postgres", cat, pg_value)
+@dataclass(frozen=True)
+class Want:
+    values: dict[str, str]               # GUC → value as postgresql.conf writes it
+    # (role, database) → ALTER ROLE … SET values roles.sql gives (verify --live reads them)
+    role_settings: dict[tuple[str, str], dict[str, str]]
+    hba: list[str]                       # pg_hba.conf's rules, in order, in one spelling
+
+
+def intended(plan: Plan, cat: Catalog) -> Want:
+    part = plan.parts["postgres"]
+    return Want(file_values(plan, "postgres", cat, pg_value), dict(part.role_settings),
+                intended_hba(part.hba))
 
 
 def scaled_shared_buffers(log_tail: str, host_memory: int, machine_memory: int) -> str | None:
@@ -49,7 +60,7 @@ def boot(b: Boot) -> Booted:
     from perfcfg.services.postgres.daemon import HARNESS_KEYS, PgTemplate, PostgresServer
 
     conf, hba = b.files["postgresql.conf"], b.files["pg_hba.conf"]
-    expected = dict(b.want)
+    expected = dict(b.want.values)
     template = b.stack.enter_context(PgTemplate(b.version))
     try:
         pg = b.stack.enter_context(PostgresServer(conf, template, hba_text=hba,
@@ -99,15 +110,25 @@ def refusal_notes(err: Exception) -> list[str]:
 
 
 def read_live(dsn: str) -> Any:
-    from perfcfg.services.postgres.daemon import live_settings
+    from perfcfg.services.postgres.daemon import live_state
 
-    return live_settings(dsn)
+    return live_state(dsn)
 
 
-def compare_live(state: Any, want: dict[str, str], notes: list[str]) -> tuple[list[Row], int]:
-    from perfcfg.services.postgres.daemon import pg_mismatches
+def compare_live(state: Any, want: Want, notes: list[str]) -> tuple[list[Row], int]:
+    """pg_settings, and what the file does not say but changes what sessions run with: the
+    settings roles and databases carry, and pg_hba.conf as it is on disk now."""
+    from perfcfg.services.postgres.daemon import (
+        hba_mismatches,
+        pg_mismatches,
+        role_setting_mismatches,
+    )
 
-    return pg_mismatches(state, want), len(want)
+    rows = pg_mismatches(state.settings, want.values) + \
+        role_setting_mismatches(state.role_settings, want.role_settings) + \
+        hba_mismatches(state.hba, want.hba)
+    roles = sum(len(v) for v in want.role_settings.values())
+    return rows, len(want.values) + roles + len(want.hba)
 
 
 # `verify --live --postgres`: what it takes

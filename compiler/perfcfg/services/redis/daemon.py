@@ -25,6 +25,7 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import redis
@@ -59,9 +60,12 @@ class RedisServer(procs.Handle):
 
     def __init__(self, conf_text: str, username: str | None = None, password: str | None = None,
                  timeout: float = 15, acl_text: str | None = None,
-                 version: str | None = None, placed: bool = False) -> None:
+                 version: str | None = None, placed: bool = False,
+                 harness_user: bool = True) -> None:
         self.version = version
         self.placed = placed
+        # False: the ACL file is exactly ``acl_text``, and ``username`` must be one of its users
+        self.harness_user = harness_user
         self.conf_text = conf_text
         self.acl_text = acl_text
         self.username = username
@@ -79,7 +83,9 @@ class RedisServer(procs.Handle):
         self.dir = procs.scratch_dir("pf-rds-")
         procs.write_file(f"{self.dir}/redis.conf",
                          self.conf_text if self.placed else scratch_copy(self.conf_text))
-        if self.acl_text is not None:
+        if self.acl_text is not None and not self.harness_user:
+            procs.write_file(f"{self.dir}/users.acl", self.acl_text)
+        elif self.acl_text is not None:
             secret = os.urandom(16).hex()
             procs.write_file(f"{self.dir}/users.acl", self.acl_text.rstrip("\n") +
                              f"\nuser {HARNESS_USER} on >{secret} ~* &* +@all\n")
@@ -177,20 +183,128 @@ def redis_mismatches(current: Mapping[str, str], intended: Mapping[str, str],
 
 
 def live_config(url: str) -> dict[str, str]:
-    """``CONFIG GET *`` of a running server (``verify --live``), by lower-case name; an
-    answer that is not a list of directives (not a Redis) is a ValueError that says so."""
+    """``CONFIG GET *`` of a running server (``verify --live``), by lower-case name."""
+    return live_state(url).config
+
+
+@dataclass(frozen=True)
+class LiveState:
+    """What ``verify --live`` reads from a running server: ``CONFIG GET *``, ``ACL LIST``
+    (None when the user may not run it) and whether the server reports command rules as they
+    were written (Redis 7.0 reports each category expanded into its commands)."""
+
+    config: dict[str, str]
+    acl: list[str] | None
+    rules_as_written: bool
+
+
+# Redis 7.2 (and Valkey, forked from it) keep a user's command rules as written.
+RULES_AS_WRITTEN_SINCE = (7, 2)
+
+
+def live_state(url: str) -> LiveState:
+    """An answer to ``CONFIG GET *`` that is not a list of directives (not a Redis) is a
+    ValueError that says so."""
     client = redis.Redis.from_url(url, decode_responses=True, socket_timeout=10,
                                   socket_connect_timeout=10, retry=Retry(NoBackoff(), 0))
     try:
-        answer = client.config_get("*")
-    except (AttributeError, TypeError, ValueError, IndexError, KeyError):
-        # redis-py's own reading of a reply that is not Redis's (+OK, a number…) breaks
-        answer = None
+        try:
+            answer = client.config_get("*")
+        except (AttributeError, TypeError, ValueError, IndexError, KeyError):
+            # redis-py's own reading of a reply that is not Redis's (+OK, a number…) breaks
+            answer = None
+        if not isinstance(answer, dict) or not answer:
+            raise ValueError("not a Redis: its answer to CONFIG GET * is not a list of "
+                             "directives")
+        config = {str(k).lower(): str(v) for k, v in answer.items()}
+        try:
+            acl: list[str] | None = [str(line) for line in client.acl_list()]
+        except redis.exceptions.NoPermissionError:
+            acl = None
+        hello = client.execute_command("HELLO")       # @connection: every user may
+        server = dict(zip(hello[::2], hello[1::2], strict=True)) if isinstance(hello, list) \
+            else dict(hello)
+        version = tuple(int(p) for p in str(server.get("version", "0.0")).split(".")[:2])
+        written = server.get("server") == "valkey" or version >= RULES_AS_WRITTEN_SINCE
+        return LiveState(config, acl, written)
     finally:
         client.close()
-    if not isinstance(answer, dict) or not answer:
-        raise ValueError("not a Redis: its answer to CONFIG GET * is not a list of directives")
-    return {str(k).lower(): str(v) for k, v in answer.items()}
+
+
+def acl_user(line: str) -> tuple[str, dict[str, Any]]:
+    """An ACL rule line (users.acl's or ACL LIST's) as the parts that decide what the user may
+    do, whatever the spelling: ``allkeys`` is ``~*``, a reset empties what came before, the
+    flag Redis 7.2 adds to every user (``sanitize-payload``, its default) is left out.
+
+    >>> acl_user("user a on sanitize-payload #ab ~k:* resetchannels -@all +get")[1]["keys"]
+    ('~k:*',)
+    >>> acl_user("user d off resetpass resetkeys resetchannels -@all")[1] == \\
+    ...     acl_user("user d off sanitize-payload resetchannels -@all")[1]
+    True
+    """
+    words = line.split()
+    name, on, nopass = words[1], False, False
+    passwords: set[str] = set()
+    keys: list[str] = []
+    channels: list[str] = []
+    commands: list[str] = []
+    for word in words[2:]:
+        low = word.lower()
+        if low in ("on", "off"):
+            on = low == "on"
+        elif low == "nopass":
+            nopass, passwords = True, set()
+        elif low == "resetpass":
+            nopass, passwords = False, set()
+        elif word.startswith("#"):
+            passwords.add(low)
+        elif low in ("allkeys", "resetkeys") or word.startswith(("~", "%")):
+            keys = [] if low == "resetkeys" else keys + ["~*" if low == "allkeys" else word]
+        elif low in ("allchannels", "resetchannels") or word.startswith("&"):
+            channels = [] if low == "resetchannels" else \
+                channels + ["&*" if low == "allchannels" else word]
+        elif low in ("allcommands", "nocommands") or word.startswith(("+", "-")):
+            commands.append({"allcommands": "+@all", "nocommands": "-@all"}.get(low, low))
+        elif low != "sanitize-payload":
+            commands.append(low)            # another flag or a selector: kept as written
+    return name, {"on": on, "nopass": nopass, "passwords": frozenset(passwords),
+                  "keys": tuple(sorted(keys)), "channels": tuple(sorted(channels)),
+                  "commands": tuple(commands)}
+
+
+def acl_mismatches(live: list[str], intended: list[str], commands: bool = True,
+                   passwords: bool = True) -> list[Mismatch]:
+    """``ACL LIST`` against users.acl: every user, whether it is on, its password (never
+    shown: "users.acl's" or "another"; not compared against a placeholder build), keys,
+    channels and, when the server reports them as written, its command rules; a user
+    users.acl lacks is drift too (``ACL SETUSER``)."""
+    have = dict(acl_user(line) for line in live if line.startswith("user "))
+    want = dict(acl_user(line) for line in intended if line.startswith("user "))
+    out: list[Mismatch] = []
+    for name in sorted(set(have) | set(want)):
+        if name not in have:
+            out.append((f"acl user {name}", "in users.acl", "(missing)"))
+            continue
+        if name not in want:
+            out.append((f"acl user {name}", "(not in users.acl)", "on" if have[name]["on"]
+                        else "off"))
+            continue
+        got, wanted = have[name], want[name]
+        if got["on"] != wanted["on"]:
+            out.append((f"acl user {name}.on", str(wanted["on"]).lower(),
+                        str(got["on"]).lower()))
+        if not passwords:
+            got = {**got, "passwords": wanted["passwords"]}
+        if (got["passwords"], got["nopass"]) != (wanted["passwords"], wanted["nopass"]):
+            out.append((f"acl user {name}.password", "nopass" if wanted["nopass"] else
+                        "users.acl's", "nopass" if got["nopass"] else
+                        "another" if got["passwords"] else "none"))
+        fields = ("keys", "channels", "commands") if commands else ("keys", "channels")
+        for field in fields:
+            if got[field] != wanted[field]:
+                out.append((f"acl user {name}.{field}", " ".join(wanted[field]) or "(none)",
+                            " ".join(got[field]) or "(none)"))
+    return out
 
 
 class ValkeyServer(RedisServer):

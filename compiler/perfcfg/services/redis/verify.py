@@ -16,6 +16,9 @@ from perfcfg.services.verifier import Boot, Booted, Row, Verifier
 class Want:
     values: dict[str, str]               # directive → arguments as in redis.conf
     enums: frozenset[str]                # directives Redis compares case-insensitively
+    acl: tuple[str, ...] = ()            # users.acl's lines
+    # the files hold the real secrets' hashes (--secrets resolve), so passwords are compared
+    real_secrets: bool = False
 
 
 def intended(plan: Plan, cat: Catalog) -> Want:
@@ -33,7 +36,8 @@ def intended(plan: Plan, cat: Catalog) -> Want:
                 if items else '""'
         else:
             out[param.name] = redis_value(param, setting.value)
-    return Want(out, frozenset(enums))
+    return Want(out, frozenset(enums), tuple(plan.parts["redis"]),
+                plan.secrets_mode == "resolve")
 
 
 def boot(b: Boot) -> Booted:
@@ -48,15 +52,30 @@ def boot(b: Boot) -> Booted:
 
 
 def read_live(url: str) -> Any:
-    from perfcfg.services.redis.daemon import live_config
+    from perfcfg.services.redis.daemon import live_state
 
-    return live_config(url)
+    return live_state(url)
 
 
 def compare_live(state: Any, want: Want, notes: list[str]) -> tuple[list[Row], int]:
-    from perfcfg.services.redis.daemon import redis_mismatches
+    """CONFIG GET, and the users ACL LIST shows against users.acl (each one's state, password,
+    keys, channels and, where the server keeps them as written, command rules)."""
+    from perfcfg.services.redis.daemon import acl_mismatches, redis_mismatches
 
-    return redis_mismatches(state, want.values, want.enums), len(want.values)
+    rows = redis_mismatches(state.config, want.values, want.enums)
+    if state.acl is None:
+        notes.append("redis: this user may not run ACL LIST: users not compared (give the "
+                     "user +acl|list)")
+        return rows, len(want.values)
+    if not state.rules_as_written:
+        notes.append("redis: this server reports each command category expanded into "
+                     "commands (Redis before 7.2): users' command rules not compared")
+    if not want.real_secrets:
+        notes.append("redis: built with placeholder secrets: users' passwords not compared "
+                     "(--secrets resolve compares them)")
+    rows += acl_mismatches(state.acl, list(want.acl), commands=state.rules_as_written,
+                           passwords=want.real_secrets)
+    return rows, len(want.values) + len(want.acl)
 
 
 # `verify --live --redis`: what it takes
