@@ -722,6 +722,115 @@ def _proof_json(proof: Proof) -> dict[str, Any]:
             "drills": [{"drill": d.name, "expected": list(d.expected), "fired": list(d.fired),
                         "ok": d.ok, "error": d.error, "alerts": list(d.alerts)}
                        for d in proof.drills]}
+def apply(io: Io, req: Any, dry_run: bool = False) -> int:
+    """``perfcfg apply``: install the environment's files on this host and bring its daemons
+    to them, in order (host/apply.py); 1 when something is missing, a step fails or verify
+    finds a difference."""
+    import os
+
+    from perfcfg.host import apply as applier
+    from perfcfg.stages import pipeline
+    from perfcfg.stages import project as projects
+    from perfcfg.stages.layers import Sources
+    from perfcfg.stages.secrets import SecretResolver
+
+    if not dry_run and os.geteuid() != 0:
+        io.err.write("perfcfg: apply installs files owned by the daemons' users and starts the "
+                     "daemons as them: run it as root (--dry-run shows the steps as anyone)\n")
+        return INVALID
+    # A deploy writes the real secrets' hashes: placeholders only when asked for by name.
+    req.secrets_mode = req.secrets_mode or "resolve"
+    io.step(f"{req.env}: compiling")
+    result = pipeline.compile_env(req)
+    report(io, result.diagnostics, "text", result.sources.texts)
+    if not result.ok:
+        return INVALID
+    proj, _ = projects.load_project(req.project_dir, Sources())
+    assert proj is not None and result.config is not None
+    resolver = SecretResolver(req.secrets_mode, io.environ, Path(req.project_dir),
+                              tuple(Path(d) for d in proj.file.secrets.dirs))
+    again = apply_command(req)
+    applied = applier.plan_steps(result, proj.file.project, resolver.resolve)
+    for note in applied.notes:
+        io.err.write(f"perfcfg: note: {note}\n")
+    if applied.missing:
+        for line in applied.missing:
+            io.err.write(f"perfcfg: {req.env}: missing: {line}\n")
+        io.err.write(f"perfcfg: {req.env}: nothing changed; make what is missing, then run: "
+                     f"{again}\n")
+        return INVALID
+    if dry_run:
+        for i, step in enumerate(applied.steps, 1):
+            io.out.write(f"{i}. {step.title}\n")
+            for line in step.shown:
+                io.out.write(f"     {line}\n")
+        io.say(f"{req.env}: {len(applied.steps)} step(s) to do" if applied.steps else
+               f"{req.env}: nothing to do")
+        return OK
+    if not applied.steps:
+        io.say(f"{req.env}: nothing to do: every file is in place and every daemon runs it")
+    else:
+        applier.run_steps(applied, lambda line: io.say(f"{req.env}: {line}"))
+    if applied.failed is not None:
+        done = len(applied.done)
+        io.err.write(f"perfcfg: {req.env}: step {done + 1} failed: {applied.failed.title}: "
+                     f"{applied.error}\n")
+        io.err.write(f"perfcfg: {req.env}: done before it: {_done(applied.done)}\n")
+        for line in applied.failed.shown:
+            io.err.write(f"perfcfg: {req.env}: the failed step by hand: {line}\n")
+        io.err.write(f"perfcfg: {req.env}: fix what it says, then run: {again} (what is done "
+                     "is not done again)\n")
+        return INVALID
+    return _apply_verify(io, req, result, applier, resolver.resolve)
+
+
+def _done(steps: list) -> str:
+    """The steps done, the directories and files counted: "7 directory(ies) made, 8 file(s)
+    installed; postgres: restart (shared_buffers)"."""
+    made = sum(s.title.startswith("make ") for s in steps)
+    placed = sum(s.title.startswith("install ") for s in steps)
+    rest = [s.title for s in steps if not s.title.startswith(("make ", "install "))]
+    counted = [f"{made} directory(ies) made"] * bool(made) + \
+        [f"{placed} file(s) installed"] * bool(placed)
+    return "; ".join([", ".join(counted)] * bool(counted) + rest) or "nothing"
+
+
+def _apply_verify(io: Io, req: Any, result: Any, applier: Any, resolve: Any) -> int:
+    """verify --live of what now runs, as apply leaves it."""
+    from perfcfg.verify import run as verifier
+
+    rt = applier._runtime(result, resolve)
+    for late in applier.wait_all_ready(rt):
+        io.err.write(f"perfcfg: {req.env}: {late}\n")
+    targets, users, notes = applier.live_targets(rt)
+    for note in notes:
+        io.err.write(f"perfcfg: note: {note}\n")
+    found = verifier.verify_live(result, targets, as_user=users)
+    for note in found.notes:
+        io.err.write(f"perfcfg: note: {note}\n")
+    if found.rows:
+        io.out.write(verifier.table(found.rows))
+    io.say(f"{req.env}: verify --live: {', '.join(found.checked) or 'nothing'} running; "
+           f"{found.compared} value(s) compared, {len(found.rows)} differ")
+    return INVALID if found.rows else OK
+
+
+def apply_command(req: Any) -> str:
+    """The ``perfcfg apply`` command line that runs this one again, as typed from here."""
+    import shlex
+
+    words = ["perfcfg", "apply", "--env", req.env]
+    if relative(req.project_dir) != ".":
+        words += ["--project", relative(req.project_dir)]
+    if req.host_file is not None:
+        words += ["--host", relative(req.host_file)]
+    if getattr(req, "overlay", None) is not None:
+        words += ["--overlay", relative(req.overlay)]
+    for item in req.sets:
+        words += ["--set", item]
+    if req.secrets_mode == "placeholder":
+        words += ["--secrets", "placeholder"]
+    return " ".join(shlex.quote(w) for w in words)
 
 
 def schema(io: Io, out: Path | None) -> int:

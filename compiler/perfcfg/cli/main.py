@@ -265,6 +265,19 @@ COMMANDS: tuple[Command, ...] = (
                   "user=postgres' --pgbouncer 'host=/run/postgresql port=6432 dbname=pgbouncer "
                   "user=pgbouncer' --redis redis://monitor@127.0.0.1:6379/0 "
                   "--supervisor unix:///run/supervisor.sock")),
+    Command("apply", "Deploy an environment on this host, as root: install the manifest's "
+            "files, make the directories they name, do each daemon's action in the one order "
+            "that works (PostgreSQL, roles.sql, pgbouncer, Redis, supervisor), then verify "
+            "--live. A second run does nothing.", (
+            ENV_ONE, PROJECT, HOST, SETS, OVERLAY,
+            Opt("secrets", ("--secrets",), "Resolve the password references (the default: a "
+                "deploy needs the real ones), or use placeholders for a rehearsal.",
+                choices=("resolve", "placeholder")),
+            Opt("dry_run", ("--dry-run",), "Print the steps and the commands they amount to; "
+                "change nothing.", kind="flag", default=False)),
+        lambda io, o: commands.apply(io, _request(o, io), o["dry_run"]),
+        examples=("perfcfg apply --env production --project examples/botfarm --dry-run",
+                  "perfcfg apply --env production --project examples/botfarm")),
     Command("schema", "Write the JSON Schemas of presets, the project file and host profiles "
             "(to standard output without --out).", (
         Opt("out", ("--out",), "Directory to write the schema files into.", kind="path",

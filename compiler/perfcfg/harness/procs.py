@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
+import pickle
 import pwd
 import shutil
 import signal
@@ -32,6 +33,7 @@ from perfcfg.harness.errors import DaemonError
 LOG_TAIL_LINES = 30
 T = TypeVar("T")
 H = TypeVar("H", bound="Handle")
+R = TypeVar("R")
 
 
 class Drop(TypedDict, total=False):
@@ -355,3 +357,33 @@ class Handle:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def run_as(user: str, func: Callable[[], R]) -> R:
+    """``func()`` in a child process running as ``user`` (PostgreSQL's peer authentication
+    lets only the postgres OS user in as postgres); its result comes back pickled."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:   # pragma: no cover - the child
+        os.close(read)
+        code = 0
+        try:
+            entry = pwd.getpwnam(user)
+            os.setgroups([])
+            os.setgid(entry.pw_gid)
+            os.setuid(entry.pw_uid)
+            payload = pickle.dumps(("ok", func()))
+        except BaseException as exc:   # noqa: BLE001 - carried to the parent
+            payload, code = pickle.dumps(("error", f"{type(exc).__name__}: {exc}")), 1
+        with os.fdopen(write, "wb") as fh:
+            fh.write(payload)
+        os._exit(code)
+    os.close(write)
+    with os.fdopen(read, "rb") as fh:
+        data = fh.read()
+    os.waitpid(pid, 0)
+    kind, value = pickle.loads(data)
+    if kind == "error":
+        raise ConnectionError(value)
+    result: R = value
+    return result

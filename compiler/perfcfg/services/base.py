@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from perfcfg.model import Targets
     from perfcfg.model.base import Record
     from perfcfg.services.actions import Action
+    from perfcfg.services.control import Control
     from perfcfg.services.monitor import Monitor
     from perfcfg.services.output import Output, Placement
     from perfcfg.services.rules import Rule
@@ -192,6 +193,8 @@ class Service:
     # perfcfg's own records (record_keys) checked against the binary's sets the same way:
     # (sets, key, records) → [(path below the key, what the daemon refuses)]
     check_records: Callable[[Mapping[str, Any], str, list[Any]], list[tuple[str, str]]] | None = None
+    # How the daemon is started, stopped and reloaded on its host (perfcfg apply).
+    control: Control | None = None
 
     def daemon_of(self, targets: Targets) -> str:
         return self.flavour(targets) if self.flavour is not None else self.daemon

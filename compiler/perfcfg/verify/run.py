@@ -15,8 +15,9 @@ daemon should report, how it is booted and read are its service's
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -160,11 +161,13 @@ def live_variables() -> dict[str, str]:
             if s.verifier is not None and s.verifier.read_live is not None}
 
 
-def verify_live(result: Result, targets: dict[str, str]) -> Report:
+def verify_live(result: Result, targets: dict[str, str],
+                as_user: Mapping[str, str] | None = None) -> Report:
     """Compare running daemons (``targets``: service name → DSN or URL) with what ``result``
     compiles to; a daemon that cannot be reached is a row, never a crash. Neither the DSN nor
     the URL is repeated in the report, and the password either holds is masked in anything
-    perfcfg prints."""
+    perfcfg prints. ``as_user``: service name → the OS user to read it as (root's ``perfcfg
+    apply`` reads a daemon whose peer authentication lets in only its own user)."""
     from perfcfg.core.redact import mask_credentials, remember, scrub
 
     assert result.config is not None   # verify runs on a compiled result only
@@ -181,7 +184,13 @@ def verify_live(result: Result, targets: dict[str, str]) -> Report:
         for secret in secrets:
             remember(secret)
         try:
-            state = v.read_live(targets[service.name])
+            if as_user and service.name in as_user:
+                from perfcfg.harness.procs import run_as
+
+                state = run_as(as_user[service.name],
+                               functools.partial(v.read_live, targets[service.name]))
+            else:
+                state = v.read_live(targets[service.name])
         except Exception as exc:   # the client's own words: they name the host, not the password
             report.refused.append(label)
             report.rows.append(Row(label, "(connect)", "reachable",

@@ -17,6 +17,7 @@ from perfcfg.services.pgbouncer import (
     verify,
 )
 from perfcfg.services.pgbouncer.actions import changes
+from perfcfg.services.pgbouncer.control import CONTROL
 from perfcfg.services.pgbouncer.monitoring import MONITOR
 from perfcfg.services.pgbouncer.outputs import OUTPUTS
 from perfcfg.services.pgbouncer.policy import RULES
@@ -30,6 +31,7 @@ def catalog_jobs(new: tuple[str, ...]) -> dict[str, Job]:
 
 
 SERVICE = Service(
+    control=CONTROL,
     name="pgbouncer",
     order=20,
     daemon="pgbouncer",

@@ -19,6 +19,7 @@ from perfcfg.services.postgres import (
     verify,
 )
 from perfcfg.services.postgres.actions import changes
+from perfcfg.services.postgres.control import CONTROL
 from perfcfg.services.postgres.monitoring import MONITOR
 from perfcfg.services.postgres.outputs import OUTPUTS
 from perfcfg.services.postgres.policy import RULES
@@ -48,6 +49,7 @@ def catalog_jobs(new: tuple[str, ...]) -> dict[str, Job]:
 
 
 SERVICE = Service(
+    control=CONTROL,
     name="postgres",
     order=10,
     daemon="postgresql",

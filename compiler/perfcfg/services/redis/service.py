@@ -23,6 +23,7 @@ from perfcfg.services.redis import (
 )
 from perfcfg.services.redis.actions import changes
 from perfcfg.services.redis.context import DEFAULT_VERSION
+from perfcfg.services.redis.control import CONTROL
 from perfcfg.services.redis.monitoring import MONITOR
 from perfcfg.services.redis.outputs import OUTPUTS
 from perfcfg.services.redis.policy import RULES
@@ -36,6 +37,7 @@ def catalog_jobs(new: tuple[str, ...]) -> dict[str, Job]:
 
 
 SERVICE = Service(
+    control=CONTROL,
     name="redis",
     order=30,
     daemon="redis",

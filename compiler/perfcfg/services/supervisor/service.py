@@ -18,6 +18,7 @@ from perfcfg.services.supervisor import (
     verify,
 )
 from perfcfg.services.supervisor.actions import changes
+from perfcfg.services.supervisor.control import CONTROL
 from perfcfg.services.supervisor.monitoring import MONITOR, derive
 from perfcfg.services.supervisor.outputs import OUTPUTS, PROGRAM_OWNED, SUBSECTIONS
 from perfcfg.services.supervisor.policy import RULES
@@ -31,6 +32,7 @@ def catalog_jobs(new: tuple[str, ...]) -> dict[str, Job]:
 
 
 SERVICE = Service(
+    control=CONTROL,
     name="supervisor",
     order=40,
     daemon="supervisor",
