@@ -144,33 +144,62 @@ workload:
 """
 
 
-def _with_worker(project, programs: str = WORKER):
+# the project fixture's own secrets, for the builds that resolve them
+FIXTURE_SECRETS = {"APP_DB_PASSWORD": "app-db-pw-0123", "APP_REDIS_PASSWORD": "app-rd-pw-0123"}
+
+
+def _with_worker(project, programs: str = WORKER, monkeypatch=None):
+    for key, value in FIXTURE_SECRETS.items():
+        if monkeypatch is not None:
+            monkeypatch.setenv(key, value)
     base = project / "presets" / "base.yaml"
     text = base.read_text()
     base.write_text(text[:text.index("workload:")] + programs)
     return project
 
 
-def test_env_reference_and_supervisor_expansions_are_written_live(project):
-    _with_worker(project)
-    result = run("build", "--env", "staging", "--project", str(project))
+def test_env_references_are_resolved_into_the_programs_section_and_expansions_stay_live(
+        project, monkeypatch):
+    _with_worker(project, WORKER.replace("        GREETING", "        DSN: postgresql://app:"
+                                         "${file:secrets/db}@db/app\n        GREETING"),
+                 monkeypatch)
+    (project / "secrets").mkdir()
+    (project / "secrets/db").write_text("from-a-file-0123\n")
+    monkeypatch.setenv("API_KEY", "k-from-the-build-0123")
+    result = run("build", "--env", "staging", "--project", str(project), "--secrets", "resolve")
     assert result.code == 0, result.err
     assert "PCF401" not in result.err          # a *_FILE path is not a plaintext secret
     conf = (project / "generated/staging/supervisord.conf").read_text()
     assert "command = /bin/bash -c 'sleep 1000; exit' web --port '81%(process_num)02d'" in conf
-    assert 'API_KEY="%(ENV_API_KEY)s"' in conf
+    # the secret is the program's own, in its own section of the 0600 file
+    assert 'API_KEY="k-from-the-build-0123"' in conf
+    assert 'DSN="postgresql://app:from-a-file-0123@db/app"' in conf
+    assert (project / "generated/staging/supervisord.conf").stat().st_mode & 0o777 == 0o600
     assert 'GREETING="50%% off for %(program_name)s"' in conf
     assert "directory = %(here)s" in conf
     assert "stdout_logfile = /var/log/app/%(program_name)s-%(process_num)d.log" in conf
+    # and never on a terminal
+    assert "k-from-the-build-0123" not in result.out + result.err
+    # a placeholder build writes placeholders, never the value
+    placeholder = run("build", "--env", "staging", "--project", str(project), "--out",
+                      str(project / "review"))
+    assert placeholder.code == 0, placeholder.err
+    review = (project / "review/supervisord.conf").read_text()
+    assert "k-from-the-build-0123" not in review and 'API_KEY="placeholder-' in review
 
 
-def test_a_file_reference_in_a_program_environment_is_an_error_with_the_fix(project):
-    _with_worker(project, WORKER.replace("${env:API_KEY}", "${file:secrets/api_key}"))
-    result = run("build", "--env", "staging", "--project", str(project))
+def test_a_secret_of_a_program_that_reaches_another_file_is_still_a_leak(project, monkeypatch):
+    """PCF211 lets a program's secret into supervisord.conf only: the same value given to a
+    setting of another file is still refused."""
+    _with_worker(project, monkeypatch=monkeypatch)
+    base = project / "presets/base.yaml"
+    text = base.read_text()
+    base.write_text(text.replace("redis:\n", "redis:\n  masterauth: ${env:API_KEY}\n", 1))
+    monkeypatch.setenv("API_KEY", "k-from-the-build-0123")
+    result = run("build", "--env", "staging", "--project", str(project), "--secrets", "resolve")
     assert result.code == 1
-    assert "workload.programs.web.environment.API_KEY" in result.err
-    assert "${env:NAME}" in result.err and "API_KEY_FILE" in result.err
-    assert not (project / "generated").exists()
+    assert "PCF211" in result.err and "redis.conf" in result.err
+    assert "supervisord.conf" not in result.err.split("PCF211", 1)[1].splitlines()[0]
 
 
 def _proc(pid: int, name: str) -> list[str]:
@@ -179,13 +208,14 @@ def _proc(pid: int, name: str) -> list[str]:
 
 
 @pytest.mark.daemons
-def test_supervisord_gives_each_process_its_port_and_the_key_from_its_environment(
+def test_supervisord_gives_each_process_its_port_and_the_key_from_its_section(
         project, start_supervisord, monkeypatch):
-    _with_worker(project)
-    assert run("build", "--env", "staging", "--project", str(project)).code == 0
+    _with_worker(project, monkeypatch=monkeypatch)
+    monkeypatch.setenv("API_KEY", "k-from-the-build-0123")
+    assert run("build", "--env", "staging", "--project", str(project), "--secrets",
+               "resolve").code == 0
     conf = (project / "generated/staging/supervisord.conf").read_text()
-    assert "k-from-supervisord" not in conf
-    monkeypatch.setenv("API_KEY", "k-from-supervisord")   # supervisord inherits it
+    monkeypatch.delenv("API_KEY")        # supervisord's own environment carries no secret
     sup = start_supervisord(conf)
     procs = sorted(sup.process_info(), key=lambda p: p["name"])
     assert [p["name"] for p in procs] == ["web_00", "web_01", "web_02"]
@@ -193,7 +223,7 @@ def test_supervisord_gives_each_process_its_port_and_the_key_from_its_environmen
     assert ports == ["8100", "8101", "8102"]
     for p in procs:
         env = dict(item.split("=", 1) for item in _proc(p["pid"], "environ") if "=" in item)
-        assert env["API_KEY"] == "k-from-supervisord"
+        assert env["API_KEY"] == "k-from-the-build-0123"
         assert env["REDIS_PASSWORD_FILE"] == "/run/secrets/redis"
         assert env["GREETING"] == "50% off for web"
         assert os.readlink(f"/proc/{p['pid']}/cwd") == sup.dir

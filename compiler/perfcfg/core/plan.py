@@ -63,6 +63,9 @@ class Plan:
     # resolve | placeholder: whether the files carry the real secrets' hashes (verify --live
     # compares passwords only then)
     secrets_mode: str = ""
+    # program → the resolved secrets of its environment: written in clear into its own section
+    # of the root-only file that runs it, and nowhere else
+    program_secrets: dict[str, list[str]] = field(default_factory=dict)
 
     def service(self, name: str, section: str | None = None,
                 nested: tuple[str, ...] = ()) -> list[Setting]:

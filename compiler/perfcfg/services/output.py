@@ -55,6 +55,9 @@ class Output:
     # (context, the service it belongs to: None for a file about the host) → bytes
     render: Callable[[RenderContext, Any], bytes] | None = None
     secret: bool = False    # holds password hashes: written 0600
+    # holds the programs' own secrets in clear (each in its program's section): a secret
+    # file, and the one place those values may be written (PCF211 looks for every other)
+    program_secrets: bool = False
     header: bool = True     # starts with perfcfg's header comment
     # A file made from the others once they are rendered (the manifest): it gets their bytes.
     post: Callable[[RenderContext, Mapping[str, Rendered]], bytes] | None = None

@@ -15,7 +15,7 @@ a worker talks to says it needs (``Service.client_env``: a URL naming its host a
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +38,9 @@ class Topology:
     parts: dict[str, Any]                   # the parts of the services before this one
     # what each service a worker talks to puts in its environment (Service.client_env)
     client_envs: Sequence[Callable[[Topology, Any], dict[str, str]]] = ()
+    # program → the secrets its environment holds, resolved: written in clear into the one
+    # output that hands each program its own (Output.program_secrets), and nowhere else
+    program_secrets: dict[str, list[str]] = field(default_factory=dict)
 
     def part(self, service: str) -> Any:
         return self.parts.get(service)

@@ -102,7 +102,8 @@ def make_plan(config: Config, history: History, secrets: Secrets
     placed = secret_refs.place(config, settings, resolve, registry.SERVICES, leaked)
     diags.extend(placed.diagnostics)
     plan = Plan(config.env, config.kind, settings, topology.parts, leaked, resolved=resolved,
-                clear=placed.clear, secrets_mode=secrets.mode)
+                clear=placed.clear, secrets_mode=secrets.mode,
+                program_secrets=topology.program_secrets)
     return plan, diags, _checks(ctx, plan, config)
 
 

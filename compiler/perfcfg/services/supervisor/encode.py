@@ -96,9 +96,6 @@ EXPANSIONS = ("program_name", "process_num", "group_name", "numprocs", "host_nod
 # A reference: %(name)s, or with a printf conversion and flags (%(process_num)02d).
 SUPERVISOR_REF = re.compile(r"%\((" + "|".join(EXPANSIONS) +
                             r"|ENV_[A-Za-z_][A-Za-z0-9_]*)\)[-#0 +]*[0-9]*(?:\.[0-9]+)?[sdiouxXr]")
-# ${env:NAME} in a program's environment: supervisord takes NAME from its own environment.
-ENV_REFERENCE = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
-FILE_REFERENCE = re.compile(r"\$\{file:[^}]*\}")
 
 
 def live_references(text: str) -> list[str]:
@@ -135,20 +132,14 @@ def supervisor_command(argv: list[str]) -> str:
 
 
 def supervisor_environment(pairs: Iterable[tuple[str, str]]) -> str:
-    """``environment =``: ``KEY="value"`` pairs; ``${env:NAME}`` becomes ``%(ENV_NAME)s``, so
-    supervisord fills it in from its own environment when it starts the program and the secret
-    never enters the file."""
+    """``environment =``: ``KEY="value"`` pairs. A secret reference arrives resolved (the
+    planner puts each program's secrets into its own section of this root-only file, so no
+    worker gets another's and supervisord's own environment carries none); supervisor's own
+    expansions (``%(ENV_X)s``, ``%(process_num)d``) stay live."""
     out = []
     for key, value in pairs:
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
             raise EncodeError(f"{key!r} is not a valid environment variable name")
-        if FILE_REFERENCE.search(value):
-            raise EncodeError(
-                f"{key} is a ${{file:…}} reference, which supervisord cannot read at start and "
-                f"perfcfg would have to write in clear into supervisord.conf; give supervisord "
-                f"the value in its own environment and write {key}: ${{env:NAME}}, or pass the "
-                f"path instead ({key}_FILE: /path) and let the worker read it")
-        value = ENV_REFERENCE.sub(lambda m: f"%(ENV_{m.group(1)})s", value)
         _supervisor_chars(value, f"value of {key}")
         if '"' in value or "\\" in value or value.startswith("'") or value.endswith("'"):
             raise EncodeError(f"supervisor cannot carry the value of {key}: it contains a "

@@ -64,5 +64,7 @@ def supervisord_conf(ctx: RenderContext, service: Service) -> bytes:
 
 
 # Debian's supervisor package runs supervisord as supervisor.service.
-OUTPUTS = (Output("supervisord.conf", supervisord_conf, secret=True),
+# Root's alone (0600 on the host too): it holds each program's secrets, which only
+# supervisord reads, and hands each program its own.
+OUTPUTS = (Output("supervisord.conf", supervisord_conf, secret=True, program_secrets=True),
            dropin("systemd-supervisor.conf", lambda targets: "supervisor"))

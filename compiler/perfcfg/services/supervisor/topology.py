@@ -4,6 +4,7 @@ environment with what every service the program talks to says it needs (their UR
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +32,15 @@ def topology(t: Topology) -> list[ProgramPlan]:
             by_program.setdefault(name, {})[key] = setting.value
     out = []
     for prog in t.config.workload.programs:
-        env = {k: _env_text(v) for k, v in prog.environment.items()}
+        env = {}
+        for key, raw in prog.environment.items():
+            text, found = _resolved(t, f"workload.programs.{prog.name}.environment.{key}",
+                                    _env_text(raw))
+            if text is None:
+                continue
+            env[key] = text
+            if found:
+                t.program_secrets.setdefault(prog.name, []).extend(found)
         for key, value in t.program_env(prog).items():
             env.setdefault(key, value)
         if prog.run_as:
@@ -52,6 +61,38 @@ def topology(t: Topology) -> list[ProgramPlan]:
         out.append(ProgramPlan(prog.name, tuple(prog.argv), prog.processes,
                                tuple(sorted(env.items())), tuple(sorted(options.items()))))
     return out
+
+
+# ${env:NAME} or ${file:path} anywhere in a value (a URL can hold a password).
+_REFERENCE = re.compile(r"\$\{(?:env|file):[^}]+\}")
+
+
+def _resolved(t: Topology, path: str, text: str) -> tuple[str | None, list[str]]:
+    """``text`` with every secret reference in it resolved (placeholders in a placeholder
+    build), and the values it got; None when one cannot be (PCF120 is reported).
+
+    A program's secrets go into its own section of supervisord.conf, a root-only file: each
+    worker gets its own and no other's, and supervisord's own environment carries none.
+
+    >>> from types import SimpleNamespace as NS
+    >>> t = NS(resolve=lambda path, ref: {"${env:PW}": "s3cret-pw"}[ref])
+    >>> _resolved(t, "p", "postgresql://bot:${env:PW}@db/app")
+    ('postgresql://bot:s3cret-pw@db/app', ['s3cret-pw'])
+    """
+    found: list[str] = []
+    failed = False
+
+    def one(m: re.Match[str]) -> str:
+        nonlocal failed
+        value = t.resolve(path, m.group(0))
+        if value is None:
+            failed = True
+            return ""
+        found.append(value)
+        return value
+
+    text = _REFERENCE.sub(one, text)
+    return (None, []) if failed else (text, found)
 
 
 def _env_text(value: Any) -> str:

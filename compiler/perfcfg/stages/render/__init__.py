@@ -68,10 +68,16 @@ def _unchanged_by_overrides(rendered: dict[str, Rendered], plain: Mapping[str, b
 
 def _leaks(plan: Plan, config: Config, files: dict[str, bytes]) -> list[Diagnostic]:
     """The last scan: a secret found in a file that is not its secret slot's (the slots'
-    files hold theirs on purpose, kept 0600 or 0640)."""
-    found = [(name, path) for name, data in files.items()
-             for _ in leaked_into({name: data}, [s for s in plan.secrets
-                                                if s not in plan.clear.get(name, set())])
+    files hold theirs on purpose, kept 0600 or 0640); the programs' own secrets go in clear
+    into the one file that hands them to the programs, and only there."""
+    theirs = {v for values in plan.program_secrets.values() for v in values}
+    carriers = {o.file(config.targets) for o in registry.outputs() if o.program_secrets}
+
+    def allowed(name: str) -> set[str]:
+        return plan.clear.get(name, set()) | (theirs if name in carriers else set())
+
+    found = [(name, path) for name, data in sorted(files.items())
+             if leaked_into({name: data}, [s for s in plan.secrets if s not in allowed(name)])
              for path in [_leaking_setting(plan, data)]]
     return [Diagnostic("PCF211", "error", f"a secret would be written in clear into {name}"
                        + (f" by {path}" if path else ""), config.spans.get(path) if path else
