@@ -83,12 +83,53 @@ def apply(project: str, *extra: str) -> dict:
     return {"code": done.returncode, "out": done.stdout, "err": done.stderr}
 
 
-def login(password: str) -> str:
+def login(password: str, dbname: str = "botfarm", user: str = "bot") -> str:
     import psycopg
 
-    with psycopg.connect(host="127.0.0.1", port=6432, dbname="botfarm", user="bot",
+    with psycopg.connect(host="127.0.0.1", port=6432, dbname=dbname, user=user,
                          password=password, connect_timeout=10) as conn:
         return str(conn.execute("SELECT current_user || '@' || current_database()").fetchone()[0])
+
+
+def postmaster() -> int:
+    with open("/var/run/postgresql/17-main.pid") as fh:
+        return int(fh.readline())
+
+
+def running(program: str) -> int:
+    """How many processes of ``program`` supervisord reports RUNNING."""
+    import xmlrpc.client
+
+    from supervisor.xmlrpc import SupervisorTransport
+
+    transport = SupervisorTransport(None, None, "unix:///run/supervisor.sock")
+    with xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport) as proxy:
+        return sum(p["group"] == program and p["statename"] == "RUNNING"
+                   for p in proxy.supervisor.getAllProcessInfo())
+
+
+# What a project adds when it grows: a database, its owner, a program that uses it.
+GROW = """
+databases:
+  - name: reports
+    user: reporter
+users:
+  - name: reporter
+    password: ${env:BOTFARM_REPORTER_PASSWORD}
+workload:
+  programs:
+    - name: reporter
+      command: /bin/sleep 100000
+      processes: 2
+      database: reports
+      memory: 200MiB
+      directory: /srv/botfarm
+      run_as: botfarm
+"""
+
+
+def steps(run: dict) -> list[str]:
+    return [line.split("] ", 1)[1] for line in run["err"].splitlines() if "] " in line]
 
 
 def run(scenario: str, project: str) -> dict:
@@ -106,6 +147,32 @@ def run(scenario: str, project: str) -> dict:
             "/etc/valkey/users.acl", "/etc/supervisor/conf.d/perfcfg.conf")}
         with open("/proc/self/mountinfo") as fh:
             out["scratch"] = "/etc " in fh.read()
+    elif scenario == "headroom":
+        out["runs"].append(apply(project))
+        pid = postmaster()
+        scale = ("--set", "workload.programs.matcher.processes=12")
+        out["scaled"] = apply(project, *scale)
+        out["scaled_steps"] = steps(out["scaled"])
+        out["matcher"] = running("matcher")
+        out["postmaster_kept_after_scaling"] = postmaster() == pid
+        # a database, its owner and a program that uses it, within the headroom
+        with open(f"{project}/rehearsal.yaml") as fh:
+            rehearsal = fh.read()
+        with open(f"{project}/rehearsal.yaml", "w") as fh:
+            fh.write(rehearsal.replace("workload:\n  programs:\n",
+                                       GROW.split("workload:\n  programs:\n")[0]
+                                       + "workload:\n  programs:\n"
+                                       + GROW.split("workload:\n  programs:\n")[1], 1))
+        out["grown"] = apply(project, *scale)
+        out["grown_steps"] = steps(out["grown"])
+        out["postmaster_kept_after_growing"] = postmaster() == pid
+        out["reporter_login"] = login(os.environ["BOTFARM_REPORTER_PASSWORD"], "reports",
+                                      "reporter")
+        # beyond the ceiling: the restart it costs, and why
+        out["beyond"] = apply(project, "--set", "workload.programs.matcher.processes=20")
+        out["beyond_steps"] = steps(out["beyond"])
+        out["postmaster_kept_beyond"] = postmaster() == pid
+        out["matcher_beyond"] = running("matcher")
     elif scenario == "fail":
         # something else holds PostgreSQL's port: its start fails; once it is gone, the same
         # command goes on from there

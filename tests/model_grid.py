@@ -36,6 +36,7 @@ BASE: dict[str, dict[str, Any]] = {
                     "environments": {"staging": {"preset": "p.yaml", "host": "h.yaml"}}},
     "HostProfile": {"memory": "1GiB", "cpus": 2},
     "Program": {"name": "worker", "command": "python -m app.worker"},
+    "Headroom": {},
     "Workload": {},
     "Database": {"name": "app"},
     "User": {"name": "app"},

@@ -7,7 +7,7 @@ import re
 
 import pytest
 from conftest import require_daemon
-from helpers import copy_example, run
+from helpers import copy_example, run, write
 
 from perfcfg.model import Targets
 from perfcfg.services.postgres.daemon import HARNESS_KEYS
@@ -284,3 +284,50 @@ def test_a_drop_in_needs_daemon_reload_and_a_restart_only_when_its_limit_changes
         # the pools' lines in pgbouncer.ini change, and the memory limits of its unit's
         # cgroup, which systemd changes live: reloads, never the drop-in's restart
         assert pgbouncer.action == "reload" and "restart" not in pgbouncer.how
+
+
+# -- headroom: scaling within it is a reload ------------------------------------------------
+
+def _to_deploy(result) -> dict[str, str]:
+    lines = [line.split("to deploy: ", 1)[1] for line in result.err.splitlines()
+             if "to deploy: " in line]
+    return {line.split(": ")[1]: line.split(": ", 2)[2] for line in lines}
+
+
+def test_scaling_a_program_within_its_ceiling_prints_postgres_none(tmp_path):
+    project = copy_example(tmp_path)
+    # staging's matcher runs 8 processes, max_processes 16
+    found = _to_deploy(run("build", "--env", "staging", "--project", str(project), "--set",
+                           "workload.programs.matcher.processes=16"))
+    assert found["postgres"] == "none" and found["pgbouncer"] == "none"
+    assert found["redis"] == "none"
+    assert found["supervisor"].startswith("reload (program:matcher)")
+    # development declares no ceiling: the same scaling resizes PostgreSQL (a restart)
+    found = _to_deploy(run("build", "--env", "development", "--project", str(project), "--set",
+                           "workload.programs.matcher.processes=4"))
+    assert found["postgres"].startswith("restart (max_connections")
+
+
+def test_adding_a_database_within_the_headroom_is_a_reload(tmp_path):
+    project = copy_example(tmp_path)
+    write(project / "grow.yaml", """\
+databases:
+  - name: reports
+    user: reporter
+users:
+  - name: reporter
+    password: ${env:BOTFARM_REPORTER_PASSWORD}
+workload:
+  programs:
+    - name: reporter
+      command: python -m botfarm.reporter
+      processes: 2
+      database: reports
+""")
+    found = _to_deploy(run("build", "--env", "staging", "--project", str(project),
+                           "--overlay", str(project / "grow.yaml")))
+    assert found["postgres"].startswith("reload (pg_hba.conf)")
+    assert found["postgres"].endswith("then apply roles.sql (see manifest.json)")
+    assert found["pgbouncer"].startswith("reload (")
+    assert found["supervisor"].startswith("reload (program:reporter (new))")
+    assert found["redis"] == "none"

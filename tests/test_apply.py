@@ -26,7 +26,8 @@ pytestmark = [pytest.mark.daemons, pytest.mark.slow]
 PASSWORDS = {"BOTFARM_DB_PASSWORD": "bot-db-pw-0123456789",
              "BOTFARM_PGBOUNCER_ADMIN_PASSWORD": "admin-pw-0123456789",
              "BOTFARM_REDIS_PASSWORD": "redis-pw-0123456789",
-             "BOTFARM_REDIS_MONITOR_PASSWORD": "monitor-pw-0123456789"}
+             "BOTFARM_REDIS_MONITOR_PASSWORD": "monitor-pw-0123456789",
+             "BOTFARM_REPORTER_PASSWORD": "reporter-pw-0123456789"}
 REHEARSAL = """\
 workload:
   programs:
@@ -127,3 +128,40 @@ def test_a_failed_step_stops_with_what_was_done_and_the_same_command_goes_on(tmp
     # what was done is not done again: only the daemons and roles.sql
     assert "install " not in resumed["err"] and "postgres: start" in resumed["err"]
     assert "nothing to do" in again["err"]
+
+
+def test_growing_within_the_headroom_never_restarts_postgresql(tmp_path):
+    """The example's staging declares headroom (matcher up to 16 processes; 30 server and 200
+    client connections and 4GiB of workers in all): scaling matcher 8 → 12, then adding a
+    database with a program of its own, are reloads with the real daemons, and PostgreSQL's
+    postmaster is the same process after both; matcher at 20 is beyond its ceiling and the
+    workers' memory beyond the headroom: the build says so (PCF319), and PostgreSQL restarts."""
+    found = _host(tmp_path, "headroom")
+    assert found["runs"][0]["code"] == 0, found["runs"][0]["err"]
+    assert found["scaled"]["code"] == 0, found["scaled"]["err"]
+    assert found["scaled_steps"] == [
+        "install supervisord.conf as /etc/supervisor/conf.d/perfcfg.conf (root:root 0600)",
+        "supervisor: reload (program:matcher)"]
+    assert found["matcher"] == 12 and found["postmaster_kept_after_scaling"]
+    assert found["grown"]["code"] == 0, found["grown"]["err"]
+    daemons = [s for s in found["grown_steps"] if not s.startswith(("install ", "make "))]
+    assert daemons[0] == "postgres: reload (pg_hba.conf)", daemons
+    assert [s.split(":")[0] for s in daemons] == ["postgres", "postgres", "pgbouncer",
+                                                  "supervisor", "keep roles.sql in /var/lib/"
+                                                  "perfcfg/botfarm/staging (what the next "
+                                                  "apply compares with)"][:len(daemons)]
+    assert daemons[-2] == "supervisor: reload (program:reporter (new))"
+    assert found["postmaster_kept_after_growing"]
+    assert found["reporter_login"] == "reporter@reports"
+    beyond = found["beyond"]
+    assert beyond["code"] == 0, beyond["err"]
+    assert "warning[PCF319]: matcher runs 20 processes, above its max_processes 16" in beyond["err"]
+    # and the workers' memory passes the environment's headroom too: PostgreSQL's share
+    # shrinks, which needs its restart (and Redis's, and supervisord's for its minprocs)
+    assert "warning[PCF319]: the workers need 4560MiB, above the headroom's worker_memory " \
+        "4GiB" in beyond["err"]
+    assert "postgres: restart (shared_buffers, " in "\n".join(found["beyond_steps"])
+    assert found["beyond_steps"][-1] == "supervisor: restart ([supervisord] minprocs, " \
+                                        "program:matcher)"
+    assert not found["postmaster_kept_beyond"] and found["matcher_beyond"] == 20
+    assert not any(p in _every_output(found) for p in PASSWORDS.values())

@@ -360,9 +360,9 @@ def test_validate_names_the_environments_a_diagnostic_is_for_unless_it_is_all_of
     # same mistake everywhere and is shown once, without a list of environments.
     over = run("validate", "--project", str(EXAMPLE), "--set", "postgres.work_mem=64MB")
     memory = [line for line in over.err.splitlines() if line.startswith("error[PCF301]")]
-    assert len(memory) == 2 and all(line.endswith(")") for line in memory)
+    assert len(memory) == 3 and all(line.endswith(")") for line in memory)
     assert {line.rsplit("(environment ", 1)[1] for line in memory} == \
-        {"staging)", "development)"}
+        {"staging)", "development)", "production)"}
     unit = run("validate", "--project", str(EXAMPLE), "--set", "postgres.work_mem=64mb")
     [line] = [line for line in unit.err.splitlines() if line.startswith("error[PCF204]")]
     assert "(environment" not in line

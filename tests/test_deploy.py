@@ -41,15 +41,15 @@ def test_a_set_for_one_daemon_rewrites_only_its_files(tmp_path):
     _build(project)
     out = project / "generated" / "production"
     before = snapshot_tree(out)
-    _build(project, "production", "--set", "postgres.work_mem=48MB")
+    _build(project, "production", "--set", "postgres.work_mem=32MB")
     after = snapshot_tree(out)
     # The override is recorded in the headers of the files whose content it changes only:
     # pg_hba.conf and roles.sql keep their bytes, so nothing reloads for them.
     assert sorted(n for n in after if after[n] != before[n]) == [
         "manifest.json", "postgresql.conf"]
-    assert "--set postgres.work_mem=48MB" in (out / "postgresql.conf").read_text()
+    assert "--set postgres.work_mem=32MB" in (out / "postgresql.conf").read_text()
     assert json.loads((out / "manifest.json").read_text())["overrides"] == [
-        "postgres.work_mem=48MB"]
+        "postgres.work_mem=32MB"]
 
 
 def test_a_set_of_perfcfgs_own_keys_marks_exactly_the_files_it_changes(tmp_path):
@@ -256,7 +256,7 @@ def test_a_hand_edit_is_told_where_each_value_belongs(example, monkeypatch):
         "(builtin:production:" in result.err
     # written by the project's own preset: change it there
     assert "generated/production/valkey.conf says maxmemory = 3gb; it comes from " \
-        "presets/production.yaml:12:14: change it there, then rebuild" in result.err
+        "presets/production.yaml:19:14: change it there, then rebuild" in result.err
     # left to the daemon: the one value to write in the preset
     assert f"{said} bgwriter_delay = 100ms, which perfcfg leaves to the daemon: to keep it, " \
         "write postgres.bgwriter_delay: 100ms in the environment's preset" in result.err

@@ -73,7 +73,7 @@ def test_each_shortfall_is_flagged_with_the_setting_that_needs_it(tmp_path, plan
     assert re.findall(r"warning\[PCF317\]: (\S+)", err) == ["vm.nr_hugepages"]
     assert "vm.nr_hugepages = 10: wants ≥" in out
     # the other daemons' needs fit in 1024 open files: not flagged
-    assert "open files (pgbouncer) = 1024: needs ≥ 194, ok" in out
+    assert "open files (pgbouncer) = 1024: needs ≥ 870, ok" in out
 
 
 def test_overcommit_is_needed_only_when_redis_persists(tmp_path):
@@ -180,7 +180,7 @@ def test_a_running_daemon_started_without_its_limit_is_flagged(tmp_path, plan):
         "it was started without its unit's LimitNOFILE (through su or runuser, say)"]
     assert "prlimit --pid 4242 --nofile=" in err
     # pgbouncer's 1024 covers its need: a row, not a finding
-    assert "open files (pgbouncer, running as pid 4343) = 1024: needs ≥ 194, ok" in out
+    assert "open files (pgbouncer, running as pid 4343) = 1024: needs ≥ 870, ok" in out
 
 
 def test_a_stale_pid_file_is_not_a_running_daemon(tmp_path, plan):

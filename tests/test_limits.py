@@ -207,5 +207,5 @@ def test_a_set_that_leaves_a_limit_alone_leaves_its_file_alone(tmp_path):
     project = copy_example(tmp_path, with_generated=False)
     _build_json(project)
     before = {n: (project / "generated/production" / n).read_bytes() for n in DROPINS}
-    _build_json(project, "--set", "postgres.work_mem=48MB")
+    _build_json(project, "--set", "postgres.work_mem=32MB")
     assert before == {n: (project / "generated/production" / n).read_bytes() for n in DROPINS}

@@ -194,8 +194,8 @@ def _shared_memory_pages(conf: str, version: str, template) -> int:
 
 
 @pytest.mark.parametrize("sets", [(), ("postgres.shared_buffers=2GB", "postgres.huge_pages=on"),
-                                  ("postgres.shared_buffers=40GB",)],
-                         ids=["as-built", "2GB-on", "40GB"])
+                                  ("postgres.shared_buffers=36GB",)],
+                         ids=["as-built", "2GB-on", "36GB"])
 def test_the_huge_pages_reserved_cover_what_postgres_maps(sets, pg_template_of):
     result = compile_env(Request(EXAMPLE, "production", sets=sets))
     assert result.ok and result.config is not None and result.plan is not None, \

@@ -77,6 +77,7 @@ TITLES: dict[str, str] = {
     "PCF316": "shared memory that needs the host's attention",
     "PCF317": "the host falls short of what the plan needs",
     "PCF318": "fd limit above the kernel's fs.nr_open",
+    "PCF319": "beyond the declared headroom",
     "PCF322": "host limits asked for on a host that is not Linux",
     "PCF323": "a worker's memory limit from the default, not a declaration",
     "PCF401": "plaintext secret in a preset",

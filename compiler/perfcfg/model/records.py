@@ -17,7 +17,7 @@ from perfcfg.model import rules
 from perfcfg.model.base import Record
 from perfcfg.model.rules import SECRET_REF, ProgramMethods, parse_share
 
-__all__ = ["PostgresBuild", "Targets", "EnvironmentDeploy", "Environment", "Secrets", "PresetSources", "HostSources", "DeployFile", "Deploy", "ProjectFile", "HostProfile", "Program", "Workload", "Database", "User", "Client", "RedisUser", "Waiver", "Policy", "AlertSetting", "AlertWaiver", "Monitoring", "Budget", "SECRET_REF", "parse_share"]
+__all__ = ["PostgresBuild", "Targets", "EnvironmentDeploy", "Environment", "Secrets", "PresetSources", "HostSources", "DeployFile", "Deploy", "ProjectFile", "HostProfile", "Program", "Headroom", "Workload", "Database", "User", "Client", "RedisUser", "Waiver", "Policy", "AlertSetting", "AlertWaiver", "Monitoring", "Budget", "SECRET_REF", "parse_share"]
 
 
 class PostgresBuild(Record):
@@ -188,6 +188,7 @@ class Program(ProgramMethods, Record):
     name: str
     command: str | list[str]
     processes: int
+    max_processes: int | None
     db_connections: int
     redis_connections: int
     memory: int
@@ -204,6 +205,7 @@ class Program(ProgramMethods, Record):
         'name': None,
         'command': None,
         'processes': None,
+        'max_processes': None,
         'db_connections': None,
         'redis_connections': None,
         'memory': None,
@@ -218,13 +220,33 @@ class Program(ProgramMethods, Record):
     }
 
 
+class Headroom(Record):
+    """What the environment's budget is sized for beyond what it declares now, so that growing
+    into it (another database, another program) needs reloads and no restart: pooled
+    PostgreSQL connections in all (``max_connections`` admits them), worker connections to
+    pgbouncer in all (``max_client_conn``), the workers' memory in all."""
+
+    server_connections: int | None
+    client_connections: int | None
+    worker_memory: int | None
+
+    FIELDS = {'server_connections': None, 'client_connections': None, 'worker_memory': None}
+
+
 class Workload(Record):
     db_profile: Literal['web', 'oltp', 'dw', 'mixed', 'desktop']
     client_timeout: float | None
     data_size: int | None
     programs: list[Program]
+    headroom: Headroom | None
 
-    FIELDS = {'db_profile': None, 'client_timeout': None, 'data_size': None, 'programs': Program}
+    FIELDS = {
+        'db_profile': None,
+        'client_timeout': None,
+        'data_size': None,
+        'programs': Program,
+        'headroom': Headroom,
+    }
 
 
 class Database(Record):
@@ -936,6 +958,14 @@ Program.__core_schema__ = {
                 'type': 'model-field',
                 'schema': {'type': 'default', 'schema': {'type': 'int', 'ge': 0, 'le': 10000}, 'default': 1},
             },
+            'max_processes': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {'type': 'nullable', 'schema': {'type': 'int', 'ge': 1, 'le': 10000}},
+                    'default': None,
+                },
+            },
             'db_connections': {
                 'type': 'model-field',
                 'schema': {'type': 'default', 'schema': {'type': 'int', 'ge': 0, 'le': 1000}, 'default': 1},
@@ -999,10 +1029,7 @@ Program.__core_schema__ = {
                 'type': 'model-field',
                 'schema': {
                     'type': 'default',
-                    'schema': {
-                        'type': 'nullable',
-                        'schema': {'type': 'str', 'pattern': '^/[^\\x00-\\x1f\\x7f]*$'},
-                    },
+                    'schema': {'type': 'nullable', 'schema': {'type': 'str', 'pattern': '^/'}},
                     'default': None,
                 },
             },
@@ -1061,6 +1088,51 @@ Program.__core_schema__ = {
     'root_model': False,
     'config': {'extra_fields_behavior': 'forbid', 'strict': True, 'title': 'Program'},
 }
+Headroom.__core_schema__ = {
+    'type': 'model',
+    'cls': Headroom,
+    'schema': {
+        'type': 'model-fields',
+        'fields': {
+            'server_connections': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {'type': 'nullable', 'schema': {'type': 'int', 'ge': 1, 'le': 100000}},
+                    'default': None,
+                },
+            },
+            'client_connections': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {'type': 'nullable', 'schema': {'type': 'int', 'ge': 1, 'le': 1000000}},
+                    'default': None,
+                },
+            },
+            'worker_memory': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {
+                        'type': 'nullable',
+                        'schema': {
+                            'type': 'function-before',
+                            'function': {'type': 'no-info', 'function': rules.size},
+                            'schema': {'type': 'int'},
+                        },
+                    },
+                    'default': None,
+                },
+            },
+        },
+        'model_name': 'Headroom',
+        'computed_fields': [],
+    },
+    'custom_init': False,
+    'root_model': False,
+    'config': {'extra_fields_behavior': 'forbid', 'strict': True, 'title': 'Headroom'},
+}
 Workload.__core_schema__ = {
     'type': 'model',
     'cls': Workload,
@@ -1111,6 +1183,14 @@ Workload.__core_schema__ = {
                     'type': 'default',
                     'schema': {'type': 'list', 'items_schema': Program.__core_schema__},
                     'default': [],
+                },
+            },
+            'headroom': {
+                'type': 'model-field',
+                'schema': {
+                    'type': 'default',
+                    'schema': {'type': 'nullable', 'schema': Headroom.__core_schema__},
+                    'default': None,
                 },
             },
         },

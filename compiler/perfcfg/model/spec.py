@@ -180,6 +180,10 @@ class Program(rules.ProgramMethods, Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     command: Annotated[str | list[str], AfterValidator(rules.command)]
     processes: int = Field(1, ge=0, le=10000)
+    # The most processes it may run without a restart of PostgreSQL, pgbouncer or Redis: the
+    # budget (connections, pools, memory, fds, logs) is sized for this many, so scaling within
+    # it changes supervisord.conf alone.
+    max_processes: int | None = Field(None, ge=1, le=10000)
     db_connections: int = Field(1, ge=0, le=1000)
     redis_connections: int = Field(1, ge=0, le=1000)
     memory: Size = 128 * units.MiB
@@ -191,11 +195,22 @@ class Program(rules.ProgramMethods, Strict):
     run_as: str | None = Field(None, pattern=r"^[a-z_][a-z0-9_-]*$")
     # The run_as user's home directory, given to the program as HOME (supervisord keeps its
     # own, root's, otherwise); default: ``directory``, else /home/<run_as>.
-    home: str | None = Field(None, pattern=r"^/[^\x00-\x1f\x7f]*$")
+    home: str | None = Field(None, pattern=r"^/")
     redis_user: str | None = Field(None, pattern=ACL_NAME)
     environment: Annotated[dict[str, str | int | float | bool],
                            AfterValidator(rules.env_keys)] = {}
     supervisor: dict[str, Any] = {}
+
+
+class Headroom(Strict):
+    """What the environment's budget is sized for beyond what it declares now, so that growing
+    into it (another database, another program) needs reloads and no restart: pooled
+    PostgreSQL connections in all (``max_connections`` admits them), worker connections to
+    pgbouncer in all (``max_client_conn``), the workers' memory in all."""
+
+    server_connections: int | None = Field(None, ge=1, le=100000)
+    client_connections: int | None = Field(None, ge=1, le=1000000)
+    worker_memory: Size | None = None
 
 
 class Workload(Strict):
@@ -207,6 +222,7 @@ class Workload(Strict):
     # effective_cache_size stop at what it needs, leaving the rest to Redis and the workers
     data_size: Size | None = None
     programs: list[Program] = []
+    headroom: Headroom | None = None
 
 
 class Database(Strict):
@@ -326,6 +342,6 @@ class Budget(Strict):
 MODELS: tuple[type[Strict], ...] = (PostgresBuild, Targets, EnvironmentDeploy, Environment,
                                     Secrets, PresetSources, HostSources, DeployFile, Deploy,
                                     ProjectFile,
-                                    HostProfile, Program, Workload, Database, User, Client,
+                                    HostProfile, Program, Headroom, Workload, Database, User, Client,
                                     RedisUser, Waiver, Policy, AlertSetting, AlertWaiver,
                                     Monitoring, Budget)

@@ -39,7 +39,9 @@ def pools(config: Any, fallback: str) -> list[Pool]:
     for prog in config.workload.programs:
         db = by_name.get(prog.database or default_db.name, default_db)
         key = (db.name, user_of(config, db, prog, fallback))
-        counts[key] = counts.get(key, 0) + prog.processes * prog.db_connections
+        # the pools are sized for the program's ceiling: scaling within it keeps them
+        sized = max(prog.processes, getattr(prog, "max_processes", None) or 0)
+        counts[key] = counts.get(key, 0) + sized * prog.db_connections
     pooled = {name for name, _ in counts}      # a set: a pass per database was O(N²)
     for db in config.databases:
         if db.clients or db.name not in pooled:

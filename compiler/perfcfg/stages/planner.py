@@ -157,6 +157,13 @@ def _program_history_path(path: str) -> str:
     return path
 
 
+def _headroom(config: Config) -> tc.Headroom:
+    h = config.workload.headroom
+    if h is None:
+        return tc.Headroom()
+    return tc.Headroom(h.server_connections, h.client_connections, h.worker_memory)
+
+
 def tune_context(config: Config, fixed: dict[str, Any]) -> tc.TuneContext:
     """The tuning rules' view of the environment: the host, the workload, and what each
     service adds (its versions, facts, pools, memory share)."""
@@ -175,6 +182,7 @@ def tune_context(config: Config, fixed: dict[str, Any]) -> tc.TuneContext:
         "data_size": config.workload.data_size,
         "fixed": fixed,
         "layout": config.layout,
+        "headroom": _headroom(config),
     }
     versions: dict[str, Any] = {}
     facts: dict[str, Any] = {}

@@ -93,7 +93,7 @@ def _idle(service: str) -> Recommendation:
 
 def plan(ctx: TuneContext) -> Budget:
     reserve = int(ctx.fixed.get("budget.os_reserve", os_reserve(ctx)))
-    workers = sum(p.processes * p.memory for p in ctx.programs)
+    workers = ctx.worker_memory
     free = ctx.host.memory - reserve - workers
     sizes: dict[str, int] = {}
     details: dict[str, Recommendation] = {}
@@ -118,8 +118,11 @@ def recommend(ctx: TuneContext, prior: Mapping[str, Any]) -> list[Recommendation
             "stated share, else max(256MiB, min(10% × host, 8GiB))",
             {"host_memory": ctx.host.memory, "stated": ctx.shares.of("os_reserve")}),
         rec("budget.workers", b.workers, "budget.workers",
-            f"{ctx.worker_processes} worker processes at their declared RSS",
-            "Σ processes × memory", {p.name: (p.processes, p.memory) for p in ctx.programs}),
+            f"{ctx.worker_processes} worker processes (each program's max_processes) at their "
+            "declared RSS" + (", at least the headroom's worker_memory"
+                              if ctx.headroom.worker_memory else ""),
+            "max(Σ max(processes, max_processes) × memory, headroom.worker_memory)",
+            {p.name: (p.sized, p.memory) for p in ctx.programs}),
         *b.details.values(),
     ]
 

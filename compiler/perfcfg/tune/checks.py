@@ -11,6 +11,7 @@ daemon needs of the others in its ``checks.py`` (``Service.checks``); the codes 
 | PCF301 | error    | memory worst case (every service's, workers, OS) ≤ host |
 | PCF302 | error    | memory shares stated by the preset add up to at most the host |
 | PCF311 | error    | no two services listen on the same port |
+| PCF319 | warning  | each program within its max_processes, the workers' memory within the headroom |
 
 >>> from perfcfg.tune.context import Host, TuneContext, GiB
 >>> ctx = TuneContext("production", Host(4 * GiB, 2), (), ())
@@ -75,7 +76,7 @@ def memory_parts(ctx: TuneContext, s: Settings, worst: Mapping[str, int]) -> dic
     """Worst-case bytes per consumer, keyed by the setting path that drives it: each service's
     (``worst``), the workers' and the OS reserve."""
     parts = dict(worst)
-    parts["budget.workers"] = sum(p.processes * p.memory for p in ctx.programs)
+    parts["budget.workers"] = ctx.worker_memory
     parts["budget.os_reserve"] = int(s.get("budget.os_reserve", budget.os_reserve(ctx)))
     return parts
 
@@ -119,6 +120,35 @@ def check_ports(ctx: TuneContext, s: Settings) -> list[Finding]:
             for port, paths in sorted(by_port.items()) if len(paths) > 1]
 
 
+BEYOND = ("the budget follows it (connections, memory, fds), so what was sized for the ceiling "
+          "changes with it: a restart where the action says so, where growing within the "
+          "headroom is a reload")
+
+
+def beyond(what: str, key: str, limit: str, paths: tuple[str, ...], hint: str) -> Finding:
+    """PCF319: what runs is past a ceiling the environment declared (allowed: a warning, since
+    it costs only the restart the ceiling was declared to avoid)."""
+    return Finding("PCF319", "warning", f"{what}, above {key} {limit}: {BEYOND}", paths, hint)
+
+
+def check_headroom(ctx: TuneContext, s: Settings) -> list[Finding]:
+    """A program past its ``max_processes``, the workers' memory past the headroom's."""
+    runner = ctx.facts.get("runner.programs", "programs")
+    out = [beyond(f"{p.name} runs {p.processes} processes", "its max_processes", str(p.ceiling),
+                  (f"{runner}.{p.name}.numprocs", f"workload.programs.{p.name}.max_processes"),
+                  f"raise max_processes to at least {p.processes}")
+           for p in ctx.programs if p.ceiling and p.processes > p.ceiling]
+    declared = ctx.headroom.worker_memory
+    memory = sum(p.sized * p.memory for p in ctx.programs)
+    if declared and memory > declared:
+        out.append(beyond(f"the workers need {mib_text(memory)}", "the headroom's worker_memory",
+                          mib_text(declared), ("workload.headroom.worker_memory",),
+                          f"raise workload.headroom.worker_memory to at least "
+                          f"{mib_text(memory)}"))
+    return out
+
+
 def generic(ctx: TuneContext, s: Settings, worst: Mapping[str, int]) -> list[Finding]:
-    """PCF301 (given each service's worst case), PCF302 and PCF311."""
-    return [*check_memory(ctx, s, worst), *budget.findings(ctx), *check_ports(ctx, s)]
+    """PCF301 (given each service's worst case), PCF302, PCF311 and PCF319's workload part."""
+    return [*check_memory(ctx, s, worst), *budget.findings(ctx), *check_ports(ctx, s),
+            *check_headroom(ctx, s)]

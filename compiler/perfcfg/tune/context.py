@@ -59,6 +59,23 @@ class Program:
     memory: int                 # bytes of RSS per process
     stop_seconds: int | None = None     # graceful-shutdown time (drain); None = perfcfg default
     open_files: int = 0         # files/sockets each process opens besides its db/cache pools
+    ceiling: int = 0            # max_processes: what the budget is sized for (0: processes)
+
+    @property
+    def sized(self) -> int:
+        """The processes the budget is sized for: the declared ceiling, or more if it runs
+        more (beyond its ceiling the budget follows the program)."""
+        return max(self.processes, self.ceiling)
+
+
+@dataclass(frozen=True)
+class Headroom:
+    """What the budget is sized for at least, whatever the workload declares now (None: what
+    it declares)."""
+
+    server_connections: int | None = None     # pooled PostgreSQL connections in all
+    client_connections: int | None = None     # worker connections to pgbouncer in all
+    worker_memory: int | None = None          # the workers' RSS in all, bytes
 
 
 @dataclass(frozen=True)
@@ -165,11 +182,20 @@ class TuneContext:
     facts: Mapping[str, Any] = field(default_factory=dict)
     # Each service's claim on the host's memory (tune.budget.Part), in service order.
     parts: tuple[Any, ...] = ()
+    headroom: Headroom = Headroom()
 
     @cached_property
     def worker_processes(self) -> int:
+        """The worker processes the budget is sized for (each program's ceiling)."""
         # cached: rules ask once per program, and summing each time made 10,000 programs O(N²)
-        return sum(p.processes for p in self.programs)
+        return sum(p.sized for p in self.programs)
+
+    @cached_property
+    def worker_memory(self) -> int:
+        """The workers' memory the budget keeps: each program's ceiling at its RSS, at least
+        the environment's headroom."""
+        return max(sum(p.sized * p.memory for p in self.programs),
+                   self.headroom.worker_memory or 0)
 
     def runs(self, service: str) -> bool:
         """Does this host run ``service``?"""

@@ -1,7 +1,7 @@
 """pgbouncer's cross-service findings (docs/diagnostics.md): its fd need (PCF305), the workers'
 connections against max_client_conn (PCF308), what its version can carry (PCF309/310), its
 queue wait against the workers' timeout (PCF315), its unit's fd limit within fs.nr_open
-(PCF318).
+(PCF318), its pools and clients past the environment's headroom (PCF319).
 
 >>> from perfcfg.tune.context import Host, Program, TuneContext, Versions, GiB
 >>> ctx = TuneContext("production", Host(4 * GiB, 2), (Program("w", 10, 2, 0, 0),), (),
@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from perfcfg.services.pgbouncer import tuning
-from perfcfg.tune.checks import fd_ceiling, fd_limit, who
+from perfcfg.tune.checks import beyond, fd_ceiling, fd_limit, who
 from perfcfg.tune.context import TuneContext
 from perfcfg.tune.findings import Finding
 
@@ -84,7 +84,25 @@ def check_timeouts(ctx: TuneContext, s: Settings) -> list[Finding]:
                     paths, "keep query_wait_timeout below the client timeout")]
 
 
-CHECKS = (check_fds, check_clients, check_versions, check_timeouts,
+def check_headroom(ctx: TuneContext, s: Settings) -> list[Finding]:
+    """PCF319's pooler part: the pools' server connections, or the workers' connections to
+    pgbouncer, past what the environment's headroom declared."""
+    h = ctx.headroom
+    clients = max(tuning.worker_db_clients(ctx), sum(p.clients for p in ctx.pools))
+    out = []
+    for key, declared, needed, what in (
+            ("server_connections", h.server_connections, tuning.server_slots(ctx.pools, s),
+             "pgbouncer's pools may open {n} server connections"),
+            ("client_connections", h.client_connections, clients,
+             "the workers open {n} connections to pgbouncer")):
+        if declared and needed > declared:
+            out.append(beyond(what.format(n=needed), f"the headroom's {key}", str(declared),
+                              (f"workload.headroom.{key}",),
+                              f"raise workload.headroom.{key} to at least {needed}"))
+    return out
+
+
+CHECKS = (check_fds, check_clients, check_versions, check_timeouts, check_headroom,
           fd_ceiling("systemd.pgbouncer.LimitNOFILE", "pgbouncer.max_client_conn"))
 
 

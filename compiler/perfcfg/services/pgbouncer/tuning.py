@@ -87,11 +87,13 @@ DEFAULT_POOL_MODE = "transaction"
 
 
 def worker_db_clients(ctx: TuneContext) -> int:
-    return sum(p.processes * p.db_connections for p in ctx.programs)
+    """The workers' connections to pgbouncer, each program at its ceiling (max_processes)."""
+    return sum(p.sized * p.db_connections for p in ctx.programs)
 
 
 def declared_clients(ctx: TuneContext) -> int:
-    return max(worker_db_clients(ctx), sum(p.clients for p in ctx.pools))
+    return max(worker_db_clients(ctx), sum(p.clients for p in ctx.pools),
+               ctx.headroom.client_connections or 0)
 
 
 def _fd_room(ctx: TuneContext, settings: Mapping[str, Any]) -> int | None:
@@ -423,7 +425,8 @@ BUFFERS_PER_CONNECTION = 2
 
 
 def memory(ctx: TuneContext) -> int:
-    servers = sum(d.cap for d in database_pools(ctx, {})) * 2
+    servers = max(sum(d.cap for d in database_pools(ctx, {})),
+                  ctx.headroom.server_connections or 0) * 2
     connections = max_client_conn(ctx) + servers
     per_conn = PKT_BUF * BUFFERS_PER_CONNECTION
     return MEMORY_BASE + floor_to(connections * per_conn + MiB - 1, MiB)

@@ -57,7 +57,7 @@ TCP_KEEPALIVE = 300
 
 
 def worker_clients(ctx: TuneContext) -> int:
-    return sum(p.processes * p.cache_connections for p in ctx.programs)
+    return sum(p.sized * p.cache_connections for p in ctx.programs)
 
 
 def fd_limit(ctx: TuneContext) -> int | None:

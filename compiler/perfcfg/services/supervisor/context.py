@@ -26,7 +26,8 @@ def release(text: str) -> tuple[int, int]:
 
 def context(config: Any) -> ContextPart:
     programs = tuple(Program(p.name, p.processes, p.db_connections, p.redis_connections,
-                             p.memory, stop_seconds=p.supervisor.get("stopwaitsecs"))
+                             p.memory, stop_seconds=p.supervisor.get("stopwaitsecs"),
+                             ceiling=p.max_processes or 0)
                      for p in config.workload.programs)
     return ContextPart(fields={"programs": programs},
                        versions={"supervisor": release(config.targets.supervisor)})

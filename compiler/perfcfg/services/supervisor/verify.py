@@ -15,12 +15,7 @@ from typing import Any
 
 from perfcfg.core.plan import Plan
 from perfcfg.services.catalog import Catalog
-from perfcfg.services.supervisor.encode import (
-    TEMPLATES,
-    TWICE,
-    supervisor_template,
-    supervisor_value,
-)
+from perfcfg.services.supervisor.encode import option_value, supervisor_value
 from perfcfg.services.supervisor.outputs import NESTED
 from perfcfg.services.verifier import Boot, Booted, Row, Verifier
 
@@ -57,8 +52,8 @@ def intended(plan: Plan, cat: Catalog) -> Want:
                 continue
             param = cat.get(key, "program")
             # as the file has it: a log path keeps its live %(process_num)02d
-            out[f"program:{prog.name}.{key}"] = supervisor_template(value, key in TWICE) \
-                if key in TEMPLATES else supervisor_value(value, param)
+            out[f"program:{prog.name}.{key}"] = option_value(param, value) \
+                if param is not None else supervisor_value(value, param)
         if prog.environment:
             # compared as the parsed dict, so written without the %-escaping of the file
             out[f"program:{prog.name}.environment"] = ",".join(

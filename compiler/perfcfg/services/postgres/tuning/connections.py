@@ -44,7 +44,12 @@ POOL_PATHS = ("pgbouncer.default_pool_size", "pgbouncer.reserve_pool_size")
 
 
 def pooled_slots(ctx: TuneContext, settings: Mapping[str, Any]) -> int:
-    return pgbouncer.server_slots(ctx.pools, settings) if runs(ctx, "pgbouncer") else 0
+    """The server connections pgbouncer may open, at least the headroom's: a pool or database
+    added within it leaves max_connections (a restart-only parameter) as it is."""
+    if not runs(ctx, "pgbouncer"):
+        return 0
+    return max(pgbouncer.server_slots(ctx.pools, settings),
+               ctx.headroom.server_connections or 0)
 
 
 def recommend(ctx: TuneContext, prior: Mapping[str, Any]) -> list[Recommendation]:
@@ -54,9 +59,12 @@ def recommend(ctx: TuneContext, prior: Mapping[str, Any]) -> list[Recommendation
     value = users + superuser + other
     return [
         rec("postgres.max_connections", value, "pg.connections.max_connections",
-            f"{slots} pooled server slots + {ctx.direct_clients} direct clients "
-            f"+ {superuser + other} reserved: exactly what can connect",
-            "Σ pools min(pool_size + reserve, clients) + direct + superuser_reserved"
+            f"{slots} pooled server slots" + (" (the headroom's)" if
+                                               ctx.headroom.server_connections == slots else "")
+            + f" + {ctx.direct_clients} direct clients + {superuser + other} reserved: exactly "
+            "what can connect",
+            "max(Σ pools min(pool_size + reserve, clients), headroom.server_connections) + "
+            "direct + superuser_reserved"
             + (" + reserved_connections" if other else ""),
             {"pooled_slots": slots, "direct_clients": ctx.direct_clients,
              "superuser_reserved_connections": superuser, "reserved_connections": other},
