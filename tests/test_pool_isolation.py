@@ -6,6 +6,11 @@ generated files; more reporting sessions than declared hold every slot their poo
 every client of the bots pool still gets a server connection. The same run against the files
 without the per-database lines (what perfcfg wrote before) shows the starvation, so the test
 can tell the two apart.
+
+Inside one database, pools isolate nothing between its users: ``analyst`` (a person, no
+program logs in as it) holds transactions open in ``bots`` with more sessions than its
+``connections: 2``, and the bot still gets every slot of its pool; without the ``[users]``
+line (``max_user_connections``) the analyst takes them.
 """
 
 from __future__ import annotations
@@ -41,6 +46,10 @@ users:
     password: ${env:BOT_DB_PASSWORD}
   - name: report
     password: ${env:REPORT_DB_PASSWORD}
+  - name: analyst
+    password: ${env:ANALYST_DB_PASSWORD}
+    databases: [bots]
+    connections: 2
 redis:
   users:
     - name: bot
@@ -89,7 +98,8 @@ def test_every_pool_has_its_size_reserve_and_cap_summing_to_max_connections(two_
     dbs = _per_database(result)
     assert dbs["bots_reporting"] == {"pool_size": 2, "reserve_pool": 0, "max_db_connections": 2}
     bots = dbs["bots"]
-    assert bots["max_db_connections"] == bots["pool_size"] + bots["reserve_pool"]
+    # the bot's pool full, and the analyst's max_user_connections
+    assert bots["max_db_connections"] == bots["pool_size"] + bots["reserve_pool"] + 2
     conf = _text(result, "postgresql.conf")
     max_connections = int(group(re.search(r"^max_connections = (\d+)", conf, re.M)))
     reserved = 3    # superuser_reserved_connections (PostgreSQL's default)
@@ -98,6 +108,11 @@ def test_every_pool_has_its_size_reserve_and_cap_summing_to_max_connections(two_
     assert direct == 1
     assert max_connections == sum(d["max_db_connections"] for d in dbs.values()) + reserved + \
         direct
+
+
+def _strip_users(ini: str) -> str:
+    """pgbouncer.ini without its [users] section: no max_user_connections."""
+    return re.sub(r"\n\[users\]\n.*?(?=\n\[)", "\n", ini, flags=re.S)
 
 
 def _strip_per_database(ini: str) -> str:
@@ -109,11 +124,7 @@ def _saturate(pg: PostgresServer, bnc: PgBouncer, root: Path, result) -> tuple[i
     """Hold the reporting pool with more sessions than declared, then ask for every bots slot.
 
     Returns (server connections the reporting sessions got, bots clients served in time)."""
-    resolve = SecretResolver("placeholder", {}, root).resolve
-    secrets = dict(result.plan.parts["postgres"].users)
-    passwords = {u.name: resolve(u.password) for u in result.config.users}
-    for user in ("bot", "report"):
-        pg.query(f"CREATE ROLE {user} LOGIN PASSWORD '{secrets[user]}'")
+    passwords = _roles(pg, root, result)
     for db, owner in (("bots", "bot"), ("bots_reporting", "report")):
         pg.query(f"CREATE DATABASE {db} OWNER {owner}")
     bots = _per_database(result)["bots"]
@@ -160,6 +171,93 @@ def _saturate(pg: PostgresServer, bnc: PgBouncer, root: Path, result) -> tuple[i
         release.set()
         for t in threads:
             t.join(timeout=5)
+
+
+def _roles(pg: PostgresServer, root: Path, result) -> dict[str, str]:
+    resolve = SecretResolver("placeholder", {}, root).resolve
+    secrets = dict(result.plan.parts["postgres"].users)
+    for user in ("bot", "report", "analyst"):
+        pg.query(f"CREATE ROLE {user} LOGIN PASSWORD '{secrets[user]}'")
+    return {u.name: resolve(u.password) for u in result.config.users}
+
+
+EXTRA_ANALYST_SESSIONS = 6       # a dashboard refreshing every panel at once
+
+
+def _analyst_and_bots(pg: PostgresServer, bnc: PgBouncer, root: Path, result
+                      ) -> tuple[int, int]:
+    """The analyst holds transactions open in bots; then every bot slot is asked for.
+
+    Returns (server connections the analyst got, bot clients served in time)."""
+    passwords = _roles(pg, root, result)
+    pg.query("CREATE DATABASE bots OWNER bot")
+    pg.query("CREATE DATABASE bots_reporting OWNER report")
+    pg.query("GRANT CONNECT ON DATABASE bots TO analyst")
+    bots = _per_database(result)["bots"]
+    wanted = bots["pool_size"] + bots["reserve_pool"]
+    release = threading.Event()
+    served: list[int] = []
+    lock = threading.Lock()
+
+    def hold(user: str) -> None:
+        try:
+            with psycopg.connect(bnc.dsn("bots", user, passwords[user]), connect_timeout=30,
+                                 prepare_threshold=None) as conn:
+                pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]   # in a transaction
+                if user == "bot":
+                    with lock:
+                        served.append(pid)
+                release.wait(60)
+        except psycopg.Error:
+            pass
+
+    threads = [threading.Thread(target=hold, args=("analyst",), daemon=True)
+               for _ in range(EXTRA_ANALYST_SESSIONS)]
+    try:
+        for t in threads:
+            t.start()
+        time.sleep(2.0)
+        analyst = sum(int(p["sv_active"]) + int(p["sv_idle"]) for p in bnc.console("SHOW POOLS")
+                      if p["database"] == "bots" and p["user"] == "analyst")
+        bot_threads = [threading.Thread(target=hold, args=("bot",), daemon=True)
+                       for _ in range(wanted)]
+        threads += bot_threads
+        for t in bot_threads:
+            t.start()
+        deadline = time.monotonic() + SERVED_WITHIN
+        while time.monotonic() < deadline and len(served) < wanted:
+            time.sleep(0.2)
+        with lock:
+            return analyst, len(set(served))
+    finally:
+        release.set()
+        for t in threads:
+            t.join(timeout=5)
+
+
+@pytest.mark.parametrize("files", ["generated", "without-users-section"])
+def test_a_user_no_program_uses_cannot_starve_a_program_inside_its_database(
+        two_pools, pg_template_of, files):
+    root, result = two_pools
+    pg_version, bnc_version = str(result.config.targets.postgres), result.config.targets.pgbouncer
+    require_daemon("pgbouncer", bnc_version)
+    ini = _text(result, "pgbouncer.ini")
+    assert "[users]\n" in ini and "analyst = max_user_connections=2" in ini
+    if files != "generated":
+        ini = _strip_users(ini)
+    bots = _per_database(result)["bots"]
+    wanted = bots["pool_size"] + bots["reserve_pool"]
+    # the database's cap: the bot's pool full, plus what the analyst may hold
+    assert bots["max_db_connections"] == wanted + 2
+    with PostgresServer(_text(result, "postgresql.conf"), pg_template_of(pg_version),
+                        hba_text=_text(result, "pg_hba.conf"), version=pg_version) as pg, \
+            PgBouncer(ini, _text(result, "userlist.txt"), backend=pg,
+                      version=bnc_version) as bnc:
+        analyst, got = _analyst_and_bots(pg, bnc, root, result)
+    if files == "generated":
+        assert (analyst, got) == (2, wanted)
+    else:
+        assert analyst > 2 and got < wanted
 
 
 @pytest.mark.parametrize("files", ["generated", "without-per-database-lines"])

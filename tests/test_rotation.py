@@ -136,7 +136,7 @@ def test_rotating_a_programs_password_names_that_program_and_every_program_resta
                                   mode=0o755)
         with PostgresServer(files["postgresql.conf"], pg_template_of("17"),
                             hba_text=files["pg_hba.conf"], version="17") as pg, \
-                PgBouncer(files["pgbouncer.ini"], files["userlist.txt"], postgres=pg,
+                PgBouncer(files["pgbouncer.ini"], files["userlist.txt"], backend=pg,
                           version="1.24") as bnc:
             _psql(pg, (out / "roles.sql").read_bytes())
             with Supervisord(_supervisor_conf(files["supervisord.conf"], worker,

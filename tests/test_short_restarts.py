@@ -96,10 +96,10 @@ def _restart_under_logins(project, *sets: str) -> tuple[float, float, list[str]]
     targets = result.config.targets
     require_daemon("pgbouncer", targets.pgbouncer)
     password = SecretResolver("placeholder", {}, project).resolve(result.config.users[0].password)
-    secret = dict(result.plan.users)["app"]
+    secret = dict(result.plan.parts["postgres"].users)["app"]
     with PostgresServer(files["postgresql.conf"], hba_text=files["pg_hba.conf"],
                         version=str(targets.postgres)) as pg, \
-            PgBouncer(files["pgbouncer.ini"], files["userlist.txt"], postgres=pg,
+            PgBouncer(files["pgbouncer.ini"], files["userlist.txt"], backend=pg,
                       version=targets.pgbouncer) as bnc:
         pg.query(f"CREATE ROLE app LOGIN PASSWORD '{secret}'")
         pg.query("CREATE DATABASE app OWNER app")

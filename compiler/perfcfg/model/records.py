@@ -280,6 +280,7 @@ class User(Record):
     stats: bool
     readonly: bool
     databases: list[str]
+    connections: int
 
     FIELDS = {
         'name': None,
@@ -288,6 +289,7 @@ class User(Record):
         'stats': None,
         'readonly': None,
         'databases': None,
+        'connections': None,
     }
 
 
@@ -1327,6 +1329,10 @@ User.__core_schema__ = {
                     'schema': {'type': 'list', 'items_schema': {'type': 'str'}},
                     'default': [],
                 },
+            },
+            'connections': {
+                'type': 'model-field',
+                'schema': {'type': 'default', 'schema': {'type': 'int', 'ge': 1, 'le': 10000}, 'default': 2},
             },
         },
         'model_name': 'User',

@@ -256,6 +256,10 @@ class User(Strict):
     # Databases (names under databases:) it reaches through pgbouncer besides those its
     # programs use; pg_hba.conf lets it into these and no others.
     databases: list[str] = []
+    # Server connections it may hold at once through pgbouncer when no program logs in as it
+    # (a person, a BI tool, the owner running a migration): pgbouncer's max_user_connections,
+    # counted in its databases' caps, so it can never take a program's slots.
+    connections: int = Field(2, ge=1, le=10000)
 
 
 class Client(Strict):

@@ -4,10 +4,10 @@ with the client connections they open. perfcfg's own records (``databases``, ``u
 
 >>> from types import SimpleNamespace as NS
 >>> db = NS(name="app", user=None, clients=0, pool_size=None, reserve_pool=None, pool_mode=None)
->>> config = NS(databases=[db], users=[NS(name="bot")],
+>>> config = NS(databases=[db], users=[NS(name="bot", password=None)],
 ...             workload=NS(programs=[NS(database=None, user=None, processes=4, db_connections=2)]))
 >>> pools(config, "admin")
-[Pool(database='app', user='bot', clients=8, pool_size=None, reserve=None, mode=None)]
+[Pool(database='app', user='bot', clients=8, pool_size=None, reserve=None, mode=None, cap=None)]
 """
 
 from __future__ import annotations
@@ -47,7 +47,25 @@ def pools(config: Any, fallback: str) -> list[Pool]:
         if db.clients or db.name not in pooled:
             user = db.user or default_user(config, fallback)
             counts[(db.name, user)] = counts.get((db.name, user), 0) + db.clients
-    return [Pool(db, user, n) for (db, user), n in sorted(counts.items())]
+    return [Pool(db, user, n) for (db, user), n in sorted(counts.items())] + \
+        capped(config, set(counts))
+
+
+def capped(config: Any, pooled: set[tuple[str, str]]) -> list[Pool]:
+    """A pool per (database, user) the pooler lets in and no program uses: a user with a
+    password (in the auth file) on its declared databases and the one it owns. Each is capped
+    at the user's ``connections`` (max_user_connections), so that a person or a BI tool cannot
+    take a program's server slots inside a database."""
+    names = {db.name for db in config.databases}
+    out: dict[tuple[str, str], int] = {}
+    for user in config.users:
+        if user.password is None:
+            continue
+        owned = [db.name for db in config.databases if db.user == user.name]
+        for name in [*user.databases, *owned]:
+            if name in names and (name, user.name) not in pooled:
+                out[(name, user.name)] = user.connections
+    return [Pool(db, user, n, cap=n) for (db, user), n in sorted(out.items())]
 
 
 def sized(found: list[Pool], config: Any) -> list[Pool]:
@@ -60,4 +78,4 @@ def sized(found: list[Pool], config: Any) -> list[Pool]:
     return [Pool(p.database, p.user, p.clients,
                  pool_size=declared(by_name[p.database].pool_size),
                  reserve=declared(by_name[p.database].reserve_pool),
-                 mode=by_name[p.database].pool_mode) for p in found]
+                 mode=by_name[p.database].pool_mode, cap=p.cap) for p in found]

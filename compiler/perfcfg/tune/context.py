@@ -88,6 +88,9 @@ class Pool:
     pool_size: int | None = None        # per-pool pool_size as declared; None = default
     reserve: int | None = None          # reserve_pool as declared; None = tuned
     mode: str | None = None             # pool_mode as declared; None = the global one
+    # A user no program logs in as (a person, a BI tool): at most this many server connections
+    # (pgbouncer's max_user_connections); None = a program's pool, sized for its clients.
+    cap: int | None = None
 
 
 class _Named(Mapping[str, Any]):

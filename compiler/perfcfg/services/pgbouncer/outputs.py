@@ -33,8 +33,18 @@ def pgbouncer_ini(ctx: RenderContext, service: Service) -> bytes:
                         "comments": comments})
         except EncodeError as exc:
             ctx.fail(f"databases.{db['name']}", exc)
+    users = []
+    for setting in ctx.plan.service(service.name, "users"):
+        user = setting.path.split(".")[2]
+        try:
+            users.append({"name": pgbouncer_name(user),
+                          "connstr": pgbouncer_connstr([(setting.name, setting.value)]),
+                          "comments": [comment_text(f"{setting.reason} [{setting.rule}]")]
+                          if setting.tuned and setting.reason else []})
+        except EncodeError as exc:
+            ctx.fail(setting.path, exc)
     settings = ctx.lines(service, ctx.plan.service(service.name, nested=service.nested))
-    return ctx.template("pgbouncer.ini", databases=dbs, settings=settings)
+    return ctx.template("pgbouncer.ini", databases=dbs, users=users, settings=settings)
 
 
 def userlist_txt(ctx: RenderContext, service: Service) -> bytes:

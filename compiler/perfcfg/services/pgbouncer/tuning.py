@@ -142,8 +142,9 @@ def _mode(ctx: TuneContext, pool: Pool, settings: Mapping[str, Any]) -> str:
 
 
 def _transaction_share(ctx: TuneContext, settings: Mapping[str, Any]) -> int:
-    """Each transaction-mode pool's share of the host's active target."""
-    sharing = [p for p in ctx.pools if _mode(ctx, p, settings) != "session"]
+    """Each program's transaction-mode pool's share of the host's active target (a capped
+    user's pool takes its few connections from the cap, not from the share)."""
+    sharing = [p for p in ctx.pools if _mode(ctx, p, settings) != "session" and p.cap is None]
     if ctx.env == "development":
         return POOL_SIZE_MIN
     return max(POOL_SIZE_MIN, ceil_div(active_target(ctx, settings), max(1, len(sharing))))
@@ -161,11 +162,15 @@ class DatabasePools:
     reserve: int            # reserve_pool, per pool
     size_declared: bool     # pool_size written by a person (Database.pool_size)
     reserve_declared: bool
+    capped: tuple[tuple[str, int], ...] = ()    # (user, max_user_connections) no program uses
 
     @property
     def cap(self) -> int:
-        """max_db_connections: every pool of the database full, reserve included."""
-        return (self.size + self.reserve) * len(self.users)
+        """max_db_connections: every program's pool full, reserve included, and what each
+        capped user may hold: no user can take a program's slots."""
+        full = self.size + self.reserve
+        return full * (len(self.users) - len(self.capped)) + \
+            sum(min(full, n) for _, n in self.capped)
 
 
 def _tuned_size(ctx: TuneContext, mode: str, clients: int, share: int) -> int:
@@ -196,16 +201,19 @@ def database_pools(ctx: TuneContext, settings: Mapping[str, Any]) -> list[Databa
         by_db.setdefault(pool.database, []).append(pool)
     out = []
     for name, pools in by_db.items():
-        first = pools[0]
+        first = next((p for p in pools if p.cap is None), pools[0])
         mode = _mode(ctx, first, settings)
-        clients = max(p.clients for p in pools)
+        clients = max(p.clients for p in pools if p.cap is None or p is first)
         size = first.pool_size if first.pool_size is not None else \
             _tuned_size(ctx, mode, clients, share)
         reserve = first.reserve if first.reserve is not None else \
             _tuned_reserve(ctx, mode, clients, size)
         users = tuple(sorted({p.user for p in pools}))
+        capped = tuple(sorted((p.user, p.cap) for p in pools if p.cap is not None
+                              and p is not first))
         out.append(DatabasePools(name, users, mode, clients, size, reserve,
-                                 first.pool_size is not None, first.reserve is not None))
+                                 first.pool_size is not None, first.reserve is not None,
+                                 capped))
     return out
 
 
@@ -226,7 +234,8 @@ def _effective(pools: tuple[Pool, ...], settings: Mapping[str, Any]) -> dict[str
             int(settings.get(db_path(pool.database, "reserve_pool"), reserve_all))
         cap = int(settings.get(db_path(pool.database, "max_db_connections"), cap_all) or 0)
         full, _ = out.get(pool.database, (0, cap))
-        out[pool.database] = (full + size + reserve, cap)
+        held = size + reserve if pool.cap is None else min(size + reserve, pool.cap)
+        out[pool.database] = (full + held, cap)
     return out
 
 
@@ -285,12 +294,23 @@ def _database_recs(ctx: TuneContext, dbs: list[DatabasePools], prior: Mapping[st
                            "pgbouncer.pool.db_reserve_pool", why,
                            "0 (session) else min(max(1, ceil(pool_size / 4)), clients − "
                            "pool_size)", {**inputs, "pool_size": d.size}))
+        capped = f" and {', '.join(f'{u} {n}' for u, n in d.capped)} for its capped users" \
+            if d.capped else ""
         out.append(rec(db_path(d.database, "max_db_connections"), d.cap,
                        "pgbouncer.pool.db_max_db_connections",
-                       f"hard cap: its {len(d.users)} pool(s) full with their reserve; no pool "
-                       "can take another database's PostgreSQL slots",
-                       "(pool_size + reserve_pool) × users of the database",
-                       {**inputs, "pool_size": d.size, "reserve_pool": d.reserve}))
+                       f"hard cap: its {len(d.users) - len(d.capped)} program pool(s) full with "
+                       f"their reserve{capped}; no pool can take another database's PostgreSQL "
+                       "slots",
+                       "(pool_size + reserve_pool) × program users + Σ capped users' "
+                       "max_user_connections",
+                       {**inputs, "pool_size": d.size, "reserve_pool": d.reserve,
+                        "capped": dict(d.capped)}))
+    for user, limit in sorted({(p.user, p.cap) for p in ctx.pools if p.cap is not None}):
+        out.append(rec(f"pgbouncer.users.{user}.max_user_connections", limit,
+                       "pgbouncer.pool.max_user_connections",
+                       f"no program logs in as {user}: at most {limit} server connections in "
+                       "all, counted in its databases' caps, so it cannot take a program's "
+                       "slots", "users.<name>.connections", {"connections": limit}))
     return out
 
 

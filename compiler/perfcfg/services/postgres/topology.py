@@ -106,11 +106,18 @@ def _hba(config: Any, settings: Mapping[str, Setting]) -> list[HbaRule]:
     bouncer_from = net.host_address(net.connect_host(settings, ENDPOINT))
     found = pools(config)
     by_name = {d.name: d for d in config.databases}
+    readonly = {u.name for u in config.users if u.readonly}
     for pool in found:
         db = by_name[pool.database]
+        comment = f"pgbouncer pool {pool.database}/{pool.user}"
+        if pool.cap is not None:
+            who = f"owner of database {db.name}" if db.user == pool.user else \
+                f"user {pool.user}"
+            comment = f"{who} through pgbouncer" + \
+                (" (read-only)" if pool.user in readonly else "") + \
+                f", at most {pool.cap} server connection(s)"
         rules.append(HbaRule("host", db.dbname or db.name, pool.user, bouncer_from,
-                             "scram-sha-256", f"pgbouncer pool {pool.database}/{pool.user}",
-                             literal=True))
+                             "scram-sha-256", comment, literal=True))
     pooled = {(p.database, p.user) for p in found}
     with_password = {u.name for u in config.users if u.password is not None}
     for db in config.databases:
