@@ -331,3 +331,24 @@ workload:
     assert found["pgbouncer"].startswith("reload (")
     assert found["supervisor"].startswith("reload (program:reporter (new))")
     assert found["redis"] == "none"
+
+
+def test_a_comment_only_change_prints_none_for_its_daemon(tmp_path):
+    """The deployed pgbouncer.ini and drop-in say other things in their comments only (a
+    reason naming another fd need, another header): build against them prints each daemon,
+    pgbouncer with none."""
+    project = copy_example(tmp_path)
+    deployed = tmp_path / "deployed"
+    import shutil
+
+    shutil.copytree(project / "generated/production", deployed)
+    for name in ("pgbouncer.ini", "systemd-pgbouncer.conf"):
+        (deployed / name).write_bytes(_reworded((deployed / name).read_bytes()))
+    result = run("build", "--env", "production", "--project", str(project), "--against",
+                 str(deployed))
+    assert result.code == 0, result.err
+    assert _to_deploy(result) == {"postgres": "none", "pgbouncer": "none", "redis": "none",
+                                  "supervisor": "none", "host": "none"}
+    # with nothing changed at all, nothing is said
+    quiet = run("build", "--env", "production", "--project", str(project))
+    assert _to_deploy(quiet) == {}

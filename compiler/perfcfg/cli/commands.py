@@ -205,9 +205,10 @@ def build(io: Io, req: Request, out: Path | None, check: bool, fmt: str,
                      "e.g. --out /tmp/try\n")
         return USAGE if out else INVALID
     # What deploying this build needs, against what is there now (or what is deployed).
-    found = _actions(io, against or out_dir, result)
-    if found is None:
+    judged = _actions(io, against or out_dir, result)
+    if judged is None:
         return INVALID
+    found, differs = judged
     if check:
         changes = _stale(io, out_dir, result.files)
         if changes is None:
@@ -222,7 +223,7 @@ def build(io: Io, req: Request, out: Path | None, check: bool, fmt: str,
                 req.host is not None), previous_files(out_dir), result)
             if not changes:
                 io.say(f"{req.env}: {len(result.files)} file(s) in {shown}/ up to date")
-            _say_actions(io, req.env, found, "deploying this build would need")
+            _say_actions(io, req.env, found, "deploying this build would need", differs)
         return STALE if changes else OK
     previous = previous_files(out_dir)
     _say_replaced_edits(io, out_dir, result)
@@ -250,7 +251,7 @@ def build(io: Io, req: Request, out: Path | None, check: bool, fmt: str,
         report(io, result.diagnostics, fmt, result.sources.shown(), req.project_dir)
         io.say(f"{req.env}: {len(written)} file(s) written, "
                f"{len(result.files) - len(written)} unchanged in {shown}/")
-        _say_actions(io, req.env, found, "to deploy")
+        _say_actions(io, req.env, found, "to deploy", differs)
     return OK
 
 
@@ -287,9 +288,9 @@ def previous_files(out_dir: Path) -> list[str]:
 
 
 def _actions(io: Io, old_dir: Path, result: Result
-             ) -> dict[str, dict[str, str | list[str]]] | None:
-    """Per daemon: restart, reload or none, and why (JSON-ready); None when ``old_dir``
-    cannot be read."""
+             ) -> tuple[dict[str, dict[str, str | list[str]]], bool] | None:
+    """Per daemon: restart, reload or none, and why (JSON-ready), and whether any daemon's
+    file differs from the one in ``old_dir``; None when ``old_dir`` cannot be read."""
     from perfcfg.stages import actions
     from perfcfg.stages import write as artifacts
 
@@ -300,13 +301,15 @@ def _actions(io: Io, old_dir: Path, result: Result
     except artifacts.WriteError as exc:
         io.err.write(f"perfcfg: {exc}\n")
         return None
-    return actions.as_json(actions.actions(old, result.files, result.config.targets))
+    found = actions.as_json(actions.actions(old, result.files, result.config.targets))
+    return found, any(old.get(n) != d for n, d in result.files.items() if n != "manifest.json")
 
 
-def _say_actions(io: Io, env: str, found: Mapping[str, Mapping[str, Any]], what: str) -> None:
+def _say_actions(io: Io, env: str, found: Mapping[str, Mapping[str, Any]], what: str,
+                 changed: bool) -> None:
     from perfcfg.stages import actions
 
-    for line in actions.as_lines(env, actions.from_json(found)):
+    for line in actions.as_lines(env, actions.from_json(found), changed):
         io.say(f"{what}: {line}")
 
 
@@ -339,10 +342,11 @@ def check(io: Io, project: Path, envs: list[str], fmt: str) -> int:
     stale = [(env, shown, changes) for env, shown, changes in compared if changes is not None]
     if len(stale) < len(compared):
         return INVALID
-    found = {r.env: _actions(io, r.output_dir, r) for r in results if r.output_dir is not None}
-    if any(a is None for a in found.values()):
+    judged = {r.env: _actions(io, r.output_dir, r) for r in results if r.output_dir is not None}
+    if any(a is None for a in judged.values()):
         return INVALID
     orphans = orphaned(project, proj) if proj is not None and not envs else []
+    found = {env: j[0] for env, j in judged.items() if j is not None}
     if fmt == "json":
         io.out.write(json.dumps({"environments": [{**_stale_json(*s), "actions": found[s[0]]}
                                                   for s in stale],
@@ -354,7 +358,8 @@ def check(io: Io, project: Path, envs: list[str], fmt: str) -> int:
             _report_stale(io, shown, changes, build_command(env, project),
                           previous_files(Path(shown)),
                           next(r for r in results if r.env == env))
-            _say_actions(io, env, found[env] or {}, "deploying the rebuilt files would need")
+            _say_actions(io, env, found[env], "deploying the rebuilt files would need",
+                         bool(changes))
         import shlex
 
         for env, folder in orphans:

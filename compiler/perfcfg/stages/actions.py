@@ -76,12 +76,13 @@ def from_json(found: Mapping[str, Mapping[str, Any]]) -> dict[str, Action]:
                          tuple(a.get("run", ()))) for name, a in found.items()}
 
 
-def as_lines(env: str, found: Mapping[str, Action]) -> list[str]:
-    """One line per daemon: ``env: postgres: restart (shared_buffers)``, and, once any daemon
-    needs something, ``env: redis: none`` for one that needs nothing (a reader of a change sees
-    that it was judged, not forgotten); nothing at all when no daemon needs anything."""
+def as_lines(env: str, found: Mapping[str, Action], changed: bool = False) -> list[str]:
+    """One line per daemon: ``env: postgres: restart (shared_buffers)``, and ``env: redis:
+    none`` for one that needs nothing once a file changed (a reader of a change, even one to
+    comments alone, sees that each daemon was judged, not forgotten); nothing at all when no
+    file changed and no daemon needs anything."""
     out: list[str] = []
-    if all(a.action == "none" and not a.run for a in found.values()):
+    if not changed and all(a.action == "none" and not a.run for a in found.values()):
         return out
     for name, action in found.items():
         # "on the host", not "run:": these are for the deployed host, not for here.
