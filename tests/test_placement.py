@@ -427,7 +427,7 @@ def test_the_harness_placement_is_not_drift_but_the_locale_is(tmp_path, start_po
 
     require_daemon("postgresql", "17")
     result = compiled(project_with(tmp_path))
-    want = intended.from_result(result)["postgres"]
+    want = intended.from_result(result)["postgres"].values
     assert {"data_directory", "TimeZone", "lc_messages"} <= set(want)
     pg = start_postgres(result.files["postgresql.conf"].decode(),
                         hba_text=result.files["pg_hba.conf"].decode(), version="17")

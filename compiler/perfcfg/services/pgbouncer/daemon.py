@@ -203,9 +203,10 @@ def pgbouncer_mismatches(current: Mapping[str, str], intended: Mapping[str, str]
     return out
 
 
-def live_console(dsn: str) -> tuple[dict[str, str], list[dict[str, str]]]:
-    """``SHOW CONFIG`` (key → value) and ``SHOW DATABASES`` of a running pgbouncer's admin
-    console (``verify --live``): ``dsn`` names ``dbname=pgbouncer`` and an admin or stats user.
+def live_console(dsn: str) -> tuple[dict[str, str], list[dict[str, str]], list[dict[str, str]]]:
+    """``SHOW CONFIG`` (key → value), ``SHOW DATABASES`` and ``SHOW USERS`` of a running
+    pgbouncer's admin console (``verify --live``): ``dsn`` names ``dbname=pgbouncer`` and an
+    admin or stats user.
     The console speaks only the simple query protocol, which psycopg's client-side-binding
     cursor uses for a query without parameters."""
     import psycopg
@@ -216,7 +217,10 @@ def live_console(dsn: str) -> tuple[dict[str, str], list[dict[str, str]]]:
     with psycopg.connect(dsn, autocommit=True, connect_timeout=10,
                          cursor_factory=psycopg.ClientCursor) as conn:
         config = {str(r[0]): text(r[1]) for r in conn.execute("SHOW CONFIG").fetchall()}
-        cur = conn.execute("SHOW DATABASES")
-        columns = [c.name for c in cur.description or ()]
-        databases = [dict(zip(columns, map(text, r), strict=True)) for r in cur.fetchall()]
-    return config, shown_databases(databases)
+        shown = []
+        for query in ("SHOW DATABASES", "SHOW USERS"):
+            cur = conn.execute(query)
+            columns = [c.name for c in cur.description or ()]
+            shown.append([dict(zip(columns, map(text, r), strict=True))
+                          for r in cur.fetchall()])
+    return config, shown_databases(shown[0]), shown[1]

@@ -14,6 +14,9 @@ from perfcfg.services.systemd import dropin
 if TYPE_CHECKING:
     from perfcfg.services.base import Service
 
+# Setting-path sections that are not [pgbouncer] keys: each database's and each user's line.
+DATABASES, USERS = "databases", "users"
+NESTED = (DATABASES, USERS)
 CONNSTR_KEYS = ("host", "port", "dbname", "pool_size", "reserve_pool", "max_db_connections",
                 "pool_mode")
 # per-database values perfcfg tunes (pgbouncer.databases.<name>.<key>), explained above the line
@@ -34,7 +37,7 @@ def pgbouncer_ini(ctx: RenderContext, service: Service) -> bytes:
         except EncodeError as exc:
             ctx.fail(f"databases.{db['name']}", exc)
     users = []
-    for setting in ctx.plan.service(service.name, "users"):
+    for setting in ctx.plan.service(service.name, USERS):
         user = setting.path.split(".")[2]
         try:
             users.append({"name": pgbouncer_name(user),

@@ -19,7 +19,7 @@ from perfcfg.services.pgbouncer import (
 from perfcfg.services.pgbouncer.actions import changes
 from perfcfg.services.pgbouncer.control import CONTROL
 from perfcfg.services.pgbouncer.monitoring import MONITOR
-from perfcfg.services.pgbouncer.outputs import OUTPUTS
+from perfcfg.services.pgbouncer.outputs import NESTED, OUTPUTS
 from perfcfg.services.pgbouncer.policy import RULES
 
 
@@ -44,7 +44,7 @@ SERVICE = Service(
     integer_hint=values.INTEGER_HINT,
     unit_hint=values.unit_hint,
     managed={"%include": "perfcfg writes one self-contained file"},
-    nested=("databases", "users"),
+    nested=NESTED,
     binaries=(programs.SPEC,),
     verifier=verify.VERIFIER,
     catalog_jobs=catalog_jobs,

@@ -38,7 +38,9 @@ def _log(rt: Runtime) -> str:
 
 
 def _pg_ctl(rt: Runtime) -> str:
-    return binary("pg_ctl", str(_version(rt))) or \
+    """pg_ctl beside the server binary of the target version (every build ships both)."""
+    server = binary("postgres", str(_version(rt)))
+    return os.path.join(os.path.dirname(server), "pg_ctl") if server else \
         f"/usr/lib/postgresql/{_version(rt)}/bin/pg_ctl"
 
 

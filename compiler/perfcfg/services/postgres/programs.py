@@ -18,7 +18,7 @@ ACCOUNT = "postgres"
 
 SPEC = declare(Binaries(
     DAEMON, tuple(catalogs.versions(DAEMON)), "15",
-    {name: f"{SYSTEM_BINDIR}/{name}" for name in ("postgres", "initdb", "psql", "pg_ctl")},
+    {name: f"{SYSTEM_BINDIR}/{name}" for name in ("postgres", "initdb", "psql")},
     system_dirs=("/usr/lib/postgresql/{version}/bin",),
     shared=frozenset({"psql"}),
 ))
