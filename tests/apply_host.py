@@ -88,7 +88,9 @@ def login(password: str, dbname: str = "botfarm", user: str = "bot") -> str:
 
     with psycopg.connect(host="127.0.0.1", port=6432, dbname=dbname, user=user,
                          password=password, connect_timeout=10) as conn:
-        return str(conn.execute("SELECT current_user || '@' || current_database()").fetchone()[0])
+        row = conn.execute("SELECT current_user || '@' || current_database()").fetchone()
+    assert row is not None
+    return str(row[0])
 
 
 def postmaster() -> int:
@@ -104,8 +106,9 @@ def running(program: str) -> int:
 
     transport = SupervisorTransport(None, None, "unix:///run/supervisor.sock")
     with xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport) as proxy:
-        return sum(p["group"] == program and p["statename"] == "RUNNING"
-                   for p in proxy.supervisor.getAllProcessInfo())
+        found = proxy.supervisor.getAllProcessInfo()
+    assert isinstance(found, list), found
+    return sum(p["group"] == program and p["statename"] == "RUNNING" for p in found)
 
 
 # What a project adds when it grows: a database, its owner, a program that uses it.

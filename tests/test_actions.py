@@ -227,7 +227,8 @@ def _reworded(data: bytes) -> bytes:
 
 def _reordered(data: bytes) -> bytes:
     """Each section's directive lines in reverse order, the comments gone."""
-    out, body = [], []
+    out: list[str] = []
+    body: list[str] = []
     for line in data.decode().splitlines():
         if line.strip().startswith("["):
             out += reversed(body)
@@ -275,6 +276,7 @@ def test_a_drop_in_needs_daemon_reload_and_a_restart_only_when_its_limit_changes
         small, f"workload.programs.matcher.processes={processes}")))
     # the reason comment names pgbouncer's new fd need either way
     assert old["systemd-pgbouncer.conf"] != new.files["systemd-pgbouncer.conf"]
+    assert new.config is not None
     pgbouncer = actions.actions(old, new.files, new.config.targets)["pgbouncer"]
     assert ("systemd-pgbouncer.conf LimitNOFILE" in pgbouncer.because) is limit_changes
     if limit_changes:

@@ -6,6 +6,7 @@ changes nothing. The deployment itself is tests/test_apply.py."""
 from __future__ import annotations
 
 import os
+import pwd
 
 from helpers import EXAMPLE, run
 
@@ -27,12 +28,11 @@ def test_apply_refuses_to_run_as_another_user_than_root(monkeypatch):
 
 
 def test_what_perfcfg_does_not_make_is_named_with_its_command_and_nothing_changes(monkeypatch):
-    from perfcfg.host import apply as applier
-
     for key, value in PASSWORDS.items():
         monkeypatch.setenv(key, value)
-    monkeypatch.setattr(applier.pwd, "getpwnam", _without("valkey", applier.pwd.getpwnam))
-    monkeypatch.setattr(applier.os.path, "isfile", lambda path: False)   # no cluster, no package
+    # the modules apply reads the host through
+    monkeypatch.setattr(pwd, "getpwnam", _without("valkey", pwd.getpwnam))
+    monkeypatch.setattr(os.path, "isfile", lambda path: False)   # no cluster, no package
     result = run("apply", "--env", "staging", "--project", str(EXAMPLE))
     assert result.code == 1
     assert "staging: missing: user valkey does not exist: useradd --system" in result.err

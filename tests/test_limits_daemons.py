@@ -24,7 +24,7 @@ from perfcfg.services import registry
 from perfcfg.services.pgbouncer.daemon import PgBouncer
 from perfcfg.services.postgres.daemon import PostgresServer
 from perfcfg.services.redis.daemon import ValkeyServer
-from perfcfg.stages.pipeline import Request, compile_env
+from perfcfg.stages.pipeline import Request, Result, compile_env
 
 pytestmark = pytest.mark.daemons
 
@@ -292,7 +292,7 @@ def directives(text: str) -> dict[str, list[str]]:
     return out
 
 
-def _redis_target(tmp_path) -> object:
+def _redis_target(tmp_path) -> Result:
     from helpers import copy_example
 
     project = copy_example(tmp_path, with_generated=False)

@@ -203,7 +203,9 @@ def _analyst_and_bots(pg: PostgresServer, bnc: PgBouncer, root: Path, result
         try:
             with psycopg.connect(bnc.dsn("bots", user, passwords[user]), connect_timeout=30,
                                  prepare_threshold=None) as conn:
-                pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]   # in a transaction
+                row = conn.execute("SELECT pg_backend_pid()").fetchone()   # in a transaction
+                assert row is not None
+                pid = row[0]
                 if user == "bot":
                     with lock:
                         served.append(pid)

@@ -147,6 +147,7 @@ def _run(conf: str, readable: list[str]) -> tuple[dict[str, dict], str]:
 
                 time.sleep(0.2)
                 deadline -= 1
+            assert sup.proc is not None
             own = Path(f"/proc/{sup.proc.pid}/environ").read_text(errors="replace")
             return _reports(sup), own
     finally:

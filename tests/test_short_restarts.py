@@ -93,9 +93,12 @@ def _restart_under_logins(project, *sets: str) -> tuple[float, float, list[str]]
     result = compile_with(project, sets=sets)
     assert result.ok, result.diagnostics
     files = {n: d.decode() for n, d in result.files.items()}
+    assert result.config is not None and result.plan is not None
     targets = result.config.targets
     require_daemon("pgbouncer", targets.pgbouncer)
-    password = SecretResolver("placeholder", {}, project).resolve(result.config.users[0].password)
+    ref = result.config.users[0].password
+    assert isinstance(ref, str), ref
+    password = SecretResolver("placeholder", {}, project).resolve(ref)
     secret = dict(result.plan.parts["postgres"].users)["app"]
     with PostgresServer(files["postgresql.conf"], hba_text=files["pg_hba.conf"],
                         version=str(targets.postgres)) as pg, \

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from perfcfg import model
     from perfcfg.cli.reporters import Redact
+    from perfcfg.host.apply import Step
     from perfcfg.stages.pipeline import Request, Result
     from perfcfg.stages.project import Project
     from perfcfg.stages.write import Change
@@ -789,7 +790,7 @@ def apply(io: Io, req: Any, dry_run: bool = False) -> int:
     return _apply_verify(io, req, result, applier, resolver.resolve)
 
 
-def _done(steps: list) -> str:
+def _done(steps: list[Step]) -> str:
     """The steps done, the directories and files counted: "7 directory(ies) made, 8 file(s)
     installed; postgres: restart (shared_buffers)"."""
     made = sum(s.title.startswith("make ") for s in steps)

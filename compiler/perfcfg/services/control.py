@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from perfcfg.core.config import Config
     from perfcfg.core.plan import Plan
+    from perfcfg.model import Targets
 
 # systemd's own test (sd_booted): this directory exists when systemd is PID 1.
 SYSTEMD_RUNNING = "/run/systemd/system"
@@ -101,7 +102,7 @@ class Runtime:
         return self.plan.value(path, default)
 
     @property
-    def targets(self) -> Any:
+    def targets(self) -> Targets:
         return self.config.targets
 
 
@@ -117,7 +118,7 @@ class Live:
 
 @dataclass(frozen=True)
 class Control:
-    unit: Callable[[Any], str]                        # targets → Debian's systemd unit
+    unit: Callable[[Targets], str]                    # targets → Debian's systemd unit
     user: Callable[[Runtime], str]                    # the OS user the daemon runs as
     pidfile: Callable[[Runtime], str]                 # where its pid is while it runs
     start: Callable[[Runtime], list[Step]]            # without systemd: what the unit runs

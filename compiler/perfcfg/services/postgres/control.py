@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 
 from perfcfg.harness.binaries import binary
-from perfcfg.services.control import Cmd, Control, Directory, Live, Runtime, directory_of
+from perfcfg.services.control import Cmd, Control, Directory, Live, Runtime, Step, directory_of
 from perfcfg.services.postgres.placement import CLUSTER, OWNER, data_dir
 from perfcfg.services.postgres.roles import DEFAULT_PORT, SUPERUSER, psql_command
 
@@ -48,7 +48,7 @@ def _pidfile(rt: Runtime) -> str:
     return str(rt.value("postgres.external_pid_file") or f"{_data(rt)}/postmaster.pid")
 
 
-def _ctl(rt: Runtime, *words: str) -> list:
+def _ctl(rt: Runtime, *words: str) -> list[Step]:
     return [Cmd((_pg_ctl(rt), *words, "-D", _conf_dir(rt)), user=OWNER)]
 
 

@@ -22,7 +22,9 @@ def hba_rule(kind: str, databases: Any, users: Any, address: str, method: str) -
     >>> hba_rule("host", ["app"], ["bot"], "127.0.0.1/32", "scram-sha-256")
     'host app bot 127.0.0.1/32 scram-sha-256'
     """
-    names = lambda v: ",".join(v) if isinstance(v, (list, tuple)) else str(v)  # noqa: E731
+    def names(v: Any) -> str:
+        return ",".join(v) if isinstance(v, (list, tuple)) else str(v)
+
     return " ".join(w for w in (kind, names(databases), names(users), address, method) if w)
 
 

@@ -19,6 +19,7 @@ from perfcfg.services.control import (
     Live,
     Runtime,
     Signal,
+    Step,
     directory_of,
 )
 from perfcfg.services.redis.actions import admin_user, directives
@@ -53,7 +54,7 @@ def _directories(rt: Runtime) -> list[Directory]:
     return out
 
 
-def _start(rt: Runtime) -> list:
+def _start(rt: Runtime) -> list[Step]:
     daemon = flavour(rt.targets)
     server = binary(f"{daemon}-server", rt.targets.valkey or rt.targets.redis) or \
         f"/usr/bin/{daemon}-server"
@@ -70,10 +71,10 @@ def _ready(rt: Runtime) -> str | None:
         return f"its port {host}:{port}"
 
 
-def _reload(rt: Runtime, because: tuple[str, ...]) -> list:
+def _reload(rt: Runtime, because: tuple[str, ...]) -> list[Step]:
     acl = rt.files.get("users.acl")
     new = directives(rt.files.get(conf_name(rt.targets)))
-    steps = []
+    steps: list[Step] = []
     for name in because:
         command = "acl|load" if name == "users.acl" else "config|set"
         user = admin_user(acl, command)
@@ -92,12 +93,9 @@ def _send(rt: Runtime, user: str, words: tuple[str, ...]) -> None:
     ref = next((u.password for u in users(rt.config) if u.name == (user or "default")),
                None)
     host, port = _address(rt)
-    client = redis.Redis(host=host, port=port, username=user or None,
-                         password=rt.resolve(ref) if ref else None, socket_timeout=10)
-    try:
+    with redis.Redis(host=host, port=port, username=user or None,
+                     password=rt.resolve(ref) if ref else None, socket_timeout=10) as client:
         client.execute_command(*words)
-    finally:
-        client.close()
 
 
 def _live(rt: Runtime) -> Live:

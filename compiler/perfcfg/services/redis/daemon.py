@@ -205,9 +205,8 @@ RULES_AS_WRITTEN_SINCE = (7, 2)
 def live_state(url: str) -> LiveState:
     """An answer to ``CONFIG GET *`` that is not a list of directives (not a Redis) is a
     ValueError that says so."""
-    client = redis.Redis.from_url(url, decode_responses=True, socket_timeout=10,
-                                  socket_connect_timeout=10, retry=Retry(NoBackoff(), 0))
-    try:
+    with redis.Redis.from_url(url, decode_responses=True, socket_timeout=10,
+                              socket_connect_timeout=10, retry=Retry(NoBackoff(), 0)) as client:
         try:
             answer = client.config_get("*")
         except (AttributeError, TypeError, ValueError, IndexError, KeyError):
@@ -222,13 +221,11 @@ def live_state(url: str) -> LiveState:
         except redis.exceptions.NoPermissionError:
             acl = None
         hello = client.execute_command("HELLO")       # @connection: every user may
-        server = dict(zip(hello[::2], hello[1::2], strict=True)) if isinstance(hello, list) \
-            else dict(hello)
-        version = tuple(int(p) for p in str(server.get("version", "0.0")).split(".")[:2])
-        written = server.get("server") == "valkey" or version >= RULES_AS_WRITTEN_SINCE
-        return LiveState(config, acl, written)
-    finally:
-        client.close()
+    server = dict(zip(hello[::2], hello[1::2], strict=True)) if isinstance(hello, list) \
+        else dict(hello)
+    version = tuple(int(p) for p in str(server.get("version", "0.0")).split(".")[:2])
+    written = server.get("server") == "valkey" or version >= RULES_AS_WRITTEN_SINCE
+    return LiveState(config, acl, written)
 
 
 def acl_user(line: str) -> tuple[str, dict[str, Any]]:
