@@ -5,11 +5,12 @@ and every user is confined to its declared databases."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 
 import psycopg
 import pytest
-from helpers import run, write
+from helpers import run, run_as_printed, write
 
 from perfcfg.harness.binaries import require
 from perfcfg.model import Targets
@@ -140,3 +141,27 @@ def test_roles_sql_applies_twice_then_pgbouncer_logins_work_and_confine(
                     "has_database_privilege('reader', 'vault', 'CONNECT'), "
                     "has_database_privilege('vault', 'app', 'CONNECT')") == [(False, False,
                                                                                False)]
+
+
+@pytest.mark.daemons
+def test_the_manifests_command_runs_roles_sql_on_the_cluster_the_plan_names(
+        roles_project, start_postgres, tmp_path):
+    """Two clusters on one host: the manifest's command for roles.sql reaches the one whose
+    socket and port the plan gives PostgreSQL, and leaves the other alone."""
+    conf = (roles_project / "postgresql.conf").read_text()
+    hba = (roles_project / "pg_hba.conf").read_text()
+    version = str(Targets().postgres)
+    other, this = (start_postgres(conf, hba_text=hba, version=version) for _ in range(2))
+    out = tmp_path / "out"
+    built = run("build", "--env", "staging", "--project", str(roles_project.parents[1]),
+                "--secrets", "resolve", "--out", str(out), "--quiet",
+                "--set", f"postgres.port={this.port}",
+                "--set", f"postgres.unix_socket_directories={this.dir}")
+    assert built.code == 0, built.err
+    command = json.loads((out / "manifest.json").read_text())["files"]["roles.sql"]["apply"]
+    assert f"-h {this.dir} -p {this.port} " in command
+    done = run_as_printed(command, out)
+    assert done.returncode == 0, done.stderr
+    roles = "SELECT rolname FROM pg_roles WHERE rolname IN ('app', 'ingest') ORDER BY 1"
+    assert this.query(roles) == [("app",), ("ingest",)]
+    assert other.query(roles) == []
