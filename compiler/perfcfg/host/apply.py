@@ -258,17 +258,18 @@ def _runtime(result: Result, resolve: Callable[[str], str]) -> Runtime:
     return Runtime(result.plan, result.config, destinations, result.files, resolve)
 
 
-def _services() -> list[Service]:
+def _controlled() -> list[tuple[Service, Control]]:
+    """Each service apply deploys, with its control."""
     from perfcfg.services import registry
 
-    return [s for s in registry.SERVICES if s.control is not None]
+    return [(s, s.control) for s in registry.SERVICES if s.control is not None]
 
 
 def missing(result: Result, rt: Runtime) -> list[str]:
     """What must exist before anything is changed, and is not perfcfg's to make."""
     out = []
     users = {e["owner"] for e in _entries(result).values()}
-    users |= {d.owner for s in _services() for d in s.control.directories(rt)}  # type: ignore[union-attr]
+    users |= {d.owner for _, control in _controlled() for d in control.directories(rt)}
     for user in sorted(users):
         if not _exists(pwd.getpwnam, user):
             out.append(f"user {user} does not exist: useradd --system --no-create-home "
@@ -277,8 +278,8 @@ def missing(result: Result, rt: Runtime) -> list[str]:
     for group in sorted(groups - users):
         if not _exists(grp.getgrnam, group):
             out.append(f"group {group} does not exist: groupadd --system {group}")
-    for service in _services():
-        found = service.control.missing(rt)  # type: ignore[union-attr]
+    for service, control in _controlled():
+        found = control.missing(rt)
         if found:
             out.append(f"{service.name}: {found}")
     return out
@@ -305,8 +306,8 @@ def plan_steps(result: Result, project: str, resolve: Callable[[str], str],
     steps = applied.steps
 
     seen: set[str] = set()
-    for service in _services():
-        for d in service.control.directories(rt):  # type: ignore[union-attr]
+    for _, control in _controlled():
+        for d in control.directories(rt):
             if d.path in seen or os.path.isdir(d.path):
                 continue
             seen.add(d.path)
@@ -341,7 +342,7 @@ def plan_steps(result: Result, project: str, resolve: Callable[[str], str],
             # a container shares its host's kernel: its settings are the host's to make
             applied.notes.append("host: sysctl --system not run without systemd (a container "
                                  "shares its host's kernel): run it on the host")
-    for service in _services():
+    for service, _ in _controlled():
         action = found.get(service.name)
         steps += _daemon_steps(service, action, rt, systemd)
         if action is not None and action.run:
@@ -448,8 +449,8 @@ def live_targets(rt: Runtime) -> tuple[dict[str, str], dict[str, str], list[str]
     targets: dict[str, str] = {}
     users: dict[str, str] = {}
     notes: list[str] = []
-    for service in _services():
-        live = service.control.live(rt)  # type: ignore[union-attr]
+    for service, control in _controlled():
+        live = control.live(rt)
         if live is None:
             continue
         if live.note:
@@ -465,9 +466,9 @@ def wait_all_ready(rt: Runtime) -> list[str]:
     """Each daemon that does not serve after READY_TIMEOUT (programs still starting after a
     reload, a server still recovering), before verify reads them."""
     late = []
-    for service in _services():
+    for service, control in _controlled():
         try:
-            wait_ready(service.control, rt, service.name)  # type: ignore[arg-type]
+            wait_ready(control, rt, service.name)
         except StepError as exc:
             late.append(str(exc))
     return late

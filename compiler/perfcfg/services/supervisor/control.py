@@ -8,7 +8,6 @@ program runs as."""
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from perfcfg.harness.binaries import binary
 from perfcfg.services.control import (
@@ -80,9 +79,13 @@ def _ready(rt: Runtime) -> str | None:
     transport = SupervisorTransport(None, None, f"unix://{_socket(rt)}")
     try:
         with xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport) as proxy:
-            states: list[dict[str, Any]] = list(proxy.supervisor.getAllProcessInfo())  # type: ignore[arg-type]
+            found = proxy.supervisor.getAllProcessInfo()
     except (OSError, xmlrpc.client.Error):
         return f"its socket {_socket(rt)}"
+    # XML-RPC answers are untyped: getAllProcessInfo's is a list of structs (dicts)
+    if not isinstance(found, list):
+        return f"its process list (it answered a {type(found).__name__})"
+    states = [p for p in found if isinstance(p, dict)]
     waiting = sorted(f"{p['group']}:{p['name']} ({p['statename']})" for p in states
                      if p["statename"] != "RUNNING")
     return f"programs {', '.join(waiting)}" if waiting else None
