@@ -349,8 +349,9 @@ def test_a_comment_only_change_prints_none_for_its_daemon(tmp_path):
     result = run("build", "--env", "production", "--project", str(project), "--against",
                  str(deployed))
     assert result.code == 0, result.err
-    assert _to_deploy(result) == {"postgres": "none", "pgbouncer": "none", "redis": "none",
-                                  "supervisor": "none", "host": "none"}
+    found = _to_deploy(result)
+    assert {"postgres", "pgbouncer", "redis", "supervisor", "host"} <= set(found)
+    assert set(found.values()) == {"none"}, found
     # with nothing changed at all, nothing is said
     quiet = run("build", "--env", "production", "--project", str(project))
     assert _to_deploy(quiet) == {}

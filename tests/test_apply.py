@@ -26,6 +26,7 @@ pytestmark = [pytest.mark.daemons, pytest.mark.slow]
 PASSWORDS = {"BOTFARM_DB_PASSWORD": "bot-db-pw-0123456789",
              "BOTFARM_PGBOUNCER_ADMIN_PASSWORD": "admin-pw-0123456789",
              "BOTFARM_REDIS_PASSWORD": "redis-pw-0123456789",
+             "BOTFARM_REDIS_EXPORTER_PASSWORD": "exporter-pw-0123456789",
              "BOTFARM_REDIS_MONITOR_PASSWORD": "monitor-pw-0123456789",
              "BOTFARM_REPORTER_PASSWORD": "reporter-pw-0123456789"}
 REHEARSAL = """\

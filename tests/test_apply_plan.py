@@ -12,7 +12,8 @@ from helpers import EXAMPLE, run
 
 PASSWORDS = {"BOTFARM_DB_PASSWORD": "bot-db-pw-0123456789",
              "BOTFARM_PGBOUNCER_ADMIN_PASSWORD": "admin-pw-0123456789",
-             "BOTFARM_REDIS_PASSWORD": "redis-pw-0123456789"}
+             "BOTFARM_REDIS_PASSWORD": "redis-pw-0123456789",
+             "BOTFARM_REDIS_EXPORTER_PASSWORD": "exporter-pw-0123456789"}
 
 
 def test_apply_refuses_to_run_as_another_user_than_root(monkeypatch):

@@ -16,14 +16,15 @@ from perfcfg.services.control import (
     Signal,
     directory_of,
 )
+from perfcfg.services.pgbouncer import backend
 
-OWNER = "postgres"          # Debian runs pgbouncer as postgres (its unit's User=)
+OWNER = backend.ACCOUNT     # Debian runs pgbouncer as postgres (its unit's User=)
 CONF = "/etc/pgbouncer/pgbouncer.ini"
 PORT = 6432                 # pgbouncer's own default listen_port
 
 
 def _pidfile(rt: Runtime) -> str:
-    return str(rt.value("pgbouncer.pidfile") or "/var/run/postgresql/pgbouncer.pid")
+    return str(rt.value("pgbouncer.pidfile") or f"{backend.RUN_DIR}/pgbouncer.pid")
 
 
 def _directories(rt: Runtime) -> list[Directory]:
