@@ -189,17 +189,17 @@ def test_env_references_are_resolved_into_the_programs_section_and_expansions_st
 
 
 def test_a_secret_of_a_program_that_reaches_another_file_is_still_a_leak(project, monkeypatch):
-    """PCF211 lets a program's secret into supervisord.conf only: the same value given to a
-    setting of another file is still refused."""
+    """PCF211 lets a program's secret into supervisord.conf only: the same reference given to a
+    setting of another file that is no secret's slot is still refused, naming that setting."""
     _with_worker(project, monkeypatch=monkeypatch)
     base = project / "presets/base.yaml"
     text = base.read_text()
-    base.write_text(text.replace("redis:\n", "redis:\n  masterauth: ${env:API_KEY}\n", 1))
+    base.write_text(text.replace("redis:\n", "redis:\n  masteruser: ${env:API_KEY}\n", 1))
     monkeypatch.setenv("API_KEY", "k-from-the-build-0123")
     result = run("build", "--env", "staging", "--project", str(project), "--secrets", "resolve")
     assert result.code == 1
-    assert "PCF211" in result.err and "redis.conf" in result.err
-    assert "supervisord.conf" not in result.err.split("PCF211", 1)[1].splitlines()[0]
+    first = result.err.split("PCF211", 1)[1].splitlines()[0]
+    assert "redis.masteruser" in first and "supervisord.conf" not in first
 
 
 def _proc(pid: int, name: str) -> list[str]:

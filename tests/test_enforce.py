@@ -326,8 +326,11 @@ def test_a_program_without_declared_memory_is_told_its_default_becomes_a_limit(t
     assert result.config is not None
     notifier = [p for p in result.config.workload.programs if p.name == "notifier"]
     assert notifier[0].memory == 128 * MiB
-    assert plan_of(result).value("budget.workers") == sum(
-        p.processes * p.memory for p in result.config.workload.programs)
+    # (each program sized for its ceiling, and no less than the headroom's worker_memory)
+    workload = result.config.workload
+    assert plan_of(result).value("budget.workers") == max(
+        sum(max(p.processes, p.max_processes or 0) * p.memory for p in workload.programs),
+        (workload.headroom.worker_memory if workload.headroom else None) or 0)
     # without the limits the default only skews the budget: no warning
     assert [d.code for d in compile_env(Request(project, "staging")).diagnostics] == []
 

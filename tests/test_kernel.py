@@ -108,8 +108,10 @@ def test_a_host_that_is_not_linux_gets_no_kernel_files_and_is_told(tmp_path, sys
     project = on_host(tmp_path, HOST.format(storage="hdd") + f"os: {system}\n")
     result = compile_env(Request(project, "production"))
     assert result.ok
-    assert [d.code for d in result.diagnostics] == ["PCF322"]
-    assert result.diagnostics[0].path == "environments.production.deploy.limits"
+    # (this bigger host's pools pass the example's declared headroom: PCF319, not ours)
+    found = [d for d in result.diagnostics if d.code != "PCF319"]
+    assert [d.code for d in found] == ["PCF322"]
+    assert found[0].path == "environments.production.deploy.limits"
     assert not [n for n in result.files if n.startswith(("systemd-", "sysctl", "tmpfiles"))]
     assert not [p for p in plan_of(result).settings if p.startswith(("sysctl.", "sysfs."))]
 
