@@ -239,7 +239,7 @@ def test_a_hand_edit_is_told_where_each_value_belongs(example, monkeypatch):
     for key, value in edited.items():
         line = next(x for x in text.splitlines() if x.startswith(f"{key} = "))
         text = text.replace(line, f"{key} = {value}")
-    conf.write_text(text + "bgwriter_delay = 100ms\n")
+    conf.write_text(text + "wal_writer_delay = 100ms\n")
     cache = example / "generated/production/valkey.conf"
     cache.write_text(cache.read_text().replace("\nmaxmemory 4gb\n", "\nmaxmemory 3gb\n"))
     result = run("check", "--env", "production")
@@ -258,8 +258,8 @@ def test_a_hand_edit_is_told_where_each_value_belongs(example, monkeypatch):
     assert "generated/production/valkey.conf says maxmemory = 3gb; it comes from " \
         "presets/production.yaml:19:14: change it there, then rebuild" in result.err
     # left to the daemon: the one value to write in the preset
-    assert f"{said} bgwriter_delay = 100ms, which perfcfg leaves to the daemon: to keep it, " \
-        "write postgres.bgwriter_delay: 100ms in the environment's preset" in result.err
+    assert f"{said} wal_writer_delay = 100ms, which perfcfg leaves to the daemon: to keep it, " \
+        "write postgres.wal_writer_delay: 100ms in the environment's preset" in result.err
     # build says what it replaces, before the edit is gone
     built = run("build", "--env", "production", "--quiet")
     assert built.code == 0

@@ -32,7 +32,7 @@ def test_every_known_path_is_explained(compiled):
 
 
 def test_a_daemon_default_names_its_value_and_catalog(compiled):
-    answer = explainer.explain(compiled, "postgres.bgwriter_delay")
+    answer = explainer.explain(compiled, "postgres.wal_writer_delay")
     assert answer is not None
     assert answer["origin"]["kind"] == "daemon-default" and answer["written_as"] == "200ms"
     version = compiled.config.targets.postgres   # 17 in staging and production, 15 on laptops

@@ -118,7 +118,7 @@ def test_validate_without_promtool_says_how_to_install_it(monkeypatch):
 
 
 @pytest.mark.parametrize("alert, old, new", [
-    ("PostgresConnectionsNearBudget", "> 30", "> 31"),        # a threshold one too high
+    ("PostgresConnectionsNearBudget", "> 32", "> 33"),        # a threshold one too high
     ("PgbouncerPoolSaturated", ">= 16", ">= 15"),             # a pool size one too low
     ("RedisMaxmemoryDrift", "!= 1379926016", "!= 1379926017"),  # a drift rule off by one
 ])

@@ -77,7 +77,7 @@ def test_pcf301_counts_hash_memory_and_parallel_workers_on_the_example(example):
     with hash_mem_multiplier 2.0 and 16 parallel workers it cannot fit the 64 GiB host."""
     tuned = compile_with(example, env="production").plan
     assert tuned is not None
-    result = compile_with(example, env="production", sets=("postgres.work_mem=160MB",))
+    result = compile_with(example, env="production", sets=("postgres.work_mem=140MB",))
     plan = result.plan
     assert plan is not None
     assert _old_pcf301_postgres_part(plan) <= plan.value("budget.postgres")

@@ -31,7 +31,8 @@ def test_fixed_paths_are_skipped_and_kept(make_ctx, fixed):
 
 def test_fixed_pool_size_feeds_max_connections(make_ctx):
     s = settings(make_ctx(fixed={"pgbouncer.default_pool_size": 30}))
-    assert s["postgres.max_connections"] == 30 + s["pgbouncer.reserve_pool_size"] + 3 + 3
+    # the pool and its reserve, 3 direct clients, 3 spare slots, 3 reserved for superusers
+    assert s["postgres.max_connections"] == 30 + s["pgbouncer.reserve_pool_size"] + 3 + 3 + 3
 
 
 def test_services_not_run_are_not_tuned(make_ctx):

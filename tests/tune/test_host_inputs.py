@@ -5,16 +5,35 @@ import pytest
 
 from perfcfg.services.postgres.tuning import memory as pg_memory
 from perfcfg.services.postgres.tuning import wal as pg_wal
-from perfcfg.stages.tune import check, settings
-from perfcfg.tune.context import GiB, Host, MiB, TiB
+from perfcfg.stages.tune import check, recommend_all, settings
+from perfcfg.tune.context import GiB, Host, MiB, TiB, Versions
 
 
-@pytest.mark.parametrize("os_name", ["darwin", "freebsd", "windows"])
-def test_no_prefetch_and_no_huge_pages_off_linux(make_ctx, os_name):
-    s = settings(make_ctx(host=Host(64 * GiB, 8, "nvme", 65536, os_name), env="production"))
+@pytest.mark.parametrize("os_name, huge", [("darwin", "off"), ("freebsd", "off"),
+                                            ("windows", "try")])
+@pytest.mark.parametrize("version", [15, 16, 17])
+def test_no_prefetch_off_linux_before_18_and_huge_pages_where_the_kernel_has_them(
+        make_ctx, os_name, huge, version):
+    s = settings(make_ctx(host=Host(64 * GiB, 8, "nvme", 65536, os_name), env="production",
+                          versions=Versions(postgres=version)))
     assert s["postgres.effective_io_concurrency"] == 0
     assert s["postgres.maintenance_io_concurrency"] == 0
-    assert s["postgres.huge_pages"] == "off"
+    # P14: Windows has large pages (given "Lock pages in memory"); try falls back without
+    assert s["postgres.huge_pages"] == huge
+    assert "budget.nr_hugepages" not in s      # no vm.nr_hugepages off Linux
+
+
+@pytest.mark.parametrize("os_name", ["darwin", "freebsd", "windows", "linux"])
+@pytest.mark.parametrize("storage", ["hdd", "ssd", "san", "nvme"])
+def test_postgresql_18_prefetches_everywhere_never_below_its_defaults(make_ctx, os_name, storage):
+    """P3/P4/P6: 18 reads ahead through read streams on every kernel, defaults 16/16, and
+    maintenance_io_concurrency is each VACUUM worker's stream depth (≤ 100)."""
+    s = settings(make_ctx(host=Host(64 * GiB, 8, storage, 65536, os_name), env="production",
+                          versions=Versions(postgres=18)))
+    assert s["postgres.effective_io_concurrency"] >= 16
+    assert 16 <= s["postgres.maintenance_io_concurrency"] <= 100
+    assert s["postgres.io_method"] == ("io_uring" if storage == "nvme" and os_name == "linux"
+                                       else "worker")
 
 
 def test_linux_keeps_prefetch(make_ctx):
@@ -55,8 +74,19 @@ def test_data_size_caps_shared_buffers_and_the_cache(make_ctx):
     assert small["postgres.work_mem"] >= big["postgres.work_mem"]
 
 
-def test_huge_pages_on_with_the_pages_it_needs_once_shared_buffers_is_large(make_ctx):
+def test_huge_pages_try_when_nothing_writes_the_pages_it_needs(make_ctx):
+    """P8: without deploy.limits no file of the build reserves the pages: on would make the
+    sysctl a start dependency, so try, and explain says why."""
     ctx = make_ctx(host=Host(256 * GiB, 64, "nvme", 1 << 20), env="production")
+    s = settings(ctx)
+    assert s["postgres.shared_buffers"] >= 32 * GiB and s["postgres.huge_pages"] == "try"
+    [why] = [r.reason for r in recommend_all(ctx) if r.path == "postgres.huge_pages"]
+    assert "deploy.limits is off" in why
+    assert not [f for f in check(ctx, s) if "huge_pages = on" in f.message]
+
+
+def test_huge_pages_on_with_the_pages_it_needs_once_shared_buffers_is_large(make_ctx):
+    ctx = make_ctx(host=Host(256 * GiB, 64, "nvme", 1 << 20), env="production", limits=True)
     s = settings(ctx)
     assert s["postgres.shared_buffers"] >= 32 * GiB and s["postgres.huge_pages"] == "on"
     pages = s["budget.nr_hugepages"]
@@ -67,7 +97,7 @@ def test_huge_pages_on_with_the_pages_it_needs_once_shared_buffers_is_large(make
 
 
 def test_warning_above_100gb_of_shared_buffers(make_ctx):
-    ctx = make_ctx(host=Host(2 * TiB, 192, "nvme", 1 << 20), env="production")
+    ctx = make_ctx(host=Host(2 * TiB, 192, "nvme", 1 << 20), env="production", limits=True)
     s = settings(ctx)
     messages = [f.message for f in check(ctx, s) if f.code == "PCF316"]
     assert any("above ~100GB" in m for m in messages) and len(messages) == 2

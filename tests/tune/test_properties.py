@@ -63,7 +63,7 @@ def fits(ctx: TuneContext) -> bool:
 
 def in_catalog_range(version: int, name: str, value) -> bool:
     from perfcfg.services import catalog as catalogs
-    from perfcfg.services.postgres.units import PG_BASE_BYTES
+    from perfcfg.services.postgres.units import PG_BASE_BYTES, PG_BASE_US
 
     cat = catalogs.load("postgresql", str(version), True)
     assert cat is not None, version
@@ -72,7 +72,8 @@ def in_catalog_range(version: int, name: str, value) -> bool:
         return False
     if param.type in ("enum", "string"):
         return param.values is None or value in param.values
-    own = value / PG_BASE_BYTES[param.unit] if param.unit in PG_BASE_BYTES else value
+    base = {**PG_BASE_BYTES, **PG_BASE_US}.get(param.unit or "", 1)   # canonical → its unit
+    own = value / base
     return (param.min is None or own >= param.min) and (param.max is None or own <= param.max)
 
 

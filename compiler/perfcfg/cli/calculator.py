@@ -60,8 +60,9 @@ def validate(inp: CalcInput) -> None:
 
 
 def context(inp: CalcInput) -> TuneContext:
-    base = tune_context(env="production", host=Host(inp.memory, inp.cpus, open_files=1 << 20),
-                        programs=(), pools=(), shares=Shares(os_reserve=0))
+    host = Host(inp.memory, inp.cpus, open_files=1 << 20, os=inp.os, wal_disk=inp.wal_disk)
+    base = tune_context(env="production", host=host, programs=(), pools=(),
+                        shares=Shares(os_reserve=0), data_size=inp.data_size)
     return calculators()[inp.daemon].context(inp, base)
 
 
@@ -102,6 +103,11 @@ def _header(inp: CalcInput) -> list[str]:
         given.append(f"connections {inp.connections}")
     if inp.version:
         given.append(f"version {inp.version}")
+    given.append(f"os {inp.os}")
+    if inp.wal_disk is not None:
+        given.append(f"wal disk {mib_text(inp.wal_disk)}")
+    if inp.data_size is not None:
+        given.append(f"data size {mib_text(inp.data_size)}")
     return [f"# perfcfg tune {inp.daemon}: " + ", ".join(given)]
 
 
@@ -116,7 +122,8 @@ def findings(inp: CalcInput) -> list[Finding]:
 
 
 def calculate_text(inp: CalcInput) -> str:
-    notes = [f"# {f.severity}[{f.code}]: {f.message}" for f in findings(inp)]
+    notes = [f"# {f.severity}[{f.code}]: {f.message}" + (f"\n#   hint: {f.hint}" if f.hint else "")
+             for f in findings(inp)]
     lines = _header(inp) + notes + calculators()[inp.daemon].fragment(inp, calculate(inp))
     return "\n".join(lines) + "\n"
 
@@ -141,7 +148,8 @@ def calculate_data(inp: CalcInput) -> dict[str, Any]:
                          "formula": r.formula, "inputs": _jsonable(dict(r.inputs)),
                          "deviation": r.deviation})
     inputs = {"memory": inp.memory, "cpus": inp.cpus, "connections": inp.connections,
-              "version": inp.version,
+              "version": inp.version, "os": inp.os, "wal_disk": inp.wal_disk,
+              "data_size": inp.data_size,
               **{name: inp.options.get(name, option.default)
                  for name, option in calc.options.items()}}
     found = [{"code": f.code, "severity": f.severity, "message": f.message,

@@ -903,11 +903,25 @@ def detected_profile() -> model.HostProfile:
                              **({"nr_open": h.nr_open} if h.nr_open else {}))
 
 
+@dataclass(frozen=True)
+class CalcHost:
+    """The host and workload inputs ``perfcfg tune`` shares with a host profile."""
+
+    os: str = "linux"
+    wal_disk: int | None = None
+    data_size: int | None = None
+
+
+LINUX_HOST = CalcHost()
+
+
 def tune(io: Io, daemon: str, memory: int, cpus: int, connections: int | None,
-         version: str | None, options: Mapping[str, str], fmt: str) -> int:
+         version: str | None, options: Mapping[str, str], fmt: str,
+         host: CalcHost = LINUX_HOST) -> int:
     from perfcfg.cli import calculator
 
-    inp = calculator.CalcInput(daemon, memory, cpus, connections, version, dict(options))
+    inp = calculator.CalcInput(daemon, memory, cpus, connections, version, dict(options),
+                               os=host.os, wal_disk=host.wal_disk, data_size=host.data_size)
     try:
         calculator.validate(inp)
     except calculator.InputError as exc:
@@ -919,7 +933,8 @@ def tune(io: Io, daemon: str, memory: int, cpus: int, connections: int | None,
         io.out.write(calculator.calculate_text(inp))
     errors = [f for f in calculator.findings(inp) if f.severity == "error"]
     for f in errors:
-        io.err.write(f"perfcfg tune: error[{f.code}]: {f.message}\n")
+        io.err.write(f"perfcfg tune: error[{f.code}]: {f.message}\n"
+                     + (f"  hint: {f.hint}\n" if f.hint else ""))
     return 1 if errors else OK
 
 

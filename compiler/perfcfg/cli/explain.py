@@ -330,8 +330,9 @@ def _tree(config: Config) -> dict[str, Any]:
         "databases": {d.name: d.model_dump() for d in config.databases},
         "users": {u.name: u.model_dump() for u in config.users},
         "clients": {c.name: c.model_dump() for c in config.clients},
-        # perfcfg's own single-value keys inside daemon sections (e.g. redis.role)
-        **{svc: {k: _named(v) for k, v in own.items() if isinstance(v, (str, list))}
+        # perfcfg's own single-value keys inside daemon sections (redis.role,
+        # postgres.spare_connections)
+        **{svc: {k: _named(v) for k, v in own.items() if isinstance(v, (str, int, list))}
            for svc, own in config.own.items()},
         "policy": config.policy.model_dump(),
     }

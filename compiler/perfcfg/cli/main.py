@@ -154,6 +154,15 @@ def _tune_options() -> tuple[Opt, ...]:
     return tuple(seen.values())
 
 
+def _host_os() -> tuple[str, ...]:
+    """The kernels a host profile names (its ``os``): the calculator takes the same."""
+    from typing import get_args, get_type_hints
+
+    from perfcfg.model import records
+
+    return tuple(get_args(get_type_hints(records.HostProfile)["os"]))
+
+
 def _tune(io: commands.Io, o: dict[str, Any]) -> int:
     from perfcfg.core import units
 
@@ -171,13 +180,18 @@ def _tune(io: commands.Io, o: dict[str, Any]) -> int:
                          f"{daemon} takes {', '.join(takes)}\n")
             return commands.USAGE
         options[opt.dest] = o[opt.dest]
-    try:
-        size = units.parse_size(o["memory"])
-    except units.UnitError as exc:
-        io.err.write(f"perfcfg tune: --memory: {exc}\n")
-        return commands.USAGE
-    return commands.tune(io, daemon, size, o["cpus"], o["connections"], o["version"], options,
-                         o["fmt"])
+    sizes: dict[str, int | None] = {}
+    for dest in ("memory", "wal_disk", "data_size"):
+        try:
+            sizes[dest] = None if o[dest] is None else units.parse_size(o[dest])
+        except units.UnitError as exc:
+            io.err.write(f"perfcfg tune: --{dest.replace('_', '-')}: {exc}\n")
+            return commands.USAGE
+    memory = sizes["memory"]
+    assert memory is not None    # a required option
+    host = commands.CalcHost(o["os"], sizes["wal_disk"], sizes["data_size"])
+    return commands.tune(io, daemon, memory, o["cpus"], o["connections"], o["version"], options,
+                         o["fmt"], host)
 
 
 COMMANDS: tuple[Command, ...] = (
@@ -328,10 +342,18 @@ COMMANDS: tuple[Command, ...] = (
             metavar="N", minimum=1),
         Opt("version", ("--version",), "Daemon version, e.g. 16 or 1.18 (default: perfcfg's "
             "target).", metavar="VERSION"),
+        Opt("os", ("--os",), "The host's kernel, as a host profile's os: (default: linux).",
+            choices=_host_os(), default="linux"),
+        Opt("wal_disk", ("--wal-disk",), "Size of the disk holding the WAL, e.g. 200GiB "
+            "(sizes max_wal_size, as a host profile's wal_disk:).", metavar="SIZE"),
+        Opt("data_size", ("--data-size",), "Data the database holds, e.g. 40GiB (as the "
+            "workload's data_size:).", metavar="SIZE"),
         TEXT_JSON),
         _tune,
         examples=("perfcfg tune postgres --memory 16GiB --cpus 4 --profile oltp",
                   "perfcfg tune postgres --pooler none --memory 16GiB --cpus 4 --profile web",
+                  "perfcfg tune postgres --memory 64GiB --cpus 16 --os darwin --wal-disk 200GiB "
+                  "--data-size 40GiB",
                   "perfcfg tune redis --memory 2GiB --cpus 2 --role store")),
 )
 BY_NAME = {c.name: c for c in COMMANDS}

@@ -80,6 +80,7 @@ TITLES: dict[str, str] = {
     "PCF319": "beyond the declared headroom",
     "PCF322": "host limits asked for on a host that is not Linux",
     "PCF323": "a worker's memory limit from the default, not a declaration",
+    "PCF320": "connections do not fit PostgreSQL's memory",
     "PCF401": "plaintext secret in a preset",
     "PCF402": "Redis reachable beyond loopback without a password",
     "PCF403": "Redis protected-mode off",

@@ -31,6 +31,7 @@ class Config:
     policy: model.Policy
     spans: dict[str, Span] = field(default_factory=dict)  # setting path → span of its value
     layout: str = "debian"    # perfcfg.yaml's deploy.layout: where the daemons' files go
+    limits: bool = False      # perfcfg.yaml's deploy.limits: the kernel's files are written too
     # named items left out for a refused value they need (``databases.reports``): references
     # to them are not reported a second time
     broken: frozenset[str] = frozenset()

@@ -24,6 +24,11 @@ class CalcInput:
     connections: int | None = None      # client connections (a database: max_connections)
     version: str | None = None          # as its targets key takes it ("16", "1.18", "7.0")
     options: Mapping[str, str] = field(default_factory=dict)   # the flags only it reads
+    # the host and workload inputs ``perfcfg build`` reads from the host profile and the
+    # workload, for every daemon: the kernel, the WAL disk, the data the database holds
+    os: str = "linux"
+    wal_disk: int | None = None
+    data_size: int | None = None
 
     def option(self, name: str, default: str | None = None) -> str:
         value = self.options.get(name, default)

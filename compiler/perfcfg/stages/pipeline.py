@@ -135,6 +135,7 @@ def compile_env(req: Request, sources: Sources | None = None) -> Result:
         add_logins(config)
     config.layout, deploy_files = projects.env_deploy(proj, req.env)
     config.deploy = deploy_files
+    config.limits = limits_on(proj.file.deploy, env)
     config.spans.update({k: v for k, v in outer_spans.items() if k not in config.spans})
     config.spans.update({k: v for k, v in proj.spans.items() if k.startswith("deploy.")})
     diags.extend(validator.diagnostics)

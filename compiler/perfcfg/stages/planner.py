@@ -183,6 +183,7 @@ def tune_context(config: Config, fixed: dict[str, Any]) -> tc.TuneContext:
         "fixed": fixed,
         "layout": config.layout,
         "headroom": _headroom(config),
+        "limits": config.limits,
     }
     versions: dict[str, Any] = {}
     facts: dict[str, Any] = {}

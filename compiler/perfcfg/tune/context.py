@@ -180,6 +180,9 @@ class TuneContext:
     data_size: int | None = None
     # Where the daemons' files go on the host (perfcfg.yaml's deploy.layout): debian or datadir.
     layout: Layout = "debian"
+    # perfcfg.yaml's deploy.limits: the build also writes the systemd drop-ins and the sysctl.d
+    # file, so a kernel setting the plan needs (vm.nr_hugepages) is part of the deployment.
+    limits: bool = False
     # What a service states about itself for its rules (``"<service>.<fact>"`` → value), e.g.
     # the cache's role; each service reads its own with a default.
     facts: Mapping[str, Any] = field(default_factory=dict)

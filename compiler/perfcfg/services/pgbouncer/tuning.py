@@ -346,10 +346,27 @@ def _pool_recs(ctx: TuneContext, prior: Mapping[str, Any]) -> list[Recommendatio
     return out + _database_recs(ctx, dbs, prior)
 
 
+# doc/config.md: listen_backlog default 128. Every client may reconnect at once (a restart, a
+# deploy), as Redis' tcp-backlog is raised for the same workers; pgbouncer reads the backlog
+# only at start, so it is not sized from max_client_conn (scaling the workers would then need a
+# restart): Linux ≥ 5.4's net.core.somaxconn default, 4096, which cuts any larger one anyway.
+LISTEN_BACKLOG_DEFAULT = 128
+SOMAXCONN_DEFAULT = 4096
+
+
+def _backlog(ctx: TuneContext, clients: int) -> Recommendation:
+    return rec("pgbouncer.listen_backlog", SOMAXCONN_DEFAULT, "pgbouncer.clients.listen_backlog",
+               f"all {clients} clients (max_client_conn) may reconnect at once after a restart: "
+               "the kernel queues them instead of refusing the overflow; the kernel's 4096 "
+               "(net.core.somaxconn), fixed so that scaling the workers stays a reload",
+               "4096 (Linux ≥ 5.4's somaxconn; pgbouncer reads it only at start)",
+               {"max_client_conn": clients})
+
+
 def _client_recs(ctx: TuneContext, prior: Mapping[str, Any]) -> list[Recommendation]:
     value, wanted = client_limit(ctx, prior)
     cut = value < wanted
-    return [rec("pgbouncer.max_client_conn", value, "pgbouncer.clients.max_client_conn",
+    return [_backlog(ctx, int(pick(ctx, "pgbouncer.max_client_conn", value))), rec("pgbouncer.max_client_conn", value, "pgbouncer.clients.max_client_conn",
                 f"cut to what the fd limit {ctx.host.open_files} leaves after the pools "
                 f"(wanted {wanted}): raise open_files to restore the headroom" if cut else
                 "twice the declared clients (a rolling deploy overlaps old and new workers; a "
@@ -423,10 +440,6 @@ def recommend(ctx: TuneContext, prior: Mapping[str, Any]) -> list[Recommendation
                    "only logs a warning at start and fails clients once its fds run out",
                    f"max({NOFILE_FLOOR}, budget.pgbouncer_fds)", {"budget.pgbouncer_fds": fds}))
     return out
-
-
-# doc/config.md: listen_backlog default 128.
-LISTEN_BACKLOG_DEFAULT = 128
 
 
 def needs(ctx: TuneContext, known: Mapping[str, Any]) -> list[Need]:

@@ -32,9 +32,10 @@ from perfcfg.tune.context import (
 )
 from perfcfg.tune.util import floor_to, rec
 
-# PostgreSQL lines in PGTune's reading order: connections, memory, WAL, planner, parallel, vacuum.
+# PostgreSQL lines in PGTune's reading order: connections, memory, WAL, planner, parallel,
+# vacuum; then what PGTune does not write (version rules, background writer, guards).
 RULE_ORDER = ("calculator", "pg.connections", "pg.memory", "pg.wal", "pg.planner",
-              "pg.parallel", "pg.autovacuum", "pg.version")
+              "pg.parallel", "pg.autovacuum", "pg.version", "pg.bgwriter", "pg.guards")
 OPTIONS = {
     "storage": Option("ssd", ("hdd", "ssd", "san", "nvme"),
                       "PostgreSQL: storage class (default: ssd)."),

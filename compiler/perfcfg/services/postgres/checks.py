@@ -1,11 +1,12 @@
 """PostgreSQL's cross-service findings (docs/diagnostics.md): its connection slots against
 what the pools and direct clients take (PCF303/304), its parallel workers (PCF313), its shared
-memory (PCF316) and its unit's fd limit within fs.nr_open (PCF318).
+memory (PCF316), its unit's fd limit within fs.nr_open (PCF318) and whether its connections fit
+its memory at all (PCF320).
 
 >>> from perfcfg.tune.context import Host, TuneContext, GiB
 >>> ctx = TuneContext("production", Host(4 * GiB, 2), (), ())
 >>> [f.code for f in check_slots(ctx, {"postgres.max_connections": 3})]
-['PCF304']
+['PCF304', 'PCF303']
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 from perfcfg.services.postgres.tuning import connections as pg_connections
 from perfcfg.services.postgres.tuning import memory as pg_memory
 from perfcfg.tune.checks import fd_ceiling, who
-from perfcfg.tune.context import TuneContext
+from perfcfg.tune.context import MiB, TuneContext
 from perfcfg.tune.findings import Finding
 from perfcfg.tune.util import mib_text
 
@@ -43,15 +44,18 @@ def check_slots(ctx: TuneContext, s: Settings) -> list[Finding]:
                            + who(ctx, reserved_paths), reserved_paths,
                            "raise max_connections or lower the reserved slots"))
     pooled = pg_connections.pooled_slots(ctx, s)
-    needed = pooled + ctx.direct_clients + superuser + other
+    spare = pg_connections.spare(ctx)
+    needed = pooled + ctx.direct_clients + spare + superuser + other
     if needed > conns:
         paths = (*pg_connections.POOL_PATHS, "postgres.max_connections")
         out.append(Finding("PCF303", "error",
                            f"pgbouncer may open {pooled} server connections, plus "
-                           f"{ctx.direct_clients} direct and {superuser + other} reserved = "
-                           f"{needed} > max_connections {conns}" + who(ctx, paths), paths,
+                           f"{ctx.direct_clients} direct, {spare} spare and {superuser + other} "
+                           f"reserved = {needed} > max_connections {conns}" + who(ctx, paths),
+                           paths,
                            "raise postgres.max_connections or shrink the pools "
-                           "(or cap them with pgbouncer.max_db_connections)"))
+                           "(or cap them with pgbouncer.max_db_connections); "
+                           "postgres.spare_connections: 0 gives up the operators' slots"))
     return out
 
 
@@ -87,8 +91,31 @@ def check_shared_memory(ctx: TuneContext, s: Settings) -> list[Finding]:
     return out
 
 
+def check_fit(ctx: TuneContext, s: Settings) -> list[Finding]:
+    """PCF320: the connections PostgreSQL must admit (max_connections as fixed by the preset or
+    ``perfcfg tune --connections``/``--pooler none``) do not fit its memory with the default
+    work_mem: the tuning would starve every query (and shrink shared_buffers) to make them.
+    A tuned max_connections is the pools' sum, sized with the memory already (PCF301 stays)."""
+    found = pg_memory.fit(ctx, s) if "postgres.max_connections" in ctx.fixed else None
+    if found is None:
+        return []
+    holds, needed, budget = found
+    conns = int(s["postgres.max_connections"])
+    if conns <= holds:
+        return []
+    paths = ("postgres.max_connections", "budget.postgres")
+    hint = (f"give PostgreSQL at least {mib_text(-(-needed // MiB) * MiB)}, or admit at most "
+            f"{holds} connections (max_connections; behind pgbouncer's transaction pooling a "
+            "few server connections serve many clients)")
+    return [Finding("PCF320", "error",
+                    f"{conns} connections do not fit PostgreSQL's {mib_text(budget)}: with "
+                    f"shared_buffers, maintenance and autovacuum memory at their tuned sizes "
+                    f"and the default work_mem (4MB) each, they need {mib_text(needed)}; "
+                    f"{mib_text(budget)} holds {holds}", paths, hint)]
+
+
 CHECKS = (check_slots, check_parallel, check_shared_memory,
-          fd_ceiling("systemd.postgres.LimitNOFILE", "postgres.max_files_per_process"))
+          fd_ceiling("systemd.postgres.LimitNOFILE", "postgres.max_files_per_process"), check_fit)
 
 
 def worst_case(ctx: TuneContext, s: Settings) -> dict[str, int]:

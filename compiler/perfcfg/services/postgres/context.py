@@ -7,7 +7,7 @@ from typing import Any
 
 from perfcfg.model import parse_share
 from perfcfg.services.base import ContextPart
-from perfcfg.services.postgres.values import BUILD_VALUES
+from perfcfg.services.postgres.values import BUILD_VALUES, SPARE_CONNECTIONS_DEFAULT
 from perfcfg.tune.context import Versions
 
 # What Debian's and PGDG's PostgreSQL packages are built with (model/spec.py's PostgresBuild).
@@ -21,5 +21,7 @@ Versions.declare("postgres_build", BUILD_FEATURES)
 def context(config: Any) -> ContextPart:
     targets = config.targets
     build = frozenset(f for f in BUILD_FEATURES if getattr(targets.postgres_build, f))
+    spare = config.own.get("postgres", {}).get("spare_connections", SPARE_CONNECTIONS_DEFAULT)
     return ContextPart(versions={"postgres": targets.postgres, "postgres_build": build},
+                       facts={"postgres.spare_connections": spare},
                        shares={"postgres": parse_share(config.budget.postgres)})

@@ -23,7 +23,16 @@ from perfcfg.services.postgres.control import CONTROL
 from perfcfg.services.postgres.monitoring import MONITOR
 from perfcfg.services.postgres.outputs import OUTPUTS
 from perfcfg.services.postgres.policy import RULES
-from perfcfg.services.postgres.tuning import autovacuum, connections, limits, memory, parallel, wal
+from perfcfg.services.postgres.tuning import (
+    autovacuum,
+    bgwriter,
+    connections,
+    guards,
+    limits,
+    memory,
+    parallel,
+    wal,
+)
 from perfcfg.services.postgres.tuning import planner as pg_planner
 from perfcfg.services.postgres.tuning import versions as pg_versions
 from perfcfg.services.postgres.values import BUILD_VALUES
@@ -70,11 +79,21 @@ SERVICE = Service(
     verifier=verify.VERIFIER,
     catalog_jobs=catalog_jobs,
     calculator=calculator.CALCULATOR,
+    own_keys={"spare_connections": (
+        values.spare_connections,
+        "postgres.spare_connections: ordinary slots beyond the pools and direct clients for "
+        "an operator's psql, pg_dump or a second monitoring agent (default 3)")},
+    own_defaults={"spare_connections": values.SPARE_CONNECTIONS_DEFAULT},
+    own_schema=lambda draft7: {"spare_connections": {
+        "type": "integer", "minimum": 0, "maximum": values.SPARE_CONNECTIONS_MAX,
+        "description": "ordinary connection slots beyond the pools and direct clients, for "
+                       "operators and tooling (counted in max_connections; default 3)"}},
     # after the pooler's pools (10): connections, then what they size; its fd limit once the
     # runner (40) has said what it starts
     tuning=((20, connections.recommend), (21, parallel.recommend), (22, autovacuum.recommend),
             (23, memory.recommend), (24, wal.recommend), (25, pg_planner.recommend),
-            (26, pg_versions.recommend), (50, limits.recommend)),
+            (26, pg_versions.recommend), (27, bgwriter.recommend), (28, guards.recommend),
+            (50, limits.recommend)),
     placing=(placement.recommend,),
     memory=memory.PART,
     needs=limits.needs,

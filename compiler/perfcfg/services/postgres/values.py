@@ -277,3 +277,18 @@ def _check_words(known: Mapping[str, Any], param: Param, value: str) -> None:
         if fold(a) in given and fold(b) in given:
             raise UnitError(f"{param.name} takes {a} or {b}, not both (PostgreSQL: conflicting "
                             "specifications)")
+# postgres.spare_connections: perfcfg's own key, ordinary slots beyond the pools and the direct
+# clients (an operator's psql, a pg_dump, a second monitoring agent). PostgreSQL's reserved
+# slots are for superusers (and pg_use_reserved_connections roles) only, so they do not serve
+# these; 1000 is far beyond any operator's need and keeps a typo from sizing memory for it.
+SPARE_CONNECTIONS_DEFAULT = 3
+SPARE_CONNECTIONS_MAX = 1000
+
+
+def spare_connections(value: Any) -> int:
+    """``postgres.spare_connections``: a whole number of slots, 0 to 1000."""
+    if isinstance(value, int) and not isinstance(value, bool) \
+            and 0 <= value <= SPARE_CONNECTIONS_MAX:
+        return value
+    raise UnitError(f"expected a whole number of connections from 0 to {SPARE_CONNECTIONS_MAX}, "
+                    f"got {value!r}")

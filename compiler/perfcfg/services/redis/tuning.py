@@ -35,6 +35,12 @@ IO_THREADS_MIN_CPUS = 8
 IO_THREADS_MIN_CLIENTS = 1000
 IO_THREADS_SHARE = 4
 IO_THREADS_CAP = 8
+# Valkey 8.0 rewrote I/O threading (valkey.conf 8.0, io-threads): the main thread hands reads,
+# writes and command parsing to I/O threads that it activates with the load and parks when
+# idle, and it is meant for multi-core hosts. Redis 7.0's caution (a measured bottleneck, many
+# clients) does not apply: from 4 CPUs Valkey gets a quarter of them, at most 8.
+VALKEY_ASYNC_IO_SINCE = (8, 0)
+VALKEY_IO_THREADS_MIN_CPUS = 4
 # redis.conf: Redis needs maxclients + 32 file descriptors (it reserves 32 for itself).
 REDIS_RESERVED_FDS = 32
 # maxclients: twice the declared clients (a rolling deploy overlaps old and new workers, a leak
@@ -73,9 +79,18 @@ def maxclients(ctx: TuneContext) -> tuple[int, int]:
     return (wanted if limit is None else max(1, min(wanted, limit - REDIS_RESERVED_FDS))), wanted
 
 
+def valkey_async_io(ctx: TuneContext) -> bool:
+    valkey = ctx.versions.valkey
+    return bool(valkey) and tuple(valkey) >= VALKEY_ASYNC_IO_SINCE
+
+
 def io_threads(ctx: TuneContext) -> int:
-    if ctx.env == "development" or ctx.host.cpus < IO_THREADS_MIN_CPUS \
-            or worker_clients(ctx) < IO_THREADS_MIN_CLIENTS:
+    if ctx.env == "development":
+        return 1
+    if valkey_async_io(ctx):
+        if ctx.host.cpus < VALKEY_IO_THREADS_MIN_CPUS:
+            return 1
+    elif ctx.host.cpus < IO_THREADS_MIN_CPUS or worker_clients(ctx) < IO_THREADS_MIN_CLIENTS:
         return 1
     return max(2, min(ctx.host.cpus // IO_THREADS_SHARE, IO_THREADS_CAP))
 
@@ -149,12 +164,19 @@ def _clients(ctx: TuneContext) -> list[Recommendation]:
         rec("redis.tcp-keepalive", TCP_KEEPALIVE, "redis.clients.tcp_keepalive",
             "detect dead peers in minutes", "300", {}),
         rec("redis.io-threads", threads, "redis.cpu.io_threads",
+            f"Valkey 8 rule: its I/O threads wake with the load and park when idle, made for "
+            f"multi-core hosts: a quarter of the {ctx.host.cpus} CPUs" if threads > 1
+            and valkey_async_io(ctx) else
             f"{worker_clients(ctx)} client connections on {ctx.host.cpus} CPUs: one thread's "
             "socket I/O becomes the bottleneck; a quarter of the cores" if threads > 1 else
+            "one thread: Valkey's I/O threads need at least 4 CPUs" if valkey_async_io(ctx)
+            and ctx.env != "development" else
             "one thread: Redis advises I/O threads only for a measured bottleneck (perfcfg "
             "turns them on from 8 CPUs and 1000 clients; set io-threads to ask for them)",
-            "max(2, min(cpus // 4, 8)) if cpus ≥ 8 and clients ≥ 1000 (not development) else 1",
-            {"cpus": ctx.host.cpus, "clients": worker_clients(ctx), "env": ctx.env}),
+            "Valkey ≥ 8: max(2, min(cpus // 4, 8)) from 4 CPUs; Redis: the same if cpus ≥ 8 "
+            "and clients ≥ 1000; 1 in development",
+            {"cpus": ctx.host.cpus, "clients": worker_clients(ctx), "env": ctx.env,
+             "valkey": ctx.versions.valkey}),
         rec("budget.redis_fds", value + REDIS_RESERVED_FDS, "redis.fds",
             "file descriptors Redis needs", "maxclients + 32", {"maxclients": value}),
     ]

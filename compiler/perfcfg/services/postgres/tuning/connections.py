@@ -1,13 +1,17 @@
 """PostgreSQL connection slots: exactly what pgbouncer's pools and the direct clients need.
 
 ``max_connections = Σ pools min(pool_size + reserve, clients) [≤ max_db_connections per db]
-+ direct clients + superuser_reserved_connections (+ reserved_connections on 16+)``.
++ direct clients + spare + superuser_reserved_connections (+ reserved_connections on 16+)``.
+
+The spare slots (``postgres.spare_connections``, default 3) are ordinary ones: an operator's
+psql, a pg_dump or a second monitoring agent connects as a normal role, which the reserved
+slots refuse; and a pgbouncer reconnect can race a backend that has not exited yet.
 
 >>> from perfcfg.tune.context import Host, Pool, TuneContext, GiB
 >>> ctx = TuneContext("production", Host(16 * GiB, 4), (), (Pool("app", "bot", 80),), 2)
 >>> settings = {"pgbouncer.default_pool_size": 8, "pgbouncer.reserve_pool_size": 2}
 >>> [r.value for r in recommend(ctx, settings)]
-[15, 3]
+[18, 3]
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from perfcfg.services.pgbouncer import tuning as pgbouncer
+from perfcfg.services.postgres.values import SPARE_CONNECTIONS_DEFAULT
 from perfcfg.tune.context import Recommendation, TuneContext
 from perfcfg.tune.util import rec, runs
 
@@ -37,6 +42,11 @@ def reserved(ctx: TuneContext) -> tuple[int, int]:
     return superuser, other
 
 
+def spare(ctx: TuneContext) -> int:
+    """Ordinary slots kept for operators and tooling (``postgres.spare_connections``)."""
+    return int(ctx.facts.get("postgres.spare_connections", SPARE_CONNECTIONS_DEFAULT))
+
+
 # The pooler in front (its pools decide max_connections), and where a finding about the pools'
 # server connections points.
 POOLER = "pgbouncer"
@@ -55,22 +65,26 @@ def pooled_slots(ctx: TuneContext, settings: Mapping[str, Any]) -> int:
 def recommend(ctx: TuneContext, prior: Mapping[str, Any]) -> list[Recommendation]:
     superuser, other = reserved(ctx)
     slots = pooled_slots(ctx, prior)
-    users = max(1, slots + ctx.direct_clients)
+    extra = spare(ctx)
+    users = max(1, slots + ctx.direct_clients + extra)
     value = users + superuser + other
     return [
         rec("postgres.max_connections", value, "pg.connections.max_connections",
             f"{slots} pooled server slots" + (" (the headroom's)" if
                                                ctx.headroom.server_connections == slots else "")
-            + f" + {ctx.direct_clients} direct clients + {superuser + other} reserved: exactly "
-            "what can connect",
+            + f" + {ctx.direct_clients} direct clients + {extra} spare "
+            "(postgres.spare_connections: an operator's psql, pg_dump, a second monitoring "
+            f"agent) + {superuser + other} reserved: what can connect",
             "max(Σ pools min(pool_size + reserve, clients), headroom.server_connections) + "
-            "direct + superuser_reserved"
+            "direct + spare + superuser_reserved"
             + (" + reserved_connections" if other else ""),
             {"pooled_slots": slots, "direct_clients": ctx.direct_clients,
+             "spare_connections": extra,
              "superuser_reserved_connections": superuser, "reserved_connections": other},
             deviation=f"PGTune guesses {PGTUNE_DEFAULT_CONNECTIONS[ctx.db_profile]} for "
                       f"{ctx.db_profile}; behind pgbouncer only the pools' server connections "
-                      "can exist, so perfcfg admits those and nothing more"),
+                      "can exist, so perfcfg admits those, the direct clients and a few spare "
+                      "slots for operators"),
         rec("postgres.superuser_reserved_connections", superuser,
             "pg.connections.superuser_reserved",
             "slots kept for an admin when "

@@ -74,11 +74,18 @@ PROCESS_BASE = 4 * MiB
 HUGE_PAGES_FROM = 2 * GiB
 # From 32GiB of shared_buffers, 4kB pages cost each backend that touches them 64MiB of page
 # tables (8 bytes per 4kB page): a hundred backends lose more memory than a silent fallback
-# is worth, so huge_pages = on (PostgreSQL then refuses to start without them) with the
-# vm.nr_hugepages it needs. Huge pages exist on Linux only among the supported kernels.
+# is worth, so huge_pages = on (PostgreSQL then refuses to start without them) — but only
+# when the build also writes the vm.nr_hugepages it needs (deploy.limits: a sysctl.d file
+# applied at boot, before memory fragments). Without it, on would make a performance setting a
+# start dependency on a kernel setting nobody wrote, and reserving 100k+ pages on a running,
+# fragmented host fails: try, which starts on normal pages when the pages are missing.
 HUGE_PAGES_ON_FROM = 32 * GiB
 HUGE_PAGE_SIZE = 2 * MiB            # x86-64 and most arm64 kernels; others: check Hugepagesize
-HUGE_PAGES_OS = frozenset({"linux"})
+# PostgreSQL uses huge pages on Linux (vm.nr_hugepages) and Windows (large pages, given the
+# "Lock pages in memory" right to its service account; try falls back without it); macOS and
+# the BSDs have none it can ask for.
+HUGE_PAGES_OS = frozenset({"linux", "windows"})
+HUGE_PAGES_SYSCTL_OS = frozenset({"linux"})
 # PostgreSQL's shared memory beyond shared_buffers and wal_buffers: buffer descriptors, the
 # buffer mapping table and checkpointer queue (~3% of shared_buffers), locks and the rest.
 SHARED_MEMORY_OVERHEAD = 0.03
@@ -118,7 +125,8 @@ def nr_hugepages(shared_buffers: int, wal_buffers: int) -> int:
 def huge_pages(ctx: TuneContext, sb: int) -> str:
     if ctx.env == "development" or ctx.host.os not in HUGE_PAGES_OS or sb < HUGE_PAGES_FROM:
         return "off"
-    return "on" if sb >= HUGE_PAGES_ON_FROM else "try"
+    written = ctx.limits and ctx.host.os in HUGE_PAGES_SYSCTL_OS
+    return "on" if sb >= HUGE_PAGES_ON_FROM and written else "try"
 
 
 def maintenance_work_mem(ctx: TuneContext, budget: int) -> int:
@@ -203,8 +211,17 @@ def _buffers(ctx: TuneContext, budget: int, sb: int, held: bool = False
     pages = nr_hugepages(sb, wal)
     if huge == "on":
         huge_why = (f"{mib_text(sb)} of shared_buffers: without huge pages every backend pays "
-                    f"~{mib_text(sb // 512)} of page tables; needs vm.nr_hugepages ≥ {pages} "
-                    "(2MiB pages, estimate; exact: postgres -C shared_memory_size_in_huge_pages)")
+                    f"~{mib_text(sb // 512)} of page tables; needs vm.nr_hugepages ≥ {pages}, "
+                    "which this build writes (deploy.limits: sysctl.conf, applied at boot)")
+    elif huge == "try" and ctx.host.os not in HUGE_PAGES_SYSCTL_OS:
+        huge_why = (f"from 2GiB of shared memory large pages pay off; on {ctx.host.os} "
+                    "PostgreSQL's service account needs the \"Lock pages in memory\" right "
+                    "(try starts without them when it lacks it)")
+    elif huge == "try" and sb >= HUGE_PAGES_ON_FROM:
+        huge_why = (f"{mib_text(sb)} of shared_buffers would be worth on, but nothing this build "
+                    f"writes reserves the {pages} pages (deploy.limits is off): on would make "
+                    "the kernel setting a start dependency, so try (set vm.nr_hugepages ≥ "
+                    f"{pages} at boot to get them)")
     elif huge == "try":
         huge_why = ("from 2GiB of shared memory huge pages pay off: set vm.nr_hugepages from "
                     "postgres -C shared_memory_size_in_huge_pages (try falls back without them)")
@@ -220,7 +237,7 @@ def _buffers(ctx: TuneContext, budget: int, sb: int, held: bool = False
                  f"(huge_pages = {asked}: set vm.nr_hugepages ≥ {pages} before starting it)",
                  "ceil((shared_buffers × 1.03 + wal_buffers + 64MiB) / 2MiB)",
                  {"shared_buffers": sb, "wal_buffers": wal, "huge_pages": asked}
-                 )] if asked in ("on", "try") and ctx.host.os in HUGE_PAGES_OS else []
+                 )] if asked in ("on", "try") and ctx.host.os in HUGE_PAGES_SYSCTL_OS else []
     return extra + [
         rec("postgres.shared_buffers", sb, "pg.memory.shared_buffers",
             "held below a quarter: the processes' own memory would not fit otherwise" if held
@@ -239,8 +256,9 @@ def _buffers(ctx: TuneContext, budget: int, sb: int, held: bool = False
                                       if need is not None else ""),
             {"budget": budget, "data_size": ctx.data_size}),
         rec("postgres.huge_pages", huge, "pg.memory.huge_pages", huge_why,
-            "off off Linux or below 2GiB; try from 2GiB; on from 32GiB of shared_buffers",
-            {"shared_buffers": sb, "os": ctx.host.os}),
+            "off without huge pages (macOS, BSD) or below 2GiB; try from 2GiB; on from 32GiB "
+            "of shared_buffers when the build writes vm.nr_hugepages (deploy.limits, Linux)",
+            {"shared_buffers": sb, "os": ctx.host.os, "limits": ctx.limits}),
         rec("postgres.wal_buffers", wal, "pg.memory.wal_buffers",
             "what PostgreSQL's own -1 rule picks, written out so it can be explained",
             "clamp(shared_buffers / 32, 64kB, 16MB)", {"shared_buffers": sb},
@@ -341,6 +359,33 @@ def recommend(ctx: TuneContext, prior: Mapping[str, Any]) -> list[Recommendation
                     {"budget": budget, **{WORST_CASE_LABELS[k]: v for k, v in parts.items()},
                      "work_mem": wm, "per_process_factor": factor})
     return buffers + [wm_rec] + _maintenance(ctx, budget, mwm, avwm, workers) + [worst_rec]
+
+
+def fit(ctx: TuneContext, s: Mapping[str, Any]) -> tuple[int, int, int] | None:
+    """(connections the budget holds, bytes the planned connections need, that budget) when
+    each process gets PostgreSQL's default work_mem (4MB) with shared_buffers, maintenance and
+    autovacuum memory at their tuned (unheld) sizes; None without a budget.
+
+    Below that the tuning still fits the worst case, but only by starving every query (P2:
+    1GiB and 200 direct connections gave shared_buffers 16MB and work_mem 158kB): the request
+    does not fit, and the answer is what would."""
+    if "budget.postgres" not in s or "postgres.max_connections" not in s:
+        return None
+    budget = int(s["budget.postgres"])
+    conns = int(s["postgres.max_connections"])
+    workers = int(s.get("postgres.autovacuum_max_workers", 3))
+    sb = int(ctx.fixed.get("postgres.shared_buffers", shared_buffers(ctx, budget)))
+    mwm = int(ctx.fixed.get("postgres.maintenance_work_mem", maintenance_work_mem(ctx, budget)))
+    avwm = int(ctx.fixed.get("postgres.autovacuum_work_mem",
+                             autovacuum_work_mem(ctx, budget, mwm, workers)))
+    settings = {**s, "postgres.shared_buffers": sb, "postgres.maintenance_work_mem": mwm,
+                "postgres.autovacuum_work_mem": avwm, "postgres.work_mem": WORK_MEM_FLOOR,
+                "postgres.wal_buffers": max(WAL_BUFFERS_MIN, min(
+                    WAL_BUFFERS_MAX, floor_to(sb / WAL_BUFFERS_DIVISOR, PAGE)))}
+    per_connection = int(WORK_MEM_FLOOR * per_query_factor(ctx, settings)) + PROCESS_BASE
+    needed = sum(worst_case(ctx, settings).values())
+    rest = needed - conns * per_connection
+    return max(0, (budget - rest) // per_connection), needed, budget
 
 
 # -- its part of the host's memory ---------------------------------------------------------

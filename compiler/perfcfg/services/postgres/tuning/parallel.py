@@ -20,6 +20,19 @@ MAX_WORKER_PROCESSES_DEFAULT = 8
 # Slots beyond the CPUs for the logical replication launcher and one extension worker
 # (PGTune's "= CPUs" leaves none; timescaledb-tune adds 3 + background workers).
 BGWORKER_HEADROOM = 2
+# Background workers a preloaded library starts (shared_preload_libraries), from max_worker_
+# processes like the parallel workers: TimescaleDB its 16 (timescaledb.max_background_workers,
+# timescaledb-tune's default) and a launcher, pg_cron and pg_partman's launcher one each,
+# autoprewarm a leader and one per database it loads, pglogical a supervisor and a manager.
+# A library listed here without workers needs none; any other may start one.
+EXTENSION_WORKERS = {"timescaledb": 17, "pg_cron": 1, "pg_partman_bgw": 1, "pg_prewarm": 2,
+                     "pglogical": 2, "citus": 2, "pg_wait_sampling": 1}
+NO_WORKERS = frozenset({"pg_stat_statements", "auto_explain", "pgaudit", "pg_hint_plan",
+                        "passwordcheck", "auth_delay", "pg_stat_kcache", "pg_qualstats"})
+UNKNOWN_LIBRARY_WORKERS = 1
+# wal_level = logical: subscriptions' apply and table-sync workers (max_logical_replication_
+# workers, default 4) come from the same pool.
+LOGICAL_REPLICATION_WORKERS = 4
 # PGTune 830d3bb: per-gather ceil(CPUs/2) capped at 4 except dw; maintenance min(ceil(CPUs/2), 4).
 PER_GATHER_CAP = 4
 MAINTENANCE_CAP = 4
@@ -32,9 +45,26 @@ _SMALL_HOST = ("PGTune emits nothing below 4 CPUs, leaving PostgreSQL's defaults
                "workers, 2 per gather) that oversubscribe a small host; perfcfg sizes from CPUs")
 
 
+def libraries(ctx: TuneContext) -> list[str]:
+    """shared_preload_libraries as the preset fixed it (a comma-separated string or a list)."""
+    value = ctx.fixed.get("postgres.shared_preload_libraries", "")
+    items = value if isinstance(value, (list, tuple)) else str(value).split(",")
+    return [str(i).strip().strip('"') for i in items if str(i).strip().strip('"')]
+
+
+def extension_workers(ctx: TuneContext) -> dict[str, int]:
+    """Background workers each preloaded library (and logical replication) takes."""
+    out = {lib: EXTENSION_WORKERS.get(lib, UNKNOWN_LIBRARY_WORKERS) for lib in libraries(ctx)
+           if lib not in NO_WORKERS}
+    if ctx.fixed.get("postgres.wal_level") == "logical":
+        out["logical replication"] = LOGICAL_REPLICATION_WORKERS
+    return out
+
+
 def recommend(ctx: TuneContext, prior: Mapping[str, Any]) -> list[Recommendation]:
     cpus = ctx.host.cpus
-    slots = max(MAX_WORKER_PROCESSES_DEFAULT, cpus + BGWORKER_HEADROOM)
+    extensions = extension_workers(ctx)
+    slots = max(MAX_WORKER_PROCESSES_DEFAULT, cpus + BGWORKER_HEADROOM + sum(extensions.values()))
     by_memory = max(1, int(prior.get("budget.postgres", 0)) // PARALLEL_WORKER_MEMORY) \
         if "budget.postgres" in prior else cpus
     workers = min(cpus, by_memory, int(pick(ctx, "postgres.max_worker_processes", slots)))
@@ -45,8 +75,11 @@ def recommend(ctx: TuneContext, prior: Mapping[str, Any]) -> list[Recommendation
     small = _SMALL_HOST if cpus < PGTUNE_PARALLEL_MIN_CPUS else ""
     return [
         rec("postgres.max_worker_processes", slots, "pg.parallel.max_worker_processes",
-            "room for every parallel worker plus the replication launcher and an extension",
-            "max(8, cpus + 2)", {"cpus": cpus},
+            "room for every parallel worker plus the replication launcher and an extension"
+            + (" and the background workers of " + ", ".join(
+                f"{name} ({n})" for name, n in sorted(extensions.items())) if extensions else ""),
+            "max(8, cpus + 2 + Σ the preloaded libraries' workers)",
+            {"cpus": cpus, "extension_workers": extensions},
             deviation="never below PostgreSQL's default 8 and 2 slots above the CPUs for "
                       "background workers; PGTune sets it to the CPU count (none left over)"),
         rec("postgres.max_parallel_workers", workers, "pg.parallel.max_parallel_workers",

@@ -40,6 +40,8 @@ IO_WORKERS_DEFAULT = 3
 IO_WORKERS_MAX = 32
 IO_WORKERS_PER_CPUS = 4
 IO_URING_STORAGE = frozenset({"nvme"})
+# io_uring is a Linux interface: PostgreSQL elsewhere refuses io_method = io_uring.
+IO_URING_OS = frozenset({"linux"})
 
 
 def _vacuum_ring(ctx: TuneContext, prior: Mapping[str, Any]) -> list[Recommendation]:
@@ -57,15 +59,18 @@ def _vacuum_ring(ctx: TuneContext, prior: Mapping[str, Any]) -> list[Recommendat
 
 def _async_io(ctx: TuneContext) -> list[Recommendation]:
     storage, cpus = ctx.host.storage, ctx.host.cpus
-    uring = "liburing" in ctx.versions.postgres_build and storage in IO_URING_STORAGE
+    linux = ctx.host.os in IO_URING_OS
+    uring = "liburing" in ctx.versions.postgres_build and storage in IO_URING_STORAGE and linux
     method = "io_uring" if uring else "worker"
     why = (f"{storage} storage and a build with liburing: each backend submits its reads"
-           if uring else "a build without liburing" if storage in IO_URING_STORAGE
+           if uring else f"io_uring is Linux's; {ctx.host.os} reads through I/O workers"
+           if not linux and storage in IO_URING_STORAGE
+           else "a build without liburing" if storage in IO_URING_STORAGE
            else f"{storage} storage: background I/O workers, PostgreSQL's default")
     out = [rec("postgres.io_method", method, "pg.version.io_method",
                f"PostgreSQL {ASYNC_IO_SINCE}+ rule: asynchronous reads with {method} ({why})",
-               "io_uring on nvme with liburing, else worker",
-               {"version": ctx.versions.postgres, "storage": storage,
+               "io_uring on nvme with liburing on Linux, else worker",
+               {"version": ctx.versions.postgres, "storage": storage, "os": ctx.host.os,
                 "liburing": "liburing" in ctx.versions.postgres_build})]
     if not uring:
         workers = max(IO_WORKERS_DEFAULT, min(IO_WORKERS_MAX, cpus // IO_WORKERS_PER_CPUS))

@@ -38,6 +38,12 @@ WAL_MIN_FLOOR = 80 * MiB            # PostgreSQL's default min_wal_size
 # from running out of max_wal_size; a longer interval writes fewer full-page images. Once the
 # WAL has room for it, stretch the default 5 min: 15 min from 8GB, 30 min from 32GB.
 CHECKPOINT_TIMEOUT_STEPS = ((32 * GiB, 30 * 60), (8 * GiB, 15 * 60))
+# Without a declared WAL disk, the profile's max_wal_size grows with shared_buffers: a
+# checkpoint spreads the writes of every buffer dirtied since the last one, and with WAL far
+# below shared_buffers (16GB of WAL for 192GB of buffers) WAL volume, not checkpoint_timeout,
+# starts each checkpoint and full-page images multiply. A quarter of shared_buffers, at most the
+# WAL-disk rule's cap: the disk must hold it, and `explain` says to declare host.wal_disk.
+WAL_PER_SHARED_BUFFERS = 0.25
 
 
 def from_disk(disk: int) -> tuple[int, int]:
@@ -68,7 +74,8 @@ def _disk_recs(ctx: TuneContext, disk: int) -> list[Recommendation]:
 
 def recommend(ctx: TuneContext, prior: Mapping[str, Any]) -> list[Recommendation]:
     dev = ctx.env == "development"
-    out = _sizes(ctx, dev) if dev or ctx.host.wal_disk is None \
+    shared = int(prior.get("postgres.shared_buffers", 0))
+    out = _sizes(ctx, dev, shared) if dev or ctx.host.wal_disk is None \
         else _disk_recs(ctx, ctx.host.wal_disk)
     high = int(ctx.fixed.get("postgres.max_wal_size", out[1].value))
     timeout = None if dev else checkpoint_timeout(high)
@@ -82,9 +89,23 @@ def recommend(ctx: TuneContext, prior: Mapping[str, Any]) -> list[Recommendation
     return out + _rest(ctx)
 
 
-def _sizes(ctx: TuneContext, dev: bool) -> list[Recommendation]:
+def _sizes(ctx: TuneContext, dev: bool, shared: int) -> list[Recommendation]:
     low, high = DEV_WAL_SIZES if dev else WAL_SIZES[ctx.db_profile]
     why = "development keeps PostgreSQL's defaults" if dev else f"{ctx.db_profile} write volume"
+    scaled = min(WAL_DISK_CAP, int(shared * WAL_PER_SHARED_BUFFERS) // GiB * GiB)
+    if not dev and scaled > high:
+        return [
+            rec("postgres.min_wal_size", low, "pg.wal.min_wal_size",
+                f"recycle {mib_text(low)} of WAL segments instead of re-creating them ({why})",
+                f"{ctx.db_profile} table", {"profile": ctx.db_profile, "env": ctx.env}),
+            rec("postgres.max_wal_size", scaled, "pg.wal.max_wal_size",
+                f"a quarter of shared_buffers ({mib_text(shared)}): checkpoints come from "
+                f"checkpoint_timeout, not from {mib_text(high)} of WAL (the {ctx.db_profile} "
+                "table); needs that much disk in pg_wal — declare host.wal_disk to size it "
+                "from the disk", "min(shared_buffers / 4, 64GiB) when above the profile table",
+                {"profile": ctx.db_profile, "shared_buffers": shared, "table": high},
+                deviation=f"PGTune keeps {mib_text(high)} whatever shared_buffers"),
+        ]
     return [
         rec("postgres.min_wal_size", low, "pg.wal.min_wal_size",
             f"recycle {mib_text(low)} of WAL segments instead of re-creating them ({why})",
