@@ -1,10 +1,13 @@
 """The CLI contract: commands, exit codes 0/1/2/3, atomic and idempotent writes."""
 
 import json
+import re
 import stat
 
 import pytest
-from helpers import ENVS, run, snapshot_tree, write
+from helpers import ENVS, group, run, snapshot_tree, write
+
+from perfcfg.core.units import parse_size
 
 
 def files(root, env="staging"):
@@ -181,6 +184,72 @@ def test_tune_postgres_without_a_pooler_gets_pgtune_connections_and_a_fitting_wo
     pooled = run("tune", *args[:1], *args[3:])
     assert "pooler pgbouncer" in pooled.out.splitlines()[0]
     assert "max_connections = 200 " not in pooled.out
+
+
+def _printed(out: str) -> dict[str, str]:
+    return dict(line.split("  #")[0].split(" = ") for line in out.splitlines()
+                if " = " in line and not line.startswith("#"))
+
+
+@pytest.mark.parametrize("version, os_name, eio", [
+    ("17", "darwin", "0"), ("17", "windows", "0"), ("17", "linux", "256"),
+    ("18", "darwin", "256"), ("18", "windows", "256"),
+], ids=["17-darwin", "17-windows", "17-linux", "18-darwin", "18-windows"])
+def test_tune_takes_the_host_kernel_as_build_does(version, os_name, eio):
+    """P1: tune printed Linux prefetch (256) that PostgreSQL ≤ 17 refuses on macOS and
+    Windows; 18 prefetches through its I/O workers everywhere."""
+    result = run("tune", "postgres", "--memory", "16GiB", "--cpus", "4", "--version", version,
+                 "--os", os_name)
+    assert result.code == 0, result.err
+    printed = _printed(result.out)
+    assert printed["effective_io_concurrency"] == eio
+    assert f"os {os_name}" in result.out.splitlines()[0]
+    assert printed.get("io_method", "worker") == "worker"       # io_uring is Linux's
+
+
+def test_tune_takes_the_wal_disk_and_the_data_size_as_build_does():
+    base = ["postgres", "--memory", "64GiB", "--cpus", "8", "--profile", "dw"]
+    plain, given = _printed(run("tune", *base).out), run(
+        "tune", *base, "--wal-disk", "20GiB", "--data-size", "10GiB")
+    assert given.code == 0, given.err
+    sized = _printed(given.out)
+    assert (plain["max_wal_size"], sized["max_wal_size"]) == ("16GB", "12GB")
+    assert sized["shared_buffers"] == "12GB" != plain["shared_buffers"]    # data × 1.2
+    assert (plain["random_page_cost"], sized["random_page_cost"]) == ("4", "1.1")   # P5
+    assert "wal disk 20GiB, data size 10GiB" in given.out.splitlines()[0]
+    data = json.loads(run("tune", *base, "--data-size", "10GiB", "--format", "json").out)
+    assert data["inputs"]["data_size"] == 10 << 30 and data["inputs"]["os"] == "linux"
+
+
+@pytest.mark.parametrize("args", [
+    ["--memory", "1GiB", "--cpus", "1", "--pooler", "none"],
+    ["--memory", "2GiB", "--cpus", "2", "--pooler", "none", "--profile", "oltp"],
+    ["--memory", "4GiB", "--cpus", "8", "--connections", "900"],
+    ["--memory", "1GiB", "--cpus", "4", "--pooler", "none", "--connections", "120",
+     "--profile", "dw"],
+], ids=["1GiB-web-none", "2GiB-oltp-none", "4GiB-pooled-900", "1GiB-dw-120"])
+def test_tune_says_when_the_connections_cannot_fit_and_what_would(args):
+    """P2: 1GiB/1 CPU/200 direct connections printed shared_buffers 16MB, work_mem 158kB and
+    exit 0. Now exit 1 with how many the memory holds, and that many fit."""
+    result = run("tune", "postgres", *args)
+    assert result.code == 1 and "error[PCF320]" in result.err, result.err
+    holds = int(group(re.search(r"holds (\d+)", result.err)))
+    assert holds >= 1 and f"admit at most {holds} connections" in result.err
+    assert "error[PCF320]" in result.out                     # the fragment says it too
+    connections = [a for i, a in enumerate(args) if i and args[i - 1] == "--connections"]
+    rest = [a for i, a in enumerate(args)
+            if a != "--connections" and not (i and args[i - 1] == "--connections")]
+    fits = run("tune", "postgres", *rest, "--connections", str(holds))
+    assert fits.code == 0 and "PCF320" not in fits.err, fits.err
+    assert int(connections[0] if connections else "200") > holds
+    printed = _printed(fits.out)
+    assert parse_size(printed["work_mem"]) >= 4 << 20        # no query starved any more
+
+
+@pytest.mark.parametrize("flag", ["--wal-disk", "--data-size"])
+def test_tune_bad_host_size_exits_2(flag):
+    result = run("tune", "postgres", "--memory", "4GiB", "--cpus", "2", flag, "lots")
+    assert result.code == 2 and flag in result.err and "Traceback" not in result.err
 
 
 @pytest.mark.parametrize("args, says", [
