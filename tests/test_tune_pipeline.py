@@ -1,5 +1,6 @@
 """Any host from 1 GiB/1 CPU to 1 TiB/128 CPUs compiles end to end, and the budgets add up."""
 
+import pytest
 from helpers import compile_with, span_of, write
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -101,3 +102,33 @@ def test_a_darwin_host_gets_no_prefetching(example):
     linux = compile_with(example, env="staging").plan
     assert linux is not None
     assert linux.value("postgres.effective_io_concurrency") > 0
+
+
+def test_spare_connections_are_declared_counted_and_explained(project):
+    """Item 3: the slack is the preset's (default 3, in builtin:production), counted in
+    max_connections beside the pools, the direct clients and the reserved slots, and explained."""
+    from perfcfg.cli import explain as explainer
+
+    plans = {}
+    for spare in (None, 0, 10):
+        overlay = REDIS_USER + ("" if spare is None else f"postgres:\n  spare_connections: {spare}\n")
+        result = compile_with(project, overlay, render=False)
+        assert result.plan is not None, result.diagnostics
+        plans[spare] = result
+    mc = {k: r.plan.value("postgres.max_connections") for k, r in plans.items() if r.plan}
+    assert mc[0] == mc[None] - 3 and mc[10] == mc[None] + 7
+    answer = explainer.explain(plans[None], "postgres.spare_connections")
+    assert answer is not None and answer["value"] == 3
+    assert answer["origin"]["file"] == "builtin:production"
+    connections = explainer.explain(plans[10], "postgres.max_connections")
+    assert connections is not None and connections["inputs"]["spare_connections"] == 10
+    assert "10 spare" in connections["reason"]
+
+
+@pytest.mark.parametrize("value", ["-1", "many", "true", "1001"])
+def test_spare_connections_must_be_a_small_whole_number(project, value):
+    result = compile_with(project, REDIS_USER + f"postgres:\n  spare_connections: {value}\n",
+                          render=False)
+    [found] = [d for d in result.diagnostics if d.path == "postgres.spare_connections"]
+    assert found.code == "PCF204" and "0 to 1000" in found.message
+    assert (span_of(found).line, span_of(found).column) == (6, 22)   # after REDIS_USER
