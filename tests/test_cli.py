@@ -246,6 +246,23 @@ def test_tune_says_when_the_connections_cannot_fit_and_what_would(args):
     assert parse_size(printed["work_mem"]) >= 4 << 20        # no query starved any more
 
 
+@pytest.mark.parametrize("args, threads", [
+    (["--flavour", "valkey"], "8"), (["--flavour", "valkey", "--version", "8.0"], "8"),
+    (["--flavour", "redis", "--version", "8.0"], "1"), ([], "1"),
+], ids=["valkey-newest", "valkey-8.0", "redis-8.0", "default-redis"])
+def test_tune_redis_knows_valkey_8_from_redis(args, threads):
+    """P13 through the calculator: Valkey 8's I/O threads are for multi-core hosts."""
+    result = run("tune", "redis", "--memory", "8GiB", "--cpus", "32", *args)
+    assert result.code == 0, result.err
+    assert f"\nio-threads {threads}\n" in result.out
+
+
+def test_tune_valkey_takes_valkey_versions_only():
+    result = run("tune", "redis", "--memory", "8GiB", "--cpus", "4", "--flavour", "valkey",
+                 "--version", "7.0")
+    assert result.code == 2 and "supported: 8.0, 8.1" in result.err
+
+
 @pytest.mark.parametrize("flag", ["--wal-disk", "--data-size"])
 def test_tune_bad_host_size_exits_2(flag):
     result = run("tune", "postgres", "--memory", "4GiB", "--cpus", "2", flag, "lots")

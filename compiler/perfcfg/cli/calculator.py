@@ -47,12 +47,12 @@ def validate(inp: CalcInput) -> None:
     if inp.cpus < 1:
         raise InputError("--cpus", "must be at least 1")
     service = registry.by_name(inp.daemon)
+    calc = calculators()[inp.daemon]
     if inp.version is not None:
-        known = service.versions()
+        known = calc.versions(inp) if calc.versions is not None else service.versions()
         if inp.version.strip() not in known:
             raise InputError("--version", f"{inp.version!r} is not a supported {inp.daemon} "
                                           f"version; supported: {', '.join(known)}")
-    calc = calculators()[inp.daemon]
     for name in inp.options:
         if name not in calc.options:
             raise InputError(f"--{name}", f"only applies to another daemon, not {inp.daemon}")

@@ -174,7 +174,8 @@ def _tune(io: commands.Io, o: dict[str, Any]) -> int:
             continue
         if opt.dest not in calcs[daemon].options:
             owners = [d for d, c in calcs.items() if opt.dest in c.options]
-            takes = ["--memory", "--cpus", "--connections", "--version"] + \
+            takes = ["--memory", "--cpus", "--connections", "--version", "--os", "--wal-disk",
+                     "--data-size"] + \
                 [f"--{k}" for k in calcs[daemon].options]
             io.err.write(f"perfcfg tune: --{opt.dest} only applies to {' and '.join(owners)}; "
                          f"{daemon} takes {', '.join(takes)}\n")

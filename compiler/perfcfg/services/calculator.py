@@ -80,3 +80,6 @@ class Calculator:
     echo: Callable[[CalcInput, TuneContext], list[Recommendation]] = _nothing
     # rule-id prefixes in the order its lines read (others keep the engine's order)
     order: tuple[str, ...] = ()
+    # the --version values it takes for these options (None: its service's catalogs'), e.g.
+    # Valkey's releases for the cache calculator's --flavour valkey
+    versions: Callable[[CalcInput], list[str]] | None = None
