@@ -6,7 +6,8 @@ the safety properties, not the numbers: every budget part and PostgreSQL's worst
 the host, every tuned value inside its daemon version's catalog, and none of the review's
 problems (P1–P14, the ones this part owns) reproducible. The daemon tests hand every plan to its
 real PostgreSQL (``postgres -C``: each value parsed and range-checked; a 2 TiB plan cannot
-start on this machine) and start the real server of each version on the small hosts' plans.
+start on this machine), start the real server of each version (and pgbouncer in front) on the
+small hosts' plans, and start every plan's Redis or Valkey of its version.
 
 The builds target the PostgreSQL binaries installed here (their catalogs' ``build``: the
 16 and 18 builds lack lz4 and liburing), so that a plan can start on them.
@@ -385,14 +386,18 @@ def started(built) -> Iterator[dict[str, Any]]:
     from perfcfg.services.postgres.daemon import PgTemplate, PostgresServer
 
     with ExitStack() as stack:
+        servers: dict[str, Any] = {}
+
         def start(name: str) -> Any:
-            h, result = BY_NAME[name], built[name]
-            version = str(h.postgres)
-            require_daemon("postgresql", version)
-            template = stack.enter_context(PgTemplate(version))
-            return stack.enter_context(PostgresServer(
-                result.files["postgresql.conf"].decode(), template,
-                hba_text=result.files["pg_hba.conf"].decode(), version=version))
+            if name not in servers:
+                h, result = BY_NAME[name], built[name]
+                version = str(h.postgres)
+                require_daemon("postgresql", version)
+                template = stack.enter_context(PgTemplate(version))
+                servers[name] = stack.enter_context(PostgresServer(
+                    result.files["postgresql.conf"].decode(), template,
+                    hba_text=result.files["pg_hba.conf"].decode(), version=version))
+            return servers[name]
         yield {"start": start}
 
 
@@ -411,3 +416,38 @@ def test_postgres_starts_with_the_small_hosts_plans(built, started, name):
     # admits exactly max_connections − reserved ordinary connections
     v = plan_values(built[name])
     assert int(pg.query("SHOW max_connections")[0][0]) == v["postgres.max_connections"]
+
+
+@pytest.mark.daemons
+@pytest.mark.parametrize("name", STARTED)
+def test_pgbouncer_starts_with_the_small_hosts_plans(built, started, name):
+    """pgbouncer 1.24 takes each plan's pgbouncer.ini, listen_backlog included (P12)."""
+    from perfcfg.services.pgbouncer.daemon import PgBouncer
+    from perfcfg.verify import intended
+
+    require_daemon("pgbouncer", "1.24")
+    result = built[name]
+    want = intended.from_result(result)["pgbouncer"].settings
+    assert "listen_backlog" in want
+    with PgBouncer(result.files["pgbouncer.ini"].decode(), result.files["userlist.txt"].decode(),
+                   backend=started["start"](name), version="1.24") as bnc:
+        assert bnc.mismatches(want) == []
+
+
+@pytest.mark.daemons
+@pytest.mark.parametrize("name", IDS)
+def test_the_cache_daemon_of_its_version_takes_every_plan(built, name):
+    """Redis 7.0/8.0 and Valkey 8.0/8.1 start from each plan (a 2 TiB host's maxmemory and
+    Valkey's I/O threads included) and report every directive written."""
+    from perfcfg.services.redis.daemon import RedisServer, ValkeyServer
+    from perfcfg.verify import intended
+
+    daemon, version = BY_NAME[name].cache
+    require_daemon(daemon, version)
+    result = built[name]
+    want = intended.from_result(result)["redis"]
+    handle = ValkeyServer if daemon == "valkey" else RedisServer
+    with handle(result.files[f"{daemon}.conf"].decode(),
+                acl_text=result.files["users.acl"].decode(), version=version) as server:
+        assert server.mismatches(want.values, want.enums) == []
+        assert server.config()["io-threads"] == str(plan_values(result)["redis.io-threads"])
