@@ -103,11 +103,12 @@ def test_every_pool_has_its_size_reserve_and_cap_summing_to_max_connections(two_
     conf = _text(result, "postgresql.conf")
     max_connections = int(group(re.search(r"^max_connections = (\d+)", conf, re.M)))
     reserved = 3    # superuser_reserved_connections (PostgreSQL's default)
+    spare = 3       # postgres.spare_connections (builtin:production's): operators' slots
     # the direct clients: staging is monitored, postgres_exporter's one connection
     direct = sum(c.connections for c in result.config.clients)
     assert direct == 1
     assert max_connections == sum(d["max_db_connections"] for d in dbs.values()) + reserved + \
-        direct
+        direct + spare
 
 
 def _strip_users(ini: str) -> str:
