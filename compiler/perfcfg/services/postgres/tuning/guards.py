@@ -43,6 +43,10 @@ TRANSACTION_TIMEOUT_SINCE = 17
 MAX_LOCKS = {"dw": 256, "mixed": 128}
 
 
+def _a(word: str) -> str:
+    return f"{'an' if word[0] in 'aeiou' else 'a'} {word}"
+
+
 def _temp_files(ctx: TuneContext) -> list[Recommendation]:
     if ctx.db_profile == "dw":
         if ctx.data_size is None:
@@ -67,13 +71,13 @@ def _timeouts(ctx: TuneContext) -> list[Recommendation]:
         return []
     inputs = {"profile": ctx.db_profile, "env": ctx.env, "version": ctx.versions.postgres}
     out = [rec("postgres.lock_timeout", seconds(LOCK_TIMEOUT_S), "pg.guards.lock_timeout",
-               f"a {ctx.db_profile} statement waiting {LOCK_TIMEOUT_S}s for a lock is stuck "
+               f"{_a(ctx.db_profile)} statement waiting {LOCK_TIMEOUT_S}s for a lock is stuck "
                "behind a migration or a forgotten transaction: it fails and the pool moves on "
                "(autovacuum and pg_dump set their own)", "30s for web/oltp", inputs)]
     if ctx.versions.postgres >= TRANSACTION_TIMEOUT_SINCE:
         out.append(rec("postgres.transaction_timeout", seconds(TRANSACTION_TIMEOUT_S),
                        "pg.guards.transaction_timeout",
-                       f"PostgreSQL {TRANSACTION_TIMEOUT_SINCE}+ rule: a {ctx.db_profile} "
+                       f"PostgreSQL {TRANSACTION_TIMEOUT_SINCE}+ rule: {_a(ctx.db_profile)} "
                        "transaction open for an hour holds back VACUUM for every table; a "
                        "longer job sets transaction_timeout = 0 for itself",
                        "1h for web/oltp (PostgreSQL ≥ 17)", inputs))
