@@ -76,7 +76,8 @@ HOSTS = (
          limits=True, wal_disk=1 * TiB),
     Host("h11-512g-64cpu-valkey", 512 * GiB, 64, "ssd", "linux", 16, ("valkey", "8.1"), "web"),
     Host("h12-1t-dw-no-wal-disk", 1 * TiB, 96, "nvme", "linux", 17, ("redis", "8.0"), "dw"),
-    Host("h13-1t-hdd-18", 1 * TiB, 128, "hdd", "linux", 18, ("redis", "7.0"), "dw"),
+    Host("h13-1t-hdd-18-store", 1 * TiB, 128, "hdd", "linux", 18, ("redis", "7.0"), "dw",
+         role="store"),
     Host("h14-2t-192cpu", 2 * TiB, 192, "nvme", "linux", 18, ("valkey", "8.1"), "oltp",
          limits=True),
     Host("h15-24g-darwin-mixed", 24 * GiB, 6, "ssd", "darwin", 17, ("valkey", "8.0"), "mixed",
@@ -296,6 +297,17 @@ def test_wal_keeps_up_with_shared_buffers(built, name):
         assert v["postgres.max_wal_size"] >= want
     else:
         assert v["postgres.max_wal_size"] <= min(64 * GiB, h.wal_disk * 0.6 + 16 * MiB)
+
+
+@pytest.mark.parametrize("name", IDS)
+def test_a_persisting_redis_is_never_sized_to_stall_on_its_forks(built, name):
+    """P10: a 1TiB host's store got 104GiB (250GiB budgeted for copy-on-write, second-long fork
+    stalls): a persisting Redis stops at 16GiB and the rest goes to PostgreSQL."""
+    h, v = _pg(built, name)
+    if h.role == "store":
+        assert v["redis.maxmemory"] <= 16 * GiB
+        assert v["budget.redis"] <= 16 * GiB * 1.2 * 2 + 16 * MiB
+    assert not [d for d in built[name].diagnostics if d.code == "PCF321"]
 
 
 @pytest.mark.parametrize("name", IDS)

@@ -134,3 +134,33 @@ def test_huge_pages_on_needs_the_build_to_write_the_pages(make_ctx, limits, huge
     ctx = make_ctx(host=Host(256 * GiB, 32, "nvme", 1 << 20), env="production", limits=limits)
     s = settings(ctx)
     assert s["postgres.huge_pages"] == huge and s["budget.nr_hugepages"] > 0
+
+
+@pytest.mark.parametrize("memory, role, persistence, capped", [
+    (1 * TiB, "store", False, True), (1 * TiB, "cache", True, True),
+    (1 * TiB, "cache", False, False), (64 * GiB, "store", False, False),
+], ids=["1t-store", "1t-persisting-cache", "1t-cache", "64g-store"])
+def test_a_persisting_redis_stops_where_its_forks_stall(make_ctx, memory, role, persistence,
+                                                        capped):
+    """P10: every RDB save and AOF rewrite forks; the fork stops Redis ~60ms per GiB."""
+    from perfcfg.services.redis import budget as redis_budget
+    from perfcfg.stages.tune import check
+
+    ctx = make_ctx(host=Host(memory, 32), redis_role=role, redis_persistence=persistence)
+    s = settings(ctx)
+    assert (s["redis.maxmemory"] == redis_budget.FORK_MAXMEMORY_CAP) == capped
+    if capped:
+        assert "shard more data" in _reason(ctx, "redis.maxmemory")
+    assert not [f for f in check(ctx, s) if f.code == "PCF321"]
+
+
+def test_a_stated_large_persisting_redis_is_warned_with_the_stall(make_ctx):
+    from perfcfg.stages.tune import check
+    from perfcfg.tune.context import Shares
+
+    ctx = make_ctx(host=Host(1 * TiB, 32), redis_role="store",
+                   shares=Shares(os_reserve=None, redis=0.3))
+    s = settings(ctx)
+    assert s["redis.maxmemory"] > 64 * GiB
+    [found] = [f for f in check(ctx, s) if f.code == "PCF321"]
+    assert found.severity == "warning" and "shard" in found.hint

@@ -81,6 +81,7 @@ TITLES: dict[str, str] = {
     "PCF322": "host limits asked for on a host that is not Linux",
     "PCF323": "a worker's memory limit from the default, not a declaration",
     "PCF320": "connections do not fit PostgreSQL's memory",
+    "PCF321": "persisting Redis too large to fork quickly",
     "PCF401": "plaintext secret in a preset",
     "PCF402": "Redis reachable beyond loopback without a password",
     "PCF403": "Redis protected-mode off",

@@ -101,7 +101,11 @@ def _memory(ctx: TuneContext) -> list[Recommendation]:
     out = [
         rec("redis.maxmemory", mm, "redis.memory.maxmemory",
             f"Redis' budget less fragmentation{' and fork copy-on-write' if persist else ''}: "
-            f"{mib_text(mm)}", "(budget.redis − 16MiB) / 1.2 / (2 if persistence else 1)",
+            f"{mib_text(mm)}" + (
+                f", at most {mib_text(mm)} for a Redis that persists: every save forks, and "
+                f"the fork stops the main thread ~{budget.FORK_STALL_MS_PER_GIB}ms per GiB; "
+                "shard more data over instances" if budget.held_for_fork(ctx, mm) else ""),
+            "(budget.redis − 16MiB) / 1.2 / (2 if persistence else 1), ≤ 16GiB when it persists",
             {"role": role, "persistence": persist}),
         rec("redis.maxmemory-policy", POLICY[role], "redis.memory.policy",
             "a cache evicts its least frequently used keys" if role == "cache"
