@@ -264,7 +264,11 @@ def test_operators_have_spare_slots_counted_in_the_budget(built, name):
     caps = sum(value for path, value in v.items()
                if path.startswith("pgbouncer.databases.") and path.endswith(".max_db_connections"))
     assert caps == inputs["pooled_slots"]
-    assert v["postgres.max_connections"] == caps + 2 + 3 + v[
+    result_config = result.config
+    assert result_config is not None
+    direct = sum(c.connections for c in result_config.clients if not c.replication)
+    assert direct >= 2 and inputs["direct_clients"] == direct   # ours, and any exporter's
+    assert v["postgres.max_connections"] == caps + direct + 3 + v[
         "postgres.superuser_reserved_connections"] + v.get("postgres.reserved_connections", 0)
 
 
