@@ -34,6 +34,10 @@ pytestmark = pytest.mark.daemons
 
 PRESET = """\
 extends: [builtin:staging]
+# no spare slots: max_connections is exactly what the pools, the exporter and the superusers take,
+# so a pool that takes more than its share takes another's
+postgres:
+  spare_connections: 0
 databases:
   - name: bots
     user: bot
@@ -103,7 +107,7 @@ def test_every_pool_has_its_size_reserve_and_cap_summing_to_max_connections(two_
     conf = _text(result, "postgresql.conf")
     max_connections = int(group(re.search(r"^max_connections = (\d+)", conf, re.M)))
     reserved = 3    # superuser_reserved_connections (PostgreSQL's default)
-    spare = 3       # postgres.spare_connections (builtin:production's): operators' slots
+    spare = 0       # postgres.spare_connections: none in this project (PRESET)
     # the direct clients: staging is monitored, postgres_exporter's one connection
     direct = sum(c.connections for c in result.config.clients)
     assert direct == 1
