@@ -125,7 +125,8 @@ def test_postgres_and_pgbouncer_run_with_their_dropin_limits(production, pg_temp
             assert int(clients) == production.plan.value("pgbouncer.max_client_conn")
             # pgbouncer's own estimate (every user × every pool) fits under the drop-in
             assert int(expected) <= bnc_files
-            assert backlog(bnc.port) == min(128, somaxconn())
+            assert backlog(bnc.port) == min(
+                production.plan.value("pgbouncer.listen_backlog"), somaxconn())
 
 
 def test_a_lower_limit_costs_postgres_files_per_process(production, pg_template_of):
