@@ -27,7 +27,7 @@ import json
 import os
 import re
 import subprocess
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
@@ -289,6 +289,27 @@ def compare(daemon: Daemon, project: Project, version: str, fragment: dict[str, 
     if mine.accepts == theirs.accepts:
         return mine, theirs, None
     return mine, theirs, Disagreement(version, fragment, mine, theirs)
+
+
+def corpus_cases(daemon: str, keys: Sequence[str]) -> list[tuple[str, dict[str, Any]]]:
+    """(key, case) for each corpus case that records a verdict for the key (a version)."""
+    return [(k, c) for k in keys for c in corpus(daemon).cases if expected(c, k) is not None]
+
+
+def replay(daemon: Daemon, project: Project, version: str, key: str | None = None,
+           check: Callable[..., tuple[Verdict | None, Verdict | None, Disagreement | None]]
+           = compare) -> list[str]:
+    """The corpus cases on which perfcfg or the real daemon does not do what the corpus
+    recorded for ``key`` (the version unless given, e.g. ``valkey-8.1``), one line each."""
+    wrong = []
+    for case in corpus(daemon.name).cases:
+        want = expected(case, key or version)
+        if want is None:
+            continue
+        mine, theirs, disagreement = check(daemon, project, version, case["preset"])
+        if disagreement is not None or theirs is None or theirs.accepts != (want == "accepts"):
+            wrong.append(f"{case['preset']}: recorded {want}, perfcfg {mine}, daemon {theirs}")
+    return wrong
 
 
 # -- drawing values -----------------------------------------------------------------------

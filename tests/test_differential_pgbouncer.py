@@ -21,7 +21,7 @@ from differential import (
     Verdict,
     compare,
     corpus,
-    expected,
+    corpus_cases,
     holds,
     loaded,
     numbers,
@@ -29,6 +29,7 @@ from differential import (
     plain,
     planted,
     project,
+    replay,
 )
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -65,8 +66,7 @@ def project_for(tmp_path_factory, version: str) -> Project:
     return project(tmp_path_factory, f"pgbouncer-{version}", {"pgbouncer": version})
 
 
-CASES = [(v, c) for v in registry.binaries()["pgbouncer"].versions for c in corpus("pgbouncer").cases
-         if expected(c, v) is not None]
+CASES = corpus_cases("pgbouncer", registry.binaries()["pgbouncer"].versions)
 
 
 @pytest.mark.parametrize("version, case", CASES, ids=[f"{v}-{i}" for i, (v, _) in
@@ -81,15 +81,7 @@ def test_perfcfg_says_what_the_corpus_says_the_daemon_does(tmp_path_factory, ver
 @pytest.mark.parametrize("version", registry.binaries()["pgbouncer"].versions)
 def test_the_corpus_is_what_the_daemon_does(tmp_path_factory, version):
     require_daemon("pgbouncer", version)
-    project, daemon = project_for(tmp_path_factory, version), Bouncer()
-    wrong = []
-    for case in corpus("pgbouncer").cases:
-        want = expected(case, version)
-        if want is None:
-            continue
-        mine, theirs, disagreement = compare(daemon, project, version, case["preset"])
-        if disagreement is not None or theirs is None or theirs.accepts != (want == "accepts"):
-            wrong.append(f"{case['preset']}: recorded {want}, perfcfg {mine}, daemon {theirs}")
+    wrong = replay(Bouncer(), project_for(tmp_path_factory, version), version)
     assert not wrong, "\n".join(wrong)
 
 

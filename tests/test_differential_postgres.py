@@ -23,7 +23,7 @@ from differential import (
     Verdict,
     compare,
     corpus,
-    expected,
+    corpus_cases,
     holds,
     loaded,
     numbers,
@@ -31,6 +31,7 @@ from differential import (
     plain,
     planted,
     project,
+    replay,
 )
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -115,8 +116,7 @@ def project_for(tmp_path_factory, version: str) -> Project:
     return project(tmp_path_factory, f"postgresql-{version}", {"postgres": int(version)})
 
 
-CASES = [(v, c) for v in registry.binaries()["postgresql"].versions for c in corpus("postgresql").cases
-         if expected(c, v) is not None]
+CASES = corpus_cases("postgresql", registry.binaries()["postgresql"].versions)
 
 
 @pytest.mark.parametrize("version, case", CASES, ids=[f"{v}-{i}" for i, (v, _) in
@@ -137,17 +137,8 @@ def checked(daemon: Postgres, project: Project, version: str, fragment: dict):
 def test_the_corpus_is_what_the_daemon_does(tmp_path_factory, version):
     require_daemon("postgresql", version)
     project, daemon = project_for(tmp_path_factory, version), Postgres(version)
-    wrong = []
     try:
-        for case in corpus("postgresql").cases:
-            want = expected(case, version)
-            if want is None:
-                continue
-            mine, theirs, disagreement = checked(daemon, project, version, case["preset"])
-            if disagreement is not None or theirs is None or \
-                    theirs.accepts != (want == "accepts"):
-                wrong.append(f"{case['preset']}: recorded {want}, perfcfg {mine}, daemon "
-                             f"{theirs}")
+        wrong = replay(daemon, project, version, check=checked)
     finally:
         daemon.close()
     assert not wrong, "\n".join(wrong)

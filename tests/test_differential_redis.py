@@ -24,6 +24,7 @@ from differential import (
     numbers,
     plain,
     project,
+    replay,
 )
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -111,15 +112,8 @@ def test_perfcfg_says_what_the_corpus_says_the_daemon_does(tmp_path_factory, fla
 @pytest.mark.parametrize("flavour, version", TARGETS, ids=IDS)
 def test_the_corpus_is_what_the_daemon_does(tmp_path_factory, flavour, version):
     require_daemon(flavour, version)
-    project, daemon = project_for(tmp_path_factory, flavour, version), Redis(flavour, version)
-    wrong = []
-    for case in corpus("redis").cases:
-        want = expected(case, f"{flavour}-{version}")
-        if want is None:
-            continue
-        mine, theirs, disagreement = compare(daemon, project, version, case["preset"])
-        if disagreement is not None or theirs is None or theirs.accepts != (want == "accepts"):
-            wrong.append(f"{case['preset']}: recorded {want}, perfcfg {mine}, daemon {theirs}")
+    wrong = replay(Redis(flavour, version), project_for(tmp_path_factory, flavour, version),
+                   version, key=f"{flavour}-{version}")
     assert not wrong, "\n".join(wrong)
 
 

@@ -19,10 +19,10 @@ from differential import (
     Project,
     Verdict,
     compare,
-    corpus,
-    expected,
+    corpus_cases,
     perfcfg_expected,
     project,
+    replay,
 )
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -90,8 +90,7 @@ def project_for(tmp_path_factory, version: str) -> Project:
     return project(tmp_path_factory, f"roles-{version}", {"postgres": int(version)})
 
 
-CASES = [(v, c) for v in registry.binaries()["postgresql"].versions for c in corpus("roles").cases
-         if expected(c, v) is not None]
+CASES = corpus_cases("roles", registry.binaries()["postgresql"].versions)
 
 
 @pytest.mark.parametrize("version, case", CASES, ids=[f"{v}-{i}" for i, (v, _) in
@@ -106,15 +105,7 @@ def test_perfcfg_says_what_the_corpus_says_the_daemon_does(tmp_path_factory, ver
 @pytest.mark.daemons
 @pytest.mark.parametrize("version", registry.binaries()["postgresql"].versions)
 def test_the_corpus_is_what_the_daemon_does(tmp_path_factory, servers, version):
-    project, daemon = project_for(tmp_path_factory, version), Roles(servers(version))
-    wrong = []
-    for case in corpus("roles").cases:
-        want = expected(case, version)
-        if want is None:
-            continue
-        mine, theirs, disagreement = compare(daemon, project, version, case["preset"])
-        if disagreement is not None or theirs is None or theirs.accepts != (want == "accepts"):
-            wrong.append(f"{case['preset']}: recorded {want}, perfcfg {mine}, daemon {theirs}")
+    wrong = replay(Roles(servers(version)), project_for(tmp_path_factory, version), version)
     assert not wrong, "\n".join(wrong)
 
 

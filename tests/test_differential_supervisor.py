@@ -22,7 +22,7 @@ from differential import (
     Verdict,
     compare,
     corpus,
-    expected,
+    corpus_cases,
     holds,
     loaded,
     numbers,
@@ -30,6 +30,7 @@ from differential import (
     plain,
     planted,
     project,
+    replay,
 )
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -75,8 +76,7 @@ def project_for(tmp_path_factory, version: str) -> Project:
     return project(tmp_path_factory, f"supervisor-{version}", {"supervisor": version})
 
 
-CASES = [(v, c) for v in registry.binaries()["supervisor"].versions for c in corpus("supervisor").cases
-         if expected(c, v) is not None]
+CASES = corpus_cases("supervisor", registry.binaries()["supervisor"].versions)
 
 
 @pytest.mark.parametrize("version, case", CASES, ids=[f"{v}-{i}" for i, (v, _) in
@@ -92,17 +92,8 @@ def test_perfcfg_says_what_the_corpus_says_the_daemon_does(tmp_path_factory, ver
 def test_the_corpus_is_what_the_daemon_does(tmp_path_factory, version):
     require_daemon("supervisor", version)
     project, daemon = project_for(tmp_path_factory, version), Supervisor(version)
-    wrong = []
     try:
-        for case in corpus("supervisor").cases:
-            want = expected(case, version)
-            if want is None:
-                continue
-            mine, theirs, disagreement = compare(daemon, project, version, case["preset"])
-            if disagreement is not None or theirs is None or \
-                    theirs.accepts != (want == "accepts"):
-                wrong.append(f"{case['preset']}: recorded {want}, perfcfg {mine}, daemon "
-                             f"{theirs}")
+        wrong = replay(daemon, project, version)
     finally:
         daemon.parser.close()
     assert not wrong, "\n".join(wrong)
