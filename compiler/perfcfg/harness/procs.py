@@ -99,6 +99,29 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+# How many free ports a daemon is tried on before its start counts as failed.
+PORT_RETRIES = 5
+
+
+def start_on_free_port(daemon: str, spawn: Callable[[int], subprocess.Popen[bytes]],
+                       probe: Callable[[], object | None], logs: Sequence[str], timeout: float,
+                       busy: str, again: Callable[[subprocess.Popen[bytes]], object] | None = None
+                       ) -> None:
+    """Start a daemon with ``spawn(port)`` on a free loopback port and wait until ``probe``
+    answers; when another process took the port between ``free_port()`` and the daemon's bind
+    (the log tail says ``busy``), ``again(proc)`` tidies up and the next port is tried."""
+    for attempt in range(PORT_RETRIES):
+        proc = spawn(free_port())
+        try:
+            wait_ready(daemon, proc, probe, logs, timeout)
+            return
+        except DaemonError as err:
+            if busy not in err.log_tail or attempt == PORT_RETRIES - 1:
+                raise
+            if again is not None:
+                again(proc)
+
+
 # Resource limits the children spawned now start with (resource.RLIMIT_* → value), set by
 # ``limits()``; empty: they inherit ours.
 _CHILD_LIMITS: dict[int, int] = {}

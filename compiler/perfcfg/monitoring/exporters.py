@@ -18,8 +18,6 @@ from perfcfg.harness import procs
 from perfcfg.harness.errors import DaemonError
 from perfcfg.services.monitor import Command
 
-PORT_RETRIES = 5
-
 
 class ExporterProcess(procs.Handle):
     """A running exporter on a free loopback port, ready once ``/metrics`` answers."""
@@ -47,20 +45,19 @@ class ExporterProcess(procs.Handle):
         for name, text in self.command.files.items():
             procs.write_file(f"{self.dir}/{name}", text, self.command.account)
         env = {"PATH": "/usr/bin:/bin", **self.command.env}
-        for attempt in range(PORT_RETRIES):
-            self.port = procs.free_port()
-            listen = f"127.0.0.1:{self.port}"
+
+        def spawn(port: int) -> subprocess.Popen[bytes]:
+            self.port = port
+            listen = f"127.0.0.1:{port}"
             argv: Sequence[str] = [self.program, *(
                 a.replace("{listen}", listen).replace("{dir}", self.dir)
                 for a in self.command.args)]
             self.proc = procs.spawn(argv, self.log, self.command.account, cwd=self.dir, env=env)
-            try:
-                procs.wait_ready(self.daemon, self.proc, self._probe, [self.log], self.timeout)
-                return
-            except DaemonError as err:
-                if "address already in use" not in err.log_tail or attempt == PORT_RETRIES - 1:
-                    raise
-                procs.stop_tree(self.proc, self.stop_signal)
+            return self.proc
+
+        procs.start_on_free_port(self.daemon, spawn, self._probe, [self.log], self.timeout,
+                                 "address already in use",
+                                 lambda proc: procs.stop_tree(proc, self.stop_signal))
 
     def _probe(self) -> bool | None:
         try:

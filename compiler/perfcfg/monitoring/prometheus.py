@@ -20,9 +20,6 @@ from perfcfg.harness.errors import DaemonError
 
 T = TypeVar("T")
 
-PORT_RETRIES = 5
-
-
 class Prometheus(procs.Handle):
     """A running Prometheus with ``config`` (prometheus.yml text) and ``files`` (rule files
     by the names the config gives them) in its scratch dir."""
@@ -52,19 +49,18 @@ class Prometheus(procs.Handle):
         procs.write_file(f"{self.dir}/prometheus.yml", self.config, mode=0o644)
         for name, text in self.files.items():
             procs.write_file(f"{self.dir}/{name}", text, mode=0o644)
-        for attempt in range(PORT_RETRIES):
-            self.port = procs.free_port()
+
+        def spawn(port: int) -> subprocess.Popen[bytes]:
+            self.port = port
             self.proc = procs.spawn(
                 [program, f"--config.file={self.dir}/prometheus.yml",
-                 f"--storage.tsdb.path={self.dir}/tsdb", f"--web.listen-address=127.0.0.1:{self.port}",
+                 f"--storage.tsdb.path={self.dir}/tsdb", f"--web.listen-address=127.0.0.1:{port}",
                  "--web.enable-lifecycle"], self.log, cwd=self.dir)
-            try:
-                procs.wait_ready(self.daemon, self.proc, self._probe, [self.log], self.timeout)
-                return
-            except DaemonError as err:
-                if "address already in use" not in err.log_tail or attempt == PORT_RETRIES - 1:
-                    raise
-                procs.stop_tree(self.proc, self.stop_signal)
+            return self.proc
+
+        procs.start_on_free_port(self.daemon, spawn, self._probe, [self.log], self.timeout,
+                                 "address already in use",
+                                 lambda proc: procs.stop_tree(proc, self.stop_signal))
 
     def _probe(self) -> bool | None:
         try:

@@ -46,7 +46,6 @@ ENUMS: dict[str, tuple[str, ...]] = {
     "client_tls_sslmode": ("disable", "allow", "prefer", "require", "verify-ca", "verify-full"),
     "server_tls_sslmode": ("disable", "allow", "prefer", "require", "verify-ca", "verify-full"),
 }
-PORT_RETRIES = 5
 _CONNSTR = re.compile(r"(\w+)\s*=\s*('(?:[^']|'')*'|\S+)")
 
 
@@ -113,7 +112,7 @@ class PgBouncer(procs.Handle):
         self._start_on_free_port()
 
     def _start_on_free_port(self) -> None:
-        for attempt in range(PORT_RETRIES):
+        for attempt in range(procs.PORT_RETRIES):
             self.port = procs.free_port()
             procs.write_file(self.conf, self.effective_ini(), self.account)
             Path(self.log).write_text("")
@@ -121,7 +120,7 @@ class PgBouncer(procs.Handle):
                                     self.account, cwd=self.dir)
             procs.wait_ready(self.daemon, self.proc, self._probe, [self.log], self.timeout)
             log = procs.tail(self.log, lines=200)
-            if "cannot listen on 127.0.0.1" in log and attempt < PORT_RETRIES - 1:
+            if "cannot listen on 127.0.0.1" in log and attempt < procs.PORT_RETRIES - 1:
                 procs.stop_tree(self.proc, signal.SIGTERM)
                 continue
             # Missing or broken auth files, busy ports: pgbouncer only logs them and runs on.

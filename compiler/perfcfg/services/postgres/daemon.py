@@ -51,7 +51,6 @@ SUPERUSER = "postgres"
 # The harness reaches the server through its private socket dir; prepended to a generated
 # pg_hba.conf only, so the file's own rules still govern every TCP client.
 HARNESS_HBA_LINE = f"local all {SUPERUSER} trust\n"
-PORT_RETRIES = 5
 
 
 @dataclass(frozen=True)
@@ -187,18 +186,14 @@ class PostgresServer(procs.Handle):
         return time.monotonic() - began
 
     def _start_on_free_port(self) -> None:
-        for attempt in range(PORT_RETRIES):
-            self.port = procs.free_port()
-            proc = self._spawn()
-            try:
-                # logging_collector = on moves the server's words into data/log
-                procs.wait_ready(self.daemon, proc, self._probe,
-                                 [self.log, f"{self.data}/log/*"], self.timeout)
-                return
-            except DaemonError as err:
-                if "already in use" not in err.log_tail or attempt == PORT_RETRIES - 1:
-                    raise
-                Path(self.log).write_text("")
+        def spawn(port: int) -> subprocess.Popen[bytes]:
+            self.port = port
+            return self._spawn()
+
+        # logging_collector = on moves the server's words into data/log
+        procs.start_on_free_port(self.daemon, spawn, self._probe,
+                                 [self.log, f"{self.data}/log/*"], self.timeout,
+                                 "already in use", lambda proc: Path(self.log).write_text(""))
 
     def _probe(self) -> bool | None:
         try:

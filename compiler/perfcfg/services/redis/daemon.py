@@ -34,7 +34,7 @@ from redis.retry import Retry
 
 from perfcfg.harness import procs
 from perfcfg.harness.binaries import require
-from perfcfg.harness.errors import DaemonError, Mismatch
+from perfcfg.harness.errors import Mismatch
 from perfcfg.services.redis import programs
 from perfcfg.services.redis.compare import redis_equal
 
@@ -49,7 +49,6 @@ HARNESS_USER = "perfcfg-harness"
 # Directives Redis applies while reading the file (chdir, fopen): a host's path stops a start
 # in scratch before the command line's value replaces it.
 READ_TIME_KEYS = ("dir", "logfile")
-PORT_RETRIES = 5
 
 
 class RedisServer(procs.Handle):
@@ -94,8 +93,8 @@ class RedisServer(procs.Handle):
         self._start_on_free_port()
 
     def _start_on_free_port(self) -> None:
-        for attempt in range(PORT_RETRIES):
-            self.port = procs.free_port()
+        def spawn(port: int) -> subprocess.Popen[bytes]:
+            self.port = port
             self.proc = procs.spawn(
                 [require(self.program, self.version), f"{self.dir}/redis.conf",
                  "--port", str(self.port), "--bind", "127.0.0.1", "--daemonize", "no",
@@ -105,13 +104,10 @@ class RedisServer(procs.Handle):
                  "--unixsocket", "",
                  *(["--aclfile", f"{self.dir}/users.acl"] if self.acl_text is not None else [])],
                 self.log, cwd=self.dir)
-            try:
-                procs.wait_ready(self.daemon, self.proc, self._probe, [self.log], self.timeout)
-                return
-            except DaemonError as err:
-                if "already in use" not in err.log_tail or attempt == PORT_RETRIES - 1:
-                    raise
-                open(self.log, "w").close()
+            return self.proc
+
+        procs.start_on_free_port(self.daemon, spawn, self._probe, [self.log], self.timeout,
+                                 "already in use", lambda proc: open(self.log, "w").close())
 
     def client(self, **kwargs: Any) -> redis.Redis:
         """A client of this server; ``kwargs``: any other option of redis.Redis."""

@@ -43,7 +43,6 @@ _RPC_SECTION = ("[rpcinterface:supervisor]\n"
 # getAllConfigInfo() spells a few keys differently from the file
 _RPC_NAMES = {"priority": "process_prio"}
 _FAILED_STATES = ("FATAL", "EXITED", "UNKNOWN")
-PORT_RETRIES = 5
 
 
 class Supervisord(procs.Handle):
@@ -109,7 +108,7 @@ class Supervisord(procs.Handle):
 
     def _start_until_port_free(self) -> None:
         # Only [inet_http_server] binds a TCP port (rewritten to a fresh free one each try).
-        for attempt in range(PORT_RETRIES):
+        for attempt in range(procs.PORT_RETRIES):
             procs.write_file(self.conf, self.effective_conf())
             stderr = f"{self.dir}/stderr.log"
             open(stderr, "w").close()
@@ -120,7 +119,7 @@ class Supervisord(procs.Handle):
                                  self.timeout)
                 return
             except DaemonError as err:
-                if "already listening" not in err.log_tail or attempt == PORT_RETRIES - 1:
+                if "already listening" not in err.log_tail or attempt == procs.PORT_RETRIES - 1:
                     raise
 
     def restart(self) -> None:
