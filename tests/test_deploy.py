@@ -336,12 +336,10 @@ def test_an_overlay_mistake_is_named_as_an_overlay_and_as_typed(tmp_path, monkey
 
 
 def _named_by() -> list[tuple[str, str]]:
-    from perfcfg.services.pgbouncer import placement as pgbouncer
-    from perfcfg.services.postgres import placement as postgres
-    from perfcfg.services.redis import placement as redis
+    from perfcfg.services import registry
 
-    return sorted((setting, name) for module in (postgres, pgbouncer, redis)
-                  for name, setting in module.NAMED_BY.items())
+    return sorted((output.named_by, output.name) for service in registry.SERVICES
+                  for output in service.outputs if output.named_by)
 
 
 @pytest.mark.parametrize(("setting", "name"), _named_by())

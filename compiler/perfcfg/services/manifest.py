@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from perfcfg.services import sysctl
-from perfcfg.services.output import Output, RenderContext, Rendered
+from perfcfg.services.output import Output, Placement, RenderContext, Rendered
 
 if TYPE_CHECKING:
     from perfcfg.core.diagnostics import Diagnostic
@@ -31,21 +31,37 @@ def render_json(doc: Any) -> str:
     return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=True) + "\n"
 
 
+def placed(output: Output, service: Any, config: Any, plan: Any) -> Placement | None:
+    """Where a file goes on its host and who owns it there: its own place (a file of no
+    service's), else its service's placement; None when it is not placed (roles.sql)."""
+    if output.place is not None:
+        return output.place(config.targets)
+    return service.placement(config, plan) if service and service.placement else None
+
+
+def destination(place: Placement | None, output: Output, name: str, plan: Any) -> str | None:
+    """A placed file's path: where the setting naming it says (``hba_file``, ``auth_file``,
+    ``aclfile``…), so the daemon reads it there, else its placement's."""
+    if place is None:
+        return None
+    named = plan.value(output.named_by) if output.named_by else None
+    return str(named) if named else place.path(name)
+
+
 def entries(ctx: RenderContext, files: Mapping[str, Rendered]) -> dict[str, dict[str, Any]]:
     overrides = ctx.header.deploy if ctx.header is not None else {}
     out: dict[str, dict[str, Any]] = {}
     targets = ctx.config.targets
     for name, item in files.items():
         service, output = item.service, item.output
-        place = output.place(targets) if output.place else \
-            service.placement(ctx.config, ctx.plan) if service and service.placement else None
+        place = placed(output, service, ctx.config, ctx.plan)
         mode = output.deploy_mode if output.deploy_mode is not None else output.mode
         entry: dict[str, Any] = {
             "service": service.name if service else
             output.owner[0] if output.owner else sysctl.HOST,
             "daemon": service.daemon_of(targets) if service else
             output.owner[1] if output.owner else sysctl.KERNEL,
-            "destination": place.path(name) if place and not output.apply else None,
+            "destination": None if output.apply else destination(place, output, name, ctx.plan),
             "owner": place.owner if place else "root", "group": place.group if place else "root",
             "mode": f"0{mode:o}", "sha256": hashlib.sha256(item.data).hexdigest()}
         if output.apply:
@@ -120,9 +136,8 @@ def check(config: Any, plan: Any, services: tuple[Any, ...],
                     "0600 or 0640 for a file that holds secrets, 0644 at most for the others"))
         if output.apply:
             continue
-        place = output.place(targets) if output.place else \
-            service.placement(config, plan) if service and service.placement else None
-        dest = getattr(own, "path", None) or (place.path(name) if place else None)
+        dest = getattr(own, "path", None) or \
+            destination(placed(output, service, config, plan), output, name, plan)
         if dest is None:
             continue
         if dest in destinations:

@@ -122,12 +122,8 @@ class Placement:
     group: str
     # generated name → the name the package uses (Valkey reads valkey.conf, not redis.conf)
     names: Mapping[str, str] = field(default_factory=dict)
-    # generated name → its whole path, where a setting names it elsewhere (hba_file, aclfile)
-    paths: Mapping[str, str] = field(default_factory=dict)
 
     def path(self, name: str) -> str:
-        if name in self.paths:
-            return self.paths[name]
         return f"{self.directory.rstrip('/')}/{self.names.get(name, name)}"
 
 
@@ -157,19 +153,6 @@ class Line(TypedDict):
     name: str
     value: str
     comment: str
-
-
-def named_paths(plan: Plan, named_by: Mapping[str, str]) -> dict[str, str]:
-    """Generated file → the path a setting of the plan gives it on the host (``hba_file``,
-    ``auth_file``, ``aclfile``…): the manifest places a file where its daemon will read it.
-
-    >>> from perfcfg.core.spans import Origin
-    >>> plan = Plan("e", "staging", {"x.auth_file": Setting("x.auth_file", "/a/u.txt",
-    ...             Origin("set"))})
-    >>> named_paths(plan, {"u.txt": "x.auth_file", "v.txt": "x.other"})
-    {'u.txt': '/a/u.txt'}
-    """
-    return {name: str(plan.value(path)) for name, path in named_by.items() if plan.value(path)}
 
 
 @cache

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from perfcfg.services.output import Placement, named_paths
+from perfcfg.services.output import Placement
 from perfcfg.services.pgbouncer import backend
 from perfcfg.tune.context import Recommendation, TuneContext
 from perfcfg.tune.util import rec
@@ -47,12 +47,9 @@ def recommend(ctx: TuneContext, prior: Mapping[str, Any]) -> list[Recommendation
     ]
 
 
-# The files pgbouncer.ini names by path: the manifest places each where its setting says.
-NAMED_BY = {"userlist.txt": "pgbouncer.auth_file"}
 
 
 def placement(config: Config, plan: Plan) -> Placement:
     """Debian's pgbouncer reads /etc/pgbouncer as postgres; userlist.txt goes wherever
     ``auth_file`` says."""
-    return Placement("/etc/pgbouncer", backend.ACCOUNT, backend.ACCOUNT,
-                     paths=named_paths(plan, NAMED_BY))
+    return Placement("/etc/pgbouncer", backend.ACCOUNT, backend.ACCOUNT)

@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from perfcfg.services.output import Placement, named_paths
+from perfcfg.services.output import Placement
 from perfcfg.tune.context import Recommendation, TuneContext
 from perfcfg.tune.util import rec
 
@@ -121,9 +121,6 @@ def recommend(ctx: TuneContext, prior: Mapping[str, Any]) -> list[Recommendation
 
 
 # The files postgresql.conf names by path: the manifest places each where its setting says.
-NAMED_BY = {"pg_hba.conf": "postgres.hba_file", "pg_ident.conf": "postgres.ident_file"}
-
-
 def placement(config: Config, plan: Plan) -> Placement:
     """Where the manifest puts the files: postgresql.conf in the config directory (Debian's,
     or the data directory), pg_hba.conf and pg_ident.conf wherever ``hba_file`` and
@@ -133,4 +130,4 @@ def placement(config: Config, plan: Plan) -> Placement:
         directory = config_dir(version)
     else:
         directory = str(plan.value("postgres.data_directory") or data_dir(version))
-    return Placement(directory, OWNER, OWNER, paths=named_paths(plan, NAMED_BY))
+    return Placement(directory, OWNER, OWNER, )

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from perfcfg.services.output import Placement, named_paths
+from perfcfg.services.output import Placement
 from perfcfg.tune.context import Recommendation, TuneContext
 from perfcfg.tune.util import rec
 
@@ -92,8 +92,5 @@ def placement(config: Config, plan: Plan) -> Placement:
     main file, valkey.conf, is what perfcfg writes for a Valkey target) as valkey. users.acl
     goes wherever ``aclfile`` says."""
     daemon = daemon_of(bool(config.targets.valkey))
-    return Placement(f"/etc/{daemon}", daemon, daemon, paths=named_paths(plan, NAMED_BY))
+    return Placement(f"/etc/{daemon}", daemon, daemon)
 
-
-# The files redis.conf names by path: the manifest places each where its setting says.
-NAMED_BY = {"users.acl": "redis.aclfile"}
